@@ -1,0 +1,102 @@
+//! Where each pane goes for a terminal size. Shared by `update` (page sizes) and the view.
+
+use ratatui::layout::Rect;
+
+use crate::config::Layout;
+
+/// Terminals at least this wide put the reader beside the list in `auto` layout.
+pub const WIDE_MIN_WIDTH: u16 = 140;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Areas {
+    pub sidebar: Rect,
+    pub list: Rect,
+    pub reader: Rect,
+    pub status: Rect,
+    /// Reader beside the list (true) or under it.
+    pub wide: bool,
+}
+
+pub fn areas(size: Rect, layout: Layout) -> Areas {
+    let status = Rect {
+        y: size.y + size.height.saturating_sub(1),
+        height: size.height.min(1),
+        ..size
+    };
+    let body = Rect {
+        height: size.height.saturating_sub(1),
+        ..size
+    };
+    let side_w = (body.width / 5).clamp(18, 32).min(body.width);
+    let sidebar = Rect {
+        width: side_w,
+        ..body
+    };
+    let right = Rect {
+        x: body.x + side_w,
+        width: body.width - side_w,
+        ..body
+    };
+    let wide = match layout {
+        Layout::Wide => true,
+        Layout::Tall => false,
+        Layout::Auto => size.width >= WIDE_MIN_WIDTH,
+    };
+    let (list, reader) = if wide {
+        let lw = right.width * 45 / 100;
+        (
+            Rect { width: lw, ..right },
+            Rect {
+                x: right.x + lw,
+                width: right.width - lw,
+                ..right
+            },
+        )
+    } else {
+        let lh = (right.height * 2 / 5).max(5).min(right.height);
+        (
+            Rect { height: lh, ..right },
+            Rect {
+                y: right.y + lh,
+                height: right.height - lh,
+                ..right
+            },
+        )
+    };
+    Areas {
+        sidebar,
+        list,
+        reader,
+        status,
+        wide,
+    }
+}
+
+/// Rows of messages visible in the list pane (inside its border).
+pub fn list_rows(size: Rect, layout: Layout) -> u32 {
+    u32::from(areas(size, layout).list.height.saturating_sub(2)).max(1)
+}
+
+/// Lines of text visible in the reader pane (inside its border).
+pub fn reader_rows(size: Rect, layout: Layout) -> u16 {
+    areas(size, layout).reader.height.saturating_sub(2).max(1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wide_and_tall() {
+        let a = areas(Rect::new(0, 0, 200, 50), Layout::Auto);
+        assert!(a.wide);
+        assert_eq!(a.list.y, a.reader.y);
+        let t = areas(Rect::new(0, 0, 100, 40), Layout::Auto);
+        assert!(!t.wide);
+        assert_eq!(t.reader.y, t.list.y + t.list.height);
+        assert_eq!(t.status.y, 39);
+        // Tiny terminals do not underflow.
+        let z = areas(Rect::new(0, 0, 10, 2), Layout::Auto);
+        assert!(z.sidebar.width <= 10);
+    }
+}

@@ -1,0 +1,146 @@
+//! The app core (TEA): key -> Msg -> update(&mut AppState) -> Vec<Cmd> -> effects, and the run
+//! loop that draws once per batch of events, only when something changed.
+
+pub mod effects;
+pub mod keymap;
+pub mod layout;
+pub mod msg;
+pub mod state;
+pub mod update;
+
+use std::collections::BTreeMap;
+use std::io;
+use std::time::Duration;
+
+use crossterm::event::{Event, KeyCode, KeyModifiers};
+use futures::{Stream, StreamExt};
+use ratatui::Terminal;
+use ratatui::backend::Backend;
+use ratatui::layout::Rect;
+
+use crate::config::Layout;
+use crate::domain::keys::{Action, KeySeq};
+use crate::store::StoreHandle;
+use crate::ui::{self, theme::Theme};
+use effects::Effects;
+use keymap::{Keymap, Resolved};
+use msg::{Cmd, Msg};
+use state::AppState;
+
+/// What the run loop needs from the config.
+pub struct Options {
+    pub layout: Layout,
+    pub keys: BTreeMap<Action, Vec<KeySeq>>,
+    pub theme: Theme,
+    /// Shown in the status line (e.g. "demo").
+    pub banner: String,
+}
+
+fn clock_msg() -> Msg {
+    let now = chrono::Local::now();
+    Msg::Ticked {
+        now: now.timestamp(),
+        utc_offset: now.offset().local_minus_utc(),
+    }
+}
+
+/// Translate a terminal event; None when it means nothing to the app.
+fn input_to_msg(keymap: &mut Keymap, ev: Event) -> Option<Msg> {
+    match ev {
+        Event::Key(key) => {
+            if key.code == KeyCode::Char('c') && key.modifiers.contains(KeyModifiers::CONTROL) {
+                return Some(Msg::QuitRequested);
+            }
+            let chord = keymap::chord_from_event(&key)?;
+            match keymap.feed(chord) {
+                Resolved::Action(a) => Some(Msg::ActionTriggered(a)),
+                Resolved::Pending | Resolved::Unbound => None,
+            }
+        }
+        Event::Resize(w, h) => Some(Msg::Resized(Rect::new(0, 0, w, h))),
+        _ => None,
+    }
+}
+
+fn other_err<E: std::fmt::Display>(e: E) -> io::Error {
+    io::Error::other(e.to_string())
+}
+
+/// Run the UI until the user quits. Generic over the terminal backend and the input stream so
+/// tests can drive it.
+pub async fn run<B, S>(
+    terminal: &mut Terminal<B>,
+    mut events: S,
+    store: StoreHandle,
+    opts: Options,
+) -> io::Result<()>
+where
+    B: Backend,
+    S: Stream<Item = io::Result<Event>> + Unpin,
+{
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let effects = Effects::new(store, tx);
+    let mut keymap = Keymap::new(&opts.keys);
+    let mut state = AppState::new(opts.layout, opts.banner);
+    state.key_help = keymap
+        .bindings()
+        .into_iter()
+        .map(|(a, keys)| (keys.join(", "), a.describe().to_string()))
+        .collect();
+    let size = terminal.size().map_err(other_err)?;
+    let mut initial = vec![
+        Msg::Resized(Rect::new(0, 0, size.width, size.height)),
+        clock_msg(),
+    ];
+    effects.run(Cmd::LoadMailboxes);
+
+    let mut tick = tokio::time::interval(Duration::from_secs(15));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    #[cfg(unix)]
+    let mut sigterm = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+
+    let mut dirty = true;
+    loop {
+        let mut batch: Vec<Msg> = std::mem::take(&mut initial);
+        if batch.is_empty() {
+            if dirty {
+                terminal
+                    .draw(|f| ui::draw(f, &state, &opts.theme))
+                    .map_err(other_err)?;
+                dirty = false;
+            }
+            #[cfg(unix)]
+            let term = sigterm.recv();
+            #[cfg(not(unix))]
+            let term = std::future::pending::<Option<()>>();
+            // Input first: a busy background never delays a key press.
+            let msg = tokio::select! {
+                biased;
+                ev = events.next() => match ev {
+                    None => break,
+                    Some(Err(e)) => return Err(e),
+                    Some(Ok(ev)) => input_to_msg(&mut keymap, ev),
+                },
+                Some(m) = rx.recv() => Some(m),
+                _ = tick.tick() => Some(clock_msg()),
+                _ = term => Some(Msg::QuitRequested),
+            };
+            batch.extend(msg);
+        }
+        // Take whatever else is ready before drawing again.
+        while let Ok(m) = rx.try_recv() {
+            batch.push(m);
+        }
+        for msg in batch {
+            tracing::trace!(?msg, "update");
+            dirty = true;
+            for cmd in update::update(&mut state, msg) {
+                effects.run(cmd);
+            }
+        }
+        if state.quit {
+            break;
+        }
+    }
+    Ok(())
+}

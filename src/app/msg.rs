@@ -1,0 +1,54 @@
+//! Msg: what happened (past tense). Cmd: what to do (imperative). Both are plain data so they
+//! can be logged and asserted in tests.
+
+use ratatui::layout::Rect;
+
+use crate::domain::keys::Action;
+use crate::domain::message::MessageView;
+use crate::domain::{Account, Envelope, Mailbox, MailboxId, MsgId};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Msg {
+    /// A key resolved to an action by the keymap.
+    ActionTriggered(Action),
+    Resized(Rect),
+    /// The clock ticked (seconds since the epoch, local offset).
+    Ticked {
+        now: i64,
+        utc_offset: i32,
+    },
+    MailboxesLoaded {
+        accounts: Vec<Account>,
+        mailboxes: Vec<Mailbox>,
+    },
+    EnvelopesLoaded {
+        req: u64,
+        mailbox: MailboxId,
+        offset: u32,
+        total: u32,
+        rows: Vec<Envelope>,
+    },
+    MessageLoaded {
+        req: u64,
+        msg: MsgId,
+        view: Option<MessageView>,
+    },
+    /// A background job failed; the text is for the status line.
+    Failed(String),
+    QuitRequested,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Cmd {
+    LoadMailboxes,
+    LoadEnvelopes {
+        req: u64,
+        mailbox: MailboxId,
+        offset: u32,
+        limit: u32,
+    },
+    LoadMessage {
+        req: u64,
+        msg: MsgId,
+    },
+}

@@ -1,0 +1,150 @@
+//! AppState: only what is on screen. The cache is the source of truth; the state holds the
+//! visible page of it and the user's position.
+
+use ratatui::layout::Rect;
+
+use crate::config::Layout;
+use crate::domain::message::MessageView;
+use crate::domain::{Account, AccountId, Envelope, Mailbox, MailboxId, MsgId};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pane {
+    Mailboxes,
+    Messages,
+    Reader,
+}
+
+/// One row of the mailboxes pane.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SidebarRow {
+    Account(Account),
+    Mailbox(Mailbox),
+    /// A level of the hierarchy that is not a mailbox itself (e.g. `Lists` above `Lists/rust`).
+    Parent {
+        account: AccountId,
+        name: String,
+        depth: usize,
+    },
+}
+
+/// The message list: the loaded window of rows around what is visible.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ListState {
+    pub mailbox: Option<MailboxId>,
+    pub total: u32,
+    /// Absolute index of the selected row (0 = newest).
+    pub selected: u32,
+    /// Absolute index of the first visible row.
+    pub top: u32,
+    /// Absolute index of `rows[0]`.
+    pub window_offset: u32,
+    pub rows: Vec<Envelope>,
+    /// Id of the load request whose answer is awaited (older answers are dropped).
+    pub loading: Option<u64>,
+}
+
+impl ListState {
+    pub fn row(&self, index: u32) -> Option<&Envelope> {
+        index
+            .checked_sub(self.window_offset)
+            .and_then(|i| self.rows.get(i as usize))
+    }
+
+    pub fn selected_row(&self) -> Option<&Envelope> {
+        self.row(self.selected)
+    }
+
+    /// Whether rows `[from, to)` are all loaded (or past the end).
+    pub fn has_rows(&self, from: u32, to: u32) -> bool {
+        let to = to.min(self.total);
+        from >= self.window_offset && to <= self.window_offset + self.rows.len() as u32
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReaderState {
+    pub msg: MsgId,
+    pub envelope: Envelope,
+    /// None while loading, or when the body is not in the cache.
+    pub view: Option<MessageView>,
+    pub loading: Option<u64>,
+    pub scroll: u16,
+}
+
+/// Wall clock for date formatting, set by the run loop (fixed in tests).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Clock {
+    pub now: i64,
+    /// Local offset from UTC in seconds.
+    pub utc_offset: i32,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AppState {
+    pub focus: Pane,
+    pub layout: Layout,
+    pub size: Rect,
+    pub sidebar: Vec<SidebarRow>,
+    pub sidebar_selected: usize,
+    pub list: ListState,
+    pub reader: Option<ReaderState>,
+    /// The key bindings in force, as (keys, what they do), for the help overlay.
+    pub key_help: Vec<(String, String)>,
+    pub help_visible: bool,
+    /// The last error worth showing, one line.
+    pub error: Option<String>,
+    /// A short note for the status line (e.g. "demo mode").
+    pub banner: String,
+    pub clock: Clock,
+    pub quit: bool,
+    next_req: u64,
+}
+
+impl AppState {
+    pub fn new(layout: Layout, banner: impl Into<String>) -> AppState {
+        AppState {
+            focus: Pane::Mailboxes,
+            layout,
+            size: Rect::new(0, 0, 80, 24),
+            sidebar: Vec::new(),
+            sidebar_selected: 0,
+            list: ListState::default(),
+            reader: None,
+            key_help: Vec::new(),
+            help_visible: false,
+            error: None,
+            banner: banner.into(),
+            clock: Clock::default(),
+            quit: false,
+            next_req: 1,
+        }
+    }
+
+    pub fn next_req(&mut self) -> u64 {
+        let r = self.next_req;
+        self.next_req += 1;
+        r
+    }
+
+    pub fn selected_mailbox(&self) -> Option<&Mailbox> {
+        match self.sidebar.get(self.sidebar_selected) {
+            Some(SidebarRow::Mailbox(m)) => Some(m),
+            _ => None,
+        }
+    }
+
+    pub fn open_mailbox(&self) -> Option<&Mailbox> {
+        let id = self.list.mailbox?;
+        self.sidebar.iter().find_map(|r| match r {
+            SidebarRow::Mailbox(m) if m.id == id => Some(m),
+            _ => None,
+        })
+    }
+
+    pub fn account_name(&self, id: AccountId) -> Option<&str> {
+        self.sidebar.iter().find_map(|r| match r {
+            SidebarRow::Account(a) if a.id == id => Some(a.name.as_str()),
+            _ => None,
+        })
+    }
+}

@@ -1,0 +1,328 @@
+//! `update`: the pure state machine. No I/O, no .await: it changes the state and returns the
+//! commands for the effects runner.
+
+use super::layout;
+use super::msg::{Cmd, Msg};
+use super::state::{AppState, ListState, Pane, ReaderState, SidebarRow};
+use crate::domain::keys::Action;
+use crate::domain::{Account, Mailbox, MailboxId, Role};
+
+/// Rows loaded on each side of the visible page, so scrolling rarely waits for the cache.
+const MARGIN_PAGES: u32 = 1;
+
+pub fn update(state: &mut AppState, msg: Msg) -> Vec<Cmd> {
+    let mut cmds = Vec::new();
+    match msg {
+        Msg::ActionTriggered(action) => on_action(state, action, &mut cmds),
+        Msg::Resized(size) => {
+            state.size = size;
+            ensure_visible(state, &mut cmds);
+        }
+        Msg::Ticked { now, utc_offset } => {
+            state.clock.now = now;
+            state.clock.utc_offset = utc_offset;
+        }
+        Msg::MailboxesLoaded { accounts, mailboxes } => on_mailboxes(state, accounts, mailboxes, &mut cmds),
+        Msg::EnvelopesLoaded {
+            req,
+            mailbox,
+            offset,
+            total,
+            rows,
+        } => {
+            if state.list.loading != Some(req) || state.list.mailbox != Some(mailbox) {
+                return cmds; // a stale answer
+            }
+            let before = state.list.selected_row().map(|e| e.id);
+            state.list.loading = None;
+            state.list.total = total;
+            state.list.window_offset = offset;
+            state.list.rows = rows;
+            state.list.selected = state.list.selected.min(total.saturating_sub(1));
+            ensure_visible(state, &mut cmds);
+            let after = state.list.selected_row().map(|e| e.id);
+            if after != before || state.reader.is_none() {
+                open_selected(state, &mut cmds);
+            }
+        }
+        Msg::MessageLoaded { req, msg, view } => {
+            if let Some(r) = &mut state.reader
+                && r.loading == Some(req)
+                && r.msg == msg
+            {
+                r.loading = None;
+                r.view = view;
+            }
+        }
+        Msg::Failed(text) => state.error = Some(text),
+        Msg::QuitRequested => state.quit = true,
+    }
+    cmds
+}
+
+fn on_action(state: &mut AppState, action: Action, cmds: &mut Vec<Cmd>) {
+    if state.help_visible {
+        // The overlay takes every key; these close it.
+        if matches!(action, Action::Help | Action::Back | Action::Quit) {
+            state.help_visible = false;
+        }
+        return;
+    }
+    let list_page = layout::list_rows(state.size, state.layout);
+    match action {
+        Action::Quit => state.quit = true,
+        Action::Help => state.help_visible = true,
+        Action::NextPane => {
+            state.focus = match state.focus {
+                Pane::Mailboxes => Pane::Messages,
+                Pane::Messages => Pane::Reader,
+                Pane::Reader => Pane::Mailboxes,
+            }
+        }
+        Action::PrevPane => {
+            state.focus = match state.focus {
+                Pane::Mailboxes => Pane::Reader,
+                Pane::Messages => Pane::Mailboxes,
+                Pane::Reader => Pane::Messages,
+            }
+        }
+        Action::Open => {
+            state.focus = match state.focus {
+                Pane::Mailboxes => Pane::Messages,
+                _ => Pane::Reader,
+            }
+        }
+        Action::Back => {
+            state.focus = match state.focus {
+                Pane::Reader => Pane::Messages,
+                _ => Pane::Mailboxes,
+            }
+        }
+        motion => match state.focus {
+            Pane::Mailboxes => {
+                let len = state.sidebar.len() as i64;
+                let target = moved(state.sidebar_selected as i64, len, motion, list_page as i64);
+                select_sidebar(state, target as usize, cmds);
+            }
+            Pane::Messages => {
+                let total = i64::from(state.list.total);
+                let target = moved(i64::from(state.list.selected), total, motion, list_page as i64);
+                if target as u32 != state.list.selected {
+                    state.list.selected = target as u32;
+                    ensure_visible(state, cmds);
+                    open_selected(state, cmds);
+                }
+            }
+            Pane::Reader => {
+                let page = layout::reader_rows(state.size, state.layout);
+                if let Some(r) = &mut state.reader {
+                    let lines = r
+                        .view
+                        .as_ref()
+                        .map(|v| v.body.lines().count() as i64 + 8)
+                        .unwrap_or(0);
+                    r.scroll = moved(i64::from(r.scroll), lines.max(1), motion, i64::from(page)) as u16;
+                }
+            }
+        },
+    }
+}
+
+/// A new position after a motion, clamped to `0..len`.
+fn moved(pos: i64, len: i64, motion: Action, page: i64) -> i64 {
+    let target = match motion {
+        Action::Down => pos + 1,
+        Action::Up => pos - 1,
+        Action::Top => 0,
+        Action::Bottom => len - 1,
+        Action::HalfPageDown => pos + (page / 2).max(1),
+        Action::HalfPageUp => pos - (page / 2).max(1),
+        Action::PageDown => pos + page.max(1),
+        Action::PageUp => pos - page.max(1),
+        _ => pos,
+    };
+    target.clamp(0, (len - 1).max(0))
+}
+
+fn select_sidebar(state: &mut AppState, index: usize, cmds: &mut Vec<Cmd>) {
+    state.sidebar_selected = index;
+    if let Some(SidebarRow::Mailbox(m)) = state.sidebar.get(index) {
+        let id = m.id;
+        if state.list.mailbox != Some(id) {
+            open_mailbox(state, id, cmds);
+        }
+    }
+}
+
+fn open_mailbox(state: &mut AppState, mailbox: MailboxId, cmds: &mut Vec<Cmd>) {
+    let req = state.next_req();
+    let page = layout::list_rows(state.size, state.layout);
+    state.list = ListState {
+        mailbox: Some(mailbox),
+        loading: Some(req),
+        ..ListState::default()
+    };
+    state.reader = None;
+    cmds.push(Cmd::LoadEnvelopes {
+        req,
+        mailbox,
+        offset: 0,
+        limit: page * (1 + 2 * MARGIN_PAGES),
+    });
+}
+
+/// Scroll so the selection is visible, and ask for rows that are visible but not loaded.
+fn ensure_visible(state: &mut AppState, cmds: &mut Vec<Cmd>) {
+    let page = layout::list_rows(state.size, state.layout);
+    let list = &mut state.list;
+    if list.selected < list.top {
+        list.top = list.selected;
+    } else if list.selected >= list.top + page {
+        list.top = list.selected + 1 - page;
+    }
+    let max_top = list.total.saturating_sub(page);
+    list.top = list.top.min(max_top);
+    let Some(mailbox) = list.mailbox else { return };
+    if list.loading.is_none() && !list.has_rows(list.top, list.top + page) {
+        let req = state.next_req();
+        let list = &mut state.list;
+        list.loading = Some(req);
+        let offset = list.top.saturating_sub(page * MARGIN_PAGES);
+        cmds.push(Cmd::LoadEnvelopes {
+            req,
+            mailbox,
+            offset,
+            limit: page * (1 + 2 * MARGIN_PAGES),
+        });
+    }
+}
+
+/// Show the selected message in the reader.
+fn open_selected(state: &mut AppState, cmds: &mut Vec<Cmd>) {
+    let Some(env) = state.list.selected_row().cloned() else {
+        state.reader = None;
+        return;
+    };
+    if state.reader.as_ref().map(|r| r.msg) == Some(env.id) {
+        return;
+    }
+    let req = state.next_req();
+    cmds.push(Cmd::LoadMessage { req, msg: env.id });
+    state.reader = Some(ReaderState {
+        msg: env.id,
+        envelope: env,
+        view: None,
+        loading: Some(req),
+        scroll: 0,
+    });
+}
+
+/// Sort key that puts mailboxes in tree order: at each level, role mailboxes first in role
+/// order, then the rest alphabetically; children right after their parent.
+fn tree_key(m: &Mailbox, all: &[Mailbox]) -> Vec<(usize, String)> {
+    let parts: Vec<&str> = match m.delimiter {
+        Some(d) => m.name.split(d).collect(),
+        None => vec![m.name.as_str()],
+    };
+    let mut key = Vec::with_capacity(parts.len());
+    for i in 0..parts.len() {
+        let prefix = match m.delimiter {
+            Some(d) => parts[..=i].join(&d.to_string()),
+            None => m.name.clone(),
+        };
+        let role = all
+            .iter()
+            .find(|x| x.account == m.account && x.name == prefix)
+            .and_then(|x| x.role)
+            .map(|r| Role::ALL.iter().position(|y| *y == r).unwrap_or(Role::ALL.len()))
+            .unwrap_or(Role::ALL.len());
+        key.push((role, parts[i].to_lowercase()));
+    }
+    key
+}
+
+/// Sidebar rows: each account followed by its mailboxes in tree order, with placeholder rows for
+/// hierarchy levels that are not mailboxes themselves.
+pub fn sidebar_rows(accounts: Vec<Account>, mailboxes: &[Mailbox]) -> Vec<SidebarRow> {
+    let mut rows = Vec::with_capacity(accounts.len() + mailboxes.len());
+    for a in accounts {
+        let id = a.id;
+        rows.push(SidebarRow::Account(a));
+        let mut mine: Vec<(Vec<(usize, String)>, &Mailbox)> = mailboxes
+            .iter()
+            .filter(|m| m.account == id)
+            .map(|m| (tree_key(m, mailboxes), m))
+            .collect();
+        mine.sort_by(|x, y| x.0.cmp(&y.0));
+        let mut emitted: std::collections::HashSet<String> =
+            mine.iter().map(|(_, m)| m.name.clone()).collect();
+        for (_, m) in mine {
+            if let Some(d) = m.delimiter {
+                let parts: Vec<&str> = m.name.split(d).collect();
+                for depth in 0..parts.len().saturating_sub(1) {
+                    let prefix = parts[..=depth].join(&d.to_string());
+                    if emitted.insert(prefix.clone()) {
+                        rows.push(SidebarRow::Parent {
+                            account: id,
+                            name: prefix,
+                            depth,
+                        });
+                    }
+                }
+            }
+            rows.push(SidebarRow::Mailbox(m.clone()));
+        }
+    }
+    rows
+}
+
+fn on_mailboxes(state: &mut AppState, accounts: Vec<Account>, mailboxes: Vec<Mailbox>, cmds: &mut Vec<Cmd>) {
+    let selected_id = state.selected_mailbox().map(|m| m.id);
+    state.sidebar = sidebar_rows(accounts, &mailboxes);
+    let keep = selected_id.and_then(|id| {
+        state
+            .sidebar
+            .iter()
+            .position(|r| matches!(r, SidebarRow::Mailbox(m) if m.id == id))
+    });
+    match keep {
+        Some(i) => {
+            state.sidebar_selected = i;
+            // Counts may have changed: refresh the open list in place.
+            if let Some(mb) = state.list.mailbox {
+                let total = state.open_mailbox().map(|m| m.total).unwrap_or(0);
+                if total != state.list.total && state.list.loading.is_none() {
+                    let req = state.next_req();
+                    let page = layout::list_rows(state.size, state.layout);
+                    state.list.loading = Some(req);
+                    let offset = state.list.top.saturating_sub(page * MARGIN_PAGES);
+                    cmds.push(Cmd::LoadEnvelopes {
+                        req,
+                        mailbox: mb,
+                        offset,
+                        limit: page * (1 + 2 * MARGIN_PAGES),
+                    });
+                }
+            }
+        }
+        None => {
+            // First load: open the first inbox.
+            let first = state
+                .sidebar
+                .iter()
+                .position(|r| matches!(r, SidebarRow::Mailbox(m) if m.role == Some(Role::Inbox)))
+                .or_else(|| {
+                    state
+                        .sidebar
+                        .iter()
+                        .position(|r| matches!(r, SidebarRow::Mailbox(_)))
+                });
+            if let Some(i) = first {
+                select_sidebar(state, i, cmds);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

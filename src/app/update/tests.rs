@@ -1,0 +1,216 @@
+use super::*;
+use crate::config::Layout;
+use crate::domain::{AccountId, Envelope, Flags, MsgId, Uid};
+use ratatui::layout::Rect;
+
+fn mailbox(id: i64, account: i64, name: &str, role: Option<Role>, total: u32) -> Mailbox {
+    Mailbox {
+        id: MailboxId(id),
+        account: AccountId(account),
+        name: name.into(),
+        delimiter: Some('/'),
+        role,
+        total,
+        unread: 0,
+    }
+}
+
+fn env(id: i64, mailbox: i64) -> Envelope {
+    Envelope {
+        id: MsgId(id),
+        mailbox: MailboxId(mailbox),
+        uid: Uid(id as u32),
+        date: 1_700_000_000 - id,
+        from: vec![],
+        to: vec![],
+        subject: format!("message {id}"),
+        flags: Flags::default(),
+        has_attachments: false,
+        size: 10,
+        preview: String::new(),
+        thread: None,
+    }
+}
+
+/// A state showing account 1 with INBOX (id 10, `total` messages) and Archive (id 11).
+fn loaded(total: u32) -> (AppState, Vec<Cmd>) {
+    let mut s = AppState::new(Layout::Tall, "test");
+    update(&mut s, Msg::Resized(Rect::new(0, 0, 100, 30)));
+    let cmds = update(
+        &mut s,
+        Msg::MailboxesLoaded {
+            accounts: vec![Account {
+                id: AccountId(1),
+                name: "work".into(),
+                email: "me@x".into(),
+            }],
+            mailboxes: vec![
+                mailbox(11, 1, "Archive", Some(Role::Archive), 0),
+                mailbox(10, 1, "INBOX", Some(Role::Inbox), total),
+            ],
+        },
+    );
+    (s, cmds)
+}
+
+fn answer(s: &mut AppState, cmds: &[Cmd], total: u32) -> Vec<Cmd> {
+    let mut out = Vec::new();
+    for c in cmds {
+        if let Cmd::LoadEnvelopes {
+            req,
+            mailbox,
+            offset,
+            limit,
+        } = c
+        {
+            let rows = (*offset..(*offset + *limit).min(total))
+                .map(|i| env(i64::from(i) + 1, mailbox.0))
+                .collect();
+            out.extend(update(
+                s,
+                Msg::EnvelopesLoaded {
+                    req: *req,
+                    mailbox: *mailbox,
+                    offset: *offset,
+                    total,
+                    rows,
+                },
+            ));
+        }
+    }
+    out
+}
+
+#[test]
+fn first_load_opens_the_inbox_and_the_newest_message() {
+    let (mut s, cmds) = loaded(100);
+    // Inbox sorts before Archive, right under the account row.
+    assert!(matches!(&s.sidebar[1], SidebarRow::Mailbox(m) if m.name == "INBOX"));
+    assert_eq!(s.sidebar_selected, 1);
+    assert!(matches!(cmds.as_slice(), [Cmd::LoadEnvelopes { offset: 0, .. }]));
+    let next = answer(&mut s, &cmds, 100);
+    assert!(matches!(
+        next.as_slice(),
+        [Cmd::LoadMessage { msg: MsgId(1), .. }]
+    ));
+    assert_eq!(s.reader.as_ref().map(|r| r.msg), Some(MsgId(1)));
+}
+
+#[test]
+fn moving_past_the_window_loads_the_next_page_and_stale_answers_are_dropped() {
+    let (mut s, cmds) = loaded(1000);
+    let first = answer(&mut s, &cmds, 1000);
+    assert_eq!(first.len(), 1);
+    s.focus = Pane::Messages;
+    let loaded_rows = s.list.rows.len() as u32;
+    let mut load = None;
+    for _ in 0..loaded_rows + 5 {
+        for c in update(&mut s, Msg::ActionTriggered(Action::Down)) {
+            if let Cmd::LoadEnvelopes { .. } = c {
+                load = Some(c);
+            }
+        }
+    }
+    let Some(Cmd::LoadEnvelopes {
+        req,
+        mailbox,
+        offset,
+        limit,
+    }) = load
+    else {
+        panic!("no page load")
+    };
+    assert!(offset > 0 && offset <= s.list.top);
+    // An answer for an older request changes nothing.
+    let before = s.list.clone();
+    update(
+        &mut s,
+        Msg::EnvelopesLoaded {
+            req: req - 1,
+            mailbox,
+            offset: 0,
+            total: 1000,
+            rows: vec![],
+        },
+    );
+    assert_eq!(s.list, before);
+    answer(
+        &mut s,
+        &[Cmd::LoadEnvelopes {
+            req,
+            mailbox,
+            offset,
+            limit,
+        }],
+        1000,
+    );
+    assert!(s.list.selected_row().is_some());
+    assert!(
+        s.list.selected >= s.list.top && s.list.selected < s.list.top + layout::list_rows(s.size, s.layout)
+    );
+}
+
+#[test]
+fn bottom_and_top_clamp() {
+    let (mut s, cmds) = loaded(3);
+    answer(&mut s, &cmds, 3);
+    s.focus = Pane::Messages;
+    update(&mut s, Msg::ActionTriggered(Action::Bottom));
+    assert_eq!(s.list.selected, 2);
+    update(&mut s, Msg::ActionTriggered(Action::Down));
+    assert_eq!(s.list.selected, 2);
+    update(&mut s, Msg::ActionTriggered(Action::Top));
+    assert_eq!(s.list.selected, 0);
+    update(&mut s, Msg::ActionTriggered(Action::Up));
+    assert_eq!(s.list.selected, 0);
+}
+
+#[test]
+fn sidebar_motion_opens_the_folder_and_new_counts_keep_the_selection() {
+    let (mut s, cmds) = loaded(5);
+    answer(&mut s, &cmds, 5);
+    let cmds = update(&mut s, Msg::ActionTriggered(Action::Down));
+    assert_eq!(s.list.mailbox, Some(MailboxId(11)));
+    assert!(matches!(
+        cmds.as_slice(),
+        [Cmd::LoadEnvelopes {
+            mailbox: MailboxId(11),
+            ..
+        }]
+    ));
+    // Mail arrives in the open folder: the list reloads, the selection stays on Archive.
+    let cmds = update(
+        &mut s,
+        Msg::MailboxesLoaded {
+            accounts: vec![Account {
+                id: AccountId(1),
+                name: "work".into(),
+                email: "me@x".into(),
+            }],
+            mailboxes: vec![
+                mailbox(11, 1, "Archive", Some(Role::Archive), 0),
+                mailbox(10, 1, "INBOX", Some(Role::Inbox), 6),
+            ],
+        },
+    );
+    assert_eq!(s.selected_mailbox().map(|m| m.id), Some(MailboxId(11)));
+    assert!(cmds.is_empty(), "Archive's count did not change: {cmds:?}");
+}
+
+#[test]
+fn panes_help_and_quit() {
+    let (mut s, _) = loaded(0);
+    update(&mut s, Msg::ActionTriggered(Action::NextPane));
+    assert_eq!(s.focus, Pane::Messages);
+    update(&mut s, Msg::ActionTriggered(Action::Open));
+    assert_eq!(s.focus, Pane::Reader);
+    update(&mut s, Msg::ActionTriggered(Action::Back));
+    assert_eq!(s.focus, Pane::Messages);
+    update(&mut s, Msg::ActionTriggered(Action::Help));
+    assert!(s.help_visible);
+    // While help is up, motion keys do nothing and q closes the overlay, not the app.
+    update(&mut s, Msg::ActionTriggered(Action::Quit));
+    assert!(!s.help_visible && !s.quit);
+    update(&mut s, Msg::ActionTriggered(Action::Quit));
+    assert!(s.quit);
+}

@@ -1,0 +1,388 @@
+//! Key bindings as data: the actions a user can bind and the key chords that trigger them.
+//!
+//! Pure: no terminal types here. `app::keymap` converts terminal key events into [`KeyChord`]s.
+//! Chords are written like `j`, `G`, `ctrl-d`, `alt-x`, `shift-tab`, `enter`, `space`, `f1`,
+//! and sequences separate chords with a space: `g g`.
+
+use std::fmt;
+
+/// What a key does. The names (`as_str`) are the ones used in the config's `[keys]` table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Action {
+    Quit,
+    Down,
+    Up,
+    Top,
+    Bottom,
+    HalfPageDown,
+    HalfPageUp,
+    PageDown,
+    PageUp,
+    NextPane,
+    PrevPane,
+    Open,
+    Back,
+    Help,
+}
+
+impl Action {
+    pub const ALL: &'static [Action] = &[
+        Action::Quit,
+        Action::Down,
+        Action::Up,
+        Action::Top,
+        Action::Bottom,
+        Action::HalfPageDown,
+        Action::HalfPageUp,
+        Action::PageDown,
+        Action::PageUp,
+        Action::NextPane,
+        Action::PrevPane,
+        Action::Open,
+        Action::Back,
+        Action::Help,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Action::Quit => "quit",
+            Action::Down => "down",
+            Action::Up => "up",
+            Action::Top => "top",
+            Action::Bottom => "bottom",
+            Action::HalfPageDown => "half_page_down",
+            Action::HalfPageUp => "half_page_up",
+            Action::PageDown => "page_down",
+            Action::PageUp => "page_up",
+            Action::NextPane => "next_pane",
+            Action::PrevPane => "prev_pane",
+            Action::Open => "open",
+            Action::Back => "back",
+            Action::Help => "help",
+        }
+    }
+
+    pub fn describe(self) -> &'static str {
+        match self {
+            Action::Quit => "quit tern",
+            Action::Down => "move down",
+            Action::Up => "move up",
+            Action::Top => "go to the first row",
+            Action::Bottom => "go to the last row",
+            Action::HalfPageDown => "half a page down",
+            Action::HalfPageUp => "half a page up",
+            Action::PageDown => "a page down",
+            Action::PageUp => "a page up",
+            Action::NextPane => "focus the next pane",
+            Action::PrevPane => "focus the previous pane",
+            Action::Open => "open the selected folder or message",
+            Action::Back => "close / go back",
+            Action::Help => "show the key bindings",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<Action> {
+        Action::ALL.iter().copied().find(|a| a.as_str() == name)
+    }
+
+    /// Default chords for an action (each entry is one binding, possibly a sequence).
+    pub fn default_keys(self) -> &'static [&'static str] {
+        match self {
+            Action::Quit => &["q"],
+            Action::Down => &["j", "down"],
+            Action::Up => &["k", "up"],
+            Action::Top => &["g g", "home"],
+            Action::Bottom => &["G", "end"],
+            Action::HalfPageDown => &["ctrl-d"],
+            Action::HalfPageUp => &["ctrl-u"],
+            Action::PageDown => &["ctrl-f", "pagedown"],
+            Action::PageUp => &["ctrl-b", "pageup"],
+            Action::NextPane => &["tab", "l", "right"],
+            Action::PrevPane => &["shift-tab", "h", "left"],
+            Action::Open => &["enter"],
+            Action::Back => &["esc"],
+            Action::Help => &["?"],
+        }
+    }
+}
+
+impl fmt::Display for Action {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A key without modifiers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Key {
+    Char(char),
+    Enter,
+    Esc,
+    Tab,
+    BackTab,
+    Backspace,
+    Delete,
+    Insert,
+    Up,
+    Down,
+    Left,
+    Right,
+    Home,
+    End,
+    PageUp,
+    PageDown,
+    F(u8),
+}
+
+/// One key press with its modifiers. Shift is folded into the character for printable keys
+/// (`G`, not `shift-g`), so only named keys carry `shift`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct KeyChord {
+    pub key: Key,
+    pub ctrl: bool,
+    pub alt: bool,
+    pub shift: bool,
+}
+
+impl KeyChord {
+    pub const fn plain(key: Key) -> Self {
+        KeyChord {
+            key,
+            ctrl: false,
+            alt: false,
+            shift: false,
+        }
+    }
+
+    /// Normalise a chord as it arrives from a terminal: shift+char becomes the shifted char,
+    /// shift+tab becomes BackTab.
+    pub fn normalized(mut self) -> Self {
+        match self.key {
+            Key::Char(c) if self.shift => {
+                self.shift = false;
+                if c.is_ascii_lowercase() {
+                    self.key = Key::Char(c.to_ascii_uppercase());
+                }
+            }
+            Key::Tab if self.shift => {
+                self.shift = false;
+                self.key = Key::BackTab;
+            }
+            Key::BackTab => self.shift = false,
+            Key::Char(c) if self.ctrl && c.is_ascii_uppercase() => {
+                self.key = Key::Char(c.to_ascii_lowercase());
+            }
+            _ => {}
+        }
+        self
+    }
+
+    pub fn parse(s: &str) -> Result<KeyChord, String> {
+        let s = s.trim();
+        if s.is_empty() {
+            return Err("empty key".into());
+        }
+        // A lone "-" is the minus key; otherwise split modifiers off the front.
+        let mut chord = KeyChord::plain(Key::Char('-'));
+        let mut rest = s;
+        loop {
+            let lower = rest.to_ascii_lowercase();
+            let (m, len) = if lower.starts_with("ctrl-") {
+                ("ctrl", 5)
+            } else if lower.starts_with("c-") && rest.len() > 2 {
+                ("ctrl", 2)
+            } else if lower.starts_with("alt-") {
+                ("alt", 4)
+            } else if lower.starts_with("m-") && rest.len() > 2 {
+                ("alt", 2)
+            } else if lower.starts_with("shift-") {
+                ("shift", 6)
+            } else {
+                break;
+            };
+            match m {
+                "ctrl" => chord.ctrl = true,
+                "alt" => chord.alt = true,
+                _ => chord.shift = true,
+            }
+            rest = &rest[len..];
+        }
+        chord.key = parse_key(rest).ok_or_else(|| {
+            format!(
+                "unknown key `{rest}` (expected a character, or one of enter, esc, tab, space, \
+                 backspace, delete, insert, up, down, left, right, home, end, pageup, pagedown, f1-f12)"
+            )
+        })?;
+        Ok(chord.normalized())
+    }
+}
+
+fn parse_key(s: &str) -> Option<Key> {
+    let mut chars = s.chars();
+    if let (Some(c), None) = (chars.next(), chars.next()) {
+        return Some(Key::Char(c));
+    }
+    let lower = s.to_ascii_lowercase();
+    Some(match lower.as_str() {
+        "enter" | "return" | "cr" => Key::Enter,
+        "esc" | "escape" => Key::Esc,
+        "tab" => Key::Tab,
+        "backtab" => Key::BackTab,
+        "space" => Key::Char(' '),
+        "backspace" | "bs" => Key::Backspace,
+        "delete" | "del" => Key::Delete,
+        "insert" | "ins" => Key::Insert,
+        "up" => Key::Up,
+        "down" => Key::Down,
+        "left" => Key::Left,
+        "right" => Key::Right,
+        "home" => Key::Home,
+        "end" => Key::End,
+        "pageup" | "pgup" => Key::PageUp,
+        "pagedown" | "pgdn" => Key::PageDown,
+        "minus" => Key::Char('-'),
+        f if f.starts_with('f') => {
+            let n: u8 = f[1..].parse().ok()?;
+            if (1..=12).contains(&n) {
+                Key::F(n)
+            } else {
+                return None;
+            }
+        }
+        _ => return None,
+    })
+}
+
+impl fmt::Display for KeyChord {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.ctrl {
+            f.write_str("ctrl-")?;
+        }
+        if self.alt {
+            f.write_str("alt-")?;
+        }
+        if self.shift {
+            f.write_str("shift-")?;
+        }
+        match self.key {
+            Key::Char(' ') => f.write_str("space"),
+            Key::Char(c) => write!(f, "{c}"),
+            Key::Enter => f.write_str("enter"),
+            Key::Esc => f.write_str("esc"),
+            Key::Tab => f.write_str("tab"),
+            Key::BackTab => f.write_str("shift-tab"),
+            Key::Backspace => f.write_str("backspace"),
+            Key::Delete => f.write_str("delete"),
+            Key::Insert => f.write_str("insert"),
+            Key::Up => f.write_str("up"),
+            Key::Down => f.write_str("down"),
+            Key::Left => f.write_str("left"),
+            Key::Right => f.write_str("right"),
+            Key::Home => f.write_str("home"),
+            Key::End => f.write_str("end"),
+            Key::PageUp => f.write_str("pageup"),
+            Key::PageDown => f.write_str("pagedown"),
+            Key::F(n) => write!(f, "f{n}"),
+        }
+    }
+}
+
+/// A binding: one or more chords pressed in order (`g g`).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct KeySeq(pub Vec<KeyChord>);
+
+impl KeySeq {
+    pub fn parse(s: &str) -> Result<KeySeq, String> {
+        // "space" and "-" are keys; sequences are chords separated by whitespace.
+        let chords = s
+            .split_whitespace()
+            .map(KeyChord::parse)
+            .collect::<Result<Vec<_>, _>>()?;
+        if chords.is_empty() {
+            if s.contains(' ') {
+                return Ok(KeySeq(vec![KeyChord::plain(Key::Char(' '))]));
+            }
+            return Err("empty key".into());
+        }
+        if chords.len() > 4 {
+            return Err("a key sequence has at most 4 keys".into());
+        }
+        Ok(KeySeq(chords))
+    }
+}
+
+impl fmt::Display for KeySeq {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, c) in self.0.iter().enumerate() {
+            if i > 0 {
+                f.write_str(" ")?;
+            }
+            write!(f, "{c}")?;
+        }
+        Ok(())
+    }
+}
+
+/// Validate one `[keys]` entry from the config: the action must exist and the key must parse.
+pub fn validate_binding(action: &str, key: &str) -> Result<(Action, KeySeq), String> {
+    let a = Action::from_name(action).ok_or_else(|| {
+        let names: Vec<&str> = Action::ALL.iter().map(|a| a.as_str()).collect();
+        format!("unknown action `{action}`, expected one of: {}", names.join(", "))
+    })?;
+    let seq = KeySeq::parse(key).map_err(|e| format!("key for `{action}`: {e}"))?;
+    Ok((a, seq))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_chords() {
+        assert_eq!(KeyChord::parse("j").unwrap(), KeyChord::plain(Key::Char('j')));
+        assert_eq!(KeyChord::parse("G").unwrap(), KeyChord::plain(Key::Char('G')));
+        let c = KeyChord::parse("ctrl-d").unwrap();
+        assert!(c.ctrl && c.key == Key::Char('d'));
+        assert_eq!(KeyChord::parse("C-D").unwrap(), c);
+        assert_eq!(
+            KeyChord::parse("shift-tab").unwrap(),
+            KeyChord::plain(Key::BackTab)
+        );
+        assert_eq!(
+            KeyChord::parse("shift-g").unwrap(),
+            KeyChord::plain(Key::Char('G'))
+        );
+        assert_eq!(KeyChord::parse("f5").unwrap(), KeyChord::plain(Key::F(5)));
+        assert_eq!(KeyChord::parse("-").unwrap(), KeyChord::plain(Key::Char('-')));
+        assert!(KeyChord::parse("f13").is_err());
+        assert!(KeyChord::parse("ctrl-nope").is_err());
+    }
+
+    #[test]
+    fn sequences_round_trip() {
+        let s = KeySeq::parse("g g").unwrap();
+        assert_eq!(s.0.len(), 2);
+        assert_eq!(s.to_string(), "g g");
+        assert_eq!(KeySeq::parse("space").unwrap().to_string(), "space");
+        assert_eq!(KeySeq::parse("ctrl-d").unwrap().to_string(), "ctrl-d");
+    }
+
+    #[test]
+    fn every_default_parses_and_names_are_unique() {
+        let mut names = std::collections::HashSet::new();
+        for a in Action::ALL {
+            assert!(names.insert(a.as_str()));
+            assert_eq!(Action::from_name(a.as_str()), Some(*a));
+            for k in a.default_keys() {
+                KeySeq::parse(k).unwrap();
+            }
+        }
+    }
+
+    #[test]
+    fn validate_reports_unknown_action() {
+        let e = validate_binding("frobnicate", "x").unwrap_err();
+        assert!(e.contains("unknown action `frobnicate`"), "{e}");
+        assert!(validate_binding("down", "ctrl-").is_err());
+    }
+}

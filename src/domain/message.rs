@@ -1,0 +1,298 @@
+//! Parsed messages: the metadata the cache keeps for a list row, and the reader's view of a
+//! whole message. Parsing goes through mail-parser; HTML becomes text through html2text.
+//! Nothing here panics on malformed input: every field falls back to empty.
+
+use mail_parser::{HeaderValue, MessageParser, MimeHeaders};
+
+use super::Address;
+use super::sanitize;
+
+/// Bodies larger than this are cut before HTML rendering, so a hostile 100 MB HTML part
+/// cannot stall the reader. The reader says when this happened.
+pub const MAX_RENDER_BYTES: usize = 2 * 1024 * 1024;
+
+/// Characters of body text kept as the list preview.
+pub const PREVIEW_CHARS: usize = 160;
+
+/// What the cache stores about a message, taken from its headers and body.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MessageMeta {
+    pub message_id: Option<String>,
+    pub in_reply_to: Option<String>,
+    pub references: Vec<String>,
+    /// Seconds since the epoch, from the Date header (None when missing or unparsable).
+    pub date: Option<i64>,
+    pub from: Vec<Address>,
+    pub to: Vec<Address>,
+    pub cc: Vec<Address>,
+    pub subject: String,
+    pub list_id: Option<String>,
+    pub has_attachments: bool,
+    pub preview: String,
+    /// Plain text of the body for the full-text index (HTML rendered to text).
+    pub body_text: String,
+    pub size: u32,
+}
+
+/// An attachment as the reader lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Attachment {
+    pub name: String,
+    pub content_type: String,
+    pub size: usize,
+}
+
+/// Where the body text shown in the reader came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BodySource {
+    Plain,
+    Html,
+    /// The HTML part was too large to render; its text is shown without layout.
+    HtmlTooLarge,
+    None,
+}
+
+/// The reader's view of a whole message. Strings are raw (decoded but not sanitised):
+/// the view sanitises when it draws.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MessageView {
+    pub meta: MessageMeta,
+    pub date_header: Option<String>,
+    pub body: String,
+    pub source: BodySource,
+    pub attachments: Vec<Attachment>,
+}
+
+fn header_ids(v: &HeaderValue<'_>) -> Vec<String> {
+    match v {
+        HeaderValue::Text(t) => vec![t.to_string()],
+        HeaderValue::TextList(l) => l.iter().map(|t| t.to_string()).collect(),
+        _ => Vec::new(),
+    }
+}
+
+fn addresses(a: Option<&mail_parser::Address<'_>>) -> Vec<Address> {
+    let Some(a) = a else { return Vec::new() };
+    a.iter()
+        .map(|addr| Address {
+            name: addr
+                .name()
+                .map(|n| n.trim().to_string())
+                .filter(|n| !n.is_empty()),
+            email: addr.address().unwrap_or("").trim().to_string(),
+        })
+        .filter(|a| !a.email.is_empty() || a.name.is_some())
+        .collect()
+}
+
+/// Render HTML as plain text at `width` columns, bounded in size.
+pub fn html_to_text(html: &str, width: usize) -> (String, bool) {
+    let (input, cut) = if html.len() > MAX_RENDER_BYTES {
+        let mut end = MAX_RENDER_BYTES;
+        while !html.is_char_boundary(end) {
+            end -= 1;
+        }
+        (&html[..end], true)
+    } else {
+        (html, false)
+    };
+    match html2text::config::plain()
+        .no_table_borders()
+        .string_from_read(input.as_bytes(), width.max(20))
+    {
+        Ok(s) => (s, cut),
+        // html2text refuses some pathological input: fall back to the tag-stripped text.
+        Err(_) => (mail_parser::decoders::html::html_to_text(input), true),
+    }
+}
+
+fn preview_of(text: &str) -> String {
+    let mut out = String::new();
+    for line in text.lines() {
+        let l = line.trim();
+        if l.is_empty() || l.starts_with('>') {
+            continue;
+        }
+        if l == "--" {
+            break;
+        }
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        out.push_str(l);
+        if out.chars().count() >= PREVIEW_CHARS {
+            break;
+        }
+    }
+    let clean = sanitize::line(&out);
+    clean.chars().take(PREVIEW_CHARS).collect()
+}
+
+/// Parse a raw RFC 5322 message. Never fails: a message mail-parser cannot read at all
+/// gives empty metadata with only the size set.
+pub fn parse(raw: &[u8]) -> MessageView {
+    let size = u32::try_from(raw.len()).unwrap_or(u32::MAX);
+    let Some(msg) = MessageParser::default().parse(raw) else {
+        return MessageView {
+            meta: MessageMeta {
+                size,
+                ..Default::default()
+            },
+            date_header: None,
+            body: String::from_utf8_lossy(raw).into_owned(),
+            source: BodySource::Plain,
+            attachments: Vec::new(),
+        };
+    };
+
+    let (body, source) =
+        if msg.text_body_count() > 0 && msg.text_part(0).map(|p| !p.is_text_html()).unwrap_or(false) {
+            let mut s = String::new();
+            for i in 0..msg.text_body_count() {
+                if let Some(t) = msg.body_text(i) {
+                    if !s.is_empty() {
+                        s.push_str("\n\n");
+                    }
+                    s.push_str(&t);
+                }
+            }
+            (s, BodySource::Plain)
+        } else if let Some(h) = msg.html_part(0).and_then(|p| p.text_contents()) {
+            let (t, cut) = html_to_text(h, 78);
+            (
+                t,
+                if cut {
+                    BodySource::HtmlTooLarge
+                } else {
+                    BodySource::Html
+                },
+            )
+        } else if let Some(t) = msg.body_text(0) {
+            (t.into_owned(), BodySource::Plain)
+        } else {
+            (String::new(), BodySource::None)
+        };
+
+    let attachments: Vec<Attachment> = msg
+        .attachments()
+        .map(|p| {
+            let content_type = p
+                .content_type()
+                .map(|ct| match ct.subtype() {
+                    Some(sub) => format!("{}/{}", ct.ctype(), sub),
+                    None => ct.ctype().to_string(),
+                })
+                .unwrap_or_else(|| "application/octet-stream".into());
+            let name = p
+                .attachment_name()
+                .map(str::to_string)
+                .or_else(|| p.message().and_then(|m| m.subject()).map(|s| format!("{s}.eml")))
+                .unwrap_or_else(|| "unnamed".into());
+            Attachment {
+                name,
+                content_type,
+                size: p.len(),
+            }
+        })
+        .collect();
+
+    let meta = MessageMeta {
+        message_id: msg.message_id().map(|s| s.to_string()),
+        in_reply_to: header_ids(msg.in_reply_to()).into_iter().next(),
+        references: header_ids(msg.references()),
+        date: msg.date().map(|d| d.to_timestamp()),
+        from: addresses(msg.from()),
+        to: addresses(msg.to()),
+        cc: addresses(msg.cc()),
+        subject: msg.subject().unwrap_or("").to_string(),
+        list_id: match msg.list_id() {
+            HeaderValue::Text(t) => Some(t.to_string()),
+            HeaderValue::TextList(l) => l.first().map(|t| t.to_string()),
+            _ => None,
+        },
+        has_attachments: !attachments.is_empty(),
+        preview: preview_of(&body),
+        body_text: body.clone(),
+        size,
+    };
+    MessageView {
+        date_header: msg.header_raw("Date").map(|s| s.trim().to_string()),
+        meta,
+        body,
+        source,
+        attachments,
+    }
+}
+
+/// Remove "Re:", "Fwd:" and similar prefixes (any number, any case) for thread display.
+pub fn base_subject(subject: &str) -> &str {
+    let mut s = subject.trim();
+    loop {
+        let lower = s.to_ascii_lowercase();
+        let cut = ["re:", "fwd:", "fw:", "aw:", "sv:", "vs:", "re :", "fwd :"]
+            .iter()
+            .find(|p| lower.starts_with(*p))
+            .map(|p| p.len());
+        match cut {
+            Some(n) => s = s[n..].trim_start(),
+            None => return s,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_headers_and_plain_body() {
+        let raw = b"From: =?UTF-8?Q?Ren=C3=A9e?= <renee@example.com>\r\n\
+To: a@example.com, \"B\" <b@example.com>\r\n\
+Subject: =?ISO-8859-1?Q?Caf=E9?= plans\r\n\
+Date: Tue, 24 Nov 2026 10:00:00 +0100\r\n\
+Message-ID: <m1@example.com>\r\n\
+In-Reply-To: <m0@example.com>\r\n\
+References: <r1@example.com> <m0@example.com>\r\n\
+\r\n\
+Hello there,\r\n> quoted\r\nsee you\r\n-- \r\nsig\r\n";
+        let v = parse(raw);
+        assert_eq!(v.meta.subject, "Café plans");
+        assert_eq!(v.meta.from[0].name.as_deref(), Some("Renée"));
+        assert_eq!(v.meta.to.len(), 2);
+        assert_eq!(v.meta.message_id.as_deref(), Some("m1@example.com"));
+        assert_eq!(v.meta.in_reply_to.as_deref(), Some("m0@example.com"));
+        assert_eq!(v.meta.references, vec!["r1@example.com", "m0@example.com"]);
+        assert_eq!(v.meta.date, Some(1_795_510_800));
+        assert_eq!(v.meta.preview, "Hello there, see you");
+        assert_eq!(v.source, BodySource::Plain);
+        assert!(!v.meta.has_attachments);
+    }
+
+    #[test]
+    fn html_only_is_rendered() {
+        let raw = b"Subject: news\r\nContent-Type: text/html; charset=utf-8\r\n\r\n<h1>Title</h1><p>Some <b>bold</b> text</p>";
+        let v = parse(raw);
+        assert_eq!(v.source, BodySource::Html);
+        assert!(v.body.contains("Title"), "{}", v.body);
+        assert!(v.body.contains("bold"));
+        assert!(!v.body.contains("<b>"));
+    }
+
+    #[test]
+    fn garbage_never_panics() {
+        for raw in [
+            &b""[..],
+            b"\xff\xfe\x00",
+            b"Subject: x\r\nContent-Type: multipart/mixed; boundary=\"\"\r\n\r\n--\r\n--",
+        ] {
+            let v = parse(raw);
+            assert_eq!(v.meta.size as usize, raw.len());
+        }
+    }
+
+    #[test]
+    fn base_subject_strips_prefix_stack() {
+        assert_eq!(base_subject("Re: RE: Fwd: hello"), "hello");
+        assert_eq!(base_subject("hello"), "hello");
+    }
+}

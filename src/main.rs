@@ -1,0 +1,130 @@
+//! tern's entry point: parse the command line, load the config, set up file logging and the
+//! tokio runtime, then run the UI or a subcommand. Errors a user can act on end here as one
+//! line and a non-zero exit code.
+
+use std::path::Path;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::Parser;
+use crossterm::event::EventStream;
+
+use tern::app::{self, Options};
+use tern::cli::{Cli, Command};
+use tern::config::{self, Config, ConfigError};
+use tern::store::{AccountKind, Store, StoreHandle};
+use tern::ui::theme::Theme;
+use tern::{demo, tui};
+
+/// Log to `<data_dir>/tern.log`, filtered by `TERN_LOG` (default `info`). Never to the terminal.
+fn init_logging(data_dir: &Path) -> anyhow::Result<tracing_appender::non_blocking::WorkerGuard> {
+    std::fs::create_dir_all(data_dir).with_context(|| format!("cannot create {}", data_dir.display()))?;
+    let appender = tracing_appender::rolling::never(data_dir, "tern.log");
+    let (writer, guard) = tracing_appender::non_blocking(appender);
+    let filter = tracing_subscriber::EnvFilter::try_from_env("TERN_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(writer)
+        .with_ansi(false)
+        .init();
+    Ok(guard)
+}
+
+fn load_config(cli: &Cli) -> Result<Config, ConfigError> {
+    let path = config::resolve_path(cli.config.as_deref())?;
+    Config::load(&path)
+}
+
+async fn run_tui(store: Store, opts: Options) -> anyhow::Result<()> {
+    let handle = StoreHandle::spawn(store)?;
+    let mut guard = tui::TerminalGuard::enter().context("cannot set up the terminal")?;
+    let result = app::run(&mut guard.terminal, EventStream::new(), handle, opts).await;
+    drop(guard);
+    result.context("terminal")
+}
+
+fn demo(rt: &tokio::runtime::Runtime) -> anyhow::Result<()> {
+    let dir = tempfile::Builder::new()
+        .prefix("tern-demo-")
+        .tempdir()
+        .context("cannot create a temporary dir")?;
+    let _log = init_logging(dir.path())?;
+    let mut store = Store::open_in_dir(dir.path())?;
+    let stats = demo::import(&mut store)?;
+    tracing::info!(?stats, "demo mail imported");
+    let opts = Options {
+        layout: config::Layout::Auto,
+        keys: Default::default(),
+        theme: Theme::default(),
+        banner: "demo".into(),
+    };
+    rt.block_on(run_tui(store, opts))
+}
+
+fn open(rt: &tokio::runtime::Runtime, cfg: Config) -> anyhow::Result<()> {
+    let _log = init_logging(&cfg.data_dir)?;
+    for w in &cfg.warnings {
+        tracing::warn!("{w}");
+    }
+    let mut store = Store::open_in_dir(&cfg.data_dir)?;
+    for a in &cfg.accounts {
+        let kind = if a.pop3.is_some() {
+            AccountKind::Pop3
+        } else {
+            AccountKind::Imap
+        };
+        store.upsert_account(&a.name, &a.email, kind)?;
+    }
+    let opts = Options {
+        layout: cfg.layout,
+        keys: cfg.keys.clone(),
+        theme: Theme::from_config(&cfg.theme),
+        banner: "tern".into(),
+    };
+    rt.block_on(run_tui(store, opts))
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("tern: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = match (&cli.command, cli.demo) {
+        (None, true) => demo(&rt),
+        (Some(Command::Check), _) => match load_config(&cli) {
+            Ok(cfg) => {
+                for w in &cfg.warnings {
+                    eprintln!("warning: {w}");
+                }
+                print!("{}", cfg.redacted_summary());
+                Ok(())
+            }
+            Err(e) => Err(e.into()),
+        },
+        (None, false) => match load_config(&cli) {
+            Ok(cfg) => {
+                for w in &cfg.warnings {
+                    eprintln!("warning: {w}");
+                }
+                open(&rt, cfg)
+            }
+            Err(e) => Err(e.into()),
+        },
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            if let Some(ce) = e.downcast_ref::<ConfigError>() {
+                eprintln!("tern: {ce}");
+                return ExitCode::from(ce.exit_code() as u8);
+            }
+            eprintln!("tern: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,554 @@
+//! The local cache: one SQLite database. The only module that names rusqlite.
+//!
+//! [`Store`] is synchronous and owns one connection (tests use `open_in_memory`).
+//! [`StoreHandle`] runs a `Store` on its own thread for async callers (engines, the UI's effects).
+
+mod handle;
+mod schema;
+
+pub use handle::StoreHandle;
+
+use std::path::{Path, PathBuf};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use rusqlite::{Connection, OptionalExtension, Transaction, params};
+
+use crate::domain::message::MessageMeta;
+use crate::domain::{Account, AccountId, Address, Envelope, Flags, Mailbox, MailboxId, MsgId, Role, Uid};
+
+/// File name of the cache database inside the data dir.
+pub const DB_FILE: &str = "cache.sqlite3";
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("cache database {path}: {source}")]
+    Open {
+        path: PathBuf,
+        #[source]
+        source: rusqlite::Error,
+    },
+    #[error(
+        "cache database {path} was written by a newer tern (schema {found}, this tern knows {known}); \
+         upgrade tern or move the file away"
+    )]
+    TooNew { path: PathBuf, found: i64, known: i64 },
+    #[error("cache database: {0}")]
+    Sql(#[from] rusqlite::Error),
+    #[error("cache: {0}")]
+    Invalid(String),
+}
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// Account kinds as stored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AccountKind {
+    Imap,
+    Pop3,
+    /// Mail that lives only in the cache (demo mode).
+    Local,
+}
+
+impl AccountKind {
+    fn as_str(self) -> &'static str {
+        match self {
+            AccountKind::Imap => "imap",
+            AccountKind::Pop3 => "pop3",
+            AccountKind::Local => "local",
+        }
+    }
+}
+
+/// A message to insert into the cache.
+#[derive(Debug, Clone)]
+pub struct NewMessage<'a> {
+    pub uid: Uid,
+    pub meta: MessageMeta,
+    pub flags: Flags,
+    pub internal_date: Option<i64>,
+    /// The whole message when it is at hand; it is stored and indexed.
+    pub raw: Option<&'a [u8]>,
+}
+
+pub(crate) fn now() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}
+
+fn addrs_to_json(list: &[Address]) -> String {
+    let v: Vec<(&str, &str)> = list
+        .iter()
+        .map(|a| (a.name.as_deref().unwrap_or(""), a.email.as_str()))
+        .collect();
+    serde_json::to_string(&v).unwrap_or_else(|_| "[]".into())
+}
+
+fn addrs_from_json(s: &str) -> Vec<Address> {
+    let v: Vec<(String, String)> = serde_json::from_str(s).unwrap_or_default();
+    v.into_iter()
+        .map(|(n, e)| Address {
+            name: if n.is_empty() { None } else { Some(n) },
+            email: e,
+        })
+        .collect()
+}
+
+fn addrs_text(list: &[Address]) -> String {
+    list.iter().map(|a| a.to_string()).collect::<Vec<_>>().join(", ")
+}
+
+pub struct Store {
+    conn: Connection,
+    path: PathBuf,
+}
+
+impl Store {
+    /// Open (or create) the cache in `data_dir`, creating the directory (mode 0700).
+    pub fn open_in_dir(data_dir: &Path) -> Result<Store> {
+        if !data_dir.exists() {
+            let mut b = std::fs::DirBuilder::new();
+            b.recursive(true);
+            #[cfg(unix)]
+            std::os::unix::fs::DirBuilderExt::mode(&mut b, 0o700);
+            b.create(data_dir).map_err(|e| {
+                StoreError::Invalid(format!("cannot create data dir {}: {e}", data_dir.display()))
+            })?;
+        }
+        Store::open(&data_dir.join(DB_FILE))
+    }
+
+    pub fn open(path: &Path) -> Result<Store> {
+        let conn = Connection::open(path).map_err(|source| StoreError::Open {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let mut store = Store {
+            conn,
+            path: path.to_path_buf(),
+        };
+        store.init()?;
+        Ok(store)
+    }
+
+    pub fn open_in_memory() -> Result<Store> {
+        let mut store = Store {
+            conn: Connection::open_in_memory()?,
+            path: PathBuf::from(":memory:"),
+        };
+        store.init()?;
+        Ok(store)
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn init(&mut self) -> Result<()> {
+        self.conn.busy_timeout(std::time::Duration::from_secs(10))?;
+        // WAL lets the UI read while an engine writes.
+        let _mode: String = self
+            .conn
+            .query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
+        self.conn.execute_batch(
+            "PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL; PRAGMA temp_store = MEMORY;",
+        )?;
+        self.migrate()
+    }
+
+    /// Schema version of the open database.
+    pub fn schema_version(&self) -> Result<i64> {
+        Ok(self.conn.query_row("PRAGMA user_version", [], |r| r.get(0))?)
+    }
+
+    fn migrate(&mut self) -> Result<()> {
+        let known = schema::MIGRATIONS.len() as i64;
+        let found = self.schema_version()?;
+        if found > known {
+            return Err(StoreError::TooNew {
+                path: self.path.clone(),
+                found,
+                known,
+            });
+        }
+        for (i, sql) in schema::MIGRATIONS.iter().enumerate().skip(found as usize) {
+            let tx = self.conn.transaction()?;
+            tx.execute_batch(sql)?;
+            tx.pragma_update(None, "user_version", (i + 1) as i64)?;
+            tx.commit()?;
+            tracing::info!(version = i + 1, "cache schema migrated");
+        }
+        Ok(())
+    }
+
+    // ---- accounts ----
+
+    /// Insert the account or update its email; returns its id.
+    pub fn upsert_account(&mut self, name: &str, email: &str, kind: AccountKind) -> Result<AccountId> {
+        self.conn.execute(
+            "INSERT INTO accounts (name, email, kind, created_at) VALUES (?1, ?2, ?3, ?4)
+             ON CONFLICT (name) DO UPDATE SET email = excluded.email, kind = excluded.kind",
+            params![name, email, kind.as_str(), now()],
+        )?;
+        Ok(AccountId(self.conn.query_row(
+            "SELECT id FROM accounts WHERE name = ?1",
+            [name],
+            |r| r.get(0),
+        )?))
+    }
+
+    pub fn accounts(&self) -> Result<Vec<Account>> {
+        let mut st = self
+            .conn
+            .prepare_cached("SELECT id, name, email FROM accounts ORDER BY id")?;
+        let rows = st.query_map([], |r| {
+            Ok(Account {
+                id: AccountId(r.get(0)?),
+                name: r.get(1)?,
+                email: r.get(2)?,
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    // ---- mailboxes ----
+
+    /// Insert the mailbox or update its delimiter and role; returns its id.
+    pub fn upsert_mailbox(
+        &mut self,
+        account: AccountId,
+        name: &str,
+        delimiter: Option<char>,
+        role: Option<Role>,
+    ) -> Result<MailboxId> {
+        let delim = delimiter.map(|c| c.to_string());
+        self.conn.execute(
+            "INSERT INTO mailboxes (account_id, name, delimiter, role) VALUES (?1, ?2, ?3, ?4)
+             ON CONFLICT (account_id, name) DO UPDATE SET delimiter = excluded.delimiter, role = excluded.role",
+            params![account.0, name, delim, role.map(Role::as_str)],
+        )?;
+        Ok(MailboxId(self.conn.query_row(
+            "SELECT id FROM mailboxes WHERE account_id = ?1 AND name = ?2",
+            params![account.0, name],
+            |r| r.get(0),
+        )?))
+    }
+
+    /// All mailboxes of an account (or of every account), with their counts.
+    pub fn mailboxes(&self, account: Option<AccountId>) -> Result<Vec<Mailbox>> {
+        let mut st = self.conn.prepare_cached(
+            "SELECT id, account_id, name, delimiter, role, total, unread FROM mailboxes
+             WHERE ?1 IS NULL OR account_id = ?1 ORDER BY account_id, name",
+        )?;
+        let rows = st.query_map([account.map(|a| a.0)], |r| {
+            let delim: Option<String> = r.get(3)?;
+            let role: Option<String> = r.get(4)?;
+            Ok(Mailbox {
+                id: MailboxId(r.get(0)?),
+                account: AccountId(r.get(1)?),
+                name: r.get(2)?,
+                delimiter: delim.and_then(|d| d.chars().next()),
+                role: role.as_deref().and_then(Role::from_name),
+                total: r.get(5)?,
+                unread: r.get(6)?,
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// Recompute a mailbox's total and unread counts from its messages.
+    pub fn recount(&mut self, mailbox: MailboxId) -> Result<()> {
+        recount_tx(&self.conn, mailbox)
+    }
+
+    // ---- messages ----
+
+    /// Insert a batch of messages into one mailbox in one transaction (replacing rows with the
+    /// same UID), index them, thread them and update the mailbox counts.
+    pub fn insert_messages(&mut self, mailbox: MailboxId, batch: &[NewMessage<'_>]) -> Result<Vec<MsgId>> {
+        let tx = self.conn.transaction()?;
+        let account: i64 = tx.query_row(
+            "SELECT account_id FROM mailboxes WHERE id = ?1",
+            [mailbox.0],
+            |r| r.get(0),
+        )?;
+        let mut ids = Vec::with_capacity(batch.len());
+        for m in batch {
+            ids.push(insert_one(&tx, account, mailbox, m)?);
+        }
+        recount_tx(&tx, mailbox)?;
+        tx.commit()?;
+        Ok(ids)
+    }
+
+    /// Number of messages in a mailbox.
+    pub fn message_count(&self, mailbox: MailboxId) -> Result<u32> {
+        Ok(self.conn.query_row(
+            "SELECT count(*) FROM messages WHERE mailbox_id = ?1",
+            [mailbox.0],
+            |r| r.get(0),
+        )?)
+    }
+
+    /// A page of list rows, newest first, starting `offset` rows from the newest.
+    pub fn envelopes(&self, mailbox: MailboxId, offset: u32, limit: u32) -> Result<Vec<Envelope>> {
+        let mut st = self.conn.prepare_cached(
+            "SELECT id, mailbox_id, uid, date, from_json, to_json, subject, seen, answered, flagged,
+                    deleted, draft, keywords, has_attachments, size, preview, thread_id
+             FROM messages WHERE mailbox_id = ?1
+             ORDER BY date DESC, id DESC LIMIT ?2 OFFSET ?3",
+        )?;
+        let rows = st.query_map(params![mailbox.0, limit, offset], |r| {
+            let from_json: String = r.get(4)?;
+            let to_json: String = r.get(5)?;
+            let keywords: String = r.get(12)?;
+            Ok(Envelope {
+                id: MsgId(r.get(0)?),
+                mailbox: MailboxId(r.get(1)?),
+                uid: Uid(r.get(2)?),
+                date: r.get(3)?,
+                from: addrs_from_json(&from_json),
+                to: addrs_from_json(&to_json),
+                subject: r.get(6)?,
+                flags: Flags {
+                    seen: r.get(7)?,
+                    answered: r.get(8)?,
+                    flagged: r.get(9)?,
+                    deleted: r.get(10)?,
+                    draft: r.get(11)?,
+                    keywords: keywords.split_whitespace().map(str::to_string).collect(),
+                },
+                has_attachments: r.get(13)?,
+                size: r.get(14)?,
+                preview: r.get(15)?,
+                thread: r.get(16)?,
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// The raw message, when its body is cached.
+    pub fn raw_message(&self, msg: MsgId) -> Result<Option<Vec<u8>>> {
+        Ok(self
+            .conn
+            .query_row("SELECT raw FROM bodies WHERE message_id = ?1", [msg.0], |r| {
+                r.get(0)
+            })
+            .optional()?)
+    }
+
+    /// Store a fetched body and add it to the full-text index.
+    pub fn store_body(&mut self, msg: MsgId, raw: &[u8], meta: &MessageMeta) -> Result<()> {
+        let tx = self.conn.transaction()?;
+        store_body_tx(&tx, msg, raw, meta)?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Full-text search: message ids matching an FTS5 query, best first.
+    pub fn fts_ids(&self, query: &str, limit: u32) -> Result<Vec<MsgId>> {
+        let mut st = self.conn.prepare_cached(
+            "SELECT rowid FROM messages_fts WHERE messages_fts MATCH ?1 ORDER BY rank LIMIT ?2",
+        )?;
+        let rows = st.query_map(params![query, limit], |r| Ok(MsgId(r.get(0)?)))?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    pub fn delete_message(&mut self, msg: MsgId) -> Result<()> {
+        let tx = self.conn.transaction()?;
+        let mailbox: Option<i64> = tx
+            .query_row("SELECT mailbox_id FROM messages WHERE id = ?1", [msg.0], |r| {
+                r.get(0)
+            })
+            .optional()?;
+        tx.execute("DELETE FROM messages WHERE id = ?1", [msg.0])?;
+        if let Some(mb) = mailbox {
+            recount_tx(&tx, MailboxId(mb))?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    // ---- outbox and pending actions (queues that must never lose a row) ----
+
+    /// Queue an outgoing message; returns its outbox id.
+    pub fn outbox_push(
+        &mut self,
+        account: AccountId,
+        mail_from: &str,
+        rcpt: &[String],
+        raw: &[u8],
+    ) -> Result<i64> {
+        let t = now();
+        self.conn.execute(
+            "INSERT INTO outbox (account_id, created_at, updated_at, mail_from, rcpt_json, raw, state, next_attempt_at)
+             VALUES (?1, ?2, ?2, ?3, ?4, ?5, 'queued', ?2)",
+            params![account.0, t, mail_from, serde_json::to_string(rcpt).unwrap_or_default(), raw],
+        )?;
+        Ok(self.conn.last_insert_rowid())
+    }
+
+    /// Number of outbox rows not yet sent, by account.
+    pub fn outbox_waiting(&self, account: AccountId) -> Result<u32> {
+        Ok(self.conn.query_row(
+            "SELECT count(*) FROM outbox WHERE account_id = ?1 AND state != 'sent'",
+            [account.0],
+            |r| r.get(0),
+        )?)
+    }
+
+    /// Queue a local change for replay on the server; returns its id.
+    pub fn pending_push(
+        &mut self,
+        account: AccountId,
+        kind: &str,
+        mailbox: Option<MailboxId>,
+        payload: &str,
+    ) -> Result<i64> {
+        self.conn.execute(
+            "INSERT INTO pending_actions (account_id, created_at, kind, mailbox_id, payload)
+             VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![account.0, now(), kind, mailbox.map(|m| m.0), payload],
+        )?;
+        Ok(self.conn.last_insert_rowid())
+    }
+
+    pub fn pending_count(&self, account: AccountId) -> Result<u32> {
+        Ok(self.conn.query_row(
+            "SELECT count(*) FROM pending_actions WHERE account_id = ?1",
+            [account.0],
+            |r| r.get(0),
+        )?)
+    }
+}
+
+fn recount_tx(conn: &Connection, mailbox: MailboxId) -> Result<()> {
+    conn.execute(
+        "UPDATE mailboxes SET
+            total  = (SELECT count(*) FROM messages WHERE mailbox_id = ?1),
+            unread = (SELECT count(*) FROM messages WHERE mailbox_id = ?1 AND seen = 0 AND deleted = 0)
+         WHERE id = ?1",
+        [mailbox.0],
+    )?;
+    Ok(())
+}
+
+fn insert_one(tx: &Transaction<'_>, account: i64, mailbox: MailboxId, m: &NewMessage<'_>) -> Result<MsgId> {
+    let meta = &m.meta;
+    let date = meta.date.or(m.internal_date).unwrap_or(0);
+    let first_from = meta.from.first();
+    tx.execute(
+        "INSERT INTO messages (mailbox_id, uid, message_id, in_reply_to, refs, date, internal_date,
+            from_name, from_addr, from_json, to_json, cc_json, subject, list_id,
+            seen, answered, flagged, deleted, draft, keywords, size, has_attachments, preview)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19,
+                 ?20, ?21, ?22, ?23)
+         ON CONFLICT (mailbox_id, uid) DO UPDATE SET
+            seen = excluded.seen, answered = excluded.answered, flagged = excluded.flagged,
+            deleted = excluded.deleted, draft = excluded.draft, keywords = excluded.keywords",
+        params![
+            mailbox.0,
+            m.uid.0,
+            meta.message_id,
+            meta.in_reply_to,
+            meta.references.join(" "),
+            date,
+            m.internal_date,
+            first_from.and_then(|a| a.name.clone()),
+            first_from.map(|a| a.email.clone()),
+            addrs_to_json(&meta.from),
+            addrs_to_json(&meta.to),
+            addrs_to_json(&meta.cc),
+            meta.subject,
+            meta.list_id,
+            m.flags.seen,
+            m.flags.answered,
+            m.flags.flagged,
+            m.flags.deleted,
+            m.flags.draft,
+            m.flags.keywords.join(" "),
+            meta.size,
+            meta.has_attachments,
+            meta.preview,
+        ],
+    )?;
+    let id: i64 = tx.query_row(
+        "SELECT id FROM messages WHERE mailbox_id = ?1 AND uid = ?2",
+        params![mailbox.0, m.uid.0],
+        |r| r.get(0),
+    )?;
+    assign_thread(tx, account, id, meta)?;
+    if let Some(raw) = m.raw {
+        store_body_tx(tx, MsgId(id), raw, meta)?;
+    }
+    Ok(MsgId(id))
+}
+
+/// Join the message to the thread of any message it refers to, or that refers to it, in the
+/// same account; thread ids are merged to the smallest.
+fn assign_thread(tx: &Transaction<'_>, account: i64, id: i64, meta: &MessageMeta) -> Result<()> {
+    let mut related: Vec<String> = meta.references.clone();
+    if let Some(irt) = &meta.in_reply_to {
+        related.push(irt.clone());
+    }
+    let mut threads: Vec<i64> = Vec::new();
+    {
+        let mut by_msgid = tx.prepare_cached(
+            "SELECT m.thread_id FROM messages m JOIN mailboxes b ON b.id = m.mailbox_id
+             WHERE b.account_id = ?1 AND m.message_id = ?2 AND m.thread_id IS NOT NULL",
+        )?;
+        for mid in &related {
+            let rows = by_msgid.query_map(params![account, mid], |r| r.get::<_, i64>(0))?;
+            for t in rows {
+                threads.push(t?);
+            }
+        }
+        if let Some(own) = &meta.message_id {
+            // Messages that arrived before this one and point at it.
+            let mut children = tx.prepare_cached(
+                "SELECT m.thread_id FROM messages m JOIN mailboxes b ON b.id = m.mailbox_id
+                 WHERE b.account_id = ?1 AND m.in_reply_to = ?2 AND m.thread_id IS NOT NULL",
+            )?;
+            let rows = children.query_map(params![account, own], |r| r.get::<_, i64>(0))?;
+            for t in rows {
+                threads.push(t?);
+            }
+        }
+    }
+    let thread = threads.iter().copied().chain([id]).min().unwrap_or(id);
+    tx.execute(
+        "UPDATE messages SET thread_id = ?1 WHERE id = ?2",
+        params![thread, id],
+    )?;
+    for t in threads.into_iter().filter(|t| *t != thread) {
+        tx.execute(
+            "UPDATE messages SET thread_id = ?1 WHERE thread_id = ?2",
+            params![thread, t],
+        )?;
+    }
+    Ok(())
+}
+
+fn store_body_tx(tx: &Connection, msg: MsgId, raw: &[u8], meta: &MessageMeta) -> Result<()> {
+    tx.execute(
+        "INSERT INTO bodies (message_id, raw, fetched_at) VALUES (?1, ?2, ?3)
+         ON CONFLICT (message_id) DO UPDATE SET raw = excluded.raw, fetched_at = excluded.fetched_at",
+        params![msg.0, raw, now()],
+    )?;
+    tx.execute("DELETE FROM messages_fts WHERE rowid = ?1", [msg.0])?;
+    tx.execute(
+        "INSERT INTO messages_fts (rowid, subject, sender, recipients, body) VALUES (?1, ?2, ?3, ?4, ?5)",
+        params![
+            msg.0,
+            meta.subject,
+            addrs_text(&meta.from),
+            addrs_text(&[meta.to.as_slice(), meta.cc.as_slice()].concat()),
+            meta.body_text,
+        ],
+    )?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,115 @@
+//! Versioned migrations. `PRAGMA user_version` is the number of migrations applied.
+//!
+//! Rules: append new migrations, never edit or remove old ones, and never drop a table or
+//! column holding user data (outbox, pending actions, drafts). Cache-only data (messages,
+//! bodies, the index) may be rebuilt, but a migration still copies it where it can.
+
+pub const MIGRATIONS: &[&str] = &[
+    // 1: the first schema.
+    r#"
+CREATE TABLE accounts (
+    id          INTEGER PRIMARY KEY,
+    name        TEXT NOT NULL UNIQUE,
+    email       TEXT NOT NULL,
+    kind        TEXT NOT NULL CHECK (kind IN ('imap', 'pop3', 'local')),
+    created_at  INTEGER NOT NULL
+);
+
+CREATE TABLE mailboxes (
+    id            INTEGER PRIMARY KEY,
+    account_id    INTEGER NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+    name          TEXT NOT NULL,
+    delimiter     TEXT,
+    role          TEXT CHECK (role IN ('inbox', 'drafts', 'sent', 'archive', 'junk', 'trash')),
+    subscribed    INTEGER NOT NULL DEFAULT 1,
+    selectable    INTEGER NOT NULL DEFAULT 1,
+    uidvalidity   INTEGER,
+    uidnext       INTEGER,
+    highestmodseq INTEGER,
+    total         INTEGER NOT NULL DEFAULT 0,
+    unread        INTEGER NOT NULL DEFAULT 0,
+    synced_at     INTEGER,
+    UNIQUE (account_id, name)
+);
+
+CREATE TABLE messages (
+    id              INTEGER PRIMARY KEY,
+    mailbox_id      INTEGER NOT NULL REFERENCES mailboxes(id) ON DELETE CASCADE,
+    uid             INTEGER NOT NULL,
+    modseq          INTEGER,
+    message_id      TEXT,
+    in_reply_to     TEXT,
+    refs            TEXT,               -- space-separated Message-IDs, oldest first
+    thread_id       INTEGER,
+    date            INTEGER NOT NULL,   -- Date header, else internal date (epoch seconds)
+    internal_date   INTEGER,
+    from_name       TEXT,
+    from_addr       TEXT,
+    from_json       TEXT NOT NULL DEFAULT '[]',  -- [[name, email], ...]
+    to_json         TEXT NOT NULL DEFAULT '[]',
+    cc_json         TEXT NOT NULL DEFAULT '[]',
+    subject         TEXT NOT NULL DEFAULT '',
+    list_id         TEXT,
+    seen            INTEGER NOT NULL DEFAULT 0,
+    answered        INTEGER NOT NULL DEFAULT 0,
+    flagged         INTEGER NOT NULL DEFAULT 0,
+    deleted         INTEGER NOT NULL DEFAULT 0,
+    draft           INTEGER NOT NULL DEFAULT 0,
+    keywords        TEXT NOT NULL DEFAULT '',    -- space-separated, server spelling
+    size            INTEGER NOT NULL DEFAULT 0,
+    has_attachments INTEGER NOT NULL DEFAULT 0,
+    preview         TEXT NOT NULL DEFAULT '',
+    UNIQUE (mailbox_id, uid)
+);
+CREATE INDEX messages_by_date ON messages (mailbox_id, date DESC, id DESC);
+CREATE INDEX messages_by_msgid ON messages (message_id);
+CREATE INDEX messages_by_thread ON messages (thread_id);
+CREATE INDEX messages_unread ON messages (mailbox_id) WHERE seen = 0;
+
+-- Raw RFC 5322 bytes, fetched lazily and prunable.
+CREATE TABLE bodies (
+    message_id  INTEGER PRIMARY KEY REFERENCES messages(id) ON DELETE CASCADE,
+    raw         BLOB NOT NULL,
+    fetched_at  INTEGER NOT NULL
+);
+
+-- Full-text index. Contentless (the text lives in messages/bodies), rowid = messages.id.
+CREATE VIRTUAL TABLE messages_fts USING fts5 (
+    subject, sender, recipients, body,
+    content = '',
+    contentless_delete = 1,
+    tokenize = 'unicode61 remove_diacritics 2',
+    prefix = '2 3'
+);
+CREATE TRIGGER messages_fts_delete AFTER DELETE ON messages BEGIN
+    DELETE FROM messages_fts WHERE rowid = old.id;
+END;
+
+-- Outgoing mail. Never deleted by a migration.
+CREATE TABLE outbox (
+    id              INTEGER PRIMARY KEY,
+    account_id      INTEGER NOT NULL REFERENCES accounts(id),
+    created_at      INTEGER NOT NULL,
+    updated_at      INTEGER NOT NULL,
+    mail_from       TEXT NOT NULL,
+    rcpt_json       TEXT NOT NULL,
+    raw             BLOB NOT NULL,
+    state           TEXT NOT NULL CHECK (state IN ('queued', 'sending', 'sent', 'failed', 'uncertain')),
+    attempts        INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at INTEGER,
+    last_reply      TEXT
+);
+
+-- Local changes waiting to be replayed on a server, in id order. Never deleted by a migration.
+CREATE TABLE pending_actions (
+    id          INTEGER PRIMARY KEY,
+    account_id  INTEGER NOT NULL REFERENCES accounts(id),
+    created_at  INTEGER NOT NULL,
+    kind        TEXT NOT NULL,
+    mailbox_id  INTEGER,
+    payload     TEXT NOT NULL,      -- JSON: uids, flags, target mailbox, ...
+    attempts    INTEGER NOT NULL DEFAULT 0,
+    last_error  TEXT
+);
+"#,
+];

@@ -1,0 +1,207 @@
+use super::*;
+use crate::domain::message;
+
+fn msg(uid: u32, raw: &str) -> (Uid, Vec<u8>) {
+    (Uid(uid), raw.replace('\n', "\r\n").into_bytes())
+}
+
+fn insert(store: &mut Store, mb: MailboxId, items: &[(Uid, Vec<u8>)], seen: bool) -> Vec<MsgId> {
+    let batch: Vec<NewMessage<'_>> = items
+        .iter()
+        .map(|(uid, raw)| NewMessage {
+            uid: *uid,
+            meta: message::parse(raw).meta,
+            flags: Flags {
+                seen,
+                ..Default::default()
+            },
+            internal_date: Some(1_700_000_000),
+            raw: Some(raw),
+        })
+        .collect();
+    store.insert_messages(mb, &batch).unwrap()
+}
+
+fn setup() -> (Store, AccountId, MailboxId) {
+    let mut s = Store::open_in_memory().unwrap();
+    let a = s
+        .upsert_account("work", "me@example.com", AccountKind::Imap)
+        .unwrap();
+    let mb = s
+        .upsert_mailbox(a, "INBOX", Some('/'), Some(Role::Inbox))
+        .unwrap();
+    (s, a, mb)
+}
+
+#[test]
+fn fresh_database_is_at_latest_schema() {
+    let s = Store::open_in_memory().unwrap();
+    assert_eq!(s.schema_version().unwrap(), schema::MIGRATIONS.len() as i64);
+}
+
+#[test]
+fn reopening_keeps_data_and_refuses_newer_schema() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let mut s = Store::open_in_dir(dir.path()).unwrap();
+        let a = s
+            .upsert_account("work", "me@example.com", AccountKind::Imap)
+            .unwrap();
+        s.outbox_push(a, "me@example.com", &["you@example.com".into()], b"raw")
+            .unwrap();
+        s.pending_push(a, "flag", None, "{}").unwrap();
+    }
+    {
+        let s = Store::open_in_dir(dir.path()).unwrap();
+        let a = s.accounts().unwrap()[0].id;
+        assert_eq!(s.outbox_waiting(a).unwrap(), 1);
+        assert_eq!(s.pending_count(a).unwrap(), 1);
+        s.conn.pragma_update(None, "user_version", 999).unwrap();
+    }
+    match Store::open_in_dir(dir.path()) {
+        Err(StoreError::TooNew { found: 999, .. }) => {}
+        Err(e) => panic!("wrong error: {e}"),
+        Ok(_) => panic!("a newer schema must be refused"),
+    }
+}
+
+#[test]
+fn ids_are_stable_when_a_mailbox_is_upserted_again() {
+    let (mut s, a, mb) = setup();
+    assert_eq!(
+        s.upsert_mailbox(a, "INBOX", Some('/'), Some(Role::Inbox))
+            .unwrap(),
+        mb
+    );
+    assert_eq!(
+        s.upsert_account("work", "new@example.com", AccountKind::Imap)
+            .unwrap(),
+        a
+    );
+    assert_eq!(s.accounts().unwrap()[0].email, "new@example.com");
+}
+
+#[test]
+fn envelopes_newest_first_with_counts() {
+    let (mut s, _a, mb) = setup();
+    insert(
+        &mut s,
+        mb,
+        &[
+            msg(
+                1,
+                "From: A <a@example.com>\nSubject: old\nDate: Mon, 1 Jan 2024 10:00:00 +0000\n\nbody one",
+            ),
+            msg(
+                2,
+                "From: B <b@example.com>\nSubject: new\nDate: Tue, 2 Jan 2024 10:00:00 +0000\n\nbody two",
+            ),
+        ],
+        false,
+    );
+    insert(&mut s, mb, &[msg(3, "Subject: no date\n\nx")], true);
+    let rows = s.envelopes(mb, 0, 10).unwrap();
+    let subjects: Vec<&str> = rows.iter().map(|e| e.subject.as_str()).collect();
+    // Message 3 has no Date header: it falls back to the internal date (2023-11-14).
+    assert_eq!(subjects, ["new", "old", "no date"]);
+    assert_eq!(rows[0].from[0].name.as_deref(), Some("B"));
+    let mbox = &s.mailboxes(None).unwrap()[0];
+    assert_eq!((mbox.total, mbox.unread), (3, 2));
+    assert_eq!(s.envelopes(mb, 1, 1).unwrap()[0].subject, "old");
+}
+
+#[test]
+fn reinserting_a_uid_updates_flags_not_duplicates() {
+    let (mut s, _a, mb) = setup();
+    let m = msg(7, "Subject: once\n\nx");
+    insert(&mut s, mb, std::slice::from_ref(&m), false);
+    insert(&mut s, mb, &[m], true);
+    assert_eq!(s.message_count(mb).unwrap(), 1);
+    assert!(s.envelopes(mb, 0, 1).unwrap()[0].flags.seen);
+}
+
+#[test]
+fn threads_join_whichever_order_messages_arrive() {
+    let (mut s, a, mb) = setup();
+    let sent = s.upsert_mailbox(a, "Sent", Some('/'), Some(Role::Sent)).unwrap();
+    // The reply arrives before the message it answers, in another folder.
+    insert(
+        &mut s,
+        mb,
+        &[msg(
+            1,
+            "Message-ID: <b@x>\nIn-Reply-To: <a@x>\nReferences: <a@x>\nSubject: Re: t\n\nr",
+        )],
+        false,
+    );
+    insert(
+        &mut s,
+        sent,
+        &[msg(1, "Message-ID: <a@x>\nSubject: t\n\nq")],
+        false,
+    );
+    insert(
+        &mut s,
+        mb,
+        &[msg(
+            2,
+            "Message-ID: <c@x>\nIn-Reply-To: <b@x>\nReferences: <a@x> <b@x>\nSubject: Re: t\n\nr2",
+        )],
+        false,
+    );
+    insert(
+        &mut s,
+        mb,
+        &[msg(3, "Message-ID: <z@x>\nSubject: other\n\nz")],
+        false,
+    );
+    let mut threads: Vec<Option<i64>> = s.envelopes(mb, 0, 10).unwrap().iter().map(|e| e.thread).collect();
+    threads.extend(s.envelopes(sent, 0, 10).unwrap().iter().map(|e| e.thread));
+    let t_reply = threads[1];
+    assert!(threads[0] != t_reply, "unrelated message must not join");
+    assert_eq!(threads[2], t_reply);
+    assert_eq!(threads[3], t_reply);
+}
+
+#[test]
+fn full_text_is_diacritic_insensitive_and_follows_deletes() {
+    let (mut s, _a, mb) = setup();
+    let ids = insert(
+        &mut s,
+        mb,
+        &[
+            msg(
+                1,
+                "From: Zoë <zoe@example.com>\nSubject: Café meeting\n\nLet us meet at the crème brûlée place",
+            ),
+            msg(2, "Subject: unrelated\n\nnothing here"),
+        ],
+        false,
+    );
+    assert_eq!(s.fts_ids("cafe", 10).unwrap(), vec![ids[0]]);
+    assert_eq!(s.fts_ids("creme", 10).unwrap(), vec![ids[0]]);
+    assert_eq!(s.fts_ids("sender:zoe", 10).unwrap(), vec![ids[0]]);
+    assert_eq!(s.fts_ids("bru*", 10).unwrap(), vec![ids[0]]);
+    s.delete_message(ids[0]).unwrap();
+    assert!(s.fts_ids("cafe", 10).unwrap().is_empty());
+    assert_eq!(s.mailboxes(None).unwrap()[0].total, 1);
+}
+
+#[test]
+fn bodies_round_trip() {
+    let (mut s, _a, mb) = setup();
+    let ids = insert(&mut s, mb, &[msg(1, "Subject: b\n\nhello")], false);
+    let raw = s.raw_message(ids[0]).unwrap().unwrap();
+    assert!(raw.ends_with(b"hello"));
+    assert!(s.raw_message(MsgId(9999)).unwrap().is_none());
+}
+
+#[tokio::test]
+async fn handle_runs_calls_off_thread() {
+    let (s, a, _mb) = setup();
+    let h = StoreHandle::spawn(s).unwrap();
+    let n = h.call(move |s| s.mailboxes(Some(a))).await.unwrap().len();
+    assert_eq!(n, 1);
+    let err = h.call(|s| s.raw_message(MsgId(1)).map(|_| ())).await;
+    assert!(err.is_ok());
+}

@@ -1,0 +1,104 @@
+//! Formatting helpers for the view: dates relative to the clock, sizes, fitting text to width.
+
+use chrono::{DateTime, Datelike, FixedOffset, TimeZone};
+use unicode_width::UnicodeWidthChar;
+
+use crate::app::state::Clock;
+
+fn local(clock: Clock, ts: i64) -> Option<DateTime<FixedOffset>> {
+    let tz = FixedOffset::east_opt(clock.utc_offset).or_else(|| FixedOffset::east_opt(0))?;
+    tz.timestamp_opt(ts, 0).single()
+}
+
+/// List date: the time today, the weekday this week, day and month this year, else the full date.
+pub fn list_date(clock: Clock, ts: i64) -> String {
+    if ts <= 0 {
+        return "—".into(); // no usable date on the message
+    }
+    let (Some(d), Some(now)) = (local(clock, ts), local(clock, clock.now)) else {
+        return String::new();
+    };
+    if d.date_naive() == now.date_naive() {
+        d.format("%H:%M").to_string()
+    } else if d <= now && (now.date_naive() - d.date_naive()).num_days() < 7 {
+        d.format("%a").to_string()
+    } else if d.year() == now.year() {
+        d.format("%d %b").to_string()
+    } else {
+        d.format("%Y-%m-%d").to_string()
+    }
+}
+
+/// Reader date: full, in local time.
+pub fn full_date(clock: Clock, ts: i64) -> String {
+    local(clock, ts)
+        .map(|d| d.format("%a, %d %b %Y %H:%M").to_string())
+        .unwrap_or_default()
+}
+
+pub fn size(bytes: usize) -> String {
+    const K: f64 = 1024.0;
+    let b = bytes as f64;
+    if b < K {
+        format!("{bytes} B")
+    } else if b < K * K {
+        format!("{:.0} KB", b / K)
+    } else {
+        format!("{:.1} MB", b / K / K)
+    }
+}
+
+/// Cut `s` to at most `width` terminal columns, with an ellipsis when cut.
+pub fn fit(s: &str, width: usize) -> String {
+    let mut out = String::new();
+    let mut w = 0;
+    let total: usize = s.chars().map(|c| c.width().unwrap_or(0)).sum();
+    if total <= width {
+        return s.to_string();
+    }
+    for c in s.chars() {
+        let cw = c.width().unwrap_or(0);
+        if w + cw + 1 > width {
+            break;
+        }
+        out.push(c);
+        w += cw;
+    }
+    if width > 0 {
+        out.push('…');
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // 2026-11-24 12:00 UTC, a Tuesday.
+    const NOW: i64 = 1_795_521_600;
+
+    #[test]
+    fn dates_relative_to_now() {
+        let c = Clock {
+            now: NOW,
+            utc_offset: 0,
+        };
+        assert_eq!(list_date(c, NOW - 3600), "11:00");
+        assert_eq!(list_date(c, NOW - 2 * 86400), "Sun");
+        assert_eq!(list_date(c, NOW - 30 * 86400), "25 Oct");
+        assert_eq!(list_date(c, NOW - 400 * 86400), "2025-10-20");
+        let tokyo = Clock {
+            now: NOW,
+            utc_offset: 9 * 3600,
+        };
+        assert_eq!(list_date(tokyo, NOW - 3600), "20:00");
+    }
+
+    #[test]
+    fn fit_counts_columns() {
+        assert_eq!(fit("hello", 10), "hello");
+        assert_eq!(fit("hello world", 6), "hello…");
+        assert_eq!(fit("日本語テキスト", 7), "日本語…");
+        assert_eq!(size(2048), "2 KB");
+    }
+}

@@ -1,0 +1,273 @@
+//! The view: `draw(frame, &AppState, &Theme)`. Pure over the state: no channels, no SQL, no
+//! network, and every string that came from mail or a server goes through `domain::sanitize`.
+
+pub mod format;
+mod reader;
+pub mod theme;
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Rect};
+use ratatui::style::{Modifier, Style};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, BorderType, Borders, Clear, Paragraph, Row, Table};
+
+use crate::app::layout;
+use crate::app::state::{AppState, Pane, SidebarRow};
+use crate::domain::{Envelope, Role, sanitize};
+use theme::Theme;
+
+pub fn draw(f: &mut Frame, state: &AppState, theme: &Theme) {
+    let a = layout::areas(f.area(), state.layout);
+    draw_sidebar(f, a.sidebar, state, theme);
+    draw_list(f, a.list, state, theme);
+    reader::draw(f, a.reader, state, theme);
+    draw_status(f, a.status, state, theme);
+    if state.help_visible {
+        draw_help(f, f.area(), state, theme);
+    }
+}
+
+fn pane_block<'a>(title: String, focused: bool, theme: &Theme) -> Block<'a> {
+    let color = if focused {
+        theme.border_focused
+    } else {
+        theme.border
+    };
+    let title_style = if focused {
+        Style::default().fg(theme.accent).add_modifier(Modifier::BOLD)
+    } else {
+        Style::default().fg(theme.dim)
+    };
+    Block::default()
+        .borders(Borders::ALL)
+        .border_type(if focused {
+            BorderType::Thick
+        } else {
+            BorderType::Rounded
+        })
+        .border_style(Style::default().fg(color))
+        .title(Span::styled(title, title_style))
+}
+
+fn role_icon(role: Option<Role>) -> &'static str {
+    match role {
+        Some(Role::Inbox) => "▣",
+        Some(Role::Drafts) => "✎",
+        Some(Role::Sent) => "➤",
+        Some(Role::Archive) => "▤",
+        Some(Role::Junk) => "⚠",
+        Some(Role::Trash) => "✗",
+        None => "▢",
+    }
+}
+
+fn draw_sidebar(f: &mut Frame, area: Rect, state: &AppState, theme: &Theme) {
+    let block = pane_block(" Mailboxes ".into(), state.focus == Pane::Mailboxes, theme);
+    let inner = block.inner(area);
+    f.render_widget(block, area);
+    let height = inner.height as usize;
+    let width = inner.width as usize;
+    // Keep the selection visible.
+    let start = state.sidebar_selected.saturating_sub(height.saturating_sub(1));
+    let mut lines = Vec::with_capacity(height);
+    for (i, row) in state.sidebar.iter().enumerate().skip(start).take(height) {
+        let selected = i == state.sidebar_selected;
+        let line = match row {
+            SidebarRow::Account(a) => Line::from(Span::styled(
+                format::fit(&sanitize::line(&a.name), width),
+                Style::default().fg(theme.accent).add_modifier(Modifier::BOLD),
+            )),
+            SidebarRow::Parent { name, depth, .. } => {
+                let leaf = name.rsplit(['/', '.']).next().unwrap_or(name);
+                Line::from(vec![
+                    Span::raw("  ".repeat(depth + 1)),
+                    Span::styled(
+                        format!(
+                            "▸ {}",
+                            format::fit(&sanitize::line(leaf), width.saturating_sub(depth * 2 + 4))
+                        ),
+                        Style::default().fg(theme.dim),
+                    ),
+                ])
+            }
+            SidebarRow::Mailbox(m) => {
+                let indent = "  ".repeat(m.depth() + 1);
+                let count = if m.unread > 0 {
+                    format!(" {}", m.unread)
+                } else {
+                    String::new()
+                };
+                let name_w = width.saturating_sub(indent.len() + 2 + count.len());
+                let name = format::fit(&sanitize::line(m.leaf()), name_w);
+                let pad = width.saturating_sub(
+                    indent.len() + 2 + unicode_width::UnicodeWidthStr::width(name.as_str()) + count.len(),
+                );
+                let base = if m.unread > 0 {
+                    theme.unread_style()
+                } else {
+                    Style::default()
+                };
+                Line::from(vec![
+                    Span::raw(indent),
+                    Span::styled(format!("{} ", role_icon(m.role)), Style::default().fg(theme.dim)),
+                    Span::styled(name, base),
+                    Span::raw(" ".repeat(pad)),
+                    Span::styled(count, Style::default().fg(theme.accent)),
+                ])
+            }
+        };
+        lines.push(if selected {
+            line.style(theme.selected())
+        } else {
+            line
+        });
+    }
+    f.render_widget(Paragraph::new(lines), inner);
+}
+
+/// Who a row is about: the sender, or the recipient in Sent and Drafts.
+fn correspondent(e: &Envelope, role: Option<Role>) -> String {
+    let list = match role {
+        Some(Role::Sent | Role::Drafts) => &e.to,
+        _ => &e.from,
+    };
+    let who = list.first().map(|a| a.display().to_string()).unwrap_or_default();
+    let who = sanitize::address(&who);
+    match role {
+        Some(Role::Sent | Role::Drafts) => format!("To: {who}"),
+        _ => who,
+    }
+}
+
+fn draw_list(f: &mut Frame, area: Rect, state: &AppState, theme: &Theme) {
+    let mailbox = state.open_mailbox();
+    let title = match mailbox {
+        Some(m) => {
+            let account = state.account_name(m.account).unwrap_or("");
+            format!(" {} · {} ", sanitize::line(account), sanitize::line(&m.name))
+        }
+        None => " Messages ".into(),
+    };
+    let block = pane_block(title, state.focus == Pane::Messages, theme);
+    let inner = block.inner(area);
+    f.render_widget(block, area);
+    let list = &state.list;
+    if list.total == 0 {
+        let text = if list.loading.is_some() {
+            "loading…"
+        } else {
+            "no messages"
+        };
+        f.render_widget(
+            Paragraph::new(Span::styled(text, Style::default().fg(theme.dim))),
+            inner,
+        );
+        return;
+    }
+    let role = mailbox.and_then(|m| m.role);
+    let page = inner.height as u32;
+    let mut rows = Vec::new();
+    for idx in list.top..(list.top + page).min(list.total) {
+        let Some(e) = list.row(idx) else {
+            rows.push(Row::new(vec!["", "", "…"]).style(Style::default().fg(theme.dim)));
+            continue;
+        };
+        let glyphs: String = [
+            if e.flags.seen { ' ' } else { '●' },
+            if e.flags.flagged { '⚑' } else { ' ' },
+            if e.flags.answered { '↩' } else { ' ' },
+            if e.has_attachments { '+' } else { ' ' },
+        ]
+        .iter()
+        .collect();
+        let mut style = if e.flags.seen {
+            Style::default()
+        } else {
+            theme.unread_style()
+        };
+        if e.flags.flagged {
+            style = style.fg(theme.flagged);
+        }
+        if idx == list.selected {
+            style = style.patch(theme.selected());
+        }
+        rows.push(
+            Row::new(vec![
+                glyphs,
+                format::list_date(state.clock, e.date),
+                correspondent(e, role),
+                sanitize::line(&e.subject),
+            ])
+            .style(style),
+        );
+    }
+    let table = Table::new(
+        rows,
+        [
+            Constraint::Length(4),
+            Constraint::Length(10),
+            Constraint::Length(22),
+            Constraint::Fill(1),
+        ],
+    )
+    .column_spacing(1);
+    f.render_widget(table, inner);
+}
+
+fn draw_status(f: &mut Frame, area: Rect, state: &AppState, theme: &Theme) {
+    let base = Style::default().bg(theme.status_bg).fg(theme.status_fg);
+    let mut spans = vec![Span::styled(
+        format!(" {} ", state.banner),
+        base.fg(theme.accent).add_modifier(Modifier::BOLD),
+    )];
+    if let Some(m) = state.open_mailbox() {
+        let pos = if state.list.total > 0 {
+            state.list.selected + 1
+        } else {
+            0
+        };
+        spans.push(Span::styled(
+            format!(
+                " {} · {}/{} · {} unread ",
+                sanitize::line(&m.name),
+                pos,
+                state.list.total,
+                m.unread
+            ),
+            base,
+        ));
+    }
+    if let Some(err) = &state.error {
+        spans.push(Span::styled(
+            format!(" {} ", sanitize::line(err)),
+            base.fg(theme.error),
+        ));
+    }
+    let hints = " ?:help  q:quit ";
+    let used: usize = spans.iter().map(|s| s.width()).sum();
+    let pad = (area.width as usize).saturating_sub(used + hints.len());
+    spans.push(Span::styled(" ".repeat(pad), base));
+    spans.push(Span::styled(hints, base.fg(theme.dim)));
+    f.render_widget(Paragraph::new(Line::from(spans)).style(base), area);
+}
+
+fn draw_help(f: &mut Frame, area: Rect, state: &AppState, theme: &Theme) {
+    let w = area.width.min(64);
+    let h = (state.key_help.len() as u16 + 4).min(area.height);
+    let popup = Rect {
+        x: area.x + (area.width - w) / 2,
+        y: area.y + (area.height - h) / 2,
+        width: w,
+        height: h,
+    };
+    f.render_widget(Clear, popup);
+    let block = pane_block(" Keys (? or Esc to close) ".into(), true, theme);
+    let rows = state.key_help.iter().map(|(keys, what)| {
+        Row::new(vec![
+            Span::styled(keys.clone(), Style::default().fg(theme.accent)),
+            Span::raw(what.clone()),
+        ])
+    });
+    let table = Table::new(rows, [Constraint::Length(22), Constraint::Fill(1)]).block(block);
+    f.render_widget(table, popup);
+}

@@ -1,0 +1,127 @@
+//! The reader pane: header block, attachments, body with quote levels coloured.
+
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::style::{Modifier, Style};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Paragraph, Wrap};
+
+use super::theme::Theme;
+use super::{format, pane_block};
+use crate::app::state::{AppState, Pane};
+use crate::domain::message::BodySource;
+use crate::domain::{Address, sanitize};
+
+fn addr_list(list: &[Address]) -> String {
+    list.iter()
+        .map(|a| sanitize::address(&a.to_string()))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn header<'a>(name: &'a str, value: String, theme: &Theme) -> Line<'a> {
+    Line::from(vec![
+        Span::styled(
+            format!("{name:<8}"),
+            Style::default()
+                .fg(theme.header_name)
+                .add_modifier(Modifier::BOLD),
+        ),
+        Span::raw(value),
+    ])
+}
+
+/// Quote depth of a body line: the number of leading `>` (spaces between them allowed).
+fn quote_depth(line: &str) -> usize {
+    line.chars()
+        .take_while(|c| *c == '>' || *c == ' ')
+        .filter(|c| *c == '>')
+        .count()
+}
+
+pub fn draw(f: &mut Frame, area: Rect, state: &AppState, theme: &Theme) {
+    let block = pane_block(" Message ".into(), state.focus == Pane::Reader, theme);
+    let Some(r) = &state.reader else {
+        let inner = block.inner(area);
+        f.render_widget(block, area);
+        f.render_widget(
+            Paragraph::new(Span::styled(
+                "no message selected",
+                Style::default().fg(theme.dim),
+            )),
+            inner,
+        );
+        return;
+    };
+    let e = &r.envelope;
+    let mut lines: Vec<Line> = vec![
+        header("From:", addr_list(&e.from), theme),
+        header("To:", addr_list(&e.to), theme),
+    ];
+    if let Some(v) = &r.view
+        && !v.meta.cc.is_empty()
+    {
+        lines.push(header("Cc:", addr_list(&v.meta.cc), theme));
+    }
+    lines.push(header("Date:", format::full_date(state.clock, e.date), theme));
+    lines.push(header("Subject:", sanitize::line(&e.subject), theme));
+    match &r.view {
+        None if r.loading.is_some() => {
+            lines.push(Line::raw(""));
+            lines.push(Line::styled("loading…", Style::default().fg(theme.dim)));
+        }
+        None => {
+            lines.push(Line::raw(""));
+            lines.push(Line::styled(
+                "The body of this message is not in the cache.",
+                Style::default().fg(theme.dim),
+            ));
+        }
+        Some(v) => {
+            for a in &v.attachments {
+                lines.push(Line::from(vec![
+                    Span::styled("Attach: ", Style::default().fg(theme.header_name)),
+                    Span::raw(format!(
+                        "{} ({}, {})",
+                        sanitize::line(&a.name),
+                        sanitize::line(&a.content_type),
+                        format::size(a.size)
+                    )),
+                ]));
+            }
+            lines.push(Line::styled(
+                "─".repeat(area.width.saturating_sub(2) as usize),
+                Style::default().fg(theme.border),
+            ));
+            match v.source {
+                BodySource::HtmlTooLarge => lines.push(Line::styled(
+                    "[HTML part too large to lay out: shown as plain text]",
+                    Style::default().fg(theme.dim),
+                )),
+                BodySource::None => lines.push(Line::styled(
+                    "[no text in this message]",
+                    Style::default().fg(theme.dim),
+                )),
+                _ => {}
+            }
+            for l in sanitize::body(&v.body).lines() {
+                let depth = quote_depth(l);
+                let style = if depth > 0 {
+                    Style::default().fg(theme.quote[(depth - 1) % 3])
+                } else if l == "-- " {
+                    Style::default().fg(theme.dim)
+                } else {
+                    Style::default()
+                };
+                lines.push(Line::styled(l.to_string(), style));
+            }
+        }
+    }
+    f.render_widget(
+        Paragraph::new(lines)
+            .block(block)
+            .wrap(Wrap { trim: false })
+            .scroll((r.scroll, 0)),
+        area,
+    );
+}
