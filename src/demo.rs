@@ -48,7 +48,9 @@ pub fn import(store: &mut Store) -> Result<ImportStats, StoreError> {
         Default::default();
     for f in files {
         let mut comps = f.path().iter().map(|c| c.to_string_lossy().into_owned());
-        let Some(account) = comps.next() else { continue };
+        let Some(account) = comps.next() else {
+            continue;
+        };
         let rest: Vec<String> = comps.collect();
         if rest.len() < 2 {
             continue; // a file directly under the account dir is not in a folder

@@ -18,7 +18,8 @@ use tern::{demo, tui};
 
 /// Log to `<data_dir>/tern.log`, filtered by `TERN_LOG` (default `info`). Never to the terminal.
 fn init_logging(data_dir: &Path) -> anyhow::Result<tracing_appender::non_blocking::WorkerGuard> {
-    std::fs::create_dir_all(data_dir).with_context(|| format!("cannot create {}", data_dir.display()))?;
+    std::fs::create_dir_all(data_dir)
+        .with_context(|| format!("cannot create {}", data_dir.display()))?;
     let appender = tracing_appender::rolling::never(data_dir, "tern.log");
     let (writer, guard) = tracing_appender::non_blocking(appender);
     let filter = tracing_subscriber::EnvFilter::try_from_env("TERN_LOG")
@@ -87,7 +88,10 @@ fn open(rt: &tokio::runtime::Runtime, cfg: Config) -> anyhow::Result<()> {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("tern: cannot start the async runtime: {e}");

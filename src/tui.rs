@@ -32,7 +32,8 @@ impl TerminalGuard {
             restore();
             return Err(e);
         }
-        let terminal = Terminal::new(CrosstermBackend::new(io::stdout())).inspect_err(|_| restore())?;
+        let terminal =
+            Terminal::new(CrosstermBackend::new(io::stdout())).inspect_err(|_| restore())?;
         Ok(TerminalGuard { terminal })
     }
 }

@@ -34,8 +34,13 @@ impl Effects {
 async fn execute(store: &StoreHandle, cmd: Cmd) -> crate::store::Result<Msg> {
     Ok(match cmd {
         Cmd::LoadMailboxes => {
-            let (accounts, mailboxes) = store.call(|s| Ok((s.accounts()?, s.mailboxes(None)?))).await?;
-            Msg::MailboxesLoaded { accounts, mailboxes }
+            let (accounts, mailboxes) = store
+                .call(|s| Ok((s.accounts()?, s.mailboxes(None)?)))
+                .await?;
+            Msg::MailboxesLoaded {
+                accounts,
+                mailboxes,
+            }
         }
         Cmd::LoadEnvelopes {
             req,
@@ -44,7 +49,12 @@ async fn execute(store: &StoreHandle, cmd: Cmd) -> crate::store::Result<Msg> {
             limit,
         } => {
             let (total, rows) = store
-                .call(move |s| Ok((s.message_count(mailbox)?, s.envelopes(mailbox, offset, limit)?)))
+                .call(move |s| {
+                    Ok((
+                        s.message_count(mailbox)?,
+                        s.envelopes(mailbox, offset, limit)?,
+                    ))
+                })
                 .await?;
             Msg::EnvelopesLoaded {
                 req,

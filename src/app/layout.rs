@@ -55,7 +55,10 @@ pub fn areas(size: Rect, layout: Layout) -> Areas {
     } else {
         let lh = (right.height * 2 / 5).max(5).min(right.height);
         (
-            Rect { height: lh, ..right },
+            Rect {
+                height: lh,
+                ..right
+            },
             Rect {
                 y: right.y + lh,
                 height: right.height - lh,

@@ -22,7 +22,10 @@ pub fn update(state: &mut AppState, msg: Msg) -> Vec<Cmd> {
             state.clock.now = now;
             state.clock.utc_offset = utc_offset;
         }
-        Msg::MailboxesLoaded { accounts, mailboxes } => on_mailboxes(state, accounts, mailboxes, &mut cmds),
+        Msg::MailboxesLoaded {
+            accounts,
+            mailboxes,
+        } => on_mailboxes(state, accounts, mailboxes, &mut cmds),
         Msg::EnvelopesLoaded {
             req,
             mailbox,
@@ -106,7 +109,12 @@ fn on_action(state: &mut AppState, action: Action, cmds: &mut Vec<Cmd>) {
             }
             Pane::Messages => {
                 let total = i64::from(state.list.total);
-                let target = moved(i64::from(state.list.selected), total, motion, list_page as i64);
+                let target = moved(
+                    i64::from(state.list.selected),
+                    total,
+                    motion,
+                    list_page as i64,
+                );
                 if target as u32 != state.list.selected {
                     state.list.selected = target as u32;
                     ensure_visible(state, cmds);
@@ -121,7 +129,8 @@ fn on_action(state: &mut AppState, action: Action, cmds: &mut Vec<Cmd>) {
                         .as_ref()
                         .map(|v| v.body.lines().count() as i64 + 8)
                         .unwrap_or(0);
-                    r.scroll = moved(i64::from(r.scroll), lines.max(1), motion, i64::from(page)) as u16;
+                    r.scroll =
+                        moved(i64::from(r.scroll), lines.max(1), motion, i64::from(page)) as u16;
                 }
             }
         },
@@ -234,7 +243,12 @@ fn tree_key(m: &Mailbox, all: &[Mailbox]) -> Vec<(usize, String)> {
             .iter()
             .find(|x| x.account == m.account && x.name == prefix)
             .and_then(|x| x.role)
-            .map(|r| Role::ALL.iter().position(|y| *y == r).unwrap_or(Role::ALL.len()))
+            .map(|r| {
+                Role::ALL
+                    .iter()
+                    .position(|y| *y == r)
+                    .unwrap_or(Role::ALL.len())
+            })
             .unwrap_or(Role::ALL.len());
         key.push((role, parts[i].to_lowercase()));
     }
@@ -276,7 +290,12 @@ pub fn sidebar_rows(accounts: Vec<Account>, mailboxes: &[Mailbox]) -> Vec<Sideba
     rows
 }
 
-fn on_mailboxes(state: &mut AppState, accounts: Vec<Account>, mailboxes: Vec<Mailbox>, cmds: &mut Vec<Cmd>) {
+fn on_mailboxes(
+    state: &mut AppState,
+    accounts: Vec<Account>,
+    mailboxes: Vec<Mailbox>,
+    cmds: &mut Vec<Cmd>,
+) {
     let selected_id = state.selected_mailbox().map(|m| m.id);
     state.sidebar = sidebar_rows(accounts, &mailboxes);
     let keep = selected_id.and_then(|id| {

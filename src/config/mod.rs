@@ -190,7 +190,13 @@ pub const THEME_ELEMENTS: &[&str] = &[
 ];
 
 /// Folder roles `[account.folders]` may override.
-pub const FOLDER_ROLES: &[Role] = &[Role::Sent, Role::Drafts, Role::Trash, Role::Archive, Role::Junk];
+pub const FOLDER_ROLES: &[Role] = &[
+    Role::Sent,
+    Role::Drafts,
+    Role::Trash,
+    Role::Archive,
+    Role::Junk,
+];
 
 /// Default for `offline_attachment_limit`: 10 MiB.
 pub const DEFAULT_ATTACHMENT_LIMIT: u64 = 10 * 1024 * 1024;
@@ -516,7 +522,10 @@ mod tests {
         assert_eq!(Position::at(src, 6), Position { line: 2, column: 1 });
         // `=` after a two-byte character is the 4th character of line 2.
         assert_eq!(Position::at(src, 10), Position { line: 2, column: 4 });
-        assert_eq!(Position::at(src, src.len() - 1), Position { line: 3, column: 1 });
+        assert_eq!(
+            Position::at(src, src.len() - 1),
+            Position { line: 3, column: 1 }
+        );
         assert_eq!(Position::at(src, 999), Position { line: 3, column: 2 });
     }
 

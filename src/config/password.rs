@@ -28,7 +28,9 @@ pub enum PasswordError {
         /// The first non-empty line of the command's standard error, if any.
         stderr: Option<String>,
     },
-    #[error("password_command `{command}` printed nothing (expected the password on its first line)")]
+    #[error(
+        "password_command `{command}` printed nothing (expected the password on its first line)"
+    )]
     Empty { command: String },
     #[error("password_command `{command}` did not finish within {} s and was stopped", .timeout.as_secs())]
     Timeout { command: String, timeout: Duration },
@@ -142,7 +144,11 @@ fn run_password_command(command: &str, timeout: Duration) -> Result<Secret, Pass
         });
     }
     let text = String::from_utf8_lossy(&out);
-    let first = text.lines().next().unwrap_or("").trim_end_matches(['\r', '\n']);
+    let first = text
+        .lines()
+        .next()
+        .unwrap_or("")
+        .trim_end_matches(['\r', '\n']);
     if first.is_empty() {
         return Err(PasswordError::Empty {
             command: command.to_string(),

@@ -10,8 +10,9 @@ use toml::Spanned;
 
 use super::raw::{KeyList, RawAccount, RawConfig, RawLayout, RawOffline, RawSecurity, RawServer};
 use super::{
-    AccountConfig, Config, ConfigError, DEFAULT_ATTACHMENT_LIMIT, Env, FOLDER_ROLES, Layout, Offline,
-    PasswordSource, Position, Protocol, Secret, Security, ServerConfig, THEME_ELEMENTS, ThemeConfig,
+    AccountConfig, Config, ConfigError, DEFAULT_ATTACHMENT_LIMIT, Env, FOLDER_ROLES, Layout,
+    Offline, PasswordSource, Position, Protocol, Secret, Security, ServerConfig, THEME_ELEMENTS,
+    ThemeConfig,
 };
 use crate::domain::Role;
 use crate::domain::keys::{Action, validate_binding};
@@ -121,7 +122,10 @@ impl Cx<'_> {
         }
         let p = if s == "~" || s.starts_with("~/") {
             let Some(home) = &self.env.home else {
-                self.err(v.span(), format!("{key}: cannot expand `~`: HOME is not set"));
+                self.err(
+                    v.span(),
+                    format!("{key}: cannot expand `~`: HOME is not set"),
+                );
                 return None;
             };
             home.join(s.trim_start_matches('~').trim_start_matches('/'))
@@ -187,7 +191,9 @@ impl Cx<'_> {
             };
             let Some(a) = Action::from_name(action.get_ref()) else {
                 // Unknown action: point at its name.
-                let e = validate_binding(action.get_ref(), "x").err().unwrap_or_default();
+                let e = validate_binding(action.get_ref(), "x")
+                    .err()
+                    .unwrap_or_default();
                 self.err(action.span(), e);
                 continue;
             };
@@ -246,7 +252,9 @@ impl Cx<'_> {
             Some((local, domain)) if !local.is_empty() && !domain.is_empty() => {}
             _ => self.err(
                 v.span(),
-                format!("{key} `{s}` is not an email address (expected something like me@example.com)"),
+                format!(
+                    "{key} `{s}` is not an email address (expected something like me@example.com)"
+                ),
             ),
         }
     }
@@ -267,14 +275,18 @@ impl Cx<'_> {
             (Some(_), Some(pop3)) => {
                 self.err(
                     pop3.span(),
-                    format!("account `{name}` has both [account.imap] and [account.pop3]; keep one"),
+                    format!(
+                        "account `{name}` has both [account.imap] and [account.pop3]; keep one"
+                    ),
                 );
                 None
             }
             (None, None) => {
                 self.err(
                     span,
-                    format!("account `{name}` has neither [account.imap] nor [account.pop3]; add one"),
+                    format!(
+                        "account `{name}` has neither [account.imap] nor [account.pop3]; add one"
+                    ),
                 );
                 None
             }
@@ -393,11 +405,17 @@ impl Cx<'_> {
                 } else {
                     c.span()
                 };
-                self.err(later, "both password and password_command are set; keep one");
+                self.err(
+                    later,
+                    "both password and password_command are set; keep one",
+                );
                 PasswordSource::None
             }
             (Some(p), None) if p.get_ref().0.is_empty() => {
-                self.err(p.span(), "password is empty (remove it if the server needs none)");
+                self.err(
+                    p.span(),
+                    "password is empty (remove it if the server needs none)",
+                );
                 PasswordSource::None
             }
             (Some(p), None) => PasswordSource::Plain(Secret::new(p.get_ref().0.clone())),

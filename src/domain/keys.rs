@@ -327,7 +327,10 @@ impl fmt::Display for KeySeq {
 pub fn validate_binding(action: &str, key: &str) -> Result<(Action, KeySeq), String> {
     let a = Action::from_name(action).ok_or_else(|| {
         let names: Vec<&str> = Action::ALL.iter().map(|a| a.as_str()).collect();
-        format!("unknown action `{action}`, expected one of: {}", names.join(", "))
+        format!(
+            "unknown action `{action}`, expected one of: {}",
+            names.join(", ")
+        )
     })?;
     let seq = KeySeq::parse(key).map_err(|e| format!("key for `{action}`: {e}"))?;
     Ok((a, seq))
@@ -339,8 +342,14 @@ mod tests {
 
     #[test]
     fn parses_chords() {
-        assert_eq!(KeyChord::parse("j").unwrap(), KeyChord::plain(Key::Char('j')));
-        assert_eq!(KeyChord::parse("G").unwrap(), KeyChord::plain(Key::Char('G')));
+        assert_eq!(
+            KeyChord::parse("j").unwrap(),
+            KeyChord::plain(Key::Char('j'))
+        );
+        assert_eq!(
+            KeyChord::parse("G").unwrap(),
+            KeyChord::plain(Key::Char('G'))
+        );
         let c = KeyChord::parse("ctrl-d").unwrap();
         assert!(c.ctrl && c.key == Key::Char('d'));
         assert_eq!(KeyChord::parse("C-D").unwrap(), c);
@@ -353,7 +362,10 @@ mod tests {
             KeyChord::plain(Key::Char('G'))
         );
         assert_eq!(KeyChord::parse("f5").unwrap(), KeyChord::plain(Key::F(5)));
-        assert_eq!(KeyChord::parse("-").unwrap(), KeyChord::plain(Key::Char('-')));
+        assert_eq!(
+            KeyChord::parse("-").unwrap(),
+            KeyChord::plain(Key::Char('-'))
+        );
         assert!(KeyChord::parse("f13").is_err());
         assert!(KeyChord::parse("ctrl-nope").is_err());
     }

@@ -145,33 +145,34 @@ pub fn parse(raw: &[u8]) -> MessageView {
         };
     };
 
-    let (body, source) =
-        if msg.text_body_count() > 0 && msg.text_part(0).map(|p| !p.is_text_html()).unwrap_or(false) {
-            let mut s = String::new();
-            for i in 0..msg.text_body_count() {
-                if let Some(t) = msg.body_text(i) {
-                    if !s.is_empty() {
-                        s.push_str("\n\n");
-                    }
-                    s.push_str(&t);
+    let (body, source) = if msg.text_body_count() > 0
+        && msg.text_part(0).map(|p| !p.is_text_html()).unwrap_or(false)
+    {
+        let mut s = String::new();
+        for i in 0..msg.text_body_count() {
+            if let Some(t) = msg.body_text(i) {
+                if !s.is_empty() {
+                    s.push_str("\n\n");
                 }
+                s.push_str(&t);
             }
-            (s, BodySource::Plain)
-        } else if let Some(h) = msg.html_part(0).and_then(|p| p.text_contents()) {
-            let (t, cut) = html_to_text(h, 78);
-            (
-                t,
-                if cut {
-                    BodySource::HtmlTooLarge
-                } else {
-                    BodySource::Html
-                },
-            )
-        } else if let Some(t) = msg.body_text(0) {
-            (t.into_owned(), BodySource::Plain)
-        } else {
-            (String::new(), BodySource::None)
-        };
+        }
+        (s, BodySource::Plain)
+    } else if let Some(h) = msg.html_part(0).and_then(|p| p.text_contents()) {
+        let (t, cut) = html_to_text(h, 78);
+        (
+            t,
+            if cut {
+                BodySource::HtmlTooLarge
+            } else {
+                BodySource::Html
+            },
+        )
+    } else if let Some(t) = msg.body_text(0) {
+        (t.into_owned(), BodySource::Plain)
+    } else {
+        (String::new(), BodySource::None)
+    };
 
     let attachments: Vec<Attachment> = msg
         .attachments()
@@ -186,7 +187,11 @@ pub fn parse(raw: &[u8]) -> MessageView {
             let name = p
                 .attachment_name()
                 .map(str::to_string)
-                .or_else(|| p.message().and_then(|m| m.subject()).map(|s| format!("{s}.eml")))
+                .or_else(|| {
+                    p.message()
+                        .and_then(|m| m.subject())
+                        .map(|s| format!("{s}.eml"))
+                })
                 .unwrap_or_else(|| "unnamed".into());
             Attachment {
                 name,

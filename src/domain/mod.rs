@@ -89,7 +89,11 @@ impl Role {
 
     /// Guess a role from a mailbox's name when the server gives no SPECIAL-USE attribute.
     pub fn guess_from_name(name: &str) -> Option<Role> {
-        let leaf = name.rsplit(['/', '.']).next().unwrap_or(name).to_lowercase();
+        let leaf = name
+            .rsplit(['/', '.'])
+            .next()
+            .unwrap_or(name)
+            .to_lowercase();
         if name.eq_ignore_ascii_case("INBOX") {
             return Some(Role::Inbox);
         }
@@ -165,7 +169,10 @@ impl Flags {
             "\\draft" => self.draft = on,
             "\\recent" | "\\*" => {}
             _ => {
-                let present = self.keywords.iter().position(|k| k.eq_ignore_ascii_case(flag));
+                let present = self
+                    .keywords
+                    .iter()
+                    .position(|k| k.eq_ignore_ascii_case(flag));
                 match (on, present) {
                     (true, None) => self.keywords.push(flag.to_string()),
                     (false, Some(i)) => {

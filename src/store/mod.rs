@@ -14,7 +14,9 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 
 use crate::domain::message::MessageMeta;
-use crate::domain::{Account, AccountId, Address, Envelope, Flags, Mailbox, MailboxId, MsgId, Role, Uid};
+use crate::domain::{
+    Account, AccountId, Address, Envelope, Flags, Mailbox, MailboxId, MsgId, Role, Uid,
+};
 
 /// File name of the cache database inside the data dir.
 pub const DB_FILE: &str = "cache.sqlite3";
@@ -31,7 +33,11 @@ pub enum StoreError {
         "cache database {path} was written by a newer tern (schema {found}, this tern knows {known}); \
          upgrade tern or move the file away"
     )]
-    TooNew { path: PathBuf, found: i64, known: i64 },
+    TooNew {
+        path: PathBuf,
+        found: i64,
+        known: i64,
+    },
     #[error("cache database: {0}")]
     Sql(#[from] rusqlite::Error),
     #[error("cache: {0}")]
@@ -96,7 +102,10 @@ fn addrs_from_json(s: &str) -> Vec<Address> {
 }
 
 fn addrs_text(list: &[Address]) -> String {
-    list.iter().map(|a| a.to_string()).collect::<Vec<_>>().join(", ")
+    list.iter()
+        .map(|a| a.to_string())
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 pub struct Store {
@@ -113,7 +122,10 @@ impl Store {
             #[cfg(unix)]
             std::os::unix::fs::DirBuilderExt::mode(&mut b, 0o700);
             b.create(data_dir).map_err(|e| {
-                StoreError::Invalid(format!("cannot create data dir {}: {e}", data_dir.display()))
+                StoreError::Invalid(format!(
+                    "cannot create data dir {}: {e}",
+                    data_dir.display()
+                ))
             })?;
         }
         Store::open(&data_dir.join(DB_FILE))
@@ -159,7 +171,9 @@ impl Store {
 
     /// Schema version of the open database.
     pub fn schema_version(&self) -> Result<i64> {
-        Ok(self.conn.query_row("PRAGMA user_version", [], |r| r.get(0))?)
+        Ok(self
+            .conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))?)
     }
 
     fn migrate(&mut self) -> Result<()> {
@@ -185,7 +199,12 @@ impl Store {
     // ---- accounts ----
 
     /// Insert the account or update its email; returns its id.
-    pub fn upsert_account(&mut self, name: &str, email: &str, kind: AccountKind) -> Result<AccountId> {
+    pub fn upsert_account(
+        &mut self,
+        name: &str,
+        email: &str,
+        kind: AccountKind,
+    ) -> Result<AccountId> {
         self.conn.execute(
             "INSERT INTO accounts (name, email, kind, created_at) VALUES (?1, ?2, ?3, ?4)
              ON CONFLICT (name) DO UPDATE SET email = excluded.email, kind = excluded.kind",
@@ -266,7 +285,11 @@ impl Store {
 
     /// Insert a batch of messages into one mailbox in one transaction (replacing rows with the
     /// same UID), index them, thread them and update the mailbox counts.
-    pub fn insert_messages(&mut self, mailbox: MailboxId, batch: &[NewMessage<'_>]) -> Result<Vec<MsgId>> {
+    pub fn insert_messages(
+        &mut self,
+        mailbox: MailboxId,
+        batch: &[NewMessage<'_>],
+    ) -> Result<Vec<MsgId>> {
         let tx = self.conn.transaction()?;
         let account: i64 = tx.query_row(
             "SELECT account_id FROM mailboxes WHERE id = ?1",
@@ -332,9 +355,11 @@ impl Store {
     pub fn raw_message(&self, msg: MsgId) -> Result<Option<Vec<u8>>> {
         Ok(self
             .conn
-            .query_row("SELECT raw FROM bodies WHERE message_id = ?1", [msg.0], |r| {
-                r.get(0)
-            })
+            .query_row(
+                "SELECT raw FROM bodies WHERE message_id = ?1",
+                [msg.0],
+                |r| r.get(0),
+            )
             .optional()?)
     }
 
@@ -358,9 +383,11 @@ impl Store {
     pub fn delete_message(&mut self, msg: MsgId) -> Result<()> {
         let tx = self.conn.transaction()?;
         let mailbox: Option<i64> = tx
-            .query_row("SELECT mailbox_id FROM messages WHERE id = ?1", [msg.0], |r| {
-                r.get(0)
-            })
+            .query_row(
+                "SELECT mailbox_id FROM messages WHERE id = ?1",
+                [msg.0],
+                |r| r.get(0),
+            )
             .optional()?;
         tx.execute("DELETE FROM messages WHERE id = ?1", [msg.0])?;
         if let Some(mb) = mailbox {
@@ -434,7 +461,12 @@ fn recount_tx(conn: &Connection, mailbox: MailboxId) -> Result<()> {
     Ok(())
 }
 
-fn insert_one(tx: &Transaction<'_>, account: i64, mailbox: MailboxId, m: &NewMessage<'_>) -> Result<MsgId> {
+fn insert_one(
+    tx: &Transaction<'_>,
+    account: i64,
+    mailbox: MailboxId,
+    m: &NewMessage<'_>,
+) -> Result<MsgId> {
     let meta = &m.meta;
     let date = meta.date.or(m.internal_date).unwrap_or(0);
     let first_from = meta.from.first();

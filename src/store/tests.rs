@@ -123,7 +123,9 @@ fn reinserting_a_uid_updates_flags_not_duplicates() {
 #[test]
 fn threads_join_whichever_order_messages_arrive() {
     let (mut s, a, mb) = setup();
-    let sent = s.upsert_mailbox(a, "Sent", Some('/'), Some(Role::Sent)).unwrap();
+    let sent = s
+        .upsert_mailbox(a, "Sent", Some('/'), Some(Role::Sent))
+        .unwrap();
     // The reply arrives before the message it answers, in another folder.
     insert(
         &mut s,
@@ -155,7 +157,12 @@ fn threads_join_whichever_order_messages_arrive() {
         &[msg(3, "Message-ID: <z@x>\nSubject: other\n\nz")],
         false,
     );
-    let mut threads: Vec<Option<i64>> = s.envelopes(mb, 0, 10).unwrap().iter().map(|e| e.thread).collect();
+    let mut threads: Vec<Option<i64>> = s
+        .envelopes(mb, 0, 10)
+        .unwrap()
+        .iter()
+        .map(|e| e.thread)
+        .collect();
     threads.extend(s.envelopes(sent, 0, 10).unwrap().iter().map(|e| e.thread));
     let t_reply = threads[1];
     assert!(threads[0] != t_reply, "unrelated message must not join");

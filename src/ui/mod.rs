@@ -34,7 +34,9 @@ fn pane_block<'a>(title: String, focused: bool, theme: &Theme) -> Block<'a> {
         theme.border
     };
     let title_style = if focused {
-        Style::default().fg(theme.accent).add_modifier(Modifier::BOLD)
+        Style::default()
+            .fg(theme.accent)
+            .add_modifier(Modifier::BOLD)
     } else {
         Style::default().fg(theme.dim)
     };
@@ -68,14 +70,18 @@ fn draw_sidebar(f: &mut Frame, area: Rect, state: &AppState, theme: &Theme) {
     let height = inner.height as usize;
     let width = inner.width as usize;
     // Keep the selection visible.
-    let start = state.sidebar_selected.saturating_sub(height.saturating_sub(1));
+    let start = state
+        .sidebar_selected
+        .saturating_sub(height.saturating_sub(1));
     let mut lines = Vec::with_capacity(height);
     for (i, row) in state.sidebar.iter().enumerate().skip(start).take(height) {
         let selected = i == state.sidebar_selected;
         let line = match row {
             SidebarRow::Account(a) => Line::from(Span::styled(
                 format::fit(&sanitize::line(&a.name), width),
-                Style::default().fg(theme.accent).add_modifier(Modifier::BOLD),
+                Style::default()
+                    .fg(theme.accent)
+                    .add_modifier(Modifier::BOLD),
             )),
             SidebarRow::Parent { name, depth, .. } => {
                 let leaf = name.rsplit(['/', '.']).next().unwrap_or(name);
@@ -100,7 +106,10 @@ fn draw_sidebar(f: &mut Frame, area: Rect, state: &AppState, theme: &Theme) {
                 let name_w = width.saturating_sub(indent.len() + 2 + count.len());
                 let name = format::fit(&sanitize::line(m.leaf()), name_w);
                 let pad = width.saturating_sub(
-                    indent.len() + 2 + unicode_width::UnicodeWidthStr::width(name.as_str()) + count.len(),
+                    indent.len()
+                        + 2
+                        + unicode_width::UnicodeWidthStr::width(name.as_str())
+                        + count.len(),
                 );
                 let base = if m.unread > 0 {
                     theme.unread_style()
@@ -109,7 +118,10 @@ fn draw_sidebar(f: &mut Frame, area: Rect, state: &AppState, theme: &Theme) {
                 };
                 Line::from(vec![
                     Span::raw(indent),
-                    Span::styled(format!("{} ", role_icon(m.role)), Style::default().fg(theme.dim)),
+                    Span::styled(
+                        format!("{} ", role_icon(m.role)),
+                        Style::default().fg(theme.dim),
+                    ),
                     Span::styled(name, base),
                     Span::raw(" ".repeat(pad)),
                     Span::styled(count, Style::default().fg(theme.accent)),
@@ -131,7 +143,10 @@ fn correspondent(e: &Envelope, role: Option<Role>) -> String {
         Some(Role::Sent | Role::Drafts) => &e.to,
         _ => &e.from,
     };
-    let who = list.first().map(|a| a.display().to_string()).unwrap_or_default();
+    let who = list
+        .first()
+        .map(|a| a.display().to_string())
+        .unwrap_or_default();
     let who = sanitize::address(&who);
     match role {
         Some(Role::Sent | Role::Drafts) => format!("To: {who}"),
@@ -144,7 +159,11 @@ fn draw_list(f: &mut Frame, area: Rect, state: &AppState, theme: &Theme) {
     let title = match mailbox {
         Some(m) => {
             let account = state.account_name(m.account).unwrap_or("");
-            format!(" {} · {} ", sanitize::line(account), sanitize::line(&m.name))
+            format!(
+                " {} · {} ",
+                sanitize::line(account),
+                sanitize::line(&m.name)
+            )
         }
         None => " Messages ".into(),
     };

@@ -63,7 +63,11 @@ pub fn draw(f: &mut Frame, area: Rect, state: &AppState, theme: &Theme) {
     {
         lines.push(header("Cc:", addr_list(&v.meta.cc), theme));
     }
-    lines.push(header("Date:", format::full_date(state.clock, e.date), theme));
+    lines.push(header(
+        "Date:",
+        format::full_date(state.clock, e.date),
+        theme,
+    ));
     lines.push(header("Subject:", sanitize::line(&e.subject), theme));
     match &r.view {
         None if r.loading.is_some() => {

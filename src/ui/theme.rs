@@ -50,7 +50,9 @@ impl Theme {
     pub fn from_config(cfg: &ThemeConfig) -> Theme {
         let mut t = Theme::default();
         for (name, value) in &cfg.colors {
-            let Ok(c) = Color::from_str(value) else { continue };
+            let Ok(c) = Color::from_str(value) else {
+                continue;
+            };
             let slot = match name.as_str() {
                 "accent" => &mut t.accent,
                 "border" => &mut t.border,
@@ -80,6 +82,8 @@ impl Theme {
     }
 
     pub fn unread_style(&self) -> Style {
-        Style::default().fg(self.unread).add_modifier(Modifier::BOLD)
+        Style::default()
+            .fg(self.unread)
+            .add_modifier(Modifier::BOLD)
     }
 }

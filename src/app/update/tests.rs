@@ -87,7 +87,10 @@ fn first_load_opens_the_inbox_and_the_newest_message() {
     // Inbox sorts before Archive, right under the account row.
     assert!(matches!(&s.sidebar[1], SidebarRow::Mailbox(m) if m.name == "INBOX"));
     assert_eq!(s.sidebar_selected, 1);
-    assert!(matches!(cmds.as_slice(), [Cmd::LoadEnvelopes { offset: 0, .. }]));
+    assert!(matches!(
+        cmds.as_slice(),
+        [Cmd::LoadEnvelopes { offset: 0, .. }]
+    ));
     let next = answer(&mut s, &cmds, 100);
     assert!(matches!(
         next.as_slice(),
@@ -146,7 +149,8 @@ fn moving_past_the_window_loads_the_next_page_and_stale_answers_are_dropped() {
     );
     assert!(s.list.selected_row().is_some());
     assert!(
-        s.list.selected >= s.list.top && s.list.selected < s.list.top + layout::list_rows(s.size, s.layout)
+        s.list.selected >= s.list.top
+            && s.list.selected < s.list.top + layout::list_rows(s.size, s.layout)
     );
 }
 
