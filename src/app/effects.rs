@@ -5,7 +5,7 @@ use tokio::sync::mpsc::UnboundedSender;
 
 use super::msg::{Cmd, Msg};
 use crate::domain::message;
-use crate::store::StoreHandle;
+use crate::store::{Store, StoreHandle};
 
 #[derive(Clone)]
 pub struct Effects {
@@ -32,48 +32,34 @@ impl Effects {
 }
 
 async fn execute(store: &StoreHandle, cmd: Cmd) -> crate::store::Result<Msg> {
+    // Runs on the store's own thread, so parsing a large message never blocks a tokio worker.
+    store.call(move |s| execute_on(s, cmd)).await
+}
+
+/// Run one command against a store and return its answer. Synchronous: the async runner calls
+/// it on the store's thread, and tests call it directly.
+pub fn execute_on(store: &mut Store, cmd: Cmd) -> crate::store::Result<Msg> {
     Ok(match cmd {
-        Cmd::LoadMailboxes => {
-            let (accounts, mailboxes) = store
-                .call(|s| Ok((s.accounts()?, s.mailboxes(None)?)))
-                .await?;
-            Msg::MailboxesLoaded {
-                accounts,
-                mailboxes,
-            }
-        }
+        Cmd::LoadMailboxes => Msg::MailboxesLoaded {
+            accounts: store.accounts()?,
+            mailboxes: store.mailboxes(None)?,
+        },
         Cmd::LoadEnvelopes {
             req,
             mailbox,
             offset,
             limit,
-        } => {
-            let (total, rows) = store
-                .call(move |s| {
-                    Ok((
-                        s.message_count(mailbox)?,
-                        s.envelopes(mailbox, offset, limit)?,
-                    ))
-                })
-                .await?;
-            Msg::EnvelopesLoaded {
-                req,
-                mailbox,
-                offset,
-                total,
-                rows,
-            }
-        }
-        Cmd::LoadMessage { req, msg } => {
-            let raw = store.call(move |s| s.raw_message(msg)).await?;
-            // Parsing a large message is CPU work: keep it off the async workers.
-            let view = match raw {
-                Some(raw) => tokio::task::spawn_blocking(move || message::parse(&raw))
-                    .await
-                    .ok(),
-                None => None,
-            };
-            Msg::MessageLoaded { req, msg, view }
-        }
+        } => Msg::EnvelopesLoaded {
+            req,
+            mailbox,
+            offset,
+            total: store.message_count(mailbox)?,
+            rows: store.envelopes(mailbox, offset, limit)?,
+        },
+        Cmd::LoadMessage { req, msg } => Msg::MessageLoaded {
+            req,
+            msg,
+            view: store.raw_message(msg)?.map(|raw| message::parse(&raw)),
+        },
     })
 }

@@ -22,7 +22,7 @@ fn addr_list(list: &[Address]) -> String {
 fn header<'a>(name: &'a str, value: String, theme: &Theme) -> Line<'a> {
     Line::from(vec![
         Span::styled(
-            format!("{name:<8}"),
+            format!("{name:<9}"),
             Style::default()
                 .fg(theme.header_name)
                 .add_modifier(Modifier::BOLD),

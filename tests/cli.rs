@@ -1,0 +1,84 @@
+//! The binary's command line: `tern check` on good and broken configs.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn tern(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_tern"))
+        .args(args)
+        .env_remove("TERN_CONFIG")
+        .env("XDG_CONFIG_HOME", "/nonexistent-tern-test")
+        .env("XDG_DATA_HOME", std::env::temp_dir())
+        .output()
+        .expect("run tern")
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+#[test]
+fn check_prints_settings_with_secrets_redacted() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("config.toml");
+    std::fs::write(
+        &cfg,
+        "[[account]]\nname = \"work\"\nemail = \"me@example.com\"\n[account.imap]\nhost = \"imap.example.com\"\n\
+         username = \"me\"\npassword = \"hunter2-secret\"\n[account.smtp]\nhost = \"smtp.example.com\"\n\
+         security = \"starttls\"\npassword_command = \"pass show mail\"\n",
+    )
+    .unwrap();
+    let out = tern(&["check", "--config", cfg.to_str().unwrap()]);
+    let stdout = text(&out.stdout);
+    let stderr = text(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(stdout.contains("imap.example.com:993"), "{stdout}");
+    assert!(stdout.contains("smtp.example.com:587"), "{stdout}");
+    assert!(stdout.contains("<redacted>"), "{stdout}");
+    assert!(stdout.contains("pass show mail"), "{stdout}");
+    assert!(!stdout.contains("hunter2") && !stderr.contains("hunter2"));
+}
+
+#[test]
+fn check_on_a_broken_config_names_file_line_column_and_exits_2() {
+    let cfg =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/configs/broken/unknown_server_key.toml");
+    let out = tern(&["check", "--config", cfg.to_str().unwrap()]);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    let line = stderr.lines().next().unwrap_or("");
+    assert!(
+        line.contains("unknown_server_key.toml:6:1: unknown key `hots`"),
+        "{stderr}"
+    );
+    assert_eq!(
+        stderr.lines().count(),
+        1,
+        "one line, no backtrace: {stderr}"
+    );
+    assert!(!stderr.contains("panicked") && !stderr.contains("backtrace"));
+}
+
+#[test]
+fn missing_config_is_a_clear_error() {
+    let out = tern(&["check"]);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("/nonexistent-tern-test/tern/config.toml"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("config.example.toml"), "{stderr}");
+}
+
+#[test]
+fn tern_config_env_is_used() {
+    let cfg = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/configs/broken/port_zero.toml");
+    let out = Command::new(env!("CARGO_BIN_EXE_tern"))
+        .arg("check")
+        .env("TERN_CONFIG", &cfg)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("port_zero.toml:7:8: port 0 is out of range"));
+}

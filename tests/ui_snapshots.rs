@@ -1,0 +1,139 @@
+//! Whole-screen snapshots of the UI over the demo cache (ratatui TestBackend + insta), driven
+//! through the real update loop with commands executed synchronously against the store.
+
+use std::collections::VecDeque;
+
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use ratatui::layout::Rect;
+
+use tern::app::effects::execute_on;
+use tern::app::msg::{Cmd, Msg};
+use tern::app::state::{AppState, SidebarRow};
+use tern::app::update::update;
+use tern::config::Layout;
+use tern::domain::keys::Action;
+use tern::store::Store;
+use tern::ui::{self, theme::Theme};
+
+// 2026-11-24 18:00 UTC.
+const NOW: i64 = 1_795_543_200;
+
+struct Harness {
+    store: Store,
+    state: AppState,
+}
+
+impl Harness {
+    fn new(width: u16, height: u16) -> Harness {
+        let mut store = Store::open_in_memory().unwrap();
+        tern::demo::import(&mut store).unwrap();
+        let mut h = Harness {
+            store,
+            state: AppState::new(Layout::Auto, "demo"),
+        };
+        h.send(Msg::Ticked {
+            now: NOW,
+            utc_offset: 0,
+        });
+        h.send(Msg::Resized(Rect::new(0, 0, width, height)));
+        h.run(vec![Cmd::LoadMailboxes]);
+        h
+    }
+
+    /// Apply a message and run every command it leads to until the state settles.
+    fn send(&mut self, msg: Msg) {
+        let cmds = update(&mut self.state, msg);
+        self.run(cmds);
+    }
+
+    fn run(&mut self, cmds: Vec<Cmd>) {
+        let mut queue: VecDeque<Cmd> = cmds.into();
+        while let Some(cmd) = queue.pop_front() {
+            let msg = execute_on(&mut self.store, cmd).unwrap();
+            queue.extend(update(&mut self.state, msg));
+        }
+    }
+
+    fn key(&mut self, action: Action) {
+        self.send(Msg::ActionTriggered(action));
+    }
+
+    fn screen(&self) -> Terminal<TestBackend> {
+        let area = self.state.size;
+        let mut t = Terminal::new(TestBackend::new(area.width, area.height)).unwrap();
+        t.draw(|f| ui::draw(f, &self.state, &Theme::default()))
+            .unwrap();
+        t
+    }
+
+    fn select_mailbox(&mut self, account: &str, name: &str) {
+        let mut current_account = String::new();
+        let idx = self
+            .state
+            .sidebar
+            .iter()
+            .position(|r| match r {
+                SidebarRow::Account(a) => {
+                    current_account = a.name.clone();
+                    false
+                }
+                SidebarRow::Mailbox(m) => current_account == account && m.name == name,
+                SidebarRow::Parent { .. } => false,
+            })
+            .unwrap_or_else(|| panic!("no mailbox {account}/{name}"));
+        while self.state.sidebar_selected < idx {
+            self.key(Action::Down);
+        }
+    }
+}
+
+#[test]
+fn demo_opens_on_the_first_inbox_wide() {
+    let h = Harness::new(150, 36);
+    insta::assert_snapshot!(h.screen().backend());
+}
+
+#[test]
+fn narrow_terminal_puts_the_reader_under_the_list() {
+    let mut h = Harness::new(100, 32);
+    h.key(Action::NextPane);
+    h.key(Action::Down);
+    h.key(Action::Down);
+    insta::assert_snapshot!(h.screen().backend());
+}
+
+#[test]
+fn help_overlay_lists_bindings() {
+    let mut h = Harness::new(120, 30);
+    h.key(Action::Help);
+    insta::assert_snapshot!(h.screen().backend());
+}
+
+#[test]
+fn hostile_message_reaches_no_cell_as_a_control_character() {
+    let mut h = Harness::new(150, 40);
+    h.select_mailbox("work", "Junk");
+    h.key(Action::NextPane);
+    let reader = h.state.reader.as_ref().expect("a message is open");
+    assert!(
+        reader.envelope.subject.contains('\u{1b}'),
+        "the fixture really is hostile"
+    );
+    let term = h.screen();
+    let buf = term.backend().buffer();
+    for cell in buf.content() {
+        for c in cell.symbol().chars() {
+            assert!(
+                !c.is_control() && !('\u{202A}'..='\u{202E}').contains(&c),
+                "control character {c:?} reached the screen"
+            );
+        }
+    }
+    let text: String = buf.content().iter().map(|c| c.symbol()).collect();
+    assert!(
+        text.contains("Urgent: invoice overdue"),
+        "the subject is shown, cleaned"
+    );
+    insta::assert_snapshot!(term.backend());
+}
