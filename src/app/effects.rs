@@ -59,7 +59,9 @@ pub fn execute_on(store: &mut Store, cmd: Cmd) -> crate::store::Result<Msg> {
         Cmd::LoadMessage { req, msg } => Msg::MessageLoaded {
             req,
             msg,
-            view: store.raw_message(msg)?.map(|raw| message::parse(&raw)),
+            view: store
+                .raw_message(msg)?
+                .map(|raw| Box::new(message::parse(&raw))),
         },
     })
 }

@@ -31,7 +31,7 @@ pub enum Msg {
     MessageLoaded {
         req: u64,
         msg: MsgId,
-        view: Option<MessageView>,
+        view: Option<Box<MessageView>>,
     },
     /// A background job failed; the text is for the status line.
     Failed(String),

@@ -54,7 +54,7 @@ pub fn update(state: &mut AppState, msg: Msg) -> Vec<Cmd> {
                 && r.msg == msg
             {
                 r.loading = None;
-                r.view = view;
+                r.view = view.map(|v| *v);
             }
         }
         Msg::Failed(text) => state.error = Some(text),
