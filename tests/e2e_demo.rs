@@ -83,10 +83,11 @@ fn demo_shows_three_panes_navigates_and_quits_cleanly() {
         150,
         40,
     );
-    let s = t.wait_for("the demo inbox", WAIT, |s| {
-        s.contains("Dinner Thursday?") && s.contains("Mailboxes")
+    let s = t.wait_for("the demo inbox with the newest message open", WAIT, |s| {
+        s.contains("Mailboxes")
+            && s.contains("Dinner Thursday?")
+            && s.contains("Still on for Thursday?")
     });
-    // Three panes: folders of both accounts, the list, and the newest message in the reader.
     for want in [
         "personal",
         "work",
