@@ -56,18 +56,7 @@ pub fn run(cmd: &mut Command, input: Option<&[u8]>, timeout: Duration) -> Result
         }
         _ => None,
     };
-    let (cancel, cancelled) = mpsc::channel::<()>();
-    let watchdog = thread::spawn(move || {
-        if let Err(mpsc::RecvTimeoutError::Timeout) = cancelled.recv_timeout(timeout) {
-            kill(pid, "KILL");
-            true
-        } else {
-            false
-        }
-    });
-    let out = child.wait_with_output();
-    let _ = cancel.send(());
-    let timed_out = watchdog.join().unwrap_or(false);
+    let (out, timed_out) = with_watchdog(pid, timeout, || child.wait_with_output());
     if let Some(w) = writer {
         let _ = w.join();
     }
@@ -81,6 +70,22 @@ pub fn run(cmd: &mut Command, input: Option<&[u8]>, timeout: Duration) -> Result
         stdout: out.stdout,
         stderr: out.stderr,
     })
+}
+
+/// Runs `wait` while a watchdog kills `pid` once `timeout` passes; says whether it had to.
+fn with_watchdog<T>(pid: u32, timeout: Duration, wait: impl FnOnce() -> T) -> (T, bool) {
+    let (cancel, cancelled) = mpsc::channel::<()>();
+    let watchdog = thread::spawn(move || {
+        if let Err(mpsc::RecvTimeoutError::Timeout) = cancelled.recv_timeout(timeout) {
+            kill(pid, "KILL");
+            true
+        } else {
+            false
+        }
+    });
+    let out = wait();
+    let _ = cancel.send(());
+    (out, watchdog.join().unwrap_or(false))
 }
 
 /// Runs a command that starts a daemon: stdout/stderr go to `log` (appended), never to a pipe
@@ -104,18 +109,7 @@ pub fn run_daemon_starter(
         .spawn()
         .map_err(|e| format!("cannot run {shown}: {e}"))?;
     let pid = child.id();
-    let (cancel, cancelled) = mpsc::channel::<()>();
-    let watchdog = thread::spawn(move || {
-        if let Err(mpsc::RecvTimeoutError::Timeout) = cancelled.recv_timeout(timeout) {
-            kill(pid, "KILL");
-            true
-        } else {
-            false
-        }
-    });
-    let status = child.wait();
-    let _ = cancel.send(());
-    let timed_out = watchdog.join().unwrap_or(false);
+    let (status, timed_out) = with_watchdog(pid, timeout, || child.wait());
     let status = status.map_err(|e| format!("waiting for {shown}: {e}"))?;
     if timed_out {
         return Err(format!("{shown} did not finish within {timeout:?}; killed"));
