@@ -27,4 +27,28 @@ pub struct Cli {
 pub enum Command {
     /// Validate the config and print each account's settings (secrets redacted).
     Check,
+    /// Bring the cache up to date with the servers once, then exit.
+    Sync {
+        /// Only this account.
+        #[arg(long, value_name = "NAME")]
+        account: Option<String>,
+        /// Only this mailbox (as the server names it, e.g. INBOX or Lists/rust).
+        #[arg(long, value_name = "NAME")]
+        mailbox: Option<String>,
+    },
+    /// Print cached messages, newest first, with no network.
+    List {
+        /// Only this account (default: every account).
+        #[arg(long, value_name = "NAME")]
+        account: Option<String>,
+        /// The mailbox to list.
+        #[arg(long, value_name = "NAME", default_value = "INBOX")]
+        mailbox: String,
+        /// At most this many messages per mailbox.
+        #[arg(long, default_value_t = 50)]
+        limit: u32,
+        /// One JSON object per line instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
 }

@@ -3,9 +3,12 @@
 
 pub mod app;
 pub mod cli;
+pub mod commands;
 pub mod config;
 pub mod demo;
 pub mod domain;
+pub mod net;
 pub mod store;
+pub mod sync;
 pub mod tui;
 pub mod ui;

@@ -86,6 +86,18 @@ fn open(rt: &tokio::runtime::Runtime, cfg: Config) -> anyhow::Result<()> {
     rt.block_on(run_tui(store, opts))
 }
 
+/// `tern sync`: log to the data dir (the terminal gets the summary), exit 1 on any failure.
+fn sync(
+    rt: &tokio::runtime::Runtime,
+    cfg: Config,
+    account: Option<&str>,
+    mailbox: Option<&str>,
+) -> anyhow::Result<bool> {
+    let _log = init_logging(&cfg.data_dir)?;
+    let store = StoreHandle::open_in_dir(&cfg.data_dir)?;
+    Ok(rt.block_on(tern::commands::sync(&cfg, store, account, mailbox)))
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let rt = match tokio::runtime::Builder::new_multi_thread()
@@ -108,6 +120,38 @@ fn main() -> ExitCode {
                 print!("{}", cfg.redacted_summary());
                 Ok(())
             }
+            Err(e) => Err(e.into()),
+        },
+        (Some(Command::Sync { account, mailbox }), _) => match load_config(&cli) {
+            Ok(cfg) => match sync(&rt, cfg, account.as_deref(), mailbox.as_deref()) {
+                Ok(true) => Ok(()),
+                Ok(false) => return ExitCode::FAILURE,
+                Err(e) => Err(e),
+            },
+            Err(e) => Err(e.into()),
+        },
+        (
+            Some(Command::List {
+                account,
+                mailbox,
+                limit,
+                json,
+            }),
+            _,
+        ) => match load_config(&cli) {
+            Ok(cfg) => Store::open_in_dir(&cfg.data_dir)
+                .and_then(|store| {
+                    let mut out = std::io::stdout().lock();
+                    tern::commands::list(
+                        &store,
+                        &mut out,
+                        account.as_deref(),
+                        mailbox,
+                        *limit,
+                        *json,
+                    )
+                })
+                .map_err(Into::into),
             Err(e) => Err(e.into()),
         },
         (None, false) => match load_config(&cli) {

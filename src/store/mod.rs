@@ -5,8 +5,10 @@
 
 mod handle;
 mod schema;
+mod sync;
 
 pub use handle::StoreHandle;
+pub use sync::{MailboxInfo, SyncState};
 
 use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};

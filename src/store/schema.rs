@@ -26,6 +26,8 @@ CREATE TABLE mailboxes (
     uidvalidity   INTEGER,
     uidnext       INTEGER,
     highestmodseq INTEGER,
+    -- 1 once every message's headers below the newest are cached (initial sync finished)
+    headers_complete INTEGER NOT NULL DEFAULT 0,
     total         INTEGER NOT NULL DEFAULT 0,
     unread        INTEGER NOT NULL DEFAULT 0,
     synced_at     INTEGER,

@@ -1,0 +1,192 @@
+//! Network plumbing shared by the engines: TLS client configs (rustls with ring; system roots
+//! plus an optional per-account CA file) and TCP/TLS connects with timeouts.
+
+use std::fmt::Debug;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, ServerName};
+use rustls::{ClientConfig, RootCertStore};
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::net::TcpStream;
+use tokio_rustls::TlsConnector;
+
+/// How long a TCP connect or a TLS handshake may take.
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(20);
+
+/// A byte stream an engine speaks a protocol over: plain TCP before STARTTLS, TLS after.
+pub trait Stream: AsyncRead + AsyncWrite + Unpin + Send + Debug {}
+impl<T: AsyncRead + AsyncWrite + Unpin + Send + Debug> Stream for T {}
+
+pub type BoxStream = Box<dyn Stream>;
+
+#[derive(Debug, thiserror::Error)]
+pub enum NetError {
+    #[error("cannot read CA file {path}: {reason}")]
+    CaFile { path: String, reason: String },
+    #[error("no trusted root certificates: the system has none and no ca_file is set")]
+    NoRoots,
+    #[error("invalid server name `{0}`")]
+    ServerName(String),
+    #[error("cannot connect to {addr}: {reason}")]
+    Connect { addr: String, reason: String },
+    #[error("TLS with {host} failed: {reason}")]
+    Tls { host: String, reason: String },
+    #[error("{what} timed out after {secs} s")]
+    Timeout { what: String, secs: u64 },
+}
+
+fn provider() -> Arc<rustls::crypto::CryptoProvider> {
+    Arc::new(rustls::crypto::ring::default_provider())
+}
+
+/// The system's root certificates, or the bundled Mozilla roots when the system has none.
+fn system_roots() -> RootCertStore {
+    let mut roots = RootCertStore::empty();
+    let native = rustls_native_certs::load_native_certs();
+    for cert in native.certs {
+        let _ = roots.add(cert);
+    }
+    if roots.is_empty() {
+        roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+    }
+    roots
+}
+
+/// Read every certificate of a PEM file.
+pub fn load_pem_certs(path: &Path) -> Result<Vec<CertificateDer<'static>>, NetError> {
+    let err = |reason: String| NetError::CaFile {
+        path: path.display().to_string(),
+        reason,
+    };
+    let certs = CertificateDer::pem_file_iter(path)
+        .map_err(|e| err(e.to_string()))?
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| err(e.to_string()))?;
+    if certs.is_empty() {
+        return Err(err("no PEM certificate in it".into()));
+    }
+    Ok(certs)
+}
+
+/// A verifying TLS client config: the system roots, plus the certificates of `ca_file`.
+pub fn tls_config(ca_file: Option<&Path>) -> Result<Arc<ClientConfig>, NetError> {
+    let mut roots = system_roots();
+    if let Some(path) = ca_file {
+        for cert in load_pem_certs(path)? {
+            roots.add(cert).map_err(|e| NetError::CaFile {
+                path: path.display().to_string(),
+                reason: e.to_string(),
+            })?;
+        }
+    }
+    if roots.is_empty() {
+        return Err(NetError::NoRoots);
+    }
+    let config = ClientConfig::builder_with_provider(provider())
+        .with_safe_default_protocol_versions()
+        .map_err(|e| NetError::Tls {
+            host: String::new(),
+            reason: e.to_string(),
+        })?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    Ok(Arc::new(config))
+}
+
+/// Run `fut`, failing with a timeout error naming `what` after `limit`.
+pub async fn timed<T, E>(
+    limit: Duration,
+    what: &str,
+    fut: impl Future<Output = Result<T, E>>,
+) -> Result<T, E>
+where
+    E: From<NetError>,
+{
+    match tokio::time::timeout(limit, fut).await {
+        Ok(r) => r,
+        Err(_) => Err(NetError::Timeout {
+            what: what.to_string(),
+            secs: limit.as_secs(),
+        }
+        .into()),
+    }
+}
+
+/// Open a TCP connection.
+pub async fn connect_tcp(host: &str, port: u16) -> Result<TcpStream, NetError> {
+    let addr = format!("{host}:{port}");
+    let tcp = timed(CONNECT_TIMEOUT, &format!("connecting to {addr}"), async {
+        TcpStream::connect((host, port))
+            .await
+            .map_err(|e| NetError::Connect {
+                addr: addr.clone(),
+                reason: e.to_string(),
+            })
+    })
+    .await?;
+    let _ = tcp.set_nodelay(true);
+    Ok(tcp)
+}
+
+/// Wrap a connected stream in TLS, verifying the server's certificate for `host`.
+pub async fn start_tls<S>(
+    stream: S,
+    host: &str,
+    config: Arc<ClientConfig>,
+) -> Result<tokio_rustls::client::TlsStream<S>, NetError>
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    let name =
+        ServerName::try_from(host.to_string()).map_err(|_| NetError::ServerName(host.into()))?;
+    timed(
+        CONNECT_TIMEOUT,
+        &format!("TLS handshake with {host}"),
+        async {
+            TlsConnector::from(config)
+                .connect(name, stream)
+                .await
+                .map_err(|e| NetError::Tls {
+                    host: host.to_string(),
+                    reason: e.to_string(),
+                })
+        },
+    )
+    .await
+}
+
+/// TCP connect followed by the TLS handshake (implicit TLS).
+pub async fn connect_tls(
+    host: &str,
+    port: u16,
+    config: Arc<ClientConfig>,
+) -> Result<BoxStream, NetError> {
+    let tcp = connect_tcp(host, port).await?;
+    Ok(Box::new(start_tls(tcp, host, config).await?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bad_ca_files_are_clear_errors() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("ca.pem");
+        std::fs::write(&p, "not a certificate").unwrap();
+        let e = tls_config(Some(&p)).unwrap_err().to_string();
+        assert!(e.contains("no PEM certificate"), "{e}");
+        let e = tls_config(Some(&dir.path().join("missing.pem")))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("missing.pem"), "{e}");
+    }
+
+    #[test]
+    fn system_config_builds() {
+        assert!(tls_config(None).is_ok());
+    }
+}

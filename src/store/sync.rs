@@ -1,0 +1,296 @@
+//! What the sync engines need from the cache: per-mailbox sync state, UID sets, flag updates,
+//! expunges and the mirrored mailbox list.
+
+use rusqlite::{OptionalExtension, params};
+
+use super::{Result, Store, recount_tx};
+use crate::domain::{AccountId, Flags, MailboxId, Role};
+
+/// A mailbox as the server lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MailboxInfo {
+    pub name: String,
+    pub delimiter: Option<char>,
+    pub role: Option<Role>,
+    pub subscribed: bool,
+    pub selectable: bool,
+}
+
+/// The server state a mailbox's cache was last brought up to.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SyncState {
+    pub uidvalidity: Option<u32>,
+    pub uidnext: Option<u32>,
+    pub highestmodseq: Option<u64>,
+    pub headers_complete: bool,
+}
+
+impl Store {
+    pub fn account_id(&self, name: &str) -> Result<Option<AccountId>> {
+        Ok(self
+            .conn
+            .query_row("SELECT id FROM accounts WHERE name = ?1", [name], |r| {
+                r.get(0)
+            })
+            .optional()?
+            .map(AccountId))
+    }
+
+    pub fn mailbox_id(&self, account: AccountId, name: &str) -> Result<Option<MailboxId>> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT id FROM mailboxes WHERE account_id = ?1 AND name = ?2",
+                params![account.0, name],
+                |r| r.get(0),
+            )
+            .optional()?
+            .map(MailboxId))
+    }
+
+    /// Make the account's cached mailboxes equal to `list`: new ones created, roles and
+    /// attributes updated, and mailboxes gone from the server removed with their messages.
+    /// Returns the ids in the order of `list`.
+    pub fn sync_mailbox_list(
+        &mut self,
+        account: AccountId,
+        list: &[MailboxInfo],
+    ) -> Result<Vec<MailboxId>> {
+        let tx = self.conn.transaction()?;
+        let mut ids = Vec::with_capacity(list.len());
+        {
+            let mut up = tx.prepare_cached(
+                "INSERT INTO mailboxes (account_id, name, delimiter, role, subscribed, selectable)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+                 ON CONFLICT (account_id, name) DO UPDATE SET delimiter = excluded.delimiter,
+                    role = excluded.role, subscribed = excluded.subscribed, selectable = excluded.selectable
+                 RETURNING id",
+            )?;
+            for m in list {
+                let id: i64 = up.query_row(
+                    params![
+                        account.0,
+                        m.name,
+                        m.delimiter.map(|c| c.to_string()),
+                        m.role.map(Role::as_str),
+                        m.subscribed,
+                        m.selectable
+                    ],
+                    |r| r.get(0),
+                )?;
+                ids.push(MailboxId(id));
+            }
+        }
+        let keep: Vec<i64> = ids.iter().map(|m| m.0).collect();
+        let keep_json = serde_json::to_string(&keep).unwrap_or_else(|_| "[]".into());
+        tx.execute(
+            "DELETE FROM mailboxes WHERE account_id = ?1 AND id NOT IN (SELECT value FROM json_each(?2))",
+            params![account.0, keep_json],
+        )?;
+        tx.commit()?;
+        Ok(ids)
+    }
+
+    pub fn sync_state(&self, mailbox: MailboxId) -> Result<SyncState> {
+        Ok(self.conn.query_row(
+            "SELECT uidvalidity, uidnext, highestmodseq, headers_complete FROM mailboxes WHERE id = ?1",
+            [mailbox.0],
+            |r| {
+                Ok(SyncState {
+                    uidvalidity: r.get(0)?,
+                    uidnext: r.get(1)?,
+                    highestmodseq: r.get::<_, Option<i64>>(2)?.map(|v| v as u64),
+                    headers_complete: r.get(3)?,
+                })
+            },
+        )?)
+    }
+
+    pub fn set_sync_state(&mut self, mailbox: MailboxId, s: SyncState) -> Result<()> {
+        self.conn.execute(
+            "UPDATE mailboxes SET uidvalidity = ?2, uidnext = ?3, highestmodseq = ?4, headers_complete = ?5,
+                synced_at = ?6 WHERE id = ?1",
+            params![
+                mailbox.0,
+                s.uidvalidity,
+                s.uidnext,
+                s.highestmodseq.map(|v| v as i64),
+                s.headers_complete,
+                super::now()
+            ],
+        )?;
+        Ok(())
+    }
+
+    /// Drop every cached message of a mailbox (its UIDVALIDITY changed). Pending actions on it
+    /// are removed too; their number is returned so the engine can report them.
+    pub fn reset_mailbox(&mut self, mailbox: MailboxId) -> Result<usize> {
+        let tx = self.conn.transaction()?;
+        tx.execute("DELETE FROM messages WHERE mailbox_id = ?1", [mailbox.0])?;
+        let dropped = tx.execute(
+            "DELETE FROM pending_actions WHERE mailbox_id = ?1",
+            [mailbox.0],
+        )?;
+        tx.execute(
+            "UPDATE mailboxes SET uidvalidity = NULL, uidnext = NULL, highestmodseq = NULL,
+                headers_complete = 0 WHERE id = ?1",
+            [mailbox.0],
+        )?;
+        recount_tx(&tx, mailbox)?;
+        tx.commit()?;
+        Ok(dropped)
+    }
+
+    /// Cached UIDs of a mailbox, ascending.
+    pub fn uids(&self, mailbox: MailboxId) -> Result<Vec<u32>> {
+        let mut st = self
+            .conn
+            .prepare_cached("SELECT uid FROM messages WHERE mailbox_id = ?1 ORDER BY uid")?;
+        let rows = st.query_map([mailbox.0], |r| r.get(0))?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// Smallest and largest cached UID.
+    pub fn uid_range(&self, mailbox: MailboxId) -> Result<Option<(u32, u32)>> {
+        let r: (Option<u32>, Option<u32>) = self.conn.query_row(
+            "SELECT min(uid), max(uid) FROM messages WHERE mailbox_id = ?1",
+            [mailbox.0],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )?;
+        Ok(r.0.zip(r.1))
+    }
+
+    /// Remove messages expunged on the server.
+    pub fn delete_uids(&mut self, mailbox: MailboxId, uids: &[u32]) -> Result<usize> {
+        let tx = self.conn.transaction()?;
+        let mut n = 0;
+        {
+            let mut del =
+                tx.prepare_cached("DELETE FROM messages WHERE mailbox_id = ?1 AND uid = ?2")?;
+            for uid in uids {
+                n += del.execute(params![mailbox.0, uid])?;
+            }
+        }
+        recount_tx(&tx, mailbox)?;
+        tx.commit()?;
+        Ok(n)
+    }
+
+    /// Apply flags the server reported; returns how many cached rows changed.
+    pub fn update_flags(&mut self, mailbox: MailboxId, changes: &[(u32, Flags)]) -> Result<usize> {
+        let tx = self.conn.transaction()?;
+        let mut n = 0;
+        {
+            let mut up = tx.prepare_cached(
+                "UPDATE messages SET seen = ?3, answered = ?4, flagged = ?5, deleted = ?6, draft = ?7,
+                    keywords = ?8
+                 WHERE mailbox_id = ?1 AND uid = ?2 AND (seen, answered, flagged, deleted, draft, keywords)
+                    IS NOT (?3, ?4, ?5, ?6, ?7, ?8)",
+            )?;
+            for (uid, f) in changes {
+                n += up.execute(params![
+                    mailbox.0,
+                    uid,
+                    f.seen,
+                    f.answered,
+                    f.flagged,
+                    f.deleted,
+                    f.draft,
+                    f.keywords.join(" ")
+                ])?;
+            }
+        }
+        if n > 0 {
+            recount_tx(&tx, mailbox)?;
+        }
+        tx.commit()?;
+        Ok(n)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::Uid;
+    use crate::domain::message::MessageMeta;
+    use crate::store::{AccountKind, NewMessage};
+
+    fn info(name: &str, role: Option<Role>) -> MailboxInfo {
+        MailboxInfo {
+            name: name.into(),
+            delimiter: Some('/'),
+            role,
+            subscribed: true,
+            selectable: true,
+        }
+    }
+
+    #[test]
+    fn mailbox_list_mirrors_the_server() {
+        let mut s = Store::open_in_memory().unwrap();
+        let a = s.upsert_account("w", "w@x", AccountKind::Imap).unwrap();
+        let ids = s
+            .sync_mailbox_list(a, &[info("INBOX", Some(Role::Inbox)), info("Old", None)])
+            .unwrap();
+        let again = s
+            .sync_mailbox_list(a, &[info("INBOX", Some(Role::Inbox)), info("New", None)])
+            .unwrap();
+        assert_eq!(ids[0], again[0], "ids are stable");
+        let names: Vec<String> = s
+            .mailboxes(Some(a))
+            .unwrap()
+            .into_iter()
+            .map(|m| m.name)
+            .collect();
+        assert_eq!(names, ["INBOX", "New"]);
+    }
+
+    #[test]
+    fn flags_deletes_and_reset() {
+        let mut s = Store::open_in_memory().unwrap();
+        let a = s.upsert_account("w", "w@x", AccountKind::Imap).unwrap();
+        let mb = s
+            .sync_mailbox_list(a, &[info("INBOX", Some(Role::Inbox))])
+            .unwrap()[0];
+        let batch: Vec<NewMessage<'_>> = (1..=3)
+            .map(|u| NewMessage {
+                uid: Uid(u),
+                meta: MessageMeta::default(),
+                flags: Flags::default(),
+                internal_date: Some(i64::from(u)),
+                raw: None,
+            })
+            .collect();
+        s.insert_messages(mb, &batch).unwrap();
+        assert_eq!(s.uid_range(mb).unwrap(), Some((1, 3)));
+        let seen = Flags {
+            seen: true,
+            ..Default::default()
+        };
+        assert_eq!(
+            s.update_flags(mb, &[(1, seen.clone()), (2, Flags::default())])
+                .unwrap(),
+            1
+        );
+        assert_eq!(
+            s.update_flags(mb, &[(1, seen)]).unwrap(),
+            0,
+            "unchanged rows are not counted"
+        );
+        assert_eq!(s.mailboxes(None).unwrap()[0].unread, 2);
+        assert_eq!(s.delete_uids(mb, &[2, 9]).unwrap(), 1);
+        assert_eq!(s.uids(mb).unwrap(), [1, 3]);
+        let st = SyncState {
+            uidvalidity: Some(7),
+            uidnext: Some(4),
+            highestmodseq: Some(99),
+            headers_complete: true,
+        };
+        s.set_sync_state(mb, st).unwrap();
+        assert_eq!(s.sync_state(mb).unwrap(), st);
+        s.pending_push(a, "flag", Some(mb), "{}").unwrap();
+        assert_eq!(s.reset_mailbox(mb).unwrap(), 1);
+        assert!(s.uids(mb).unwrap().is_empty());
+        assert_eq!(s.sync_state(mb).unwrap(), SyncState::default());
+    }
+}

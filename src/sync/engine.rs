@@ -1,0 +1,303 @@
+//! The work of an IMAP account's engine: bring the cache to the server's state.
+//!
+//! Per mailbox: SELECT, then new mail above the newest cached UID, then the rest of an
+//! unfinished initial sync newest first in batches (each batch one transaction), then flag
+//! changes (CONDSTORE CHANGEDSINCE, or all flags without it), then a UID reconciliation only
+//! when the counts disagree. An unchanged mailbox costs SELECT and one FETCH.
+
+use std::sync::Arc;
+
+use super::imap::{HeaderRow, Imap, Listed};
+use super::plan::{self, Cached, FlagSync};
+use super::{ErrorKind, SyncError};
+use crate::config::AccountConfig;
+use crate::domain::message;
+use crate::domain::{AccountId, MailboxId, Role, Uid};
+use crate::net;
+use crate::store::{AccountKind, MailboxInfo, NewMessage, StoreHandle, SyncState};
+
+/// UIDs fetched per command when filling gaps by UID.
+const UID_BATCH: usize = 1000;
+
+#[derive(Debug, Clone, Default)]
+pub struct SyncOptions {
+    /// Only this mailbox (by its decoded name).
+    pub mailbox: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Progress {
+    Connecting,
+    Listing,
+    Mailbox { name: String, done: u32, total: u32 },
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Summary {
+    pub mailboxes: usize,
+    pub new: usize,
+    pub changed: usize,
+    pub removed: usize,
+    /// Pending actions dropped because their mailbox's UIDVALIDITY changed.
+    pub dropped_actions: usize,
+}
+
+impl std::ops::AddAssign for Summary {
+    fn add_assign(&mut self, o: Summary) {
+        self.mailboxes += o.mailboxes;
+        self.new += o.new;
+        self.changed += o.changed;
+        self.removed += o.removed;
+        self.dropped_actions += o.dropped_actions;
+    }
+}
+
+pub type ProgressFn<'a> = &'a (dyn Fn(Progress) + Send + Sync);
+
+/// Connect and log in to an account's IMAP server (the password command runs here).
+pub async fn connect(account: &AccountConfig) -> Result<Imap, SyncError> {
+    let server = account.imap.as_ref().ok_or_else(|| {
+        SyncError::new(
+            ErrorKind::Protocol,
+            format!("account `{}` has no IMAP server", account.name),
+        )
+    })?;
+    let tls = net::tls_config(server.ca_file.as_deref())?;
+    let source = server.password.clone();
+    let password = tokio::task::spawn_blocking(move || source.resolve())
+        .await
+        .map_err(|e| SyncError::new(ErrorKind::Auth, e.to_string()))?
+        .map_err(|e| SyncError::new(ErrorKind::Auth, e.to_string()))?;
+    Imap::connect(server, password.as_ref(), Arc::clone(&tls)).await
+}
+
+/// One full sync of an account: connect, mirror the mailbox list, sync each mailbox.
+pub async fn sync_once(
+    account: &AccountConfig,
+    store: &StoreHandle,
+    opts: &SyncOptions,
+    progress: ProgressFn<'_>,
+) -> Result<Summary, SyncError> {
+    progress(Progress::Connecting);
+    let mut imap = connect(account).await?;
+    let result = sync_connected(&mut imap, account, store, opts, progress).await;
+    imap.logout().await;
+    result
+}
+
+async fn sync_connected(
+    imap: &mut Imap,
+    account: &AccountConfig,
+    store: &StoreHandle,
+    opts: &SyncOptions,
+    progress: ProgressFn<'_>,
+) -> Result<Summary, SyncError> {
+    let (name, email) = (account.name.clone(), account.email.clone());
+    let account_id: AccountId = store
+        .call(move |s| s.upsert_account(&name, &email, AccountKind::Imap))
+        .await?;
+    progress(Progress::Listing);
+    let listed = imap.list().await?;
+    let pairs: Vec<(&str, Option<Role>)> = listed
+        .iter()
+        .map(|l| (l.name.as_str(), l.special_use))
+        .collect();
+    let roles = plan::assign_roles(&pairs, &account.folders);
+    let infos: Vec<MailboxInfo> = listed
+        .iter()
+        .zip(&roles)
+        .map(|(l, role)| MailboxInfo {
+            name: l.name.clone(),
+            delimiter: l.delimiter,
+            role: *role,
+            subscribed: l.subscribed,
+            selectable: l.selectable,
+        })
+        .collect();
+    let ids = store
+        .call(move |s| s.sync_mailbox_list(account_id, &infos))
+        .await?;
+    let mut work: Vec<(MailboxId, &Listed, Option<Role>)> = ids
+        .into_iter()
+        .zip(&listed)
+        .zip(roles)
+        .map(|((id, l), r)| (id, l, r))
+        .collect();
+    if let Some(only) = &opts.mailbox {
+        work.retain(|(_, l, _)| &l.name == only);
+        if work.is_empty() {
+            return Err(SyncError::new(
+                ErrorKind::Protocol,
+                format!("no mailbox `{only}` on the server"),
+            ));
+        }
+    }
+    // INBOX first, then the other roles, then the rest.
+    work.sort_by_key(|(_, l, r)| (r.map(|r| r as u8).unwrap_or(u8::MAX), l.name.clone()));
+    let mut summary = Summary::default();
+    for (id, l, _) in work {
+        summary += sync_mailbox(imap, store, id, l, progress).await?;
+        summary.mailboxes += 1;
+    }
+    Ok(summary)
+}
+
+/// Turn header rows into cache rows and store them in one transaction.
+async fn store_rows(
+    store: &StoreHandle,
+    mailbox: MailboxId,
+    rows: Vec<HeaderRow>,
+) -> Result<usize, SyncError> {
+    if rows.is_empty() {
+        return Ok(0);
+    }
+    let metas: Vec<(HeaderRow, message::MessageMeta)> = rows
+        .into_iter()
+        .map(|r| {
+            let mut meta = message::parse(&r.header).meta;
+            meta.size = r.size;
+            meta.has_attachments = r.has_attachments;
+            (r, meta)
+        })
+        .collect();
+    let n = store
+        .call(move |s| {
+            let batch: Vec<NewMessage<'_>> = metas
+                .into_iter()
+                .map(|(r, meta)| NewMessage {
+                    uid: Uid(r.uid),
+                    meta,
+                    flags: r.flags,
+                    internal_date: r.internal_date,
+                    raw: None,
+                })
+                .collect();
+            Ok(s.insert_messages(mailbox, &batch)?.len())
+        })
+        .await?;
+    Ok(n)
+}
+
+async fn sync_mailbox(
+    imap: &mut Imap,
+    store: &StoreHandle,
+    mb: MailboxId,
+    listed: &Listed,
+    progress: ProgressFn<'_>,
+) -> Result<Summary, SyncError> {
+    let sel = imap.select(&listed.wire).await?;
+    let cached = store
+        .call(move |s| {
+            Ok(Cached {
+                state: s.sync_state(mb)?,
+                count: s.message_count(mb)?,
+                uids: s.uid_range(mb)?,
+            })
+        })
+        .await?;
+    let plan = plan::mailbox(cached, sel, imap.condstore());
+    let mut sum = Summary::default();
+    let cached = if plan.reset {
+        sum.dropped_actions += store.call(move |s| s.reset_mailbox(mb)).await?;
+        tracing::warn!(mailbox = %listed.name, "UIDVALIDITY changed: cache of this mailbox rebuilt");
+        Cached::default()
+    } else {
+        cached
+    };
+    // Remember UIDVALIDITY before any row lands, so an interrupted sync resumes safely; keep the
+    // old MODSEQ until flags are known to be current.
+    let mut state = SyncState {
+        uidvalidity: sel.uidvalidity,
+        uidnext: cached.state.uidnext,
+        highestmodseq: cached.state.highestmodseq,
+        headers_complete: cached.state.headers_complete && !plan.fill,
+    };
+    store.call(move |s| s.set_sync_state(mb, state)).await?;
+
+    let total = sel.exists;
+    let name = listed.name.clone();
+    let report = |done: u32| {
+        progress(Progress::Mailbox {
+            name: name.clone(),
+            done: done.min(total),
+            total,
+        })
+    };
+
+    if let Some(max) = plan.new_above {
+        let rows: Vec<HeaderRow> = imap
+            .fetch_headers(&format!("{}:*", max + 1), true)
+            .await?
+            .into_iter()
+            .filter(|r| r.uid > max)
+            .collect();
+        sum.new += store_rows(store, mb, rows).await?;
+    }
+    let mut done = cached.count + sum.new as u32;
+    report(done);
+
+    if plan.fill {
+        let top = match cached.uids {
+            None => Some(sel.exists),
+            Some((min, _)) => imap.seq_of(min).await?.map(|seq| seq.saturating_sub(1)),
+        };
+        if let Some(top) = top {
+            for (lo, hi) in plan::fill_batches(top, cached.uids.is_none()) {
+                let n = store_rows(
+                    store,
+                    mb,
+                    imap.fetch_headers(&format!("{lo}:{hi}"), false).await?,
+                )
+                .await?;
+                sum.new += n;
+                done += n as u32;
+                report(done);
+            }
+        }
+    }
+
+    let mut server_uids = None;
+    match plan.flags {
+        FlagSync::None => {}
+        FlagSync::ChangedSince(m) => {
+            let changes = imap.fetch_flags(Some(m)).await?;
+            sum.changed += store.call(move |s| s.update_flags(mb, &changes)).await?;
+        }
+        FlagSync::All => {
+            let all = imap.fetch_flags(None).await?;
+            let mut uids: Vec<u32> = all.iter().map(|(u, _)| *u).collect();
+            uids.sort_unstable();
+            server_uids = Some(uids);
+            sum.changed += store.call(move |s| s.update_flags(mb, &all)).await?;
+        }
+    }
+
+    // Reconcile UIDs only when something disagrees (expunges, or gaps left by a lost sync).
+    let count = store.call(move |s| s.message_count(mb)).await?;
+    if count != sel.exists || server_uids.is_some() {
+        let server = match server_uids {
+            Some(u) => u,
+            None => imap.uids().await?,
+        };
+        let local = store.call(move |s| s.uids(mb)).await?;
+        let gone = plan::missing(&local, &server);
+        if !gone.is_empty() {
+            sum.removed += store.call(move |s| s.delete_uids(mb, &gone)).await?;
+        }
+        let absent = plan::missing(&server, &local);
+        for chunk in absent.rchunks(UID_BATCH) {
+            let rows = imap.fetch_headers(&plan::uid_set(chunk), true).await?;
+            let n = store_rows(store, mb, rows).await?;
+            sum.new += n;
+            done += n as u32;
+            report(done);
+        }
+    }
+
+    state.uidnext = sel.uidnext;
+    state.highestmodseq = sel.highestmodseq;
+    state.headers_complete = true;
+    store.call(move |s| s.set_sync_state(mb, state)).await?;
+    report(total);
+    Ok(sum)
+}
