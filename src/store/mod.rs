@@ -472,7 +472,7 @@ fn insert_one(
     let meta = &m.meta;
     let date = meta.date.or(m.internal_date).unwrap_or(0);
     let first_from = meta.from.first();
-    tx.execute(
+    let mut insert = tx.prepare_cached(
         "INSERT INTO messages (mailbox_id, uid, message_id, in_reply_to, refs, date, internal_date,
             from_name, from_addr, from_json, to_json, cc_json, subject, list_id,
             seen, answered, flagged, deleted, draft, keywords, size, has_attachments, preview)
@@ -480,7 +480,10 @@ fn insert_one(
                  ?20, ?21, ?22, ?23)
          ON CONFLICT (mailbox_id, uid) DO UPDATE SET
             seen = excluded.seen, answered = excluded.answered, flagged = excluded.flagged,
-            deleted = excluded.deleted, draft = excluded.draft, keywords = excluded.keywords",
+            deleted = excluded.deleted, draft = excluded.draft, keywords = excluded.keywords
+         RETURNING id",
+    )?;
+    let id: i64 = insert.query_row(
         params![
             mailbox.0,
             m.uid.0,
@@ -506,10 +509,6 @@ fn insert_one(
             meta.has_attachments,
             meta.preview,
         ],
-    )?;
-    let id: i64 = tx.query_row(
-        "SELECT id FROM messages WHERE mailbox_id = ?1 AND uid = ?2",
-        params![mailbox.0, m.uid.0],
         |r| r.get(0),
     )?;
     assign_thread(tx, account, id, meta)?;
@@ -529,8 +528,9 @@ fn assign_thread(tx: &Transaction<'_>, account: i64, id: i64, meta: &MessageMeta
     let mut threads: Vec<i64> = Vec::new();
     {
         let mut by_msgid = tx.prepare_cached(
-            "SELECT m.thread_id FROM messages m JOIN mailboxes b ON b.id = m.mailbox_id
-             WHERE b.account_id = ?1 AND m.message_id = ?2 AND m.thread_id IS NOT NULL",
+            "SELECT thread_id FROM messages INDEXED BY messages_by_msgid
+             WHERE message_id = ?2 AND thread_id IS NOT NULL
+               AND mailbox_id IN (SELECT id FROM mailboxes WHERE account_id = ?1)",
         )?;
         for mid in &related {
             let rows = by_msgid.query_map(params![account, mid], |r| r.get::<_, i64>(0))?;
@@ -541,8 +541,9 @@ fn assign_thread(tx: &Transaction<'_>, account: i64, id: i64, meta: &MessageMeta
         if let Some(own) = &meta.message_id {
             // Messages that arrived before this one and point at it.
             let mut children = tx.prepare_cached(
-                "SELECT m.thread_id FROM messages m JOIN mailboxes b ON b.id = m.mailbox_id
-                 WHERE b.account_id = ?1 AND m.in_reply_to = ?2 AND m.thread_id IS NOT NULL",
+                "SELECT thread_id FROM messages INDEXED BY messages_by_reply
+                 WHERE in_reply_to = ?2 AND thread_id IS NOT NULL
+                   AND mailbox_id IN (SELECT id FROM mailboxes WHERE account_id = ?1)",
             )?;
             let rows = children.query_map(params![account, own], |r| r.get::<_, i64>(0))?;
             for t in rows {
@@ -551,15 +552,17 @@ fn assign_thread(tx: &Transaction<'_>, account: i64, id: i64, meta: &MessageMeta
         }
     }
     let thread = threads.iter().copied().chain([id]).min().unwrap_or(id);
-    tx.execute(
-        "UPDATE messages SET thread_id = ?1 WHERE id = ?2",
-        params![thread, id],
-    )?;
-    for t in threads.into_iter().filter(|t| *t != thread) {
-        tx.execute(
-            "UPDATE messages SET thread_id = ?1 WHERE thread_id = ?2",
-            params![thread, t],
-        )?;
+    tx.prepare_cached("UPDATE messages SET thread_id = ?1 WHERE id = ?2")?
+        .execute(params![thread, id])?;
+    threads.retain(|t| *t != thread);
+    threads.sort_unstable();
+    threads.dedup();
+    if !threads.is_empty() {
+        let mut merge =
+            tx.prepare_cached("UPDATE messages SET thread_id = ?1 WHERE thread_id = ?2")?;
+        for t in threads {
+            merge.execute(params![thread, t])?;
+        }
     }
     Ok(())
 }

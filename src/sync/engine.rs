@@ -242,13 +242,28 @@ async fn sync_mailbox(
             Some((min, _)) => imap.seq_of(min).await?.map(|seq| seq.saturating_sub(1)),
         };
         if let Some(top) = top {
+            // Fetch batch N+1 while batch N is being stored: the socket and the cache's
+            // thread work side by side.
+            let mut pending: Option<Vec<HeaderRow>> = None;
             for (lo, hi) in plan::fill_batches(top, cached.uids.is_none()) {
-                let n = store_rows(
-                    store,
-                    mb,
-                    imap.fetch_headers(&format!("{lo}:{hi}"), false).await?,
-                )
-                .await?;
+                let set = format!("{lo}:{hi}");
+                let fetch = imap.fetch_headers(&set, false);
+                let (rows, stored) = match pending.take() {
+                    Some(prev) => {
+                        let (rows, stored) = tokio::join!(fetch, store_rows(store, mb, prev));
+                        (rows?, stored?)
+                    }
+                    None => (fetch.await?, 0),
+                };
+                pending = Some(rows);
+                if stored > 0 {
+                    sum.new += stored;
+                    done += stored as u32;
+                    report(done);
+                }
+            }
+            if let Some(last) = pending {
+                let n = store_rows(store, mb, last).await?;
                 sum.new += n;
                 done += n as u32;
                 report(done);
