@@ -88,24 +88,13 @@ fn main() {
         Some(d) => tempfile::tempdir_in(d).unwrap(),
         None => tempfile::tempdir().unwrap(),
     };
-    let cfg_path = dir.path().join("config.toml");
-    std::fs::write(
-        &cfg_path,
-        format!(
-            "data_dir = {:?}\n[[account]]\nname = \"bench\"\nemail = \"alice@example.test\"\n[account.imap]\n\
-             host = \"127.0.0.1\"\nport = {}\nusername = \"alice@example.test\"\npassword = \"{}\"\nca_file = {:?}\n",
-            dir.path().join("data").display().to_string(),
-            servers.imaps_port(),
-            ALICE.password,
-            servers.ca_pem_path().display().to_string()
-        ),
-    )
-    .unwrap();
-    std::fs::set_permissions(
-        &cfg_path,
-        std::os::unix::fs::PermissionsExt::from_mode(0o600),
-    )
-    .unwrap();
+    let cfg_path = servers.write_tern_config(
+        dir.path(),
+        &ALICE,
+        "tls",
+        servers.imaps_port(),
+        ALICE.password,
+    );
     let cfg = Config::load(&cfg_path).unwrap();
     let account = cfg.accounts[0].clone();
     let store = StoreHandle::open_in_dir(&cfg.data_dir).unwrap();

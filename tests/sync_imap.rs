@@ -2,7 +2,6 @@
 
 mod harness;
 
-use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
@@ -17,22 +16,6 @@ use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 const KYOTO: &[u8] = include_bytes!("../assets/demo/personal/INBOX/09-kyoto-momiji.eml");
 const BELGRADE: &[u8] = include_bytes!("../assets/demo/personal/Archive/01-belgrade-photos.eml");
 
-fn config_text(
-    servers: &MailServers,
-    data_dir: &Path,
-    security: &str,
-    port: u16,
-    password: &str,
-) -> String {
-    format!(
-        "data_dir = {data:?}\n[[account]]\nname = \"alice\"\nemail = \"alice@example.test\"\n\
-         [account.imap]\nhost = \"127.0.0.1\"\nport = {port}\nsecurity = \"{security}\"\n\
-         username = \"alice@example.test\"\npassword = \"{password}\"\nca_file = {ca:?}\n",
-        data = data_dir.display().to_string(),
-        ca = servers.ca_pem_path().display().to_string(),
-    )
-}
-
 struct Client {
     _dir: tempfile::TempDir,
     config: Config,
@@ -43,14 +26,7 @@ struct Client {
 impl Client {
     fn new(servers: &MailServers, security: &str, port: u16, password: &str) -> Client {
         let dir = tempfile::tempdir().unwrap();
-        let text = config_text(servers, &dir.path().join("data"), security, port, password);
-        let config_path = dir.path().join("config.toml");
-        std::fs::write(&config_path, &text).unwrap();
-        std::fs::set_permissions(
-            &config_path,
-            std::os::unix::fs::PermissionsExt::from_mode(0o600),
-        )
-        .unwrap();
+        let config_path = servers.write_tern_config(dir.path(), &ALICE, security, port, password);
         let config = Config::load(&config_path).unwrap();
         let store = StoreHandle::open_in_dir(&config.data_dir).unwrap();
         Client {

@@ -255,6 +255,38 @@ pub struct Envelope {
     pub thread: Option<i64>,
 }
 
+/// What an account's engine is doing, as the UI shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ConnState {
+    Connecting,
+    Syncing {
+        mailbox: String,
+        done: u32,
+        total: u32,
+    },
+    Online,
+    /// Not connected; the engine retries by itself.
+    Offline(String),
+    /// The server refused the login (or TLS failed): the engine waits for the user.
+    Failed(String),
+}
+
+impl fmt::Display for ConnState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ConnState::Connecting => f.write_str("connecting"),
+            ConnState::Syncing {
+                mailbox,
+                done,
+                total,
+            } => write!(f, "syncing {mailbox} {done}/{total}"),
+            ConnState::Online => f.write_str("online"),
+            ConnState::Offline(why) => write!(f, "offline: {why}"),
+            ConnState::Failed(why) => write!(f, "failed: {why}"),
+        }
+    }
+}
+
 /// An account as the UI lists it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Account {

@@ -573,6 +573,8 @@ fn store_body_tx(tx: &Connection, msg: MsgId, raw: &[u8], meta: &MessageMeta) ->
          ON CONFLICT (message_id) DO UPDATE SET raw = excluded.raw, fetched_at = excluded.fetched_at",
         params![msg.0, raw, now()],
     )?;
+    tx.prepare_cached("UPDATE messages SET preview = ?2, has_attachments = ?3 WHERE id = ?1")?
+        .execute(params![msg.0, meta.preview, meta.has_attachments])?;
     tx.execute("DELETE FROM messages_fts WHERE rowid = ?1", [msg.0])?;
     tx.execute(
         "INSERT INTO messages_fts (rowid, subject, sender, recipients, body) VALUES (?1, ?2, ?3, ?4, ?5)",

@@ -4,7 +4,7 @@
 use rusqlite::{OptionalExtension, params};
 
 use super::{Result, Store, recount_tx};
-use crate::domain::{AccountId, Flags, MailboxId, Role};
+use crate::domain::{AccountId, Flags, MailboxId, MsgId, Role};
 
 /// A mailbox as the server lists it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -89,6 +89,22 @@ impl Store {
         )?;
         tx.commit()?;
         Ok(ids)
+    }
+
+    /// Where a cached message lives: its account, mailbox (id and name) and UID.
+    pub fn message_location(
+        &self,
+        msg: MsgId,
+    ) -> Result<Option<(AccountId, MailboxId, String, u32)>> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT b.account_id, b.id, b.name, m.uid FROM messages m JOIN mailboxes b ON b.id = m.mailbox_id
+                 WHERE m.id = ?1",
+                [msg.0],
+                |r| Ok((AccountId(r.get(0)?), MailboxId(r.get(1)?), r.get(2)?, r.get(3)?)),
+            )
+            .optional()?)
     }
 
     pub fn sync_state(&self, mailbox: MailboxId) -> Result<SyncState> {

@@ -54,21 +54,41 @@ impl std::ops::AddAssign for Summary {
 
 pub type ProgressFn<'a> = &'a (dyn Fn(Progress) + Send + Sync);
 
-/// Connect and log in to an account's IMAP server (the password command runs here).
-pub async fn connect(account: &AccountConfig) -> Result<Imap, SyncError> {
-    let server = account.imap.as_ref().ok_or_else(|| {
+/// Run the account's password command (or read its password). Blocking work, off the runtime.
+pub async fn resolve_password(
+    account: &AccountConfig,
+) -> Result<Option<crate::config::Secret>, SyncError> {
+    let server = imap_server(account)?;
+    let source = server.password.clone();
+    tokio::task::spawn_blocking(move || source.resolve())
+        .await
+        .map_err(|e| SyncError::new(ErrorKind::Auth, e.to_string()))?
+        .map_err(|e| SyncError::new(ErrorKind::Auth, e.to_string()))
+}
+
+fn imap_server(account: &AccountConfig) -> Result<&crate::config::ServerConfig, SyncError> {
+    account.imap.as_ref().ok_or_else(|| {
         SyncError::new(
             ErrorKind::Protocol,
             format!("account `{}` has no IMAP server", account.name),
         )
-    })?;
+    })
+}
+
+/// Connect and log in with an already resolved password.
+pub async fn connect_with(
+    account: &AccountConfig,
+    password: Option<&crate::config::Secret>,
+) -> Result<Imap, SyncError> {
+    let server = imap_server(account)?;
     let tls = net::tls_config(server.ca_file.as_deref())?;
-    let source = server.password.clone();
-    let password = tokio::task::spawn_blocking(move || source.resolve())
-        .await
-        .map_err(|e| SyncError::new(ErrorKind::Auth, e.to_string()))?
-        .map_err(|e| SyncError::new(ErrorKind::Auth, e.to_string()))?;
-    Imap::connect(server, password.as_ref(), Arc::clone(&tls)).await
+    Imap::connect(server, password, Arc::clone(&tls)).await
+}
+
+/// Connect and log in to an account's IMAP server (the password command runs here).
+pub async fn connect(account: &AccountConfig) -> Result<Imap, SyncError> {
+    let password = resolve_password(account).await?;
+    connect_with(account, password.as_ref()).await
 }
 
 /// One full sync of an account: connect, mirror the mailbox list, sync each mailbox.
@@ -82,16 +102,26 @@ pub async fn sync_once(
     let mut imap = connect(account).await?;
     let result = sync_connected(&mut imap, account, store, opts, progress).await;
     imap.logout().await;
-    result
+    result.map(|(summary, _)| summary)
 }
 
-async fn sync_connected(
+/// A mailbox the engine keeps in step: its cache id and how the server lists it.
+#[derive(Debug, Clone)]
+pub struct Tracked {
+    pub id: MailboxId,
+    pub listed: Listed,
+    pub role: Option<Role>,
+}
+
+/// Mirror the mailbox list and sync every mailbox (or the one in `opts`) on a connected
+/// session. Returns what it did and the mailboxes it synced, INBOX first.
+pub async fn sync_connected(
     imap: &mut Imap,
     account: &AccountConfig,
     store: &StoreHandle,
     opts: &SyncOptions,
     progress: ProgressFn<'_>,
-) -> Result<Summary, SyncError> {
+) -> Result<(Summary, Vec<Tracked>), SyncError> {
     let (name, email) = (account.name.clone(), account.email.clone());
     let account_id: AccountId = store
         .call(move |s| s.upsert_account(&name, &email, AccountKind::Imap))
@@ -117,14 +147,14 @@ async fn sync_connected(
     let ids = store
         .call(move |s| s.sync_mailbox_list(account_id, &infos))
         .await?;
-    let mut work: Vec<(MailboxId, &Listed, Option<Role>)> = ids
+    let mut work: Vec<Tracked> = ids
         .into_iter()
-        .zip(&listed)
+        .zip(listed)
         .zip(roles)
-        .map(|((id, l), r)| (id, l, r))
+        .map(|((id, listed), role)| Tracked { id, listed, role })
         .collect();
     if let Some(only) = &opts.mailbox {
-        work.retain(|(_, l, _)| &l.name == only);
+        work.retain(|t| &t.listed.name == only);
         if work.is_empty() {
             return Err(SyncError::new(
                 ErrorKind::Protocol,
@@ -133,13 +163,18 @@ async fn sync_connected(
         }
     }
     // INBOX first, then the other roles, then the rest.
-    work.sort_by_key(|(_, l, r)| (r.map(|r| r as u8).unwrap_or(u8::MAX), l.name.clone()));
+    work.sort_by_key(|t| {
+        (
+            t.role.map(|r| r as u8).unwrap_or(u8::MAX),
+            t.listed.name.clone(),
+        )
+    });
     let mut summary = Summary::default();
-    for (id, l, _) in work {
-        summary += sync_mailbox(imap, store, id, l, progress).await?;
+    for t in &work {
+        summary += sync_mailbox(imap, store, t.id, &t.listed, progress).await?;
         summary.mailboxes += 1;
     }
-    Ok(summary)
+    Ok((summary, work))
 }
 
 /// Turn header rows into cache rows and store them in one transaction.
@@ -178,7 +213,8 @@ async fn store_rows(
     Ok(n)
 }
 
-async fn sync_mailbox(
+/// Bring one mailbox's cache up to the server's state.
+pub async fn sync_mailbox(
     imap: &mut Imap,
     store: &StoreHandle,
     mb: MailboxId,

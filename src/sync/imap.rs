@@ -59,6 +59,17 @@ pub struct HeaderRow {
     pub header: Vec<u8>,
 }
 
+/// Why an IDLE ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IdleOutcome {
+    /// The server reported a change (EXISTS, EXPUNGE, FETCH).
+    Changed,
+    /// Nothing happened for the keepalive period.
+    Quiet,
+    /// The engine asked to stop idling (a command is waiting).
+    Interrupted,
+}
+
 pub struct Imap {
     session: Session<BoxStream>,
     pub caps: Caps,
@@ -396,6 +407,81 @@ impl Imap {
         let seqs = collect(stream, |f| (f.uid == Some(uid)).then_some(f.message)).await?;
         self.drain();
         Ok(seqs.into_iter().next())
+    }
+
+    /// The whole message, without setting \Seen.
+    pub async fn fetch_body(&mut self, uid: u32) -> Result<Option<Vec<u8>>, SyncError> {
+        let stream = timed(IO_TIMEOUT, "FETCH BODY", async {
+            Ok::<_, SyncError>(
+                self.session
+                    .uid_fetch(uid.to_string(), "(UID BODY.PEEK[])")
+                    .await?,
+            )
+        })
+        .await?;
+        let bodies = collect(stream, |f| {
+            (f.uid == Some(uid)).then(|| f.body().unwrap_or_default().to_vec())
+        })
+        .await?;
+        self.drain();
+        Ok(bodies.into_iter().next())
+    }
+
+    /// IDLE on the selected mailbox until the server reports something, `keepalive` passes
+    /// with no word from the server, or `interrupt` fires. DONE has its own timeout: a link
+    /// that cannot answer it is dead.
+    pub async fn idle(
+        self,
+        keepalive: Duration,
+        interrupt: impl Future<Output = ()>,
+    ) -> Result<(Imap, IdleOutcome), SyncError> {
+        let Imap {
+            session,
+            caps,
+            host,
+        } = self;
+        let mut handle = session.idle();
+        timed(IO_TIMEOUT, "IDLE", async {
+            Ok::<_, SyncError>(handle.init().await?)
+        })
+        .await?;
+        let outcome = {
+            let (wait, stop) = handle.wait_with_timeout(keepalive);
+            let mut stop = Some(stop);
+            let mut wait = std::pin::pin!(wait);
+            let mut interrupt = std::pin::pin!(interrupt);
+            let mut interrupted = false;
+            loop {
+                tokio::select! {
+                    r = &mut wait => break match r? {
+                        async_imap::extensions::idle::IdleResponse::NewData(_) => IdleOutcome::Changed,
+                        async_imap::extensions::idle::IdleResponse::Timeout => IdleOutcome::Quiet,
+                        async_imap::extensions::idle::IdleResponse::ManualInterrupt if interrupted => {
+                            IdleOutcome::Interrupted
+                        }
+                        // The stream ended: the server closed the connection.
+                        async_imap::extensions::idle::IdleResponse::ManualInterrupt => {
+                            return Err(SyncError::new(ErrorKind::Network, format!("{host} closed the connection")));
+                        }
+                    },
+                    _ = &mut interrupt, if !interrupted => {
+                        interrupted = true;
+                        stop.take(); // dropping the stop source ends the wait
+                    }
+                }
+            }
+        };
+        let session = timed(Duration::from_secs(15), "IDLE DONE", async {
+            Ok::<_, SyncError>(handle.done().await?)
+        })
+        .await?;
+        let mut imap = Imap {
+            session,
+            caps,
+            host,
+        };
+        imap.drain();
+        Ok((imap, outcome))
     }
 
     pub async fn logout(mut self) {

@@ -1,6 +1,7 @@
 //! The IMAP sync engine: the only code that speaks IMAP. `imap` is a thin adapter over
 //! async-imap, `plan` the pure decisions, `engine` the work per account.
 
+pub mod actor;
 pub mod engine;
 pub mod imap;
 pub mod mutf7;

@@ -574,6 +574,17 @@ impl MailServers {
         }
     }
 
+    /// Kills Dovecot outright (every process, SIGKILL): open client connections drop at once.
+    /// Mail data stays; `start_dovecot` brings it back.
+    pub fn crash_dovecot(&self) {
+        if let Some(pid) = self.dovecot_pid() {
+            process::kill_tree(pid);
+            // A killed master may linger as a zombie until reaped, and Dovecot refuses to start
+            // while its pid file names a live-looking process.
+            let _ = fs::remove_file(self.base.join("run/master.pid"));
+        }
+    }
+
     /// Starts Dovecot again on the same ports with the same data. Panics with logs on failure.
     pub fn start_dovecot(&self) {
         if self.dovecot_running() {
@@ -826,6 +837,31 @@ impl MailServers {
     // ----- reading mail back -------------------------------------------------------------
 
     /// A logged-in [`TestImap`] for `user` over the plain IMAP port.
+    /// Write a tern config for `user` (account name = the user's local part, IMAP on `port`
+    /// with `security`, trusting the run's CA, data dir inside `dir`), mode 0600. Returns its path.
+    pub fn write_tern_config(
+        &self,
+        dir: &Path,
+        user: &TestUser,
+        security: &str,
+        port: u16,
+        password: &str,
+    ) -> PathBuf {
+        let name = user.email.split('@').next().unwrap_or("user");
+        let text = format!(
+            "data_dir = {data:?}\n[[account]]\nname = \"{name}\"\nemail = \"{email}\"\n\
+             [account.imap]\nhost = \"{HOST}\"\nport = {port}\nsecurity = \"{security}\"\n\
+             username = \"{email}\"\npassword = \"{password}\"\nca_file = {ca:?}\n",
+            data = dir.join("data").display().to_string(),
+            email = user.email,
+            ca = self.ca_pem_path().display().to_string(),
+        );
+        let path = dir.join("config.toml");
+        fs::write(&path, text).expect("write tern config");
+        fs::set_permissions(&path, fs::Permissions::from_mode(0o600)).expect("chmod tern config");
+        path
+    }
+
     pub fn imap(&self, user: &str) -> TestImap {
         TestImap::connect(self.ports.imap, user, self.password(user))
             .unwrap_or_else(|e| panic!("{}", self.with_logs(&format!("IMAP login {user}: {e}"))))

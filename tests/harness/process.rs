@@ -269,6 +269,21 @@ pub fn stop_tree(master: u32, timeout: Duration, linger: Option<&str>) -> Option
     (!trouble.is_empty()).then(|| trouble.join("; "))
 }
 
+/// Kills a daemon tree at once (SIGKILL to the master and every recorded descendant), as a
+/// crash or a pulled cable would end it, then waits (bounded) for the processes to go.
+pub fn kill_tree(master: u32) {
+    let Some(master) = Proc::of(master) else {
+        return;
+    };
+    let mut all = descendants(master.pid);
+    all.push(master);
+    let pids: Vec<u32> = all.iter().map(|p| p.pid).collect();
+    kill_all(&pids, "KILL");
+    let _ = wait_until(Instant::now() + Duration::from_secs(10), || {
+        all.iter().all(|p| !p.alive())
+    });
+}
+
 /// The environment variable `name` of a process, if readable.
 pub fn environ_var(pid: u32, name: &str) -> Option<String> {
     let env = fs::read(format!("/proc/{pid}/environ")).ok()?;

@@ -1,0 +1,329 @@
+//! One long-running engine per IMAP account: connect, sync everything, then IDLE on INBOX and
+//! pass over the other mailboxes on an interval; bodies on demand ahead of background work;
+//! reconnect with exponential backoff and jitter; report state and changes as events, always
+//! after the cache has committed them.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tokio::sync::{Notify, mpsc};
+
+use super::engine::{self, Progress, SyncOptions, Tracked};
+use super::imap::{IdleOutcome, Imap};
+use super::{ErrorKind, SyncError, mutf7};
+use crate::config::{AccountConfig, Secret};
+use crate::domain::message;
+use crate::domain::{ConnState, MailboxId, MsgId, Role};
+use crate::store::StoreHandle;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Command {
+    /// Download a message's body now (the user opened it).
+    FetchBody {
+        msg: MsgId,
+    },
+    /// Sync every mailbox now (and retry at once when offline or after an auth failure).
+    SyncNow,
+    Shutdown,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Event {
+    State {
+        account: String,
+        state: ConnState,
+    },
+    /// The cache changed (for this mailbox, or for several when None).
+    Changed {
+        account: String,
+        mailbox: Option<MailboxId>,
+    },
+    BodyFetched {
+        msg: MsgId,
+    },
+    BodyFailed {
+        msg: MsgId,
+        error: String,
+    },
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct Timing {
+    /// End an IDLE with no word from the server after this long (the link may be dead).
+    pub keepalive: Duration,
+    /// Pass over every mailbox this often.
+    pub poll_interval: Duration,
+    pub backoff_max: Duration,
+}
+
+impl Default for Timing {
+    fn default() -> Self {
+        Timing {
+            keepalive: Duration::from_secs(5 * 60),
+            poll_interval: Duration::from_secs(2 * 60),
+            backoff_max: Duration::from_secs(60),
+        }
+    }
+}
+
+/// Talk to an engine. Cheap to clone.
+#[derive(Clone)]
+pub struct EngineHandle {
+    tx: mpsc::UnboundedSender<Command>,
+    wake: Arc<Notify>,
+}
+
+impl EngineHandle {
+    pub fn send(&self, cmd: Command) {
+        let _ = self.tx.send(cmd);
+        // Ends an IDLE so the command runs at once.
+        self.wake.notify_one();
+    }
+}
+
+/// Start an engine for an IMAP account.
+pub fn spawn(
+    account: AccountConfig,
+    store: StoreHandle,
+    events: mpsc::UnboundedSender<Event>,
+    timing: Timing,
+) -> (EngineHandle, tokio::task::JoinHandle<()>) {
+    let (tx, rx) = mpsc::unbounded_channel();
+    let wake = Arc::new(Notify::new());
+    let engine = Engine {
+        account,
+        store,
+        events,
+        rx,
+        wake: Arc::clone(&wake),
+        timing,
+        password: None,
+    };
+    (EngineHandle { tx, wake }, tokio::spawn(engine.run()))
+}
+
+struct Engine {
+    account: AccountConfig,
+    store: StoreHandle,
+    events: mpsc::UnboundedSender<Event>,
+    rx: mpsc::UnboundedReceiver<Command>,
+    wake: Arc<Notify>,
+    timing: Timing,
+    /// Resolved once per engine start and kept in memory only.
+    password: Option<Option<Secret>>,
+}
+
+/// Why a connected session ended without an error.
+enum Stop {
+    Shutdown,
+}
+
+/// A little jitter (up to a quarter) so many clients do not reconnect in step.
+fn jittered(d: Duration) -> Duration {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|t| t.subsec_nanos())
+        .unwrap_or(0);
+    d + d.mul_f64(f64::from(nanos % 1000) / 4000.0)
+}
+
+impl Engine {
+    fn emit(&self, e: Event) {
+        let _ = self.events.send(e);
+    }
+
+    fn state(&self, state: ConnState) {
+        self.emit(Event::State {
+            account: self.account.name.clone(),
+            state,
+        });
+    }
+
+    async fn run(mut self) {
+        let mut backoff = Duration::from_secs(1);
+        loop {
+            self.state(ConnState::Connecting);
+            match self.session(&mut backoff).await {
+                Ok(Stop::Shutdown) => return,
+                Err(e) if !e.is_transient() => {
+                    tracing::warn!(account = %self.account.name, error = %e, "engine stopped until asked again");
+                    self.state(ConnState::Failed(e.to_string()));
+                    if e.kind == ErrorKind::Auth {
+                        self.password = None; // the user may have fixed it: ask again next time
+                    }
+                    if !self.wait_for_retry(None).await {
+                        return;
+                    }
+                }
+                Err(e) => {
+                    tracing::info!(account = %self.account.name, error = %e, ?backoff, "offline, will retry");
+                    self.state(ConnState::Offline(e.to_string()));
+                    if !self.wait_for_retry(Some(jittered(backoff))).await {
+                        return;
+                    }
+                    backoff = (backoff * 2).min(self.timing.backoff_max);
+                }
+            }
+        }
+    }
+
+    /// While not connected: answer commands until it is time to retry (after `delay`, or on
+    /// SyncNow). Returns false on Shutdown.
+    async fn wait_for_retry(&mut self, delay: Option<Duration>) -> bool {
+        let deadline = delay.map(|d| tokio::time::Instant::now() + d);
+        loop {
+            let cmd = match deadline {
+                Some(at) => match tokio::time::timeout_at(at, self.rx.recv()).await {
+                    Ok(cmd) => cmd,
+                    Err(_) => return true,
+                },
+                None => self.rx.recv().await,
+            };
+            match cmd {
+                None | Some(Command::Shutdown) => return false,
+                Some(Command::SyncNow) => return true,
+                Some(Command::FetchBody { msg }) => self.emit(Event::BodyFailed {
+                    msg,
+                    error: "offline: the message will download when the account reconnects".into(),
+                }),
+            }
+        }
+    }
+
+    async fn session(&mut self, backoff: &mut Duration) -> Result<Stop, SyncError> {
+        if self.password.is_none() {
+            self.password = Some(engine::resolve_password(&self.account).await?);
+        }
+        let password = self.password.clone().flatten();
+        let mut imap = engine::connect_with(&self.account, password.as_ref()).await?;
+        *backoff = Duration::from_secs(1);
+        let mut tracked = self.full_pass(&mut imap).await?;
+        let mut last_pass = Instant::now();
+        loop {
+            // Commands first: the user is waiting for them.
+            while let Ok(cmd) = self.rx.try_recv() {
+                match cmd {
+                    Command::Shutdown => {
+                        imap.logout().await;
+                        return Ok(Stop::Shutdown);
+                    }
+                    Command::FetchBody { msg } => self.fetch_body(&mut imap, msg).await?,
+                    Command::SyncNow => {
+                        tracked = self.full_pass(&mut imap).await?;
+                        last_pass = Instant::now();
+                    }
+                }
+            }
+            if last_pass.elapsed() >= self.timing.poll_interval {
+                tracked = self.full_pass(&mut imap).await?;
+                last_pass = Instant::now();
+            }
+            let inbox = tracked
+                .iter()
+                .find(|t| t.role == Some(Role::Inbox))
+                .cloned()
+                .ok_or_else(|| SyncError::new(ErrorKind::Protocol, "the server lists no INBOX"))?;
+            let wait = self
+                .timing
+                .poll_interval
+                .saturating_sub(last_pass.elapsed())
+                .min(self.timing.keepalive);
+            if !imap.caps.has("IDLE") {
+                let _ = tokio::time::timeout(wait, self.wake.notified()).await;
+                continue;
+            }
+            imap.select(&inbox.listed.wire).await?;
+            let wake = Arc::clone(&self.wake);
+            let (back, outcome) = imap
+                .idle(wait, async move { wake.notified().await })
+                .await?;
+            imap = back;
+            if outcome == IdleOutcome::Changed {
+                engine::sync_mailbox(&mut imap, &self.store, inbox.id, &inbox.listed, &|_| {})
+                    .await?;
+                self.emit(Event::Changed {
+                    account: self.account.name.clone(),
+                    mailbox: Some(inbox.id),
+                });
+            }
+        }
+    }
+
+    /// Sync every mailbox, reporting progress; returns the mailboxes now tracked.
+    async fn full_pass(&mut self, imap: &mut Imap) -> Result<Vec<Tracked>, SyncError> {
+        let name = self.account.name.clone();
+        let events = self.events.clone();
+        let progress = move |p: Progress| {
+            if let Progress::Mailbox {
+                name: mailbox,
+                done,
+                total,
+            } = p
+            {
+                let _ = events.send(Event::State {
+                    account: name.clone(),
+                    state: ConnState::Syncing {
+                        mailbox,
+                        done,
+                        total,
+                    },
+                });
+                let _ = events.send(Event::Changed {
+                    account: name.clone(),
+                    mailbox: None,
+                });
+            }
+        };
+        let (summary, tracked) = engine::sync_connected(
+            imap,
+            &self.account,
+            &self.store,
+            &SyncOptions::default(),
+            &progress,
+        )
+        .await?;
+        tracing::info!(account = %self.account.name, ?summary, "sync pass done");
+        self.emit(Event::Changed {
+            account: self.account.name.clone(),
+            mailbox: None,
+        });
+        self.state(ConnState::Online);
+        Ok(tracked)
+    }
+
+    async fn fetch_body(&mut self, imap: &mut Imap, msg: MsgId) -> Result<(), SyncError> {
+        let Some((_, mailbox, name, uid)) =
+            self.store.call(move |s| s.message_location(msg)).await?
+        else {
+            self.emit(Event::BodyFailed {
+                msg,
+                error: "the message is no longer in the cache".into(),
+            });
+            return Ok(());
+        };
+        let wire = if name.eq_ignore_ascii_case("INBOX") {
+            name
+        } else {
+            mutf7::encode(&name)
+        };
+        imap.select(&wire).await?;
+        match imap.fetch_body(uid).await? {
+            Some(raw) => {
+                let meta = message::parse(&raw).meta;
+                self.store
+                    .call(move |s| s.store_body(msg, &raw, &meta))
+                    .await?;
+                self.emit(Event::BodyFetched { msg });
+                self.emit(Event::Changed {
+                    account: self.account.name.clone(),
+                    mailbox: Some(mailbox),
+                });
+            }
+            None => self.emit(Event::BodyFailed {
+                msg,
+                error: "the message was deleted on the server".into(),
+            }),
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,330 @@
+//! The long-running engine against the real Dovecot and Postfix: IDLE push, bodies on demand,
+//! reconnecting after the server went away, and no retry storm after a wrong password.
+
+mod harness;
+
+use std::time::{Duration, Instant};
+
+use harness::{ALICE, BOB, HOST, MailServers};
+use lettre::message::Mailbox;
+use lettre::transport::smtp::authentication::Credentials;
+use lettre::transport::smtp::client::Tls;
+use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+use tern::config::Config;
+use tern::domain::{ConnState, MsgId};
+use tern::store::StoreHandle;
+use tern::sync::actor::{self, Command, EngineHandle, Event, Timing};
+use tokio::sync::mpsc::UnboundedReceiver;
+
+/// The budget the issue sets for "new mail is in the cache and announced".
+const PUSH_BUDGET: Duration = Duration::from_secs(2);
+const WAIT: Duration = Duration::from_secs(30);
+
+struct Running {
+    _dir: tempfile::TempDir,
+    store: StoreHandle,
+    engine: EngineHandle,
+    events: UnboundedReceiver<Event>,
+}
+
+impl Running {
+    fn start(servers: &MailServers, password: &str, timing: Timing) -> Running {
+        let dir = tempfile::tempdir().unwrap();
+        let path =
+            servers.write_tern_config(dir.path(), &ALICE, "tls", servers.imaps_port(), password);
+        let cfg = Config::load(&path).unwrap();
+        let store = StoreHandle::open_in_dir(&cfg.data_dir).unwrap();
+        let (tx, events) = tokio::sync::mpsc::unbounded_channel();
+        let (engine, _task) = actor::spawn(cfg.accounts[0].clone(), store.clone(), tx, timing);
+        Running {
+            _dir: dir,
+            store,
+            engine,
+            events,
+        }
+    }
+
+    /// Wait (bounded) for an event matching `pred`; panics with the events seen on timeout.
+    async fn until(&mut self, what: &str, limit: Duration, pred: impl Fn(&Event) -> bool) -> Event {
+        let deadline = tokio::time::Instant::now() + limit;
+        let mut seen = Vec::new();
+        loop {
+            match tokio::time::timeout_at(deadline, self.events.recv()).await {
+                Ok(Some(e)) if pred(&e) => return e,
+                Ok(Some(e)) => seen.push(e),
+                Ok(None) => panic!("engine stopped while waiting for {what}; events: {seen:?}"),
+                Err(_) => panic!("no {what} within {limit:?}; events: {seen:?}"),
+            }
+        }
+    }
+
+    async fn online(&mut self) {
+        self.until("online state", WAIT, |e| {
+            matches!(
+                e,
+                Event::State {
+                    state: ConnState::Online,
+                    ..
+                }
+            )
+        })
+        .await;
+    }
+
+    async fn subjects(&self) -> Vec<String> {
+        self.store
+            .call(|s| {
+                let a = s.account_id("alice")?.unwrap();
+                let mb = s.mailbox_id(a, "INBOX")?.unwrap();
+                Ok(s.envelopes(mb, 0, 100_000)?
+                    .into_iter()
+                    .map(|e| e.subject)
+                    .collect())
+            })
+            .await
+            .unwrap()
+    }
+
+    async fn inbox_uids(&self) -> Vec<u32> {
+        self.store
+            .call(|s| {
+                let a = s.account_id("alice")?.unwrap();
+                let mb = s.mailbox_id(a, "INBOX")?.unwrap();
+                s.uids(mb)
+            })
+            .await
+            .unwrap()
+    }
+}
+
+fn raw(subject: &str, body: &str) -> Vec<u8> {
+    format!(
+        "From: Bob <bob@example.test>\r\nTo: alice@example.test\r\nSubject: {subject}\r\n\
+         Message-ID: <{subject}@example.test>\r\nDate: Tue, 24 Nov 2026 10:00:00 +0000\r\n\r\n{body}\r\n"
+    )
+    .into_bytes()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mail_submitted_to_postfix_reaches_the_cache_through_idle() {
+    let servers = MailServers::start();
+    servers.deliver(ALICE.email, &raw("already-there", "x"));
+    let mut r = Running::start(&servers, ALICE.password, Timing::default());
+    r.online().await;
+    assert_eq!(r.subjects().await, ["already-there"]);
+
+    let transport = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(HOST)
+        .port(servers.submission_port())
+        .tls(Tls::Required(servers.lettre_tls()))
+        .credentials(Credentials::new(BOB.email.into(), BOB.password.into()))
+        .timeout(Some(WAIT))
+        .build();
+    let msg = Message::builder()
+        .from(BOB.email.parse::<Mailbox>().unwrap())
+        .to(ALICE.email.parse::<Mailbox>().unwrap())
+        .subject("pushed through IDLE")
+        .body("hello".to_string())
+        .unwrap();
+    tokio::time::timeout(WAIT, transport.send(msg))
+        .await
+        .unwrap()
+        .unwrap();
+    let sent = Instant::now();
+    r.until("the INBOX change", PUSH_BUDGET, |e| {
+        matches!(
+            e,
+            Event::Changed {
+                mailbox: Some(_),
+                ..
+            }
+        )
+    })
+    .await;
+    eprintln!("accepted by Postfix -> in the cache: {:?}", sent.elapsed());
+    assert!(
+        r.subjects()
+            .await
+            .contains(&"pushed through IDLE".to_string())
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn flag_changes_by_another_client_arrive_without_a_command_and_bodies_download_on_demand() {
+    let servers = MailServers::start();
+    servers.deliver(
+        ALICE.email,
+        &raw("needle", "the haystack holds a zanzibar word"),
+    );
+    let mut r = Running::start(&servers, ALICE.password, Timing::default());
+    r.online().await;
+
+    servers.doveadm(&[
+        "flags",
+        "add",
+        "-u",
+        ALICE.email,
+        "\\Flagged",
+        "mailbox",
+        "INBOX",
+        "uid",
+        "1",
+    ]);
+    r.until("the flag change", PUSH_BUDGET, |e| {
+        matches!(
+            e,
+            Event::Changed {
+                mailbox: Some(_),
+                ..
+            }
+        )
+    })
+    .await;
+    let flagged = r
+        .store
+        .call(|s| {
+            let a = s.account_id("alice")?.unwrap();
+            let mb = s.mailbox_id(a, "INBOX")?.unwrap();
+            Ok(s.envelopes(mb, 0, 1)?[0].flags.flagged)
+        })
+        .await
+        .unwrap();
+    assert!(flagged);
+
+    // Header sync keeps no body; asking for it downloads and indexes it.
+    let msg: MsgId = r
+        .store
+        .call(|s| {
+            let a = s.account_id("alice")?.unwrap();
+            let mb = s.mailbox_id(a, "INBOX")?.unwrap();
+            Ok(s.envelopes(mb, 0, 1)?[0].id)
+        })
+        .await
+        .unwrap();
+    assert!(
+        r.store
+            .call(move |s| s.raw_message(msg))
+            .await
+            .unwrap()
+            .is_none()
+    );
+    r.engine.send(Command::FetchBody { msg });
+    r.until("the body", WAIT, |e| *e == Event::BodyFetched { msg })
+        .await;
+    assert!(
+        r.store
+            .call(move |s| s.raw_message(msg))
+            .await
+            .unwrap()
+            .is_some()
+    );
+    assert_eq!(
+        r.store.call(|s| s.fts_ids("zanzibar", 10)).await.unwrap(),
+        [msg]
+    );
+    // The body was fetched with PEEK: the message is still unread on the server.
+    assert!(
+        !servers
+            .imap(ALICE.email)
+            .flags("INBOX", 1)
+            .iter()
+            .any(|f| f == "\\Seen")
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dovecot_stopped_mid_sync_the_engine_reconnects_and_finishes() {
+    let servers = MailServers::start();
+    servers.populate(ALICE.email, "INBOX", 20_000, 9);
+    let timing = Timing {
+        backoff_max: Duration::from_secs(2),
+        ..Timing::default()
+    };
+    let mut r = Running::start(&servers, ALICE.password, timing);
+    r.until(
+        "sync progress",
+        WAIT,
+        |e| matches!(e, Event::State { state: ConnState::Syncing { done, .. }, .. } if *done >= 50),
+    )
+    .await;
+    servers.crash_dovecot();
+    r.until("the offline state", WAIT, |e| {
+        matches!(
+            e,
+            Event::State {
+                state: ConnState::Offline(_),
+                ..
+            }
+        )
+    })
+    .await;
+    let partial = r.inbox_uids().await.len();
+    assert!(
+        partial < 20_000,
+        "the sync was really interrupted ({partial} rows)"
+    );
+    servers.start_dovecot();
+    r.engine.send(Command::SyncNow);
+    r.online().await;
+    let uids = r.inbox_uids().await;
+    assert_eq!(uids.len(), 20_000, "no missing rows");
+    assert_eq!(
+        uids,
+        (1..=20_000).collect::<Vec<u32>>(),
+        "no duplicates, nothing missing"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_wrong_password_is_reported_once_and_not_retried() {
+    let servers = MailServers::start();
+    let mut r = Running::start(&servers, "wrong", Timing::default());
+    let e = r
+        .until("the failure", WAIT, |e| {
+            matches!(
+                e,
+                Event::State {
+                    state: ConnState::Failed(_),
+                    ..
+                }
+            )
+        })
+        .await;
+    let Event::State {
+        state: ConnState::Failed(why),
+        ..
+    } = e
+    else {
+        unreachable!()
+    };
+    assert!(why.contains("authentication failed"), "{why}");
+    // No retry storm: the engine waits for the user. Nothing at all may arrive here.
+    let quiet = tokio::time::timeout(Duration::from_secs(3), r.events.recv()).await;
+    assert!(
+        quiet.is_err(),
+        "unexpected event after an auth failure: {quiet:?}"
+    );
+    let failures = std::fs::read_to_string(servers.dovecot_log_path())
+        .unwrap()
+        .matches("auth failed")
+        .count()
+        .max(
+            std::fs::read_to_string(servers.dovecot_log_path())
+                .unwrap()
+                .matches("Authentication failed")
+                .count(),
+        );
+    assert_eq!(failures, 1, "{}", servers.logs());
+    // Asking again retries once.
+    r.engine.send(Command::SyncNow);
+    r.until("a second failure", WAIT, |e| {
+        matches!(
+            e,
+            Event::State {
+                state: ConnState::Failed(_),
+                ..
+            }
+        )
+    })
+    .await;
+    r.engine.send(Command::Shutdown);
+}
