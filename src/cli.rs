@@ -33,8 +33,11 @@ pub enum Command {
         #[arg(long, value_name = "NAME")]
         account: Option<String>,
         /// Only this mailbox (as the server names it, e.g. INBOX or Lists/rust).
-        #[arg(long, value_name = "NAME")]
+        #[arg(long, value_name = "NAME", conflicts_with = "watch")]
         mailbox: Option<String>,
+        /// Keep running: IDLE for new mail and sync on an interval, until interrupted.
+        #[arg(long)]
+        watch: bool,
     },
     /// Print cached messages, newest first, with no network.
     List {

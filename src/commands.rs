@@ -6,8 +6,9 @@ use std::sync::Mutex;
 use std::time::Instant;
 
 use crate::config::{AccountConfig, Config};
-use crate::domain::{Envelope, sanitize};
+use crate::domain::{ConnState, Envelope, sanitize};
 use crate::store::{Store, StoreError, StoreHandle};
+use crate::sync::actor;
 use crate::sync::engine::{self, Progress, SyncOptions};
 
 fn pick<'a>(cfg: &'a Config, account: Option<&str>) -> Result<Vec<&'a AccountConfig>, String> {
@@ -110,6 +111,79 @@ pub async fn sync(
         }
     }
     ok
+}
+
+/// `tern sync --watch`: run the engines headless until SIGINT or SIGTERM. State changes go to
+/// stderr, one line each.
+pub async fn watch(cfg: &Config, account: Option<&str>) -> bool {
+    let accounts = match pick(cfg, account) {
+        Ok(a) => a,
+        Err(e) => {
+            eprintln!("tern: {e}");
+            return false;
+        }
+    };
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let mut engines = Vec::new();
+    for a in accounts.into_iter().filter(|a| a.imap.is_some()) {
+        let store = match StoreHandle::open_in_dir(&cfg.data_dir) {
+            Ok(s) => s,
+            Err(e) => {
+                eprintln!("tern: {e}");
+                return false;
+            }
+        };
+        engines.push(actor::spawn(
+            a.clone(),
+            store,
+            tx.clone(),
+            actor::Timing::default(),
+        ));
+    }
+    if engines.is_empty() {
+        eprintln!("tern: no IMAP account to watch");
+        return false;
+    }
+    drop(tx);
+    let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("tern: {e}");
+            return false;
+        }
+    };
+    let mut last: std::collections::HashMap<String, String> = Default::default();
+    loop {
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => break,
+            _ = term.recv() => break,
+            ev = rx.recv() => match ev {
+                None => break,
+                Some(actor::Event::State { account, state }) => {
+                    // Progress counts change every batch: print the state kind only once.
+                    let kind = match &state {
+                        ConnState::Syncing { mailbox, .. } => format!("syncing {mailbox}"),
+                        other => other.to_string(),
+                    };
+                    if last.get(&account) != Some(&kind) {
+                        eprintln!("{}: {}", sanitize::line(&account), sanitize::line(&kind));
+                        last.insert(account, kind);
+                    }
+                }
+                Some(_) => {}
+            },
+        }
+    }
+    for (handle, _) in &engines {
+        handle.send(actor::Command::Shutdown);
+    }
+    let tasks = engines.into_iter().map(|(_, t)| t);
+    let _ = tokio::time::timeout(
+        std::time::Duration::from_secs(5),
+        futures::future::join_all(tasks),
+    )
+    .await;
+    true
 }
 
 fn flags_text(e: &Envelope) -> String {

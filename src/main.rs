@@ -2,8 +2,10 @@
 //! tokio runtime, then run the UI or a subcommand. Errors a user can act on end here as one
 //! line and a non-zero exit code.
 
+use std::collections::HashMap;
 use std::path::Path;
 use std::process::ExitCode;
+use std::time::Duration;
 
 use anyhow::Context;
 use clap::Parser;
@@ -13,6 +15,7 @@ use tern::app::{self, Options};
 use tern::cli::{Cli, Command};
 use tern::config::{self, Config, ConfigError};
 use tern::store::{AccountKind, Store, StoreHandle};
+use tern::sync::actor::{self, Timing};
 use tern::ui::theme::Theme;
 use tern::{demo, tui};
 
@@ -37,8 +40,7 @@ fn load_config(cli: &Cli) -> Result<Config, ConfigError> {
     Config::load(&path)
 }
 
-async fn run_tui(store: Store, opts: Options) -> anyhow::Result<()> {
-    let handle = StoreHandle::spawn(store)?;
+async fn run_tui(handle: StoreHandle, opts: Options) -> anyhow::Result<()> {
     let mut guard = tui::TerminalGuard::enter().context("cannot set up the terminal")?;
     let result = app::run(&mut guard.terminal, EventStream::new(), handle, opts).await;
     drop(guard);
@@ -59,8 +61,10 @@ fn demo(rt: &tokio::runtime::Runtime) -> anyhow::Result<()> {
         keys: Default::default(),
         theme: Theme::default(),
         banner: "demo".into(),
+        engines: Default::default(),
+        engine_events: None,
     };
-    rt.block_on(run_tui(store, opts))
+    rt.block_on(run_tui(StoreHandle::spawn(store)?, opts))
 }
 
 fn open(rt: &tokio::runtime::Runtime, cfg: Config) -> anyhow::Result<()> {
@@ -69,31 +73,59 @@ fn open(rt: &tokio::runtime::Runtime, cfg: Config) -> anyhow::Result<()> {
         tracing::warn!("{w}");
     }
     let mut store = Store::open_in_dir(&cfg.data_dir)?;
+    let mut imap_accounts = Vec::new();
     for a in &cfg.accounts {
         let kind = if a.pop3.is_some() {
             AccountKind::Pop3
         } else {
             AccountKind::Imap
         };
-        store.upsert_account(&a.name, &a.email, kind)?;
+        let id = store.upsert_account(&a.name, &a.email, kind)?;
+        if a.imap.is_some() {
+            imap_accounts.push((id, a.clone()));
+        }
     }
-    let opts = Options {
-        layout: cfg.layout,
-        keys: cfg.keys.clone(),
-        theme: Theme::from_config(&cfg.theme),
-        banner: "tern".into(),
-    };
-    rt.block_on(run_tui(store, opts))
+    let ui_store = StoreHandle::spawn(store)?;
+    rt.block_on(async {
+        // Each engine writes through its own connection, so the UI's reads never queue
+        // behind a sync batch (WAL lets them run side by side).
+        let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+        let mut engines = HashMap::new();
+        let mut tasks = Vec::new();
+        for (id, account) in imap_accounts {
+            let store = StoreHandle::open_in_dir(&cfg.data_dir)?;
+            let (handle, task) = actor::spawn(account, store, tx.clone(), Timing::default());
+            engines.insert(id, handle);
+            tasks.push(task);
+        }
+        let opts = Options {
+            layout: cfg.layout,
+            keys: cfg.keys.clone(),
+            theme: Theme::from_config(&cfg.theme),
+            banner: "tern".into(),
+            engines,
+            engine_events: Some(rx),
+        };
+        let result = run_tui(ui_store, opts).await;
+        // The engines were told to shut down; give them a moment to log out.
+        let _ =
+            tokio::time::timeout(Duration::from_secs(3), futures::future::join_all(tasks)).await;
+        result
+    })
 }
 
-/// `tern sync`: log to the data dir (the terminal gets the summary), exit 1 on any failure.
+/// `tern sync` (and `--watch`): log to the data dir (the terminal gets the summary), exit 1 on any failure.
 fn sync(
     rt: &tokio::runtime::Runtime,
     cfg: Config,
     account: Option<&str>,
     mailbox: Option<&str>,
+    watch: bool,
 ) -> anyhow::Result<bool> {
     let _log = init_logging(&cfg.data_dir)?;
+    if watch {
+        return Ok(rt.block_on(tern::commands::watch(&cfg, account)));
+    }
     let store = StoreHandle::open_in_dir(&cfg.data_dir)?;
     Ok(rt.block_on(tern::commands::sync(&cfg, store, account, mailbox)))
 }
@@ -122,8 +154,15 @@ fn main() -> ExitCode {
             }
             Err(e) => Err(e.into()),
         },
-        (Some(Command::Sync { account, mailbox }), _) => match load_config(&cli) {
-            Ok(cfg) => match sync(&rt, cfg, account.as_deref(), mailbox.as_deref()) {
+        (
+            Some(Command::Sync {
+                account,
+                mailbox,
+                watch,
+            }),
+            _,
+        ) => match load_config(&cli) {
+            Ok(cfg) => match sync(&rt, cfg, account.as_deref(), mailbox.as_deref(), *watch) {
                 Ok(true) => Ok(()),
                 Ok(false) => return ExitCode::FAILURE,
                 Err(e) => Err(e),

@@ -1,76 +1,11 @@
 //! End to end: the real binary in a real pseudo terminal (tmux), typing keys and reading the
 //! screen. `tern --demo` shows the bundled mail in three panes and `q` restores the terminal.
 
-use std::process::{Command, Output};
-use std::time::{Duration, Instant};
+mod tmux;
 
-struct Tmux {
-    socket: String,
-}
+use std::time::Duration;
 
-impl Tmux {
-    fn start(cmd: &str, width: u16, height: u16) -> Tmux {
-        let socket = format!("tern-e2e-{}-{}", std::process::id(), width);
-        let t = Tmux { socket };
-        let out = t.run(&[
-            "new-session",
-            "-d",
-            "-s",
-            "t",
-            "-x",
-            &width.to_string(),
-            "-y",
-            &height.to_string(),
-            cmd,
-        ]);
-        assert!(
-            out.status.success(),
-            "tmux failed to start: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        t
-    }
-
-    fn run(&self, args: &[&str]) -> Output {
-        Command::new("tmux")
-            .arg("-L")
-            .arg(&self.socket)
-            .args(args)
-            .output()
-            .expect("tmux not installed: run tests/run (it installs the test dependencies)")
-    }
-
-    fn screen(&self) -> String {
-        String::from_utf8_lossy(&self.run(&["capture-pane", "-p", "-t", "t"]).stdout).into_owned()
-    }
-
-    fn keys(&self, keys: &[&str]) {
-        let mut args = vec!["send-keys", "-t", "t"];
-        args.extend_from_slice(keys);
-        assert!(self.run(&args).status.success());
-    }
-
-    /// Poll the screen until `pred` holds; panic with the screen after `timeout`.
-    fn wait_for(&self, what: &str, timeout: Duration, pred: impl Fn(&str) -> bool) -> String {
-        let deadline = Instant::now() + timeout;
-        loop {
-            let s = self.screen();
-            if pred(&s) {
-                return s;
-            }
-            if Instant::now() > deadline {
-                panic!("timed out waiting for {what}; screen:\n{s}");
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-}
-
-impl Drop for Tmux {
-    fn drop(&mut self) {
-        let _ = self.run(&["kill-server"]);
-    }
-}
+use tmux::Tmux;
 
 const WAIT: Duration = Duration::from_secs(20);
 

@@ -365,3 +365,67 @@ async fn tern_sync_and_tern_list_from_the_command_line() {
     assert_eq!(stderr.lines().count(), 1, "{stderr}");
     assert!(stderr.contains("alice: authentication failed"), "{stderr}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tern_sync_watch_keeps_the_cache_warm_until_sigterm() {
+    use std::io::BufRead;
+    let servers = MailServers::start();
+    servers.deliver(ALICE.email, KYOTO);
+    let c = Client::tls(&servers);
+    let mut child = Command::new(env!("CARGO_BIN_EXE_tern"))
+        .args([
+            "sync",
+            "--watch",
+            "--config",
+            c.config_path.to_str().unwrap(),
+        ])
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stderr)
+            .lines()
+            .map_while(Result::ok)
+        {
+            let _ = tx.send(line);
+        }
+    });
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let line = rx
+            .recv_timeout(deadline - std::time::Instant::now())
+            .expect("no `online` line from --watch");
+        if line == "alice: online" {
+            break;
+        }
+    }
+    servers.deliver(ALICE.email, BELGRADE);
+    // Another process reads the cache while the watcher writes it (WAL): poll it, bounded.
+    let store = Store::open_in_dir(&c.config.data_dir).unwrap();
+    let inbox = store
+        .mailbox_id(store.account_id("alice").unwrap().unwrap(), "INBOX")
+        .unwrap()
+        .unwrap();
+    while store.message_count(inbox).unwrap() < 2 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the pushed message never reached the cache"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let pid = child.id().to_string();
+    assert!(
+        Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let status = tokio::task::spawn_blocking(move || child.wait())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(status.success(), "{status:?}");
+}

@@ -1,26 +1,59 @@
-//! Runs Cmds: the only app file that holds the store handle (and, later, engine handles).
+//! Runs Cmds: the only app file that holds the store handle and the engine handles.
 //! Each command runs as its own task and answers with a Msg on the app's channel.
+
+use std::collections::HashMap;
+use std::sync::Arc;
 
 use tokio::sync::mpsc::UnboundedSender;
 
 use super::msg::{Cmd, Msg};
-use crate::domain::message;
+use crate::domain::{AccountId, message};
 use crate::store::{Store, StoreHandle};
+use crate::sync::actor::{Command, EngineHandle};
 
 #[derive(Clone)]
 pub struct Effects {
     store: StoreHandle,
     tx: UnboundedSender<Msg>,
+    engines: Arc<HashMap<AccountId, EngineHandle>>,
 }
 
 impl Effects {
-    pub fn new(store: StoreHandle, tx: UnboundedSender<Msg>) -> Effects {
-        Effects { store, tx }
+    pub fn new(
+        store: StoreHandle,
+        tx: UnboundedSender<Msg>,
+        engines: HashMap<AccountId, EngineHandle>,
+    ) -> Effects {
+        Effects {
+            store,
+            tx,
+            engines: Arc::new(engines),
+        }
     }
 
     pub fn run(&self, cmd: Cmd) {
         let store = self.store.clone();
         let tx = self.tx.clone();
+        if let Cmd::FetchBody { msg } = cmd {
+            let engines = Arc::clone(&self.engines);
+            tokio::spawn(async move {
+                let account = store
+                    .call(move |s| s.message_location(msg))
+                    .await
+                    .ok()
+                    .flatten()
+                    .map(|l| l.0);
+                match account.and_then(|a| engines.get(&a)) {
+                    // The engine answers with BodyFetched / BodyFailed events.
+                    Some(engine) => engine.send(Command::FetchBody { msg }),
+                    None => {
+                        let error = "no server to download this message from".to_string();
+                        let _ = tx.send(Msg::BodyFailed { msg, error });
+                    }
+                }
+            });
+            return;
+        }
         tokio::spawn(async move {
             let msg = match execute(&store, cmd).await {
                 Ok(msg) => msg,
@@ -40,6 +73,10 @@ async fn execute(store: &StoreHandle, cmd: Cmd) -> crate::store::Result<Msg> {
 /// it on the store's thread, and tests call it directly.
 pub fn execute_on(store: &mut Store, cmd: Cmd) -> crate::store::Result<Msg> {
     Ok(match cmd {
+        Cmd::FetchBody { msg } => Msg::BodyFailed {
+            msg,
+            error: "no server to download this message from".into(),
+        },
         Cmd::LoadMailboxes => Msg::MailboxesLoaded {
             accounts: store.accounts()?,
             mailboxes: store.mailboxes(None)?,

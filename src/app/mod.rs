@@ -8,7 +8,7 @@ pub mod msg;
 pub mod state;
 pub mod update;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::io;
 use std::time::Duration;
 
@@ -19,13 +19,16 @@ use ratatui::backend::Backend;
 use ratatui::layout::Rect;
 
 use crate::config::Layout;
+use crate::domain::AccountId;
 use crate::domain::keys::{Action, KeySeq};
 use crate::store::StoreHandle;
+use crate::sync::actor::{Command, EngineHandle, Event as EngineEvent};
 use crate::ui::{self, theme::Theme};
 use effects::Effects;
 use keymap::{Keymap, Resolved};
 use msg::{Cmd, Msg};
 use state::AppState;
+use tokio::sync::mpsc::UnboundedReceiver;
 
 /// What the run loop needs from the config.
 pub struct Options {
@@ -34,6 +37,19 @@ pub struct Options {
     pub theme: Theme,
     /// Shown in the status line (e.g. "demo").
     pub banner: String,
+    /// The account engines, by account, and the events they send.
+    pub engines: HashMap<AccountId, EngineHandle>,
+    pub engine_events: Option<UnboundedReceiver<EngineEvent>>,
+}
+
+/// An engine's event as the app sees it.
+fn engine_msg(e: EngineEvent) -> Msg {
+    match e {
+        EngineEvent::State { account, state } => Msg::AccountStateChanged { account, state },
+        EngineEvent::Changed { mailbox, .. } => Msg::CacheChanged { mailbox },
+        EngineEvent::BodyFetched { msg } => Msg::BodyFetched { msg },
+        EngineEvent::BodyFailed { msg, error } => Msg::BodyFailed { msg, error },
+    }
 }
 
 fn clock_msg() -> Msg {
@@ -79,7 +95,9 @@ where
     S: Stream<Item = io::Result<Event>> + Unpin,
 {
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
-    let effects = Effects::new(store, tx);
+    let engines: Vec<EngineHandle> = opts.engines.values().cloned().collect();
+    let mut engine_events = opts.engine_events;
+    let effects = Effects::new(store, tx, opts.engines);
     let mut keymap = Keymap::new(&opts.keys);
     let mut state = AppState::new(opts.layout, opts.banner);
     state.key_help = keymap
@@ -122,6 +140,10 @@ where
                     Some(Ok(ev)) => input_to_msg(&mut keymap, ev),
                 },
                 Some(m) = rx.recv() => Some(m),
+                Some(e) = async { match engine_events.as_mut() {
+                    Some(r) => r.recv().await,
+                    None => std::future::pending().await,
+                } } => Some(engine_msg(e)),
                 _ = tick.tick() => Some(clock_msg()),
                 _ = term => Some(Msg::QuitRequested),
             };
@@ -141,6 +163,9 @@ where
         if state.quit {
             break;
         }
+    }
+    for e in &engines {
+        e.send(Command::Shutdown);
     }
     Ok(())
 }

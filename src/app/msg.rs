@@ -5,7 +5,7 @@ use ratatui::layout::Rect;
 
 use crate::domain::keys::Action;
 use crate::domain::message::MessageView;
-use crate::domain::{Account, Envelope, Mailbox, MailboxId, MsgId};
+use crate::domain::{Account, ConnState, Envelope, Mailbox, MailboxId, MsgId};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Msg {
@@ -33,6 +33,22 @@ pub enum Msg {
         msg: MsgId,
         view: Option<Box<MessageView>>,
     },
+    /// An account's engine changed state.
+    AccountStateChanged {
+        account: String,
+        state: ConnState,
+    },
+    /// An engine committed changes to the cache (in this mailbox, or in several when None).
+    CacheChanged {
+        mailbox: Option<MailboxId>,
+    },
+    BodyFetched {
+        msg: MsgId,
+    },
+    BodyFailed {
+        msg: MsgId,
+        error: String,
+    },
     /// A background job failed; the text is for the status line.
     Failed(String),
     QuitRequested,
@@ -49,6 +65,10 @@ pub enum Cmd {
     },
     LoadMessage {
         req: u64,
+        msg: MsgId,
+    },
+    /// Ask the message's account engine to download its body.
+    FetchBody {
         msg: MsgId,
     },
 }

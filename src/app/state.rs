@@ -5,7 +5,7 @@ use ratatui::layout::Rect;
 
 use crate::config::Layout;
 use crate::domain::message::MessageView;
-use crate::domain::{Account, AccountId, Envelope, Mailbox, MailboxId, MsgId};
+use crate::domain::{Account, AccountId, ConnState, Envelope, Mailbox, MailboxId, MsgId};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Pane {
@@ -69,6 +69,10 @@ pub struct ReaderState {
     pub view: Option<MessageView>,
     pub loading: Option<u64>,
     pub scroll: u16,
+    /// The body was asked for from the server.
+    pub fetching: bool,
+    /// Why the body could not be downloaded.
+    pub body_error: Option<String>,
 }
 
 /// Wall clock for date formatting, set by the run loop (fixed in tests).
@@ -91,6 +95,8 @@ pub struct AppState {
     /// The key bindings in force, as (keys, what they do), for the help overlay.
     pub key_help: Vec<(String, String)>,
     pub help_visible: bool,
+    /// What each account's engine is doing, by account name.
+    pub accounts_state: Vec<(String, ConnState)>,
     /// The last error worth showing, one line.
     pub error: Option<String>,
     /// A short note for the status line (e.g. "demo mode").
@@ -112,6 +118,7 @@ impl AppState {
             reader: None,
             key_help: Vec::new(),
             help_visible: false,
+            accounts_state: Vec::new(),
             error: None,
             banner: banner.into(),
             clock: Clock::default(),

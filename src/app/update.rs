@@ -41,6 +41,15 @@ pub fn update(state: &mut AppState, msg: Msg) -> Vec<Cmd> {
             state.list.total = total;
             state.list.window_offset = offset;
             state.list.rows = rows;
+            // New mail above the selection must not move it: follow the selected message.
+            if let Some(id) = before
+                && let Some(i) = state.list.rows.iter().position(|e| e.id == id)
+            {
+                let now_at = offset + i as u32;
+                let shift = i64::from(now_at) - i64::from(state.list.selected);
+                state.list.selected = now_at;
+                state.list.top = (i64::from(state.list.top) + shift).max(0) as u32;
+            }
             state.list.selected = state.list.selected.min(total.saturating_sub(1));
             ensure_visible(state, &mut cmds);
             let after = state.list.selected_row().map(|e| e.id);
@@ -55,6 +64,40 @@ pub fn update(state: &mut AppState, msg: Msg) -> Vec<Cmd> {
             {
                 r.loading = None;
                 r.view = view.map(|v| *v);
+                if r.view.is_none() && !r.fetching && r.body_error.is_none() {
+                    r.fetching = true;
+                    cmds.push(Cmd::FetchBody { msg });
+                }
+            }
+        }
+        Msg::BodyFetched { msg } => {
+            if state.reader.as_ref().is_some_and(|r| r.msg == msg) {
+                let req = state.next_req();
+                if let Some(r) = &mut state.reader {
+                    r.loading = Some(req);
+                }
+                cmds.push(Cmd::LoadMessage { req, msg });
+            }
+        }
+        Msg::BodyFailed { msg, error } => {
+            if let Some(r) = &mut state.reader
+                && r.msg == msg
+            {
+                r.fetching = false;
+                r.body_error = Some(error);
+            }
+        }
+        Msg::AccountStateChanged {
+            account,
+            state: conn,
+        } => match state.accounts_state.iter_mut().find(|(a, _)| *a == account) {
+            Some(slot) => slot.1 = conn,
+            None => state.accounts_state.push((account, conn)),
+        },
+        Msg::CacheChanged { mailbox } => {
+            cmds.push(Cmd::LoadMailboxes);
+            if mailbox.is_none() || mailbox == state.list.mailbox {
+                reload_list(state, &mut cmds);
             }
         }
         Msg::Failed(text) => state.error = Some(text),
@@ -223,6 +266,28 @@ fn open_selected(state: &mut AppState, cmds: &mut Vec<Cmd>) {
         view: None,
         loading: Some(req),
         scroll: 0,
+        fetching: false,
+        body_error: None,
+    });
+}
+
+/// Read the visible window of the open list again (the cache changed under it).
+fn reload_list(state: &mut AppState, cmds: &mut Vec<Cmd>) {
+    let Some(mailbox) = state.list.mailbox else {
+        return;
+    };
+    if state.list.loading.is_some() {
+        return;
+    }
+    let req = state.next_req();
+    let page = layout::list_rows(state.size, state.layout);
+    state.list.loading = Some(req);
+    let offset = state.list.top.saturating_sub(page * MARGIN_PAGES);
+    cmds.push(Cmd::LoadEnvelopes {
+        req,
+        mailbox,
+        offset,
+        limit: page * (1 + 2 * MARGIN_PAGES),
     });
 }
 
@@ -308,20 +373,9 @@ fn on_mailboxes(
         Some(i) => {
             state.sidebar_selected = i;
             // Counts may have changed: refresh the open list in place.
-            if let Some(mb) = state.list.mailbox {
-                let total = state.open_mailbox().map(|m| m.total).unwrap_or(0);
-                if total != state.list.total && state.list.loading.is_none() {
-                    let req = state.next_req();
-                    let page = layout::list_rows(state.size, state.layout);
-                    state.list.loading = Some(req);
-                    let offset = state.list.top.saturating_sub(page * MARGIN_PAGES);
-                    cmds.push(Cmd::LoadEnvelopes {
-                        req,
-                        mailbox: mb,
-                        offset,
-                        limit: page * (1 + 2 * MARGIN_PAGES),
-                    });
-                }
+            let total = state.open_mailbox().map(|m| m.total).unwrap_or(0);
+            if total != state.list.total {
+                reload_list(state, cmds);
             }
         }
         None => {

@@ -13,7 +13,7 @@ use ratatui::widgets::{Block, BorderType, Borders, Clear, Paragraph, Row, Table}
 
 use crate::app::layout;
 use crate::app::state::{AppState, Pane, SidebarRow};
-use crate::domain::{Envelope, Role, sanitize};
+use crate::domain::{ConnState, Envelope, Role, sanitize};
 use theme::Theme;
 
 pub fn draw(f: &mut Frame, state: &AppState, theme: &Theme) {
@@ -255,6 +255,24 @@ fn draw_status(f: &mut Frame, area: Rect, state: &AppState, theme: &Theme) {
             ),
             base,
         ));
+    }
+    for (account, conn) in &state.accounts_state {
+        let (mark, color) = match conn {
+            ConnState::Online => ("●", theme.accent),
+            ConnState::Connecting | ConnState::Syncing { .. } => ("↻", theme.dim),
+            ConnState::Offline(_) => ("○", theme.dim),
+            ConnState::Failed(_) => ("✗", theme.error),
+        };
+        let text = match conn {
+            ConnState::Online => sanitize::line(account),
+            other => format!(
+                "{} {}",
+                sanitize::line(account),
+                sanitize::line(&other.to_string())
+            ),
+        };
+        spans.push(Span::styled(format!(" {mark} "), base.fg(color)));
+        spans.push(Span::styled(format::fit(&text, 48), base));
     }
     if let Some(err) = &state.error {
         spans.push(Span::styled(

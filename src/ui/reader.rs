@@ -76,10 +76,18 @@ pub fn draw(f: &mut Frame, area: Rect, state: &AppState, theme: &Theme) {
         }
         None => {
             lines.push(Line::raw(""));
-            lines.push(Line::styled(
-                "The body of this message is not in the cache.",
-                Style::default().fg(theme.dim),
-            ));
+            let (text, color) = match (&r.body_error, r.fetching) {
+                (Some(e), _) => (
+                    format!("The message could not be downloaded: {}", sanitize::line(e)),
+                    theme.error,
+                ),
+                (None, true) => ("downloading the message…".to_string(), theme.dim),
+                (None, false) => (
+                    "The body of this message is not in the cache.".to_string(),
+                    theme.dim,
+                ),
+            };
+            lines.push(Line::styled(text, Style::default().fg(color)));
         }
         Some(v) => {
             for a in &v.attachments {

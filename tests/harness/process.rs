@@ -275,6 +275,9 @@ pub fn kill_tree(master: u32) {
     let Some(master) = Proc::of(master) else {
         return;
     };
+    // Freeze the master first: a master that sees its children die respawns them, and a child
+    // born between listing and killing would outlive the "crash" holding the sockets.
+    kill(master.pid, "STOP");
     let mut all = descendants(master.pid);
     all.push(master);
     let pids: Vec<u32> = all.iter().map(|p| p.pid).collect();

@@ -218,3 +218,118 @@ fn panes_help_and_quit() {
     update(&mut s, Msg::ActionTriggered(Action::Quit));
     assert!(s.quit);
 }
+
+#[test]
+fn new_mail_above_keeps_the_selection_on_the_same_message() {
+    let (mut s, cmds) = loaded(10);
+    answer(&mut s, &cmds, 10);
+    s.focus = Pane::Messages;
+    update(&mut s, Msg::ActionTriggered(Action::Down));
+    update(&mut s, Msg::ActionTriggered(Action::Down));
+    let reading = s.list.selected_row().unwrap().id;
+    // The engine committed two new messages to the open mailbox.
+    let cmds = update(
+        &mut s,
+        Msg::CacheChanged {
+            mailbox: Some(MailboxId(10)),
+        },
+    );
+    let Some(Cmd::LoadEnvelopes {
+        req,
+        mailbox,
+        offset,
+        ..
+    }) = cmds
+        .iter()
+        .find(|c| matches!(c, Cmd::LoadEnvelopes { .. }))
+        .cloned()
+    else {
+        panic!("no reload: {cmds:?}")
+    };
+    let mut rows = vec![env(100, 10), env(101, 10)];
+    rows.extend((1..=10).map(|i| env(i, 10)));
+    let next = update(
+        &mut s,
+        Msg::EnvelopesLoaded {
+            req,
+            mailbox,
+            offset,
+            total: 12,
+            rows,
+        },
+    );
+    assert_eq!(s.list.selected_row().unwrap().id, reading);
+    assert_eq!(s.list.selected, 4);
+    assert!(
+        next.iter().all(|c| !matches!(c, Cmd::LoadMessage { .. })),
+        "the reader stays: {next:?}"
+    );
+}
+
+#[test]
+fn a_missing_body_is_fetched_once_and_reloaded_when_it_arrives() {
+    let (mut s, cmds) = loaded(3);
+    let next = answer(&mut s, &cmds, 3);
+    let Some(Cmd::LoadMessage { req, msg }) = next.first().cloned() else {
+        panic!("{next:?}")
+    };
+    let cmds = update(
+        &mut s,
+        Msg::MessageLoaded {
+            req,
+            msg,
+            view: None,
+        },
+    );
+    assert_eq!(cmds, [Cmd::FetchBody { msg }]);
+    assert!(s.reader.as_ref().unwrap().fetching);
+    let cmds = update(&mut s, Msg::BodyFetched { msg });
+    assert!(matches!(cmds.as_slice(), [Cmd::LoadMessage { msg: m, .. }] if *m == msg));
+    // A failure is shown, and not retried in a loop.
+    let Some(Cmd::LoadMessage { req, .. }) = cmds.first().cloned() else {
+        unreachable!()
+    };
+    update(
+        &mut s,
+        Msg::BodyFailed {
+            msg,
+            error: "gone".into(),
+        },
+    );
+    let cmds = update(
+        &mut s,
+        Msg::MessageLoaded {
+            req,
+            msg,
+            view: None,
+        },
+    );
+    assert!(cmds.is_empty(), "{cmds:?}");
+    assert_eq!(
+        s.reader.as_ref().unwrap().body_error.as_deref(),
+        Some("gone")
+    );
+}
+
+#[test]
+fn account_states_are_kept_per_account() {
+    let (mut s, _) = loaded(0);
+    update(
+        &mut s,
+        Msg::AccountStateChanged {
+            account: "work".into(),
+            state: crate::domain::ConnState::Connecting,
+        },
+    );
+    update(
+        &mut s,
+        Msg::AccountStateChanged {
+            account: "work".into(),
+            state: crate::domain::ConnState::Online,
+        },
+    );
+    assert_eq!(
+        s.accounts_state,
+        [("work".to_string(), crate::domain::ConnState::Online)]
+    );
+}

@@ -1,0 +1,56 @@
+//! End to end against the real Dovecot: the real binary in tmux syncs an account, shows new
+//! mail pushed by the server without a key press, and downloads a body when it is opened.
+
+mod harness;
+mod tmux;
+
+use std::time::Duration;
+
+use harness::{ALICE, MailServers};
+use tmux::Tmux;
+
+const WAIT: Duration = Duration::from_secs(30);
+
+fn raw(subject: &str, body: &str) -> Vec<u8> {
+    format!(
+        "From: Carol Example <carol@example.test>\r\nTo: alice@example.test\r\nSubject: {subject}\r\n\
+         Message-ID: <{}@example.test>\r\nDate: Tue, 24 Nov 2026 10:00:00 +0000\r\n\r\n{body}\r\n",
+        subject.replace(' ', "-")
+    )
+    .into_bytes()
+}
+
+#[test]
+fn the_client_syncs_shows_pushed_mail_and_downloads_bodies_on_open() {
+    let servers = MailServers::start();
+    servers.deliver(ALICE.email, &raw("alpha", "the body of the first message"));
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = servers.write_tern_config(
+        dir.path(),
+        &ALICE,
+        "tls",
+        servers.imaps_port(),
+        ALICE.password,
+    );
+    let bin = env!("CARGO_BIN_EXE_tern");
+    let t = Tmux::start(&format!("{bin} --config {}", cfg.display()), 150, 40);
+
+    // Synced, online, and the newest message's body fetched on demand (header sync keeps none).
+    let s = t.wait_for("the synced inbox", WAIT, |s| {
+        s.contains("alpha") && s.contains("● alice") && s.contains("the body of the first message")
+    });
+    assert!(s.contains("Carol Example"), "{s}");
+
+    // New mail appears with no key press, through IDLE.
+    servers.deliver(ALICE.email, &raw("bravo", "pushed body text"));
+    t.wait_for("the pushed message", WAIT, |s| s.contains("bravo"));
+
+    // The selection stayed on the message the user was reading; moving up opens the new one.
+    let s = t.screen();
+    assert!(s.contains("the body of the first message"), "{s}");
+    t.keys(&["Tab", "k"]);
+    t.wait_for("the pushed body", WAIT, |s| s.contains("pushed body text"));
+
+    t.keys(&["q"]);
+    t.wait_for("tern to exit", WAIT, |s| !s.contains("Mailboxes"));
+}
