@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use harness::{ALICE, MailServers};
 use tern::config::Config;
 use tern::store::StoreHandle;
-use tern::sync::engine::{Progress, SyncOptions, sync_once};
+use tern::sync::engine::{self, Progress, SyncOptions, sync_once};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 
 const QUERY: &str = "(UID FLAGS INTERNALDATE RFC822.SIZE BODYSTRUCTURE BODY.PEEK[HEADER.FIELDS \
@@ -64,6 +64,51 @@ async fn floor(servers: &MailServers) -> (Duration, usize) {
         );
     }
     (started.elapsed(), bytes)
+}
+
+/// Send one tagged command and read to its tagged answer.
+async fn roundtrip<S>(s: &mut BufReader<S>, tag: &str, cmd: &str)
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+{
+    s.get_mut()
+        .write_all(format!("{tag} {cmd}\r\n").as_bytes())
+        .await
+        .unwrap();
+    let mut line = Vec::new();
+    loop {
+        line.clear();
+        assert!(
+            s.read_until(b'\n', &mut line).await.unwrap() > 0,
+            "connection closed"
+        );
+        if line.starts_with(format!("{tag} ").as_bytes()) {
+            return;
+        }
+    }
+}
+
+/// What the server itself needs to answer `cmd` on the mailbox: sent on a logged-in bare
+/// connection, timed to its tagged answer.
+async fn server_time(servers: &MailServers, cmd: &str) -> Duration {
+    let tcp = tokio::net::TcpStream::connect(("127.0.0.1", servers.imaps_port()))
+        .await
+        .unwrap();
+    let name = rustls::pki_types::ServerName::try_from("127.0.0.1").unwrap();
+    let tls = servers.tls_connector().connect(name, tcp).await.unwrap();
+    let mut s = BufReader::new(tls);
+    let mut greeting = Vec::new();
+    s.read_until(b'\n', &mut greeting).await.unwrap();
+    roundtrip(
+        &mut s,
+        "a",
+        &format!("LOGIN {} {}", ALICE.email, ALICE.password),
+    )
+    .await;
+    roundtrip(&mut s, "b", "ENABLE CONDSTORE").await;
+    let t = Instant::now();
+    roundtrip(&mut s, "c", cmd).await;
+    t.elapsed()
 }
 
 fn main() {
@@ -151,6 +196,40 @@ fn main() {
         let flags = t.elapsed();
         assert_eq!(s.changed, 1000);
 
+        // The same two on a session that is already open, as the running engine does them.
+        let t = Instant::now();
+        let mut imap = engine::connect(&account).await.unwrap();
+        let connect = t.elapsed();
+        let t = Instant::now();
+        let (s, _) = engine::sync_connected(&mut imap, &account, &store, &inbox_only, &|_| {})
+            .await
+            .unwrap();
+        let unchanged_open = t.elapsed();
+        assert_eq!((s.new, s.changed, s.removed), (0, 0, 0));
+        servers.doveadm(&[
+            "flags",
+            "remove",
+            "-u",
+            ALICE.email,
+            "$Bench",
+            "mailbox",
+            "INBOX",
+            "uid",
+            "1:1000",
+        ]);
+        let t = Instant::now();
+        let (s, _) = engine::sync_connected(&mut imap, &account, &store, &inbox_only, &|_| {})
+            .await
+            .unwrap();
+        let flags_open = t.elapsed();
+        assert_eq!(s.changed, 1000);
+
+        let status = server_time(
+            &servers,
+            "STATUS INBOX (MESSAGES UIDNEXT UIDVALIDITY HIGHESTMODSEQ)",
+        )
+        .await;
+        let select = server_time(&servers, "SELECT INBOX (CONDSTORE)").await;
         let ms = |d: Duration| d.as_secs_f64() * 1000.0;
         let first = first50.lock().unwrap().map(ms).unwrap_or(f64::NAN);
         println!("imap_sync: {n} messages in INBOX (real Dovecot, TLS, loopback)");
@@ -171,6 +250,23 @@ fn main() {
         println!(
             "  (c) resync after 1,000 flag changes {:>8.1} ms",
             ms(flags)
+        );
+        println!(
+            "      connect + TLS + login             {:>9.1} ms",
+            ms(connect)
+        );
+        println!(
+            "  (b) unchanged, on an open session      {:>9.1} ms",
+            ms(unchanged_open)
+        );
+        println!(
+            "  (c) 1,000 flag changes, open session   {:>9.1} ms",
+            ms(flags_open)
+        );
+        println!(
+            "      Dovecot alone on this mailbox: STATUS {:.1} ms, SELECT (CONDSTORE) {:.1} ms",
+            ms(status),
+            ms(select)
         );
         println!("  (d) peak RSS                       {rss:>9.1} MiB (whole bench process)");
         println!("  (e) newest 50 rows cached after    {first:>9.1} ms");

@@ -278,7 +278,8 @@ impl Store {
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
-    /// Recompute a mailbox's total and unread counts from its messages.
+    /// Recompute a mailbox's total and unread counts from its messages (a repair: triggers
+    /// keep them current).
     pub fn recount(&mut self, mailbox: MailboxId) -> Result<()> {
         recount_tx(&self.conn, mailbox)
     }
@@ -302,15 +303,14 @@ impl Store {
         for m in batch {
             ids.push(insert_one(&tx, account, mailbox, m)?);
         }
-        recount_tx(&tx, mailbox)?;
         tx.commit()?;
         Ok(ids)
     }
 
-    /// Number of messages in a mailbox.
+    /// Number of messages in a mailbox (kept by triggers: no scan).
     pub fn message_count(&self, mailbox: MailboxId) -> Result<u32> {
         Ok(self.conn.query_row(
-            "SELECT count(*) FROM messages WHERE mailbox_id = ?1",
+            "SELECT total FROM mailboxes WHERE id = ?1",
             [mailbox.0],
             |r| r.get(0),
         )?)
@@ -383,19 +383,8 @@ impl Store {
     }
 
     pub fn delete_message(&mut self, msg: MsgId) -> Result<()> {
-        let tx = self.conn.transaction()?;
-        let mailbox: Option<i64> = tx
-            .query_row(
-                "SELECT mailbox_id FROM messages WHERE id = ?1",
-                [msg.0],
-                |r| r.get(0),
-            )
-            .optional()?;
-        tx.execute("DELETE FROM messages WHERE id = ?1", [msg.0])?;
-        if let Some(mb) = mailbox {
-            recount_tx(&tx, MailboxId(mb))?;
-        }
-        tx.commit()?;
+        self.conn
+            .execute("DELETE FROM messages WHERE id = ?1", [msg.0])?;
         Ok(())
     }
 

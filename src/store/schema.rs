@@ -69,6 +69,22 @@ CREATE INDEX messages_by_reply ON messages (in_reply_to);
 CREATE INDEX messages_by_thread ON messages (thread_id);
 CREATE INDEX messages_unread ON messages (mailbox_id) WHERE seen = 0;
 
+-- Mailbox counts follow every change to messages, one row at a time (no count(*) scans).
+CREATE TRIGGER messages_count_insert AFTER INSERT ON messages BEGIN
+    UPDATE mailboxes SET total = total + 1, unread = unread + (new.seen = 0 AND new.deleted = 0)
+    WHERE id = new.mailbox_id;
+END;
+CREATE TRIGGER messages_count_delete AFTER DELETE ON messages BEGIN
+    UPDATE mailboxes SET total = total - 1, unread = unread - (old.seen = 0 AND old.deleted = 0)
+    WHERE id = old.mailbox_id;
+END;
+CREATE TRIGGER messages_count_update AFTER UPDATE OF seen, deleted, mailbox_id ON messages BEGIN
+    UPDATE mailboxes SET total = total - 1, unread = unread - (old.seen = 0 AND old.deleted = 0)
+    WHERE id = old.mailbox_id;
+    UPDATE mailboxes SET total = total + 1, unread = unread + (new.seen = 0 AND new.deleted = 0)
+    WHERE id = new.mailbox_id;
+END;
+
 -- Raw RFC 5322 bytes, fetched lazily and prunable.
 CREATE TABLE bodies (
     message_id  INTEGER PRIMARY KEY REFERENCES messages(id) ON DELETE CASCADE,

@@ -3,7 +3,7 @@
 
 use rusqlite::{OptionalExtension, params};
 
-use super::{Result, Store, recount_tx};
+use super::{Result, Store};
 use crate::domain::{AccountId, Flags, MailboxId, MsgId, Role};
 
 /// A mailbox as the server lists it.
@@ -152,7 +152,6 @@ impl Store {
                 headers_complete = 0 WHERE id = ?1",
             [mailbox.0],
         )?;
-        recount_tx(&tx, mailbox)?;
         tx.commit()?;
         Ok(dropped)
     }
@@ -187,7 +186,6 @@ impl Store {
                 n += del.execute(params![mailbox.0, uid])?;
             }
         }
-        recount_tx(&tx, mailbox)?;
         tx.commit()?;
         Ok(n)
     }
@@ -215,9 +213,6 @@ impl Store {
                     f.keywords.join(" ")
                 ])?;
             }
-        }
-        if n > 0 {
-            recount_tx(&tx, mailbox)?;
         }
         tx.commit()?;
         Ok(n)

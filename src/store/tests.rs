@@ -212,3 +212,43 @@ async fn handle_runs_calls_off_thread() {
     let err = h.call(|s| s.raw_message(MsgId(1)).map(|_| ())).await;
     assert!(err.is_ok());
 }
+
+#[test]
+fn counts_follow_inserts_flag_changes_and_deletes() {
+    let (mut s, _a, mb) = setup();
+    let ids = insert(
+        &mut s,
+        mb,
+        &[
+            msg(1, "Subject: a\n\nx"),
+            msg(2, "Subject: b\n\nx"),
+            msg(3, "Subject: c\n\nx"),
+        ],
+        false,
+    );
+    let counts = |s: &Store| {
+        let m = &s.mailboxes(None).unwrap()[0];
+        (m.total, m.unread)
+    };
+    assert_eq!(counts(&s), (3, 3));
+    s.update_flags(
+        mb,
+        &[(
+            1,
+            Flags {
+                seen: true,
+                ..Default::default()
+            },
+        )],
+    )
+    .unwrap();
+    assert_eq!(counts(&s), (3, 2));
+    s.delete_message(ids[1]).unwrap();
+    assert_eq!(counts(&s), (2, 1));
+    // Upserting an existing UID with new flags changes the counts once, not twice.
+    insert(&mut s, mb, &[msg(3, "Subject: c\n\nx")], true);
+    assert_eq!(counts(&s), (2, 0));
+    s.recount(mb).unwrap();
+    assert_eq!(counts(&s), (2, 0), "the triggers agree with a full recount");
+    assert_eq!(s.message_count(mb).unwrap(), 2);
+}

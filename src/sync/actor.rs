@@ -301,11 +301,7 @@ impl Engine {
             });
             return Ok(());
         };
-        let wire = if name.eq_ignore_ascii_case("INBOX") {
-            name
-        } else {
-            mutf7::encode(&name)
-        };
+        let wire = mutf7::wire(&name);
         imap.select(&wire).await?;
         match imap.fetch_body(uid).await? {
             Some(raw) => {

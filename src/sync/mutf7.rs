@@ -60,6 +60,15 @@ fn decode_section(s: &str) -> Option<String> {
         .ok()
 }
 
+/// The name to send for a mailbox the cache knows by its decoded name.
+pub fn wire(name: &str) -> String {
+    if name.eq_ignore_ascii_case("INBOX") {
+        "INBOX".to_string()
+    } else {
+        encode(name)
+    }
+}
+
 /// Encode a name for the wire.
 pub fn encode(name: &str) -> String {
     let mut out = String::with_capacity(name.len());

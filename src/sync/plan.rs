@@ -77,6 +77,17 @@ pub fn mailbox(cached: Cached, sel: Selected, condstore: bool) -> MailboxPlan {
     }
 }
 
+/// Whether STATUS shows the mailbox exactly as the cache last saw it (needs CONDSTORE's
+/// HIGHESTMODSEQ: without it a flag change would go unnoticed).
+pub fn unchanged(cached: Cached, status: Selected) -> bool {
+    cached.state.headers_complete
+        && cached.state.highestmodseq.is_some()
+        && status.highestmodseq == cached.state.highestmodseq
+        && status.uidvalidity == cached.state.uidvalidity
+        && status.uidnext == cached.state.uidnext
+        && status.exists == cached.count
+}
+
 /// Sequence-number batches to fetch, newest first, for messages `1..=top`: a small first batch
 /// so the newest rows appear at once, then larger ones.
 pub fn fill_batches(top: u32, first: bool) -> Vec<(u32, u32)> {
@@ -228,6 +239,31 @@ mod tests {
                 flags: FlagSync::None
             }
         );
+    }
+
+    #[test]
+    fn status_recognises_an_unchanged_mailbox() {
+        let c = cached(1, 50, 1, 100, true);
+        assert!(unchanged(c, sel(1, 100, 101, 50)));
+        assert!(!unchanged(c, sel(1, 100, 101, 51)), "a flag changed");
+        assert!(!unchanged(c, sel(1, 99, 101, 52)), "an expunge");
+        assert!(!unchanged(c, sel(2, 100, 101, 50)), "UIDVALIDITY");
+        let incomplete = cached(1, 50, 1, 100, false);
+        assert!(!unchanged(incomplete, sel(1, 100, 101, 50)));
+        let no_modseq = Cached {
+            state: SyncState {
+                highestmodseq: None,
+                ..c.state
+            },
+            ..c
+        };
+        assert!(!unchanged(
+            no_modseq,
+            Selected {
+                highestmodseq: None,
+                ..sel(1, 100, 101, 0)
+            }
+        ));
     }
 
     #[test]
