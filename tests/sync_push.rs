@@ -29,9 +29,19 @@ struct Running {
 
 impl Running {
     fn start(servers: &MailServers, password: &str, timing: Timing) -> Running {
+        Running::start_with(servers, password, timing, "")
+    }
+
+    fn start_with(servers: &MailServers, password: &str, timing: Timing, keys: &str) -> Running {
         let dir = tempfile::tempdir().unwrap();
-        let path =
-            servers.write_tern_config(dir.path(), &ALICE, "tls", servers.imaps_port(), password);
+        let path = servers.write_tern_config_with(
+            dir.path(),
+            &ALICE,
+            "tls",
+            servers.imaps_port(),
+            password,
+            keys,
+        );
         let cfg = Config::load(&path).unwrap();
         let store = StoreHandle::open_in_dir(&cfg.data_dir).unwrap();
         let (tx, events) = tokio::sync::mpsc::unbounded_channel();
@@ -130,16 +140,24 @@ async fn mail_submitted_to_postfix_reaches_the_cache_through_idle() {
         .unwrap()
         .unwrap();
     let sent = Instant::now();
-    r.until("the INBOX change", PUSH_BUDGET, |e| {
-        matches!(
-            e,
-            Event::Changed {
-                mailbox: Some(_),
-                ..
-            }
-        )
-    })
-    .await;
+    // Change events also come from the body prefetch: wait until the pushed mail is cached.
+    while !r
+        .subjects()
+        .await
+        .contains(&"pushed through IDLE".to_string())
+    {
+        let left = PUSH_BUDGET.saturating_sub(sent.elapsed());
+        r.until("the INBOX change", left, |e| {
+            matches!(
+                e,
+                Event::Changed {
+                    mailbox: Some(_),
+                    ..
+                }
+            )
+        })
+        .await;
+    }
     eprintln!("accepted by Postfix -> in the cache: {:?}", sent.elapsed());
     assert!(
         r.subjects()
@@ -155,7 +173,12 @@ async fn flag_changes_by_another_client_arrive_without_a_command_and_bodies_down
         ALICE.email,
         &raw("needle", "the haystack holds a zanzibar word"),
     );
-    let mut r = Running::start(&servers, ALICE.password, Timing::default());
+    let mut r = Running::start_with(
+        &servers,
+        ALICE.password,
+        Timing::default(),
+        "offline = \"headers\"",
+    );
     r.online().await;
 
     servers.doveadm(&[
@@ -327,4 +350,72 @@ async fn a_wrong_password_is_reported_once_and_not_retried() {
     })
     .await;
     r.engine.send(Command::Shutdown);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bodies_are_prefetched_and_readable_offline() {
+    let servers = MailServers::start();
+    servers.populate(ALICE.email, "INBOX", 300, 11);
+    servers.deliver(
+        ALICE.email,
+        &raw("marker", "a body with the word quokka in it"),
+    );
+    let mut r = Running::start(&servers, ALICE.password, Timing::default());
+    r.online().await;
+    // Each prefetched batch is announced; wait until nothing is missing.
+    let missing = |store: StoreHandle| async move {
+        store
+            .call(|s| {
+                let a = s.account_id("alice")?.unwrap();
+                let mb = s.mailbox_id(a, "INBOX")?.unwrap();
+                Ok(s.bodies_missing(mb, u64::MAX, 1000)?.len())
+            })
+            .await
+            .unwrap()
+    };
+    while missing(r.store.clone()).await > 0 {
+        r.until("a prefetched batch", WAIT, |e| {
+            matches!(
+                e,
+                Event::Changed {
+                    mailbox: Some(_),
+                    ..
+                }
+            )
+        })
+        .await;
+    }
+    // The server goes away: every message is still readable, and its body is searchable.
+    servers.crash_dovecot();
+    let ids: Vec<MsgId> = r
+        .store
+        .call(|s| {
+            let a = s.account_id("alice")?.unwrap();
+            let mb = s.mailbox_id(a, "INBOX")?.unwrap();
+            Ok(s.envelopes(mb, 0, 1000)?
+                .into_iter()
+                .map(|e| e.id)
+                .collect())
+        })
+        .await
+        .unwrap();
+    assert_eq!(ids.len(), 301);
+    for id in ids {
+        assert!(
+            r.store
+                .call(move |s| s.raw_message(id))
+                .await
+                .unwrap()
+                .is_some(),
+            "{id:?}"
+        );
+    }
+    assert_eq!(
+        r.store
+            .call(|s| s.fts_ids("quokka", 10))
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
 }

@@ -103,7 +103,7 @@ pub struct ServerConfig {
 pub enum Offline {
     /// Keep only headers offline; bodies are fetched when opened.
     Headers,
-    /// Keep bodies offline too (attachments up to `offline_attachment_limit`).
+    /// Keep bodies offline too (messages up to `offline_attachment_limit`).
     Bodies,
 }
 
@@ -120,7 +120,7 @@ pub struct AccountConfig {
     /// Folder names that override SPECIAL-USE detection, by role.
     pub folders: BTreeMap<Role, String>,
     pub offline: Offline,
-    /// Messages larger than this keep only their text parts offline (bytes).
+    /// Messages larger than this are not prefetched; they download when opened (bytes).
     pub offline_attachment_limit: u64,
 }
 

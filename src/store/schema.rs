@@ -67,7 +67,6 @@ CREATE INDEX messages_by_date ON messages (mailbox_id, date DESC, id DESC);
 CREATE INDEX messages_by_msgid ON messages (message_id);
 CREATE INDEX messages_by_reply ON messages (in_reply_to);
 CREATE INDEX messages_by_thread ON messages (thread_id);
-CREATE INDEX messages_unread ON messages (mailbox_id) WHERE seen = 0;
 
 -- Mailbox counts follow every change to messages, one row at a time (no count(*) scans).
 CREATE TRIGGER messages_count_insert AFTER INSERT ON messages BEGIN

@@ -4,6 +4,7 @@
 use rusqlite::{OptionalExtension, params};
 
 use super::{Result, Store};
+use crate::domain::message::MessageMeta;
 use crate::domain::{AccountId, Flags, MailboxId, MsgId, Role};
 
 /// A mailbox as the server lists it.
@@ -105,6 +106,37 @@ impl Store {
                 |r| Ok((AccountId(r.get(0)?), MailboxId(r.get(1)?), r.get(2)?, r.get(3)?)),
             )
             .optional()?)
+    }
+
+    /// Messages of a mailbox with no cached body and at most `max_size` bytes, newest first:
+    /// what the background prefetch downloads next. Returns (id, uid).
+    pub fn bodies_missing(
+        &self,
+        mailbox: MailboxId,
+        max_size: u64,
+        limit: u32,
+    ) -> Result<Vec<(MsgId, u32)>> {
+        let mut st = self.conn.prepare_cached(
+            "SELECT m.id, m.uid FROM messages m
+             WHERE m.mailbox_id = ?1 AND m.size <= ?2
+               AND NOT EXISTS (SELECT 1 FROM bodies b WHERE b.message_id = m.id)
+             ORDER BY m.date DESC, m.id DESC LIMIT ?3",
+        )?;
+        let rows = st.query_map(
+            params![mailbox.0, max_size.min(i64::MAX as u64) as i64, limit],
+            |r| Ok((MsgId(r.get(0)?), r.get(1)?)),
+        )?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// Store several downloaded bodies (and index them) in one transaction.
+    pub fn store_bodies(&mut self, bodies: &[(MsgId, Vec<u8>, MessageMeta)]) -> Result<()> {
+        let tx = self.conn.transaction()?;
+        for (msg, raw, meta) in bodies {
+            super::store_body_tx(&tx, *msg, raw, meta)?;
+        }
+        tx.commit()?;
+        Ok(())
     }
 
     pub fn sync_state(&self, mailbox: MailboxId) -> Result<SyncState> {

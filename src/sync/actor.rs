@@ -3,6 +3,7 @@
 //! reconnect with exponential backoff and jitter; report state and changes as events, always
 //! after the cache has committed them.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -10,11 +11,15 @@ use tokio::sync::{Notify, mpsc};
 
 use super::engine::{self, Progress, SyncOptions, Tracked};
 use super::imap::{IdleOutcome, Imap};
-use super::{ErrorKind, SyncError, mutf7};
-use crate::config::{AccountConfig, Secret};
+use super::{ErrorKind, SyncError, mutf7, plan};
+use crate::config::{AccountConfig, Offline, Secret};
 use crate::domain::message;
 use crate::domain::{ConnState, MailboxId, MsgId, Role};
 use crate::store::StoreHandle;
+
+/// Bodies downloaded per command by the background prefetch (small, so a command never waits
+/// long behind it).
+const PREFETCH_BATCH: u32 = 50;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Command {
@@ -199,6 +204,8 @@ impl Engine {
         *backoff = Duration::from_secs(1);
         let mut tracked = self.full_pass(&mut imap).await?;
         let mut last_pass = Instant::now();
+        // Whether every body under the limit is cached (reset when new mail may have come).
+        let mut prefetched = false;
         loop {
             // Commands first: the user is waiting for them.
             while let Ok(cmd) = self.rx.try_recv() {
@@ -211,12 +218,21 @@ impl Engine {
                     Command::SyncNow => {
                         tracked = self.full_pass(&mut imap).await?;
                         last_pass = Instant::now();
+                        prefetched = false;
                     }
                 }
             }
             if last_pass.elapsed() >= self.timing.poll_interval {
                 tracked = self.full_pass(&mut imap).await?;
                 last_pass = Instant::now();
+                prefetched = false;
+            }
+            // Background work comes after commands: keep bodies offline, newest first.
+            if self.account.offline == Offline::Bodies && self.rx.is_empty() && !prefetched {
+                prefetched = self.prefetch(&mut imap, &tracked).await?;
+                if !prefetched {
+                    continue; // a command arrived: serve it first
+                }
             }
             let inbox = tracked
                 .iter()
@@ -241,6 +257,7 @@ impl Engine {
             if outcome == IdleOutcome::Changed {
                 engine::sync_mailbox(&mut imap, &self.store, inbox.id, &inbox.listed, &|_| {})
                     .await?;
+                prefetched = false;
                 self.emit(Event::Changed {
                     account: self.account.name.clone(),
                     mailbox: Some(inbox.id),
@@ -289,6 +306,54 @@ impl Engine {
         });
         self.state(ConnState::Online);
         Ok(tracked)
+    }
+
+    /// Download missing bodies, mailbox by mailbox (INBOX first), newest first, in small
+    /// batches. Returns false when it stopped early because a command is waiting.
+    async fn prefetch(&mut self, imap: &mut Imap, tracked: &[Tracked]) -> Result<bool, SyncError> {
+        let limit = self.account.offline_attachment_limit;
+        for t in tracked {
+            let mb = t.id;
+            let mut selected = false;
+            loop {
+                if !self.rx.is_empty() {
+                    return Ok(false);
+                }
+                let missing = self
+                    .store
+                    .call(move |s| s.bodies_missing(mb, limit, PREFETCH_BATCH))
+                    .await?;
+                if missing.is_empty() {
+                    break;
+                }
+                if !selected {
+                    imap.select(&t.listed.wire).await?;
+                    selected = true;
+                }
+                let mut uids: Vec<u32> = missing.iter().map(|(_, uid)| *uid).collect();
+                uids.sort_unstable();
+                let fetched = imap.fetch_bodies(&plan::uid_set(&uids)).await?;
+                let by_uid: HashMap<u32, MsgId> = missing.iter().map(|(m, u)| (*u, *m)).collect();
+                let bodies: Vec<(MsgId, Vec<u8>, message::MessageMeta)> = fetched
+                    .into_iter()
+                    .filter_map(|(uid, raw)| {
+                        let msg = *by_uid.get(&uid)?;
+                        let meta = message::parse(&raw).meta;
+                        Some((msg, raw, meta))
+                    })
+                    .collect();
+                if bodies.is_empty() {
+                    // Expunged meanwhile: the next pass removes them; do not spin on them.
+                    break;
+                }
+                self.store.call(move |s| s.store_bodies(&bodies)).await?;
+                self.emit(Event::Changed {
+                    account: self.account.name.clone(),
+                    mailbox: Some(mb),
+                });
+            }
+        }
+        Ok(true)
     }
 
     async fn fetch_body(&mut self, imap: &mut Imap, msg: MsgId) -> Result<(), SyncError> {

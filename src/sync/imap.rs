@@ -448,6 +448,17 @@ impl Imap {
         Ok(bodies.into_iter().next())
     }
 
+    /// Whole messages for a UID set, without setting \Seen: (uid, bytes).
+    pub async fn fetch_bodies(&mut self, set: &str) -> Result<Vec<(u32, Vec<u8>)>, SyncError> {
+        let stream = timed(IO_TIMEOUT, "FETCH BODY", async {
+            Ok::<_, SyncError>(self.session.uid_fetch(set, "(UID BODY.PEEK[])").await?)
+        })
+        .await?;
+        let bodies = collect(stream, |f| Some((f.uid?, f.body()?.to_vec()))).await?;
+        self.drain();
+        Ok(bodies)
+    }
+
     /// IDLE on the selected mailbox until the server reports something, `keepalive` passes
     /// with no word from the server, or `interrupt` fires. DONE has its own timeout: a link
     /// that cannot answer it is dead.

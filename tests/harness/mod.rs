@@ -847,10 +847,23 @@ impl MailServers {
         port: u16,
         password: &str,
     ) -> PathBuf {
+        self.write_tern_config_with(dir, user, security, port, password, "")
+    }
+
+    /// Like `write_tern_config`, with `account_keys` (TOML lines) added to the account table.
+    pub fn write_tern_config_with(
+        &self,
+        dir: &Path,
+        user: &TestUser,
+        security: &str,
+        port: u16,
+        password: &str,
+        account_keys: &str,
+    ) -> PathBuf {
         let name = user.email.split('@').next().unwrap_or("user");
         let text = format!(
             "data_dir = {data:?}\n[[account]]\nname = \"{name}\"\nemail = \"{email}\"\n\
-             [account.imap]\nhost = \"{HOST}\"\nport = {port}\nsecurity = \"{security}\"\n\
+             {account_keys}\n[account.imap]\nhost = \"{HOST}\"\nport = {port}\nsecurity = \"{security}\"\n\
              username = \"{email}\"\npassword = \"{password}\"\nca_file = {ca:?}\n",
             data = dir.join("data").display().to_string(),
             email = user.email,
