@@ -137,7 +137,7 @@ pub async fn watch(cfg: &Config, account: Option<&str>) -> bool {
             a.clone(),
             store,
             tx.clone(),
-            actor::Timing::default(),
+            actor::Timing::for_account(a),
         ));
     }
     if engines.is_empty() {

@@ -94,7 +94,8 @@ fn open(rt: &tokio::runtime::Runtime, cfg: Config) -> anyhow::Result<()> {
         let mut tasks = Vec::new();
         for (id, account) in imap_accounts {
             let store = StoreHandle::open_in_dir(&cfg.data_dir)?;
-            let (handle, task) = actor::spawn(account, store, tx.clone(), Timing::default());
+            let timing = Timing::for_account(&account);
+            let (handle, task) = actor::spawn(account, store, tx.clone(), timing);
             engines.insert(id, handle);
             tasks.push(task);
         }

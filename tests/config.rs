@@ -69,6 +69,11 @@ fn example_parses_with_documented_values() {
     );
     assert_eq!(imap.ca_file, None);
     assert!(!imap.allow_plaintext_auth);
+    assert_eq!(
+        imap.poll_interval,
+        Some(std::time::Duration::from_secs(120))
+    );
+    assert_eq!(a.smtp.as_ref().unwrap().poll_interval, None);
     let smtp = a.smtp.as_ref().unwrap();
     assert_eq!(
         (smtp.host.as_str(), smtp.port, smtp.security),

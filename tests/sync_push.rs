@@ -419,3 +419,60 @@ async fn bodies_are_prefetched_and_readable_offline() {
         1
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn other_folders_are_checked_on_the_configured_interval() {
+    let servers = MailServers::start();
+    servers.create_mailbox(ALICE.email, "Lists/rust");
+    // An account with a 10 s interval (the config's minimum).
+    let dir = tempfile::tempdir().unwrap();
+    let path = servers.write_tern_config(
+        dir.path(),
+        &ALICE,
+        "tls",
+        servers.imaps_port(),
+        ALICE.password,
+    );
+    let text = std::fs::read_to_string(&path).unwrap().replace(
+        "[account.imap]\n",
+        "[account.imap]\npoll_interval = \"10s\"\n",
+    );
+    std::fs::write(&path, text).unwrap();
+    let cfg = Config::load(&path).unwrap();
+    let store = StoreHandle::open_in_dir(&cfg.data_dir).unwrap();
+    let (tx, mut events) = tokio::sync::mpsc::unbounded_channel();
+    let timing = actor::Timing::for_account(&cfg.accounts[0]);
+    assert_eq!(timing.poll_interval, Duration::from_secs(10));
+    let (_engine, _task) = actor::spawn(cfg.accounts[0].clone(), store.clone(), tx, timing);
+    loop {
+        match tokio::time::timeout(WAIT, events.recv())
+            .await
+            .unwrap()
+            .unwrap()
+        {
+            Event::State {
+                state: ConnState::Online,
+                ..
+            } => break,
+            _ => continue,
+        }
+    }
+    // Mail lands in a folder nobody IDLEs on: the next interval pass finds it.
+    servers.deliver_to(ALICE.email, "Lists/rust", &raw("list-post", "x"));
+    let delivered = Instant::now();
+    let count = || {
+        store.call(|s| {
+            let a = s.account_id("alice")?.unwrap();
+            let mb = s.mailbox_id(a, "Lists/rust")?.unwrap();
+            s.message_count(mb)
+        })
+    };
+    while count().await.unwrap() == 0 {
+        let left = Duration::from_secs(25).saturating_sub(delivered.elapsed());
+        match tokio::time::timeout(left, events.recv()).await {
+            Ok(Some(_)) => {}
+            other => panic!("the interval pass never found the new mail: {other:?}"),
+        }
+    }
+    assert!(delivered.elapsed() <= Duration::from_secs(25));
+}

@@ -97,6 +97,9 @@ pub struct ServerConfig {
     /// Extra CA certificate(s) (PEM) to trust besides the system roots.
     pub ca_file: Option<PathBuf>,
     pub allow_plaintext_auth: bool,
+    /// How often to check the mailboxes (IMAP: all but the IDLE'd one; POP3: the server).
+    /// None: the protocol's default.
+    pub poll_interval: Option<std::time::Duration>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -470,6 +473,9 @@ impl ServerConfig {
             PasswordSource::None => {
                 let _ = writeln!(o, "    password: none");
             }
+        }
+        if let Some(p) = self.poll_interval {
+            let _ = writeln!(o, "    poll_interval: {}", humantime::format_duration(p));
         }
         if let Some(ca) = &self.ca_file {
             let _ = writeln!(o, "    ca_file: {}", ca.display());

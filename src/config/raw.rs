@@ -62,6 +62,7 @@ pub(super) struct RawServer {
     pub password_command: Option<Spanned<String>>,
     pub ca_file: Option<Spanned<String>>,
     pub allow_plaintext_auth: Option<bool>,
+    pub poll_interval: Option<Spanned<Interval>>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -197,6 +198,42 @@ impl<'de> Deserialize<'de> for Size {
             }
             fn visit_str<E: de::Error>(self, v: &str) -> Result<Size, E> {
                 parse_size(v).map(Size).map_err(E::custom)
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// A time span: seconds as an integer, or a string like `"90s"`, `"2m"`, `"1h 30m"`.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Interval(pub std::time::Duration);
+
+impl<'de> Deserialize<'de> for Interval {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Interval;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(
+                    "a time span: seconds as an integer, or a string like \"2m\" or \"90s\"",
+                )
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Interval, E> {
+                u64::try_from(v)
+                    .map(|s| Interval(std::time::Duration::from_secs(s)))
+                    .map_err(|_| E::custom("a time span cannot be negative"))
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Interval, E> {
+                Ok(Interval(std::time::Duration::from_secs(v)))
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Interval, E> {
+                humantime::parse_duration(v.trim())
+                    .map(Interval)
+                    .map_err(|_| {
+                        E::custom(format!(
+                            "invalid time span `{v}`, expected e.g. \"90s\", \"2m\" or \"1h\""
+                        ))
+                    })
             }
         }
         d.deserialize_any(V)

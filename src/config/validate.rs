@@ -448,7 +448,20 @@ impl Cx<'_> {
             },
             None => None,
         };
+        let poll_interval = match &raw.poll_interval {
+            Some(p) if protocol == Protocol::Smtp => {
+                self.err(p.span(), "poll_interval has no meaning for [account.smtp]; set it on the incoming server");
+                None
+            }
+            Some(p) if p.get_ref().0 < std::time::Duration::from_secs(10) => {
+                self.err(p.span(), "poll_interval must be at least 10 seconds");
+                None
+            }
+            Some(p) => Some(p.get_ref().0),
+            None => None,
+        };
         (self.errors.len() == before).then_some(ServerConfig {
+            poll_interval,
             protocol,
             host,
             port,

@@ -61,6 +61,17 @@ pub struct Timing {
     pub backoff_max: Duration,
 }
 
+impl Timing {
+    /// The defaults, with the account's `poll_interval` when it sets one.
+    pub fn for_account(account: &AccountConfig) -> Timing {
+        let mut t = Timing::default();
+        if let Some(p) = account.imap.as_ref().and_then(|s| s.poll_interval) {
+            t.poll_interval = p;
+        }
+        t
+    }
+}
+
 impl Default for Timing {
     fn default() -> Self {
         Timing {
