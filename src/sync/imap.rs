@@ -108,13 +108,26 @@ pub fn has_attachments(bs: &BodyStructure<'_>) -> bool {
     }
 }
 
-fn greeting_closed(host: &str) -> SyncError {
-    SyncError::new(
-        ErrorKind::Network,
-        format!("{host} closed the connection before its greeting"),
-    )
+/// Read the server's greeting (bounded), before any command.
+async fn read_greeting<T>(client: &mut Client<T>, host: &str) -> Result<(), SyncError>
+where
+    T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + std::fmt::Debug + Send,
+{
+    let greeting = timed(IO_TIMEOUT, "the IMAP greeting", async {
+        client
+            .read_response()
+            .await
+            .map_err(|e| SyncError::new(ErrorKind::Network, e.to_string()))
+    })
+    .await?;
+    match greeting {
+        Some(_) => Ok(()),
+        None => Err(SyncError::new(
+            ErrorKind::Network,
+            format!("{host} closed the connection before its greeting"),
+        )),
+    }
 }
-
 impl Imap {
     /// Connect, secure, log in, and turn on the extensions tern uses.
     pub async fn connect(
@@ -127,14 +140,7 @@ impl Imap {
             Security::Tls => net::connect_tls(host, server.port, tls).await?,
             Security::StartTls => {
                 let mut client = Client::new(net::connect_tcp(host, server.port).await?);
-                timed(IO_TIMEOUT, "the IMAP greeting", async {
-                    client
-                        .read_response()
-                        .await
-                        .map_err(|e| SyncError::new(ErrorKind::Network, e.to_string()))
-                })
-                .await?
-                .ok_or_else(|| greeting_closed(host))?;
+                read_greeting(&mut client, host).await?;
                 timed(IO_TIMEOUT, "STARTTLS", async {
                     client.run_command_and_check_ok("STARTTLS", None).await.map_err(|e| {
                         SyncError::new(
@@ -153,14 +159,7 @@ impl Imap {
         };
         let mut client = Client::new(stream);
         if server.security != Security::StartTls {
-            timed(IO_TIMEOUT, "the IMAP greeting", async {
-                client
-                    .read_response()
-                    .await
-                    .map_err(|e| SyncError::new(ErrorKind::Network, e.to_string()))
-            })
-            .await?
-            .ok_or_else(|| greeting_closed(host))?;
+            read_greeting(&mut client, host).await?;
         }
         let password = password.ok_or_else(|| {
             SyncError::new(
