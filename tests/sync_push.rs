@@ -19,6 +19,9 @@ use tokio::sync::mpsc::UnboundedReceiver;
 /// The budget the issue sets for "new mail is in the cache and announced".
 const PUSH_BUDGET: Duration = Duration::from_secs(2);
 const WAIT: Duration = Duration::from_secs(30);
+/// While a prefetch runs the engine is not in IDLE: it looks at INBOX between batches. Far less
+/// than the prefetch itself takes (over 15 s in this test), with room for a loaded debug build.
+const DURING_PREFETCH_BUDGET: Duration = Duration::from_secs(6);
 
 struct Running {
     _dir: tempfile::TempDir,
@@ -475,4 +478,40 @@ async fn other_folders_are_checked_on_the_configured_interval() {
         }
     }
     assert!(delivered.elapsed() <= Duration::from_secs(25));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn new_mail_arrives_while_a_long_body_prefetch_runs() {
+    let servers = MailServers::start();
+    servers.populate(ALICE.email, "INBOX", 10_000, 12);
+    let mut r = Running::start(&servers, ALICE.password, Timing::default());
+    r.online().await;
+    servers.deliver(ALICE.email, &raw("during-prefetch", "x"));
+    let delivered = Instant::now();
+    while !r.subjects().await.contains(&"during-prefetch".to_string()) {
+        let left = DURING_PREFETCH_BUDGET.saturating_sub(delivered.elapsed());
+        r.until("the new mail", left, |e| {
+            matches!(
+                e,
+                Event::Changed {
+                    mailbox: Some(_),
+                    ..
+                }
+            )
+        })
+        .await;
+    }
+    let still_missing = r
+        .store
+        .call(|s| {
+            let a = s.account_id("alice")?.unwrap();
+            let mb = s.mailbox_id(a, "INBOX")?.unwrap();
+            Ok(s.bodies_missing(mb, u64::MAX, 1)?.len())
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        still_missing, 1,
+        "the prefetch was still running when the mail arrived"
+    );
 }

@@ -19,7 +19,10 @@ use crate::store::StoreHandle;
 
 /// Bodies downloaded per command by the background prefetch (small, so a command never waits
 /// long behind it).
-const PREFETCH_BATCH: u32 = 50;
+const PREFETCH_BATCH: u32 = 25;
+
+/// How often a running prefetch looks at INBOX for new mail.
+const PREFETCH_INBOX_CHECK: Duration = Duration::from_millis(500);
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Command {
@@ -323,12 +326,31 @@ impl Engine {
     /// batches. Returns false when it stopped early because a command is waiting.
     async fn prefetch(&mut self, imap: &mut Imap, tracked: &[Tracked]) -> Result<bool, SyncError> {
         let limit = self.account.offline_attachment_limit;
+        let inbox = tracked.iter().find(|t| t.role == Some(Role::Inbox));
+        let mut last_check = Instant::now();
         for t in tracked {
             let mb = t.id;
             let mut selected = false;
             loop {
                 if !self.rx.is_empty() {
                     return Ok(false);
+                }
+                // Not in IDLE while this runs: look at INBOX now and then, so new mail still
+                // arrives within seconds during a long prefetch.
+                if let Some(inbox) = inbox
+                    && imap.condstore()
+                    && last_check.elapsed() >= PREFETCH_INBOX_CHECK
+                {
+                    if self.inbox_changed(imap, inbox).await? {
+                        engine::sync_mailbox(imap, &self.store, inbox.id, &inbox.listed, &|_| {})
+                            .await?;
+                        self.emit(Event::Changed {
+                            account: self.account.name.clone(),
+                            mailbox: Some(inbox.id),
+                        });
+                    }
+                    selected = false;
+                    last_check = Instant::now();
                 }
                 let missing = self
                     .store
@@ -365,6 +387,23 @@ impl Engine {
             }
         }
         Ok(true)
+    }
+
+    /// Whether STATUS shows INBOX changed since the cache last saw it.
+    async fn inbox_changed(&mut self, imap: &mut Imap, inbox: &Tracked) -> Result<bool, SyncError> {
+        let mb = inbox.id;
+        let cached = self
+            .store
+            .call(move |s| {
+                Ok(plan::Cached {
+                    state: s.sync_state(mb)?,
+                    count: s.message_count(mb)?,
+                    uids: s.uid_range(mb)?,
+                })
+            })
+            .await?;
+        let status = imap.status(&inbox.listed.wire).await?;
+        Ok(!plan::unchanged(cached, status))
     }
 
     async fn fetch_body(&mut self, imap: &mut Imap, msg: MsgId) -> Result<(), SyncError> {
