@@ -12,7 +12,7 @@ use lettre::transport::smtp::client::Tls;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use tern::config::Config;
 use tern::domain::{ConnState, MsgId};
-use tern::store::StoreHandle;
+use tern::store::{Store, StoreHandle};
 use tern::sync::actor::{self, Command, EngineHandle, Event, Timing};
 use tokio::sync::mpsc::UnboundedReceiver;
 
@@ -87,8 +87,7 @@ impl Running {
     async fn subjects(&self) -> Vec<String> {
         self.store
             .call(|s| {
-                let a = s.account_id("alice")?.unwrap();
-                let mb = s.mailbox_id(a, "INBOX")?.unwrap();
+                let mb = inbox(s)?;
                 Ok(s.envelopes(mb, 0, 100_000)?
                     .into_iter()
                     .map(|e| e.subject)
@@ -101,13 +100,18 @@ impl Running {
     async fn inbox_uids(&self) -> Vec<u32> {
         self.store
             .call(|s| {
-                let a = s.account_id("alice")?.unwrap();
-                let mb = s.mailbox_id(a, "INBOX")?.unwrap();
+                let mb = inbox(s)?;
                 s.uids(mb)
             })
             .await
             .unwrap()
     }
+}
+
+/// The cached INBOX of the test account.
+fn inbox(s: &Store) -> tern::store::Result<tern::domain::MailboxId> {
+    let a = s.account_id("alice")?.expect("account cached");
+    Ok(s.mailbox_id(a, "INBOX")?.expect("INBOX cached"))
 }
 
 fn raw(subject: &str, body: &str) -> Vec<u8> {
@@ -208,8 +212,7 @@ async fn flag_changes_by_another_client_arrive_without_a_command_and_bodies_down
     let flagged = r
         .store
         .call(|s| {
-            let a = s.account_id("alice")?.unwrap();
-            let mb = s.mailbox_id(a, "INBOX")?.unwrap();
+            let mb = inbox(s)?;
             Ok(s.envelopes(mb, 0, 1)?[0].flags.flagged)
         })
         .await
@@ -220,8 +223,7 @@ async fn flag_changes_by_another_client_arrive_without_a_command_and_bodies_down
     let msg: MsgId = r
         .store
         .call(|s| {
-            let a = s.account_id("alice")?.unwrap();
-            let mb = s.mailbox_id(a, "INBOX")?.unwrap();
+            let mb = inbox(s)?;
             Ok(s.envelopes(mb, 0, 1)?[0].id)
         })
         .await
@@ -369,8 +371,7 @@ async fn bodies_are_prefetched_and_readable_offline() {
     let missing = |store: StoreHandle| async move {
         store
             .call(|s| {
-                let a = s.account_id("alice")?.unwrap();
-                let mb = s.mailbox_id(a, "INBOX")?.unwrap();
+                let mb = inbox(s)?;
                 Ok(s.bodies_missing(mb, u64::MAX, 1000)?.len())
             })
             .await
@@ -393,8 +394,7 @@ async fn bodies_are_prefetched_and_readable_offline() {
     let ids: Vec<MsgId> = r
         .store
         .call(|s| {
-            let a = s.account_id("alice")?.unwrap();
-            let mb = s.mailbox_id(a, "INBOX")?.unwrap();
+            let mb = inbox(s)?;
             Ok(s.envelopes(mb, 0, 1000)?
                 .into_iter()
                 .map(|e| e.id)
@@ -504,8 +504,7 @@ async fn new_mail_arrives_while_a_long_body_prefetch_runs() {
     let still_missing = r
         .store
         .call(|s| {
-            let a = s.account_id("alice")?.unwrap();
-            let mb = s.mailbox_id(a, "INBOX")?.unwrap();
+            let mb = inbox(s)?;
             Ok(s.bodies_missing(mb, u64::MAX, 1)?.len())
         })
         .await

@@ -92,6 +92,16 @@ fn flags_of(f: &Fetch) -> Flags {
     flags
 }
 
+/// The mailbox state SELECT or STATUS reported.
+fn selected(mb: &async_imap::types::Mailbox) -> Selected {
+    Selected {
+        exists: mb.exists,
+        uidvalidity: mb.uid_validity,
+        uidnext: mb.uid_next,
+        highestmodseq: mb.highest_modseq,
+    }
+}
+
 /// Whether a body structure has a part a user would call an attachment.
 pub fn has_attachments(bs: &BodyStructure<'_>) -> bool {
     match bs {
@@ -326,12 +336,7 @@ impl Imap {
         })
         .await?;
         self.drain();
-        Ok(Selected {
-            exists: mb.exists,
-            uidvalidity: mb.uid_validity,
-            uidnext: mb.uid_next,
-            highestmodseq: mb.highest_modseq,
-        })
+        Ok(selected(&mb))
     }
 
     /// STATUS of a mailbox, with HIGHESTMODSEQ when CONDSTORE is on: much cheaper than SELECT
@@ -347,12 +352,7 @@ impl Imap {
         })
         .await?;
         self.drain();
-        Ok(Selected {
-            exists: mb.exists,
-            uidvalidity: mb.uid_validity,
-            uidnext: mb.uid_next,
-            highestmodseq: mb.highest_modseq,
-        })
+        Ok(selected(&mb))
     }
 
     /// List-row data for a sequence set (`uid = false`) or a UID set.
