@@ -13,6 +13,8 @@ use std::time::{Duration, Instant};
 
 use harness::{ALICE, MailServers};
 use tern::config::Config;
+use tern::domain::ConnState;
+use tern::sync::actor::Event;
 use tern::store::StoreHandle;
 use tern::sync::engine::{self, Progress, SyncOptions, sync_once};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
@@ -133,12 +135,14 @@ fn main() {
         Some(d) => tempfile::tempdir_in(d).unwrap(),
         None => tempfile::tempdir().unwrap(),
     };
-    let cfg_path = servers.write_tern_config(
+    // Headers only: the running engine must not start a 100,000-body prefetch mid-bench.
+    let cfg_path = servers.write_tern_config_with(
         dir.path(),
         &ALICE,
         "tls",
         servers.imaps_port(),
         ALICE.password,
+        "offline = \"headers\"",
     );
     let cfg = Config::load(&cfg_path).unwrap();
     let account = cfg.accounts[0].clone();
@@ -224,6 +228,56 @@ fn main() {
         let flags_open = t.elapsed();
         assert_eq!(s.changed, 1000);
 
+        imap.logout().await;
+
+        // The running engine: IDLE on INBOX, another client changes 1,000 flags; timed from
+        // the moment the change is committed on the server (doveadm returned) to the engine's
+        // event that the cache has them.
+        let (tx, mut events) = tokio::sync::mpsc::unbounded_channel();
+        let (engine, _task) = tern::sync::actor::spawn(
+            account.clone(),
+            store.clone(),
+            tx,
+            tern::sync::actor::Timing::default(),
+        );
+        loop {
+            match tokio::time::timeout(Duration::from_secs(120), events.recv()).await {
+                Ok(Some(Event::State {
+                    state: ConnState::Idle,
+                    ..
+                })) => break,
+                Ok(Some(_)) => {}
+                other => panic!("engine never reached IDLE: {other:?}"),
+            }
+        }
+        servers.doveadm(&[
+            "flags", "add", "-u", ALICE.email, "$Pushed", "mailbox", "INBOX", "uid", "1:1000",
+        ]);
+        let t = Instant::now();
+        loop {
+            match tokio::time::timeout(Duration::from_secs(60), events.recv()).await {
+                Ok(Some(Event::Changed {
+                    mailbox: Some(_), ..
+                })) => break,
+                Ok(Some(_)) => {}
+                other => panic!("the pushed flag changes never arrived: {other:?}"),
+            }
+        }
+        let pushed = t.elapsed();
+        let n_pushed = store
+            .call(|s| {
+                let a = s.account_id("alice")?.unwrap();
+                let mb = s.mailbox_id(a, "INBOX")?.unwrap();
+                Ok(s.envelopes(mb, 0, u32::MAX)?
+                    .iter()
+                    .filter(|e| e.flags.keywords.iter().any(|k| k == "$Pushed"))
+                    .count())
+            })
+            .await
+            .unwrap();
+        assert_eq!(n_pushed, 1000);
+        engine.send(tern::sync::actor::Command::Shutdown);
+
         let status = server_time(
             &servers,
             "STATUS INBOX (MESSAGES UIDNEXT UIDVALIDITY HIGHESTMODSEQ)",
@@ -262,6 +316,10 @@ fn main() {
         println!(
             "  (c) 1,000 flag changes, open session   {:>9.1} ms",
             ms(flags_open)
+        );
+        println!(
+            "  (c) 1,000 flag changes pushed to the running engine (IDLE) {:>6.1} ms",
+            ms(pushed)
         );
         println!(
             "      Dovecot alone on this mailbox: STATUS {:.1} ms, SELECT (CONDSTORE) {:.1} ms",

@@ -429,3 +429,49 @@ async fn tern_sync_watch_keeps_the_cache_warm_until_sigterm() {
         .unwrap();
     assert!(status.success(), "{status:?}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_compressed_session_syncs_the_same_mail() {
+    let servers = MailServers::start();
+    let populated = servers.populate(ALICE.email, "INBOX", 400, 5);
+    let dir = tempfile::tempdir().unwrap();
+    let path = servers.write_tern_config(
+        dir.path(),
+        &ALICE,
+        "tls",
+        servers.imaps_port(),
+        ALICE.password,
+    );
+    // Loopback leaves COMPRESS off by default; the key turns it on.
+    let plain = Config::load(&path).unwrap();
+    let imap = tern::sync::engine::connect(&plain.accounts[0])
+        .await
+        .unwrap();
+    assert!(!imap.compressed());
+    imap.logout().await;
+    let text = std::fs::read_to_string(&path)
+        .unwrap()
+        .replace("[account.imap]\n", "[account.imap]\ncompress = true\n");
+    std::fs::write(&path, text).unwrap();
+    let config = Config::load(&path).unwrap();
+    let imap = tern::sync::engine::connect(&config.accounts[0])
+        .await
+        .unwrap();
+    assert!(imap.compressed(), "Dovecot offers COMPRESS=DEFLATE (imap_zlib)");
+    imap.logout().await;
+
+    let c = Client {
+        _dir: dir,
+        store: StoreHandle::open_in_dir(&config.data_dir).unwrap(),
+        config,
+        config_path: path,
+    };
+    let s = c.sync().await.unwrap();
+    assert_eq!(s.new, 400);
+    let rows = c.rows("INBOX").await;
+    assert_eq!(rows.len(), 400);
+    for (row, g) in rows.iter().zip(&populated.messages) {
+        assert_eq!(row.1, g.subject);
+    }
+    assert_eq!(c.uids("INBOX").await, server_uids(&servers, "INBOX"));
+}

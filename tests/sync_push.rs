@@ -514,3 +514,89 @@ async fn new_mail_arrives_while_a_long_body_prefetch_runs() {
         "the prefetch was still running when the mail arrived"
     );
 }
+
+/// (uid, seen) of every cached message in a mailbox, ascending by uid.
+async fn cached(store: &StoreHandle, name: &'static str) -> Vec<(u32, bool)> {
+    store
+        .call(move |s| {
+            let a = s.account_id("alice")?.unwrap();
+            let mb = s.mailbox_id(a, name)?.unwrap();
+            let mut rows: Vec<(u32, bool)> = s
+                .envelopes(mb, 0, u32::MAX)?
+                .into_iter()
+                .map(|e| (e.uid.0, e.flags.seen))
+                .collect();
+            rows.sort();
+            Ok(rows)
+        })
+        .await
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn expunges_flags_and_new_mail_in_inbox_and_the_open_folder_arrive_within_two_seconds() {
+    let servers = MailServers::start();
+    servers.create_mailbox(ALICE.email, "Lists/rust");
+    for i in 1..=3 {
+        servers.deliver(ALICE.email, &raw(&format!("inbox-{i}"), "x"));
+    }
+    for i in 1..=2 {
+        servers.deliver_to(ALICE.email, "Lists/rust", &raw(&format!("list-{i}"), "x"));
+    }
+    // The interval pass is far away: only push can bring these changes in time.
+    let mut r = Running::start_with(
+        &servers,
+        ALICE.password,
+        Timing::default(),
+        "offline = \"headers\"",
+    );
+    r.online().await;
+    assert_eq!(
+        cached(&r.store, "Lists/rust").await,
+        [(1, false), (2, false)]
+    );
+    let lists = r
+        .store
+        .call(|s| {
+            let a = s.account_id("alice")?.unwrap();
+            Ok(s.mailbox_id(a, "Lists/rust")?.unwrap())
+        })
+        .await
+        .unwrap();
+    // The user opens Lists/rust: the engine IDLEs on it over a second connection.
+    r.engine.send(Command::Watch {
+        mailbox: Some(lists),
+    });
+    let expunge = |mailbox: &str, uid: &str| {
+        servers.doveadm(&["expunge", "-u", ALICE.email, "mailbox", mailbox, "uid", uid]);
+    };
+    let seen = |mailbox: &str, uid: &str| {
+        servers.doveadm(&[
+            "flags", "add", "-u", ALICE.email, "\\Seen", "mailbox", mailbox, "uid", uid,
+        ]);
+    };
+    expunge("INBOX", "1");
+    seen("INBOX", "3");
+    seen("Lists/rust", "1");
+    expunge("Lists/rust", "2");
+    servers.deliver_to(ALICE.email, "Lists/rust", &raw("list-3", "x"));
+    let changed = Instant::now();
+    let want_inbox = [(2, false), (3, true)];
+    let want_lists = [(1, true), (3, false)];
+    loop {
+        let (inbox, lists) = (
+            cached(&r.store, "INBOX").await,
+            cached(&r.store, "Lists/rust").await,
+        );
+        if inbox == want_inbox && lists == want_lists {
+            break;
+        }
+        let left = PUSH_BUDGET.saturating_sub(changed.elapsed());
+        match tokio::time::timeout(left, r.events.recv()).await {
+            Ok(Some(_)) => {}
+            other => panic!(
+                "not pushed within {PUSH_BUDGET:?} ({other:?}): INBOX {inbox:?}, Lists/rust {lists:?}"
+            ),
+        }
+    }
+}

@@ -50,8 +50,9 @@ impl Harness {
     fn run(&mut self, cmds: Vec<Cmd>) {
         let mut queue: VecDeque<Cmd> = cmds.into();
         while let Some(cmd) = queue.pop_front() {
-            let msg = execute_on(&mut self.store, cmd).unwrap();
-            queue.extend(update(&mut self.state, msg));
+            if let Some(msg) = execute_on(&mut self.store, cmd).unwrap() {
+                queue.extend(update(&mut self.state, msg));
+            }
         }
     }
 

@@ -54,9 +54,30 @@ impl Effects {
             });
             return;
         }
+        if let Cmd::WatchMailbox { mailbox } = cmd {
+            let engines = Arc::clone(&self.engines);
+            tokio::spawn(async move {
+                let account = store
+                    .call(move |s| {
+                        Ok(s.mailboxes(None)?
+                            .into_iter()
+                            .find(|m| m.id == mailbox)
+                            .map(|m| m.account))
+                    })
+                    .await
+                    .ok()
+                    .flatten();
+                for (id, engine) in engines.iter() {
+                    let mailbox = (Some(*id) == account).then_some(mailbox);
+                    engine.send(Command::Watch { mailbox });
+                }
+            });
+            return;
+        }
         tokio::spawn(async move {
             let msg = match execute(&store, cmd).await {
-                Ok(msg) => msg,
+                Ok(Some(msg)) => msg,
+                Ok(None) => return,
                 Err(e) => Msg::Failed(e.to_string()),
             };
             let _ = tx.send(msg);
@@ -64,15 +85,17 @@ impl Effects {
     }
 }
 
-async fn execute(store: &StoreHandle, cmd: Cmd) -> crate::store::Result<Msg> {
+async fn execute(store: &StoreHandle, cmd: Cmd) -> crate::store::Result<Option<Msg>> {
     // Runs on the store's own thread, so parsing a large message never blocks a tokio worker.
     store.call(move |s| execute_on(s, cmd)).await
 }
 
 /// Run one command against a store and return its answer. Synchronous: the async runner calls
-/// it on the store's thread, and tests call it directly.
-pub fn execute_on(store: &mut Store, cmd: Cmd) -> crate::store::Result<Msg> {
-    Ok(match cmd {
+/// it on the store's thread, and tests call it directly. None: nothing to report (no engine
+/// to tell).
+pub fn execute_on(store: &mut Store, cmd: Cmd) -> crate::store::Result<Option<Msg>> {
+    Ok(Some(match cmd {
+        Cmd::WatchMailbox { .. } => return Ok(None),
         Cmd::FetchBody { msg } => Msg::BodyFailed {
             msg,
             error: "no server to download this message from".into(),
@@ -100,5 +123,5 @@ pub fn execute_on(store: &mut Store, cmd: Cmd) -> crate::store::Result<Msg> {
                 .raw_message(msg)?
                 .map(|raw| Box::new(message::parse(&raw))),
         },
-    })
+    }))
 }

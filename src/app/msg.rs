@@ -71,4 +71,8 @@ pub enum Cmd {
     FetchBody {
         msg: MsgId,
     },
+    /// The user opened this mailbox: its account's engine pushes it too (the others stop).
+    WatchMailbox {
+        mailbox: MailboxId,
+    },
 }

@@ -221,6 +221,7 @@ fn open_mailbox(state: &mut AppState, mailbox: MailboxId, cmds: &mut Vec<Cmd>) {
         offset: 0,
         limit: page * (1 + 2 * MARGIN_PAGES),
     });
+    cmds.push(Cmd::WatchMailbox { mailbox });
 }
 
 /// Scroll so the selection is visible, and ask for rows that are visible but not loaded.

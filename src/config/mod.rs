@@ -100,6 +100,8 @@ pub struct ServerConfig {
     /// How often to check the mailboxes (IMAP: all but the IDLE'd one; POP3: the server).
     /// None: the protocol's default.
     pub poll_interval: Option<std::time::Duration>,
+    /// IMAP COMPRESS=DEFLATE when the server offers it. None: on, except for loopback hosts.
+    pub compress: Option<bool>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -476,6 +478,9 @@ impl ServerConfig {
         }
         if let Some(p) = self.poll_interval {
             let _ = writeln!(o, "    poll_interval: {}", humantime::format_duration(p));
+        }
+        if let Some(c) = self.compress {
+            let _ = writeln!(o, "    compress: {c}");
         }
         if let Some(ca) = &self.ca_file {
             let _ = writeln!(o, "    ca_file: {}", ca.display());

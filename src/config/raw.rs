@@ -63,6 +63,7 @@ pub(super) struct RawServer {
     pub ca_file: Option<Spanned<String>>,
     pub allow_plaintext_auth: Option<bool>,
     pub poll_interval: Option<Spanned<Interval>>,
+    pub compress: Option<Spanned<bool>>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]

@@ -460,8 +460,17 @@ impl Cx<'_> {
             Some(p) => Some(p.get_ref().0),
             None => None,
         };
+        let compress = match &raw.compress {
+            Some(c) if protocol != Protocol::Imap => {
+                self.err(c.span(), "compress is an IMAP setting (COMPRESS=DEFLATE); remove it here");
+                None
+            }
+            Some(c) => Some(*c.get_ref()),
+            None => None,
+        };
         (self.errors.len() == before).then_some(ServerConfig {
             poll_interval,
+            compress,
             protocol,
             host,
             port,

@@ -265,6 +265,8 @@ pub enum ConnState {
         total: u32,
     },
     Online,
+    /// Online and in IDLE: the server pushes changes as they happen.
+    Idle,
     /// Not connected; the engine retries by itself.
     Offline(String),
     /// The server refused the login (or TLS failed): the engine waits for the user.
@@ -281,6 +283,7 @@ impl fmt::Display for ConnState {
                 total,
             } => write!(f, "syncing {mailbox} {done}/{total}"),
             ConnState::Online => f.write_str("online"),
+            ConnState::Idle => f.write_str("idle"),
             ConnState::Offline(why) => write!(f, "offline: {why}"),
             ConnState::Failed(why) => write!(f, "failed: {why}"),
         }

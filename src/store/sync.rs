@@ -222,6 +222,22 @@ impl Store {
         Ok(n)
     }
 
+    /// Remove messages in inclusive UID ranges (QRESYNC's VANISHED); returns how many went.
+    pub fn delete_uid_ranges(&mut self, mailbox: MailboxId, ranges: &[(u32, u32)]) -> Result<usize> {
+        let tx = self.conn.transaction()?;
+        let mut n = 0;
+        {
+            let mut del = tx.prepare_cached(
+                "DELETE FROM messages WHERE mailbox_id = ?1 AND uid BETWEEN ?2 AND ?3",
+            )?;
+            for (lo, hi) in ranges {
+                n += del.execute(params![mailbox.0, lo, hi])?;
+            }
+        }
+        tx.commit()?;
+        Ok(n)
+    }
+
     /// Apply flags the server reported; returns how many cached rows changed.
     pub fn update_flags(&mut self, mailbox: MailboxId, changes: &[(u32, Flags)]) -> Result<usize> {
         let tx = self.conn.transaction()?;

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::{Notify, mpsc};
 
 use super::engine::{self, Progress, SyncOptions, Tracked};
-use super::imap::{IdleOutcome, Imap};
+use super::imap::{Imap, Untagged};
 use super::{ErrorKind, SyncError, mutf7, plan};
 use crate::config::{AccountConfig, Offline, Secret};
 use crate::domain::message;
@@ -32,6 +32,11 @@ pub enum Command {
     },
     /// Sync every mailbox now (and retry at once when offline or after an auth failure).
     SyncNow,
+    /// The user has this mailbox open: keep it pushed too (IDLE on a second connection), or
+    /// stop doing so (None). INBOX is always pushed.
+    Watch {
+        mailbox: Option<MailboxId>,
+    },
     Shutdown,
 }
 
@@ -117,6 +122,9 @@ pub fn spawn(
         wake: Arc::clone(&wake),
         timing,
         password: None,
+        watching: None,
+        watcher: None,
+        last_state: None,
     };
     (EngineHandle { tx, wake }, tokio::spawn(engine.run()))
 }
@@ -130,6 +138,10 @@ struct Engine {
     timing: Timing,
     /// Resolved once per engine start and kept in memory only.
     password: Option<Option<Secret>>,
+    /// The mailbox the user has open, pushed over a second connection.
+    watching: Option<MailboxId>,
+    watcher: Option<tokio::task::JoinHandle<()>>,
+    last_state: Option<ConnState>,
 }
 
 /// Why a connected session ended without an error.
@@ -151,7 +163,12 @@ impl Engine {
         let _ = self.events.send(e);
     }
 
-    fn state(&self, state: ConnState) {
+    /// Report a state, once: a state equal to the last one reported is not sent again.
+    fn state(&mut self, state: ConnState) {
+        if self.last_state.as_ref() == Some(&state) {
+            return;
+        }
+        self.last_state = Some(state.clone());
         self.emit(Event::State {
             account: self.account.name.clone(),
             state,
@@ -159,6 +176,13 @@ impl Engine {
     }
 
     async fn run(mut self) {
+        self.run_sessions().await;
+        if let Some(w) = self.watcher.take() {
+            w.abort();
+        }
+    }
+
+    async fn run_sessions(&mut self) {
         let mut backoff = Duration::from_secs(1);
         loop {
             self.state(ConnState::Connecting);
@@ -201,6 +225,7 @@ impl Engine {
             match cmd {
                 None | Some(Command::Shutdown) => return false,
                 Some(Command::SyncNow) => return true,
+                Some(Command::Watch { mailbox }) => self.watching = mailbox,
                 Some(Command::FetchBody { msg }) => self.emit(Event::BodyFailed {
                     msg,
                     error: "offline: the message will download when the account reconnects".into(),
@@ -234,8 +259,17 @@ impl Engine {
                         last_pass = Instant::now();
                         prefetched = false;
                     }
+                    Command::Watch { mailbox } => {
+                        if mailbox != self.watching {
+                            self.watching = mailbox;
+                            if let Some(w) = self.watcher.take() {
+                                w.abort();
+                            }
+                        }
+                    }
                 }
             }
+            self.ensure_watcher(&imap, &tracked);
             if last_pass.elapsed() >= self.timing.poll_interval {
                 tracked = self.full_pass(&mut imap).await?;
                 last_pass = Instant::now();
@@ -262,15 +296,27 @@ impl Engine {
                 let _ = tokio::time::timeout(wait, self.wake.notified()).await;
                 continue;
             }
-            imap.select(&inbox.listed.wire).await?;
+            // INBOX is brought up to date as it is selected (other work may have selected
+            // another mailbox meanwhile); then IDLE applies each change as the server reports it.
+            if imap.selected() != Some(inbox.listed.wire.as_str()) {
+                let sum =
+                    engine::sync_mailbox(&mut imap, &self.store, inbox.id, &inbox.listed, &|_| {})
+                        .await?;
+                if sum.new + sum.changed + sum.removed > 0 {
+                    prefetched = false;
+                    self.emit(Event::Changed {
+                        account: self.account.name.clone(),
+                        mailbox: Some(inbox.id),
+                    });
+                }
+            }
+            self.state(ConnState::Idle);
             let wake = Arc::clone(&self.wake);
-            let (back, outcome) = imap
+            let (_, changes) = imap
                 .idle(wait, async move { wake.notified().await })
                 .await?;
-            imap = back;
-            if outcome == IdleOutcome::Changed {
-                engine::sync_mailbox(&mut imap, &self.store, inbox.id, &inbox.listed, &|_| {})
-                    .await?;
+            if changes.changed() {
+                apply_changes(&mut imap, &self.store, &inbox, changes).await?;
                 prefetched = false;
                 self.emit(Event::Changed {
                     account: self.account.name.clone(),
@@ -278,6 +324,31 @@ impl Engine {
                 });
             }
         }
+    }
+
+    /// Start the open-mailbox watcher when one is wanted and not running.
+    /// A watcher that ended by itself hit a lasting error (it retries passing ones): it is not
+    /// restarted until the user opens another mailbox.
+    fn ensure_watcher(&mut self, imap: &Imap, tracked: &[Tracked]) {
+        let Some(mb) = self.watching else { return };
+        if self.watcher.is_some() || !imap.caps.has("IDLE") {
+            return;
+        }
+        let Some(t) = tracked
+            .iter()
+            .find(|t| t.id == mb && t.role != Some(Role::Inbox))
+        else {
+            return; // INBOX is pushed already; an unknown id is ignored
+        };
+        let watch = Watcher {
+            account: self.account.clone(),
+            password: self.password.clone().flatten(),
+            store: self.store.clone(),
+            events: self.events.clone(),
+            mailbox: t.clone(),
+            timing: self.timing,
+        };
+        self.watcher = Some(tokio::spawn(watch.run()));
     }
 
     /// Sync every mailbox, reporting progress; returns the mailboxes now tracked.
@@ -318,6 +389,8 @@ impl Engine {
             account: self.account.name.clone(),
             mailbox: None,
         });
+        // Progress went out directly as Syncing states: report Online whatever came before.
+        self.last_state = None;
         self.state(ConnState::Online);
         Ok(tracked)
     }
@@ -330,7 +403,6 @@ impl Engine {
         let mut last_check = Instant::now();
         for t in tracked {
             let mb = t.id;
-            let mut selected = false;
             loop {
                 if !self.rx.is_empty() {
                     return Ok(false);
@@ -349,7 +421,6 @@ impl Engine {
                             mailbox: Some(inbox.id),
                         });
                     }
-                    selected = false;
                     last_check = Instant::now();
                 }
                 let missing = self
@@ -359,9 +430,8 @@ impl Engine {
                 if missing.is_empty() {
                     break;
                 }
-                if !selected {
+                if imap.selected() != Some(t.listed.wire.as_str()) {
                     imap.select(&t.listed.wire).await?;
-                    selected = true;
                 }
                 let mut uids: Vec<u32> = missing.iter().map(|(_, uid)| *uid).collect();
                 uids.sort_unstable();
@@ -417,7 +487,9 @@ impl Engine {
             return Ok(());
         };
         let wire = mutf7::wire(&name);
-        imap.select(&wire).await?;
+        if imap.selected() != Some(wire.as_str()) {
+            imap.select(&wire).await?;
+        }
         match imap.fetch_body(uid).await? {
             Some(raw) => {
                 let meta = message::parse(&raw).meta;
@@ -436,5 +508,86 @@ impl Engine {
             }),
         }
         Ok(())
+    }
+}
+
+/// Apply what IDLE (or another command) reported for the selected mailbox: by UID when the
+/// server said enough (QRESYNC), else by resyncing the mailbox.
+async fn apply_changes(
+    imap: &mut Imap,
+    store: &StoreHandle,
+    t: &Tracked,
+    changes: Untagged,
+) -> Result<(), SyncError> {
+    if engine::apply_untagged(imap, store, t.id, changes)
+        .await?
+        .is_none()
+    {
+        engine::sync_mailbox(imap, store, t.id, &t.listed, &|_| {}).await?;
+    }
+    Ok(())
+}
+
+/// IDLE on the mailbox the user has open, over its own connection, so changes there arrive as
+/// fast as in INBOX. Reconnects with backoff on its own; the main engine's passes still cover the
+/// mailbox if this cannot run.
+struct Watcher {
+    account: AccountConfig,
+    password: Option<Secret>,
+    store: StoreHandle,
+    events: mpsc::UnboundedSender<Event>,
+    mailbox: Tracked,
+    timing: Timing,
+}
+
+impl Watcher {
+    async fn run(self) {
+        let mut backoff = Duration::from_secs(1);
+        loop {
+            let started = Instant::now();
+            match self.session().await {
+                Ok(()) => return,
+                Err(e) if !e.is_transient() => {
+                    tracing::warn!(account = %self.account.name, mailbox = %self.mailbox.listed.name, error = %e, "open-mailbox push stopped");
+                    return;
+                }
+                Err(e) => {
+                    tracing::info!(account = %self.account.name, mailbox = %self.mailbox.listed.name, error = %e, "open-mailbox push offline, will retry");
+                    if started.elapsed() > self.timing.backoff_max {
+                        backoff = Duration::from_secs(1);
+                    }
+                    tokio::time::sleep(jittered(backoff)).await;
+                    backoff = (backoff * 2).min(self.timing.backoff_max);
+                }
+            }
+        }
+    }
+
+    fn changed(&self) {
+        let _ = self.events.send(Event::Changed {
+            account: self.account.name.clone(),
+            mailbox: Some(self.mailbox.id),
+        });
+    }
+
+    async fn session(&self) -> Result<(), SyncError> {
+        let mut imap = engine::connect_with(&self.account, self.password.as_ref()).await?;
+        let t = &self.mailbox;
+        loop {
+            if imap.selected() != Some(t.listed.wire.as_str()) {
+                let sum = engine::sync_mailbox(&mut imap, &self.store, t.id, &t.listed, &|_| {})
+                    .await?;
+                if sum.new + sum.changed + sum.removed > 0 {
+                    self.changed();
+                }
+            }
+            let (_, changes) = imap
+                .idle(self.timing.keepalive, std::future::pending::<()>())
+                .await?;
+            if changes.changed() {
+                apply_changes(&mut imap, &self.store, t, changes).await?;
+                self.changed();
+            }
+        }
     }
 }

@@ -8,7 +8,7 @@
 use std::collections::HashSet;
 use std::sync::Arc;
 
-use super::imap::{HeaderRow, Imap, Listed};
+use super::imap::{HeaderRow, Imap, Known, Listed, Untagged};
 use super::plan::{self, Cached, FlagSync};
 use super::{ErrorKind, SyncError, mutf7};
 use crate::config::AccountConfig;
@@ -263,6 +263,71 @@ async fn store_rows(
     Ok(n)
 }
 
+/// Apply changes the server reported for the selected mailbox `mb` (during IDLE, or alongside
+/// other commands) without selecting it again: vanished UIDs, new flags, new mail. Returns None
+/// when they cannot be placed by UID (EXPUNGE by sequence number, a FETCH without its UID, a
+/// count that disagrees afterwards): the caller then resyncs the mailbox.
+pub async fn apply_untagged(
+    imap: &mut Imap,
+    store: &StoreHandle,
+    mb: MailboxId,
+    u: Untagged,
+) -> Result<Option<Summary>, SyncError> {
+    if !u.placeable() {
+        return Ok(None);
+    }
+    let mut sum = Summary::default();
+    let Untagged {
+        exists,
+        vanished,
+        flags,
+        fetch_modseq,
+        ..
+    } = u;
+    if !vanished.is_empty() {
+        sum.removed += store
+            .call(move |s| s.delete_uid_ranges(mb, &vanished))
+            .await?;
+    }
+    if !flags.is_empty() {
+        sum.changed += store.call(move |s| s.update_flags(mb, &flags)).await?;
+    }
+    let mut newest = None;
+    if exists.is_some() {
+        let max = store
+            .call(move |s| s.uid_range(mb))
+            .await?
+            .map_or(0, |(_, max)| max);
+        let rows: Vec<HeaderRow> = imap
+            .fetch_headers(&format!("{}:*", max + 1), true)
+            .await?
+            .into_iter()
+            .filter(|r| r.uid > max)
+            .collect();
+        newest = rows.iter().map(|r| r.uid).max();
+        sum.new += store_rows(store, mb, rows).await?;
+    }
+    let count = store.call(move |s| s.message_count(mb)).await?;
+    if exists.is_some_and(|e| e != count) {
+        return Ok(None);
+    }
+    // What the cache has seen now: a MODSEQ no higher than the server's (expunges raise it
+    // unseen, which the next STATUS notices), and the next UID after the newest message.
+    store
+        .call(move |s| {
+            let mut st = s.sync_state(mb)?;
+            if let Some(m) = fetch_modseq {
+                st.highestmodseq = Some(st.highestmodseq.map_or(m, |x| x.max(m)));
+            }
+            if let Some(n) = newest {
+                st.uidnext = Some(st.uidnext.map_or(n + 1, |x| x.max(n + 1)));
+            }
+            s.set_sync_state(mb, st)
+        })
+        .await?;
+    Ok(Some(sum))
+}
+
 /// Bring one mailbox's cache up to the server's state.
 pub async fn sync_mailbox(
     imap: &mut Imap,
@@ -280,8 +345,18 @@ pub async fn sync_mailbox(
             })
         })
         .await?;
-    let sel = imap.select(&listed.wire).await?;
-    let plan = plan::mailbox(cached, sel, imap.condstore());
+    // With QRESYNC, SELECT itself reports what vanished and which flags changed since the
+    // cached MODSEQ: one round trip instead of SELECT, FETCH CHANGEDSINCE and a UID diff.
+    let known = match (cached.state.uidvalidity, cached.state.highestmodseq) {
+        (Some(uidvalidity), Some(modseq)) if imap.qresync() && cached.uids.is_some() => Some(Known {
+            uidvalidity,
+            modseq,
+            uids: cached.uids,
+        }),
+        _ => None,
+    };
+    let (sel, untagged) = imap.select_with(&listed.wire, known).await?;
+    let mut plan = plan::mailbox(cached, sel, imap.condstore());
     let mut sum = Summary::default();
     let cached = if plan.reset {
         sum.dropped_actions += store.call(move |s| s.reset_mailbox(mb)).await?;
@@ -299,6 +374,25 @@ pub async fn sync_mailbox(
         headers_complete: cached.state.headers_complete && !plan.fill,
     };
     store.call(move |s| s.set_sync_state(mb, state)).await?;
+
+    if !plan.reset && known.is_some_and(|k| Some(k.uidvalidity) == sel.uidvalidity) {
+        let Untagged {
+            vanished, flags, ..
+        } = untagged;
+        if !vanished.is_empty() {
+            sum.removed += store
+                .call(move |s| s.delete_uid_ranges(mb, &vanished))
+                .await?;
+        }
+        if !flags.is_empty() {
+            sum.changed += store.call(move |s| s.update_flags(mb, &flags)).await?;
+        }
+        plan.flags = FlagSync::None;
+    }
+    let cached = Cached {
+        count: cached.count.saturating_sub(sum.removed as u32),
+        ..cached
+    };
 
     let total = sel.exists;
     let name = listed.name.clone();

@@ -6,8 +6,10 @@ use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
 
-use async_imap::imap_proto::BodyStructure;
-use async_imap::types::{Fetch, Flag, NameAttribute};
+use async_imap::imap_proto::{
+    AttributeValue, BodyStructure, MailboxDatum, RequestId, Response, ResponseCode, Status,
+};
+use async_imap::types::{Fetch, Flag, NameAttribute, UnsolicitedResponse};
 use async_imap::{Client, Session};
 use futures::{Stream, StreamExt};
 use rustls::ClientConfig;
@@ -70,10 +72,136 @@ pub enum IdleOutcome {
     Interrupted,
 }
 
+/// What the server said about the selected mailbox in untagged responses, while a command or
+/// IDLE ran: SELECT's mailbox data, and changes (new mail, expunges, flags) as they happen.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Untagged {
+    pub exists: Option<u32>,
+    pub uidvalidity: Option<u32>,
+    pub uidnext: Option<u32>,
+    /// The HIGHESTMODSEQ response code (SELECT).
+    pub highestmodseq: Option<u64>,
+    /// The largest MODSEQ among FETCH responses.
+    pub fetch_modseq: Option<u64>,
+    /// EXPUNGE responses: sequence numbers, which only a resync can place.
+    pub expunges: u32,
+    /// VANISHED UID ranges (QRESYNC), inclusive.
+    pub vanished: Vec<(u32, u32)>,
+    /// Flags by UID, from FETCH responses.
+    pub flags: Vec<(u32, Flags)>,
+    /// A change came that cannot be placed (a FETCH without UID, responses lost): the mailbox
+    /// needs a resync.
+    pub unplaced: bool,
+}
+
+impl Untagged {
+    /// Whether anything changed in the mailbox (as opposed to plain status chatter).
+    pub fn changed(&self) -> bool {
+        self.exists.is_some()
+            || self.expunges > 0
+            || !self.vanished.is_empty()
+            || !self.flags.is_empty()
+            || self.unplaced
+    }
+
+    /// Whether the engine can apply these changes by UID alone, with no resync.
+    pub fn placeable(&self) -> bool {
+        self.expunges == 0 && !self.unplaced
+    }
+
+    fn absorb(&mut self, r: &Response<'_>) {
+        match r {
+            Response::MailboxData(MailboxDatum::Exists(n)) => self.exists = Some(*n),
+            Response::Expunge(_) => {
+                self.expunges += 1;
+                if let Some(e) = &mut self.exists {
+                    *e = e.saturating_sub(1);
+                }
+            }
+            Response::Vanished { earlier, uids } => {
+                for r in uids {
+                    self.vanished.push((*r.start(), *r.end()));
+                    if !earlier && let Some(e) = &mut self.exists {
+                        *e = e.saturating_sub(r.end().saturating_sub(*r.start()) + 1);
+                    }
+                }
+            }
+            Response::Fetch(_, attrs) => {
+                let (mut uid, mut flags) = (None, None);
+                for a in attrs {
+                    match a {
+                        AttributeValue::Uid(u) => uid = Some(*u),
+                        AttributeValue::Flags(f) => {
+                            let mut set = Flags::default();
+                            for name in f {
+                                set.set(name, true);
+                            }
+                            flags = Some(set);
+                        }
+                        AttributeValue::ModSeq(m) => {
+                            self.fetch_modseq = Some(self.fetch_modseq.map_or(*m, |x| x.max(*m)))
+                        }
+                        _ => {}
+                    }
+                }
+                match (uid, flags) {
+                    (Some(uid), Some(flags)) => self.flags.push((uid, flags)),
+                    (None, Some(_)) => self.unplaced = true,
+                    _ => {}
+                }
+            }
+            Response::Data { outcome, .. } => match &outcome.code {
+                Some(ResponseCode::UidValidity(v)) => self.uidvalidity = Some(*v),
+                Some(ResponseCode::UidNext(n)) => self.uidnext = Some(*n),
+                Some(ResponseCode::HighestModSeq(m)) => self.highestmodseq = Some(*m),
+                // RFC 7162: what came before [CLOSED] was about the previous mailbox.
+                None if outcome
+                    .information
+                    .as_deref()
+                    .is_some_and(|i| i.starts_with("[CLOSED]")) =>
+                {
+                    *self = Untagged::default()
+                }
+                _ => {}
+            },
+            _ => {}
+        }
+    }
+
+    fn selected(&self) -> Selected {
+        Selected {
+            exists: self.exists.unwrap_or(0),
+            uidvalidity: self.uidvalidity,
+            uidnext: self.uidnext,
+            highestmodseq: self.highestmodseq,
+        }
+    }
+}
+
+/// What the cache knows of a mailbox, for a QRESYNC SELECT (RFC 7162).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Known {
+    pub uidvalidity: u32,
+    pub modseq: u64,
+    /// Smallest and largest cached UID.
+    pub uids: Option<(u32, u32)>,
+}
+
+/// A mailbox name as an IMAP quoted string.
+fn quoted(name: &str) -> String {
+    format!("\"{}\"", name.replace('\\', "\\\\").replace('"', "\\\""))
+}
+
 pub struct Imap {
     session: Session<BoxStream>,
     pub caps: Caps,
     pub host: String,
+    /// The selected mailbox (as sent on the wire), if any.
+    selected: Option<String>,
+    /// Changes to the selected mailbox reported alongside other commands, not yet handed out.
+    pending: Untagged,
+    /// COMPRESS=DEFLATE is on.
+    compressed: bool,
 }
 
 fn flags_of(f: &Fetch) -> Flags {
@@ -118,8 +246,22 @@ pub fn has_attachments(bs: &BodyStructure<'_>) -> bool {
     }
 }
 
-/// Read the server's greeting (bounded), before any command.
-async fn read_greeting<T>(client: &mut Client<T>, host: &str) -> Result<(), SyncError>
+fn caps_of(list: &[async_imap::imap_proto::Capability<'_>]) -> Caps {
+    use async_imap::imap_proto::Capability as C;
+    Caps(
+        list.iter()
+            .map(|c| match c {
+                C::Imap4rev1 => "IMAP4REV1".to_string(),
+                C::Auth(a) => format!("AUTH={}", a.to_ascii_uppercase()),
+                C::Atom(a) => a.to_ascii_uppercase(),
+            })
+            .collect(),
+    )
+}
+
+/// Read the server's greeting (bounded), before any command; returns the capabilities it
+/// carries, if any.
+async fn read_greeting<T>(client: &mut Client<T>, host: &str) -> Result<Option<Caps>, SyncError>
 where
     T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + std::fmt::Debug + Send,
 {
@@ -130,14 +272,109 @@ where
             .map_err(|e| SyncError::new(ErrorKind::Network, e.to_string()))
     })
     .await?;
-    match greeting {
-        Some(_) => Ok(()),
-        None => Err(SyncError::new(
+    let Some(greeting) = greeting else {
+        return Err(SyncError::new(
             ErrorKind::Network,
             format!("{host} closed the connection before its greeting"),
-        )),
+        ));
+    };
+    Ok(match greeting.parsed() {
+        Response::Data {
+            status: Status::Bye,
+            outcome,
+        } => {
+            return Err(SyncError::new(
+                ErrorKind::Network,
+                format!(
+                    "{host} refused the connection: {}",
+                    crate::domain::sanitize::line(outcome.information.as_deref().unwrap_or(""))
+                ),
+            ));
+        }
+        Response::Data { outcome, .. } => match &outcome.code {
+            Some(ResponseCode::Capabilities(c)) => Some(caps_of(c)),
+            _ => None,
+        },
+        _ => None,
+    })
+}
+
+/// Ask for the capabilities before login (after STARTTLS, or when the greeting had none).
+/// async-imap has no CAPABILITY for an unauthenticated client, so the command is written to the
+/// stream directly and its answer read back.
+async fn pre_auth_caps(client: &mut Client<BoxStream>) -> Result<Caps, SyncError> {
+    use tokio::io::AsyncWriteExt;
+    let io = |e: std::io::Error| SyncError::new(ErrorKind::Network, e.to_string());
+    timed(IO_TIMEOUT, "CAPABILITY", async {
+        let stream = client.get_mut();
+        stream
+            .write_all(b"tcap CAPABILITY\r\n")
+            .await
+            .map_err(io)?;
+        stream.flush().await.map_err(io)?;
+        let mut caps = Caps::default();
+        loop {
+            let Some(r) = client.read_response().await.map_err(io)? else {
+                return Err(SyncError::new(
+                    ErrorKind::Network,
+                    "the server closed the connection",
+                ));
+            };
+            match r.parsed() {
+                Response::Capabilities(c) => caps = caps_of(c),
+                Response::Done { tag, status, .. } if tag.0 == "tcap" => {
+                    return if *status == Status::Ok {
+                        Ok(caps)
+                    } else {
+                        Err(SyncError::new(ErrorKind::Protocol, "CAPABILITY failed"))
+                    };
+                }
+                _ => {}
+            }
+        }
+    })
+    .await
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum LoginMethod {
+    /// AUTHENTICATE PLAIN (RFC 4616): any password bytes, no quoting limits.
+    Plain,
+    Login,
+}
+
+fn login_method(caps: &Caps) -> Result<LoginMethod, &'static str> {
+    if caps.has("AUTH=PLAIN") {
+        Ok(LoginMethod::Plain)
+    } else if caps.has("LOGINDISABLED") {
+        Err("the server disables LOGIN and offers no AUTHENTICATE PLAIN")
+    } else {
+        Ok(LoginMethod::Login)
     }
 }
+
+/// SASL PLAIN's one message: authzid (empty), authcid, password.
+struct PlainAuth(Vec<u8>);
+
+impl async_imap::Authenticator for &PlainAuth {
+    type Response = Vec<u8>;
+    fn process(&mut self, _challenge: &[u8]) -> Vec<u8> {
+        self.0.clone()
+    }
+}
+
+/// Whether COMPRESS=DEFLATE is worth asking for: the config decides; by default it is on
+/// except on loopback, where deflating costs more CPU than it saves.
+fn want_compress(server: &ServerConfig) -> bool {
+    server.compress.unwrap_or_else(|| {
+        let host = server.host.trim_start_matches('[').trim_end_matches(']');
+        !(host.eq_ignore_ascii_case("localhost")
+            || host
+                .parse::<std::net::IpAddr>()
+                .is_ok_and(|ip| ip.is_loopback()))
+    })
+}
+
 impl Imap {
     /// Connect, secure, log in, and turn on the extensions tern uses.
     pub async fn connect(
@@ -146,8 +383,9 @@ impl Imap {
         tls: Arc<ClientConfig>,
     ) -> Result<Imap, SyncError> {
         let host = server.host.as_str();
-        let stream: BoxStream = match server.security {
-            Security::Tls => net::connect_tls(host, server.port, tls).await?,
+        // Whether the greeting was read already (before STARTTLS).
+        let (stream, greeted): (BoxStream, bool) = match server.security {
+            Security::Tls => (net::connect_tls(host, server.port, tls).await?, false),
             Security::StartTls => {
                 let mut client = Client::new(net::connect_tcp(host, server.port).await?);
                 read_greeting(&mut client, host).await?;
@@ -163,14 +401,24 @@ impl Imap {
                     })
                 })
                 .await?;
-                Box::new(net::start_tls(client.into_inner(), host, tls).await?)
+                // Capabilities from before TLS are not trusted: asked again below.
+                (
+                    Box::new(net::start_tls(client.into_inner(), host, tls).await?),
+                    true,
+                )
             }
-            Security::None => Box::new(net::connect_tcp(host, server.port).await?),
+            Security::None => (Box::new(net::connect_tcp(host, server.port).await?), false),
         };
         let mut client = Client::new(stream);
-        if server.security != Security::StartTls {
-            read_greeting(&mut client, host).await?;
-        }
+        let greeting_caps = if greeted {
+            None
+        } else {
+            read_greeting(&mut client, host).await?
+        };
+        let pre = match greeting_caps {
+            Some(c) if !c.0.is_empty() => c,
+            _ => pre_auth_caps(&mut client).await?,
+        };
         let password = password.ok_or_else(|| {
             SyncError::new(
                 ErrorKind::Auth,
@@ -178,26 +426,48 @@ impl Imap {
             )
         })?;
         let user = server.username.clone();
-        let session = timed(IO_TIMEOUT, "LOGIN", async {
-            client
-                .login(&user, password.expose())
-                .await
-                .map_err(|(e, _)| match e {
-                    async_imap::error::Error::No(text) => SyncError::new(
-                        ErrorKind::Auth,
-                        format!(
-                            "{host} refused the login for {user}: {}",
-                            crate::domain::sanitize::line(&text)
-                        ),
+        let method = login_method(&pre)
+            .map_err(|why| SyncError::new(ErrorKind::Auth, format!("{host}: {why}")))?;
+        let refused = |e: async_imap::error::Error| match e {
+            async_imap::error::Error::No(text) | async_imap::error::Error::Bad(text) => {
+                SyncError::new(
+                    ErrorKind::Auth,
+                    format!(
+                        "{host} refused the login for {user}: {}",
+                        crate::domain::sanitize::line(&text)
                     ),
-                    other => other.into(),
-                })
+                )
+            }
+            other => other.into(),
+        };
+        let session = timed(IO_TIMEOUT, "login", async {
+            match method {
+                LoginMethod::Plain => {
+                    let mut msg = Vec::with_capacity(user.len() + password.expose().len() + 2);
+                    msg.push(0);
+                    msg.extend_from_slice(user.as_bytes());
+                    msg.push(0);
+                    msg.extend_from_slice(password.expose().as_bytes());
+                    let auth = PlainAuth(msg);
+                    client
+                        .authenticate("PLAIN", &auth)
+                        .await
+                        .map_err(|(e, _)| refused(e))
+                }
+                LoginMethod::Login => client
+                    .login(&user, password.expose())
+                    .await
+                    .map_err(|(e, _)| refused(e)),
+            }
         })
         .await?;
         let mut imap = Imap {
             session,
             caps: Caps::default(),
             host: host.to_string(),
+            selected: None,
+            pending: Untagged::default(),
+            compressed: false,
         };
         let caps = timed(IO_TIMEOUT, "CAPABILITY", async {
             Ok::<_, SyncError>(imap.session.capabilities().await?)
@@ -214,6 +484,9 @@ impl Imap {
                 })
                 .collect(),
         );
+        if imap.caps.has("COMPRESS=DEFLATE") && want_compress(server) {
+            imap = imap.compress().await?;
+        }
         if imap.caps.has("QRESYNC") {
             imap.simple("ENABLE QRESYNC").await?;
         } else if imap.caps.has("CONDSTORE") {
@@ -233,24 +506,172 @@ impl Imap {
         Ok(imap)
     }
 
+    /// Turn on COMPRESS=DEFLATE (RFC 4978): everything after it is deflated both ways.
+    async fn compress(self) -> Result<Imap, SyncError> {
+        let Imap {
+            session,
+            caps,
+            host,
+            selected,
+            pending,
+            ..
+        } = self;
+        let session = timed(IO_TIMEOUT, "COMPRESS", async {
+            Ok::<_, SyncError>(
+                session
+                    .compress(|s| -> BoxStream { Box::new(s) })
+                    .await?,
+            )
+        })
+        .await?;
+        Ok(Imap {
+            session,
+            caps,
+            host,
+            selected,
+            pending,
+            compressed: true,
+        })
+    }
+
+    /// Whether the session is compressed (COMPRESS=DEFLATE).
+    pub fn compressed(&self) -> bool {
+        self.compressed
+    }
+
+    /// QRESYNC is on (the server offers it and it was enabled).
+    pub fn qresync(&self) -> bool {
+        self.caps.has("QRESYNC")
+    }
+
     /// CONDSTORE (or QRESYNC, which implies it) is on.
     pub fn condstore(&self) -> bool {
         self.caps.has("CONDSTORE") || self.caps.has("QRESYNC")
     }
 
-    /// Throw away unsolicited responses: the engine re-reads mailbox state with SELECT, and a full
-    /// channel would make async-imap drop later ones silently.
+    /// Empty async-imap's unsolicited-response channel (it holds 100 and then drops silently),
+    /// keeping what it says about the selected mailbox for the engine. A full channel means
+    /// responses may have been lost: the mailbox is then marked for a resync.
     fn drain(&mut self) {
-        while self.session.unsolicited_responses.try_recv().is_ok() {}
+        let full = self.session.unsolicited_responses.is_full();
+        while let Ok(r) = self.session.unsolicited_responses.try_recv() {
+            match r {
+                UnsolicitedResponse::Exists(n) => self.pending.exists = Some(n),
+                UnsolicitedResponse::Expunge(_) => self.pending.expunges += 1,
+                UnsolicitedResponse::Other(data) => self.pending.absorb(data.parsed()),
+                _ => {}
+            }
+        }
+        if full && self.selected.is_some() {
+            self.pending.unplaced = true;
+        }
+    }
+
+    /// Changes to the selected mailbox reported alongside earlier commands.
+    pub fn take_pending(&mut self) -> Untagged {
+        std::mem::take(&mut self.pending)
+    }
+
+    /// The selected mailbox, as named on the wire.
+    pub fn selected(&self) -> Option<&str> {
+        self.selected.as_deref()
     }
 
     async fn simple(&mut self, cmd: &str) -> Result<(), SyncError> {
-        let r = timed(IO_TIMEOUT, cmd, async {
-            Ok::<_, SyncError>(self.session.run_command_and_check_ok(cmd).await?)
-        })
-        .await;
+        let mut u = Untagged::default();
+        self.command(cmd, cmd, &mut u).await?;
+        if self.selected.is_some() {
+            merge(&mut self.pending, u);
+        }
+        Ok(())
+    }
+
+    /// Read the next response within `limit` and look at it with `f`.
+    async fn next_response<R>(
+        &mut self,
+        limit: Duration,
+        what: &str,
+        f: impl FnOnce(&Response<'_>) -> R,
+    ) -> Result<R, SyncError> {
+        match tokio::time::timeout(limit, self.session.read_response()).await {
+            Err(_) => Err(SyncError::new(
+                ErrorKind::Network,
+                format!(
+                    "no answer from {} to {what} for {} s",
+                    self.host,
+                    limit.as_secs()
+                ),
+            )),
+            Ok(Err(e)) => Err(SyncError::new(ErrorKind::Network, e.to_string())),
+            Ok(Ok(None)) => Err(SyncError::new(
+                ErrorKind::Network,
+                format!("{} closed the connection", self.host),
+            )),
+            Ok(Ok(Some(r))) => Ok(f(r.parsed())),
+        }
+    }
+
+    /// Send a command and read every response up to its tagged answer, untagged ones into
+    /// `into`: no response goes through async-imap's bounded channel.
+    async fn command(
+        &mut self,
+        cmd: &str,
+        what: &str,
+        into: &mut Untagged,
+    ) -> Result<(), SyncError> {
         self.drain();
-        r
+        let id = timed(IO_TIMEOUT, what, async {
+            Ok::<_, SyncError>(self.session.run_command(cmd).await?)
+        })
+        .await?;
+        self.finish(&id, what, IO_TIMEOUT, into).await
+    }
+
+    /// Read responses up to the tagged answer for `id`.
+    async fn finish(
+        &mut self,
+        id: &RequestId,
+        what: &str,
+        limit: Duration,
+        into: &mut Untagged,
+    ) -> Result<(), SyncError> {
+        let host = self.host.clone();
+        loop {
+            let done = self
+                .next_response(limit, what, |r| {
+                    let text = |o: &async_imap::imap_proto::Outcome<'_>| {
+                        crate::domain::sanitize::line(o.information.as_deref().unwrap_or(""))
+                    };
+                    match r {
+                        Response::Done {
+                            tag,
+                            status,
+                            outcome,
+                        } if tag == id => Some(match status {
+                            Status::Ok => Ok(()),
+                            _ => Err(SyncError::new(
+                                ErrorKind::Protocol,
+                                format!("{host} refused {what}: {}", text(outcome)),
+                            )),
+                        }),
+                        Response::Data {
+                            status: Status::Bye,
+                            outcome,
+                        } => Some(Err(SyncError::new(
+                            ErrorKind::Network,
+                            format!("{host} closed the connection: {}", text(outcome)),
+                        ))),
+                        other => {
+                            into.absorb(other);
+                            None
+                        }
+                    }
+                })
+                .await?;
+            if let Some(done) = done {
+                return done;
+            }
+        }
     }
 
     /// Every mailbox, with SPECIAL-USE roles and subscription state.
@@ -325,18 +746,38 @@ impl Imap {
         .await
     }
 
+    /// SELECT a mailbox (with CONDSTORE when the server has it).
+    /// The cache is not brought up to date by this: changes since it last saw the mailbox are
+    /// unknown, so the mailbox is marked for a resync before the next IDLE applies anything.
     pub async fn select(&mut self, wire: &str) -> Result<Selected, SyncError> {
-        let condstore = self.condstore();
-        let mb = timed(IO_TIMEOUT, "SELECT", async {
-            Ok::<_, SyncError>(if condstore {
-                self.session.select_condstore(wire).await?
-            } else {
-                self.session.select(wire).await?
-            })
-        })
-        .await?;
+        let sel = self.select_with(wire, None).await?.0;
+        self.pending.unplaced = true;
+        Ok(sel)
+    }
+
+    /// SELECT; with QRESYNC on and what the cache knows, the answer also says what changed
+    /// since (VANISHED UIDs and new flags), in the same round trip.
+    pub async fn select_with(
+        &mut self,
+        wire: &str,
+        known: Option<Known>,
+    ) -> Result<(Selected, Untagged), SyncError> {
+        let param = match known {
+            Some(k) if self.qresync() => match k.uids {
+                Some((lo, hi)) => format!(" (QRESYNC ({} {} {lo}:{hi}))", k.uidvalidity, k.modseq),
+                None => format!(" (QRESYNC ({} {}))", k.uidvalidity, k.modseq),
+            },
+            _ if self.condstore() => " (CONDSTORE)".to_string(),
+            _ => String::new(),
+        };
         self.drain();
-        Ok(selected(&mb))
+        self.selected = None;
+        self.pending = Untagged::default();
+        let mut u = Untagged::default();
+        self.command(&format!("SELECT {}{param}", quoted(wire)), "SELECT", &mut u)
+            .await?;
+        self.selected = Some(wire.to_string());
+        Ok((u.selected(), u))
     }
 
     /// STATUS of a mailbox, with HIGHESTMODSEQ when CONDSTORE is on: much cheaper than SELECT
@@ -372,7 +813,17 @@ impl Imap {
             })
         })
         .await?;
+        // A FETCH without the header section is the server reporting a flag change on its
+        // own (RFC 3501 7.4.2), not a row: it is kept for the engine, not stored as a message.
+        let mut stray = Vec::new();
         let rows = collect(stream, |f| {
+            let Some(header) = f.header() else {
+                match f.uid {
+                    Some(uid) => stray.push((uid, flags_of(f))),
+                    None => stray.push((0, Flags::default())),
+                }
+                return None;
+            };
             Some(HeaderRow {
                 seq: f.message,
                 uid: f.uid?,
@@ -380,30 +831,35 @@ impl Imap {
                 internal_date: f.internal_date().map(|d| d.timestamp()),
                 size: f.size.unwrap_or(0),
                 has_attachments: f.bodystructure().is_some_and(has_attachments),
-                header: f.header().unwrap_or_default().to_vec(),
+                header: header.to_vec(),
             })
         })
         .await?;
         self.drain();
+        for (uid, flags) in stray {
+            if uid == 0 {
+                self.pending.unplaced = true;
+            } else {
+                self.pending.flags.push((uid, flags));
+            }
+        }
         Ok(rows)
     }
 
-    /// Flags of every message, or (with CONDSTORE) of those changed since `modseq`.
+    /// Flags of every message, or (with CONDSTORE) of those changed since `modseq`. Read
+    /// straight off the responses: a large answer never passes through async-imap's channel.
     pub async fn fetch_flags(
         &mut self,
         changed_since: Option<u64>,
     ) -> Result<Vec<(u32, Flags)>, SyncError> {
-        let query = match changed_since {
-            Some(m) => format!("(UID FLAGS) (CHANGEDSINCE {m})"),
-            None => "(UID FLAGS)".to_string(),
+        let cmd = match changed_since {
+            Some(m) => format!("UID FETCH 1:* (UID FLAGS) (CHANGEDSINCE {m})"),
+            None => "UID FETCH 1:* (UID FLAGS)".to_string(),
         };
-        let stream = timed(IO_TIMEOUT, "FETCH FLAGS", async {
-            Ok::<_, SyncError>(self.session.uid_fetch("1:*", &query).await?)
-        })
-        .await?;
-        let rows = collect(stream, |f| Some((f.uid?, flags_of(f)))).await?;
-        self.drain();
-        Ok(rows)
+        let mut u = Untagged::default();
+        self.command(&cmd, "FETCH FLAGS", &mut u).await?;
+        let Untagged { flags, .. } = u;
+        Ok(flags)
     }
 
     /// Every UID in the selected mailbox, ascending.
@@ -458,66 +914,99 @@ impl Imap {
         Ok(bodies)
     }
 
-    /// IDLE on the selected mailbox until the server reports something, `keepalive` passes
-    /// with no word from the server, or `interrupt` fires. DONE has its own timeout: a link
+    /// IDLE on the selected mailbox until the server reports a change, `until` passes, or
+    /// `interrupt` fires; returns why it ended and everything the server said. Changes already
+    /// reported alongside earlier commands end it at once. DONE has its own timeout: a link
     /// that cannot answer it is dead.
     pub async fn idle(
-        self,
-        keepalive: Duration,
+        &mut self,
+        until: Duration,
         interrupt: impl Future<Output = ()>,
-    ) -> Result<(Imap, IdleOutcome), SyncError> {
-        let Imap {
-            session,
-            caps,
-            host,
-        } = self;
-        let mut handle = session.idle();
-        timed(IO_TIMEOUT, "IDLE", async {
-            Ok::<_, SyncError>(handle.init().await?)
+    ) -> Result<(IdleOutcome, Untagged), SyncError> {
+        self.drain();
+        let mut u = std::mem::take(&mut self.pending);
+        if u.changed() {
+            return Ok((IdleOutcome::Changed, u));
+        }
+        let id = timed(IO_TIMEOUT, "IDLE", async {
+            Ok::<_, SyncError>(self.session.run_command("IDLE").await?)
         })
         .await?;
-        let outcome = {
-            let (wait, stop) = handle.wait_with_timeout(keepalive);
-            let mut stop = Some(stop);
-            let mut wait = std::pin::pin!(wait);
-            let mut interrupt = std::pin::pin!(interrupt);
-            let mut interrupted = false;
-            loop {
-                tokio::select! {
-                    r = &mut wait => break match r? {
-                        async_imap::extensions::idle::IdleResponse::NewData(_) => IdleOutcome::Changed,
-                        async_imap::extensions::idle::IdleResponse::Timeout => IdleOutcome::Quiet,
-                        async_imap::extensions::idle::IdleResponse::ManualInterrupt if interrupted => {
-                            IdleOutcome::Interrupted
-                        }
-                        // The stream ended: the server closed the connection.
-                        async_imap::extensions::idle::IdleResponse::ManualInterrupt => {
+        let host = self.host.clone();
+        loop {
+            let step = self
+                .next_response(IO_TIMEOUT, "IDLE", |r| match r {
+                    Response::Continue(_) => Some(Ok(())),
+                    Response::Done { tag, outcome, .. } if *tag == id => {
+                        Some(Err(SyncError::new(
+                            ErrorKind::Protocol,
+                            format!(
+                                "{host} refused IDLE: {}",
+                                crate::domain::sanitize::line(
+                                    outcome.information.as_deref().unwrap_or("")
+                                )
+                            ),
+                        )))
+                    }
+                    other => {
+                        u.absorb(other);
+                        None
+                    }
+                })
+                .await?;
+            match step {
+                Some(Ok(())) => break,
+                Some(Err(e)) => return Err(e),
+                None => {}
+            }
+        }
+        let deadline = tokio::time::Instant::now() + until;
+        let mut interrupt = std::pin::pin!(interrupt);
+        let outcome = loop {
+            if u.changed() {
+                break IdleOutcome::Changed;
+            }
+            tokio::select! {
+                r = tokio::time::timeout_at(deadline, self.session.read_response()) => match r {
+                    Err(_) => break IdleOutcome::Quiet,
+                    Ok(Err(e)) => return Err(SyncError::new(ErrorKind::Network, e.to_string())),
+                    Ok(Ok(None)) => {
+                        return Err(SyncError::new(ErrorKind::Network, format!("{host} closed the connection")));
+                    }
+                    Ok(Ok(Some(r))) => {
+                        if let Response::Data { status: Status::Bye, .. } = r.parsed() {
                             return Err(SyncError::new(ErrorKind::Network, format!("{host} closed the connection")));
                         }
-                    },
-                    _ = &mut interrupt, if !interrupted => {
-                        interrupted = true;
-                        stop.take(); // dropping the stop source ends the wait
+                        u.absorb(r.parsed());
                     }
-                }
+                },
+                _ = &mut interrupt => break IdleOutcome::Interrupted,
             }
         };
-        let session = timed(Duration::from_secs(15), "IDLE DONE", async {
-            Ok::<_, SyncError>(handle.done().await?)
+        timed(Duration::from_secs(15), "IDLE DONE", async {
+            Ok::<_, SyncError>(self.session.run_command_untagged("DONE").await?)
         })
         .await?;
-        let mut imap = Imap {
-            session,
-            caps,
-            host,
-        };
-        imap.drain();
-        Ok((imap, outcome))
+        self.finish(&id, "IDLE DONE", Duration::from_secs(15), &mut u)
+            .await?;
+        Ok((outcome, u))
     }
 
     pub async fn logout(mut self) {
         let _ = tokio::time::timeout(Duration::from_secs(5), self.session.logout()).await;
     }
+}
+
+/// Add what `b` reported to `a` (b came later).
+fn merge(a: &mut Untagged, b: Untagged) {
+    if b.exists.is_some() {
+        a.exists = b.exists;
+    }
+    a.expunges += b.expunges;
+    a.vanished.extend(b.vanished);
+    a.flags.extend(b.flags);
+    a.unplaced |= b.unplaced;
+    a.fetch_modseq = a.fetch_modseq.max(b.fetch_modseq);
 }
 
 /// Read a response stream to its end (async-imap needs every stream exhausted), mapping each
@@ -546,5 +1035,115 @@ where
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn absorb_all(lines: &[&str]) -> Untagged {
+        let mut u = Untagged::default();
+        for line in lines {
+            let (rest, r) = Response::parse(line.as_bytes()).expect(line);
+            assert!(rest.is_empty(), "{line}");
+            u.absorb(&r);
+        }
+        u
+    }
+
+    #[test]
+    fn a_qresync_select_answer_gives_state_vanished_and_flags() {
+        let u = absorb_all(&[
+            "* OK [CLOSED] Previous mailbox closed.\r\n",
+            "* FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft)\r\n",
+            "* 7 EXISTS\r\n",
+            "* OK [UIDVALIDITY 1700000000] UIDs valid\r\n",
+            "* OK [UIDNEXT 12] Predicted next UID\r\n",
+            "* OK [HIGHESTMODSEQ 42] Highest\r\n",
+            "* VANISHED (EARLIER) 2:3,9\r\n",
+            "* 4 FETCH (UID 8 FLAGS (\\Seen $Important) MODSEQ (40))\r\n",
+            "* 5 FETCH (UID 10 FLAGS () MODSEQ (41))\r\n",
+        ]);
+        assert_eq!(
+            u.selected(),
+            Selected {
+                exists: 7,
+                uidvalidity: Some(1_700_000_000),
+                uidnext: Some(12),
+                highestmodseq: Some(42),
+            }
+        );
+        // EARLIER does not lower EXISTS: it is about messages the count already leaves out.
+        assert_eq!(u.vanished, [(2, 3), (9, 9)]);
+        assert_eq!(u.flags.len(), 2);
+        assert_eq!(u.flags[0].0, 8);
+        assert!(u.flags[0].1.seen && u.flags[0].1.keywords == ["$Important"]);
+        assert!(!u.flags[1].1.seen);
+        assert_eq!(u.fetch_modseq, Some(41));
+        assert!(u.changed() && u.placeable());
+    }
+
+    #[test]
+    fn what_came_before_closed_belonged_to_the_previous_mailbox() {
+        let u = absorb_all(&[
+            "* 3 FETCH (UID 99 FLAGS (\\Seen) MODSEQ (5))\r\n",
+            "* OK [CLOSED] Previous mailbox closed.\r\n",
+            "* 2 EXISTS\r\n",
+        ]);
+        assert!(u.flags.is_empty());
+        assert_eq!(u.exists, Some(2));
+    }
+
+    #[test]
+    fn idle_changes_without_uids_need_a_resync() {
+        let u = absorb_all(&["* 9 EXISTS\r\n", "* VANISHED 4\r\n"]);
+        // A plain VANISHED lowers the count like EXPUNGE.
+        assert_eq!(u.exists, Some(8));
+        assert!(u.placeable());
+        let u = absorb_all(&["* 3 EXPUNGE\r\n"]);
+        assert!(u.changed() && !u.placeable());
+        let u = absorb_all(&["* 3 FETCH (FLAGS (\\Seen))\r\n"]);
+        assert!(u.changed() && !u.placeable());
+        let u = absorb_all(&["* OK Still here\r\n"]);
+        assert!(!u.changed());
+    }
+
+    #[test]
+    fn login_prefers_authenticate_plain_and_respects_logindisabled() {
+        let caps = |s: &str| Caps(s.split(' ').map(str::to_string).collect());
+        assert_eq!(
+            login_method(&caps("IMAP4REV1 AUTH=PLAIN AUTH=LOGIN")),
+            Ok(LoginMethod::Plain)
+        );
+        assert_eq!(
+            login_method(&caps("IMAP4REV1 LOGINDISABLED AUTH=PLAIN")),
+            Ok(LoginMethod::Plain)
+        );
+        assert_eq!(login_method(&caps("IMAP4REV1")), Ok(LoginMethod::Login));
+        assert!(login_method(&caps("IMAP4REV1 LOGINDISABLED")).is_err());
+    }
+
+    #[test]
+    fn compression_defaults_off_on_loopback_only() {
+        let mut server = crate::config::Config::parse(
+            "[[account]]\nname = \"a\"\nemail = \"a@b.c\"\n[account.imap]\nhost = \"imap.example.com\"\n",
+            std::path::Path::new("t.toml"),
+        )
+        .unwrap()
+        .accounts[0]
+            .imap
+            .clone()
+            .unwrap();
+        assert!(want_compress(&server));
+        for host in ["localhost", "127.0.0.1", "::1", "[::1]"] {
+            server.host = host.into();
+            assert!(!want_compress(&server), "{host}");
+        }
+        server.compress = Some(true);
+        assert!(want_compress(&server));
+        server.host = "imap.example.com".into();
+        server.compress = Some(false);
+        assert!(!want_compress(&server));
     }
 }

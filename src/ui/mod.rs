@@ -258,13 +258,13 @@ fn draw_status(f: &mut Frame, area: Rect, state: &AppState, theme: &Theme) {
     }
     for (account, conn) in &state.accounts_state {
         let (mark, color) = match conn {
-            ConnState::Online => ("●", theme.accent),
+            ConnState::Online | ConnState::Idle => ("●", theme.accent),
             ConnState::Connecting | ConnState::Syncing { .. } => ("↻", theme.dim),
             ConnState::Offline(_) => ("○", theme.dim),
             ConnState::Failed(_) => ("✗", theme.error),
         };
         let text = match conn {
-            ConnState::Online => sanitize::line(account),
+            ConnState::Online | ConnState::Idle => sanitize::line(account),
             other => format!(
                 "{} {}",
                 sanitize::line(account),

@@ -89,7 +89,12 @@ fn first_load_opens_the_inbox_and_the_newest_message() {
     assert_eq!(s.sidebar_selected, 1);
     assert!(matches!(
         cmds.as_slice(),
-        [Cmd::LoadEnvelopes { offset: 0, .. }]
+        [
+            Cmd::LoadEnvelopes { offset: 0, .. },
+            Cmd::WatchMailbox {
+                mailbox: MailboxId(10)
+            }
+        ]
     ));
     let next = answer(&mut s, &cmds, 100);
     assert!(matches!(
@@ -177,10 +182,15 @@ fn sidebar_motion_opens_the_folder_and_new_counts_keep_the_selection() {
     assert_eq!(s.list.mailbox, Some(MailboxId(11)));
     assert!(matches!(
         cmds.as_slice(),
-        [Cmd::LoadEnvelopes {
-            mailbox: MailboxId(11),
-            ..
-        }]
+        [
+            Cmd::LoadEnvelopes {
+                mailbox: MailboxId(11),
+                ..
+            },
+            Cmd::WatchMailbox {
+                mailbox: MailboxId(11)
+            }
+        ]
     ));
     // Mail arrives in the open folder: the list reloads, the selection stays on Archive.
     let cmds = update(
