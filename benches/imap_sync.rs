@@ -14,8 +14,8 @@ use std::time::{Duration, Instant};
 use harness::{ALICE, MailServers};
 use tern::config::Config;
 use tern::domain::ConnState;
-use tern::sync::actor::Event;
 use tern::store::StoreHandle;
+use tern::sync::actor::Event;
 use tern::sync::engine::{self, Progress, SyncOptions, sync_once};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 
@@ -251,7 +251,15 @@ fn main() {
             }
         }
         servers.doveadm(&[
-            "flags", "add", "-u", ALICE.email, "$Pushed", "mailbox", "INBOX", "uid", "1:1000",
+            "flags",
+            "add",
+            "-u",
+            ALICE.email,
+            "$Pushed",
+            "mailbox",
+            "INBOX",
+            "uid",
+            "1:1000",
         ]);
         let t = Instant::now();
         loop {

@@ -457,7 +457,10 @@ async fn a_compressed_session_syncs_the_same_mail() {
     let imap = tern::sync::engine::connect(&config.accounts[0])
         .await
         .unwrap();
-    assert!(imap.compressed(), "Dovecot offers COMPRESS=DEFLATE (imap_zlib)");
+    assert!(
+        imap.compressed(),
+        "Dovecot offers COMPRESS=DEFLATE (imap_zlib)"
+    );
     imap.logout().await;
 
     let c = Client {

@@ -572,7 +572,15 @@ async fn expunges_flags_and_new_mail_in_inbox_and_the_open_folder_arrive_within_
     };
     let seen = |mailbox: &str, uid: &str| {
         servers.doveadm(&[
-            "flags", "add", "-u", ALICE.email, "\\Seen", "mailbox", mailbox, "uid", uid,
+            "flags",
+            "add",
+            "-u",
+            ALICE.email,
+            "\\Seen",
+            "mailbox",
+            mailbox,
+            "uid",
+            uid,
         ]);
     };
     expunge("INBOX", "1");

@@ -462,7 +462,10 @@ impl Cx<'_> {
         };
         let compress = match &raw.compress {
             Some(c) if protocol != Protocol::Imap => {
-                self.err(c.span(), "compress is an IMAP setting (COMPRESS=DEFLATE); remove it here");
+                self.err(
+                    c.span(),
+                    "compress is an IMAP setting (COMPRESS=DEFLATE); remove it here",
+                );
                 None
             }
             Some(c) => Some(*c.get_ref()),

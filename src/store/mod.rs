@@ -300,8 +300,23 @@ impl Store {
             |r| r.get(0),
         )?;
         let mut ids = Vec::with_capacity(batch.len());
+        // Ids are given out here, so each row's thread is known before it is written: one
+        // write per row instead of an insert and an update.
+        let mut next: i64 =
+            tx.query_row("SELECT coalesce(max(id), 0) + 1 FROM messages", [], |r| {
+                r.get(0)
+            })?;
+        let siblings: Vec<i64> = {
+            let mut st = tx.prepare_cached("SELECT id FROM mailboxes WHERE account_id = ?1")?;
+            st.query_map([account], |r| r.get(0))?
+                .collect::<rusqlite::Result<_>>()?
+        };
         for m in batch {
-            ids.push(insert_one(&tx, account, mailbox, m)?);
+            let id = insert_one(&tx, &siblings, mailbox, m, next)?;
+            if id.0 == next {
+                next += 1;
+            }
+            ids.push(id);
         }
         tx.commit()?;
         Ok(ids)
@@ -452,21 +467,27 @@ fn recount_tx(conn: &Connection, mailbox: MailboxId) -> Result<()> {
     Ok(())
 }
 
+/// Insert (or, when the UID is cached already, update the flags of) one message, as id `next`
+/// when it is new. Returns its id.
 fn insert_one(
     tx: &Transaction<'_>,
-    account: i64,
+    siblings: &[i64],
     mailbox: MailboxId,
     m: &NewMessage<'_>,
+    next: i64,
 ) -> Result<MsgId> {
     let meta = &m.meta;
+    let mut threads = related_threads(tx, siblings, meta)?;
+    let thread = threads.iter().copied().chain([next]).min().unwrap_or(next);
     let date = meta.date.or(m.internal_date).unwrap_or(0);
     let first_from = meta.from.first();
     let mut insert = tx.prepare_cached(
         "INSERT INTO messages (mailbox_id, uid, message_id, in_reply_to, refs, date, internal_date,
             from_name, from_addr, from_json, to_json, cc_json, subject, list_id,
-            seen, answered, flagged, deleted, draft, keywords, size, has_attachments, preview)
+            seen, answered, flagged, deleted, draft, keywords, size, has_attachments, preview,
+            id, thread_id)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19,
-                 ?20, ?21, ?22, ?23)
+                 ?20, ?21, ?22, ?23, ?24, ?25)
          ON CONFLICT (mailbox_id, uid) DO UPDATE SET
             seen = excluded.seen, answered = excluded.answered, flagged = excluded.flagged,
             deleted = excluded.deleted, draft = excluded.draft, keywords = excluded.keywords
@@ -497,63 +518,67 @@ fn insert_one(
             meta.size,
             meta.has_attachments,
             meta.preview,
+            next,
+            thread,
         ],
         |r| r.get(0),
     )?;
-    assign_thread(tx, account, id, meta)?;
+    if id == next {
+        // Other threads this message joins are merged into the smallest id.
+        threads.retain(|t| *t != thread);
+        threads.sort_unstable();
+        threads.dedup();
+        if !threads.is_empty() {
+            let mut merge =
+                tx.prepare_cached("UPDATE messages SET thread_id = ?1 WHERE thread_id = ?2")?;
+            for t in threads {
+                merge.execute(params![thread, t])?;
+            }
+        }
+    }
     if let Some(raw) = m.raw {
         store_body_tx(tx, MsgId(id), raw, meta)?;
     }
     Ok(MsgId(id))
 }
 
-/// Join the message to the thread of any message it refers to, or that refers to it, in the
-/// same account; thread ids are merged to the smallest.
-fn assign_thread(tx: &Transaction<'_>, account: i64, id: i64, meta: &MessageMeta) -> Result<()> {
-    let mut related: Vec<String> = meta.references.clone();
-    if let Some(irt) = &meta.in_reply_to {
-        related.push(irt.clone());
+/// The threads of the messages this one refers to, or that refer to it, in the same account
+/// (`siblings`: the account's mailboxes; it joins them all, they merge into the smallest id).
+fn related_threads(tx: &Transaction<'_>, siblings: &[i64], meta: &MessageMeta) -> Result<Vec<i64>> {
+    let mut related: Vec<&str> = meta.references.iter().map(String::as_str).collect();
+    if let Some(irt) = &meta.in_reply_to
+        && !related.contains(&irt.as_str())
+    {
+        related.push(irt);
     }
     let mut threads: Vec<i64> = Vec::new();
-    {
-        let mut by_msgid = tx.prepare_cached(
-            "SELECT thread_id FROM messages INDEXED BY messages_by_msgid
-             WHERE message_id = ?2 AND thread_id IS NOT NULL
-               AND mailbox_id IN (SELECT id FROM mailboxes WHERE account_id = ?1)",
+    let mut by_msgid = tx.prepare_cached(
+        "SELECT thread_id, mailbox_id FROM messages INDEXED BY messages_by_msgid
+         WHERE message_id = ?1 AND thread_id IS NOT NULL",
+    )?;
+    let mut keep = |row: rusqlite::Result<(i64, i64)>| -> Result<()> {
+        let (thread, mailbox) = row?;
+        if siblings.contains(&mailbox) {
+            threads.push(thread);
+        }
+        Ok(())
+    };
+    for mid in related {
+        for row in by_msgid.query_map([mid], |r| Ok((r.get(0)?, r.get(1)?)))? {
+            keep(row)?;
+        }
+    }
+    if let Some(own) = &meta.message_id {
+        // Messages that arrived before this one and point at it.
+        let mut children = tx.prepare_cached(
+            "SELECT thread_id, mailbox_id FROM messages INDEXED BY messages_by_reply
+             WHERE in_reply_to = ?1 AND thread_id IS NOT NULL",
         )?;
-        for mid in &related {
-            let rows = by_msgid.query_map(params![account, mid], |r| r.get::<_, i64>(0))?;
-            for t in rows {
-                threads.push(t?);
-            }
-        }
-        if let Some(own) = &meta.message_id {
-            // Messages that arrived before this one and point at it.
-            let mut children = tx.prepare_cached(
-                "SELECT thread_id FROM messages INDEXED BY messages_by_reply
-                 WHERE in_reply_to = ?2 AND thread_id IS NOT NULL
-                   AND mailbox_id IN (SELECT id FROM mailboxes WHERE account_id = ?1)",
-            )?;
-            let rows = children.query_map(params![account, own], |r| r.get::<_, i64>(0))?;
-            for t in rows {
-                threads.push(t?);
-            }
+        for row in children.query_map([own], |r| Ok((r.get(0)?, r.get(1)?)))? {
+            keep(row)?;
         }
     }
-    let thread = threads.iter().copied().chain([id]).min().unwrap_or(id);
-    tx.prepare_cached("UPDATE messages SET thread_id = ?1 WHERE id = ?2")?
-        .execute(params![thread, id])?;
-    threads.retain(|t| *t != thread);
-    threads.sort_unstable();
-    threads.dedup();
-    if !threads.is_empty() {
-        let mut merge =
-            tx.prepare_cached("UPDATE messages SET thread_id = ?1 WHERE thread_id = ?2")?;
-        for t in threads {
-            merge.execute(params![thread, t])?;
-        }
-    }
-    Ok(())
+    Ok(threads)
 }
 
 fn store_body_tx(tx: &Connection, msg: MsgId, raw: &[u8], meta: &MessageMeta) -> Result<()> {

@@ -223,7 +223,11 @@ impl Store {
     }
 
     /// Remove messages in inclusive UID ranges (QRESYNC's VANISHED); returns how many went.
-    pub fn delete_uid_ranges(&mut self, mailbox: MailboxId, ranges: &[(u32, u32)]) -> Result<usize> {
+    pub fn delete_uid_ranges(
+        &mut self,
+        mailbox: MailboxId,
+        ranges: &[(u32, u32)],
+    ) -> Result<usize> {
         let tx = self.conn.transaction()?;
         let mut n = 0;
         {

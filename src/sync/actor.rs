@@ -575,8 +575,8 @@ impl Watcher {
         let t = &self.mailbox;
         loop {
             if imap.selected() != Some(t.listed.wire.as_str()) {
-                let sum = engine::sync_mailbox(&mut imap, &self.store, t.id, &t.listed, &|_| {})
-                    .await?;
+                let sum =
+                    engine::sync_mailbox(&mut imap, &self.store, t.id, &t.listed, &|_| {}).await?;
                 if sum.new + sum.changed + sum.removed > 0 {
                     self.changed();
                 }

@@ -236,15 +236,19 @@ async fn store_rows(
     if rows.is_empty() {
         return Ok(0);
     }
-    let metas: Vec<(HeaderRow, message::MessageMeta)> = rows
-        .into_iter()
-        .map(|r| {
-            let mut meta = message::parse(&r.header).meta;
-            meta.size = r.size;
-            meta.has_attachments = r.has_attachments;
-            (r, meta)
-        })
-        .collect();
+    // Parsing runs off the task that reads the socket, so the next batch streams in meanwhile.
+    let metas: Vec<(HeaderRow, message::MessageMeta)> = tokio::task::spawn_blocking(move || {
+        rows.into_iter()
+            .map(|r| {
+                let mut meta = message::parse(&r.header).meta;
+                meta.size = r.size;
+                meta.has_attachments = r.has_attachments;
+                (r, meta)
+            })
+            .collect()
+    })
+    .await
+    .map_err(|e| SyncError::new(ErrorKind::Cache, e.to_string()))?;
     let n = store
         .call(move |s| {
             let batch: Vec<NewMessage<'_>> = metas
@@ -348,11 +352,13 @@ pub async fn sync_mailbox(
     // With QRESYNC, SELECT itself reports what vanished and which flags changed since the
     // cached MODSEQ: one round trip instead of SELECT, FETCH CHANGEDSINCE and a UID diff.
     let known = match (cached.state.uidvalidity, cached.state.highestmodseq) {
-        (Some(uidvalidity), Some(modseq)) if imap.qresync() && cached.uids.is_some() => Some(Known {
-            uidvalidity,
-            modseq,
-            uids: cached.uids,
-        }),
+        (Some(uidvalidity), Some(modseq)) if imap.qresync() && cached.uids.is_some() => {
+            Some(Known {
+                uidvalidity,
+                modseq,
+                uids: cached.uids,
+            })
+        }
         _ => None,
     };
     let (sel, untagged) = imap.select_with(&listed.wire, known).await?;

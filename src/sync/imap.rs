@@ -307,10 +307,7 @@ async fn pre_auth_caps(client: &mut Client<BoxStream>) -> Result<Caps, SyncError
     let io = |e: std::io::Error| SyncError::new(ErrorKind::Network, e.to_string());
     timed(IO_TIMEOUT, "CAPABILITY", async {
         let stream = client.get_mut();
-        stream
-            .write_all(b"tcap CAPABILITY\r\n")
-            .await
-            .map_err(io)?;
+        stream.write_all(b"tcap CAPABILITY\r\n").await.map_err(io)?;
         stream.flush().await.map_err(io)?;
         let mut caps = Caps::default();
         loop {
@@ -517,11 +514,7 @@ impl Imap {
             ..
         } = self;
         let session = timed(IO_TIMEOUT, "COMPRESS", async {
-            Ok::<_, SyncError>(
-                session
-                    .compress(|s| -> BoxStream { Box::new(s) })
-                    .await?,
-            )
+            Ok::<_, SyncError>(session.compress(|s| -> BoxStream { Box::new(s) }).await?)
         })
         .await?;
         Ok(Imap {
@@ -937,17 +930,15 @@ impl Imap {
             let step = self
                 .next_response(IO_TIMEOUT, "IDLE", |r| match r {
                     Response::Continue(_) => Some(Ok(())),
-                    Response::Done { tag, outcome, .. } if *tag == id => {
-                        Some(Err(SyncError::new(
-                            ErrorKind::Protocol,
-                            format!(
-                                "{host} refused IDLE: {}",
-                                crate::domain::sanitize::line(
-                                    outcome.information.as_deref().unwrap_or("")
-                                )
-                            ),
-                        )))
-                    }
+                    Response::Done { tag, outcome, .. } if *tag == id => Some(Err(SyncError::new(
+                        ErrorKind::Protocol,
+                        format!(
+                            "{host} refused IDLE: {}",
+                            crate::domain::sanitize::line(
+                                outcome.information.as_deref().unwrap_or("")
+                            )
+                        ),
+                    ))),
                     other => {
                         u.absorb(other);
                         None
