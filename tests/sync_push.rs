@@ -608,3 +608,75 @@ async fn expunges_flags_and_new_mail_in_inbox_and_the_open_folder_arrive_within_
         }
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn over_the_limit_the_text_is_kept_offline_without_the_attachment() {
+    let servers = MailServers::start();
+    // 400 KiB of attachment behind a short text, with a 100 KiB offline limit.
+    let blob: String = (0..400 * 1024 / 76)
+        .map(|i| format!("{:076}\r\n", i))
+        .collect();
+    let big = format!(
+        "From: Bob <bob@example.test>\r\nTo: alice@example.test\r\nSubject: big one\r\n\
+         Message-ID: <big@example.test>\r\nDate: Tue, 24 Nov 2026 10:00:00 +0000\r\n\
+         MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"b\"\r\n\r\n\
+         --b\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nthe wombat report is attached\r\n\
+         --b\r\nContent-Type: application/octet-stream; name=\"data.bin\"\r\n\
+         Content-Disposition: attachment; filename=\"data.bin\"\r\n\
+         Content-Transfer-Encoding: base64\r\n\r\n{blob}--b--\r\n"
+    );
+    servers.deliver(ALICE.email, big.as_bytes());
+    servers.deliver(ALICE.email, &raw("small", "a small one"));
+    let mut r = Running::start_with(
+        &servers,
+        ALICE.password,
+        Timing::default(),
+        "offline_attachment_limit = \"100 KiB\"",
+    );
+    r.online().await;
+    let find = |store: StoreHandle| async move {
+        store
+            .call(|s| {
+                let mb = inbox(s)?;
+                let e = s
+                    .envelopes(mb, 0, 10)?
+                    .into_iter()
+                    .find(|e| e.subject == "big one")
+                    .unwrap();
+                Ok((e.id, e.has_attachments, s.raw_message(e.id)?))
+            })
+            .await
+            .unwrap()
+    };
+    while find(r.store.clone()).await.2.is_none() {
+        r.until("a prefetched batch", WAIT, |e| {
+            matches!(
+                e,
+                Event::Changed {
+                    mailbox: Some(_),
+                    ..
+                }
+            )
+        })
+        .await;
+    }
+    let (id, has_attachments, raw) = find(r.store.clone()).await;
+    let raw = raw.unwrap();
+    // The text, searchable, without the attachment; the attachment mark from BODYSTRUCTURE stays.
+    assert!(raw.len() < 300 * 1024, "{} bytes kept", raw.len());
+    assert!(has_attachments);
+    assert!(r.store.call(move |s| s.body_is_partial(id)).await.unwrap());
+    assert_eq!(
+        r.store.call(|s| s.fts_ids("wombat", 10)).await.unwrap(),
+        [id]
+    );
+    // Opened by the user: the whole message replaces the text.
+    r.engine.send(Command::FetchBody { msg: id });
+    r.until("the whole message", WAIT, |e| {
+        *e == Event::BodyFetched { msg: id }
+    })
+    .await;
+    let (_, _, raw) = find(r.store.clone()).await;
+    assert!(raw.unwrap().len() > 400 * 1024);
+    assert!(!r.store.call(move |s| s.body_is_partial(id)).await.unwrap());
+}

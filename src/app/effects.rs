@@ -119,6 +119,7 @@ pub fn execute_on(store: &mut Store, cmd: Cmd) -> crate::store::Result<Option<Ms
         Cmd::LoadMessage { req, msg } => Msg::MessageLoaded {
             req,
             msg,
+            partial: store.body_is_partial(msg)?,
             view: store
                 .raw_message(msg)?
                 .map(|raw| Box::new(message::parse(&raw))),

@@ -32,6 +32,9 @@ pub enum Msg {
         req: u64,
         msg: MsgId,
         view: Option<Box<MessageView>>,
+        /// The cached body is the text only (the message is over the offline limit): the
+        /// whole message is downloaded now that the user reads it.
+        partial: bool,
     },
     /// An account's engine changed state.
     AccountStateChanged {

@@ -57,14 +57,19 @@ pub fn update(state: &mut AppState, msg: Msg) -> Vec<Cmd> {
                 open_selected(state, &mut cmds);
             }
         }
-        Msg::MessageLoaded { req, msg, view } => {
+        Msg::MessageLoaded {
+            req,
+            msg,
+            view,
+            partial,
+        } => {
             if let Some(r) = &mut state.reader
                 && r.loading == Some(req)
                 && r.msg == msg
             {
                 r.loading = None;
                 r.view = view.map(|v| *v);
-                if r.view.is_none() && !r.fetching && r.body_error.is_none() {
+                if (r.view.is_none() || partial) && !r.fetching && r.body_error.is_none() {
                     r.fetching = true;
                     cmds.push(Cmd::FetchBody { msg });
                 }

@@ -368,6 +368,19 @@ impl Store {
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
+    /// Whether the cached body is only the message's text (see [`Store::store_partial_bodies`]).
+    pub fn body_is_partial(&self, msg: MsgId) -> Result<bool> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT partial FROM bodies WHERE message_id = ?1",
+                [msg.0],
+                |r| r.get(0),
+            )
+            .optional()?
+            .unwrap_or(false))
+    }
+
     /// The raw message, when its body is cached.
     pub fn raw_message(&self, msg: MsgId) -> Result<Option<Vec<u8>>> {
         Ok(self
@@ -383,7 +396,7 @@ impl Store {
     /// Store a fetched body and add it to the full-text index.
     pub fn store_body(&mut self, msg: MsgId, raw: &[u8], meta: &MessageMeta) -> Result<()> {
         let tx = self.conn.transaction()?;
-        store_body_tx(&tx, msg, raw, meta)?;
+        store_body_tx(&tx, msg, raw, meta, false)?;
         tx.commit()?;
         Ok(())
     }
@@ -537,7 +550,7 @@ fn insert_one(
         }
     }
     if let Some(raw) = m.raw {
-        store_body_tx(tx, MsgId(id), raw, meta)?;
+        store_body_tx(tx, MsgId(id), raw, meta, false)?;
     }
     Ok(MsgId(id))
 }
@@ -581,14 +594,29 @@ fn related_threads(tx: &Transaction<'_>, siblings: &[i64], meta: &MessageMeta) -
     Ok(threads)
 }
 
-fn store_body_tx(tx: &Connection, msg: MsgId, raw: &[u8], meta: &MessageMeta) -> Result<()> {
+/// Keep a body and index its text. `partial`: the start of the message only (its text, without
+/// the attachments after it); the whole message replaces it when the user opens it.
+fn store_body_tx(
+    tx: &Connection,
+    msg: MsgId,
+    raw: &[u8],
+    meta: &MessageMeta,
+    partial: bool,
+) -> Result<()> {
     tx.execute(
-        "INSERT INTO bodies (message_id, raw, fetched_at) VALUES (?1, ?2, ?3)
-         ON CONFLICT (message_id) DO UPDATE SET raw = excluded.raw, fetched_at = excluded.fetched_at",
-        params![msg.0, raw, now()],
+        "INSERT INTO bodies (message_id, raw, fetched_at, partial) VALUES (?1, ?2, ?3, ?4)
+         ON CONFLICT (message_id) DO UPDATE SET raw = excluded.raw, fetched_at = excluded.fetched_at,
+            partial = excluded.partial",
+        params![msg.0, raw, now(), partial],
     )?;
-    tx.prepare_cached("UPDATE messages SET preview = ?2, has_attachments = ?3 WHERE id = ?1")?
-        .execute(params![msg.0, meta.preview, meta.has_attachments])?;
+    if partial {
+        // What follows the cut is unknown: BODYSTRUCTURE's attachment mark stays.
+        tx.prepare_cached("UPDATE messages SET preview = ?2 WHERE id = ?1")?
+            .execute(params![msg.0, meta.preview])?;
+    } else {
+        tx.prepare_cached("UPDATE messages SET preview = ?2, has_attachments = ?3 WHERE id = ?1")?
+            .execute(params![msg.0, meta.preview, meta.has_attachments])?;
+    }
     tx.execute("DELETE FROM messages_fts WHERE rowid = ?1", [msg.0])?;
     tx.execute(
         "INSERT INTO messages_fts (rowid, subject, sender, recipients, body) VALUES (?1, ?2, ?3, ?4, ?5)",

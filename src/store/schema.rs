@@ -130,4 +130,8 @@ CREATE TABLE pending_actions (
     last_error  TEXT
 );
 "#,
+    // 2: bodies kept without their attachments (the text of a message over the offline limit).
+    r#"
+ALTER TABLE bodies ADD COLUMN partial INTEGER NOT NULL DEFAULT 0;
+"#,
 ];

@@ -129,11 +129,43 @@ impl Store {
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
+    /// Messages over `max_size` with no body cached at all, newest first: their text is kept
+    /// offline without the attachments.
+    pub fn texts_missing(
+        &self,
+        mailbox: MailboxId,
+        max_size: u64,
+        limit: u32,
+    ) -> Result<Vec<(MsgId, u32)>> {
+        let mut st = self.conn.prepare_cached(
+            "SELECT m.id, m.uid FROM messages m
+             WHERE m.mailbox_id = ?1 AND m.size > ?2
+               AND NOT EXISTS (SELECT 1 FROM bodies b WHERE b.message_id = m.id)
+             ORDER BY m.date DESC, m.id DESC LIMIT ?3",
+        )?;
+        let rows = st.query_map(
+            params![mailbox.0, max_size.min(i64::MAX as u64) as i64, limit],
+            |r| Ok((MsgId(r.get(0)?), r.get(1)?)),
+        )?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// Store the first part of several messages (header and text, without the attachments
+    /// after it) and index their text, in one transaction.
+    pub fn store_partial_bodies(&mut self, bodies: &[(MsgId, Vec<u8>, MessageMeta)]) -> Result<()> {
+        let tx = self.conn.transaction()?;
+        for (msg, raw, meta) in bodies {
+            super::store_body_tx(&tx, *msg, raw, meta, true)?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
     /// Store several downloaded bodies (and index them) in one transaction.
     pub fn store_bodies(&mut self, bodies: &[(MsgId, Vec<u8>, MessageMeta)]) -> Result<()> {
         let tx = self.conn.transaction()?;
         for (msg, raw, meta) in bodies {
-            super::store_body_tx(&tx, *msg, raw, meta)?;
+            super::store_body_tx(&tx, *msg, raw, meta, false)?;
         }
         tx.commit()?;
         Ok(())

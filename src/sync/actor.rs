@@ -21,6 +21,10 @@ use crate::store::StoreHandle;
 /// long behind it).
 const PREFETCH_BATCH: u32 = 25;
 
+/// Of a message over the offline limit, this much of its text is kept offline (the text comes
+/// first in nearly every message; attachments follow it).
+const TEXT_PREFETCH_BYTES: u32 = 256 * 1024;
+
 /// How often a running prefetch looks at INBOX for new mail.
 const PREFETCH_INBOX_CHECK: Duration = Duration::from_millis(500);
 
@@ -427,6 +431,16 @@ impl Engine {
                     .store
                     .call(move |s| s.bodies_missing(mb, limit, PREFETCH_BATCH))
                     .await?;
+                let (missing, partial) = if missing.is_empty() {
+                    // Then the text of the messages over the limit, without the attachments.
+                    let texts = self
+                        .store
+                        .call(move |s| s.texts_missing(mb, limit, PREFETCH_BATCH))
+                        .await?;
+                    (texts, true)
+                } else {
+                    (missing, false)
+                };
                 if missing.is_empty() {
                     break;
                 }
@@ -435,7 +449,12 @@ impl Engine {
                 }
                 let mut uids: Vec<u32> = missing.iter().map(|(_, uid)| *uid).collect();
                 uids.sort_unstable();
-                let fetched = imap.fetch_bodies(&plan::uid_set(&uids)).await?;
+                let set = plan::uid_set(&uids);
+                let fetched = if partial {
+                    imap.fetch_texts(&set, TEXT_PREFETCH_BYTES).await?
+                } else {
+                    imap.fetch_bodies(&set).await?
+                };
                 let by_uid: HashMap<u32, MsgId> = missing.iter().map(|(m, u)| (*u, *m)).collect();
                 let bodies: Vec<(MsgId, Vec<u8>, message::MessageMeta)> = fetched
                     .into_iter()
@@ -449,7 +468,13 @@ impl Engine {
                     // Expunged meanwhile: the next pass removes them; do not spin on them.
                     break;
                 }
-                self.store.call(move |s| s.store_bodies(&bodies)).await?;
+                if partial {
+                    self.store
+                        .call(move |s| s.store_partial_bodies(&bodies))
+                        .await?;
+                } else {
+                    self.store.call(move |s| s.store_bodies(&bodies)).await?;
+                }
                 self.emit(Event::Changed {
                     account: self.account.name.clone(),
                     mailbox: Some(mb),

@@ -907,6 +907,29 @@ impl Imap {
         Ok(bodies)
     }
 
+    /// The header and the first `max` bytes of the text of messages in a UID set, without
+    /// setting \Seen: enough to read and index a message whose attachments are over the offline
+    /// limit. Returns (uid, header followed by the text start).
+    pub async fn fetch_texts(
+        &mut self,
+        set: &str,
+        max: u32,
+    ) -> Result<Vec<(u32, Vec<u8>)>, SyncError> {
+        let query = format!("(UID BODY.PEEK[HEADER] BODY.PEEK[TEXT]<0.{max}>)");
+        let stream = timed(IO_TIMEOUT, "FETCH TEXT", async {
+            Ok::<_, SyncError>(self.session.uid_fetch(set, &query).await?)
+        })
+        .await?;
+        let texts = collect(stream, |f| {
+            let mut raw = f.header()?.to_vec();
+            raw.extend_from_slice(f.text().unwrap_or_default());
+            Some((f.uid?, raw))
+        })
+        .await?;
+        self.drain();
+        Ok(texts)
+    }
+
     /// IDLE on the selected mailbox until the server reports a change, `until` passes, or
     /// `interrupt` fires; returns why it ended and everything the server said. Changes already
     /// reported alongside earlier commands end it at once. DONE has its own timeout: a link

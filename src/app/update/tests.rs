@@ -289,6 +289,7 @@ fn a_missing_body_is_fetched_once_and_reloaded_when_it_arrives() {
             req,
             msg,
             view: None,
+            partial: false,
         },
     );
     assert_eq!(cmds, [Cmd::FetchBody { msg }]);
@@ -312,6 +313,7 @@ fn a_missing_body_is_fetched_once_and_reloaded_when_it_arrives() {
             req,
             msg,
             view: None,
+            partial: false,
         },
     );
     assert!(cmds.is_empty(), "{cmds:?}");
@@ -319,6 +321,28 @@ fn a_missing_body_is_fetched_once_and_reloaded_when_it_arrives() {
         s.reader.as_ref().unwrap().body_error.as_deref(),
         Some("gone")
     );
+}
+
+#[test]
+fn a_text_only_body_is_shown_and_the_whole_message_fetched() {
+    let (mut s, cmds) = loaded(3);
+    let next = answer(&mut s, &cmds, 3);
+    let Some(Cmd::LoadMessage { req, msg }) = next.first().cloned() else {
+        panic!("{next:?}")
+    };
+    let view = crate::domain::message::parse(b"Subject: big\r\n\r\nthe text comes first\r\n");
+    let cmds = update(
+        &mut s,
+        Msg::MessageLoaded {
+            req,
+            msg,
+            view: Some(Box::new(view)),
+            partial: true,
+        },
+    );
+    assert_eq!(cmds, [Cmd::FetchBody { msg }]);
+    let r = s.reader.as_ref().unwrap();
+    assert!(r.view.is_some() && r.fetching);
 }
 
 #[test]
