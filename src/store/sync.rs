@@ -116,17 +116,7 @@ impl Store {
         max_size: u64,
         limit: u32,
     ) -> Result<Vec<(MsgId, u32)>> {
-        let mut st = self.conn.prepare_cached(
-            "SELECT m.id, m.uid FROM messages m
-             WHERE m.mailbox_id = ?1 AND m.size <= ?2
-               AND NOT EXISTS (SELECT 1 FROM bodies b WHERE b.message_id = m.id)
-             ORDER BY m.date DESC, m.id DESC LIMIT ?3",
-        )?;
-        let rows = st.query_map(
-            params![mailbox.0, max_size.min(i64::MAX as u64) as i64, limit],
-            |r| Ok((MsgId(r.get(0)?), r.get(1)?)),
-        )?;
-        Ok(rows.collect::<rusqlite::Result<_>>()?)
+        self.without_body(mailbox, max_size, false, limit)
     }
 
     /// Messages over `max_size` with no body cached at all, newest first: their text is kept
@@ -137,14 +127,24 @@ impl Store {
         max_size: u64,
         limit: u32,
     ) -> Result<Vec<(MsgId, u32)>> {
+        self.without_body(mailbox, max_size, true, limit)
+    }
+
+    fn without_body(
+        &self,
+        mailbox: MailboxId,
+        max_size: u64,
+        over: bool,
+        limit: u32,
+    ) -> Result<Vec<(MsgId, u32)>> {
         let mut st = self.conn.prepare_cached(
             "SELECT m.id, m.uid FROM messages m
-             WHERE m.mailbox_id = ?1 AND m.size > ?2
+             WHERE m.mailbox_id = ?1 AND (m.size > ?2) = ?3
                AND NOT EXISTS (SELECT 1 FROM bodies b WHERE b.message_id = m.id)
-             ORDER BY m.date DESC, m.id DESC LIMIT ?3",
+             ORDER BY m.date DESC, m.id DESC LIMIT ?4",
         )?;
         let rows = st.query_map(
-            params![mailbox.0, max_size.min(i64::MAX as u64) as i64, limit],
+            params![mailbox.0, max_size.min(i64::MAX as u64) as i64, over, limit],
             |r| Ok((MsgId(r.get(0)?), r.get(1)?)),
         )?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)

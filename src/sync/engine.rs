@@ -267,6 +267,25 @@ async fn store_rows(
     Ok(n)
 }
 
+/// Remove vanished UID ranges and apply new flags by UID.
+async fn apply_by_uid(
+    store: &StoreHandle,
+    mb: MailboxId,
+    vanished: Vec<(u32, u32)>,
+    flags: Vec<(u32, crate::domain::Flags)>,
+) -> Result<Summary, SyncError> {
+    let mut sum = Summary::default();
+    if !vanished.is_empty() {
+        sum.removed += store
+            .call(move |s| s.delete_uid_ranges(mb, &vanished))
+            .await?;
+    }
+    if !flags.is_empty() {
+        sum.changed += store.call(move |s| s.update_flags(mb, &flags)).await?;
+    }
+    Ok(sum)
+}
+
 /// Apply changes the server reported for the selected mailbox `mb` (during IDLE, or alongside
 /// other commands) without selecting it again: vanished UIDs, new flags, new mail. Returns None
 /// when they cannot be placed by UID (EXPUNGE by sequence number, a FETCH without its UID, a
@@ -288,14 +307,7 @@ pub async fn apply_untagged(
         fetch_modseq,
         ..
     } = u;
-    if !vanished.is_empty() {
-        sum.removed += store
-            .call(move |s| s.delete_uid_ranges(mb, &vanished))
-            .await?;
-    }
-    if !flags.is_empty() {
-        sum.changed += store.call(move |s| s.update_flags(mb, &flags)).await?;
-    }
+    sum += apply_by_uid(store, mb, vanished, flags).await?;
     let mut newest = None;
     if exists.is_some() {
         let max = store
@@ -385,14 +397,7 @@ pub async fn sync_mailbox(
         let Untagged {
             vanished, flags, ..
         } = untagged;
-        if !vanished.is_empty() {
-            sum.removed += store
-                .call(move |s| s.delete_uid_ranges(mb, &vanished))
-                .await?;
-        }
-        if !flags.is_empty() {
-            sum.changed += store.call(move |s| s.update_flags(mb, &flags)).await?;
-        }
+        sum += apply_by_uid(store, mb, vanished, flags).await?;
         plan.flags = FlagSync::None;
     }
     let cached = Cached {
