@@ -151,6 +151,20 @@ fn main() {
         mailbox: Some("INBOX".into()),
     };
 
+    // Another client (doveadm) adds or removes a keyword on the 1,000 oldest messages.
+    let change_1000_flags = |op: &str, keyword: &str| {
+        servers.doveadm(&[
+            "flags",
+            op,
+            "-u",
+            ALICE.email,
+            keyword,
+            "mailbox",
+            "INBOX",
+            "uid",
+            "1:1000",
+        ]);
+    };
     rt.block_on(async {
         // Warm the server's caches once so both sides read from memory.
         let (_, _) = floor(&servers).await;
@@ -182,17 +196,7 @@ fn main() {
         let unchanged = t.elapsed();
         assert_eq!((s.new, s.changed, s.removed), (0, 0, 0));
 
-        servers.doveadm(&[
-            "flags",
-            "add",
-            "-u",
-            ALICE.email,
-            "$Bench",
-            "mailbox",
-            "INBOX",
-            "uid",
-            "1:1000",
-        ]);
+        change_1000_flags("add", "$Bench");
         let t = Instant::now();
         let s = sync_once(&account, &store, &inbox_only, &|_| {})
             .await
@@ -210,17 +214,7 @@ fn main() {
             .unwrap();
         let unchanged_open = t.elapsed();
         assert_eq!((s.new, s.changed, s.removed), (0, 0, 0));
-        servers.doveadm(&[
-            "flags",
-            "remove",
-            "-u",
-            ALICE.email,
-            "$Bench",
-            "mailbox",
-            "INBOX",
-            "uid",
-            "1:1000",
-        ]);
+        change_1000_flags("remove", "$Bench");
         let t = Instant::now();
         let (s, _) = engine::sync_connected(&mut imap, &account, &store, &inbox_only, &|_| {})
             .await
@@ -250,17 +244,7 @@ fn main() {
                 other => panic!("engine never reached IDLE: {other:?}"),
             }
         }
-        servers.doveadm(&[
-            "flags",
-            "add",
-            "-u",
-            ALICE.email,
-            "$Pushed",
-            "mailbox",
-            "INBOX",
-            "uid",
-            "1:1000",
-        ]);
+        change_1000_flags("add", "$Pushed");
         let t = Instant::now();
         loop {
             match tokio::time::timeout(Duration::from_secs(60), events.recv()).await {

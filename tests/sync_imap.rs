@@ -449,10 +449,7 @@ async fn a_compressed_session_syncs_the_same_mail() {
         .unwrap();
     assert!(!imap.compressed());
     imap.logout().await;
-    let text = std::fs::read_to_string(&path)
-        .unwrap()
-        .replace("[account.imap]\n", "[account.imap]\ncompress = true\n");
-    std::fs::write(&path, text).unwrap();
+    MailServers::add_imap_keys(&path, "compress = true");
     let config = Config::load(&path).unwrap();
     let imap = tern::sync::engine::connect(&config.accounts[0])
         .await

@@ -71,6 +71,20 @@ impl Running {
         }
     }
 
+    /// Wait (bounded) for the engine to announce a change in some mailbox.
+    async fn mailbox_changed(&mut self, what: &str, limit: Duration) {
+        self.until(what, limit, |e| {
+            matches!(
+                e,
+                Event::Changed {
+                    mailbox: Some(_),
+                    ..
+                }
+            )
+        })
+        .await;
+    }
+
     async fn online(&mut self) {
         self.until("online state", WAIT, |e| {
             matches!(
@@ -154,16 +168,7 @@ async fn mail_submitted_to_postfix_reaches_the_cache_through_idle() {
         .contains(&"pushed through IDLE".to_string())
     {
         let left = PUSH_BUDGET.saturating_sub(sent.elapsed());
-        r.until("the INBOX change", left, |e| {
-            matches!(
-                e,
-                Event::Changed {
-                    mailbox: Some(_),
-                    ..
-                }
-            )
-        })
-        .await;
+        r.mailbox_changed("the INBOX change", left).await;
     }
     eprintln!("accepted by Postfix -> in the cache: {:?}", sent.elapsed());
     assert!(
@@ -199,16 +204,7 @@ async fn flag_changes_by_another_client_arrive_without_a_command_and_bodies_down
         "uid",
         "1",
     ]);
-    r.until("the flag change", PUSH_BUDGET, |e| {
-        matches!(
-            e,
-            Event::Changed {
-                mailbox: Some(_),
-                ..
-            }
-        )
-    })
-    .await;
+    r.mailbox_changed("the flag change", PUSH_BUDGET).await;
     let flagged = r
         .store
         .call(|s| {
@@ -378,16 +374,7 @@ async fn bodies_are_prefetched_and_readable_offline() {
             .unwrap()
     };
     while missing(r.store.clone()).await > 0 {
-        r.until("a prefetched batch", WAIT, |e| {
-            matches!(
-                e,
-                Event::Changed {
-                    mailbox: Some(_),
-                    ..
-                }
-            )
-        })
-        .await;
+        r.mailbox_changed("a prefetched batch", WAIT).await;
     }
     // The server goes away: every message is still readable, and its body is searchable.
     servers.crash_dovecot();
@@ -436,11 +423,7 @@ async fn other_folders_are_checked_on_the_configured_interval() {
         servers.imaps_port(),
         ALICE.password,
     );
-    let text = std::fs::read_to_string(&path).unwrap().replace(
-        "[account.imap]\n",
-        "[account.imap]\npoll_interval = \"10s\"\n",
-    );
-    std::fs::write(&path, text).unwrap();
+    MailServers::add_imap_keys(&path, "poll_interval = \"10s\"");
     let cfg = Config::load(&path).unwrap();
     let store = StoreHandle::open_in_dir(&cfg.data_dir).unwrap();
     let (tx, mut events) = tokio::sync::mpsc::unbounded_channel();
@@ -490,16 +473,7 @@ async fn new_mail_arrives_while_a_long_body_prefetch_runs() {
     let delivered = Instant::now();
     while !r.subjects().await.contains(&"during-prefetch".to_string()) {
         let left = DURING_PREFETCH_BUDGET.saturating_sub(delivered.elapsed());
-        r.until("the new mail", left, |e| {
-            matches!(
-                e,
-                Event::Changed {
-                    mailbox: Some(_),
-                    ..
-                }
-            )
-        })
-        .await;
+        r.mailbox_changed("the new mail", left).await;
     }
     let still_missing = r
         .store
@@ -649,16 +623,7 @@ async fn over_the_limit_the_text_is_kept_offline_without_the_attachment() {
             .unwrap()
     };
     while find(r.store.clone()).await.2.is_none() {
-        r.until("a prefetched batch", WAIT, |e| {
-            matches!(
-                e,
-                Event::Changed {
-                    mailbox: Some(_),
-                    ..
-                }
-            )
-        })
-        .await;
+        r.mailbox_changed("a prefetched batch", WAIT).await;
     }
     let (id, has_attachments, raw) = find(r.store.clone()).await;
     let raw = raw.unwrap();

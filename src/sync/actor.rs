@@ -302,25 +302,20 @@ impl Engine {
             }
             // INBOX is brought up to date as it is selected (other work may have selected
             // another mailbox meanwhile); then IDLE applies each change as the server reports it.
-            if imap.selected() != Some(inbox.listed.wire.as_str()) {
-                let sum =
-                    engine::sync_mailbox(&mut imap, &self.store, inbox.id, &inbox.listed, &|_| {})
-                        .await?;
-                if sum.new + sum.changed + sum.removed > 0 {
-                    prefetched = false;
-                    self.emit(Event::Changed {
-                        account: self.account.name.clone(),
-                        mailbox: Some(inbox.id),
-                    });
-                }
+            if make_current(&mut imap, &self.store, &inbox).await? {
+                prefetched = false;
+                self.emit(Event::Changed {
+                    account: self.account.name.clone(),
+                    mailbox: Some(inbox.id),
+                });
             }
             self.state(ConnState::Idle);
             let wake = Arc::clone(&self.wake);
-            let (_, changes) = imap
-                .idle(wait, async move { wake.notified().await })
-                .await?;
-            if changes.changed() {
-                apply_changes(&mut imap, &self.store, &inbox, changes).await?;
+            if idle_and_apply(&mut imap, &self.store, &inbox, wait, async move {
+                wake.notified().await
+            })
+            .await?
+            {
                 prefetched = false;
                 self.emit(Event::Changed {
                     account: self.account.name.clone(),
@@ -536,21 +531,41 @@ impl Engine {
     }
 }
 
-/// Apply what IDLE (or another command) reported for the selected mailbox: by UID when the
-/// server said enough (QRESYNC), else by resyncing the mailbox.
-async fn apply_changes(
+/// Before an IDLE on `t`: when another mailbox is selected (other work ran meanwhile), select
+/// `t` and bring its cache up to date. Returns whether the cache changed.
+async fn make_current(
     imap: &mut Imap,
     store: &StoreHandle,
     t: &Tracked,
-    changes: Untagged,
-) -> Result<(), SyncError> {
+) -> Result<bool, SyncError> {
+    if imap.selected() == Some(t.listed.wire.as_str()) {
+        return Ok(false);
+    }
+    let sum = engine::sync_mailbox(imap, store, t.id, &t.listed, &|_| {}).await?;
+    Ok(sum.new + sum.changed + sum.removed > 0)
+}
+
+/// IDLE on the selected mailbox `t` (see [`Imap::idle`]) and apply what the server reported:
+/// by UID when it said enough (QRESYNC), else by resyncing the mailbox. Returns whether the
+/// mailbox changed.
+async fn idle_and_apply(
+    imap: &mut Imap,
+    store: &StoreHandle,
+    t: &Tracked,
+    until: Duration,
+    interrupt: impl Future<Output = ()>,
+) -> Result<bool, SyncError> {
+    let changes: Untagged = imap.idle(until, interrupt).await?;
+    if !changes.changed() {
+        return Ok(false);
+    }
     if engine::apply_untagged(imap, store, t.id, changes)
         .await?
         .is_none()
     {
         engine::sync_mailbox(imap, store, t.id, &t.listed, &|_| {}).await?;
     }
-    Ok(())
+    Ok(true)
 }
 
 /// IDLE on the mailbox the user has open, over its own connection, so changes there arrive as
@@ -599,18 +614,11 @@ impl Watcher {
         let mut imap = engine::connect_with(&self.account, self.password.as_ref()).await?;
         let t = &self.mailbox;
         loop {
-            if imap.selected() != Some(t.listed.wire.as_str()) {
-                let sum =
-                    engine::sync_mailbox(&mut imap, &self.store, t.id, &t.listed, &|_| {}).await?;
-                if sum.new + sum.changed + sum.removed > 0 {
-                    self.changed();
-                }
+            if make_current(&mut imap, &self.store, t).await? {
+                self.changed();
             }
-            let (_, changes) = imap
-                .idle(self.timing.keepalive, std::future::pending::<()>())
-                .await?;
-            if changes.changed() {
-                apply_changes(&mut imap, &self.store, t, changes).await?;
+            let pending = std::future::pending::<()>();
+            if idle_and_apply(&mut imap, &self.store, t, self.timing.keepalive, pending).await? {
                 self.changed();
             }
         }

@@ -61,17 +61,6 @@ pub struct HeaderRow {
     pub header: Vec<u8>,
 }
 
-/// Why an IDLE ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum IdleOutcome {
-    /// The server reported a change (EXISTS, EXPUNGE, FETCH).
-    Changed,
-    /// Nothing happened for the keepalive period.
-    Quiet,
-    /// The engine asked to stop idling (a command is waiting).
-    Interrupted,
-}
-
 /// What the server said about the selected mailbox in untagged responses, while a command or
 /// IDLE ran: SELECT's mailbox data, and changes (new mail, expunges, flags) as they happen.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -246,10 +235,10 @@ pub fn has_attachments(bs: &BodyStructure<'_>) -> bool {
     }
 }
 
-fn caps_of(list: &[async_imap::imap_proto::Capability<'_>]) -> Caps {
-    use async_imap::imap_proto::Capability as C;
+fn caps_of<'a>(list: impl IntoIterator<Item = &'a async_imap::types::Capability>) -> Caps {
+    use async_imap::types::Capability as C;
     Caps(
-        list.iter()
+        list.into_iter()
             .map(|c| match c {
                 C::Imap4rev1 => "IMAP4REV1".to_string(),
                 C::Auth(a) => format!("AUTH={}", a.to_ascii_uppercase()),
@@ -292,7 +281,10 @@ where
             ));
         }
         Response::Data { outcome, .. } => match &outcome.code {
-            Some(ResponseCode::Capabilities(c)) => Some(caps_of(c)),
+            Some(ResponseCode::Capabilities(c)) => {
+                let list: Vec<_> = c.iter().map(async_imap::types::Capability::from).collect();
+                Some(caps_of(&list))
+            }
             _ => None,
         },
         _ => None,
@@ -318,7 +310,10 @@ async fn pre_auth_caps(client: &mut Client<BoxStream>) -> Result<Caps, SyncError
                 ));
             };
             match r.parsed() {
-                Response::Capabilities(c) => caps = caps_of(c),
+                Response::Capabilities(c) => {
+                    let list: Vec<_> = c.iter().map(async_imap::types::Capability::from).collect();
+                    caps = caps_of(&list);
+                }
                 Response::Done { tag, status, .. } if tag.0 == "tcap" => {
                     return if *status == Status::Ok {
                         Ok(caps)
@@ -470,17 +465,7 @@ impl Imap {
             Ok::<_, SyncError>(imap.session.capabilities().await?)
         })
         .await?;
-        imap.caps = Caps(
-            caps.iter()
-                .map(|c| match c {
-                    async_imap::types::Capability::Imap4rev1 => "IMAP4REV1".to_string(),
-                    async_imap::types::Capability::Auth(a) => {
-                        format!("AUTH={}", a.to_ascii_uppercase())
-                    }
-                    async_imap::types::Capability::Atom(a) => a.to_ascii_uppercase(),
-                })
-                .collect(),
-        );
+        imap.caps = caps_of(caps.iter());
         if imap.caps.has("COMPRESS=DEFLATE") && want_compress(server) {
             imap = imap.compress().await?;
         }
@@ -931,18 +916,19 @@ impl Imap {
     }
 
     /// IDLE on the selected mailbox until the server reports a change, `until` passes, or
-    /// `interrupt` fires; returns why it ended and everything the server said. Changes already
+    /// `interrupt` fires; returns everything the server said (`changed()` tells whether the
+    /// mailbox changed). Changes already
     /// reported alongside earlier commands end it at once. DONE has its own timeout: a link
     /// that cannot answer it is dead.
     pub async fn idle(
         &mut self,
         until: Duration,
         interrupt: impl Future<Output = ()>,
-    ) -> Result<(IdleOutcome, Untagged), SyncError> {
+    ) -> Result<Untagged, SyncError> {
         self.drain();
         let mut u = std::mem::take(&mut self.pending);
         if u.changed() {
-            return Ok((IdleOutcome::Changed, u));
+            return Ok(u);
         }
         let id = timed(IO_TIMEOUT, "IDLE", async {
             Ok::<_, SyncError>(self.session.run_command("IDLE").await?)
@@ -976,13 +962,10 @@ impl Imap {
         }
         let deadline = tokio::time::Instant::now() + until;
         let mut interrupt = std::pin::pin!(interrupt);
-        let outcome = loop {
-            if u.changed() {
-                break IdleOutcome::Changed;
-            }
+        while !u.changed() {
             tokio::select! {
                 r = tokio::time::timeout_at(deadline, self.session.read_response()) => match r {
-                    Err(_) => break IdleOutcome::Quiet,
+                    Err(_) => break, // quiet until the deadline
                     Ok(Err(e)) => return Err(SyncError::new(ErrorKind::Network, e.to_string())),
                     Ok(Ok(None)) => {
                         return Err(SyncError::new(ErrorKind::Network, format!("{host} closed the connection")));
@@ -994,16 +977,16 @@ impl Imap {
                         u.absorb(r.parsed());
                     }
                 },
-                _ = &mut interrupt => break IdleOutcome::Interrupted,
+                _ = &mut interrupt => break,
             }
-        };
+        }
         timed(Duration::from_secs(15), "IDLE DONE", async {
             Ok::<_, SyncError>(self.session.run_command_untagged("DONE").await?)
         })
         .await?;
         self.finish(&id, "IDLE DONE", Duration::from_secs(15), &mut u)
             .await?;
-        Ok((outcome, u))
+        Ok(u)
     }
 
     pub async fn logout(mut self) {

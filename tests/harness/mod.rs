@@ -875,6 +875,14 @@ impl MailServers {
         path
     }
 
+    /// Add keys to the `[account.imap]` section of a config written by `write_tern_config*`.
+    pub fn add_imap_keys(path: &Path, keys: &str) {
+        let text = fs::read_to_string(path)
+            .expect("read tern config")
+            .replace("[account.imap]\n", &format!("[account.imap]\n{keys}\n"));
+        fs::write(path, text).expect("write tern config");
+    }
+
     pub fn imap(&self, user: &str) -> TestImap {
         TestImap::connect(self.ports.imap, user, self.password(user))
             .unwrap_or_else(|e| panic!("{}", self.with_logs(&format!("IMAP login {user}: {e}"))))
