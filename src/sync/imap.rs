@@ -836,7 +836,9 @@ impl Imap {
         };
         let mut u = Untagged::default();
         self.command(&cmd, "FETCH FLAGS", &mut u).await?;
-        let Untagged { flags, .. } = u;
+        let flags = std::mem::take(&mut u.flags);
+        // New mail or expunges reported meanwhile are kept for the engine.
+        merge(&mut self.pending, u);
         Ok(flags)
     }
 
