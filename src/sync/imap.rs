@@ -209,8 +209,8 @@ fn flags_of(f: &Fetch) -> Flags {
     flags
 }
 
-/// The mailbox state SELECT or STATUS reported.
-fn selected(mb: &async_imap::types::Mailbox) -> Selected {
+/// The mailbox state STATUS reported.
+fn status_of(mb: &async_imap::types::Mailbox) -> Selected {
     Selected {
         exists: mb.exists,
         uidvalidity: mb.uid_validity,
@@ -771,7 +771,7 @@ impl Imap {
         })
         .await?;
         self.drain();
-        Ok(selected(&mb))
+        Ok(status_of(&mb))
     }
 
     /// List-row data for a sequence set (`uid = false`) or a UID set.
