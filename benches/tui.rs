@@ -55,7 +55,7 @@ fn meta(i: u32) -> MessageMeta {
         cc: Vec::new(),
         subject: format!("Message number {i} about the quarterly plans"),
         list_id: None,
-        has_attachments: i % 9 == 0,
+        has_attachments: i.is_multiple_of(9),
         preview: String::new(),
         body_text: String::new(),
         size: 4000 + i % 5000,
@@ -68,7 +68,7 @@ fn insert(store: &mut Store, mb: MailboxId, from: u32, to: u32) {
             uid: Uid(i + 1),
             meta: meta(i),
             flags: Flags {
-                seen: i % 3 != 0,
+                seen: !i.is_multiple_of(3),
                 ..Flags::default()
             },
             internal_date: None,
