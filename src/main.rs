@@ -40,7 +40,8 @@ fn load_config(cli: &Cli) -> Result<Config, ConfigError> {
     Config::load(&path)
 }
 
-async fn run_tui(handle: StoreHandle, opts: Options) -> anyhow::Result<()> {
+async fn run_tui(handle: StoreHandle, mut opts: Options) -> anyhow::Result<()> {
+    opts.suspend = Some(tui::suspend);
     let mut guard = tui::TerminalGuard::enter().context("cannot set up the terminal")?;
     let result = app::run(&mut guard.terminal, EventStream::new(), handle, opts).await;
     drop(guard);
@@ -59,10 +60,11 @@ fn demo(rt: &tokio::runtime::Runtime) -> anyhow::Result<()> {
     let opts = Options {
         layout: config::Layout::Auto,
         keys: Default::default(),
-        theme: Theme::default(),
+        theme: Theme::from_config(&Default::default(), Theme::no_color_from_env()),
         banner: "demo".into(),
         engines: Default::default(),
         engine_events: None,
+        suspend: None,
     };
     rt.block_on(run_tui(StoreHandle::spawn(store)?, opts))
 }
@@ -102,10 +104,11 @@ fn open(rt: &tokio::runtime::Runtime, cfg: Config) -> anyhow::Result<()> {
         let opts = Options {
             layout: cfg.layout,
             keys: cfg.keys.clone(),
-            theme: Theme::from_config(&cfg.theme),
+            theme: Theme::from_config(&cfg.theme, Theme::no_color_from_env()),
             banner: "tern".into(),
             engines,
             engine_events: Some(rx),
+            suspend: None,
         };
         let result = run_tui(ui_store, opts).await;
         // The engines were told to shut down; give them a moment to log out.

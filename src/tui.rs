@@ -15,6 +15,21 @@ pub fn restore() {
     let _ = execute!(io::stdout(), terminal::LeaveAlternateScreen, cursor::Show);
 }
 
+/// Ctrl-z: give the terminal back, stop the process (SIGTSTP, as a shell job), and take the
+/// terminal again once the shell resumes it. The caller redraws everything.
+#[cfg(unix)]
+pub fn suspend() -> io::Result<()> {
+    restore();
+    signal_hook::low_level::raise(signal_hook::consts::SIGTSTP)?;
+    terminal::enable_raw_mode()?;
+    execute!(io::stdout(), terminal::EnterAlternateScreen, cursor::Hide)
+}
+
+#[cfg(not(unix))]
+pub fn suspend() -> io::Result<()> {
+    Ok(())
+}
+
 pub struct TerminalGuard {
     pub terminal: Tui,
 }

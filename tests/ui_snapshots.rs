@@ -8,6 +8,7 @@ use ratatui::backend::TestBackend;
 use ratatui::layout::Rect;
 
 use tern::app::effects::execute_on;
+use tern::app::keymap::Keymap;
 use tern::app::msg::{Cmd, Msg};
 use tern::app::state::{AppState, SidebarRow};
 use tern::app::update::update;
@@ -32,6 +33,7 @@ impl Harness {
             store,
             state: AppState::new(Layout::Auto, "demo"),
         };
+        h.state.key_help = Keymap::new(&Default::default()).help();
         h.send(Msg::Ticked {
             now: NOW,
             utc_offset: 0,
@@ -108,7 +110,27 @@ fn narrow_terminal_puts_the_reader_under_the_list() {
 fn help_overlay_lists_bindings() {
     let mut h = Harness::new(120, 30);
     h.key(Action::Help);
+    let text = |h: &Harness| -> String {
+        h.screen()
+            .backend()
+            .buffer()
+            .content()
+            .iter()
+            .map(|c| c.symbol())
+            .collect()
+    };
+    // In the mailboxes pane: motions, not the reader's keys.
+    let sidebar = text(&h);
+    assert!(sidebar.contains("g g, home"));
+    assert!(!sidebar.contains("show the raw message source"));
     insta::assert_snapshot!(h.screen().backend());
+    h.key(Action::Back);
+    h.key(Action::NextPane);
+    h.key(Action::NextPane);
+    h.key(Action::Help);
+    let reader = text(&h);
+    assert!(reader.contains("show the raw message source"));
+    assert!(reader.contains("J "), "next message on J");
 }
 
 #[test]
@@ -137,4 +159,48 @@ fn hostile_message_reaches_no_cell_as_a_control_character() {
         "the subject is shown, cleaned"
     );
     insta::assert_snapshot!(term.backend());
+}
+
+#[test]
+fn the_reader_full_screen_with_every_header_then_the_source() {
+    let mut h = Harness::new(110, 34);
+    h.key(Action::NextPane);
+    h.key(Action::Down);
+    h.key(Action::Fullscreen);
+    h.key(Action::FullHeaders);
+    let full = h.screen();
+    let text: String = full
+        .backend()
+        .buffer()
+        .content()
+        .iter()
+        .map(|c| c.symbol())
+        .collect();
+    assert!(text.contains("Message-ID:"), "every header field is shown");
+    assert!(!text.contains("Mailboxes"), "the other panes are hidden");
+    insta::assert_snapshot!("reader_full_headers", full.backend());
+    h.key(Action::Source);
+    insta::assert_snapshot!("reader_source", h.screen().backend());
+    // Esc leaves full screen; the list is back with the same message selected.
+    let selected = h.state.list.selected;
+    h.key(Action::Back);
+    assert!(!h.state.fullscreen);
+    assert_eq!(h.state.list.selected, selected);
+}
+
+#[test]
+fn the_raw_source_of_a_hostile_message_is_cleaned_too() {
+    let mut h = Harness::new(120, 40);
+    h.select_mailbox("work", "Junk");
+    h.key(Action::NextPane);
+    h.key(Action::Source);
+    let term = h.screen();
+    for cell in term.backend().buffer().content() {
+        for c in cell.symbol().chars() {
+            assert!(
+                !c.is_control() && !('\u{202A}'..='\u{202E}').contains(&c),
+                "control character {c:?} reached the screen"
+            );
+        }
+    }
 }

@@ -5,7 +5,21 @@ use std::collections::BTreeMap;
 
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 
+use super::state::Pane;
 use crate::domain::keys::{Action, Key, KeyChord, KeySeq};
+
+/// Whether an action does something when `pane` has the focus (the help overlay lists only
+/// those).
+pub fn applies_in(action: Action, pane: Pane) -> bool {
+    match action {
+        Action::NextMessage
+        | Action::PrevMessage
+        | Action::Fullscreen
+        | Action::FullHeaders
+        | Action::Source => pane != Pane::Mailboxes,
+        _ => true,
+    }
+}
 
 /// What a key press did.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -72,6 +86,14 @@ impl Keymap {
     }
 
     /// The keys bound to each action, in action order (for the help overlay).
+    /// The help overlay's rows: each bound action with its keys, joined.
+    pub fn help(&self) -> Vec<(Action, String)> {
+        self.bindings()
+            .into_iter()
+            .map(|(a, keys)| (a, keys.join(", ")))
+            .collect()
+    }
+
     pub fn bindings(&self) -> Vec<(Action, Vec<String>)> {
         let mut out: Vec<(Action, Vec<String>)> = Vec::new();
         for &action in Action::ALL {
@@ -142,7 +164,7 @@ mod tests {
         // g then j: the sequence breaks and j still works.
         assert_eq!(k.feed(c("g")), Resolved::Pending);
         assert_eq!(k.feed(c("j")), Resolved::Action(Action::Down));
-        assert_eq!(k.feed(c("z")), Resolved::Unbound);
+        assert_eq!(k.feed(c("ctrl-x")), Resolved::Unbound);
     }
 
     #[test]

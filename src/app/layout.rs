@@ -17,7 +17,9 @@ pub struct Areas {
     pub wide: bool,
 }
 
-pub fn areas(size: Rect, layout: Layout) -> Areas {
+/// Where the panes go; with `fullscreen` the reader takes the whole screen above the status line
+/// and the sidebar and list get no room.
+pub fn areas(size: Rect, layout: Layout, fullscreen: bool) -> Areas {
     let status = Rect {
         y: size.y + size.height.saturating_sub(1),
         height: size.height.min(1),
@@ -37,11 +39,21 @@ pub fn areas(size: Rect, layout: Layout) -> Areas {
         width: body.width - side_w,
         ..body
     };
-    let wide = match layout {
-        Layout::Wide => true,
-        Layout::Tall => false,
-        Layout::Auto => size.width >= WIDE_MIN_WIDTH,
-    };
+    let wide = is_wide(size, layout);
+    if fullscreen {
+        let none = Rect {
+            width: 0,
+            height: 0,
+            ..body
+        };
+        return Areas {
+            sidebar: none,
+            list: none,
+            reader: body,
+            status,
+            wide,
+        };
+    }
     let (list, reader) = if wide {
         let lw = right.width * 45 / 100;
         (
@@ -75,14 +87,28 @@ pub fn areas(size: Rect, layout: Layout) -> Areas {
     }
 }
 
-/// Rows of messages visible in the list pane (inside its border).
+/// Whether the reader goes beside the list (else under it).
+pub fn is_wide(size: Rect, layout: Layout) -> bool {
+    match layout {
+        Layout::Wide => true,
+        Layout::Tall => false,
+        Layout::Auto => size.width >= WIDE_MIN_WIDTH,
+    }
+}
+
+/// Rows of messages visible in the list pane (inside its border), as laid out without the
+/// full-screen reader (the list keeps its page size behind it).
 pub fn list_rows(size: Rect, layout: Layout) -> u32 {
-    u32::from(areas(size, layout).list.height.saturating_sub(2)).max(1)
+    u32::from(areas(size, layout, false).list.height.saturating_sub(2)).max(1)
 }
 
 /// Lines of text visible in the reader pane (inside its border).
-pub fn reader_rows(size: Rect, layout: Layout) -> u16 {
-    areas(size, layout).reader.height.saturating_sub(2).max(1)
+pub fn reader_rows(size: Rect, layout: Layout, fullscreen: bool) -> u16 {
+    areas(size, layout, fullscreen)
+        .reader
+        .height
+        .saturating_sub(2)
+        .max(1)
 }
 
 #[cfg(test)]
@@ -91,15 +117,20 @@ mod tests {
 
     #[test]
     fn wide_and_tall() {
-        let a = areas(Rect::new(0, 0, 200, 50), Layout::Auto);
+        let a = areas(Rect::new(0, 0, 200, 50), Layout::Auto, false);
         assert!(a.wide);
         assert_eq!(a.list.y, a.reader.y);
-        let t = areas(Rect::new(0, 0, 100, 40), Layout::Auto);
+        let t = areas(Rect::new(0, 0, 100, 40), Layout::Auto, false);
         assert!(!t.wide);
         assert_eq!(t.reader.y, t.list.y + t.list.height);
         assert_eq!(t.status.y, 39);
         // Tiny terminals do not underflow.
-        let z = areas(Rect::new(0, 0, 10, 2), Layout::Auto);
+        let z = areas(Rect::new(0, 0, 10, 2), Layout::Auto, false);
         assert!(z.sidebar.width <= 10);
+        // Full screen: the reader takes everything but the status line.
+        let f = areas(Rect::new(0, 0, 100, 40), Layout::Auto, true);
+        assert_eq!(f.reader, Rect::new(0, 0, 100, 39));
+        assert_eq!(f.list.area(), 0);
+        assert_eq!(f.sidebar.area(), 0);
     }
 }

@@ -40,6 +40,9 @@ pub struct Options {
     /// The account engines, by account, and the events they send.
     pub engines: HashMap<AccountId, EngineHandle>,
     pub engine_events: Option<UnboundedReceiver<EngineEvent>>,
+    /// Suspends the process and takes the terminal back (Ctrl-z); None where that cannot be
+    /// done (tests).
+    pub suspend: Option<fn() -> io::Result<()>>,
 }
 
 /// An engine's event as the app sees it.
@@ -100,11 +103,7 @@ where
     let effects = Effects::new(store, tx, opts.engines);
     let mut keymap = Keymap::new(&opts.keys);
     let mut state = AppState::new(opts.layout, opts.banner);
-    state.key_help = keymap
-        .bindings()
-        .into_iter()
-        .map(|(a, keys)| (keys.join(", "), a.describe().to_string()))
-        .collect();
+    state.key_help = keymap.help();
     let size = terminal.size().map_err(other_err)?;
     let mut initial = vec![
         Msg::Resized(Rect::new(0, 0, size.width, size.height)),
@@ -162,6 +161,13 @@ where
         }
         if state.quit {
             break;
+        }
+        if std::mem::take(&mut state.suspend)
+            && let Some(suspend) = opts.suspend
+        {
+            suspend()?;
+            terminal.clear().map_err(other_err)?;
+            dirty = true;
         }
     }
     for e in &engines {

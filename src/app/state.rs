@@ -92,8 +92,8 @@ pub struct AppState {
     pub sidebar_selected: usize,
     pub list: ListState,
     pub reader: Option<ReaderState>,
-    /// The key bindings in force, as (keys, what they do), for the help overlay.
-    pub key_help: Vec<(String, String)>,
+    /// The key bindings in force, as (action, its keys), for the help overlay.
+    pub key_help: Vec<(crate::domain::keys::Action, String)>,
     pub help_visible: bool,
     /// What each account's engine is doing, by account name.
     pub accounts_state: Vec<(String, ConnState)>,
@@ -102,7 +102,15 @@ pub struct AppState {
     /// A short note for the status line (e.g. "demo mode").
     pub banner: String,
     pub clock: Clock,
+    /// The reader fills the screen (the other panes are hidden).
+    pub fullscreen: bool,
+    /// The reader shows every header field, not the usual few.
+    pub full_headers: bool,
+    /// The reader shows the raw message source.
+    pub show_source: bool,
     pub quit: bool,
+    /// The user asked to suspend tern (the run loop stops the process, then redraws).
+    pub suspend: bool,
     next_req: u64,
 }
 
@@ -122,7 +130,11 @@ impl AppState {
             error: None,
             banner: banner.into(),
             clock: Clock::default(),
+            fullscreen: false,
+            full_headers: false,
+            show_source: false,
             quit: false,
+            suspend: false,
             next_req: 1,
         }
     }

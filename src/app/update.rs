@@ -4,6 +4,7 @@
 use super::layout;
 use super::msg::{Cmd, Msg};
 use super::state::{AppState, ListState, Pane, ReaderState, SidebarRow};
+use crate::config::Layout;
 use crate::domain::keys::Action;
 use crate::domain::{Account, Mailbox, MailboxId, Role};
 
@@ -143,12 +144,46 @@ fn on_action(state: &mut AppState, action: Action, cmds: &mut Vec<Cmd>) {
                 _ => Pane::Reader,
             }
         }
+        Action::Back if state.fullscreen => state.fullscreen = false,
         Action::Back => {
             state.focus = match state.focus {
                 Pane::Reader => Pane::Messages,
                 _ => Pane::Mailboxes,
             }
         }
+        Action::NextMessage | Action::PrevMessage => {
+            let step: i64 = if action == Action::NextMessage { 1 } else { -1 };
+            let target = (i64::from(state.list.selected) + step)
+                .clamp(0, i64::from(state.list.total.saturating_sub(1)));
+            if target as u32 != state.list.selected {
+                state.list.selected = target as u32;
+                ensure_visible(state, cmds);
+                open_selected(state, cmds);
+            }
+        }
+        Action::Fullscreen => {
+            state.fullscreen = !state.fullscreen;
+            if state.fullscreen {
+                state.focus = Pane::Reader;
+            }
+        }
+        Action::FullHeaders => {
+            state.full_headers = !state.full_headers;
+            reset_reader_scroll(state);
+        }
+        Action::Source => {
+            state.show_source = !state.show_source;
+            reset_reader_scroll(state);
+        }
+        Action::ToggleLayout => {
+            state.layout = if layout::is_wide(state.size, state.layout) {
+                Layout::Tall
+            } else {
+                Layout::Wide
+            };
+            ensure_visible(state, cmds);
+        }
+        Action::Suspend => state.suspend = true,
         motion => match state.focus {
             Pane::Mailboxes => {
                 let len = state.sidebar.len() as i64;
@@ -170,18 +205,39 @@ fn on_action(state: &mut AppState, action: Action, cmds: &mut Vec<Cmd>) {
                 }
             }
             Pane::Reader => {
-                let page = layout::reader_rows(state.size, state.layout);
+                let page = layout::reader_rows(state.size, state.layout, state.fullscreen);
+                let (source, full) = (state.show_source, state.full_headers);
                 if let Some(r) = &mut state.reader {
+                    // Roughly the lines the reader shows (wrapping aside): enough to scroll to
+                    // the end.
                     let lines = r
                         .view
                         .as_ref()
-                        .map(|v| v.body.lines().count() as i64 + 8)
+                        .map(|v| {
+                            let headers = if full {
+                                v.raw[..v.header_len].lines().count()
+                            } else {
+                                6
+                            };
+                            let n = if source {
+                                v.raw.lines().count()
+                            } else {
+                                v.body.lines().count() + v.attachments.len() + headers + 2
+                            };
+                            n as i64
+                        })
                         .unwrap_or(0);
                     r.scroll =
                         moved(i64::from(r.scroll), lines.max(1), motion, i64::from(page)) as u16;
                 }
             }
         },
+    }
+}
+
+fn reset_reader_scroll(state: &mut AppState) {
+    if let Some(r) = &mut state.reader {
+        r.scroll = 0;
     }
 }
 

@@ -23,6 +23,13 @@ pub enum Action {
     Open,
     Back,
     Help,
+    NextMessage,
+    PrevMessage,
+    Fullscreen,
+    FullHeaders,
+    Source,
+    ToggleLayout,
+    Suspend,
 }
 
 impl Action {
@@ -41,6 +48,13 @@ impl Action {
         Action::Open,
         Action::Back,
         Action::Help,
+        Action::NextMessage,
+        Action::PrevMessage,
+        Action::Fullscreen,
+        Action::FullHeaders,
+        Action::Source,
+        Action::ToggleLayout,
+        Action::Suspend,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -59,6 +73,13 @@ impl Action {
             Action::Open => "open",
             Action::Back => "back",
             Action::Help => "help",
+            Action::NextMessage => "next_message",
+            Action::PrevMessage => "prev_message",
+            Action::Fullscreen => "fullscreen",
+            Action::FullHeaders => "full_headers",
+            Action::Source => "source",
+            Action::ToggleLayout => "toggle_layout",
+            Action::Suspend => "suspend",
         }
     }
 
@@ -78,6 +99,13 @@ impl Action {
             Action::Open => "open the selected folder or message",
             Action::Back => "close / go back",
             Action::Help => "show the key bindings",
+            Action::NextMessage => "next message (also from the reader)",
+            Action::PrevMessage => "previous message (also from the reader)",
+            Action::Fullscreen => "reader full screen, or back",
+            Action::FullHeaders => "show all header fields, or the usual few",
+            Action::Source => "show the raw message source, or the message",
+            Action::ToggleLayout => "reader beside or under the list",
+            Action::Suspend => "suspend tern (resume with fg)",
         }
     }
 
@@ -102,6 +130,13 @@ impl Action {
             Action::Open => &["enter"],
             Action::Back => &["esc"],
             Action::Help => &["?"],
+            Action::NextMessage => &["J"],
+            Action::PrevMessage => &["K"],
+            Action::Fullscreen => &["z"],
+            Action::FullHeaders => &["H"],
+            Action::Source => &["M"],
+            Action::ToggleLayout => &["L"],
+            Action::Suspend => &["ctrl-z"],
         }
     }
 }

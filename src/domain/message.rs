@@ -61,6 +61,26 @@ pub struct MessageView {
     pub body: String,
     pub source: BodySource,
     pub attachments: Vec<Attachment>,
+    /// The message as it came (lossy UTF-8, cut at [`MAX_RENDER_BYTES`]), for the source view.
+    pub raw: String,
+    /// Where the body starts in `raw`: `raw[..header_len]` is the header block.
+    pub header_len: usize,
+}
+
+/// The raw text of a message for display, cut at [`MAX_RENDER_BYTES`].
+fn raw_text(raw: &[u8]) -> String {
+    String::from_utf8_lossy(&raw[..raw.len().min(MAX_RENDER_BYTES)]).into_owned()
+}
+
+/// The raw text and where its body starts (each side converted on its own, so invalid bytes
+/// in the header do not move the boundary).
+fn raw_text_split(raw: &[u8], body_offset: usize) -> (String, usize) {
+    let cut = raw.len().min(MAX_RENDER_BYTES);
+    let off = body_offset.min(cut);
+    let mut text = String::from_utf8_lossy(&raw[..off]).into_owned();
+    let header_len = text.len();
+    text.push_str(&String::from_utf8_lossy(&raw[off..cut]));
+    (text, header_len)
 }
 
 fn header_ids(v: &HeaderValue<'_>) -> Vec<String> {
@@ -142,6 +162,8 @@ pub fn parse(raw: &[u8]) -> MessageView {
             body: String::from_utf8_lossy(raw).into_owned(),
             source: BodySource::Plain,
             attachments: Vec::new(),
+            raw: raw_text(raw),
+            header_len: 0,
         };
     };
 
@@ -174,6 +196,7 @@ pub fn parse(raw: &[u8]) -> MessageView {
         (String::new(), BodySource::None)
     };
 
+    let (raw, header_len) = raw_text_split(raw, msg.root_part().raw_body_offset() as usize);
     let attachments: Vec<Attachment> = msg
         .attachments()
         .map(|p| {
@@ -226,6 +249,8 @@ pub fn parse(raw: &[u8]) -> MessageView {
         body,
         source,
         attachments,
+        raw,
+        header_len,
     }
 }
 

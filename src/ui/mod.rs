@@ -11,15 +11,18 @@ use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, BorderType, Borders, Clear, Paragraph, Row, Table};
 
-use crate::app::layout;
 use crate::app::state::{AppState, Pane, SidebarRow};
+use crate::app::{keymap, layout};
+use crate::domain::keys::Action;
 use crate::domain::{ConnState, Envelope, Role, sanitize};
 use theme::Theme;
 
 pub fn draw(f: &mut Frame, state: &AppState, theme: &Theme) {
-    let a = layout::areas(f.area(), state.layout);
-    draw_sidebar(f, a.sidebar, state, theme);
-    draw_list(f, a.list, state, theme);
+    let a = layout::areas(f.area(), state.layout, state.fullscreen);
+    if !state.fullscreen {
+        draw_sidebar(f, a.sidebar, state, theme);
+        draw_list(f, a.list, state, theme);
+    }
     reader::draw(f, a.reader, state, theme);
     draw_status(f, a.status, state, theme);
     if state.help_visible {
@@ -290,7 +293,12 @@ fn draw_status(f: &mut Frame, area: Rect, state: &AppState, theme: &Theme) {
 
 fn draw_help(f: &mut Frame, area: Rect, state: &AppState, theme: &Theme) {
     let w = area.width.min(64);
-    let h = (state.key_help.len() as u16 + 4).min(area.height);
+    let help: Vec<&(Action, String)> = state
+        .key_help
+        .iter()
+        .filter(|(a, _)| keymap::applies_in(*a, state.focus))
+        .collect();
+    let h = (help.len() as u16 + 2).min(area.height);
     let popup = Rect {
         x: area.x + (area.width - w) / 2,
         y: area.y + (area.height - h) / 2,
@@ -299,10 +307,10 @@ fn draw_help(f: &mut Frame, area: Rect, state: &AppState, theme: &Theme) {
     };
     f.render_widget(Clear, popup);
     let block = pane_block(" Keys (? or Esc to close) ".into(), true, theme);
-    let rows = state.key_help.iter().map(|(keys, what)| {
+    let rows = help.into_iter().map(|(action, keys)| {
         Row::new(vec![
             Span::styled(keys.clone(), Style::default().fg(theme.accent)),
-            Span::raw(what.clone()),
+            Span::raw(action.describe()),
         ])
     });
     let table = Table::new(rows, [Constraint::Length(22), Constraint::Fill(1)]).block(block);

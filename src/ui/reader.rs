@@ -39,8 +39,34 @@ fn quote_depth(line: &str) -> usize {
         .count()
 }
 
+/// The header block as the message has it: each field's name styled, continuation lines as
+/// they are.
+fn raw_headers<'a>(block: &str, theme: &Theme) -> Vec<Line<'a>> {
+    sanitize::body(block)
+        .lines()
+        .filter(|l| !l.is_empty())
+        .map(|l| match l.split_once(':') {
+            Some((name, value)) if !l.starts_with([' ', '\t']) => Line::from(vec![
+                Span::styled(
+                    format!("{name}:"),
+                    Style::default()
+                        .fg(theme.header_name)
+                        .add_modifier(Modifier::BOLD),
+                ),
+                Span::raw(value.to_string()),
+            ]),
+            _ => Line::raw(l.to_string()),
+        })
+        .collect()
+}
+
 pub fn draw(f: &mut Frame, area: Rect, state: &AppState, theme: &Theme) {
-    let block = pane_block(" Message ".into(), state.focus == Pane::Reader, theme);
+    let title = match (state.show_source, state.full_headers) {
+        (true, _) => " Message · source ",
+        (false, true) => " Message · all headers ",
+        _ => " Message ",
+    };
+    let block = pane_block(title.into(), state.focus == Pane::Reader, theme);
     let Some(r) = &state.reader else {
         let inner = block.inner(area);
         f.render_widget(block, area);
@@ -53,22 +79,41 @@ pub fn draw(f: &mut Frame, area: Rect, state: &AppState, theme: &Theme) {
         );
         return;
     };
-    let e = &r.envelope;
-    let mut lines: Vec<Line> = vec![
-        header("From:", addr_list(&e.from), theme),
-        header("To:", addr_list(&e.to), theme),
-    ];
-    if let Some(v) = &r.view
-        && !v.meta.cc.is_empty()
-    {
-        lines.push(header("Cc:", addr_list(&v.meta.cc), theme));
+    if let Some(v) = r.view.as_ref().filter(|_| state.show_source) {
+        let lines: Vec<Line> = sanitize::body(&v.raw)
+            .lines()
+            .map(|l| Line::raw(l.to_string()))
+            .collect();
+        f.render_widget(
+            Paragraph::new(lines)
+                .block(block)
+                .wrap(Wrap { trim: false })
+                .scroll((r.scroll, 0)),
+            area,
+        );
+        return;
     }
-    lines.push(header(
-        "Date:",
-        format::full_date(state.clock, e.date),
-        theme,
-    ));
-    lines.push(header("Subject:", sanitize::line(&e.subject), theme));
+    let e = &r.envelope;
+    let mut lines: Vec<Line> = match r.view.as_ref().filter(|_| state.full_headers) {
+        Some(v) => raw_headers(&v.raw[..v.header_len], theme),
+        None => vec![
+            header("From:", addr_list(&e.from), theme),
+            header("To:", addr_list(&e.to), theme),
+        ],
+    };
+    if !state.full_headers {
+        if let Some(v) = &r.view
+            && !v.meta.cc.is_empty()
+        {
+            lines.push(header("Cc:", addr_list(&v.meta.cc), theme));
+        }
+        lines.push(header(
+            "Date:",
+            format::full_date(state.clock, e.date),
+            theme,
+        ));
+        lines.push(header("Subject:", sanitize::line(&e.subject), theme));
+    }
     match &r.view {
         None if r.loading.is_some() => {
             lines.push(Line::raw(""));

@@ -346,6 +346,40 @@ fn a_text_only_body_is_shown_and_the_whole_message_fetched() {
 }
 
 #[test]
+fn next_and_previous_message_from_the_reader_and_full_screen() {
+    let (mut s, cmds) = loaded(5);
+    answer(&mut s, &cmds, 5);
+    update(&mut s, Msg::ActionTriggered(Action::Fullscreen));
+    assert!(s.fullscreen);
+    assert_eq!(s.focus, Pane::Reader);
+    let first = s.reader.as_ref().unwrap().msg;
+    let cmds = update(&mut s, Msg::ActionTriggered(Action::NextMessage));
+    assert_eq!(s.list.selected, 1);
+    assert_eq!(s.focus, Pane::Reader, "the reader keeps the focus");
+    let next = s.reader.as_ref().unwrap().msg;
+    assert_ne!(next, first);
+    assert!(matches!(cmds.as_slice(), [Cmd::LoadMessage { msg, .. }] if *msg == next));
+    update(&mut s, Msg::ActionTriggered(Action::PrevMessage));
+    update(&mut s, Msg::ActionTriggered(Action::PrevMessage));
+    assert_eq!(s.list.selected, 0, "clamped at the newest");
+    assert_eq!(s.reader.as_ref().unwrap().msg, first);
+    update(&mut s, Msg::ActionTriggered(Action::Back));
+    assert!(!s.fullscreen);
+    assert_eq!(s.focus, Pane::Reader);
+}
+
+#[test]
+fn layout_toggles_between_beside_and_under() {
+    let (mut s, _) = loaded(5);
+    assert_eq!(s.layout, Layout::Tall);
+    assert!(!layout::is_wide(s.size, s.layout));
+    update(&mut s, Msg::ActionTriggered(Action::ToggleLayout));
+    assert!(layout::is_wide(s.size, s.layout));
+    update(&mut s, Msg::ActionTriggered(Action::ToggleLayout));
+    assert!(!layout::is_wide(s.size, s.layout));
+}
+
+#[test]
 fn account_states_are_kept_per_account() {
     let (mut s, _) = loaded(0);
     update(
