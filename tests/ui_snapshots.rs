@@ -204,3 +204,49 @@ fn the_raw_source_of_a_hostile_message_is_cleaned_too() {
         }
     }
 }
+
+#[test]
+fn threaded_list_folds_and_unfolds_a_thread() {
+    let mut h = Harness::new(150, 36);
+    h.key(Action::NextPane);
+    let flat_total = h.state.list.total;
+    h.key(Action::ToggleThreads);
+    assert_eq!(
+        h.state.list.total, flat_total,
+        "unfolded: every message is a row"
+    );
+    let threaded = h.screen();
+    insta::assert_snapshot!("threaded_list", threaded.backend());
+    // The cabin thread (several replies) folds to one row and unfolds again.
+    let visible = h.state.list.visible.clone().unwrap();
+    let head = visible
+        .iter()
+        .position(|r| r.head && r.size > 2)
+        .expect("the demo has a long thread");
+    let size = visible[head].size;
+    while h.state.list.selected < head as u32 {
+        h.key(Action::Down);
+    }
+    let head_msg = h.state.list.selected_row().unwrap().id;
+    h.key(Action::ToggleFold);
+    assert_eq!(h.state.list.total, flat_total - (size - 1));
+    assert_eq!(h.state.list.selected_row().map(|e| e.id), Some(head_msg));
+    let text: String = h
+        .screen()
+        .backend()
+        .buffer()
+        .content()
+        .iter()
+        .map(|c| c.symbol())
+        .collect();
+    assert!(
+        text.contains(&format!("▸ ({size})")),
+        "the folded row shows the count"
+    );
+    h.key(Action::ToggleFold);
+    assert_eq!(h.state.list.total, flat_total);
+    // Back to the flat view.
+    h.key(Action::ToggleThreads);
+    assert!(h.state.list.visible.is_none());
+    assert_eq!(h.state.list.total, flat_total);
+}

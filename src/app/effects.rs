@@ -116,6 +116,24 @@ pub fn execute_on(store: &mut Store, cmd: Cmd) -> crate::store::Result<Option<Ms
             total: store.message_count(mailbox)?,
             rows: store.envelopes(mailbox, offset, limit)?,
         },
+        Cmd::LoadThreads { req, mailbox } => Msg::ThreadsLoaded {
+            req,
+            mailbox,
+            rows: crate::domain::thread::order(&store.thread_skeleton(mailbox)?),
+        },
+        Cmd::LoadEnvelopesByIds {
+            req,
+            mailbox,
+            offset,
+            total,
+            ids,
+        } => Msg::EnvelopesLoaded {
+            req,
+            mailbox,
+            offset,
+            total,
+            rows: store.envelopes_by_ids(&ids)?,
+        },
         Cmd::LoadMessage { req, msg } => Msg::MessageLoaded {
             req,
             msg,

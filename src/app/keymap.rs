@@ -16,7 +16,9 @@ pub fn applies_in(action: Action, pane: Pane) -> bool {
         | Action::PrevMessage
         | Action::Fullscreen
         | Action::FullHeaders
-        | Action::Source => pane != Pane::Mailboxes,
+        | Action::Source
+        | Action::ToggleThreads => pane != Pane::Mailboxes,
+        Action::ToggleFold => pane == Pane::Messages,
         _ => true,
     }
 }

@@ -5,6 +5,7 @@ use ratatui::layout::Rect;
 
 use crate::domain::keys::Action;
 use crate::domain::message::MessageView;
+use crate::domain::thread::ThreadRow;
 use crate::domain::{Account, ConnState, Envelope, Mailbox, MailboxId, MsgId};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -27,6 +28,12 @@ pub enum Msg {
         offset: u32,
         total: u32,
         rows: Vec<Envelope>,
+    },
+    /// The threaded order of a mailbox.
+    ThreadsLoaded {
+        req: u64,
+        mailbox: MailboxId,
+        rows: Vec<ThreadRow>,
     },
     MessageLoaded {
         req: u64,
@@ -65,6 +72,20 @@ pub enum Cmd {
         mailbox: MailboxId,
         offset: u32,
         limit: u32,
+    },
+    /// Read a mailbox's threaded order.
+    LoadThreads {
+        req: u64,
+        mailbox: MailboxId,
+    },
+    /// Read the list rows of these messages (a window of the threaded order, starting at row
+    /// `offset` of `total`).
+    LoadEnvelopesByIds {
+        req: u64,
+        mailbox: MailboxId,
+        offset: u32,
+        total: u32,
+        ids: Vec<MsgId>,
     },
     LoadMessage {
         req: u64,

@@ -4,7 +4,10 @@
 use ratatui::layout::Rect;
 
 use crate::config::Layout;
+use std::collections::BTreeSet;
+
 use crate::domain::message::MessageView;
+use crate::domain::thread::ThreadRow;
 use crate::domain::{Account, AccountId, ConnState, Envelope, Mailbox, MailboxId, MsgId};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -41,6 +44,14 @@ pub struct ListState {
     pub rows: Vec<Envelope>,
     /// Id of the load request whose answer is awaited (older answers are dropped).
     pub loading: Option<u64>,
+    /// Threaded view: the mailbox's threaded order (all rows) ...
+    pub threads: Vec<ThreadRow>,
+    /// ... the threads shown folded to their first row ...
+    pub folded: BTreeSet<i64>,
+    /// ... and the rows on screen, what `total` counts. None in the flat view.
+    pub visible: Option<Vec<ThreadRow>>,
+    /// The cache changed while a load was in flight: read again when it is in.
+    pub stale: bool,
 }
 
 impl ListState {
@@ -102,6 +113,8 @@ pub struct AppState {
     /// A short note for the status line (e.g. "demo mode").
     pub banner: String,
     pub clock: Clock,
+    /// The message list is threaded (else flat, newest first).
+    pub threaded: bool,
     /// The reader fills the screen (the other panes are hidden).
     pub fullscreen: bool,
     /// The reader shows every header field, not the usual few.
@@ -130,6 +143,7 @@ impl AppState {
             error: None,
             banner: banner.into(),
             clock: Clock::default(),
+            threaded: false,
             fullscreen: false,
             full_headers: false,
             show_source: false,

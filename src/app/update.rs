@@ -57,6 +57,19 @@ pub fn update(state: &mut AppState, msg: Msg) -> Vec<Cmd> {
             if after != before || state.reader.is_none() {
                 open_selected(state, &mut cmds);
             }
+            if std::mem::take(&mut state.list.stale) {
+                reload_list(state, &mut cmds);
+            }
+        }
+        Msg::ThreadsLoaded { req, mailbox, rows } => {
+            if state.list.loading != Some(req) || state.list.mailbox != Some(mailbox) {
+                return cmds;
+            }
+            let visible = crate::domain::thread::visible(&rows, &state.list.folded);
+            state.list.total = visible.len() as u32;
+            state.list.threads = rows;
+            state.list.visible = Some(visible);
+            reload_window(state, &mut cmds);
         }
         Msg::MessageLoaded {
             req,
@@ -184,6 +197,18 @@ fn on_action(state: &mut AppState, action: Action, cmds: &mut Vec<Cmd>) {
             ensure_visible(state, cmds);
         }
         Action::Suspend => state.suspend = true,
+        Action::ToggleThreads => {
+            state.threaded = !state.threaded;
+            let list = &mut state.list;
+            list.threads.clear();
+            list.visible = None;
+            list.rows.clear();
+            list.loading = None;
+            list.selected = 0;
+            list.top = 0;
+            reload_list(state, cmds);
+        }
+        Action::ToggleFold => toggle_fold(state, cmds),
         motion => match state.focus {
             Pane::Mailboxes => {
                 let len = state.sidebar.len() as i64;
@@ -235,6 +260,38 @@ fn on_action(state: &mut AppState, action: Action, cmds: &mut Vec<Cmd>) {
     }
 }
 
+/// Fold the selected row's thread to its first row, or unfold it; the selection goes to the
+/// thread's first row.
+fn toggle_fold(state: &mut AppState, cmds: &mut Vec<Cmd>) {
+    let list = &mut state.list;
+    let Some(visible) = &list.visible else { return };
+    let Some(row) = visible.get(list.selected as usize) else {
+        return;
+    };
+    let thread = row.thread;
+    if row.size < 2 {
+        return;
+    }
+    if !list.folded.remove(&thread) {
+        list.folded.insert(thread);
+    }
+    let visible = crate::domain::thread::visible(&list.threads, &list.folded);
+    list.selected = visible
+        .iter()
+        .position(|r| r.thread == thread && r.head)
+        .unwrap_or(0) as u32;
+    list.total = visible.len() as u32;
+    list.visible = Some(visible);
+    // Positions moved: the loaded window no longer matches them.
+    list.rows.clear();
+    list.window_offset = 0;
+    list.loading = None;
+    ensure_visible(state, cmds);
+    if state.list.loading.is_none() {
+        reload_window(state, cmds);
+    }
+}
+
 fn reset_reader_scroll(state: &mut AppState) {
     if let Some(r) = &mut state.reader {
         r.scroll = 0;
@@ -276,13 +333,59 @@ fn open_mailbox(state: &mut AppState, mailbox: MailboxId, cmds: &mut Vec<Cmd>) {
         ..ListState::default()
     };
     state.reader = None;
-    cmds.push(Cmd::LoadEnvelopes {
+    if state.threaded {
+        cmds.push(Cmd::LoadThreads { req, mailbox });
+    } else {
+        cmds.push(Cmd::LoadEnvelopes {
+            req,
+            mailbox,
+            offset: 0,
+            limit: page * (1 + 2 * MARGIN_PAGES),
+        });
+    }
+    cmds.push(Cmd::WatchMailbox { mailbox });
+}
+
+/// The command that reads rows `[offset, offset + limit)` of the open list: by position in the
+/// flat view, by id from the threaded order in the threaded one.
+fn window_cmd(list: &ListState, req: u64, mailbox: MailboxId, offset: u32, limit: u32) -> Cmd {
+    match &list.visible {
+        Some(rows) => {
+            let from = (offset as usize).min(rows.len());
+            let to = (from + limit as usize).min(rows.len());
+            Cmd::LoadEnvelopesByIds {
+                req,
+                mailbox,
+                offset,
+                total: rows.len() as u32,
+                ids: rows[from..to].iter().map(|r| r.id).collect(),
+            }
+        }
+        None => Cmd::LoadEnvelopes {
+            req,
+            mailbox,
+            offset,
+            limit,
+        },
+    }
+}
+
+/// Read the visible window again from the threaded order just computed (the total changed).
+fn reload_window(state: &mut AppState, cmds: &mut Vec<Cmd>) {
+    let Some(mailbox) = state.list.mailbox else {
+        return;
+    };
+    let req = state.next_req();
+    let page = layout::list_rows(state.size, state.layout);
+    state.list.loading = Some(req);
+    let offset = state.list.top.saturating_sub(page * MARGIN_PAGES);
+    cmds.push(window_cmd(
+        &state.list,
         req,
         mailbox,
-        offset: 0,
-        limit: page * (1 + 2 * MARGIN_PAGES),
-    });
-    cmds.push(Cmd::WatchMailbox { mailbox });
+        offset,
+        page * (1 + 2 * MARGIN_PAGES),
+    ));
 }
 
 /// Scroll so the selection is visible, and ask for rows that are visible but not loaded.
@@ -302,12 +405,13 @@ fn ensure_visible(state: &mut AppState, cmds: &mut Vec<Cmd>) {
         let list = &mut state.list;
         list.loading = Some(req);
         let offset = list.top.saturating_sub(page * MARGIN_PAGES);
-        cmds.push(Cmd::LoadEnvelopes {
+        cmds.push(window_cmd(
+            list,
             req,
             mailbox,
             offset,
-            limit: page * (1 + 2 * MARGIN_PAGES),
-        });
+            page * (1 + 2 * MARGIN_PAGES),
+        ));
     }
 }
 
@@ -339,18 +443,17 @@ fn reload_list(state: &mut AppState, cmds: &mut Vec<Cmd>) {
         return;
     };
     if state.list.loading.is_some() {
+        // Read again once the answer in flight is in: it may predate the change.
+        state.list.stale = true;
         return;
     }
-    let req = state.next_req();
-    let page = layout::list_rows(state.size, state.layout);
-    state.list.loading = Some(req);
-    let offset = state.list.top.saturating_sub(page * MARGIN_PAGES);
-    cmds.push(Cmd::LoadEnvelopes {
-        req,
-        mailbox,
-        offset,
-        limit: page * (1 + 2 * MARGIN_PAGES),
-    });
+    if state.threaded {
+        let req = state.next_req();
+        state.list.loading = Some(req);
+        cmds.push(Cmd::LoadThreads { req, mailbox });
+    } else {
+        reload_window(state, cmds);
+    }
 }
 
 /// Sort key that puts mailboxes in tree order: at each level, role mailboxes first in role

@@ -30,6 +30,8 @@ pub enum Action {
     Source,
     ToggleLayout,
     Suspend,
+    ToggleThreads,
+    ToggleFold,
 }
 
 impl Action {
@@ -55,6 +57,8 @@ impl Action {
         Action::Source,
         Action::ToggleLayout,
         Action::Suspend,
+        Action::ToggleThreads,
+        Action::ToggleFold,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -80,6 +84,8 @@ impl Action {
             Action::Source => "source",
             Action::ToggleLayout => "toggle_layout",
             Action::Suspend => "suspend",
+            Action::ToggleThreads => "toggle_threads",
+            Action::ToggleFold => "toggle_fold",
         }
     }
 
@@ -106,6 +112,8 @@ impl Action {
             Action::Source => "show the raw message source, or the message",
             Action::ToggleLayout => "reader beside or under the list",
             Action::Suspend => "suspend tern (resume with fg)",
+            Action::ToggleThreads => "threaded or flat list",
+            Action::ToggleFold => "fold or unfold the thread",
         }
     }
 
@@ -137,6 +145,8 @@ impl Action {
             Action::Source => &["M"],
             Action::ToggleLayout => &["L"],
             Action::Suspend => &["ctrl-z"],
+            Action::ToggleThreads => &["T"],
+            Action::ToggleFold => &["space"],
         }
     }
 }

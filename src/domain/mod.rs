@@ -4,6 +4,7 @@
 pub mod keys;
 pub mod message;
 pub mod sanitize;
+pub mod thread;
 
 use std::fmt;
 

@@ -16,6 +16,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 
 use crate::domain::message::MessageMeta;
+use crate::domain::thread::SkeletonRow;
 use crate::domain::{
     Account, AccountId, Address, Envelope, Flags, Mailbox, MailboxId, MsgId, Role, Uid,
 };
@@ -333,36 +334,41 @@ impl Store {
 
     /// A page of list rows, newest first, starting `offset` rows from the newest.
     pub fn envelopes(&self, mailbox: MailboxId, offset: u32, limit: u32) -> Result<Vec<Envelope>> {
+        let mut st = self.conn.prepare_cached(&format!(
+            "SELECT {ENVELOPE_COLUMNS} FROM messages WHERE mailbox_id = ?1
+             ORDER BY date DESC, id DESC LIMIT ?2 OFFSET ?3"
+        ))?;
+        let rows = st.query_map(params![mailbox.0, limit, offset], envelope_from_row)?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// List rows for the given messages, in the order given (ids no longer cached are left out).
+    pub fn envelopes_by_ids(&self, ids: &[MsgId]) -> Result<Vec<Envelope>> {
+        let mut st = self.conn.prepare_cached(&format!(
+            "SELECT {ENVELOPE_COLUMNS} FROM messages WHERE id = ?1"
+        ))?;
+        let mut out = Vec::with_capacity(ids.len());
+        for id in ids {
+            if let Some(e) = st.query_row([id.0], envelope_from_row).optional()? {
+                out.push(e);
+            }
+        }
+        Ok(out)
+    }
+
+    /// What the threaded order of a mailbox needs of each message (see `domain::thread`).
+    pub fn thread_skeleton(&self, mailbox: MailboxId) -> Result<Vec<SkeletonRow>> {
         let mut st = self.conn.prepare_cached(
-            "SELECT id, mailbox_id, uid, date, from_json, to_json, subject, seen, answered, flagged,
-                    deleted, draft, keywords, has_attachments, size, preview, thread_id
-             FROM messages WHERE mailbox_id = ?1
-             ORDER BY date DESC, id DESC LIMIT ?2 OFFSET ?3",
+            "SELECT id, coalesce(thread_id, id), date, message_id, in_reply_to
+             FROM messages WHERE mailbox_id = ?1",
         )?;
-        let rows = st.query_map(params![mailbox.0, limit, offset], |r| {
-            let from_json: String = r.get(4)?;
-            let to_json: String = r.get(5)?;
-            let keywords: String = r.get(12)?;
-            Ok(Envelope {
+        let rows = st.query_map([mailbox.0], |r| {
+            Ok(SkeletonRow {
                 id: MsgId(r.get(0)?),
-                mailbox: MailboxId(r.get(1)?),
-                uid: Uid(r.get(2)?),
-                date: r.get(3)?,
-                from: addrs_from_json(&from_json),
-                to: addrs_from_json(&to_json),
-                subject: r.get(6)?,
-                flags: Flags {
-                    seen: r.get(7)?,
-                    answered: r.get(8)?,
-                    flagged: r.get(9)?,
-                    deleted: r.get(10)?,
-                    draft: r.get(11)?,
-                    keywords: keywords.split_whitespace().map(str::to_string).collect(),
-                },
-                has_attachments: r.get(13)?,
-                size: r.get(14)?,
-                preview: r.get(15)?,
-                thread: r.get(16)?,
+                thread: r.get(1)?,
+                date: r.get(2)?,
+                message_id: r.get(3)?,
+                in_reply_to: r.get(4)?,
             })
         })?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
@@ -478,6 +484,37 @@ fn recount_tx(conn: &Connection, mailbox: MailboxId) -> Result<()> {
         [mailbox.0],
     )?;
     Ok(())
+}
+
+/// The columns [`envelope_from_row`] reads, in its order.
+const ENVELOPE_COLUMNS: &str = "id, mailbox_id, uid, date, from_json, to_json, subject, seen,
+    answered, flagged, deleted, draft, keywords, has_attachments, size, preview, thread_id";
+
+fn envelope_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Envelope> {
+    let from_json: String = r.get(4)?;
+    let to_json: String = r.get(5)?;
+    let keywords: String = r.get(12)?;
+    Ok(Envelope {
+        id: MsgId(r.get(0)?),
+        mailbox: MailboxId(r.get(1)?),
+        uid: Uid(r.get(2)?),
+        date: r.get(3)?,
+        from: addrs_from_json(&from_json),
+        to: addrs_from_json(&to_json),
+        subject: r.get(6)?,
+        flags: Flags {
+            seen: r.get(7)?,
+            answered: r.get(8)?,
+            flagged: r.get(9)?,
+            deleted: r.get(10)?,
+            draft: r.get(11)?,
+            keywords: keywords.split_whitespace().map(str::to_string).collect(),
+        },
+        has_attachments: r.get(13)?,
+        size: r.get(14)?,
+        preview: r.get(15)?,
+        thread: r.get(16)?,
+    })
 }
 
 /// Insert (or, when the UID is cached already, update the flags of) one message, as id `next`

@@ -163,9 +163,14 @@ fn draw_list(f: &mut Frame, area: Rect, state: &AppState, theme: &Theme) {
         Some(m) => {
             let account = state.account_name(m.account).unwrap_or("");
             format!(
-                " {} · {} ",
+                " {} · {}{} ",
                 sanitize::line(account),
-                sanitize::line(&m.name)
+                sanitize::line(&m.name),
+                if state.list.visible.is_some() {
+                    " · threads"
+                } else {
+                    ""
+                }
             )
         }
         None => " Messages ".into(),
@@ -218,7 +223,14 @@ fn draw_list(f: &mut Frame, area: Rect, state: &AppState, theme: &Theme) {
                 glyphs,
                 format::list_date(state.clock, e.date),
                 correspondent(e, role),
-                sanitize::line(&e.subject),
+                match list.visible.as_ref().and_then(|v| v.get(idx as usize)) {
+                    Some(t) => format!(
+                        "{}{}",
+                        thread_prefix(t, list.folded.contains(&t.thread)),
+                        sanitize::line(&e.subject)
+                    ),
+                    None => sanitize::line(&e.subject),
+                },
             ])
             .style(style),
         );
@@ -234,6 +246,19 @@ fn draw_list(f: &mut Frame, area: Rect, state: &AppState, theme: &Theme) {
     )
     .column_spacing(1);
     f.render_widget(table, inner);
+}
+
+/// The tree drawing in front of a subject in the threaded view: indentation by depth (capped,
+/// so deep threads stay readable), a fold mark on a thread's first row.
+fn thread_prefix(t: &crate::domain::thread::ThreadRow, folded: bool) -> String {
+    const MAX_INDENT: usize = 6;
+    let depth = usize::from(t.depth).min(MAX_INDENT);
+    match (t.head, t.size > 1, folded) {
+        (true, true, true) => format!("▸ ({}) ", t.size),
+        (true, true, false) => "▾ ".to_string(),
+        (true, false, _) => String::new(),
+        (false, _, _) => format!("{}↳ ", "  ".repeat(depth.saturating_sub(1))),
+    }
 }
 
 fn draw_status(f: &mut Frame, area: Rect, state: &AppState, theme: &Theme) {
