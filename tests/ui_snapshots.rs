@@ -250,3 +250,36 @@ fn threaded_list_folds_and_unfolds_a_thread() {
     assert!(h.state.list.visible.is_none());
     assert_eq!(h.state.list.total, flat_total);
 }
+
+#[test]
+fn an_html_message_keeps_its_styles_and_numbers_its_links() {
+    let mut h = Harness::new(150, 44);
+    h.key(Action::NextPane);
+    while !h
+        .state
+        .list
+        .selected_row()
+        .is_some_and(|e| e.subject.starts_with("Tidepool Notes"))
+    {
+        h.key(Action::Down);
+    }
+    let view = h.state.reader.as_ref().unwrap().view.clone().unwrap();
+    assert!(view.rich.is_some(), "laid out with its HTML styles");
+    assert!(!view.links.is_empty());
+    let bold = view.rich.iter().flatten().flatten().any(|(_, st)| st.bold);
+    assert!(bold, "<strong>/<b> text keeps its weight");
+    insta::assert_snapshot!("html_reader", h.screen().backend());
+
+    h.key(Action::OpenLink);
+    assert_eq!(h.state.links_overlay, Some(0));
+    insta::assert_snapshot!("links_overlay", h.screen().backend());
+    h.key(Action::Down);
+    let cmds = tern::app::update::update(&mut h.state, Msg::ActionTriggered(Action::Open));
+    assert_eq!(
+        cmds,
+        [Cmd::OpenUrl {
+            url: view.links[1].clone()
+        }]
+    );
+    assert_eq!(h.state.links_overlay, None);
+}

@@ -54,6 +54,12 @@ impl Effects {
             });
             return;
         }
+        if let Cmd::OpenUrl { url } = cmd {
+            if let Err(e) = open_url(&url, std::env::var("BROWSER").ok().as_deref()) {
+                let _ = tx.send(Msg::Failed(format!("cannot open the link: {e}")));
+            }
+            return;
+        }
         if let Cmd::WatchMailbox { mailbox } = cmd {
             let engines = Arc::clone(&self.engines);
             tokio::spawn(async move {
@@ -85,6 +91,58 @@ impl Effects {
     }
 }
 
+/// The program and arguments that open `url`: `$BROWSER` when set (its first word is the
+/// program; the URL is one more argument, never passed through a shell), else the system's
+/// opener. Only web and mail links are opened: a hostile message cannot make tern run
+/// `file:` or other schemes.
+pub fn opener(url: &str, browser: Option<&str>) -> Result<(String, Vec<String>), String> {
+    let lower = url.to_ascii_lowercase();
+    if !["http://", "https://", "mailto:"]
+        .iter()
+        .any(|s| lower.starts_with(s))
+    {
+        return Err(format!(
+            "only http, https and mailto links are opened, not {}",
+            crate::domain::sanitize::line(url)
+        ));
+    }
+    let mut words: Vec<String> = browser
+        .unwrap_or("")
+        .split_whitespace()
+        .map(str::to_string)
+        .collect();
+    if words.is_empty() {
+        words.push(
+            if cfg!(target_os = "macos") {
+                "open"
+            } else {
+                "xdg-open"
+            }
+            .to_string(),
+        );
+    }
+    let program = words.remove(0);
+    words.push(url.to_string());
+    Ok((program, words))
+}
+
+/// Start the opener without waiting for it (a thread reaps it), its output discarded so it
+/// cannot draw over the screen.
+fn open_url(url: &str, browser: Option<&str>) -> Result<(), String> {
+    let (program, args) = opener(url, browser)?;
+    let mut child = std::process::Command::new(&program)
+        .args(&args)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .map_err(|e| format!("{program}: {e}"))?;
+    std::thread::spawn(move || {
+        let _ = child.wait();
+    });
+    Ok(())
+}
+
 async fn execute(store: &StoreHandle, cmd: Cmd) -> crate::store::Result<Option<Msg>> {
     // Runs on the store's own thread, so parsing a large message never blocks a tokio worker.
     store.call(move |s| execute_on(s, cmd)).await
@@ -95,7 +153,7 @@ async fn execute(store: &StoreHandle, cmd: Cmd) -> crate::store::Result<Option<M
 /// to tell).
 pub fn execute_on(store: &mut Store, cmd: Cmd) -> crate::store::Result<Option<Msg>> {
     Ok(Some(match cmd {
-        Cmd::WatchMailbox { .. } => return Ok(None),
+        Cmd::WatchMailbox { .. } | Cmd::OpenUrl { .. } => return Ok(None),
         Cmd::FetchBody { msg } => Msg::BodyFailed {
             msg,
             error: "no server to download this message from".into(),
@@ -134,13 +192,39 @@ pub fn execute_on(store: &mut Store, cmd: Cmd) -> crate::store::Result<Option<Ms
             total,
             rows: store.envelopes_by_ids(&ids)?,
         },
-        Cmd::LoadMessage { req, msg } => Msg::MessageLoaded {
+        Cmd::LoadMessage { req, msg, width } => Msg::MessageLoaded {
             req,
             msg,
             partial: store.body_is_partial(msg)?,
             view: store
                 .raw_message(msg)?
-                .map(|raw| Box::new(message::parse(&raw))),
+                .map(|raw| Box::new(message::parse_for_reader(&raw, usize::from(width)))),
         },
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::opener;
+
+    #[test]
+    fn links_open_with_the_browser_or_the_system_opener_and_no_shell() {
+        let (p, args) = opener("https://example.com/a?b=c;d", None).unwrap();
+        assert_eq!(
+            p,
+            if cfg!(target_os = "macos") {
+                "open"
+            } else {
+                "xdg-open"
+            }
+        );
+        assert_eq!(args, ["https://example.com/a?b=c;d"]);
+        let (p, args) = opener("http://x.example", Some("firefox --new-tab")).unwrap();
+        assert_eq!(p, "firefox");
+        assert_eq!(args, ["--new-tab", "http://x.example"]);
+        assert!(opener("mailto:a@b.example", None).is_ok());
+        // A hostile message cannot have tern open local files or run other schemes.
+        assert!(opener("file:///etc/passwd", None).is_err());
+        assert!(opener("javascript:alert(1)", None).is_err());
+    }
 }

@@ -17,7 +17,8 @@ pub fn applies_in(action: Action, pane: Pane) -> bool {
         | Action::Fullscreen
         | Action::FullHeaders
         | Action::Source
-        | Action::ToggleThreads => pane != Pane::Mailboxes,
+        | Action::ToggleThreads
+        | Action::OpenLink => pane != Pane::Mailboxes,
         Action::ToggleFold => pane == Pane::Messages,
         _ => true,
     }

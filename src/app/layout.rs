@@ -102,6 +102,15 @@ pub fn list_rows(size: Rect, layout: Layout) -> u32 {
     u32::from(areas(size, layout, false).list.height.saturating_sub(2)).max(1)
 }
 
+/// Columns of text in the reader pane (inside its border).
+pub fn reader_cols(size: Rect, layout: Layout, fullscreen: bool) -> u16 {
+    areas(size, layout, fullscreen)
+        .reader
+        .width
+        .saturating_sub(2)
+        .max(1)
+}
+
 /// Lines of text visible in the reader pane (inside its border).
 pub fn reader_rows(size: Rect, layout: Layout, fullscreen: bool) -> u16 {
     areas(size, layout, fullscreen)

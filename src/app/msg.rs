@@ -90,10 +90,16 @@ pub enum Cmd {
     LoadMessage {
         req: u64,
         msg: MsgId,
+        /// Columns the reader has for the body (HTML is laid out to fit).
+        width: u16,
     },
     /// Ask the message's account engine to download its body.
     FetchBody {
         msg: MsgId,
+    },
+    /// Open a link in the user's browser (`$BROWSER`, else the system opener).
+    OpenUrl {
+        url: String,
     },
     /// The user opened this mailbox: its account's engine pushes it too (the others stop).
     WatchMailbox {

@@ -75,6 +75,8 @@ impl ListState {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ReaderState {
     pub msg: MsgId,
+    /// Columns the body was laid out for.
+    pub width: u16,
     pub envelope: Envelope,
     /// None while loading, or when the body is not in the cache.
     pub view: Option<MessageView>,
@@ -115,6 +117,8 @@ pub struct AppState {
     pub clock: Clock,
     /// The message list is threaded (else flat, newest first).
     pub threaded: bool,
+    /// The links overlay is open, with this link (index into the message's links) selected.
+    pub links_overlay: Option<usize>,
     /// The reader fills the screen (the other panes are hidden).
     pub fullscreen: bool,
     /// The reader shows every header field, not the usual few.
@@ -144,6 +148,7 @@ impl AppState {
             banner: banner.into(),
             clock: Clock::default(),
             threaded: false,
+            links_overlay: None,
             fullscreen: false,
             full_headers: false,
             show_source: false,

@@ -18,6 +18,7 @@ pub fn update(state: &mut AppState, msg: Msg) -> Vec<Cmd> {
         Msg::Resized(size) => {
             state.size = size;
             ensure_visible(state, &mut cmds);
+            relayout_reader(state, &mut cmds);
         }
         Msg::Ticked { now, utc_offset } => {
             state.clock.now = now;
@@ -91,11 +92,7 @@ pub fn update(state: &mut AppState, msg: Msg) -> Vec<Cmd> {
         }
         Msg::BodyFetched { msg } => {
             if state.reader.as_ref().is_some_and(|r| r.msg == msg) {
-                let req = state.next_req();
-                if let Some(r) = &mut state.reader {
-                    r.loading = Some(req);
-                }
-                cmds.push(Cmd::LoadMessage { req, msg });
+                reload_message(state, &mut cmds);
             }
         }
         Msg::BodyFailed { msg, error } => {
@@ -130,6 +127,29 @@ fn on_action(state: &mut AppState, action: Action, cmds: &mut Vec<Cmd>) {
         // The overlay takes every key; these close it.
         if matches!(action, Action::Help | Action::Back | Action::Quit) {
             state.help_visible = false;
+        }
+        return;
+    }
+    if let Some(sel) = state.links_overlay {
+        let links = state
+            .reader
+            .as_ref()
+            .and_then(|r| r.view.as_ref())
+            .map(|v| v.links.as_slice())
+            .unwrap_or_default();
+        match action {
+            Action::Down => {
+                state.links_overlay = Some((sel + 1).min(links.len().saturating_sub(1)))
+            }
+            Action::Up => state.links_overlay = Some(sel.saturating_sub(1)),
+            Action::Open => {
+                if let Some(url) = links.get(sel) {
+                    cmds.push(Cmd::OpenUrl { url: url.clone() });
+                }
+                state.links_overlay = None;
+            }
+            Action::Back | Action::Quit | Action::OpenLink => state.links_overlay = None,
+            _ => {}
         }
         return;
     }
@@ -179,6 +199,7 @@ fn on_action(state: &mut AppState, action: Action, cmds: &mut Vec<Cmd>) {
             if state.fullscreen {
                 state.focus = Pane::Reader;
             }
+            relayout_reader(state, cmds);
         }
         Action::FullHeaders => {
             state.full_headers = !state.full_headers;
@@ -195,6 +216,7 @@ fn on_action(state: &mut AppState, action: Action, cmds: &mut Vec<Cmd>) {
                 Layout::Wide
             };
             ensure_visible(state, cmds);
+            relayout_reader(state, cmds);
         }
         Action::Suspend => state.suspend = true,
         Action::ToggleThreads => {
@@ -209,6 +231,16 @@ fn on_action(state: &mut AppState, action: Action, cmds: &mut Vec<Cmd>) {
             reload_list(state, cmds);
         }
         Action::ToggleFold => toggle_fold(state, cmds),
+        Action::OpenLink => {
+            if state
+                .reader
+                .as_ref()
+                .and_then(|r| r.view.as_ref())
+                .is_some_and(|v| !v.links.is_empty())
+            {
+                state.links_overlay = Some(0);
+            }
+        }
         motion => match state.focus {
             Pane::Mailboxes => {
                 let len = state.sidebar.len() as i64;
@@ -415,6 +447,31 @@ fn ensure_visible(state: &mut AppState, cmds: &mut Vec<Cmd>) {
     }
 }
 
+/// Read the open message again (its body arrived, or the reader's width changed).
+fn reload_message(state: &mut AppState, cmds: &mut Vec<Cmd>) {
+    let width = layout::reader_cols(state.size, state.layout, state.fullscreen);
+    let req = state.next_req();
+    if let Some(r) = &mut state.reader {
+        r.loading = Some(req);
+        r.width = width;
+        cmds.push(Cmd::LoadMessage {
+            req,
+            msg: r.msg,
+            width,
+        });
+    }
+}
+
+/// Lay an HTML body out again when the reader's width changed.
+fn relayout_reader(state: &mut AppState, cmds: &mut Vec<Cmd>) {
+    let width = layout::reader_cols(state.size, state.layout, state.fullscreen);
+    if state.reader.as_ref().is_some_and(|r| {
+        r.width != width && r.loading.is_none() && r.view.as_ref().is_some_and(|v| v.rich.is_some())
+    }) {
+        reload_message(state, cmds);
+    }
+}
+
 /// Show the selected message in the reader.
 fn open_selected(state: &mut AppState, cmds: &mut Vec<Cmd>) {
     let Some(env) = state.list.selected_row().cloned() else {
@@ -425,8 +482,15 @@ fn open_selected(state: &mut AppState, cmds: &mut Vec<Cmd>) {
         return;
     }
     let req = state.next_req();
-    cmds.push(Cmd::LoadMessage { req, msg: env.id });
+    state.links_overlay = None;
+    let width = layout::reader_cols(state.size, state.layout, state.fullscreen);
+    cmds.push(Cmd::LoadMessage {
+        req,
+        msg: env.id,
+        width,
+    });
     state.reader = Some(ReaderState {
+        width,
         msg: env.id,
         envelope: env,
         view: None,

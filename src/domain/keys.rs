@@ -32,6 +32,7 @@ pub enum Action {
     Suspend,
     ToggleThreads,
     ToggleFold,
+    OpenLink,
 }
 
 impl Action {
@@ -59,6 +60,7 @@ impl Action {
         Action::Suspend,
         Action::ToggleThreads,
         Action::ToggleFold,
+        Action::OpenLink,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -86,6 +88,7 @@ impl Action {
             Action::Suspend => "suspend",
             Action::ToggleThreads => "toggle_threads",
             Action::ToggleFold => "toggle_fold",
+            Action::OpenLink => "open_link",
         }
     }
 
@@ -114,6 +117,7 @@ impl Action {
             Action::Suspend => "suspend tern (resume with fg)",
             Action::ToggleThreads => "threaded or flat list",
             Action::ToggleFold => "fold or unfold the thread",
+            Action::OpenLink => "choose a link of the message to open in the browser",
         }
     }
 
@@ -147,6 +151,7 @@ impl Action {
             Action::Suspend => &["ctrl-z"],
             Action::ToggleThreads => &["T"],
             Action::ToggleFold => &["space"],
+            Action::OpenLink => &["o"],
         }
     }
 }

@@ -65,6 +65,118 @@ pub struct MessageView {
     pub raw: String,
     /// Where the body starts in `raw`: `raw[..header_len]` is the header block.
     pub header_len: usize,
+    /// The body with its HTML styles, for the reader (None: show `body` as plain text).
+    /// Filled by [`parse_for_reader`] only.
+    pub rich: Option<Vec<RichLine>>,
+    /// Links in the body, numbered from 1 in the order they appear (`[n]` marks them).
+    pub links: Vec<String>,
+}
+
+/// How a piece of the reader's text is shown. Plain data: the view maps it to colours.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SpanStyle {
+    pub bold: bool,
+    pub italic: bool,
+    pub code: bool,
+    pub strike: bool,
+    /// Part of a link's text, or its `[n]` mark.
+    pub link: bool,
+}
+
+/// One line of styled body text.
+pub type RichLine = Vec<(String, SpanStyle)>;
+
+/// The view the reader shows: [`parse`], plus the body's HTML styles and its links. Only for a
+/// message being read (it lays the HTML out a second time).
+pub fn parse_for_reader(raw: &[u8], width: usize) -> MessageView {
+    let mut view = parse(raw);
+    if view.source == BodySource::Html
+        && let Some(html) = MessageParser::default().parse(raw).and_then(|m| {
+            m.html_part(0)
+                .and_then(|p| p.text_contents().map(str::to_string))
+        })
+        && let Some((lines, links)) = html_to_rich(&html, width)
+    {
+        view.rich = Some(lines);
+        view.links = links;
+    } else {
+        view.links = plain_links(&view.body);
+    }
+    view
+}
+
+/// URLs in plain text, in order, each once.
+fn plain_links(text: &str) -> Vec<String> {
+    let mut finder = linkify::LinkFinder::new();
+    finder.kinds(&[linkify::LinkKind::Url]);
+    let mut out: Vec<String> = Vec::new();
+    for l in finder.links(text) {
+        let url = l.as_str().to_string();
+        if !out.contains(&url) {
+            out.push(url);
+        }
+    }
+    out
+}
+
+/// HTML laid out with its styles (html2text's rich output), links numbered: each link's text
+/// is followed by `[n]`. None when html2text refuses the input or it is over the render bound.
+pub fn html_to_rich(html: &str, width: usize) -> Option<(Vec<RichLine>, Vec<String>)> {
+    use html2text::render::RichAnnotation as A;
+    if html.len() > MAX_RENDER_BYTES {
+        return None;
+    }
+    let lines = html2text::config::rich()
+        .no_table_borders()
+        .lines_from_read(html.as_bytes(), width.max(20))
+        .ok()?;
+    let mut links: Vec<String> = Vec::new();
+    let mut out = Vec::with_capacity(lines.len());
+    for line in &lines {
+        let mut spans: RichLine = Vec::new();
+        let mut open_link: Option<usize> = None;
+        let close = |spans: &mut RichLine, n: Option<usize>| {
+            if let Some(n) = n {
+                let style = SpanStyle {
+                    link: true,
+                    ..SpanStyle::default()
+                };
+                spans.push((format!("[{}]", n + 1), style));
+            }
+        };
+        for ts in line.tagged_strings() {
+            let mut style = SpanStyle::default();
+            let mut link = None;
+            for a in &ts.tag {
+                match a {
+                    A::Strong => style.bold = true,
+                    A::Emphasis => style.italic = true,
+                    A::Code | A::Preformat(_) => style.code = true,
+                    A::Strikeout => style.strike = true,
+                    A::Link(url) => {
+                        style.link = true;
+                        let n = match links.iter().position(|l| l == url) {
+                            Some(n) => n,
+                            None => {
+                                links.push(url.clone());
+                                links.len() - 1
+                            }
+                        };
+                        link = Some(n);
+                    }
+                    _ => {}
+                }
+            }
+            if open_link != link {
+                close(&mut spans, open_link);
+                open_link = link;
+            }
+            spans.push((ts.s.clone(), style));
+        }
+        close(&mut spans, open_link);
+        out.push(spans);
+    }
+    Some((out, links))
 }
 
 /// The raw text of a message for display, cut at [`MAX_RENDER_BYTES`].
@@ -164,6 +276,8 @@ pub fn parse(raw: &[u8]) -> MessageView {
             attachments: Vec::new(),
             raw: raw_text(raw),
             header_len: 0,
+            rich: None,
+            links: Vec::new(),
         };
     };
 
@@ -251,6 +365,8 @@ pub fn parse(raw: &[u8]) -> MessageView {
         attachments,
         raw,
         header_len,
+        rich: None,
+        links: Vec::new(),
     }
 }
 

@@ -28,6 +28,9 @@ pub fn draw(f: &mut Frame, state: &AppState, theme: &Theme) {
     if state.help_visible {
         draw_help(f, f.area(), state, theme);
     }
+    if let Some(sel) = state.links_overlay {
+        draw_links(f, f.area(), state, sel, theme);
+    }
 }
 
 fn pane_block<'a>(title: String, focused: bool, theme: &Theme) -> Block<'a> {
@@ -316,6 +319,50 @@ fn draw_status(f: &mut Frame, area: Rect, state: &AppState, theme: &Theme) {
     f.render_widget(Paragraph::new(Line::from(spans)).style(base), area);
 }
 
+/// A box in the middle of `area`, at most `w` x `h`.
+fn centered(area: Rect, w: u16, h: u16) -> Rect {
+    let (w, h) = (w.min(area.width), h.min(area.height));
+    Rect {
+        x: area.x + (area.width - w) / 2,
+        y: area.y + (area.height - h) / 2,
+        width: w,
+        height: h,
+    }
+}
+
+fn draw_links(f: &mut Frame, area: Rect, state: &AppState, selected: usize, theme: &Theme) {
+    let links = state
+        .reader
+        .as_ref()
+        .and_then(|r| r.view.as_ref())
+        .map(|v| v.links.as_slice())
+        .unwrap_or_default();
+    let popup = centered(area, 90, links.len() as u16 + 2);
+    f.render_widget(Clear, popup);
+    let block = pane_block(" Open a link (enter; esc to close) ".into(), true, theme);
+    let inner_h = popup.height.saturating_sub(2) as usize;
+    let start = selected.saturating_sub(inner_h.saturating_sub(1));
+    let rows = links
+        .iter()
+        .enumerate()
+        .skip(start)
+        .take(inner_h)
+        .map(|(i, url)| {
+            let style = if i == selected {
+                theme.selected()
+            } else {
+                Style::default()
+            };
+            Row::new(vec![
+                Span::styled(format!("[{}]", i + 1), Style::default().fg(theme.link)),
+                Span::raw(sanitize::line(url)),
+            ])
+            .style(style)
+        });
+    let table = Table::new(rows, [Constraint::Length(5), Constraint::Fill(1)]).block(block);
+    f.render_widget(table, popup);
+}
+
 fn draw_help(f: &mut Frame, area: Rect, state: &AppState, theme: &Theme) {
     let w = area.width.min(64);
     let help: Vec<&(Action, String)> = state
@@ -323,13 +370,7 @@ fn draw_help(f: &mut Frame, area: Rect, state: &AppState, theme: &Theme) {
         .iter()
         .filter(|(a, _)| keymap::applies_in(*a, state.focus))
         .collect();
-    let h = (help.len() as u16 + 2).min(area.height);
-    let popup = Rect {
-        x: area.x + (area.width - w) / 2,
-        y: area.y + (area.height - h) / 2,
-        width: w,
-        height: h,
-    };
+    let popup = centered(area, w, help.len() as u16 + 2);
     f.render_widget(Clear, popup);
     let block = pane_block(" Keys (? or Esc to close) ".into(), true, theme);
     let rows = help.into_iter().map(|(action, keys)| {

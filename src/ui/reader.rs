@@ -9,7 +9,7 @@ use ratatui::widgets::{Paragraph, Wrap};
 use super::theme::Theme;
 use super::{format, pane_block};
 use crate::app::state::{AppState, Pane};
-use crate::domain::message::BodySource;
+use crate::domain::message::{BodySource, SpanStyle};
 use crate::domain::{Address, sanitize};
 
 fn addr_list(list: &[Address]) -> String {
@@ -29,6 +29,27 @@ fn header<'a>(name: &'a str, value: String, theme: &Theme) -> Line<'a> {
         ),
         Span::raw(value),
     ])
+}
+
+/// How a styled piece of an HTML body looks.
+fn span_style(st: SpanStyle, theme: &Theme) -> Style {
+    let mut style = Style::default();
+    if st.bold {
+        style = style.add_modifier(Modifier::BOLD);
+    }
+    if st.italic {
+        style = style.add_modifier(Modifier::ITALIC);
+    }
+    if st.strike {
+        style = style.add_modifier(Modifier::CROSSED_OUT);
+    }
+    if st.code {
+        style = style.fg(theme.dim);
+    }
+    if st.link {
+        style = style.fg(theme.link).add_modifier(Modifier::UNDERLINED);
+    }
+    style
 }
 
 /// Quote depth of a body line: the number of leading `>` (spaces between them allowed).
@@ -161,7 +182,18 @@ pub fn draw(f: &mut Frame, area: Rect, state: &AppState, theme: &Theme) {
                 )),
                 _ => {}
             }
-            for l in sanitize::body(&v.body).lines() {
+            if let Some(rich) = &v.rich {
+                for l in rich {
+                    lines.push(Line::from(
+                        l.iter()
+                            .map(|(text, st)| {
+                                Span::styled(sanitize::body(text), span_style(*st, theme))
+                            })
+                            .collect::<Vec<_>>(),
+                    ));
+                }
+            }
+            for l in sanitize::body(&v.body).lines().filter(|_| v.rich.is_none()) {
                 let depth = quote_depth(l);
                 let style = if depth > 0 {
                     Style::default().fg(theme.quote[(depth - 1) % 3])
@@ -171,6 +203,19 @@ pub fn draw(f: &mut Frame, area: Rect, state: &AppState, theme: &Theme) {
                     Style::default()
                 };
                 lines.push(Line::styled(l.to_string(), style));
+            }
+            if !v.links.is_empty() {
+                lines.push(Line::raw(""));
+                lines.push(Line::styled(
+                    "Links (o to open one):",
+                    Style::default().fg(theme.header_name),
+                ));
+                for (i, url) in v.links.iter().enumerate() {
+                    lines.push(Line::from(vec![
+                        Span::styled(format!("[{}] ", i + 1), Style::default().fg(theme.link)),
+                        Span::raw(sanitize::line(url)),
+                    ]));
+                }
             }
         }
     }

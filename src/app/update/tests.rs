@@ -280,7 +280,7 @@ fn new_mail_above_keeps_the_selection_on_the_same_message() {
 fn a_missing_body_is_fetched_once_and_reloaded_when_it_arrives() {
     let (mut s, cmds) = loaded(3);
     let next = answer(&mut s, &cmds, 3);
-    let Some(Cmd::LoadMessage { req, msg }) = next.first().cloned() else {
+    let Some(Cmd::LoadMessage { req, msg, .. }) = next.first().cloned() else {
         panic!("{next:?}")
     };
     let cmds = update(
@@ -327,7 +327,7 @@ fn a_missing_body_is_fetched_once_and_reloaded_when_it_arrives() {
 fn a_text_only_body_is_shown_and_the_whole_message_fetched() {
     let (mut s, cmds) = loaded(3);
     let next = answer(&mut s, &cmds, 3);
-    let Some(Cmd::LoadMessage { req, msg }) = next.first().cloned() else {
+    let Some(Cmd::LoadMessage { req, msg, .. }) = next.first().cloned() else {
         panic!("{next:?}")
     };
     let view = crate::domain::message::parse(b"Subject: big\r\n\r\nthe text comes first\r\n");
