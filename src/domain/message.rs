@@ -287,9 +287,7 @@ pub fn unflow(text: &str, delsp: bool) -> String {
         flush(&mut out, d, &para);
     }
     // split('\n') saw one more (empty) line after a final newline than the text has.
-    if !text.ends_with('\n') {
-        out.pop();
-    } else if out.ends_with("\n\n") {
+    if !text.ends_with('\n') || out.ends_with("\n\n") {
         out.pop();
     }
     out
