@@ -42,7 +42,7 @@ fn load_config(cli: &Cli) -> Result<Config, ConfigError> {
 
 async fn run_tui(handle: StoreHandle, mut opts: Options) -> anyhow::Result<()> {
     opts.suspend = Some(tui::suspend);
-    let mut guard = tui::TerminalGuard::enter().context("cannot set up the terminal")?;
+    let mut guard = tui::TerminalGuard::enter(opts.mouse).context("cannot set up the terminal")?;
     let result = app::run(&mut guard.terminal, EventStream::new(), handle, opts).await;
     drop(guard);
     result.context("terminal")
@@ -64,6 +64,7 @@ fn demo(rt: &tokio::runtime::Runtime) -> anyhow::Result<()> {
         banner: "demo".into(),
         engines: Default::default(),
         engine_events: None,
+        mouse: true,
         suspend: None,
     };
     rt.block_on(run_tui(StoreHandle::spawn(store)?, opts))
@@ -108,6 +109,7 @@ fn open(rt: &tokio::runtime::Runtime, cfg: Config) -> anyhow::Result<()> {
             banner: "tern".into(),
             engines,
             engine_events: Some(rx),
+            mouse: cfg.mouse,
             suspend: None,
         };
         let result = run_tui(ui_store, opts).await;

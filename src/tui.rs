@@ -3,7 +3,7 @@
 
 use std::io::{self, Stdout};
 
-use crossterm::{cursor, execute, terminal};
+use crossterm::{cursor, event, execute, terminal};
 use ratatui::Terminal;
 use ratatui::backend::CrosstermBackend;
 
@@ -12,7 +12,12 @@ pub type Tui = Terminal<CrosstermBackend<Stdout>>;
 /// Put the terminal back as it was. Safe to call more than once.
 pub fn restore() {
     let _ = terminal::disable_raw_mode();
-    let _ = execute!(io::stdout(), terminal::LeaveAlternateScreen, cursor::Show);
+    let _ = execute!(
+        io::stdout(),
+        event::DisableMouseCapture,
+        terminal::LeaveAlternateScreen,
+        cursor::Show
+    );
 }
 
 /// Ctrl-z: give the terminal back, stop the process (SIGTSTP, as a shell job), and take the
@@ -22,8 +27,15 @@ pub fn suspend() -> io::Result<()> {
     restore();
     signal_hook::low_level::raise(signal_hook::consts::SIGTSTP)?;
     terminal::enable_raw_mode()?;
-    execute!(io::stdout(), terminal::EnterAlternateScreen, cursor::Hide)
+    execute!(io::stdout(), terminal::EnterAlternateScreen, cursor::Hide)?;
+    if MOUSE.load(std::sync::atomic::Ordering::Relaxed) {
+        execute!(io::stdout(), event::EnableMouseCapture)?;
+    }
+    Ok(())
 }
+
+/// Whether the guard turned mouse reporting on (suspend turns it back on after a resume).
+static MOUSE: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
 
 #[cfg(not(unix))]
 pub fn suspend() -> io::Result<()> {
@@ -35,7 +47,7 @@ pub struct TerminalGuard {
 }
 
 impl TerminalGuard {
-    pub fn enter() -> io::Result<TerminalGuard> {
+    pub fn enter(mouse: bool) -> io::Result<TerminalGuard> {
         // Restore before the panic message is printed, so it is readable and the shell usable.
         let previous = std::panic::take_hook();
         std::panic::set_hook(Box::new(move |info| {
@@ -47,6 +59,11 @@ impl TerminalGuard {
             restore();
             return Err(e);
         }
+        if mouse && let Err(e) = execute!(io::stdout(), event::EnableMouseCapture) {
+            restore();
+            return Err(e);
+        }
+        MOUSE.store(mouse, std::sync::atomic::Ordering::Relaxed);
         let terminal =
             Terminal::new(CrosstermBackend::new(io::stdout())).inspect_err(|_| restore())?;
         Ok(TerminalGuard { terminal })

@@ -283,3 +283,60 @@ fn an_html_message_keeps_its_styles_and_numbers_its_links() {
     );
     assert_eq!(h.state.links_overlay, None);
 }
+
+#[test]
+fn clicks_select_and_the_wheel_scrolls_the_pane_under_it() {
+    let mut h = Harness::new(150, 36);
+    let a = tern::app::layout::areas(h.state.size, h.state.layout, false);
+    // The fourth message row.
+    h.send(Msg::Clicked {
+        x: a.list.x + 10,
+        y: a.list.y + 1 + 3,
+    });
+    assert_eq!(h.state.list.selected, 3);
+    assert_eq!(h.state.focus, tern::app::state::Pane::Messages);
+    let opened = h.state.reader.as_ref().unwrap().msg;
+    assert_eq!(Some(opened), h.state.list.selected_row().map(|e| e.id));
+    // The wheel over the list moves the selection three rows.
+    h.send(Msg::Scrolled {
+        x: a.list.x + 10,
+        y: a.list.y + 2,
+        down: true,
+    });
+    assert_eq!(h.state.list.selected, 6);
+    // Over the reader it scrolls the message, and the keyboard focus stays where it was.
+    h.send(Msg::Scrolled {
+        x: a.reader.x + 5,
+        y: a.reader.y + 3,
+        down: true,
+    });
+    assert_eq!(h.state.reader.as_ref().unwrap().scroll, 3);
+    assert_eq!(h.state.focus, tern::app::state::Pane::Messages);
+    // A click on a mailbox row opens it.
+    let work_inbox = h
+        .state
+        .sidebar
+        .iter()
+        .enumerate()
+        .filter(|(_, r)| matches!(r, SidebarRow::Mailbox(m) if m.name == "INBOX"))
+        .nth(1)
+        .map(|(i, _)| i)
+        .unwrap();
+    h.send(Msg::Clicked {
+        x: a.sidebar.x + 3,
+        y: a.sidebar.y + 1 + work_inbox as u16,
+    });
+    assert_eq!(h.state.sidebar_selected, work_inbox);
+    assert_eq!(
+        h.state.list.mailbox,
+        h.state.selected_mailbox().map(|m| m.id)
+    );
+    assert_eq!(h.state.selected_mailbox().unwrap().name, "INBOX");
+    // Borders and the status line are not rows.
+    let before = h.state.list.selected;
+    h.send(Msg::Clicked {
+        x: a.list.x,
+        y: a.list.y,
+    });
+    assert_eq!(h.state.list.selected, before);
+}

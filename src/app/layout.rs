@@ -87,6 +87,18 @@ pub fn areas(size: Rect, layout: Layout, fullscreen: bool) -> Areas {
     }
 }
 
+/// The first sidebar row shown when `selected` must be visible in `height` rows.
+pub fn sidebar_start(selected: usize, height: usize) -> usize {
+    selected.saturating_sub(height.saturating_sub(1))
+}
+
+/// Whether (x, y) is inside `r` and below its top border: the row inside the pane's border,
+/// counted from 0.
+pub fn row_in(r: Rect, x: u16, y: u16) -> Option<u16> {
+    let inside = x > r.x && x + 1 < r.x + r.width && y > r.y && y + 1 < r.y + r.height;
+    inside.then(|| y - r.y - 1)
+}
+
 /// Whether the reader goes beside the list (else under it).
 pub fn is_wide(size: Rect, layout: Layout) -> bool {
     match layout {

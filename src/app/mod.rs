@@ -12,7 +12,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::io;
 use std::time::Duration;
 
-use crossterm::event::{Event, KeyCode, KeyModifiers};
+use crossterm::event::{Event, KeyCode, KeyModifiers, MouseButton, MouseEventKind};
 use futures::{Stream, StreamExt};
 use ratatui::Terminal;
 use ratatui::backend::Backend;
@@ -40,6 +40,8 @@ pub struct Options {
     /// The account engines, by account, and the events they send.
     pub engines: HashMap<AccountId, EngineHandle>,
     pub engine_events: Option<UnboundedReceiver<EngineEvent>>,
+    /// Mouse reporting is on (the terminal guard turns it on; the config can turn it off).
+    pub mouse: bool,
     /// Suspends the process and takes the terminal back (Ctrl-z); None where that cannot be
     /// done (tests).
     pub suspend: Option<fn() -> io::Result<()>>,
@@ -77,6 +79,18 @@ fn input_to_msg(keymap: &mut Keymap, ev: Event) -> Option<Msg> {
             }
         }
         Event::Resize(w, h) => Some(Msg::Resized(Rect::new(0, 0, w, h))),
+        Event::Mouse(m) => match m.kind {
+            MouseEventKind::Down(MouseButton::Left) => Some(Msg::Clicked {
+                x: m.column,
+                y: m.row,
+            }),
+            MouseEventKind::ScrollDown | MouseEventKind::ScrollUp => Some(Msg::Scrolled {
+                x: m.column,
+                y: m.row,
+                down: m.kind == MouseEventKind::ScrollDown,
+            }),
+            _ => None,
+        },
         _ => None,
     }
 }

@@ -13,6 +13,17 @@ pub enum Msg {
     /// A key resolved to an action by the keymap.
     ActionTriggered(Action),
     Resized(Rect),
+    /// A left click at a screen cell.
+    Clicked {
+        x: u16,
+        y: u16,
+    },
+    /// The mouse wheel turned over a screen cell.
+    Scrolled {
+        x: u16,
+        y: u16,
+        down: bool,
+    },
     /// The clock ticked (seconds since the epoch, local offset).
     Ticked {
         now: i64,

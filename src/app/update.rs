@@ -20,6 +20,8 @@ pub fn update(state: &mut AppState, msg: Msg) -> Vec<Cmd> {
             ensure_visible(state, &mut cmds);
             relayout_reader(state, &mut cmds);
         }
+        Msg::Clicked { x, y } => on_click(state, x, y, &mut cmds),
+        Msg::Scrolled { x, y, down } => on_wheel(state, x, y, down, &mut cmds),
         Msg::Ticked { now, utc_offset } => {
             state.clock.now = now;
             state.clock.utc_offset = utc_offset;
@@ -290,6 +292,56 @@ fn on_action(state: &mut AppState, action: Action, cmds: &mut Vec<Cmd>) {
             }
         },
     }
+}
+
+/// A click selects what is under it: a mailbox, a message, or the reader pane.
+fn on_click(state: &mut AppState, x: u16, y: u16, cmds: &mut Vec<Cmd>) {
+    if state.help_visible || state.links_overlay.is_some() {
+        return;
+    }
+    let a = layout::areas(state.size, state.layout, state.fullscreen);
+    if let Some(row) = layout::row_in(a.sidebar, x, y) {
+        let height = a.sidebar.height.saturating_sub(2) as usize;
+        let index = layout::sidebar_start(state.sidebar_selected, height) + usize::from(row);
+        if index < state.sidebar.len() {
+            state.focus = Pane::Mailboxes;
+            select_sidebar(state, index, cmds);
+        }
+    } else if let Some(row) = layout::row_in(a.list, x, y) {
+        let index = state.list.top + u32::from(row);
+        if index < state.list.total {
+            state.focus = Pane::Messages;
+            state.list.selected = index;
+            ensure_visible(state, cmds);
+            open_selected(state, cmds);
+        }
+    } else if layout::row_in(a.reader, x, y).is_some() {
+        state.focus = Pane::Reader;
+    }
+}
+
+/// The wheel moves the selection (three rows) or scrolls the reader, in the pane under it.
+fn on_wheel(state: &mut AppState, x: u16, y: u16, down: bool, cmds: &mut Vec<Cmd>) {
+    if state.help_visible || state.links_overlay.is_some() {
+        return;
+    }
+    let a = layout::areas(state.size, state.layout, state.fullscreen);
+    let step = if down { Action::Down } else { Action::Up };
+    let (pane, times) = if layout::row_in(a.sidebar, x, y).is_some() {
+        (Pane::Mailboxes, 1)
+    } else if layout::row_in(a.list, x, y).is_some() {
+        (Pane::Messages, 3)
+    } else if layout::row_in(a.reader, x, y).is_some() {
+        (Pane::Reader, 3)
+    } else {
+        return;
+    };
+    let focus = std::mem::replace(&mut state.focus, pane);
+    for _ in 0..times {
+        on_action(state, step, cmds);
+    }
+    // Scrolling a pane does not move the keyboard focus.
+    state.focus = focus;
 }
 
 /// Fold the selected row's thread to its first row, or unfold it; the selection goes to the

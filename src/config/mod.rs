@@ -155,6 +155,8 @@ pub struct Config {
     pub keys: BTreeMap<Action, Vec<KeySeq>>,
     pub theme: ThemeConfig,
     pub layout: Layout,
+    /// Click to select and wheel to scroll (the terminal's own selection needs Shift then).
+    pub mouse: bool,
     /// Warnings a user should see (e.g. a readable file holding a plain password).
     pub warnings: Vec<String>,
 }
@@ -169,6 +171,7 @@ impl Config {
             keys: BTreeMap::new(),
             theme: ThemeConfig::default(),
             layout: Layout::Auto,
+            mouse: true,
             warnings: Vec::new(),
         }
     }
@@ -410,6 +413,7 @@ impl Config {
             Layout::Tall => "tall",
         };
         let _ = writeln!(o, "layout: {layout}");
+        let _ = writeln!(o, "mouse: {}", if self.mouse { "on" } else { "off" });
         for (element, colour) in &self.theme.colors {
             let _ = writeln!(o, "theme: {element} = {colour}");
         }

@@ -15,6 +15,7 @@ use toml::Spanned;
 pub(super) struct RawConfig {
     pub data_dir: Option<Spanned<String>>,
     pub layout: Option<RawLayout>,
+    pub mouse: Option<bool>,
     pub theme: Option<BTreeMap<Spanned<String>, Spanned<ColorValue>>>,
     pub keys: Option<BTreeMap<Spanned<String>, Spanned<KeyList>>>,
     #[serde(default, rename = "account")]

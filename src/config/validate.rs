@@ -238,6 +238,7 @@ impl Cx<'_> {
             keys,
             theme,
             layout,
+            mouse: raw.mouse.unwrap_or(true),
             warnings: Vec::new(),
         }
     }

@@ -76,9 +76,7 @@ fn draw_sidebar(f: &mut Frame, area: Rect, state: &AppState, theme: &Theme) {
     let height = inner.height as usize;
     let width = inner.width as usize;
     // Keep the selection visible.
-    let start = state
-        .sidebar_selected
-        .saturating_sub(height.saturating_sub(1));
+    let start = layout::sidebar_start(state.sidebar_selected, height);
     let mut lines = Vec::with_capacity(height);
     for (i, row) in state.sidebar.iter().enumerate().skip(start).take(height) {
         let selected = i == state.sidebar_selected;
