@@ -64,6 +64,12 @@ fn demo(rt: &tokio::runtime::Runtime) -> anyhow::Result<()> {
         banner: "demo".into(),
         engines: Default::default(),
         engine_events: None,
+        dirs: app::effects::Dirs {
+            download: directories::UserDirs::new()
+                .and_then(|u| u.download_dir().map(Path::to_path_buf))
+                .unwrap_or_else(|| dir.path().join("downloads")),
+            scratch: dir.path().join("open"),
+        },
         mouse: true,
         suspend: None,
     };
@@ -109,6 +115,10 @@ fn open(rt: &tokio::runtime::Runtime, cfg: Config) -> anyhow::Result<()> {
             banner: "tern".into(),
             engines,
             engine_events: Some(rx),
+            dirs: app::effects::Dirs {
+                download: cfg.download_dir.clone(),
+                scratch: cfg.data_dir.join("open"),
+            },
             mouse: cfg.mouse,
             suspend: None,
         };

@@ -340,3 +340,31 @@ fn clicks_select_and_the_wheel_scrolls_the_pane_under_it() {
     });
     assert_eq!(h.state.list.selected, before);
 }
+
+#[test]
+fn the_attachments_list_opens_and_asks_to_save_or_open_one() {
+    let mut h = Harness::new(150, 36);
+    h.select_mailbox("work", "INBOX");
+    h.key(Action::NextPane);
+    while !h
+        .state
+        .list
+        .selected_row()
+        .is_some_and(|e| e.has_attachments)
+    {
+        h.key(Action::Down);
+    }
+    let msg = h.state.reader.as_ref().unwrap().msg;
+    h.key(Action::Attachments);
+    assert_eq!(h.state.attachments_overlay, Some(0));
+    insta::assert_snapshot!("attachments_overlay", h.screen().backend());
+    let cmds = tern::app::update::update(&mut h.state, Msg::ActionTriggered(Action::Save));
+    assert_eq!(cmds, [Cmd::SaveAttachment { msg, index: 0 }]);
+    assert_eq!(h.state.attachments_overlay, None);
+    h.key(Action::Attachments);
+    let cmds = tern::app::update::update(&mut h.state, Msg::ActionTriggered(Action::Open));
+    assert_eq!(cmds, [Cmd::OpenAttachment { msg, index: 0 }]);
+    // Outside the list, s does nothing.
+    let cmds = tern::app::update::update(&mut h.state, Msg::ActionTriggered(Action::Save));
+    assert!(cmds.is_empty());
+}

@@ -2,6 +2,7 @@
 //! Each command runs as its own task and answers with a Msg on the app's channel.
 
 use std::collections::HashMap;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use tokio::sync::mpsc::UnboundedSender;
@@ -16,6 +17,16 @@ pub struct Effects {
     store: StoreHandle,
     tx: UnboundedSender<Msg>,
     engines: Arc<HashMap<AccountId, EngineHandle>>,
+    dirs: Arc<Dirs>,
+}
+
+/// Where files the user asks for go.
+#[derive(Debug, Clone)]
+pub struct Dirs {
+    /// Saved attachments.
+    pub download: PathBuf,
+    /// Attachments saved only to be opened (private to the user).
+    pub scratch: PathBuf,
 }
 
 impl Effects {
@@ -23,11 +34,13 @@ impl Effects {
         store: StoreHandle,
         tx: UnboundedSender<Msg>,
         engines: HashMap<AccountId, EngineHandle>,
+        dirs: Dirs,
     ) -> Effects {
         Effects {
             store,
             tx,
             engines: Arc::new(engines),
+            dirs: Arc::new(dirs),
         }
     }
 
@@ -51,6 +64,42 @@ impl Effects {
                         let _ = tx.send(Msg::BodyFailed { msg, error });
                     }
                 }
+            });
+            return;
+        }
+        if let Cmd::SaveAttachment { msg, index } | Cmd::OpenAttachment { msg, index } = cmd {
+            let open = matches!(cmd, Cmd::OpenAttachment { .. });
+            let dirs = Arc::clone(&self.dirs);
+            tokio::spawn(async move {
+                let raw = store.call(move |s| s.raw_message(msg)).await;
+                let answer = tokio::task::spawn_blocking(move || {
+                    let raw = match raw {
+                        Ok(Some(raw)) => raw,
+                        Ok(None) => return Err("the message is not downloaded yet".to_string()),
+                        Err(e) => return Err(e.to_string()),
+                    };
+                    if open {
+                        let path = save_attachment(&raw, index, &dirs.scratch, true)?;
+                        let mut child = std::process::Command::new(file_opener())
+                            .arg(&path)
+                            .stdin(std::process::Stdio::null())
+                            .stdout(std::process::Stdio::null())
+                            .stderr(std::process::Stdio::null())
+                            .spawn()
+                            .map_err(|e| format!("{}: {e}", file_opener()))?;
+                        let _ = child.wait();
+                        Ok(format!("opened {}", path.display()))
+                    } else {
+                        let path = save_attachment(&raw, index, &dirs.download, false)?;
+                        Ok(format!("saved to {}", path.display()))
+                    }
+                })
+                .await
+                .unwrap_or_else(|e| Err(e.to_string()));
+                let _ = tx.send(match answer {
+                    Ok(note) => Msg::Notice(note),
+                    Err(e) => Msg::Failed(format!("attachment: {e}")),
+                });
             });
             return;
         }
@@ -126,6 +175,66 @@ pub fn opener(url: &str, browser: Option<&str>) -> Result<(String, Vec<String>),
     Ok((program, words))
 }
 
+/// The system's opener for files.
+fn file_opener() -> &'static str {
+    if cfg!(target_os = "macos") {
+        "open"
+    } else {
+        "xdg-open"
+    }
+}
+
+/// Write attachment `index` of a raw message into `dir` (created if missing; `private`: only
+/// the user may read it) under its sanitised name, never over an existing file: a taken name
+/// gets " (1)", " (2)", ... before the extension. Returns the path written.
+pub fn save_attachment(
+    raw: &[u8],
+    index: usize,
+    dir: &Path,
+    private: bool,
+) -> Result<PathBuf, String> {
+    use std::io::Write;
+    let (name, bytes) = message::attachment(raw, index)
+        .ok_or_else(|| "the message has no such attachment".to_string())?;
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    if private {
+        use std::os::unix::fs::DirBuilderExt;
+        builder.mode(0o700);
+    }
+    builder
+        .create(dir)
+        .map_err(|e| format!("{}: {e}", dir.display()))?;
+    let name = crate::domain::sanitize::file_name(&name);
+    let (stem, ext) = match name.rfind('.') {
+        Some(i) if i > 0 => (&name[..i], &name[i..]),
+        _ => (name.as_str(), ""),
+    };
+    for n in 0..1000 {
+        let candidate = if n == 0 {
+            name.clone()
+        } else {
+            format!("{stem} ({n}){ext}")
+        };
+        let path = dir.join(candidate);
+        match std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&path)
+        {
+            Ok(mut f) => {
+                f.write_all(&bytes)
+                    .map_err(|e| format!("{}: {e}", path.display()))?;
+                return Ok(path);
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+            Err(e) => return Err(format!("{}: {e}", path.display())),
+        }
+    }
+    Err(format!("too many files named {name} in {}", dir.display()))
+}
+
 /// Start the opener without waiting for it (a thread reaps it), its output discarded so it
 /// cannot draw over the screen.
 fn open_url(url: &str, browser: Option<&str>) -> Result<(), String> {
@@ -153,7 +262,10 @@ async fn execute(store: &StoreHandle, cmd: Cmd) -> crate::store::Result<Option<M
 /// to tell).
 pub fn execute_on(store: &mut Store, cmd: Cmd) -> crate::store::Result<Option<Msg>> {
     Ok(Some(match cmd {
-        Cmd::WatchMailbox { .. } | Cmd::OpenUrl { .. } => return Ok(None),
+        Cmd::WatchMailbox { .. }
+        | Cmd::OpenUrl { .. }
+        | Cmd::SaveAttachment { .. }
+        | Cmd::OpenAttachment { .. } => return Ok(None),
         Cmd::FetchBody { msg } => Msg::BodyFailed {
             msg,
             error: "no server to download this message from".into(),
@@ -226,5 +338,40 @@ mod tests {
         // A hostile message cannot have tern open local files or run other schemes.
         assert!(opener("file:///etc/passwd", None).is_err());
         assert!(opener("javascript:alert(1)", None).is_err());
+    }
+}
+
+#[cfg(test)]
+mod save_tests {
+    use super::save_attachment;
+
+    const WITH_PDF: &[u8] = b"From: a@b.example\r\nSubject: s\r\nMIME-Version: 1.0\r\n\
+Content-Type: multipart/mixed; boundary=\"b\"\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\nsee attached\r\n\
+--b\r\nContent-Type: application/pdf; name=\"../../report.pdf\"\r\n\
+Content-Disposition: attachment; filename=\"../../report.pdf\"\r\n\
+Content-Transfer-Encoding: base64\r\n\r\nJVBERi0xLjQKJcOkw7zDtsOf\r\n--b--\r\n";
+
+    #[test]
+    fn an_attachment_is_saved_decoded_under_a_safe_name_and_never_over_a_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("downloads");
+        let first = save_attachment(WITH_PDF, 0, &target, false).unwrap();
+        assert_eq!(
+            first,
+            target.join("report.pdf"),
+            "the path in the name is dropped"
+        );
+        assert!(std::fs::read(&first).unwrap().starts_with(b"%PDF-1.4"));
+        let second = save_attachment(WITH_PDF, 0, &target, false).unwrap();
+        assert_eq!(second, target.join("report (1).pdf"));
+        assert!(save_attachment(WITH_PDF, 5, &target, false).is_err());
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let private = dir.path().join("open");
+            save_attachment(WITH_PDF, 0, &private, true).unwrap();
+            let mode = std::fs::metadata(&private).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o700);
+        }
     }
 }

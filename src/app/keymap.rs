@@ -18,7 +18,10 @@ pub fn applies_in(action: Action, pane: Pane) -> bool {
         | Action::FullHeaders
         | Action::Source
         | Action::ToggleThreads
-        | Action::OpenLink => pane != Pane::Mailboxes,
+        | Action::OpenLink
+        | Action::Attachments => pane != Pane::Mailboxes,
+        // Only inside the attachments list.
+        Action::Save => false,
         Action::ToggleFold => pane == Pane::Messages,
         _ => true,
     }

@@ -40,6 +40,8 @@ pub struct Options {
     /// The account engines, by account, and the events they send.
     pub engines: HashMap<AccountId, EngineHandle>,
     pub engine_events: Option<UnboundedReceiver<EngineEvent>>,
+    /// Where saved attachments go, and where attachments opened with the system opener are put.
+    pub dirs: effects::Dirs,
     /// Mouse reporting is on (the terminal guard turns it on; the config can turn it off).
     pub mouse: bool,
     /// Suspends the process and takes the terminal back (Ctrl-z); None where that cannot be
@@ -114,7 +116,7 @@ where
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
     let engines: Vec<EngineHandle> = opts.engines.values().cloned().collect();
     let mut engine_events = opts.engine_events;
-    let effects = Effects::new(store, tx, opts.engines);
+    let effects = Effects::new(store, tx, opts.engines, opts.dirs);
     let mut keymap = Keymap::new(&opts.keys);
     let mut state = AppState::new(opts.layout, opts.banner);
     state.key_help = keymap.help();

@@ -72,6 +72,8 @@ pub enum Msg {
     },
     /// A background job failed; the text is for the status line.
     Failed(String),
+    /// A background job finished with something to tell (e.g. where a file was saved).
+    Notice(String),
     QuitRequested,
 }
 
@@ -107,6 +109,16 @@ pub enum Cmd {
     /// Ask the message's account engine to download its body.
     FetchBody {
         msg: MsgId,
+    },
+    /// Save a message's attachment (by its index in the reader's list) to the download dir.
+    SaveAttachment {
+        msg: MsgId,
+        index: usize,
+    },
+    /// Save a message's attachment to a private directory and open it with the system opener.
+    OpenAttachment {
+        msg: MsgId,
+        index: usize,
     },
     /// Open a link in the user's browser (`$BROWSER`, else the system opener).
     OpenUrl {

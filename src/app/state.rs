@@ -119,6 +119,10 @@ pub struct AppState {
     pub threaded: bool,
     /// The links overlay is open, with this link (index into the message's links) selected.
     pub links_overlay: Option<usize>,
+    /// The attachments overlay is open, with this attachment selected.
+    pub attachments_overlay: Option<usize>,
+    /// The last good news worth a line in the status bar (cleared by the next key).
+    pub notice: Option<String>,
     /// The reader fills the screen (the other panes are hidden).
     pub fullscreen: bool,
     /// The reader shows every header field, not the usual few.
@@ -149,6 +153,8 @@ impl AppState {
             clock: Clock::default(),
             threaded: false,
             links_overlay: None,
+            attachments_overlay: None,
+            notice: None,
             fullscreen: false,
             full_headers: false,
             show_source: false,

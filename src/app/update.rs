@@ -14,7 +14,10 @@ const MARGIN_PAGES: u32 = 1;
 pub fn update(state: &mut AppState, msg: Msg) -> Vec<Cmd> {
     let mut cmds = Vec::new();
     match msg {
-        Msg::ActionTriggered(action) => on_action(state, action, &mut cmds),
+        Msg::ActionTriggered(action) => {
+            state.notice = None;
+            on_action(state, action, &mut cmds)
+        }
         Msg::Resized(size) => {
             state.size = size;
             ensure_visible(state, &mut cmds);
@@ -119,6 +122,7 @@ pub fn update(state: &mut AppState, msg: Msg) -> Vec<Cmd> {
             }
         }
         Msg::Failed(text) => state.error = Some(text),
+        Msg::Notice(text) => state.notice = Some(text),
         Msg::QuitRequested => state.quit = true,
     }
     cmds
@@ -129,6 +133,29 @@ fn on_action(state: &mut AppState, action: Action, cmds: &mut Vec<Cmd>) {
         // The overlay takes every key; these close it.
         if matches!(action, Action::Help | Action::Back | Action::Quit) {
             state.help_visible = false;
+        }
+        return;
+    }
+    if let Some(sel) = state.attachments_overlay {
+        let (msg, count) = match state.reader.as_ref() {
+            Some(r) => (r.msg, r.view.as_ref().map_or(0, |v| v.attachments.len())),
+            None => return,
+        };
+        match action {
+            Action::Down => {
+                state.attachments_overlay = Some((sel + 1).min(count.saturating_sub(1)));
+            }
+            Action::Up => state.attachments_overlay = Some(sel.saturating_sub(1)),
+            Action::Open => {
+                cmds.push(Cmd::OpenAttachment { msg, index: sel });
+                state.attachments_overlay = None;
+            }
+            Action::Save => {
+                cmds.push(Cmd::SaveAttachment { msg, index: sel });
+                state.attachments_overlay = None;
+            }
+            Action::Back | Action::Quit | Action::Attachments => state.attachments_overlay = None,
+            _ => {}
         }
         return;
     }
@@ -233,6 +260,17 @@ fn on_action(state: &mut AppState, action: Action, cmds: &mut Vec<Cmd>) {
             reload_list(state, cmds);
         }
         Action::ToggleFold => toggle_fold(state, cmds),
+        Action::Attachments => {
+            if state
+                .reader
+                .as_ref()
+                .and_then(|r| r.view.as_ref())
+                .is_some_and(|v| !v.attachments.is_empty())
+            {
+                state.attachments_overlay = Some(0);
+            }
+        }
+        Action::Save => {}
         Action::OpenLink => {
             if state
                 .reader
@@ -296,7 +334,7 @@ fn on_action(state: &mut AppState, action: Action, cmds: &mut Vec<Cmd>) {
 
 /// A click selects what is under it: a mailbox, a message, or the reader pane.
 fn on_click(state: &mut AppState, x: u16, y: u16, cmds: &mut Vec<Cmd>) {
-    if state.help_visible || state.links_overlay.is_some() {
+    if state.help_visible || state.links_overlay.is_some() || state.attachments_overlay.is_some() {
         return;
     }
     let a = layout::areas(state.size, state.layout, state.fullscreen);
@@ -322,7 +360,7 @@ fn on_click(state: &mut AppState, x: u16, y: u16, cmds: &mut Vec<Cmd>) {
 
 /// The wheel moves the selection (three rows) or scrolls the reader, in the pane under it.
 fn on_wheel(state: &mut AppState, x: u16, y: u16, down: bool, cmds: &mut Vec<Cmd>) {
-    if state.help_visible || state.links_overlay.is_some() {
+    if state.help_visible || state.links_overlay.is_some() || state.attachments_overlay.is_some() {
         return;
     }
     let a = layout::areas(state.size, state.layout, state.fullscreen);
@@ -535,6 +573,7 @@ fn open_selected(state: &mut AppState, cmds: &mut Vec<Cmd>) {
     }
     let req = state.next_req();
     state.links_overlay = None;
+    state.attachments_overlay = None;
     let width = layout::reader_cols(state.size, state.layout, state.fullscreen);
     cmds.push(Cmd::LoadMessage {
         req,

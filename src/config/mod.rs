@@ -157,6 +157,8 @@ pub struct Config {
     pub layout: Layout,
     /// Click to select and wheel to scroll (the terminal's own selection needs Shift then).
     pub mouse: bool,
+    /// Where saved attachments go.
+    pub download_dir: PathBuf,
     /// Warnings a user should see (e.g. a readable file holding a plain password).
     pub warnings: Vec<String>,
 }
@@ -172,6 +174,7 @@ impl Config {
             theme: ThemeConfig::default(),
             layout: Layout::Auto,
             mouse: true,
+            download_dir: data_dir.join("downloads"),
             warnings: Vec::new(),
         }
     }
@@ -414,6 +417,7 @@ impl Config {
         };
         let _ = writeln!(o, "layout: {layout}");
         let _ = writeln!(o, "mouse: {}", if self.mouse { "on" } else { "off" });
+        let _ = writeln!(o, "download dir: {}", self.download_dir.display());
         for (element, colour) in &self.theme.colors {
             let _ = writeln!(o, "theme: {element} = {colour}");
         }

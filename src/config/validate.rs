@@ -153,6 +153,16 @@ impl Cx<'_> {
                 d
             }
         };
+        // Default: ~/Downloads (else a directory in the data dir).
+        let download_dir = match &raw.download_dir {
+            Some(d) => self.path_value("download_dir", d),
+            None => self
+                .env
+                .home
+                .as_ref()
+                .map(|h| h.join("Downloads"))
+                .or_else(|| data_dir.as_ref().map(|d| d.join("downloads"))),
+        };
         let layout = match raw.layout.unwrap_or(RawLayout::Auto) {
             RawLayout::Auto => Layout::Auto,
             RawLayout::Wide => Layout::Wide,
@@ -239,6 +249,7 @@ impl Cx<'_> {
             theme,
             layout,
             mouse: raw.mouse.unwrap_or(true),
+            download_dir: download_dir.unwrap_or_default(),
             warnings: Vec::new(),
         }
     }

@@ -33,6 +33,8 @@ pub enum Action {
     ToggleThreads,
     ToggleFold,
     OpenLink,
+    Attachments,
+    Save,
 }
 
 impl Action {
@@ -61,6 +63,8 @@ impl Action {
         Action::ToggleThreads,
         Action::ToggleFold,
         Action::OpenLink,
+        Action::Attachments,
+        Action::Save,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -89,6 +93,8 @@ impl Action {
             Action::ToggleThreads => "toggle_threads",
             Action::ToggleFold => "toggle_fold",
             Action::OpenLink => "open_link",
+            Action::Attachments => "attachments",
+            Action::Save => "save",
         }
     }
 
@@ -118,6 +124,8 @@ impl Action {
             Action::ToggleThreads => "threaded or flat list",
             Action::ToggleFold => "fold or unfold the thread",
             Action::OpenLink => "choose a link of the message to open in the browser",
+            Action::Attachments => "the attachments: enter opens one, s saves it",
+            Action::Save => "save the chosen attachment to the download dir",
         }
     }
 
@@ -152,6 +160,8 @@ impl Action {
             Action::ToggleThreads => &["T"],
             Action::ToggleFold => &["space"],
             Action::OpenLink => &["o"],
+            Action::Attachments => &["a"],
+            Action::Save => &["s"],
         }
     }
 }

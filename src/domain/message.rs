@@ -105,6 +105,26 @@ pub fn parse_for_reader(raw: &[u8], width: usize) -> MessageView {
     view
 }
 
+/// The name and decoded contents of a message's attachment, counted as
+/// [`MessageView::attachments`] lists them.
+pub fn attachment(raw: &[u8], index: usize) -> Option<(String, Vec<u8>)> {
+    let msg = MessageParser::default().parse(raw)?;
+    let part = msg.attachments().nth(index)?;
+    let name = attachment_name(part);
+    Some((name, part.contents().to_vec()))
+}
+
+fn attachment_name(p: &mail_parser::MessagePart<'_>) -> String {
+    p.attachment_name()
+        .map(str::to_string)
+        .or_else(|| {
+            p.message()
+                .and_then(|m| m.subject())
+                .map(|s| format!("{s}.eml"))
+        })
+        .unwrap_or_else(|| "unnamed".into())
+}
+
 /// URLs in plain text, in order, each once.
 fn plain_links(text: &str) -> Vec<String> {
     let mut finder = linkify::LinkFinder::new();
@@ -386,15 +406,7 @@ pub fn parse(raw: &[u8]) -> MessageView {
                     None => ct.ctype().to_string(),
                 })
                 .unwrap_or_else(|| "application/octet-stream".into());
-            let name = p
-                .attachment_name()
-                .map(str::to_string)
-                .or_else(|| {
-                    p.message()
-                        .and_then(|m| m.subject())
-                        .map(|s| format!("{s}.eml"))
-                })
-                .unwrap_or_else(|| "unnamed".into());
+            let name = attachment_name(p);
             Attachment {
                 name,
                 content_type,

@@ -48,6 +48,37 @@ pub fn line(s: &str) -> String {
     clean(s, Mode::Header)
 }
 
+/// A file name from a message (an attachment's name) made safe to create in a directory: only
+/// its last path component, no control or bidi characters, no characters other systems
+/// reserve, no leading dots (hidden files, `..`), at most 200 bytes; "attachment" when nothing
+/// is left.
+pub fn file_name(name: &str) -> String {
+    let last = name.rsplit(['/', '\\']).next().unwrap_or("");
+    let cleaned: String = clean(last, Mode::Header)
+        .chars()
+        .map(|c| {
+            if matches!(c, ':' | '*' | '?' | '"' | '<' | '>' | '|') || c == MARK {
+                '_'
+            } else {
+                c
+            }
+        })
+        .collect();
+    let trimmed = cleaned.trim_start_matches(['.', ' ']).trim_end();
+    let mut out = String::new();
+    for c in trimmed.chars() {
+        if out.len() + c.len_utf8() > 200 {
+            break;
+        }
+        out.push(c);
+    }
+    if out.is_empty() {
+        "attachment".to_string()
+    } else {
+        out
+    }
+}
+
 /// Sanitise an address or a display name shown next to one: like [`line`], and zero-width
 /// characters are made visible.
 pub fn address(s: &str) -> String {
@@ -244,5 +275,23 @@ mod tests {
         let s = "Grüße, 日本語 — “quotes” and emoji 🎉";
         assert_eq!(line(s), s);
         assert_eq!(body(s), s);
+    }
+}
+
+#[cfg(test)]
+mod file_name_tests {
+    use super::file_name;
+
+    #[test]
+    fn attachment_names_cannot_leave_the_directory_or_hide() {
+        assert_eq!(file_name("report.pdf"), "report.pdf");
+        assert_eq!(file_name("../../.bashrc"), "bashrc");
+        assert_eq!(file_name("C:\\Windows\\evil.exe"), "evil.exe");
+        assert_eq!(file_name("/etc/passwd"), "passwd");
+        assert_eq!(file_name(".."), "attachment");
+        assert_eq!(file_name(""), "attachment");
+        assert_eq!(file_name("a\u{1b}[31mb\u{202E}fdp.exe"), "ab_fdp.exe");
+        assert_eq!(file_name("what?.txt"), "what_.txt");
+        assert!(file_name(&"x".repeat(500)).len() <= 200);
     }
 }

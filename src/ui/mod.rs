@@ -31,6 +31,9 @@ pub fn draw(f: &mut Frame, state: &AppState, theme: &Theme) {
     if let Some(sel) = state.links_overlay {
         draw_links(f, f.area(), state, sel, theme);
     }
+    if let Some(sel) = state.attachments_overlay {
+        draw_attachments(f, f.area(), state, sel, theme);
+    }
 }
 
 fn pane_block<'a>(title: String, focused: bool, theme: &Theme) -> Block<'a> {
@@ -303,6 +306,12 @@ fn draw_status(f: &mut Frame, area: Rect, state: &AppState, theme: &Theme) {
         spans.push(Span::styled(format!(" {mark} "), base.fg(color)));
         spans.push(Span::styled(format::fit(&text, 48), base));
     }
+    if let Some(note) = &state.notice {
+        spans.push(Span::styled(
+            format!(" {} ", sanitize::line(note)),
+            base.fg(theme.accent),
+        ));
+    }
     if let Some(err) = &state.error {
         spans.push(Span::styled(
             format!(" {} ", sanitize::line(err)),
@@ -326,6 +335,45 @@ fn centered(area: Rect, w: u16, h: u16) -> Rect {
         width: w,
         height: h,
     }
+}
+
+fn draw_attachments(f: &mut Frame, area: Rect, state: &AppState, selected: usize, theme: &Theme) {
+    let list = state
+        .reader
+        .as_ref()
+        .and_then(|r| r.view.as_ref())
+        .map(|v| v.attachments.as_slice())
+        .unwrap_or_default();
+    let popup = centered(area, 80, list.len() as u16 + 2);
+    f.render_widget(Clear, popup);
+    let block = pane_block(
+        " Attachments (enter: open, s: save, esc) ".into(),
+        true,
+        theme,
+    );
+    let rows = list.iter().enumerate().map(|(i, a)| {
+        let style = if i == selected {
+            theme.selected()
+        } else {
+            Style::default()
+        };
+        Row::new(vec![
+            sanitize::line(&a.name),
+            sanitize::line(&a.content_type),
+            format::size(a.size),
+        ])
+        .style(style)
+    });
+    let table = Table::new(
+        rows,
+        [
+            Constraint::Fill(1),
+            Constraint::Length(28),
+            Constraint::Length(9),
+        ],
+    )
+    .block(block);
+    f.render_widget(table, popup);
 }
 
 fn draw_links(f: &mut Frame, area: Rect, state: &AppState, selected: usize, theme: &Theme) {
