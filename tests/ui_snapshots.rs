@@ -368,3 +368,41 @@ fn the_attachments_list_opens_and_asks_to_save_or_open_one() {
     let cmds = tern::app::update::update(&mut h.state, Msg::ActionTriggered(Action::Save));
     assert!(cmds.is_empty());
 }
+
+#[test]
+fn folders_and_accounts_fold_in_the_mailboxes_pane() {
+    let mut h = Harness::new(120, 34);
+    let rows = |h: &Harness| h.state.sidebar.len();
+    let all = rows(&h);
+    let lists = h
+        .state
+        .sidebar
+        .iter()
+        .position(|r| matches!(r, SidebarRow::Parent { name, .. } if name == "Lists"))
+        .expect("the demo has a Lists level");
+    while h.state.sidebar_selected < lists {
+        h.key(Action::Down);
+    }
+    h.key(Action::ToggleFold);
+    assert_eq!(rows(&h), all - 1, "Lists/rust-users is hidden");
+    assert_eq!(
+        h.state.sidebar_selected, lists,
+        "the selection stays on Lists"
+    );
+    insta::assert_snapshot!("sidebar_folded", h.screen().backend());
+    // Fold the whole personal account, from its row.
+    h.key(Action::Top);
+    h.key(Action::ToggleFold);
+    assert!(matches!(h.state.sidebar[1], SidebarRow::Account(ref a) if a.name == "work"));
+    // New counts from the engine keep the folds and the selection.
+    h.run(vec![Cmd::LoadMailboxes]);
+    assert!(matches!(h.state.sidebar[1], SidebarRow::Account(ref a) if a.name == "work"));
+    assert_eq!(h.state.sidebar_selected, 0);
+    h.key(Action::ToggleFold);
+    h.key(Action::Down);
+    h.key(Action::Down);
+    h.key(Action::Down);
+    h.key(Action::Down);
+    h.key(Action::ToggleFold);
+    assert_eq!(rows(&h), all);
+}

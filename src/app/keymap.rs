@@ -22,7 +22,7 @@ pub fn applies_in(action: Action, pane: Pane) -> bool {
         | Action::Attachments => pane != Pane::Mailboxes,
         // Only inside the attachments list.
         Action::Save => false,
-        Action::ToggleFold => pane == Pane::Messages,
+        Action::ToggleFold => pane != Pane::Reader,
         _ => true,
     }
 }

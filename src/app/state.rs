@@ -27,7 +27,44 @@ pub enum SidebarRow {
         account: AccountId,
         name: String,
         depth: usize,
+        delimiter: char,
     },
+}
+
+impl SidebarRow {
+    /// The row's account and its path in the account's tree ("" for the account row).
+    pub fn fold_key(&self) -> (AccountId, &str) {
+        match self {
+            SidebarRow::Account(a) => (a.id, ""),
+            SidebarRow::Mailbox(m) => (m.account, m.name.as_str()),
+            SidebarRow::Parent { account, name, .. } => (*account, name.as_str()),
+        }
+    }
+
+    fn delimiter(&self) -> Option<char> {
+        match self {
+            SidebarRow::Account(_) => None,
+            SidebarRow::Mailbox(m) => m.delimiter,
+            SidebarRow::Parent { delimiter, .. } => Some(*delimiter),
+        }
+    }
+
+    /// Whether a folded row (`key`) hides this one: it is inside that account or folder.
+    pub fn hidden_by(&self, key: &(AccountId, String)) -> bool {
+        let (account, path) = self.fold_key();
+        if account != key.0 || path.is_empty() {
+            return false;
+        }
+        if key.1.is_empty() {
+            return true;
+        }
+        match self.delimiter() {
+            Some(d) => path
+                .strip_prefix(key.1.as_str())
+                .is_some_and(|rest| rest.starts_with(d)),
+            None => false,
+        }
+    }
 }
 
 /// The message list: the loaded window of rows around what is visible.
@@ -101,7 +138,12 @@ pub struct AppState {
     pub focus: Pane,
     pub layout: Layout,
     pub size: Rect,
+    /// The mailboxes pane's rows on screen (folded folders and accounts leave theirs out) ...
     pub sidebar: Vec<SidebarRow>,
+    /// ... of all its rows.
+    pub sidebar_all: Vec<SidebarRow>,
+    /// Folded accounts and folders, by (account, path; "" for the account).
+    pub collapsed: BTreeSet<(AccountId, String)>,
     pub sidebar_selected: usize,
     pub list: ListState,
     pub reader: Option<ReaderState>,
@@ -142,6 +184,8 @@ impl AppState {
             layout,
             size: Rect::new(0, 0, 80, 24),
             sidebar: Vec::new(),
+            sidebar_all: Vec::new(),
+            collapsed: BTreeSet::new(),
             sidebar_selected: 0,
             list: ListState::default(),
             reader: None,
@@ -179,7 +223,7 @@ impl AppState {
 
     pub fn open_mailbox(&self) -> Option<&Mailbox> {
         let id = self.list.mailbox?;
-        self.sidebar.iter().find_map(|r| match r {
+        self.sidebar_all.iter().find_map(|r| match r {
             SidebarRow::Mailbox(m) if m.id == id => Some(m),
             _ => None,
         })

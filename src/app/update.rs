@@ -259,6 +259,7 @@ fn on_action(state: &mut AppState, action: Action, cmds: &mut Vec<Cmd>) {
             list.top = 0;
             reload_list(state, cmds);
         }
+        Action::ToggleFold if state.focus == Pane::Mailboxes => toggle_sidebar_fold(state),
         Action::ToggleFold => toggle_fold(state, cmds),
         Action::Attachments => {
             if state
@@ -642,6 +643,36 @@ fn tree_key(m: &Mailbox, all: &[Mailbox]) -> Vec<(usize, String)> {
 
 /// Sidebar rows: each account followed by its mailboxes in tree order, with placeholder rows for
 /// hierarchy levels that are not mailboxes themselves.
+/// The sidebar rows on screen: all rows but those inside a folded account or folder.
+fn rebuild_sidebar(state: &mut AppState) {
+    state.sidebar = state
+        .sidebar_all
+        .iter()
+        .filter(|r| !state.collapsed.iter().any(|k| r.hidden_by(k)))
+        .cloned()
+        .collect();
+}
+
+/// Fold or unfold the selected sidebar row (an account, or a folder with folders inside).
+fn toggle_sidebar_fold(state: &mut AppState) {
+    let Some(row) = state.sidebar.get(state.sidebar_selected) else {
+        return;
+    };
+    let key = (row.fold_key().0, row.fold_key().1.to_string());
+    let has_inside = state.sidebar_all.iter().any(|r| r.hidden_by(&key));
+    if !state.collapsed.remove(&key) && has_inside {
+        state.collapsed.insert(key.clone());
+    }
+    rebuild_sidebar(state);
+    if let Some(i) = state
+        .sidebar
+        .iter()
+        .position(|r| r.fold_key() == (key.0, key.1.as_str()))
+    {
+        state.sidebar_selected = i;
+    }
+}
+
 pub fn sidebar_rows(accounts: Vec<Account>, mailboxes: &[Mailbox]) -> Vec<SidebarRow> {
     let mut rows = Vec::with_capacity(accounts.len() + mailboxes.len());
     for a in accounts {
@@ -665,6 +696,7 @@ pub fn sidebar_rows(accounts: Vec<Account>, mailboxes: &[Mailbox]) -> Vec<Sideba
                             account: id,
                             name: prefix,
                             depth,
+                            delimiter: d,
                         });
                     }
                 }
@@ -681,39 +713,54 @@ fn on_mailboxes(
     mailboxes: Vec<Mailbox>,
     cmds: &mut Vec<Cmd>,
 ) {
-    let selected_id = state.selected_mailbox().map(|m| m.id);
-    state.sidebar = sidebar_rows(accounts, &mailboxes);
-    let keep = selected_id.and_then(|id| {
+    let first_load = state.list.mailbox.is_none();
+    let selected_key = state
+        .sidebar
+        .get(state.sidebar_selected)
+        .map(|r| (r.fold_key().0, r.fold_key().1.to_string()));
+    state.sidebar_all = sidebar_rows(accounts, &mailboxes);
+    rebuild_sidebar(state);
+    let keep = selected_key.and_then(|key| {
         state
             .sidebar
             .iter()
-            .position(|r| matches!(r, SidebarRow::Mailbox(m) if m.id == id))
+            .position(|r| r.fold_key() == (key.0, key.1.as_str()))
     });
     match keep {
-        Some(i) => {
-            state.sidebar_selected = i;
-            // Counts may have changed: refresh the open list in place.
-            let total = state.open_mailbox().map(|m| m.total).unwrap_or(0);
-            if total != state.list.total {
-                reload_list(state, cmds);
-            }
+        Some(i) => state.sidebar_selected = i,
+        None if !first_load => {
+            state.sidebar_selected = state
+                .sidebar_selected
+                .min(state.sidebar.len().saturating_sub(1));
         }
-        None => {
-            // First load: open the first inbox.
-            let first = state
+        None => {}
+    }
+    if !first_load {
+        // Counts may have changed: refresh the open list in place.
+        let total = state.open_mailbox().map(|m| m.total).unwrap_or(0);
+        let shown = if state.list.visible.is_some() {
+            state.list.threads.len() as u32
+        } else {
+            state.list.total
+        };
+        if state.list.mailbox.is_some() && total != shown {
+            reload_list(state, cmds);
+        }
+        return;
+    }
+    // Nothing open yet (first load, or the first mailboxes of a new account): the first inbox.
+    let first = state
+        .sidebar
+        .iter()
+        .position(|r| matches!(r, SidebarRow::Mailbox(m) if m.role == Some(Role::Inbox)))
+        .or_else(|| {
+            state
                 .sidebar
                 .iter()
-                .position(|r| matches!(r, SidebarRow::Mailbox(m) if m.role == Some(Role::Inbox)))
-                .or_else(|| {
-                    state
-                        .sidebar
-                        .iter()
-                        .position(|r| matches!(r, SidebarRow::Mailbox(_)))
-                });
-            if let Some(i) = first {
-                select_sidebar(state, i, cmds);
-            }
-        }
+                .position(|r| matches!(r, SidebarRow::Mailbox(_)))
+        });
+    if let Some(i) = first {
+        select_sidebar(state, i, cmds);
     }
 }
 

@@ -122,7 +122,7 @@ impl Action {
             Action::ToggleLayout => "reader beside or under the list",
             Action::Suspend => "suspend tern (resume with fg)",
             Action::ToggleThreads => "threaded or flat list",
-            Action::ToggleFold => "fold or unfold the thread",
+            Action::ToggleFold => "fold or unfold the thread, folder or account",
             Action::OpenLink => "choose a link of the message to open in the browser",
             Action::Attachments => "the attachments: enter opens one, s saves it",
             Action::Save => "save the chosen attachment to the download dir",

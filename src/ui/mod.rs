@@ -84,19 +84,33 @@ fn draw_sidebar(f: &mut Frame, area: Rect, state: &AppState, theme: &Theme) {
     for (i, row) in state.sidebar.iter().enumerate().skip(start).take(height) {
         let selected = i == state.sidebar_selected;
         let line = match row {
-            SidebarRow::Account(a) => Line::from(Span::styled(
-                format::fit(&sanitize::line(&a.name), width),
-                Style::default()
-                    .fg(theme.accent)
-                    .add_modifier(Modifier::BOLD),
-            )),
-            SidebarRow::Parent { name, depth, .. } => {
+            SidebarRow::Account(a) => {
+                let folded = state.collapsed.contains(&(a.id, String::new()));
+                let name = sanitize::line(&a.name);
+                Line::from(Span::styled(
+                    format::fit(&if folded { format!("{name} ▸") } else { name }, width),
+                    Style::default()
+                        .fg(theme.accent)
+                        .add_modifier(Modifier::BOLD),
+                ))
+            }
+            SidebarRow::Parent {
+                name,
+                depth,
+                account,
+                ..
+            } => {
+                let mark = if state.collapsed.contains(&(*account, name.clone())) {
+                    "▸"
+                } else {
+                    "▾"
+                };
                 let leaf = name.rsplit(['/', '.']).next().unwrap_or(name);
                 Line::from(vec![
                     Span::raw("  ".repeat(depth + 1)),
                     Span::styled(
                         format!(
-                            "▸ {}",
+                            "{mark} {}",
                             format::fit(&sanitize::line(leaf), width.saturating_sub(depth * 2 + 4))
                         ),
                         Style::default().fg(theme.dim),
@@ -110,13 +124,20 @@ fn draw_sidebar(f: &mut Frame, area: Rect, state: &AppState, theme: &Theme) {
                 } else {
                     String::new()
                 };
-                let name_w = width.saturating_sub(indent.len() + 2 + count.len());
+                // A folded mailbox with folders inside says so.
+                let folded = state.collapsed.contains(&(m.account, m.name.clone()));
+                let count = if folded {
+                    format!(" ▸{count}")
+                } else {
+                    count
+                };
+                let name_w = width.saturating_sub(indent.len() + 2 + count.chars().count());
                 let name = format::fit(&sanitize::line(m.leaf()), name_w);
                 let pad = width.saturating_sub(
                     indent.len()
                         + 2
                         + unicode_width::UnicodeWidthStr::width(name.as_str())
-                        + count.len(),
+                        + count.chars().count(),
                 );
                 let base = if m.unread > 0 {
                     theme.unread_style()
