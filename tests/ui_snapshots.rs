@@ -391,18 +391,59 @@ fn folders_and_accounts_fold_in_the_mailboxes_pane() {
     );
     insta::assert_snapshot!("sidebar_folded", h.screen().backend());
     // Fold the whole personal account, from its row.
-    h.key(Action::Top);
+    let select = |h: &mut Harness, pred: &dyn Fn(&SidebarRow) -> bool| {
+        let at = h.state.sidebar.iter().position(pred).unwrap();
+        h.key(Action::Top);
+        while h.state.sidebar_selected < at {
+            h.key(Action::Down);
+        }
+    };
+    let personal = |r: &SidebarRow| matches!(r, SidebarRow::Account(a) if a.name == "personal");
+    let work = |r: &SidebarRow| matches!(r, SidebarRow::Account(a) if a.name == "work");
+    select(&mut h, &personal);
     h.key(Action::ToggleFold);
-    assert!(matches!(h.state.sidebar[1], SidebarRow::Account(ref a) if a.name == "work"));
+    let at = h.state.sidebar.iter().position(personal).unwrap();
+    assert!(work(&h.state.sidebar[at + 1]), "nothing of personal shows");
     // New counts from the engine keep the folds and the selection.
     h.run(vec![Cmd::LoadMailboxes]);
-    assert!(matches!(h.state.sidebar[1], SidebarRow::Account(ref a) if a.name == "work"));
-    assert_eq!(h.state.sidebar_selected, 0);
+    assert!(work(&h.state.sidebar[at + 1]));
+    assert_eq!(h.state.sidebar_selected, at);
     h.key(Action::ToggleFold);
-    h.key(Action::Down);
-    h.key(Action::Down);
-    h.key(Action::Down);
-    h.key(Action::Down);
+    select(
+        &mut h,
+        &|r: &SidebarRow| matches!(r, SidebarRow::Parent { name, .. } if name == "Lists"),
+    );
     h.key(Action::ToggleFold);
     assert_eq!(rows(&h), all);
+}
+
+#[test]
+fn all_inboxes_lists_every_account_inbox_newest_first() {
+    let mut h = Harness::new(150, 36);
+    assert!(
+        matches!(&h.state.sidebar[0], SidebarRow::Mailbox(m) if m.name == "All inboxes"),
+        "first row with two accounts"
+    );
+    // The demo still opens on the first account's own INBOX.
+    assert_ne!(h.state.list.mailbox, Some(tern::domain::ALL_INBOXES));
+    h.key(Action::Top);
+    assert_eq!(h.state.list.mailbox, Some(tern::domain::ALL_INBOXES));
+    let inbox_totals: u32 = h
+        .state
+        .sidebar
+        .iter()
+        .filter_map(|r| match r {
+            SidebarRow::Mailbox(m) if m.name == "INBOX" => Some(m.total),
+            _ => None,
+        })
+        .sum();
+    assert_eq!(h.state.list.total, inbox_totals);
+    let rows = &h.state.list.rows;
+    assert!(
+        rows.windows(2).all(|w| w[0].date >= w[1].date),
+        "newest first"
+    );
+    let mailboxes: std::collections::BTreeSet<_> = rows.iter().map(|e| e.mailbox).collect();
+    assert_eq!(mailboxes.len(), 2, "both accounts' inboxes");
+    insta::assert_snapshot!("all_inboxes", h.screen().backend());
 }

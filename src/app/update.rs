@@ -6,7 +6,7 @@ use super::msg::{Cmd, Msg};
 use super::state::{AppState, ListState, Pane, ReaderState, SidebarRow};
 use crate::config::Layout;
 use crate::domain::keys::Action;
-use crate::domain::{Account, Mailbox, MailboxId, Role};
+use crate::domain::{ALL_INBOXES, Account, AccountId, Mailbox, MailboxId, Role};
 
 /// Rows loaded on each side of the visible page, so scrolling rarely waits for the cache.
 const MARGIN_PAGES: u32 = 1;
@@ -117,7 +117,11 @@ pub fn update(state: &mut AppState, msg: Msg) -> Vec<Cmd> {
         },
         Msg::CacheChanged { mailbox } => {
             cmds.push(Cmd::LoadMailboxes);
-            if mailbox.is_none() || mailbox == state.list.mailbox {
+            // The all-inboxes list shows several mailboxes: any change may be in it.
+            if mailbox.is_none()
+                || mailbox == state.list.mailbox
+                || state.list.mailbox == Some(ALL_INBOXES)
+            {
                 reload_list(state, &mut cmds);
             }
         }
@@ -674,7 +678,23 @@ fn toggle_sidebar_fold(state: &mut AppState) {
 }
 
 pub fn sidebar_rows(accounts: Vec<Account>, mailboxes: &[Mailbox]) -> Vec<SidebarRow> {
-    let mut rows = Vec::with_capacity(accounts.len() + mailboxes.len());
+    let mut rows = Vec::with_capacity(accounts.len() + mailboxes.len() + 1);
+    // With several accounts, one list of every INBOX comes first.
+    let inboxes: Vec<&Mailbox> = mailboxes
+        .iter()
+        .filter(|m| m.role == Some(Role::Inbox))
+        .collect();
+    if accounts.len() > 1 && inboxes.len() > 1 {
+        rows.push(SidebarRow::Mailbox(Mailbox {
+            id: ALL_INBOXES,
+            account: AccountId(0),
+            name: "All inboxes".into(),
+            delimiter: None,
+            role: Some(Role::Inbox),
+            total: inboxes.iter().map(|m| m.total).sum(),
+            unread: inboxes.iter().map(|m| m.unread).sum(),
+        }));
+    }
     for a in accounts {
         let id = a.id;
         rows.push(SidebarRow::Account(a));
@@ -752,7 +772,9 @@ fn on_mailboxes(
     let first = state
         .sidebar
         .iter()
-        .position(|r| matches!(r, SidebarRow::Mailbox(m) if m.role == Some(Role::Inbox)))
+        .position(
+            |r| matches!(r, SidebarRow::Mailbox(m) if m.role == Some(Role::Inbox) && m.id != ALL_INBOXES),
+        )
         .or_else(|| {
             state
                 .sidebar

@@ -110,6 +110,10 @@ impl Role {
 }
 
 /// A mailbox as the UI shows it.
+/// The unified view of every account's INBOX: not a mailbox in the cache (ids there start at
+/// 1), listed first in the mailboxes pane when there are several accounts.
+pub const ALL_INBOXES: MailboxId = MailboxId(0);
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Mailbox {
     pub id: MailboxId,

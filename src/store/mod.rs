@@ -18,7 +18,7 @@ use rusqlite::{Connection, OptionalExtension, Transaction, params};
 use crate::domain::message::MessageMeta;
 use crate::domain::thread::SkeletonRow;
 use crate::domain::{
-    Account, AccountId, Address, Envelope, Flags, Mailbox, MailboxId, MsgId, Role, Uid,
+    ALL_INBOXES, Account, AccountId, Address, Envelope, Flags, Mailbox, MailboxId, MsgId, Role, Uid,
 };
 
 /// File name of the cache database inside the data dir.
@@ -325,6 +325,13 @@ impl Store {
 
     /// Number of messages in a mailbox (kept by triggers: no scan).
     pub fn message_count(&self, mailbox: MailboxId) -> Result<u32> {
+        if mailbox == ALL_INBOXES {
+            return Ok(self.conn.query_row(
+                "SELECT coalesce(sum(total), 0) FROM mailboxes WHERE role = 'inbox'",
+                [],
+                |r| r.get(0),
+            )?);
+        }
         Ok(self.conn.query_row(
             "SELECT total FROM mailboxes WHERE id = ?1",
             [mailbox.0],
@@ -335,8 +342,9 @@ impl Store {
     /// A page of list rows, newest first, starting `offset` rows from the newest.
     pub fn envelopes(&self, mailbox: MailboxId, offset: u32, limit: u32) -> Result<Vec<Envelope>> {
         let mut st = self.conn.prepare_cached(&format!(
-            "SELECT {ENVELOPE_COLUMNS} FROM messages WHERE mailbox_id = ?1
-             ORDER BY date DESC, id DESC LIMIT ?2 OFFSET ?3"
+            "SELECT {ENVELOPE_COLUMNS} FROM messages WHERE {}
+             ORDER BY date DESC, id DESC LIMIT ?2 OFFSET ?3",
+            in_mailbox(mailbox)
         ))?;
         let rows = st.query_map(params![mailbox.0, limit, offset], envelope_from_row)?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
@@ -358,10 +366,11 @@ impl Store {
 
     /// What the threaded order of a mailbox needs of each message (see `domain::thread`).
     pub fn thread_skeleton(&self, mailbox: MailboxId) -> Result<Vec<SkeletonRow>> {
-        let mut st = self.conn.prepare_cached(
+        let mut st = self.conn.prepare_cached(&format!(
             "SELECT id, coalesce(thread_id, id), date, message_id, in_reply_to
-             FROM messages WHERE mailbox_id = ?1",
-        )?;
+             FROM messages WHERE {}",
+            in_mailbox(mailbox)
+        ))?;
         let rows = st.query_map([mailbox.0], |r| {
             Ok(SkeletonRow {
                 id: MsgId(r.get(0)?),
@@ -484,6 +493,16 @@ fn recount_tx(conn: &Connection, mailbox: MailboxId) -> Result<()> {
         [mailbox.0],
     )?;
     Ok(())
+}
+
+/// The condition for the rows of mailbox ?1, or of every INBOX for [`ALL_INBOXES`] (two
+/// statements rather than one with OR, which would keep SQLite from the mailbox's date index).
+fn in_mailbox(mailbox: MailboxId) -> &'static str {
+    if mailbox == ALL_INBOXES {
+        "?1 = 0 AND mailbox_id IN (SELECT id FROM mailboxes WHERE role = 'inbox')"
+    } else {
+        "mailbox_id = ?1"
+    }
 }
 
 /// The columns [`envelope_from_row`] reads, in its order.

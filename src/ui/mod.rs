@@ -186,10 +186,13 @@ fn draw_list(f: &mut Frame, area: Rect, state: &AppState, theme: &Theme) {
     let mailbox = state.open_mailbox();
     let title = match mailbox {
         Some(m) => {
-            let account = state.account_name(m.account).unwrap_or("");
+            let account = match state.account_name(m.account) {
+                Some(a) => format!("{} · ", sanitize::line(a)),
+                None => String::new(),
+            };
             format!(
-                " {} · {}{} ",
-                sanitize::line(account),
+                " {}{}{} ",
+                account,
                 sanitize::line(&m.name),
                 if state.list.visible.is_some() {
                     " · threads"
