@@ -447,3 +447,36 @@ fn all_inboxes_lists_every_account_inbox_newest_first() {
     assert_eq!(mailboxes.len(), 2, "both accounts' inboxes");
     insta::assert_snapshot!("all_inboxes", h.screen().backend());
 }
+
+#[test]
+fn each_account_row_says_what_its_engine_is_doing() {
+    let mut h = Harness::new(150, 36);
+    h.send(Msg::AccountStateChanged {
+        account: "work".into(),
+        state: tern::domain::ConnState::Syncing {
+            mailbox: "INBOX".into(),
+            done: 120,
+            total: 5000,
+        },
+    });
+    h.send(Msg::AccountStateChanged {
+        account: "personal".into(),
+        state: tern::domain::ConnState::Failed("login refused".into()),
+    });
+    let term = h.screen();
+    let lines: Vec<String> = (0..36)
+        .map(|y| {
+            (0..30)
+                .map(|x| term.backend().buffer()[(x, y)].symbol().to_string())
+                .collect()
+        })
+        .collect();
+    assert!(
+        lines.iter().any(|l| l.contains("work ↻ 120/5000")),
+        "{lines:#?}"
+    );
+    assert!(
+        lines.iter().any(|l| l.contains("personal ✗ failed")),
+        "{lines:#?}"
+    );
+}

@@ -60,6 +60,17 @@ fn pane_block<'a>(title: String, focused: bool, theme: &Theme) -> Block<'a> {
         .title(Span::styled(title, title_style))
 }
 
+/// A short note on an account's connection for the mailboxes pane (None when online).
+fn account_note(conn: &ConnState, theme: &Theme) -> Option<(String, ratatui::style::Color)> {
+    match conn {
+        ConnState::Online | ConnState::Idle => None,
+        ConnState::Connecting => Some(("↻ connecting".into(), theme.dim)),
+        ConnState::Syncing { done, total, .. } => Some((format!("↻ {done}/{total}"), theme.dim)),
+        ConnState::Offline(_) => Some(("○ offline".into(), theme.dim)),
+        ConnState::Failed(_) => Some(("✗ failed".into(), theme.error)),
+    }
+}
+
 fn role_icon(role: Option<Role>) -> &'static str {
     match role {
         Some(Role::Inbox) => "▣",
@@ -87,12 +98,30 @@ fn draw_sidebar(f: &mut Frame, area: Rect, state: &AppState, theme: &Theme) {
             SidebarRow::Account(a) => {
                 let folded = state.collapsed.contains(&(a.id, String::new()));
                 let name = sanitize::line(&a.name);
-                Line::from(Span::styled(
-                    format::fit(&if folded { format!("{name} ▸") } else { name }, width),
+                let name = format::fit(&if folded { format!("{name} ▸") } else { name }, width);
+                // What the account's engine is doing, when it is not simply online.
+                let conn = state
+                    .accounts_state
+                    .iter()
+                    .find(|(n, _)| *n == a.name)
+                    .and_then(|(_, c)| account_note(c, theme));
+                let used = unicode_width::UnicodeWidthStr::width(name.as_str());
+                let mut spans = vec![Span::styled(
+                    name,
                     Style::default()
                         .fg(theme.accent)
                         .add_modifier(Modifier::BOLD),
-                ))
+                )];
+                if let Some((note, color)) = conn {
+                    let room = width.saturating_sub(used + 1);
+                    if room > 0 {
+                        spans.push(Span::styled(
+                            format!(" {}", format::fit(&note, room)),
+                            Style::default().fg(color),
+                        ));
+                    }
+                }
+                Line::from(spans)
             }
             SidebarRow::Parent {
                 name,
