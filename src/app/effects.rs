@@ -279,13 +279,17 @@ pub fn execute_on(store: &mut Store, cmd: Cmd) -> crate::store::Result<Option<Ms
             mailbox,
             offset,
             limit,
-        } => Msg::EnvelopesLoaded {
-            req,
-            mailbox,
-            offset,
-            total: store.message_count(mailbox)?,
-            rows: store.envelopes(mailbox, offset, limit)?,
-        },
+            anchor,
+        } => {
+            let total = store.message_count(mailbox)?;
+            Msg::EnvelopesLoaded {
+                req,
+                mailbox,
+                offset,
+                total,
+                rows: store.envelopes_window(mailbox, offset, limit, anchor, total)?,
+            }
+        }
         Cmd::LoadThreads { req, mailbox } => Msg::ThreadsLoaded {
             req,
             mailbox,

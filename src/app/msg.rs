@@ -6,7 +6,7 @@ use ratatui::layout::Rect;
 use crate::domain::keys::Action;
 use crate::domain::message::MessageView;
 use crate::domain::thread::ThreadRow;
-use crate::domain::{Account, ConnState, Envelope, Mailbox, MailboxId, MsgId};
+use crate::domain::{Account, Anchor, ConnState, Envelope, Mailbox, MailboxId, MsgId};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Msg {
@@ -85,6 +85,8 @@ pub enum Cmd {
         mailbox: MailboxId,
         offset: u32,
         limit: u32,
+        /// A loaded row next to the window, to read from (keyset pagination).
+        anchor: Option<Anchor>,
     },
     /// Read a mailbox's threaded order.
     LoadThreads {

@@ -6,7 +6,7 @@ use super::msg::{Cmd, Msg};
 use super::state::{AppState, ListState, Pane, ReaderState, SidebarRow};
 use crate::config::Layout;
 use crate::domain::keys::Action;
-use crate::domain::{ALL_INBOXES, Account, AccountId, Mailbox, MailboxId, Role};
+use crate::domain::{ALL_INBOXES, Account, AccountId, Anchor, Mailbox, MailboxId, Role};
 
 /// Rows loaded on each side of the visible page, so scrolling rarely waits for the cache.
 const MARGIN_PAGES: u32 = 1;
@@ -468,6 +468,7 @@ fn open_mailbox(state: &mut AppState, mailbox: MailboxId, cmds: &mut Vec<Cmd>) {
             mailbox,
             offset: 0,
             limit: page * (1 + 2 * MARGIN_PAGES),
+            anchor: None,
         });
     }
     cmds.push(Cmd::WatchMailbox { mailbox });
@@ -493,8 +494,28 @@ fn window_cmd(list: &ListState, req: u64, mailbox: MailboxId, offset: u32, limit
             mailbox,
             offset,
             limit,
+            anchor: anchor_for(list, offset, limit),
         },
     }
+}
+
+/// The loaded row to read a window from: the last one when the window lies below the loaded
+/// rows, the first when above, none when they overlap (or nothing is loaded).
+fn anchor_for(list: &ListState, offset: u32, limit: u32) -> Option<Anchor> {
+    let (first, last) = (list.rows.first()?, list.rows.last()?);
+    let end = list.window_offset + list.rows.len() as u32;
+    let (row, index) = if offset >= end {
+        (last, end - 1)
+    } else if offset + limit <= list.window_offset {
+        (first, list.window_offset)
+    } else {
+        return None;
+    };
+    Some(Anchor {
+        index,
+        date: row.date,
+        id: row.id,
+    })
 }
 
 /// Read the visible window again from the threaded order just computed (the total changed).

@@ -110,6 +110,16 @@ impl Role {
 }
 
 /// A mailbox as the UI shows it.
+/// A list row whose place is known: pages next to it are read from it (keyset pagination),
+/// so reading page n costs the distance from the anchor, not n.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Anchor {
+    /// Its row index in the list (0 = newest).
+    pub index: u32,
+    pub date: i64,
+    pub id: MsgId,
+}
+
 /// The unified view of every account's INBOX: not a mailbox in the cache (ids there start at
 /// 1), listed first in the mailboxes pane when there are several accounts.
 pub const ALL_INBOXES: MailboxId = MailboxId(0);

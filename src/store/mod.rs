@@ -18,7 +18,8 @@ use rusqlite::{Connection, OptionalExtension, Transaction, params};
 use crate::domain::message::MessageMeta;
 use crate::domain::thread::SkeletonRow;
 use crate::domain::{
-    ALL_INBOXES, Account, AccountId, Address, Envelope, Flags, Mailbox, MailboxId, MsgId, Role, Uid,
+    ALL_INBOXES, Account, AccountId, Address, Anchor, Envelope, Flags, Mailbox, MailboxId, MsgId,
+    Role, Uid,
 };
 
 /// File name of the cache database inside the data dir.
@@ -348,6 +349,79 @@ impl Store {
         ))?;
         let rows = st.query_map(params![mailbox.0, limit, offset], envelope_from_row)?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// Rows `[offset, offset + limit)` of a mailbox's list (newest first), read from the nearest
+    /// known place: after or before `anchor` by key (keyset pagination), or from whichever end
+    /// of the `total` rows is nearer. A jump to the oldest page reads as little as the newest.
+    pub fn envelopes_window(
+        &self,
+        mailbox: MailboxId,
+        offset: u32,
+        limit: u32,
+        anchor: Option<Anchor>,
+        total: u32,
+    ) -> Result<Vec<Envelope>> {
+        let filter = in_mailbox(mailbox);
+        let query = |sql: String, p: &[&dyn rusqlite::ToSql]| -> Result<Vec<Envelope>> {
+            let mut st = self.conn.prepare_cached(&sql)?;
+            let rows = st.query_map(p, envelope_from_row)?;
+            Ok(rows.collect::<rusqlite::Result<_>>()?)
+        };
+        // Rows each way of reading would step over before the window; the fewest wins.
+        let end = (offset + limit).min(total);
+        let from_end = (offset < total).then(|| total - end);
+        let after = anchor
+            .filter(|a| offset > a.index)
+            .map(|a| (a, offset - a.index - 1));
+        let before = anchor
+            .filter(|a| offset + limit <= a.index)
+            .map(|a| (a, a.index - offset - limit));
+        let best = [
+            Some(offset),
+            from_end,
+            after.map(|(_, n)| n),
+            before.map(|(_, n)| n),
+        ]
+        .into_iter()
+        .flatten()
+        .min()
+        .unwrap_or(offset);
+        match (after, before) {
+            // Older than the anchor: on down from it.
+            (Some((a, skip)), _) if skip == best => query(
+                format!(
+                    "SELECT {ENVELOPE_COLUMNS} FROM messages WHERE {filter} AND (date, id) < (?2, ?3)
+                     ORDER BY date DESC, id DESC LIMIT ?4 OFFSET ?5"
+                ),
+                &[&mailbox.0, &a.date, &a.id.0, &limit, &skip],
+            ),
+            // Newer than the anchor: up from it, then turned round.
+            (_, Some((a, skip))) if skip == best => {
+                let mut rows = query(
+                    format!(
+                        "SELECT {ENVELOPE_COLUMNS} FROM messages WHERE {filter} AND (date, id) > (?2, ?3)
+                         ORDER BY date ASC, id ASC LIMIT ?4 OFFSET ?5"
+                    ),
+                    &[&mailbox.0, &a.date, &a.id.0, &limit, &skip],
+                )?;
+                rows.reverse();
+                Ok(rows)
+            }
+            // From the oldest end.
+            _ if from_end == Some(best) && best < offset => {
+                let mut rows = query(
+                    format!(
+                        "SELECT {ENVELOPE_COLUMNS} FROM messages WHERE {filter}
+                         ORDER BY date ASC, id ASC LIMIT ?2 OFFSET ?3"
+                    ),
+                    &[&mailbox.0, &(end - offset), &best],
+                )?;
+                rows.reverse();
+                Ok(rows)
+            }
+            _ => self.envelopes(mailbox, offset, limit),
+        }
     }
 
     /// List rows for the given messages, in the order given (ids no longer cached are left out).

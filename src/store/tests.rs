@@ -252,3 +252,54 @@ fn counts_follow_inserts_flag_changes_and_deletes() {
     assert_eq!(counts(&s), (2, 0), "the triggers agree with a full recount");
     assert_eq!(s.message_count(mb).unwrap(), 2);
 }
+
+#[test]
+fn keyset_windows_equal_offset_pages_from_any_anchor() {
+    let (mut s, _, mb) = setup();
+    // 300 messages; some share a date, so ties are broken by id as the list orders them.
+    let batch: Vec<NewMessage<'_>> = (0..300u32)
+        .map(|i| NewMessage {
+            uid: Uid(i + 1),
+            meta: crate::domain::message::MessageMeta {
+                date: Some(1_700_000_000 + i64::from(i / 3)),
+                subject: format!("m{i}"),
+                ..Default::default()
+            },
+            flags: Flags::default(),
+            internal_date: None,
+            raw: None,
+        })
+        .collect();
+    s.insert_messages(mb, &batch).unwrap();
+    let all = s.envelopes(mb, 0, 1000).unwrap();
+    let ids = |v: &[Envelope]| v.iter().map(|e| e.id).collect::<Vec<_>>();
+    let anchor_at = |i: u32| Anchor {
+        index: i,
+        date: all[i as usize].date,
+        id: all[i as usize].id,
+    };
+    for (offset, limit, anchor) in [
+        (0, 50, None),
+        (250, 50, None), // the older half, read from the oldest end
+        (280, 50, None), // past the end
+        (100, 40, Some(anchor_at(99))),
+        (150, 40, Some(anchor_at(99))),
+        (10, 40, Some(anchor_at(120))),
+        (0, 50, Some(anchor_at(50))),
+        (200, 30, Some(anchor_at(260))), // newer than the anchor, nearest to it
+        (60, 40, Some(anchor_at(70))),   // overlapping the anchor: plain offset
+    ] {
+        let got = s.envelopes_window(mb, offset, limit, anchor, 300).unwrap();
+        let end = (offset + limit).min(300) as usize;
+        assert_eq!(
+            ids(&got),
+            ids(&all[offset as usize..end]),
+            "offset {offset} limit {limit} anchor {anchor:?}"
+        );
+    }
+    // The unified inbox view goes through the same windows.
+    let got = s
+        .envelopes_window(crate::domain::ALL_INBOXES, 260, 30, None, 300)
+        .unwrap();
+    assert_eq!(ids(&got), ids(&all[260..290]));
+}

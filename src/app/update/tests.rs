@@ -61,6 +61,7 @@ fn answer(s: &mut AppState, cmds: &[Cmd], total: u32) -> Vec<Cmd> {
             mailbox,
             offset,
             limit,
+            ..
         } = c
         {
             let rows = (*offset..(*offset + *limit).min(total))
@@ -124,6 +125,7 @@ fn moving_past_the_window_loads_the_next_page_and_stale_answers_are_dropped() {
         mailbox,
         offset,
         limit,
+        anchor,
     }) = load
     else {
         panic!("no page load")
@@ -149,6 +151,7 @@ fn moving_past_the_window_loads_the_next_page_and_stale_answers_are_dropped() {
             mailbox,
             offset,
             limit,
+            anchor,
         }],
         1000,
     );
@@ -156,6 +159,28 @@ fn moving_past_the_window_loads_the_next_page_and_stale_answers_are_dropped() {
     assert!(
         s.list.selected >= s.list.top
             && s.list.selected < s.list.top + layout::list_rows(s.size, s.layout)
+    );
+}
+
+#[test]
+fn a_page_far_from_the_loaded_rows_is_read_from_the_nearest_one() {
+    let (mut s, cmds) = loaded(100_000);
+    answer(&mut s, &cmds, 100_000);
+    s.focus = Pane::Messages;
+    let last_loaded = s.list.rows.last().unwrap().clone();
+    let end = s.list.window_offset + s.list.rows.len() as u32;
+    let cmds = update(&mut s, Msg::ActionTriggered(Action::Bottom));
+    let Some(Cmd::LoadEnvelopes { offset, anchor, .. }) = cmds.first().cloned() else {
+        panic!("{cmds:?}")
+    };
+    assert!(offset > 99_000);
+    assert_eq!(
+        anchor,
+        Some(Anchor {
+            index: end - 1,
+            date: last_loaded.date,
+            id: last_loaded.id
+        })
     );
 }
 
