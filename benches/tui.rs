@@ -9,6 +9,9 @@
 //!
 //! Run: `cargo bench --bench tui` (`TERN_BENCH_N=20000` for a quicker run).
 
+#[path = "../tests/tmux/mod.rs"]
+mod tmux;
+
 use std::collections::VecDeque;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -199,6 +202,10 @@ fn main() {
     times.sort();
     let pct = |p: f64| times[((times.len() as f64 * p) as usize).min(times.len() - 1)];
     let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+    // The real binary in a terminal (tmux): from launch to the first screen with rows on it,
+    // next to tmux showing the output of a program that prints at once.
+    drop(app);
+    let (binary, baseline) = real_start(dir.path());
     println!("tui: {n} cached messages in one folder, 200x50 frame");
     println!(
         "  (a) start to first complete frame    {:>7.1} ms",
@@ -220,6 +227,11 @@ fn main() {
             .join(", ")
     );
     println!(
+        "      the real binary in tmux, launch to rows on screen: {:.0} ms (tmux alone: {:.0} ms)",
+        ms(binary),
+        ms(baseline)
+    );
+    println!(
         "      threaded view of the whole folder: {:.1} ms to the first frame",
         ms(threaded)
     );
@@ -227,4 +239,46 @@ fn main() {
         "  (c) peak RSS                        {:>7.1} MiB (whole bench process)",
         peak_rss_mib()
     );
+}
+
+/// Launch `tern` on the bench cache in tmux and time it to the first screen showing rows; also
+/// time tmux showing `echo` output, the part of that figure that is tmux's.
+fn real_start(data_dir: &std::path::Path) -> (Duration, Duration) {
+    let config = data_dir.join("config.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "data_dir = {:?}\n[[account]]\nname = \"bench\"\nemail = \"me@example.com\"\n\
+             offline = \"headers\"\n[account.imap]\nhost = \"127.0.0.1\"\nport = 1\n\
+             username = \"me\"\npassword = \"unused\"\n",
+            data_dir.display().to_string()
+        ),
+    )
+    .unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&config, std::fs::Permissions::from_mode(0o600)).unwrap();
+    }
+    let time = |cmd: &str, ready: &str| {
+        let t = Instant::now();
+        let term = tmux::Tmux::start(cmd, 200, 50);
+        term.wait_polling(
+            ready,
+            Duration::from_secs(30),
+            Duration::from_millis(1),
+            |s| s.contains(ready),
+        );
+        t.elapsed()
+    };
+    let baseline = time("sh -c 'echo ready-now; sleep 30'", "ready-now");
+    let binary = time(
+        &format!(
+            "{} --config {}",
+            env!("CARGO_BIN_EXE_tern"),
+            config.display()
+        ),
+        "Message number",
+    );
+    (binary, baseline)
 }

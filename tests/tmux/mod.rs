@@ -55,6 +55,17 @@ impl Tmux {
 
     /// Poll the screen until `pred` holds; panic with the screen after `timeout`.
     pub fn wait_for(&self, what: &str, timeout: Duration, pred: impl Fn(&str) -> bool) -> String {
+        self.wait_polling(what, timeout, Duration::from_millis(50), pred)
+    }
+
+    /// [`Tmux::wait_for`], looking every `poll` (benchmarks time with a short one).
+    pub fn wait_polling(
+        &self,
+        what: &str,
+        timeout: Duration,
+        poll: Duration,
+        pred: impl Fn(&str) -> bool,
+    ) -> String {
         let deadline = Instant::now() + timeout;
         loop {
             let s = self.screen();
@@ -64,7 +75,7 @@ impl Tmux {
             if Instant::now() > deadline {
                 panic!("timed out waiting for {what}; screen:\n{s}");
             }
-            std::thread::sleep(Duration::from_millis(50));
+            std::thread::sleep(poll);
         }
     }
 }
