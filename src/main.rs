@@ -71,6 +71,7 @@ fn demo(rt: &tokio::runtime::Runtime) -> anyhow::Result<()> {
             scratch: dir.path().join("open"),
         },
         mouse: true,
+        mark_read_on_open: true,
         suspend: None,
     };
     rt.block_on(run_tui(StoreHandle::spawn(store)?, opts))
@@ -120,6 +121,7 @@ fn open(rt: &tokio::runtime::Runtime, cfg: Config) -> anyhow::Result<()> {
                 scratch: cfg.data_dir.join("open"),
             },
             mouse: cfg.mouse,
+            mark_read_on_open: cfg.mark_read_on_open,
             suspend: None,
         };
         let result = run_tui(ui_store, opts).await;

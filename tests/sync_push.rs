@@ -645,3 +645,136 @@ async fn over_the_limit_the_text_is_kept_offline_without_the_attachment() {
     assert!(raw.unwrap().len() > 400 * 1024);
     assert!(!r.store.call(move |s| s.body_is_partial(id)).await.unwrap());
 }
+
+/// Wait (bounded) for an engine state matching `pred`.
+async fn wait_state(
+    events: &mut UnboundedReceiver<Event>,
+    what: &str,
+    pred: impl Fn(&ConnState) -> bool,
+) {
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        match tokio::time::timeout_at(deadline, events.recv()).await {
+            Ok(Some(Event::State { state, .. })) if pred(&state) => return,
+            Ok(Some(_)) => {}
+            other => panic!("no {what}: {other:?}"),
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn flag_changes_made_offline_survive_a_restart_and_reach_the_server() {
+    use tern::store::FlagName;
+    let servers = MailServers::start();
+    for i in 1..=6 {
+        servers.deliver(ALICE.email, &raw(&format!("m{i}"), "x"));
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let path = servers.write_tern_config_with(
+        dir.path(),
+        &ALICE,
+        "tls",
+        servers.imaps_port(),
+        ALICE.password,
+        "offline = \"headers\"",
+    );
+    let cfg = Config::load(&path).unwrap();
+    let store = StoreHandle::open_in_dir(&cfg.data_dir).unwrap();
+    let (tx, mut events) = tokio::sync::mpsc::unbounded_channel();
+    let (engine, task) = actor::spawn(
+        cfg.accounts[0].clone(),
+        store.clone(),
+        tx,
+        Timing::default(),
+    );
+    wait_state(&mut events, "online", |s| *s == ConnState::Online).await;
+
+    // The server goes away; the user keeps working.
+    servers.stop_dovecot();
+    wait_state(&mut events, "offline", |s| {
+        matches!(s, ConnState::Offline(_))
+    })
+    .await;
+    let by_uid = |uids: &'static [u32]| {
+        store.call(move |s| {
+            let mb = inbox(s)?;
+            Ok(s.envelopes(mb, 0, 100)?
+                .into_iter()
+                .filter(|e| uids.contains(&e.uid.0))
+                .map(|e| e.id)
+                .collect::<Vec<MsgId>>())
+        })
+    };
+    let flag = by_uid(&[1, 2, 3]).await.unwrap();
+    let read = by_uid(&[4, 5]).await.unwrap();
+    store
+        .call(move |s| {
+            s.set_flag(&flag, FlagName::Flagged, true)?;
+            s.set_flag(&read, FlagName::Seen, true)
+        })
+        .await
+        .unwrap();
+    // The cache shows it at once.
+    let flagged_now = store
+        .call(|s| {
+            let mb = inbox(s)?;
+            Ok(s.envelopes(mb, 0, 100)?
+                .iter()
+                .filter(|e| e.flags.flagged)
+                .count())
+        })
+        .await
+        .unwrap();
+    assert_eq!(flagged_now, 3);
+    engine.send(Command::Replay);
+    engine.send(Command::Shutdown);
+    task.await.unwrap();
+
+    // Back online, another client deletes message 5 before tern replays; then tern restarts.
+    servers.start_dovecot();
+    servers.doveadm(&["expunge", "-u", ALICE.email, "mailbox", "INBOX", "uid", "5"]);
+    let (tx, mut events) = tokio::sync::mpsc::unbounded_channel();
+    let (engine, _task) = actor::spawn(
+        cfg.accounts[0].clone(),
+        store.clone(),
+        tx,
+        Timing::default(),
+    );
+    wait_state(&mut events, "online", |s| *s == ConnState::Online).await;
+    let account = store
+        .call(|s| Ok(s.account_id("alice")?.unwrap()))
+        .await
+        .unwrap();
+    assert_eq!(
+        store.call(move |s| s.pending(account)).await.unwrap(),
+        [],
+        "replayed before the first sync"
+    );
+    let mut imap = servers.imap(ALICE.email);
+    for uid in 1..=3 {
+        assert!(
+            imap.flags("INBOX", uid).iter().any(|f| f == "\\Flagged"),
+            "{uid}"
+        );
+    }
+    assert!(imap.flags("INBOX", 4).iter().any(|f| f == "\\Seen"));
+    assert!(imap.flags("INBOX", 6).is_empty());
+    let log = store.call(|s| s.action_log(10)).await.unwrap();
+    assert_eq!(log.len(), 1, "{log:?}");
+    assert!(log[0].2.contains("already deleted"), "{log:?}");
+
+    // Online: a change reaches the server as soon as the engine is told.
+    let six = by_uid(&[6]).await.unwrap();
+    store
+        .call(move |s| s.set_flag(&six, FlagName::Flagged, true))
+        .await
+        .unwrap();
+    engine.send(Command::Replay);
+    let t = Instant::now();
+    while !imap.flags("INBOX", 6).iter().any(|f| f == "\\Flagged") {
+        assert!(t.elapsed() < WAIT, "the flag never reached the server");
+        tokio::time::timeout(Duration::from_secs(1), events.recv())
+            .await
+            .ok();
+    }
+}

@@ -103,6 +103,25 @@ impl Effects {
             });
             return;
         }
+        if let Cmd::SetFlag { msgs, flag, on } = cmd {
+            let engines = Arc::clone(&self.engines);
+            tokio::spawn(async move {
+                match store.call(move |s| s.set_flag(&msgs, flag, on)).await {
+                    Ok(accounts) => {
+                        for a in accounts {
+                            if let Some(e) = engines.get(&a) {
+                                e.send(Command::Replay);
+                            }
+                        }
+                        let _ = tx.send(Msg::CacheChanged { mailbox: None });
+                    }
+                    Err(e) => {
+                        let _ = tx.send(Msg::Failed(format!("cannot change the flag: {e}")));
+                    }
+                }
+            });
+            return;
+        }
         if let Cmd::OpenUrl { url } = cmd {
             if let Err(e) = open_url(&url, std::env::var("BROWSER").ok().as_deref()) {
                 let _ = tx.send(Msg::Failed(format!("cannot open the link: {e}")));
@@ -262,6 +281,10 @@ async fn execute(store: &StoreHandle, cmd: Cmd) -> crate::store::Result<Option<M
 /// to tell).
 pub fn execute_on(store: &mut Store, cmd: Cmd) -> crate::store::Result<Option<Msg>> {
     Ok(Some(match cmd {
+        Cmd::SetFlag { msgs, flag, on } => {
+            store.set_flag(&msgs, flag, on)?;
+            Msg::CacheChanged { mailbox: None }
+        }
         Cmd::WatchMailbox { .. }
         | Cmd::OpenUrl { .. }
         | Cmd::SaveAttachment { .. }

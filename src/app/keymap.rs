@@ -19,7 +19,9 @@ pub fn applies_in(action: Action, pane: Pane) -> bool {
         | Action::Source
         | Action::ToggleThreads
         | Action::OpenLink
-        | Action::Attachments => pane != Pane::Mailboxes,
+        | Action::Attachments
+        | Action::ToggleRead
+        | Action::ToggleFlag => pane != Pane::Mailboxes,
         // Only inside the attachments list.
         Action::Save => false,
         Action::ToggleFold => pane != Pane::Reader,

@@ -42,6 +42,8 @@ pub struct Options {
     pub engine_events: Option<UnboundedReceiver<EngineEvent>>,
     /// Where saved attachments go, and where attachments opened with the system opener are put.
     pub dirs: effects::Dirs,
+    /// Opening a message marks it read.
+    pub mark_read_on_open: bool,
     /// Mouse reporting is on (the terminal guard turns it on; the config can turn it off).
     pub mouse: bool,
     /// Suspends the process and takes the terminal back (Ctrl-z); None where that cannot be
@@ -119,6 +121,7 @@ where
     let effects = Effects::new(store, tx, opts.engines, opts.dirs);
     let mut keymap = Keymap::new(&opts.keys);
     let mut state = AppState::new(opts.layout, opts.banner);
+    state.mark_read_on_open = opts.mark_read_on_open;
     state.key_help = keymap.help();
     let size = terminal.size().map_err(other_err)?;
     let mut initial = vec![

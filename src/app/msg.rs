@@ -7,6 +7,7 @@ use crate::domain::keys::Action;
 use crate::domain::message::MessageView;
 use crate::domain::thread::ThreadRow;
 use crate::domain::{Account, Anchor, ConnState, Envelope, Mailbox, MailboxId, MsgId};
+use crate::store::FlagName;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Msg {
@@ -111,6 +112,12 @@ pub enum Cmd {
     /// Ask the message's account engine to download its body.
     FetchBody {
         msg: MsgId,
+    },
+    /// Set or clear a flag: in the cache at once, queued for the server.
+    SetFlag {
+        msgs: Vec<MsgId>,
+        flag: FlagName,
+        on: bool,
     },
     /// Save a message's attachment (by its index in the reader's list) to the download dir.
     SaveAttachment {

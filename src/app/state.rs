@@ -159,6 +159,8 @@ pub struct AppState {
     pub clock: Clock,
     /// The message list is threaded (else flat, newest first).
     pub threaded: bool,
+    /// Opening a message marks it read.
+    pub mark_read_on_open: bool,
     /// The links overlay is open, with this link (index into the message's links) selected.
     pub links_overlay: Option<usize>,
     /// The attachments overlay is open, with this attachment selected.
@@ -196,6 +198,8 @@ impl AppState {
             banner: banner.into(),
             clock: Clock::default(),
             threaded: false,
+            // The run loop sets it from the config (default on).
+            mark_read_on_open: false,
             links_overlay: None,
             attachments_overlay: None,
             notice: None,

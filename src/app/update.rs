@@ -7,6 +7,7 @@ use super::state::{AppState, ListState, Pane, ReaderState, SidebarRow};
 use crate::config::Layout;
 use crate::domain::keys::Action;
 use crate::domain::{ALL_INBOXES, Account, AccountId, Anchor, Mailbox, MailboxId, Role};
+use crate::store::FlagName;
 
 /// Rows loaded on each side of the visible page, so scrolling rarely waits for the cache.
 const MARGIN_PAGES: u32 = 1;
@@ -276,6 +277,8 @@ fn on_action(state: &mut AppState, action: Action, cmds: &mut Vec<Cmd>) {
             }
         }
         Action::Save => {}
+        Action::ToggleRead => toggle_flag(state, FlagName::Seen, cmds),
+        Action::ToggleFlag => toggle_flag(state, FlagName::Flagged, cmds),
         Action::OpenLink => {
             if state
                 .reader
@@ -385,6 +388,26 @@ fn on_wheel(state: &mut AppState, x: u16, y: u16, down: bool, cmds: &mut Vec<Cmd
     }
     // Scrolling a pane does not move the keyboard focus.
     state.focus = focus;
+}
+
+/// Flip a flag on the selected message: the row changes at once, the cache and the server follow.
+fn toggle_flag(state: &mut AppState, flag: FlagName, cmds: &mut Vec<Cmd>) {
+    let Some(row) = state.list.selected.checked_sub(state.list.window_offset) else {
+        return;
+    };
+    let Some(e) = state.list.rows.get_mut(row as usize) else {
+        return;
+    };
+    let slot = match flag {
+        FlagName::Seen => &mut e.flags.seen,
+        FlagName::Flagged => &mut e.flags.flagged,
+    };
+    *slot = !*slot;
+    cmds.push(Cmd::SetFlag {
+        msgs: vec![e.id],
+        flag,
+        on: *slot,
+    });
 }
 
 /// Fold the selected row's thread to its first row, or unfold it; the selection goes to the
@@ -600,6 +623,9 @@ fn open_selected(state: &mut AppState, cmds: &mut Vec<Cmd>) {
     let req = state.next_req();
     state.links_overlay = None;
     state.attachments_overlay = None;
+    if state.mark_read_on_open && !env.flags.seen {
+        toggle_flag(state, FlagName::Seen, cmds);
+    }
     let width = layout::reader_cols(state.size, state.layout, state.fullscreen);
     cmds.push(Cmd::LoadMessage {
         req,

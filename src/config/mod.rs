@@ -159,6 +159,8 @@ pub struct Config {
     pub mouse: bool,
     /// Where saved attachments go.
     pub download_dir: PathBuf,
+    /// Opening a message marks it read.
+    pub mark_read_on_open: bool,
     /// Warnings a user should see (e.g. a readable file holding a plain password).
     pub warnings: Vec<String>,
 }
@@ -175,6 +177,7 @@ impl Config {
             layout: Layout::Auto,
             mouse: true,
             download_dir: data_dir.join("downloads"),
+            mark_read_on_open: true,
             warnings: Vec::new(),
         }
     }

@@ -250,6 +250,7 @@ impl Cx<'_> {
             layout,
             mouse: raw.mouse.unwrap_or(true),
             download_dir: download_dir.unwrap_or_default(),
+            mark_read_on_open: raw.mark_read_on_open.unwrap_or(true),
             warnings: Vec::new(),
         }
     }

@@ -35,6 +35,8 @@ pub enum Action {
     OpenLink,
     Attachments,
     Save,
+    ToggleRead,
+    ToggleFlag,
 }
 
 impl Action {
@@ -65,6 +67,8 @@ impl Action {
         Action::OpenLink,
         Action::Attachments,
         Action::Save,
+        Action::ToggleRead,
+        Action::ToggleFlag,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -95,6 +99,8 @@ impl Action {
             Action::OpenLink => "open_link",
             Action::Attachments => "attachments",
             Action::Save => "save",
+            Action::ToggleRead => "toggle_read",
+            Action::ToggleFlag => "toggle_flag",
         }
     }
 
@@ -126,6 +132,8 @@ impl Action {
             Action::OpenLink => "choose a link of the message to open in the browser",
             Action::Attachments => "the attachments: enter opens one, s saves it",
             Action::Save => "save the chosen attachment to the download dir",
+            Action::ToggleRead => "mark the message read or unread",
+            Action::ToggleFlag => "flag or unflag the message",
         }
     }
 
@@ -162,6 +170,8 @@ impl Action {
             Action::OpenLink => &["o"],
             Action::Attachments => &["a"],
             Action::Save => &["s"],
+            Action::ToggleRead => &["N"],
+            Action::ToggleFlag => &["F"],
         }
     }
 }

@@ -3,10 +3,12 @@
 //! [`Store`] is synchronous and owns one connection (tests use `open_in_memory`).
 //! [`StoreHandle`] runs a `Store` on its own thread for async callers (engines, the UI's effects).
 
+mod actions;
 mod handle;
 mod schema;
 mod sync;
 
+pub use actions::{FlagName, Pending, QueuedAction};
 pub use handle::StoreHandle;
 pub use sync::{MailboxInfo, SyncState};
 

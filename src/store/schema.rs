@@ -134,4 +134,13 @@ CREATE TABLE pending_actions (
     r#"
 ALTER TABLE bodies ADD COLUMN partial INTEGER NOT NULL DEFAULT 0;
 "#,
+    // 3: actions the server could not take (e.g. on a message deleted meanwhile), for the user.
+    r#"
+CREATE TABLE action_log (
+    id          INTEGER PRIMARY KEY,
+    account_id  INTEGER NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+    at          INTEGER NOT NULL,
+    text        TEXT NOT NULL
+);
+"#,
 ];

@@ -211,6 +211,15 @@ impl Store {
             "DELETE FROM pending_actions WHERE mailbox_id = ?1",
             [mailbox.0],
         )?;
+        if dropped > 0 {
+            // Reported, not lost silently: the UIDs they named mean nothing any more.
+            tx.execute(
+                "INSERT INTO action_log (account_id, at, text)
+                 SELECT account_id, ?2, ?3 || name || ' were dropped: the server renumbered the mailbox (UIDVALIDITY changed)'
+                 FROM mailboxes WHERE id = ?1",
+                params![mailbox.0, super::now(), format!("{dropped} queued action(s) in ")],
+            )?;
+        }
         tx.execute(
             "UPDATE mailboxes SET uidvalidity = NULL, uidnext = NULL, highestmodseq = NULL,
                 headers_complete = 0 WHERE id = ?1",

@@ -303,3 +303,38 @@ fn keyset_windows_equal_offset_pages_from_any_anchor() {
         .unwrap();
     assert_eq!(ids(&got), ids(&all[260..290]));
 }
+
+#[test]
+fn a_flag_change_and_its_queue_row_are_one_transaction() {
+    let (mut s, a, mb) = setup();
+    let ids = insert(
+        &mut s,
+        mb,
+        &[msg(7, "Subject: a\n\nx\n"), msg(9, "Subject: b\n\nx\n")],
+        false,
+    );
+    let accounts = s.set_flag(&ids, FlagName::Seen, true).unwrap();
+    assert_eq!(accounts, [a]);
+    assert_eq!(
+        s.mailboxes(Some(a)).unwrap()[0].unread,
+        0,
+        "counts follow at once"
+    );
+    let queue = s.pending(a).unwrap();
+    assert_eq!(queue.len(), 1);
+    assert_eq!(
+        queue[0].action,
+        QueuedAction::Flag {
+            uids: vec![7, 9],
+            flag: FlagName::Seen,
+            on: true
+        }
+    );
+    // Setting what is already set queues nothing.
+    assert!(s.set_flag(&ids, FlagName::Seen, true).unwrap().is_empty());
+    assert_eq!(s.pending(a).unwrap().len(), 1);
+    s.pending_done(&[queue[0].id], &[(a, "one was gone".into())])
+        .unwrap();
+    assert!(s.pending(a).unwrap().is_empty());
+    assert_eq!(s.action_log(5).unwrap()[0].2, "one was gone");
+}

@@ -36,6 +36,8 @@ pub enum Command {
     },
     /// Sync every mailbox now (and retry at once when offline or after an auth failure).
     SyncNow,
+    /// The user acted: send the queued actions to the server now.
+    Replay,
     /// The user has this mailbox open: keep it pushed too (IDLE on a second connection), or
     /// stop doing so (None). INBOX is always pushed.
     Watch {
@@ -230,6 +232,8 @@ impl Engine {
                 None | Some(Command::Shutdown) => return false,
                 Some(Command::SyncNow) => return true,
                 Some(Command::Watch { mailbox }) => self.watching = mailbox,
+                // Queued durably: sent when the account is back.
+                Some(Command::Replay) => {}
                 Some(Command::FetchBody { msg }) => self.emit(Event::BodyFailed {
                     msg,
                     error: "offline: the message will download when the account reconnects".into(),
@@ -245,6 +249,8 @@ impl Engine {
         let password = self.password.clone().flatten();
         let mut imap = engine::connect_with(&self.account, password.as_ref()).await?;
         *backoff = Duration::from_secs(1);
+        // What the user did while offline goes first, so the sync after it sees its result.
+        self.replay(&mut imap).await?;
         let mut tracked = self.full_pass(&mut imap).await?;
         let mut last_pass = Instant::now();
         // Whether every body under the limit is cached (reset when new mail may have come).
@@ -263,6 +269,7 @@ impl Engine {
                         last_pass = Instant::now();
                         prefetched = false;
                     }
+                    Command::Replay => self.replay(&mut imap).await?,
                     Command::Watch { mailbox } => {
                         if mailbox != self.watching {
                             self.watching = mailbox;
@@ -323,6 +330,21 @@ impl Engine {
                 });
             }
         }
+    }
+
+    /// Send the queued actions; announce the cache change when some were done.
+    async fn replay(&mut self, imap: &mut Imap) -> Result<(), SyncError> {
+        let name = self.account.name.clone();
+        let Some(account) = self.store.call(move |s| s.account_id(&name)).await? else {
+            return Ok(()); // never synced: nothing can be queued yet
+        };
+        if engine::replay(imap, &self.store, account).await? > 0 {
+            self.emit(Event::Changed {
+                account: self.account.name.clone(),
+                mailbox: None,
+            });
+        }
+        Ok(())
     }
 
     /// Start the open-mailbox watcher when one is wanted and not running.

@@ -15,7 +15,7 @@ use crate::config::AccountConfig;
 use crate::domain::message;
 use crate::domain::{AccountId, MailboxId, Role, Uid};
 use crate::net;
-use crate::store::{AccountKind, MailboxInfo, NewMessage, StoreHandle, SyncState};
+use crate::store::{AccountKind, MailboxInfo, NewMessage, QueuedAction, StoreHandle, SyncState};
 
 /// UIDs fetched per command when filling gaps by UID.
 const UID_BATCH: usize = 1000;
@@ -265,6 +265,78 @@ async fn store_rows(
         })
         .await?;
     Ok(n)
+}
+
+/// Send the account's queued actions to the server, in order; consecutive actions of one kind
+/// on one mailbox go as one command over their UID set. A queue row is removed only after the
+/// server answered; actions on messages the server no longer has go to the action log.
+/// Returns how many queue rows were done.
+pub async fn replay(
+    imap: &mut Imap,
+    store: &StoreHandle,
+    account: AccountId,
+) -> Result<usize, SyncError> {
+    let pending = store.call(move |s| s.pending(account)).await?;
+    let mut done = 0;
+    let mut i = 0;
+    while i < pending.len() {
+        let first = &pending[i];
+        let QueuedAction::Flag { flag, on, .. } = &first.action;
+        let (flag, on) = (*flag, *on);
+        let mut j = i;
+        let mut uids: Vec<u32> = Vec::new();
+        while let Some(p) = pending.get(j) {
+            let QueuedAction::Flag {
+                uids: u,
+                flag: f,
+                on: o,
+            } = &p.action;
+            if p.mailbox != first.mailbox || *f != flag || *o != on {
+                break;
+            }
+            uids.extend(u);
+            j += 1;
+        }
+        uids.sort_unstable();
+        uids.dedup();
+        let wire = mutf7::wire(&first.mailbox_name);
+        if imap.selected() != Some(wire.as_str()) {
+            imap.select(&wire).await?;
+        }
+        let mut confirmed: Vec<(u32, crate::domain::Flags)> = Vec::new();
+        for chunk in uids.chunks(UID_BATCH * 5) {
+            confirmed.extend(
+                imap.uid_store(&plan::uid_set(chunk), flag.imap(), on)
+                    .await?,
+            );
+        }
+        let seen: HashSet<u32> = confirmed.iter().map(|(u, _)| *u).collect();
+        let gone = uids.iter().filter(|u| !seen.contains(u)).count();
+        let mut log = Vec::new();
+        if gone > 0 {
+            log.push((
+                account,
+                format!(
+                    "{} {} on {gone} message(s) in {}: already deleted on the server, dropped",
+                    if on { "setting" } else { "clearing" },
+                    flag.imap(),
+                    first.mailbox_name
+                ),
+            ));
+        }
+        let ids: Vec<i64> = pending[i..j].iter().map(|p| p.id).collect();
+        let mb = first.mailbox;
+        store
+            .call(move |s| {
+                s.pending_done(&ids, &log)?;
+                s.update_flags(mb, &confirmed)?;
+                Ok(())
+            })
+            .await?;
+        done += j - i;
+        i = j;
+    }
+    Ok(done)
 }
 
 /// Remove vanished UID ranges and apply new flags by UID.

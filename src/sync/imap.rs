@@ -842,6 +842,37 @@ impl Imap {
         Ok(flags)
     }
 
+    /// Add (`on`) or remove a flag on a UID set of the selected mailbox, then read back the
+    /// flags of the set: the answer lists the messages that exist (a UID missing from it was
+    /// expunged) with their flags as the server now has them. +FLAGS/-FLAGS touch only this
+    /// flag, so what another client changed meanwhile is kept.
+    pub async fn uid_store(
+        &mut self,
+        set: &str,
+        flag: &str,
+        on: bool,
+    ) -> Result<Vec<(u32, Flags)>, SyncError> {
+        let sign = if on { '+' } else { '-' };
+        let mut u = Untagged::default();
+        self.command(
+            &format!("UID STORE {set} {sign}FLAGS.SILENT ({flag})"),
+            "STORE",
+            &mut u,
+        )
+        .await?;
+        merge(&mut self.pending, u);
+        let mut u = Untagged::default();
+        self.command(
+            &format!("UID FETCH {set} (UID FLAGS)"),
+            "FETCH FLAGS",
+            &mut u,
+        )
+        .await?;
+        let flags = std::mem::take(&mut u.flags);
+        merge(&mut self.pending, u);
+        Ok(flags)
+    }
+
     /// Every UID in the selected mailbox, ascending.
     pub async fn uids(&mut self) -> Result<Vec<u32>, SyncError> {
         let set = timed(IO_TIMEOUT, "UID SEARCH", async {

@@ -405,6 +405,45 @@ fn layout_toggles_between_beside_and_under() {
 }
 
 #[test]
+fn flags_toggle_on_the_row_at_once_and_opening_marks_read() {
+    let (mut s, cmds) = loaded(5);
+    s.mark_read_on_open = true;
+    // The newest message opens with the first load: unread rows are marked read.
+    let cmds = answer(&mut s, &cmds, 5);
+    let first = s.list.rows[0].id;
+    assert!(s.list.rows[0].flags.seen);
+    assert!(cmds.contains(&Cmd::SetFlag {
+        msgs: vec![first],
+        flag: crate::store::FlagName::Seen,
+        on: true
+    }));
+    s.focus = Pane::Messages;
+    let cmds = update(&mut s, Msg::ActionTriggered(Action::ToggleFlag));
+    assert!(
+        s.list.rows[0].flags.flagged,
+        "the row changes before any answer"
+    );
+    assert_eq!(
+        cmds,
+        [Cmd::SetFlag {
+            msgs: vec![first],
+            flag: crate::store::FlagName::Flagged,
+            on: true
+        }]
+    );
+    let cmds = update(&mut s, Msg::ActionTriggered(Action::ToggleRead));
+    assert!(!s.list.rows[0].flags.seen);
+    assert_eq!(
+        cmds,
+        [Cmd::SetFlag {
+            msgs: vec![first],
+            flag: crate::store::FlagName::Seen,
+            on: false
+        }]
+    );
+}
+
+#[test]
 fn account_states_are_kept_per_account() {
     let (mut s, _) = loaded(0);
     update(
