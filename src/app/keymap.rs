@@ -25,6 +25,7 @@ pub fn applies_in(action: Action, pane: Pane) -> bool {
         // Only inside the attachments list.
         Action::Save => false,
         Action::ToggleFold => pane != Pane::Reader,
+        Action::ToggleSelect => pane == Pane::Messages,
         _ => true,
     }
 }

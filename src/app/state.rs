@@ -89,6 +89,8 @@ pub struct ListState {
     pub visible: Option<Vec<ThreadRow>>,
     /// The cache changed while a load was in flight: read again when it is in.
     pub stale: bool,
+    /// Messages the user selected; actions apply to them (else to the current message).
+    pub marked: BTreeSet<MsgId>,
 }
 
 impl ListState {

@@ -212,6 +212,9 @@ fn on_action(state: &mut AppState, action: Action, cmds: &mut Vec<Cmd>) {
             }
         }
         Action::Back if state.fullscreen => state.fullscreen = false,
+        Action::Back if !state.list.marked.is_empty() && state.focus == Pane::Messages => {
+            state.list.marked.clear();
+        }
         Action::Back => {
             state.focus = match state.focus {
                 Pane::Reader => Pane::Messages,
@@ -277,6 +280,15 @@ fn on_action(state: &mut AppState, action: Action, cmds: &mut Vec<Cmd>) {
             }
         }
         Action::Save => {}
+        Action::ToggleSelect => {
+            if let Some(e) = state.list.selected_row() {
+                let id = e.id;
+                if !state.list.marked.remove(&id) {
+                    state.list.marked.insert(id);
+                }
+                on_action(state, Action::Down, cmds);
+            }
+        }
         Action::ToggleRead => toggle_flag(state, FlagName::Seen, cmds),
         Action::ToggleFlag => toggle_flag(state, FlagName::Flagged, cmds),
         Action::OpenLink => {
@@ -390,23 +402,38 @@ fn on_wheel(state: &mut AppState, x: u16, y: u16, down: bool, cmds: &mut Vec<Cmd
     state.focus = focus;
 }
 
-/// Flip a flag on the selected message: the row changes at once, the cache and the server follow.
+/// Flip a flag on the selection, or on the current message when nothing is selected: the rows
+/// change at once, the cache and the server follow. With a selection, the flag is set unless
+/// every loaded selected row has it already.
 fn toggle_flag(state: &mut AppState, flag: FlagName, cmds: &mut Vec<Cmd>) {
-    let Some(row) = state.list.selected.checked_sub(state.list.window_offset) else {
-        return;
+    let get = |e: &crate::domain::Envelope| match flag {
+        FlagName::Seen => e.flags.seen,
+        FlagName::Flagged => e.flags.flagged,
     };
-    let Some(e) = state.list.rows.get_mut(row as usize) else {
-        return;
+    let list = &mut state.list;
+    let targets: Vec<crate::domain::MsgId> = if list.marked.is_empty() {
+        match list.selected_row() {
+            Some(e) => vec![e.id],
+            None => return,
+        }
+    } else {
+        list.marked.iter().copied().collect()
     };
-    let slot = match flag {
-        FlagName::Seen => &mut e.flags.seen,
-        FlagName::Flagged => &mut e.flags.flagged,
-    };
-    *slot = !*slot;
+    let on = !list
+        .rows
+        .iter()
+        .filter(|e| targets.contains(&e.id))
+        .all(get);
+    for e in list.rows.iter_mut().filter(|e| targets.contains(&e.id)) {
+        match flag {
+            FlagName::Seen => e.flags.seen = on,
+            FlagName::Flagged => e.flags.flagged = on,
+        }
+    }
     cmds.push(Cmd::SetFlag {
-        msgs: vec![e.id],
+        msgs: targets,
         flag,
-        on: *slot,
+        on,
     });
 }
 
@@ -624,7 +651,14 @@ fn open_selected(state: &mut AppState, cmds: &mut Vec<Cmd>) {
     state.links_overlay = None;
     state.attachments_overlay = None;
     if state.mark_read_on_open && !env.flags.seen {
-        toggle_flag(state, FlagName::Seen, cmds);
+        if let Some(row) = state.list.rows.iter_mut().find(|e| e.id == env.id) {
+            row.flags.seen = true;
+        }
+        cmds.push(Cmd::SetFlag {
+            msgs: vec![env.id],
+            flag: FlagName::Seen,
+            on: true,
+        });
     }
     let width = layout::reader_cols(state.size, state.layout, state.fullscreen);
     cmds.push(Cmd::LoadMessage {

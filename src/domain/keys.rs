@@ -37,6 +37,7 @@ pub enum Action {
     Save,
     ToggleRead,
     ToggleFlag,
+    ToggleSelect,
 }
 
 impl Action {
@@ -69,6 +70,7 @@ impl Action {
         Action::Save,
         Action::ToggleRead,
         Action::ToggleFlag,
+        Action::ToggleSelect,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -101,6 +103,7 @@ impl Action {
             Action::Save => "save",
             Action::ToggleRead => "toggle_read",
             Action::ToggleFlag => "toggle_flag",
+            Action::ToggleSelect => "toggle_select",
         }
     }
 
@@ -132,8 +135,9 @@ impl Action {
             Action::OpenLink => "choose a link of the message to open in the browser",
             Action::Attachments => "the attachments: enter opens one, s saves it",
             Action::Save => "save the chosen attachment to the download dir",
-            Action::ToggleRead => "mark the message read or unread",
-            Action::ToggleFlag => "flag or unflag the message",
+            Action::ToggleRead => "mark the message (or the selection) read or unread",
+            Action::ToggleFlag => "flag or unflag the message (or the selection)",
+            Action::ToggleSelect => "select or unselect the message (esc clears the selection)",
         }
     }
 
@@ -160,18 +164,19 @@ impl Action {
             Action::Help => &["?"],
             Action::NextMessage => &["J"],
             Action::PrevMessage => &["K"],
-            Action::Fullscreen => &["z"],
+            Action::Fullscreen => &["Z"],
             Action::FullHeaders => &["H"],
             Action::Source => &["M"],
             Action::ToggleLayout => &["L"],
             Action::Suspend => &["ctrl-z"],
             Action::ToggleThreads => &["T"],
-            Action::ToggleFold => &["space"],
+            Action::ToggleFold => &["z a", "="],
             Action::OpenLink => &["o"],
             Action::Attachments => &["a"],
             Action::Save => &["s"],
             Action::ToggleRead => &["N"],
             Action::ToggleFlag => &["F"],
+            Action::ToggleSelect => &["space"],
         }
     }
 }

@@ -256,8 +256,15 @@ fn draw_list(f: &mut Frame, area: Rect, state: &AppState, theme: &Theme) {
             rows.push(Row::new(vec!["", "", "…"]).style(Style::default().fg(theme.dim)));
             continue;
         };
+        let marked = list.marked.contains(&e.id);
         let glyphs: String = [
-            if e.flags.seen { ' ' } else { '●' },
+            if marked {
+                '✓'
+            } else if e.flags.seen {
+                ' '
+            } else {
+                '●'
+            },
             if e.flags.flagged { '⚑' } else { ' ' },
             if e.flags.answered { '↩' } else { ' ' },
             if e.has_attachments { '+' } else { ' ' },
@@ -271,6 +278,9 @@ fn draw_list(f: &mut Frame, area: Rect, state: &AppState, theme: &Theme) {
         };
         if e.flags.flagged {
             style = style.fg(theme.flagged);
+        }
+        if marked {
+            style = style.fg(theme.accent).add_modifier(Modifier::BOLD);
         }
         if idx == list.selected {
             style = style.patch(theme.selected());
@@ -339,6 +349,12 @@ fn draw_status(f: &mut Frame, area: Rect, state: &AppState, theme: &Theme) {
                 m.unread
             ),
             base,
+        ));
+    }
+    if !state.list.marked.is_empty() {
+        spans.push(Span::styled(
+            format!(" {} selected ", state.list.marked.len()),
+            base.fg(theme.accent).add_modifier(Modifier::BOLD),
         ));
     }
     for (account, conn) in &state.accounts_state {

@@ -444,6 +444,36 @@ fn flags_toggle_on_the_row_at_once_and_opening_marks_read() {
 }
 
 #[test]
+fn space_selects_actions_apply_to_the_selection_and_esc_clears_it() {
+    let (mut s, cmds) = loaded(5);
+    answer(&mut s, &cmds, 5);
+    s.focus = Pane::Messages;
+    update(&mut s, Msg::ActionTriggered(Action::ToggleSelect));
+    update(&mut s, Msg::ActionTriggered(Action::Down));
+    update(&mut s, Msg::ActionTriggered(Action::ToggleSelect));
+    let picked: Vec<MsgId> = vec![s.list.rows[0].id, s.list.rows[2].id];
+    assert_eq!(s.list.marked.iter().copied().collect::<Vec<_>>(), {
+        let mut p = picked.clone();
+        p.sort();
+        p
+    });
+    assert_eq!(s.list.selected, 3, "space moves on to the next message");
+    let cmds = update(&mut s, Msg::ActionTriggered(Action::ToggleFlag));
+    let Some(Cmd::SetFlag { msgs, on: true, .. }) = cmds.first() else {
+        panic!("{cmds:?}")
+    };
+    assert_eq!(msgs.len(), 2);
+    assert!(s.list.rows[0].flags.flagged && s.list.rows[2].flags.flagged);
+    assert!(
+        !s.list.rows[1].flags.flagged,
+        "unselected rows are untouched"
+    );
+    update(&mut s, Msg::ActionTriggered(Action::Back));
+    assert!(s.list.marked.is_empty());
+    assert_eq!(s.focus, Pane::Messages, "esc first clears the selection");
+}
+
+#[test]
 fn account_states_are_kept_per_account() {
     let (mut s, _) = loaded(0);
     update(
