@@ -480,3 +480,25 @@ fn each_account_row_says_what_its_engine_is_doing() {
         "{lines:#?}"
     );
 }
+
+#[test]
+fn a_flag_change_shows_at_once_and_waits_in_the_queue_count() {
+    let mut h = Harness::new(150, 36);
+    h.key(Action::NextPane);
+    let id = h.state.list.selected_row().unwrap().id;
+    assert!(!h.state.list.selected_row().unwrap().flags.flagged);
+    h.key(Action::ToggleFlag);
+    assert!(h.state.list.selected_row().unwrap().flags.flagged);
+    assert_eq!(h.state.list.selected_row().unwrap().id, id);
+    let status: String = {
+        let term = h.screen();
+        (0..150)
+            .map(|x| term.backend().buffer()[(x, 35)].symbol().to_string())
+            .collect()
+    };
+    assert!(status.contains("1 queued"), "{status}");
+    // The cache has it too: a fresh read of the list shows it flagged.
+    let mb = h.state.list.mailbox.unwrap();
+    let rows = h.store.envelopes(mb, 0, 50).unwrap();
+    assert!(rows.iter().find(|e| e.id == id).unwrap().flags.flagged);
+}

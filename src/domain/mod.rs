@@ -311,6 +311,8 @@ pub struct Account {
     pub id: AccountId,
     pub name: String,
     pub email: String,
+    /// User actions queued for the server and not yet confirmed.
+    pub pending: u32,
 }
 
 #[cfg(test)]

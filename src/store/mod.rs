@@ -224,14 +224,17 @@ impl Store {
     }
 
     pub fn accounts(&self) -> Result<Vec<Account>> {
-        let mut st = self
-            .conn
-            .prepare_cached("SELECT id, name, email FROM accounts ORDER BY id")?;
+        let mut st = self.conn.prepare_cached(
+            "SELECT a.id, a.name, a.email,
+                    (SELECT count(*) FROM pending_actions p WHERE p.account_id = a.id)
+                 FROM accounts a ORDER BY a.id",
+        )?;
         let rows = st.query_map([], |r| {
             Ok(Account {
                 id: AccountId(r.get(0)?),
                 name: r.get(1)?,
                 email: r.get(2)?,
+                pending: r.get(3)?,
             })
         })?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)

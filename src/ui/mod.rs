@@ -351,6 +351,20 @@ fn draw_status(f: &mut Frame, area: Rect, state: &AppState, theme: &Theme) {
             base,
         ));
     }
+    let queued: u32 = state
+        .sidebar_all
+        .iter()
+        .map(|r| match r {
+            SidebarRow::Account(a) => a.pending,
+            _ => 0,
+        })
+        .sum();
+    if queued > 0 {
+        spans.push(Span::styled(
+            format!(" ⇅ {queued} queued "),
+            base.fg(theme.dim),
+        ));
+    }
     if !state.list.marked.is_empty() {
         spans.push(Span::styled(
             format!(" {} selected ", state.list.marked.len()),

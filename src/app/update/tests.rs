@@ -43,6 +43,7 @@ fn loaded(total: u32) -> (AppState, Vec<Cmd>) {
                 id: AccountId(1),
                 name: "work".into(),
                 email: "me@x".into(),
+                pending: 0,
             }],
             mailboxes: vec![
                 mailbox(11, 1, "Archive", Some(Role::Archive), 0),
@@ -225,6 +226,7 @@ fn sidebar_motion_opens_the_folder_and_new_counts_keep_the_selection() {
                 id: AccountId(1),
                 name: "work".into(),
                 email: "me@x".into(),
+                pending: 0,
             }],
             mailboxes: vec![
                 mailbox(11, 1, "Archive", Some(Role::Archive), 0),
