@@ -105,6 +105,30 @@ impl Store {
         Ok(accounts)
     }
 
+    /// Drop queued actions whose mailbox is gone (deleted on the server), logging them.
+    pub fn drop_orphaned_pending(&mut self, account: AccountId) -> Result<usize> {
+        let tx = self.conn.transaction()?;
+        let n = tx.execute(
+            "DELETE FROM pending_actions WHERE account_id = ?1
+               AND mailbox_id NOT IN (SELECT id FROM mailboxes)",
+            [account.0],
+        )?;
+        if n > 0 {
+            tx.execute(
+                "INSERT INTO action_log (account_id, at, text) VALUES (?1, ?2, ?3)",
+                params![
+                    account.0,
+                    now(),
+                    format!(
+                        "{n} queued action(s) dropped: their mailbox was deleted on the server"
+                    )
+                ],
+            )?;
+        }
+        tx.commit()?;
+        Ok(n)
+    }
+
     /// The account's queued actions, oldest first.
     pub fn pending(&self, account: AccountId) -> Result<Vec<Pending>> {
         let mut st = self.conn.prepare_cached(

@@ -337,4 +337,14 @@ fn a_flag_change_and_its_queue_row_are_one_transaction() {
         .unwrap();
     assert!(s.pending(a).unwrap().is_empty());
     assert_eq!(s.action_log(5).unwrap()[0].2, "one was gone");
+    // A queued action whose mailbox is deleted on the server is dropped and logged, not left
+    // waiting for ever.
+    s.set_flag(&ids, FlagName::Flagged, true).unwrap();
+    s.sync_mailbox_list(a, &[]).unwrap();
+    assert_eq!(s.drop_orphaned_pending(a).unwrap(), 1);
+    assert!(
+        s.action_log(5).unwrap()[0]
+            .2
+            .contains("mailbox was deleted")
+    );
 }

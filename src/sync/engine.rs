@@ -276,8 +276,10 @@ pub async fn replay(
     store: &StoreHandle,
     account: AccountId,
 ) -> Result<usize, SyncError> {
+    let mut done = store
+        .call(move |s| s.drop_orphaned_pending(account))
+        .await?;
     let pending = store.call(move |s| s.pending(account)).await?;
-    let mut done = 0;
     let mut i = 0;
     while i < pending.len() {
         let first = &pending[i];
