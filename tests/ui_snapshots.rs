@@ -502,3 +502,32 @@ fn a_flag_change_shows_at_once_and_waits_in_the_queue_count() {
     let rows = h.store.envelopes(mb, 0, 50).unwrap();
     assert!(rows.iter().find(|e| e.id == id).unwrap().flags.flagged);
 }
+
+#[test]
+fn the_action_log_lists_what_the_server_could_not_take() {
+    let mut h = Harness::new(150, 36);
+    let work = h.store.account_id("work").unwrap().unwrap();
+    h.store
+        .pending_done(
+            &[],
+            &[(
+                work,
+                "setting \\Flagged on 1 message(s) in INBOX: already deleted on the server, dropped"
+                    .into(),
+            )],
+        )
+        .unwrap();
+    h.key(Action::ActionLog);
+    let text: String = h
+        .screen()
+        .backend()
+        .buffer()
+        .content()
+        .iter()
+        .map(|c| c.symbol())
+        .collect();
+    assert!(text.contains("already deleted on the server"), "{text}");
+    assert!(text.contains("work"));
+    h.key(Action::Back);
+    assert!(h.state.action_log.is_none());
+}

@@ -281,6 +281,20 @@ async fn execute(store: &StoreHandle, cmd: Cmd) -> crate::store::Result<Option<M
 /// to tell).
 pub fn execute_on(store: &mut Store, cmd: Cmd) -> crate::store::Result<Option<Msg>> {
     Ok(Some(match cmd {
+        Cmd::LoadActionLog => {
+            let names: HashMap<AccountId, String> = store
+                .accounts()?
+                .into_iter()
+                .map(|a| (a.id, a.name))
+                .collect();
+            Msg::ActionLogLoaded(
+                store
+                    .action_log(200)?
+                    .into_iter()
+                    .map(|(a, at, text)| (names.get(&a).cloned().unwrap_or_default(), at, text))
+                    .collect(),
+            )
+        }
         Cmd::SetFlag { msgs, flag, on } => {
             store.set_flag(&msgs, flag, on)?;
             Msg::CacheChanged { mailbox: None }

@@ -73,6 +73,8 @@ pub enum Msg {
     },
     /// A background job failed; the text is for the status line.
     Failed(String),
+    /// The action log, newest first: (account, when, what).
+    ActionLogLoaded(Vec<(String, i64, String)>),
     /// A background job finished with something to tell (e.g. where a file was saved).
     Notice(String),
     QuitRequested,
@@ -113,6 +115,8 @@ pub enum Cmd {
     FetchBody {
         msg: MsgId,
     },
+    /// Read the action log.
+    LoadActionLog,
     /// Set or clear a flag: in the cache at once, queued for the server.
     SetFlag {
         msgs: Vec<MsgId>,

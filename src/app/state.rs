@@ -167,6 +167,8 @@ pub struct AppState {
     pub links_overlay: Option<usize>,
     /// The attachments overlay is open, with this attachment selected.
     pub attachments_overlay: Option<usize>,
+    /// The action log overlay is open, with these entries (account, when, what).
+    pub action_log: Option<Vec<(String, i64, String)>>,
     /// The last good news worth a line in the status bar (cleared by the next key).
     pub notice: Option<String>,
     /// The reader fills the screen (the other panes are hidden).
@@ -204,6 +206,7 @@ impl AppState {
             mark_read_on_open: false,
             links_overlay: None,
             attachments_overlay: None,
+            action_log: None,
             notice: None,
             fullscreen: false,
             full_headers: false,

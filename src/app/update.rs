@@ -128,6 +128,7 @@ pub fn update(state: &mut AppState, msg: Msg) -> Vec<Cmd> {
         }
         Msg::Failed(text) => state.error = Some(text),
         Msg::Notice(text) => state.notice = Some(text),
+        Msg::ActionLogLoaded(entries) => state.action_log = Some(entries),
         Msg::QuitRequested => state.quit = true,
     }
     cmds
@@ -138,6 +139,13 @@ fn on_action(state: &mut AppState, action: Action, cmds: &mut Vec<Cmd>) {
         // The overlay takes every key; these close it.
         if matches!(action, Action::Help | Action::Back | Action::Quit) {
             state.help_visible = false;
+        }
+        return;
+    }
+    if state.action_log.is_some() {
+        // The log overlay takes every key; these close it.
+        if matches!(action, Action::ActionLog | Action::Back | Action::Quit) {
+            state.action_log = None;
         }
         return;
     }
@@ -289,6 +297,7 @@ fn on_action(state: &mut AppState, action: Action, cmds: &mut Vec<Cmd>) {
                 on_action(state, Action::Down, cmds);
             }
         }
+        Action::ActionLog => cmds.push(Cmd::LoadActionLog),
         Action::ToggleRead => toggle_flag(state, FlagName::Seen, cmds),
         Action::ToggleFlag => toggle_flag(state, FlagName::Flagged, cmds),
         Action::OpenLink => {
@@ -354,7 +363,11 @@ fn on_action(state: &mut AppState, action: Action, cmds: &mut Vec<Cmd>) {
 
 /// A click selects what is under it: a mailbox, a message, or the reader pane.
 fn on_click(state: &mut AppState, x: u16, y: u16, cmds: &mut Vec<Cmd>) {
-    if state.help_visible || state.links_overlay.is_some() || state.attachments_overlay.is_some() {
+    if state.help_visible
+        || state.links_overlay.is_some()
+        || state.attachments_overlay.is_some()
+        || state.action_log.is_some()
+    {
         return;
     }
     let a = layout::areas(state.size, state.layout, state.fullscreen);
@@ -380,7 +393,11 @@ fn on_click(state: &mut AppState, x: u16, y: u16, cmds: &mut Vec<Cmd>) {
 
 /// The wheel moves the selection (three rows) or scrolls the reader, in the pane under it.
 fn on_wheel(state: &mut AppState, x: u16, y: u16, down: bool, cmds: &mut Vec<Cmd>) {
-    if state.help_visible || state.links_overlay.is_some() || state.attachments_overlay.is_some() {
+    if state.help_visible
+        || state.links_overlay.is_some()
+        || state.attachments_overlay.is_some()
+        || state.action_log.is_some()
+    {
         return;
     }
     let a = layout::areas(state.size, state.layout, state.fullscreen);

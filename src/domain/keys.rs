@@ -38,6 +38,7 @@ pub enum Action {
     ToggleRead,
     ToggleFlag,
     ToggleSelect,
+    ActionLog,
 }
 
 impl Action {
@@ -71,6 +72,7 @@ impl Action {
         Action::ToggleRead,
         Action::ToggleFlag,
         Action::ToggleSelect,
+        Action::ActionLog,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -104,6 +106,7 @@ impl Action {
             Action::ToggleRead => "toggle_read",
             Action::ToggleFlag => "toggle_flag",
             Action::ToggleSelect => "toggle_select",
+            Action::ActionLog => "action_log",
         }
     }
 
@@ -138,6 +141,7 @@ impl Action {
             Action::ToggleRead => "mark the message (or the selection) read or unread",
             Action::ToggleFlag => "flag or unflag the message (or the selection)",
             Action::ToggleSelect => "select or unselect the message (esc clears the selection)",
+            Action::ActionLog => "actions the server could not take",
         }
     }
 
@@ -177,6 +181,7 @@ impl Action {
             Action::ToggleRead => &["N"],
             Action::ToggleFlag => &["F"],
             Action::ToggleSelect => &["space"],
+            Action::ActionLog => &["g l"],
         }
     }
 }

@@ -34,6 +34,9 @@ pub fn draw(f: &mut Frame, state: &AppState, theme: &Theme) {
     if let Some(sel) = state.attachments_overlay {
         draw_attachments(f, f.area(), state, sel, theme);
     }
+    if let Some(entries) = &state.action_log {
+        draw_action_log(f, f.area(), state, entries, theme);
+    }
 }
 
 fn pane_block<'a>(title: String, focused: bool, theme: &Theme) -> Block<'a> {
@@ -418,6 +421,54 @@ fn centered(area: Rect, w: u16, h: u16) -> Rect {
         width: w,
         height: h,
     }
+}
+
+fn draw_action_log(
+    f: &mut Frame,
+    area: Rect,
+    state: &AppState,
+    entries: &[(String, i64, String)],
+    theme: &Theme,
+) {
+    let popup = centered(area, 110, entries.len().max(1) as u16 + 2);
+    f.render_widget(Clear, popup);
+    let block = pane_block(
+        " Actions the server could not take (esc) ".into(),
+        true,
+        theme,
+    );
+    if entries.is_empty() {
+        let inner = block.inner(popup);
+        f.render_widget(block, popup);
+        f.render_widget(
+            Paragraph::new(Span::styled(
+                "nothing: every action reached the server",
+                Style::default().fg(theme.dim),
+            )),
+            inner,
+        );
+        return;
+    }
+    let rows = entries.iter().map(|(account, at, text)| {
+        Row::new(vec![
+            Span::styled(
+                format::list_date(state.clock, *at),
+                Style::default().fg(theme.dim),
+            ),
+            Span::styled(sanitize::line(account), Style::default().fg(theme.accent)),
+            Span::raw(sanitize::line(text)),
+        ])
+    });
+    let table = Table::new(
+        rows,
+        [
+            Constraint::Length(10),
+            Constraint::Length(14),
+            Constraint::Fill(1),
+        ],
+    )
+    .block(block);
+    f.render_widget(table, popup);
 }
 
 fn draw_attachments(f: &mut Frame, area: Rect, state: &AppState, selected: usize, theme: &Theme) {
