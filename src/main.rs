@@ -72,6 +72,7 @@ fn demo(rt: &tokio::runtime::Runtime) -> anyhow::Result<()> {
         },
         mouse: true,
         mark_read_on_open: true,
+        mark_read_delay_ms: 0,
         suspend: None,
     };
     rt.block_on(run_tui(StoreHandle::spawn(store)?, opts))
@@ -122,6 +123,7 @@ fn open(rt: &tokio::runtime::Runtime, cfg: Config) -> anyhow::Result<()> {
             },
             mouse: cfg.mouse,
             mark_read_on_open: cfg.mark_read_on_open,
+            mark_read_delay_ms: cfg.mark_read_delay.saturating_mul(1000),
             suspend: None,
         };
         let result = run_tui(ui_store, opts).await;

@@ -484,6 +484,15 @@ fn each_account_row_says_what_its_engine_is_doing() {
 #[test]
 fn a_flag_change_shows_at_once_and_waits_in_the_queue_count() {
     let mut h = Harness::new(150, 36);
+    // Demo mail lives only in the cache and needs no queue: make the accounts IMAP ones.
+    for (name, email) in [
+        ("work", "robin.quill@northwind.example"),
+        ("personal", "robin@quill.example"),
+    ] {
+        h.store
+            .upsert_account(name, email, tern::store::AccountKind::Imap)
+            .unwrap();
+    }
     h.key(Action::NextPane);
     let id = h.state.list.selected_row().unwrap().id;
     assert!(!h.state.list.selected_row().unwrap().flags.flagged);
@@ -530,4 +539,98 @@ fn the_action_log_lists_what_the_server_could_not_take() {
     assert!(text.contains("work"));
     h.key(Action::Back);
     assert!(h.state.action_log.is_none());
+}
+
+fn screen_text(h: &Harness) -> String {
+    let t = h.screen();
+    let b = t.backend().buffer();
+    let w = b.area.width;
+    b.content()
+        .chunks(w as usize)
+        .map(|row| row.iter().map(|c| c.symbol()).collect::<String>())
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[test]
+fn archive_moves_at_once_and_undo_brings_it_back() {
+    let mut h = Harness::new(120, 30);
+    h.select_mailbox("personal", "INBOX");
+    h.key(Action::NextPane);
+    let inbox = h.state.list.mailbox.unwrap();
+    let before = h.state.list.total;
+    let subject = h.state.list.selected_row().unwrap().subject.clone();
+    h.key(Action::Archive);
+    assert_eq!(h.state.list.total, before - 1, "gone from the list at once");
+    let archive = h
+        .state
+        .sidebar_all
+        .iter()
+        .find_map(|r| match r {
+            SidebarRow::Mailbox(m) if m.role == Some(tern::domain::Role::Archive) => {
+                (h.state.account_name(m.account) == Some("personal")).then_some(m.id)
+            }
+            _ => None,
+        })
+        .unwrap();
+    let archived = h.store.envelopes(archive, 0, 100).unwrap();
+    assert!(archived.iter().any(|e| e.subject == subject));
+    assert!(screen_text(&h).contains("archived: 1 message"));
+    h.key(Action::Undo);
+    assert_eq!(h.state.list.total, before);
+    assert!(
+        h.store
+            .envelopes(inbox, 0, 100)
+            .unwrap()
+            .iter()
+            .any(|e| e.subject == subject)
+    );
+    assert!(screen_text(&h).contains("undone: archived: 1 message"));
+    // An account with no archive folder says so, and its mail stays.
+    h.key(Action::Back);
+    h.select_mailbox("work", "INBOX");
+    h.key(Action::NextPane);
+    let before = h.state.list.total;
+    h.key(Action::Archive);
+    assert_eq!(h.state.list.total, before);
+    assert!(screen_text(&h).contains("no archive folder in work"));
+}
+
+#[test]
+fn move_picker_over_the_list() {
+    let mut h = Harness::new(120, 30);
+    h.select_mailbox("work", "INBOX");
+    h.key(Action::NextPane);
+    h.key(Action::ToggleSelect);
+    h.key(Action::ToggleSelect);
+    h.key(Action::MoveTo);
+    for c in "prj".chars() {
+        h.send(Msg::Typed(tern::domain::keys::KeyChord::plain(
+            tern::domain::keys::Key::Char(c),
+        )));
+    }
+    insta::assert_snapshot!(h.screen().backend());
+    h.send(Msg::Typed(tern::domain::keys::KeyChord::plain(
+        tern::domain::keys::Key::Enter,
+    )));
+    assert!(screen_text(&h).contains("moved: 2 messages"));
+}
+
+#[test]
+fn deleting_in_trash_asks_first() {
+    let mut h = Harness::new(120, 30);
+    h.select_mailbox("work", "INBOX");
+    h.key(Action::NextPane);
+    h.key(Action::Delete);
+    h.key(Action::Back);
+    h.select_mailbox("work", "Trash");
+    h.key(Action::NextPane);
+    let before = h.state.list.total;
+    h.key(Action::Delete);
+    insta::assert_snapshot!(h.screen().backend());
+    h.send(Msg::Typed(tern::domain::keys::KeyChord::plain(
+        tern::domain::keys::Key::Char('y'),
+    )));
+    assert_eq!(h.state.list.total, before - 1);
+    assert!(screen_text(&h).contains("deleted for good: 1 message"));
 }

@@ -7,9 +7,9 @@ use std::sync::Arc;
 
 use tokio::sync::mpsc::UnboundedSender;
 
-use super::msg::{Cmd, Msg};
+use super::msg::{Cmd, Dest, Msg, Undo};
 use crate::domain::{AccountId, message};
-use crate::store::{Store, StoreHandle};
+use crate::store::{FlagName, Store, StoreHandle};
 use crate::sync::actor::{Command, EngineHandle};
 
 #[derive(Clone)]
@@ -103,22 +103,29 @@ impl Effects {
             });
             return;
         }
-        if let Cmd::SetFlag { msgs, flag, on } = cmd {
+        if is_triage(&cmd) {
             let engines = Arc::clone(&self.engines);
             tokio::spawn(async move {
-                match store.call(move |s| s.set_flag(&msgs, flag, on)).await {
-                    Ok(accounts) => {
+                match store.call(move |s| triage(s, cmd)).await {
+                    Ok((accounts, msg)) => {
                         for a in accounts {
                             if let Some(e) = engines.get(&a) {
                                 e.send(Command::Replay);
                             }
                         }
-                        let _ = tx.send(Msg::CacheChanged { mailbox: None });
+                        let _ = tx.send(msg);
                     }
                     Err(e) => {
-                        let _ = tx.send(Msg::Failed(format!("cannot change the flag: {e}")));
+                        let _ = tx.send(Msg::Failed(format!("the action failed: {e}")));
                     }
                 }
+            });
+            return;
+        }
+        if let Cmd::MarkReadLater { msg, after_ms } = cmd {
+            tokio::spawn(async move {
+                tokio::time::sleep(std::time::Duration::from_millis(after_ms)).await;
+                let _ = tx.send(Msg::ReadDelayElapsed { msg });
             });
             return;
         }
@@ -271,6 +278,107 @@ fn open_url(url: &str, browser: Option<&str>) -> Result<(), String> {
     Ok(())
 }
 
+/// The commands that change mail (and so queue work for an engine).
+fn is_triage(cmd: &Cmd) -> bool {
+    matches!(
+        cmd,
+        Cmd::SetFlag { .. } | Cmd::MoveTo { .. } | Cmd::Expunge { .. } | Cmd::Undo { .. }
+    )
+}
+
+fn count(n: usize) -> String {
+    if n == 1 {
+        "1 message".into()
+    } else {
+        format!("{n} messages")
+    }
+}
+
+/// Run a triage command on the store: the cache changes at once and the queue rows are written
+/// in the same transaction. Returns the accounts whose engines have work and the answer.
+pub fn triage(store: &mut Store, cmd: Cmd) -> crate::store::Result<(Vec<AccountId>, Msg)> {
+    Ok(match cmd {
+        Cmd::SetFlag {
+            msgs,
+            flag,
+            on,
+            undoable,
+        } => {
+            let (accounts, changed) = store.set_flag(&msgs, flag, on)?;
+            let what = match (flag, on) {
+                (FlagName::Seen, true) => "marked read",
+                (FlagName::Seen, false) => "marked unread",
+                (FlagName::Flagged, true) => "flagged",
+                (FlagName::Flagged, false) => "unflagged",
+            };
+            let what = format!("{what}: {}", count(changed.len()));
+            let undo = (undoable && !changed.is_empty()).then(|| {
+                (
+                    Undo::Flag {
+                        msgs: changed,
+                        flag,
+                        on,
+                    },
+                    what.clone(),
+                )
+            });
+            let notice = if undoable { what } else { String::new() };
+            (accounts, Msg::ActionDone { notice, undo })
+        }
+        Cmd::MoveTo {
+            msgs,
+            dest,
+            copy,
+            what,
+        } => {
+            let (targets, missing) = match dest {
+                Dest::Mailbox(m) => (msgs.iter().map(|id| (*id, m)).collect(), Vec::new()),
+                Dest::Role(r) => store.role_targets(&msgs, r)?,
+            };
+            let moved = store.move_messages(&targets, copy)?;
+            let n = moved.from.len() + moved.copies.len();
+            let what = format!("{what}: {}", count(n));
+            let mut notice = what.clone();
+            if let (Dest::Role(r), false) = (dest, missing.is_empty()) {
+                notice = format!(
+                    "{notice} (no {} folder in {}: those stay)",
+                    r.as_str(),
+                    missing.join(", ")
+                );
+            }
+            let undo = if copy {
+                (!moved.copies.is_empty()).then_some((
+                    Undo::Copy {
+                        copies: moved.copies,
+                    },
+                    what,
+                ))
+            } else {
+                (!moved.from.is_empty()).then_some((Undo::Move { from: moved.from }, what))
+            };
+            (moved.accounts, Msg::ActionDone { notice, undo })
+        }
+        Cmd::Expunge { msgs } => {
+            let accounts = store.expunge_messages(&msgs)?;
+            let notice = format!("deleted for good: {}", count(msgs.len()));
+            (accounts, Msg::ActionDone { notice, undo: None })
+        }
+        Cmd::Undo { undo, what } => {
+            let accounts = match undo {
+                Undo::Flag { msgs, flag, on } => store.set_flag(&msgs, flag, !on)?.0,
+                Undo::Move { from } => store.move_messages(&from, false)?.accounts,
+                Undo::Copy { copies } => store.expunge_messages(&copies)?,
+            };
+            let notice = format!("undone: {what}");
+            (accounts, Msg::ActionDone { notice, undo: None })
+        }
+        other => (
+            Vec::new(),
+            Msg::Failed(format!("not a triage command: {other:?}")),
+        ),
+    })
+}
+
 async fn execute(store: &StoreHandle, cmd: Cmd) -> crate::store::Result<Option<Msg>> {
     // Runs on the store's own thread, so parsing a large message never blocks a tokio worker.
     store.call(move |s| execute_on(s, cmd)).await
@@ -295,10 +403,36 @@ pub fn execute_on(store: &mut Store, cmd: Cmd) -> crate::store::Result<Option<Ms
                     .collect(),
             )
         }
-        Cmd::SetFlag { msgs, flag, on } => {
-            store.set_flag(&msgs, flag, on)?;
-            Msg::CacheChanged { mailbox: None }
+        Cmd::SetFlag { .. } | Cmd::MoveTo { .. } | Cmd::Expunge { .. } | Cmd::Undo { .. } => {
+            triage(store, cmd)?.1
         }
+        Cmd::MarkReadLater { msg, .. } => Msg::ReadDelayElapsed { msg },
+        Cmd::MarkRange {
+            req,
+            mailbox,
+            offset,
+            limit,
+        } => Msg::Marked {
+            req,
+            ids: store
+                .envelopes(mailbox, offset, limit)?
+                .into_iter()
+                .map(|e| e.id)
+                .collect(),
+        },
+        Cmd::MarkThread {
+            req,
+            mailbox,
+            thread,
+        } => Msg::Marked {
+            req,
+            ids: store
+                .thread_skeleton(mailbox)?
+                .into_iter()
+                .filter(|t| t.thread == thread)
+                .map(|t| t.id)
+                .collect(),
+        },
         Cmd::WatchMailbox { .. }
         | Cmd::OpenUrl { .. }
         | Cmd::SaveAttachment { .. }

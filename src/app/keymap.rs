@@ -21,11 +21,18 @@ pub fn applies_in(action: Action, pane: Pane) -> bool {
         | Action::OpenLink
         | Action::Attachments
         | Action::ToggleRead
-        | Action::ToggleFlag => pane != Pane::Mailboxes,
+        | Action::ToggleFlag
+        | Action::Delete
+        | Action::Archive
+        | Action::Junk
+        | Action::MoveTo
+        | Action::CopyTo => pane != Pane::Mailboxes,
         // Only inside the attachments list.
         Action::Save => false,
         Action::ToggleFold => pane != Pane::Reader,
-        Action::ToggleSelect => pane == Pane::Messages,
+        Action::ToggleSelect | Action::VisualSelect | Action::SelectThread | Action::SelectAll => {
+            pane == Pane::Messages
+        }
         _ => true,
     }
 }

@@ -42,8 +42,10 @@ pub struct Options {
     pub engine_events: Option<UnboundedReceiver<EngineEvent>>,
     /// Where saved attachments go, and where attachments opened with the system opener are put.
     pub dirs: effects::Dirs,
-    /// Opening a message marks it read.
+    /// Opening a message marks it read ...
     pub mark_read_on_open: bool,
+    /// ... after it has been open this long (0: at once).
+    pub mark_read_delay_ms: u64,
     /// Mouse reporting is on (the terminal guard turns it on; the config can turn it off).
     pub mouse: bool,
     /// Suspends the process and takes the terminal back (Ctrl-z); None where that cannot be
@@ -70,9 +72,13 @@ fn clock_msg() -> Msg {
 }
 
 /// Translate a terminal event; None when it means nothing to the app.
-fn input_to_msg(keymap: &mut Keymap, ev: Event) -> Option<Msg> {
+/// `typing`: a prompt is open, so keys go to it as typed.
+fn input_to_msg(keymap: &mut Keymap, ev: Event, typing: bool) -> Option<Msg> {
     match ev {
         Event::Key(key) => {
+            if typing {
+                return keymap::chord_from_event(&key).map(Msg::Typed);
+            }
             if key.code == KeyCode::Char('c') && key.modifiers.contains(KeyModifiers::CONTROL) {
                 return Some(Msg::QuitRequested);
             }
@@ -122,6 +128,7 @@ where
     let mut keymap = Keymap::new(&opts.keys);
     let mut state = AppState::new(opts.layout, opts.banner);
     state.mark_read_on_open = opts.mark_read_on_open;
+    state.mark_read_delay_ms = opts.mark_read_delay_ms;
     state.key_help = keymap.help();
     let size = terminal.size().map_err(other_err)?;
     let mut initial = vec![
@@ -155,7 +162,7 @@ where
                 ev = events.next() => match ev {
                     None => break,
                     Some(Err(e)) => return Err(e),
-                    Some(Ok(ev)) => input_to_msg(&mut keymap, ev),
+                    Some(Ok(ev)) => input_to_msg(&mut keymap, ev, state.typing()),
                 },
                 Some(m) = rx.recv() => Some(m),
                 Some(e) = async { match engine_events.as_mut() {

@@ -4,10 +4,34 @@
 use ratatui::layout::Rect;
 
 use crate::domain::keys::Action;
+use crate::domain::keys::KeyChord;
 use crate::domain::message::MessageView;
 use crate::domain::thread::ThreadRow;
-use crate::domain::{Account, Anchor, ConnState, Envelope, Mailbox, MailboxId, MsgId};
-use crate::store::FlagName;
+use crate::domain::{Account, Anchor, ConnState, Envelope, Mailbox, MailboxId, MsgId, Role};
+use crate::store::{FlagName, Relocation};
+
+/// Where a move or copy goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dest {
+    Mailbox(MailboxId),
+    /// Each message to its own account's mailbox with this role (archive, trash, junk).
+    Role(Role),
+}
+
+/// What `u` can take back: an action as it was done (the effects runner does the inverse).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Undo {
+    /// The flag was set (`on`) or cleared on exactly these messages.
+    Flag {
+        msgs: Vec<MsgId>,
+        flag: FlagName,
+        on: bool,
+    },
+    /// These messages were moved away from these mailboxes.
+    Move { from: Vec<Relocation> },
+    /// These rows were made by a copy.
+    Copy { copies: Vec<MsgId> },
+}
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Msg {
@@ -77,6 +101,22 @@ pub enum Msg {
     ActionLogLoaded(Vec<(String, i64, String)>),
     /// A background job finished with something to tell (e.g. where a file was saved).
     Notice(String),
+    /// A triage action is in the cache: what it did, and how to undo it.
+    ActionDone {
+        notice: String,
+        undo: Option<(Undo, String)>,
+    },
+    /// Message ids to select (answer to [`Cmd::MarkRange`] / [`Cmd::MarkThread`]).
+    Marked {
+        req: u64,
+        ids: Vec<MsgId>,
+    },
+    /// A key typed into a prompt (the folder picker, a confirmation): not a key binding.
+    Typed(KeyChord),
+    /// The message has been open for the mark-read delay.
+    ReadDelayElapsed {
+        msg: MsgId,
+    },
     QuitRequested,
 }
 
@@ -122,6 +162,44 @@ pub enum Cmd {
         msgs: Vec<MsgId>,
         flag: FlagName,
         on: bool,
+        /// The user asked for it (it can be undone), as opposed to mark-read-on-open.
+        undoable: bool,
+    },
+    /// Move (or copy) messages: in the cache at once, queued for the server. `what` names the
+    /// action for the status line ("archived").
+    MoveTo {
+        msgs: Vec<MsgId>,
+        dest: Dest,
+        copy: bool,
+        what: String,
+    },
+    /// Delete messages for good (the user confirmed).
+    Expunge {
+        msgs: Vec<MsgId>,
+    },
+    /// Take an action back, locally at once and then on the server.
+    Undo {
+        undo: Undo,
+        what: String,
+    },
+    /// Read the ids of list rows `[offset, offset + limit)` of a mailbox (flat order), to
+    /// select them.
+    MarkRange {
+        req: u64,
+        mailbox: MailboxId,
+        offset: u32,
+        limit: u32,
+    },
+    /// Read the ids of a thread's messages in a mailbox, to select them.
+    MarkThread {
+        req: u64,
+        mailbox: MailboxId,
+        thread: i64,
+    },
+    /// Tell back after a while that the message is still open (mark-read delay).
+    MarkReadLater {
+        msg: MsgId,
+        after_ms: u64,
     },
     /// Save a message's attachment (by its index in the reader's list) to the download dir.
     SaveAttachment {

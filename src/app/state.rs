@@ -91,6 +91,49 @@ pub struct ListState {
     pub stale: bool,
     /// Messages the user selected; actions apply to them (else to the current message).
     pub marked: BTreeSet<MsgId>,
+    /// A visual range is being selected.
+    pub visual: Option<Visual>,
+    /// Ids to select are being read (request id, and whether they toggle).
+    pub mark_req: Option<(u64, MarkMode)>,
+}
+
+/// A visual range: from `anchor` to the selected row, added to what was selected before.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Visual {
+    pub anchor: u32,
+    pub base: BTreeSet<MsgId>,
+    /// The range last asked for, inclusive.
+    pub range: (u32, u32),
+}
+
+/// What ids read for selection do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MarkMode {
+    /// They are the visual range.
+    Visual,
+    /// Select them, or unselect them when all are selected already.
+    Toggle,
+}
+
+/// The folder picker of a move or copy.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Picker {
+    pub copy: bool,
+    pub msgs: Vec<MsgId>,
+    /// The mailboxes offered (one account's, the one the messages are in left out).
+    pub choices: Vec<(MailboxId, String)>,
+    pub query: String,
+    /// Indexes into `choices` matching the query, best first.
+    pub matches: Vec<usize>,
+    pub selected: usize,
+}
+
+/// A question before something that cannot be undone.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Confirm {
+    pub question: String,
+    /// What `y` does.
+    pub cmd: super::msg::Cmd,
 }
 
 impl ListState {
@@ -180,6 +223,14 @@ pub struct AppState {
     pub quit: bool,
     /// The user asked to suspend tern (the run loop stops the process, then redraws).
     pub suspend: bool,
+    /// Mark read only after the message has been open this long (0: at once).
+    pub mark_read_delay_ms: u64,
+    /// What `u` takes back, the last done last (what, for the status line).
+    pub undo: Vec<(super::msg::Undo, String)>,
+    /// The folder picker of a move or copy is open.
+    pub picker: Option<Picker>,
+    /// A yes/no question is asked.
+    pub confirm: Option<Confirm>,
     next_req: u64,
 }
 
@@ -213,6 +264,10 @@ impl AppState {
             show_source: false,
             quit: false,
             suspend: false,
+            mark_read_delay_ms: 0,
+            undo: Vec::new(),
+            picker: None,
+            confirm: None,
             next_req: 1,
         }
     }
@@ -236,6 +291,11 @@ impl AppState {
             SidebarRow::Mailbox(m) if m.id == id => Some(m),
             _ => None,
         })
+    }
+
+    /// Keys go to a prompt as typed, not through the key bindings.
+    pub fn typing(&self) -> bool {
+        self.picker.is_some() || self.confirm.is_some()
     }
 
     pub fn account_name(&self, id: AccountId) -> Option<&str> {

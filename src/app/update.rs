@@ -17,7 +17,8 @@ pub fn update(state: &mut AppState, msg: Msg) -> Vec<Cmd> {
     match msg {
         Msg::ActionTriggered(action) => {
             state.notice = None;
-            on_action(state, action, &mut cmds)
+            on_action(state, action, &mut cmds);
+            triage::extend_visual(state, &mut cmds);
         }
         Msg::Resized(size) => {
             state.size = size;
@@ -129,6 +130,26 @@ pub fn update(state: &mut AppState, msg: Msg) -> Vec<Cmd> {
         Msg::Failed(text) => state.error = Some(text),
         Msg::Notice(text) => state.notice = Some(text),
         Msg::ActionLogLoaded(entries) => state.action_log = Some(entries),
+        Msg::ActionDone { notice, undo } => {
+            if !notice.is_empty() {
+                state.notice = Some(notice);
+            }
+            if let Some(u) = undo {
+                state.undo.push(u);
+                let excess = state.undo.len().saturating_sub(triage::UNDO_DEPTH);
+                state.undo.drain(..excess);
+            }
+            cmds.push(Cmd::LoadMailboxes);
+            reload_list(state, &mut cmds);
+        }
+        Msg::Marked { req, ids } => triage::on_marked(state, req, ids),
+        Msg::Typed(chord) => triage::on_typed(state, chord, &mut cmds),
+        Msg::ReadDelayElapsed { msg } => {
+            let unread = state.list.rows.iter().any(|e| e.id == msg && !e.flags.seen);
+            if unread && state.reader.as_ref().is_some_and(|r| r.msg == msg) {
+                mark_read(state, msg, &mut cmds);
+            }
+        }
         Msg::QuitRequested => state.quit = true,
     }
     cmds
@@ -220,8 +241,12 @@ fn on_action(state: &mut AppState, action: Action, cmds: &mut Vec<Cmd>) {
             }
         }
         Action::Back if state.fullscreen => state.fullscreen = false,
-        Action::Back if !state.list.marked.is_empty() && state.focus == Pane::Messages => {
+        Action::Back
+            if (!state.list.marked.is_empty() || state.list.visual.is_some())
+                && state.focus == Pane::Messages =>
+        {
             state.list.marked.clear();
+            state.list.visual = None;
         }
         Action::Back => {
             state.focus = match state.focus {
@@ -298,6 +323,15 @@ fn on_action(state: &mut AppState, action: Action, cmds: &mut Vec<Cmd>) {
             }
         }
         Action::ActionLog => cmds.push(Cmd::LoadActionLog),
+        Action::Delete
+        | Action::Archive
+        | Action::Junk
+        | Action::MoveTo
+        | Action::CopyTo
+        | Action::Undo
+        | Action::VisualSelect
+        | Action::SelectThread
+        | Action::SelectAll => triage::on_action(state, action, cmds),
         Action::ToggleRead => toggle_flag(state, FlagName::Seen, cmds),
         Action::ToggleFlag => toggle_flag(state, FlagName::Flagged, cmds),
         Action::OpenLink => {
@@ -451,6 +485,7 @@ fn toggle_flag(state: &mut AppState, flag: FlagName, cmds: &mut Vec<Cmd>) {
         msgs: targets,
         flag,
         on,
+        undoable: true,
     });
 }
 
@@ -668,14 +703,14 @@ fn open_selected(state: &mut AppState, cmds: &mut Vec<Cmd>) {
     state.links_overlay = None;
     state.attachments_overlay = None;
     if state.mark_read_on_open && !env.flags.seen {
-        if let Some(row) = state.list.rows.iter_mut().find(|e| e.id == env.id) {
-            row.flags.seen = true;
+        if state.mark_read_delay_ms > 0 {
+            cmds.push(Cmd::MarkReadLater {
+                msg: env.id,
+                after_ms: state.mark_read_delay_ms,
+            });
+        } else {
+            mark_read(state, env.id, cmds);
         }
-        cmds.push(Cmd::SetFlag {
-            msgs: vec![env.id],
-            flag: FlagName::Seen,
-            on: true,
-        });
     }
     let width = layout::reader_cols(state.size, state.layout, state.fullscreen);
     cmds.push(Cmd::LoadMessage {
@@ -692,6 +727,19 @@ fn open_selected(state: &mut AppState, cmds: &mut Vec<Cmd>) {
         scroll: 0,
         fetching: false,
         body_error: None,
+    });
+}
+
+/// Mark a message read because it was opened (not an undoable user action).
+fn mark_read(state: &mut AppState, msg: crate::domain::MsgId, cmds: &mut Vec<Cmd>) {
+    if let Some(row) = state.list.rows.iter_mut().find(|e| e.id == msg) {
+        row.flags.seen = true;
+    }
+    cmds.push(Cmd::SetFlag {
+        msgs: vec![msg],
+        flag: FlagName::Seen,
+        on: true,
+        undoable: false,
     });
 }
 
@@ -883,6 +931,8 @@ fn on_mailboxes(
         select_sidebar(state, i, cmds);
     }
 }
+
+mod triage;
 
 #[cfg(test)]
 mod tests;

@@ -159,8 +159,10 @@ pub struct Config {
     pub mouse: bool,
     /// Where saved attachments go.
     pub download_dir: PathBuf,
-    /// Opening a message marks it read.
+    /// Opening a message marks it read ...
     pub mark_read_on_open: bool,
+    /// ... once it has been open this many seconds (0: at once).
+    pub mark_read_delay: u64,
     /// Warnings a user should see (e.g. a readable file holding a plain password).
     pub warnings: Vec<String>,
 }
@@ -178,6 +180,7 @@ impl Config {
             mouse: true,
             download_dir: data_dir.join("downloads"),
             mark_read_on_open: true,
+            mark_read_delay: 0,
             warnings: Vec::new(),
         }
     }

@@ -17,6 +17,7 @@ pub(super) struct RawConfig {
     pub layout: Option<RawLayout>,
     pub mouse: Option<bool>,
     pub mark_read_on_open: Option<bool>,
+    pub mark_read_delay: Option<u64>,
     pub download_dir: Option<Spanned<String>>,
     pub theme: Option<BTreeMap<Spanned<String>, Spanned<ColorValue>>>,
     pub keys: Option<BTreeMap<Spanned<String>, Spanned<KeyList>>>,

@@ -251,6 +251,7 @@ impl Cx<'_> {
             mouse: raw.mouse.unwrap_or(true),
             download_dir: download_dir.unwrap_or_default(),
             mark_read_on_open: raw.mark_read_on_open.unwrap_or(true),
+            mark_read_delay: raw.mark_read_delay.unwrap_or(0),
             warnings: Vec::new(),
         }
     }

@@ -39,6 +39,15 @@ pub enum Action {
     ToggleFlag,
     ToggleSelect,
     ActionLog,
+    Delete,
+    Archive,
+    Junk,
+    MoveTo,
+    CopyTo,
+    Undo,
+    VisualSelect,
+    SelectThread,
+    SelectAll,
 }
 
 impl Action {
@@ -73,6 +82,15 @@ impl Action {
         Action::ToggleFlag,
         Action::ToggleSelect,
         Action::ActionLog,
+        Action::Delete,
+        Action::Archive,
+        Action::Junk,
+        Action::MoveTo,
+        Action::CopyTo,
+        Action::Undo,
+        Action::VisualSelect,
+        Action::SelectThread,
+        Action::SelectAll,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -107,6 +125,15 @@ impl Action {
             Action::ToggleFlag => "toggle_flag",
             Action::ToggleSelect => "toggle_select",
             Action::ActionLog => "action_log",
+            Action::Delete => "delete",
+            Action::Archive => "archive",
+            Action::Junk => "junk",
+            Action::MoveTo => "move",
+            Action::CopyTo => "copy",
+            Action::Undo => "undo",
+            Action::VisualSelect => "visual_select",
+            Action::SelectThread => "select_thread",
+            Action::SelectAll => "select_all",
         }
     }
 
@@ -142,6 +169,15 @@ impl Action {
             Action::ToggleFlag => "flag or unflag the message (or the selection)",
             Action::ToggleSelect => "select or unselect the message (esc clears the selection)",
             Action::ActionLog => "actions the server could not take",
+            Action::Delete => "move to Trash (in Trash: delete for good, after asking)",
+            Action::Archive => "move to the account's archive folder",
+            Action::Junk => "mark as junk: move to the Junk folder",
+            Action::MoveTo => "move to a folder chosen from a list (type to filter)",
+            Action::CopyTo => "copy to a folder chosen from a list (type to filter)",
+            Action::Undo => "undo the last action (again for the one before)",
+            Action::VisualSelect => "select a range: from here to where you move (again to stop)",
+            Action::SelectThread => "select or unselect the whole thread",
+            Action::SelectAll => "select every message in the list, or none",
         }
     }
 
@@ -182,6 +218,15 @@ impl Action {
             Action::ToggleFlag => &["F"],
             Action::ToggleSelect => &["space"],
             Action::ActionLog => &["g l"],
+            Action::Delete => &["d", "delete"],
+            Action::Archive => &["A"],
+            Action::Junk => &["!"],
+            Action::MoveTo => &["v"],
+            Action::CopyTo => &["C"],
+            Action::Undo => &["u"],
+            Action::VisualSelect => &["V"],
+            Action::SelectThread => &["t"],
+            Action::SelectAll => &["ctrl-a"],
         }
     }
 }

@@ -2,11 +2,11 @@
 //! transaction; the account's engine replays the queue to the server and deletes a row only
 //! after the server confirmed it. What could not be applied goes to the action log.
 
-use rusqlite::params;
+use rusqlite::{OptionalExtension, params};
 use serde::{Deserialize, Serialize};
 
 use super::{Result, Store, now};
-use crate::domain::{AccountId, MailboxId, MsgId};
+use crate::domain::{AccountId, MailboxId, MsgId, Role};
 
 /// A system flag the user sets or clears.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -33,14 +33,69 @@ impl FlagName {
 }
 
 /// What a queued action asks of the server (the queue row's payload, as JSON).
+///
+/// UIDs are those of the row's mailbox. A negative UID is a placeholder: the message was
+/// moved or copied there locally and the server has not yet said which UID it got (the
+/// placeholder is `-messages.id`). When the move is confirmed, the placeholders in the later
+/// queue rows are rewritten to the real UIDs; one that never resolves is dropped and logged.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum QueuedAction {
     /// Add (`on`) or remove a flag on these UIDs of the row's mailbox.
     Flag {
-        uids: Vec<u32>,
+        uids: Vec<i64>,
         flag: FlagName,
         on: bool,
     },
+    /// Move (or copy) these messages to `target`; `placeholders[i]` is the UID the row of
+    /// `uids[i]` carries in the target until the server's COPYUID (or a Message-ID search)
+    /// gives the real one.
+    Move {
+        uids: Vec<i64>,
+        target: MailboxId,
+        placeholders: Vec<i64>,
+        copy: bool,
+    },
+    /// Remove for good: STORE \Deleted, then UID EXPUNGE of exactly these.
+    Expunge { uids: Vec<i64> },
+}
+
+impl QueuedAction {
+    /// The row's UIDs, for rewriting placeholders.
+    fn uids_mut(&mut self) -> &mut Vec<i64> {
+        match self {
+            QueuedAction::Flag { uids, .. }
+            | QueuedAction::Move { uids, .. }
+            | QueuedAction::Expunge { uids } => uids,
+        }
+    }
+
+    fn kind(&self) -> &'static str {
+        match self {
+            QueuedAction::Flag { .. } => "flag",
+            QueuedAction::Move { copy: false, .. } => "move",
+            QueuedAction::Move { copy: true, .. } => "copy",
+            QueuedAction::Expunge { .. } => "expunge",
+        }
+    }
+}
+
+/// What a local move or copy did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Moved {
+    /// Accounts whose engines have work.
+    pub accounts: Vec<AccountId>,
+    /// Each moved message with the mailbox it came from (to undo a move).
+    pub from: Vec<(MsgId, MailboxId)>,
+    /// The new rows a copy made (to undo a copy).
+    pub copies: Vec<MsgId>,
+}
+
+/// A message and the mailbox it goes to (or came from).
+pub type Relocation = (MsgId, MailboxId);
+
+/// Placeholder UID of a message row that is not yet known on the server.
+pub fn placeholder(msg: MsgId) -> i64 {
+    -msg.0
 }
 
 /// One row of the queue, in the order the user acted.
@@ -57,10 +112,17 @@ impl Store {
     /// Set or clear a flag on messages, at once in the cache and queued for the server, in one
     /// transaction per account and mailbox. Messages whose flag is already so are left out.
     /// Returns the accounts whose engines have work.
-    pub fn set_flag(&mut self, msgs: &[MsgId], flag: FlagName, on: bool) -> Result<Vec<AccountId>> {
+    /// Returns the accounts whose engines have work and the messages that changed.
+    pub fn set_flag(
+        &mut self,
+        msgs: &[MsgId],
+        flag: FlagName,
+        on: bool,
+    ) -> Result<(Vec<AccountId>, Vec<MsgId>)> {
         let tx = self.conn.transaction()?;
+        let mut changed = Vec::new();
         // (account, mailbox) -> uids, keeping the order of first appearance.
-        let mut groups: Vec<((i64, i64), Vec<u32>)> = Vec::new();
+        let mut groups: Vec<((i64, i64), Vec<i64>)> = Vec::new();
         {
             let mut find = tx.prepare_cached(&format!(
                 "SELECT b.account_id, m.mailbox_id, m.uid FROM messages m
@@ -73,7 +135,7 @@ impl Store {
                 flag.column()
             ))?;
             for msg in msgs {
-                let row: Option<(i64, i64, u32)> = find
+                let row: Option<(i64, i64, i64)> = find
                     .query_row(params![msg.0, on], |r| {
                         Ok((r.get(0)?, r.get(1)?, r.get(2)?))
                     })
@@ -82,6 +144,7 @@ impl Store {
                     continue;
                 };
                 set.execute(params![msg.0, on])?;
+                changed.push(*msg);
                 match groups.iter_mut().find(|(k, _)| *k == (account, mailbox)) {
                     Some((_, uids)) => uids.push(uid),
                     None => groups.push(((account, mailbox), vec![uid])),
@@ -90,12 +153,171 @@ impl Store {
         }
         let mut accounts = Vec::new();
         for ((account, mailbox), uids) in groups {
-            let payload = serde_json::to_string(&QueuedAction::Flag { uids, flag, on })
-                .expect("a queued action serialises");
-            tx.execute(
-                "INSERT INTO pending_actions (account_id, created_at, kind, mailbox_id, payload)
-                 VALUES (?1, ?2, 'flag', ?3, ?4)",
-                params![account, now(), mailbox, payload],
+            queue(
+                &tx,
+                AccountId(account),
+                MailboxId(mailbox),
+                &QueuedAction::Flag { uids, flag, on },
+            )?;
+            if !accounts.contains(&AccountId(account)) {
+                accounts.push(AccountId(account));
+            }
+        }
+        tx.commit()?;
+        Ok((accounts, changed))
+    }
+
+    /// Where each message would go for a role (archive, trash, junk): its own account's
+    /// mailbox with that role. Messages already there are left out. Also returns the names of
+    /// the accounts that have no such mailbox (their messages stay).
+    pub fn role_targets(
+        &self,
+        msgs: &[MsgId],
+        role: Role,
+    ) -> Result<(Vec<Relocation>, Vec<String>)> {
+        let mut st = self.conn.prepare_cached(
+            "SELECT m.mailbox_id, t.id, a.name FROM messages m
+             JOIN mailboxes b ON b.id = m.mailbox_id
+             JOIN accounts a ON a.id = b.account_id
+             LEFT JOIN mailboxes t ON t.account_id = b.account_id AND t.role = ?2
+             WHERE m.id = ?1 ORDER BY t.id LIMIT 1",
+        )?;
+        let mut out = Vec::new();
+        let mut missing: Vec<String> = Vec::new();
+        for msg in msgs {
+            let row: Option<(i64, Option<i64>, String)> = st
+                .query_row(params![msg.0, role.as_str()], |r| {
+                    Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+                })
+                .optional()?;
+            match row {
+                Some((from, Some(to), _)) if from != to => out.push((*msg, MailboxId(to))),
+                Some((_, None, account)) if !missing.contains(&account) => missing.push(account),
+                _ => {}
+            }
+        }
+        Ok((out, missing))
+    }
+
+    /// Move (or copy) messages to mailboxes of their own accounts, at once in the cache and
+    /// queued for the server, in one transaction. A moved row keeps its id (the reader and the
+    /// selection follow it) and gets a placeholder UID in the target until the server answers;
+    /// a copy is a new row with the same headers and body. Messages already in their target,
+    /// and targets in another account, are left out.
+    pub fn move_messages(&mut self, moves: &[(MsgId, MailboxId)], copy: bool) -> Result<Moved> {
+        let tx = self.conn.transaction()?;
+        let mut out = Moved::default();
+        // (account, source, target) -> (uids, placeholders), in order of first appearance.
+        type Group = ((i64, i64, i64), Vec<i64>, Vec<i64>);
+        let mut groups: Vec<Group> = Vec::new();
+        {
+            let mut find = tx.prepare_cached(
+                "SELECT b.account_id, m.mailbox_id, m.uid FROM messages m
+                 JOIN mailboxes b ON b.id = m.mailbox_id
+                 JOIN mailboxes t ON t.id = ?2 AND t.account_id = b.account_id
+                 WHERE m.id = ?1 AND m.mailbox_id != ?2",
+            )?;
+            let mut relocate =
+                tx.prepare_cached("UPDATE messages SET mailbox_id = ?2, uid = ?3 WHERE id = ?1")?;
+            let mut next_id: i64 =
+                tx.query_row("SELECT coalesce(max(id), 0) + 1 FROM messages", [], |r| {
+                    r.get(0)
+                })?;
+            for &(msg, target) in moves {
+                let row: Option<(i64, i64, i64)> = find
+                    .query_row(params![msg.0, target.0], |r| {
+                        Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+                    })
+                    .optional()?;
+                let Some((account, source, uid)) = row else {
+                    continue;
+                };
+                // Mail that lives only here (POP3, demo) takes its next local number at once.
+                let local = (!is_imap(&tx, AccountId(account))?).then(|| {
+                    tx.query_row(
+                        "SELECT coalesce(max(uid), 0) + 1 FROM messages WHERE mailbox_id = ?1",
+                        [target.0],
+                        |r| r.get::<_, i64>(0),
+                    )
+                });
+                let local = local.transpose()?;
+                let ph = if copy {
+                    let new = MsgId(next_id);
+                    next_id += 1;
+                    copy_row(&tx, msg, new, target, local.unwrap_or(placeholder(new)))?;
+                    out.copies.push(new);
+                    placeholder(new)
+                } else {
+                    relocate.execute(params![
+                        msg.0,
+                        target.0,
+                        local.unwrap_or(placeholder(msg))
+                    ])?;
+                    out.from.push((msg, MailboxId(source)));
+                    placeholder(msg)
+                };
+                let key = (account, source, target.0);
+                match groups.iter_mut().find(|(k, ..)| *k == key) {
+                    Some((_, uids, phs)) => {
+                        uids.push(uid);
+                        phs.push(ph);
+                    }
+                    None => groups.push((key, vec![uid], vec![ph])),
+                }
+            }
+        }
+        for ((account, source, target), uids, placeholders) in groups {
+            queue(
+                &tx,
+                AccountId(account),
+                MailboxId(source),
+                &QueuedAction::Move {
+                    uids,
+                    target: MailboxId(target),
+                    placeholders,
+                    copy,
+                },
+            )?;
+            if !out.accounts.contains(&AccountId(account)) {
+                out.accounts.push(AccountId(account));
+            }
+        }
+        tx.commit()?;
+        Ok(out)
+    }
+
+    /// Remove messages for good: gone from the cache at once, expunged on the server by the
+    /// engine. Returns the accounts whose engines have work.
+    pub fn expunge_messages(&mut self, msgs: &[MsgId]) -> Result<Vec<AccountId>> {
+        let tx = self.conn.transaction()?;
+        let mut groups: Vec<((i64, i64), Vec<i64>)> = Vec::new();
+        {
+            let mut find = tx.prepare_cached(
+                "SELECT b.account_id, m.mailbox_id, m.uid FROM messages m
+                 JOIN mailboxes b ON b.id = m.mailbox_id WHERE m.id = ?1",
+            )?;
+            let mut del = tx.prepare_cached("DELETE FROM messages WHERE id = ?1")?;
+            for msg in msgs {
+                let row: Option<(i64, i64, i64)> = find
+                    .query_row([msg.0], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+                    .optional()?;
+                let Some((account, mailbox, uid)) = row else {
+                    continue;
+                };
+                del.execute([msg.0])?;
+                match groups.iter_mut().find(|(k, _)| *k == (account, mailbox)) {
+                    Some((_, uids)) => uids.push(uid),
+                    None => groups.push(((account, mailbox), vec![uid])),
+                }
+            }
+        }
+        let mut accounts = Vec::new();
+        for ((account, mailbox), uids) in groups {
+            queue(
+                &tx,
+                AccountId(account),
+                MailboxId(mailbox),
+                &QueuedAction::Expunge { uids },
             )?;
             if !accounts.contains(&AccountId(account)) {
                 accounts.push(AccountId(account));
@@ -103,6 +325,106 @@ impl Store {
         }
         tx.commit()?;
         Ok(accounts)
+    }
+
+    /// The Message-ID header of placeholder rows in a mailbox (to find them on a server that
+    /// gave no COPYUID).
+    pub fn placeholder_message_ids(
+        &self,
+        mailbox: MailboxId,
+        placeholders: &[i64],
+    ) -> Result<Vec<(i64, Option<String>)>> {
+        let mut st = self
+            .conn
+            .prepare_cached("SELECT message_id FROM messages WHERE mailbox_id = ?1 AND uid = ?2")?;
+        let mut out = Vec::new();
+        for ph in placeholders {
+            if let Some(id) = st
+                .query_row(params![mailbox.0, ph], |r| r.get::<_, Option<String>>(0))
+                .optional()?
+            {
+                out.push((*ph, id));
+            }
+        }
+        Ok(out)
+    }
+
+    /// The server confirmed a move or copy: placeholders become the real UIDs (a row the
+    /// engine fetched meanwhile under the real UID gives way to the placeholder's, which the
+    /// screen shows), placeholders of messages that did not arrive are removed, later queue
+    /// rows are rewritten, and the queue rows go, all in one transaction.
+    pub fn move_done(
+        &mut self,
+        target: MailboxId,
+        resolved: &[(i64, u32)],
+        gone: &[i64],
+        ids: &[i64],
+        log: &[(AccountId, String)],
+    ) -> Result<()> {
+        let tx = self.conn.transaction()?;
+        {
+            let mut dup =
+                tx.prepare_cached("DELETE FROM messages WHERE mailbox_id = ?1 AND uid = ?2")?;
+            let mut set = tx.prepare_cached(
+                "UPDATE messages SET uid = ?3 WHERE mailbox_id = ?1 AND uid = ?2",
+            )?;
+            for (ph, real) in resolved {
+                dup.execute(params![target.0, real])?;
+                set.execute(params![target.0, ph, real])?;
+            }
+            for ph in gone {
+                dup.execute(params![target.0, ph])?;
+            }
+        }
+        if !resolved.is_empty() {
+            let map: std::collections::HashMap<i64, i64> =
+                resolved.iter().map(|(p, r)| (*p, i64::from(*r))).collect();
+            let rows: Vec<(i64, String)> = {
+                let mut st = tx.prepare_cached(
+                    "SELECT id, payload FROM pending_actions WHERE mailbox_id = ?1",
+                )?;
+                st.query_map([target.0], |r| Ok((r.get(0)?, r.get(1)?)))?
+                    .collect::<rusqlite::Result<_>>()?
+            };
+            let mut up =
+                tx.prepare_cached("UPDATE pending_actions SET payload = ?2 WHERE id = ?1")?;
+            for (id, payload) in rows {
+                let Ok(mut action) = serde_json::from_str::<QueuedAction>(&payload) else {
+                    continue;
+                };
+                let mut hit = false;
+                for u in action.uids_mut() {
+                    if let Some(r) = map.get(u) {
+                        *u = *r;
+                        hit = true;
+                    }
+                }
+                if hit {
+                    up.execute(params![id, to_json(&action)])?;
+                }
+            }
+        }
+        pending_done_tx(&tx, ids, log)?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// UIDs of a mailbox that queued moves and expunges will take away: a sync must not fetch
+    /// them back in the meantime.
+    pub fn pending_departures(&self, mailbox: MailboxId) -> Result<Vec<u32>> {
+        let mut st = self.conn.prepare_cached(
+            "SELECT payload FROM pending_actions WHERE mailbox_id = ?1 AND kind IN ('move', 'expunge')",
+        )?;
+        let rows = st.query_map([mailbox.0], |r| r.get::<_, String>(0))?;
+        let mut out = Vec::new();
+        for row in rows {
+            if let Ok(mut a) = serde_json::from_str::<QueuedAction>(&row?) {
+                out.extend(a.uids_mut().iter().filter_map(|u| u32::try_from(*u).ok()));
+            }
+        }
+        out.sort_unstable();
+        out.dedup();
+        Ok(out)
     }
 
     /// Drop queued actions whose mailbox is gone (deleted on the server), logging them.
@@ -163,18 +485,7 @@ impl Store {
     /// The server confirmed these queue rows: remove them, and log what could not be applied.
     pub fn pending_done(&mut self, ids: &[i64], log: &[(AccountId, String)]) -> Result<()> {
         let tx = self.conn.transaction()?;
-        {
-            let mut del = tx.prepare_cached("DELETE FROM pending_actions WHERE id = ?1")?;
-            for id in ids {
-                del.execute([id])?;
-            }
-            let mut add = tx.prepare_cached(
-                "INSERT INTO action_log (account_id, at, text) VALUES (?1, ?2, ?3)",
-            )?;
-            for (account, text) in log {
-                add.execute(params![account.0, now(), text])?;
-            }
-        }
+        pending_done_tx(&tx, ids, log)?;
         tx.commit()?;
         Ok(())
     }
@@ -189,4 +500,87 @@ impl Store {
         })?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
+}
+
+fn to_json(action: &QueuedAction) -> String {
+    serde_json::to_string(action).expect("a queued action serialises")
+}
+
+/// Whether the account's mail lives on an IMAP server (else it lives only in the cache).
+fn is_imap(tx: &rusqlite::Transaction<'_>, account: AccountId) -> Result<bool> {
+    Ok(tx
+        .prepare_cached("SELECT kind = 'imap' FROM accounts WHERE id = ?1")?
+        .query_row([account.0], |r| r.get(0))
+        .optional()?
+        .unwrap_or(false))
+}
+
+/// Queue an action for the account's server; mail that lives only in the cache needs none.
+fn queue(
+    tx: &rusqlite::Transaction<'_>,
+    account: AccountId,
+    mailbox: MailboxId,
+    action: &QueuedAction,
+) -> Result<()> {
+    if !is_imap(tx, account)? {
+        return Ok(());
+    }
+    tx.prepare_cached(
+        "INSERT INTO pending_actions (account_id, created_at, kind, mailbox_id, payload)
+         VALUES (?1, ?2, ?3, ?4, ?5)",
+    )?
+    .execute(params![
+        account.0,
+        now(),
+        action.kind(),
+        mailbox.0,
+        to_json(action)
+    ])?;
+    Ok(())
+}
+
+fn pending_done_tx(
+    tx: &rusqlite::Transaction<'_>,
+    ids: &[i64],
+    log: &[(AccountId, String)],
+) -> Result<()> {
+    let mut del = tx.prepare_cached("DELETE FROM pending_actions WHERE id = ?1")?;
+    for id in ids {
+        del.execute([id])?;
+    }
+    let mut add =
+        tx.prepare_cached("INSERT INTO action_log (account_id, at, text) VALUES (?1, ?2, ?3)")?;
+    for (account, text) in log {
+        add.execute(params![account.0, now(), text])?;
+    }
+    Ok(())
+}
+
+/// A copy of a message row (and its body, and its index entry) in another mailbox, under a
+/// placeholder UID.
+fn copy_row(
+    tx: &rusqlite::Transaction<'_>,
+    from: MsgId,
+    to: MsgId,
+    target: MailboxId,
+    uid: i64,
+) -> Result<()> {
+    const COLS: &str = "modseq, message_id, in_reply_to, refs, thread_id, date, internal_date,
+        from_name, from_addr, from_json, to_json, cc_json, subject, list_id, seen, answered,
+        flagged, deleted, draft, keywords, size, has_attachments, preview";
+    tx.prepare_cached(&format!(
+        "INSERT INTO messages (id, mailbox_id, uid, {COLS}) SELECT ?2, ?3, ?4, {COLS}
+         FROM messages WHERE id = ?1"
+    ))?
+    .execute(params![from.0, to.0, target.0, uid])?;
+    let body: Option<(Vec<u8>, bool)> = tx
+        .prepare_cached("SELECT raw, partial FROM bodies WHERE message_id = ?1")?
+        .query_row([from.0], |r| Ok((r.get(0)?, r.get(1)?)))
+        .optional()?;
+    if let Some((raw, partial)) = body {
+        // The index is contentless: the copy's entry is made from its text again.
+        let meta = crate::domain::message::parse(&raw).meta;
+        super::store_body_tx(tx, to, &raw, &meta, partial)?;
+    }
+    Ok(())
 }

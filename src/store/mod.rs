@@ -8,7 +8,7 @@ mod handle;
 mod schema;
 mod sync;
 
-pub use actions::{FlagName, Pending, QueuedAction};
+pub use actions::{FlagName, Moved, Pending, QueuedAction, Relocation, placeholder};
 pub use handle::StoreHandle;
 pub use sync::{MailboxInfo, SyncState};
 
@@ -345,6 +345,17 @@ impl Store {
         )?)
     }
 
+    /// Number of messages of a mailbox the server knows of (those moved there locally and not
+    /// yet confirmed are left out): what a sync compares with the server's count.
+    pub fn synced_count(&self, mailbox: MailboxId) -> Result<u32> {
+        let local: u32 = self.conn.query_row(
+            "SELECT count(*) FROM messages WHERE mailbox_id = ?1 AND uid < 0",
+            [mailbox.0],
+            |r| r.get(0),
+        )?;
+        Ok(self.message_count(mailbox)?.saturating_sub(local))
+    }
+
     /// A page of list rows, newest first, starting `offset` rows from the newest.
     pub fn envelopes(&self, mailbox: MailboxId, offset: u32, limit: u32) -> Result<Vec<Envelope>> {
         let mut st = self.conn.prepare_cached(&format!(
@@ -595,7 +606,8 @@ fn envelope_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Envelope> {
     Ok(Envelope {
         id: MsgId(r.get(0)?),
         mailbox: MailboxId(r.get(1)?),
-        uid: Uid(r.get(2)?),
+        // 0: moved here locally, the server's UID not known yet.
+        uid: Uid(u32::try_from(r.get::<_, i64>(2)?).unwrap_or(0)),
         date: r.get(3)?,
         from: addrs_from_json(&from_json),
         to: addrs_from_json(&to_json),

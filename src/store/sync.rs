@@ -92,11 +92,12 @@ impl Store {
         Ok(ids)
     }
 
-    /// Where a cached message lives: its account, mailbox (id and name) and UID.
+    /// Where a cached message lives: its account, mailbox (id and name) and UID (negative:
+    /// moved there locally, the server's UID not known yet).
     pub fn message_location(
         &self,
         msg: MsgId,
-    ) -> Result<Option<(AccountId, MailboxId, String, u32)>> {
+    ) -> Result<Option<(AccountId, MailboxId, String, i64)>> {
         Ok(self
             .conn
             .query_row(
@@ -139,7 +140,7 @@ impl Store {
     ) -> Result<Vec<(MsgId, u32)>> {
         let mut st = self.conn.prepare_cached(
             "SELECT m.id, m.uid FROM messages m
-             WHERE m.mailbox_id = ?1 AND (m.size > ?2) = ?3
+             WHERE m.mailbox_id = ?1 AND m.uid > 0 AND (m.size > ?2) = ?3
                AND NOT EXISTS (SELECT 1 FROM bodies b WHERE b.message_id = m.id)
              ORDER BY m.date DESC, m.id DESC LIMIT ?4",
         )?;
@@ -206,7 +207,11 @@ impl Store {
     /// are removed too; their number is returned so the engine can report them.
     pub fn reset_mailbox(&mut self, mailbox: MailboxId) -> Result<usize> {
         let tx = self.conn.transaction()?;
-        tx.execute("DELETE FROM messages WHERE mailbox_id = ?1", [mailbox.0])?;
+        // Messages moved here locally (placeholder UIDs) are not the server's: they stay.
+        tx.execute(
+            "DELETE FROM messages WHERE mailbox_id = ?1 AND uid > 0",
+            [mailbox.0],
+        )?;
         let dropped = tx.execute(
             "DELETE FROM pending_actions WHERE mailbox_id = ?1",
             [mailbox.0],
@@ -231,9 +236,9 @@ impl Store {
 
     /// Cached UIDs of a mailbox, ascending.
     pub fn uids(&self, mailbox: MailboxId) -> Result<Vec<u32>> {
-        let mut st = self
-            .conn
-            .prepare_cached("SELECT uid FROM messages WHERE mailbox_id = ?1 ORDER BY uid")?;
+        let mut st = self.conn.prepare_cached(
+            "SELECT uid FROM messages WHERE mailbox_id = ?1 AND uid > 0 ORDER BY uid",
+        )?;
         let rows = st.query_map([mailbox.0], |r| r.get(0))?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
@@ -241,7 +246,7 @@ impl Store {
     /// Smallest and largest cached UID.
     pub fn uid_range(&self, mailbox: MailboxId) -> Result<Option<(u32, u32)>> {
         let r: (Option<u32>, Option<u32>) = self.conn.query_row(
-            "SELECT min(uid), max(uid) FROM messages WHERE mailbox_id = ?1",
+            "SELECT min(uid), max(uid) FROM messages WHERE mailbox_id = ?1 AND uid > 0",
             [mailbox.0],
             |r| Ok((r.get(0)?, r.get(1)?)),
         )?;

@@ -313,8 +313,9 @@ fn a_flag_change_and_its_queue_row_are_one_transaction() {
         &[msg(7, "Subject: a\n\nx\n"), msg(9, "Subject: b\n\nx\n")],
         false,
     );
-    let accounts = s.set_flag(&ids, FlagName::Seen, true).unwrap();
+    let (accounts, changed) = s.set_flag(&ids, FlagName::Seen, true).unwrap();
     assert_eq!(accounts, [a]);
+    assert_eq!(changed, ids);
     assert_eq!(
         s.mailboxes(Some(a)).unwrap()[0].unread,
         0,
@@ -331,7 +332,10 @@ fn a_flag_change_and_its_queue_row_are_one_transaction() {
         }
     );
     // Setting what is already set queues nothing.
-    assert!(s.set_flag(&ids, FlagName::Seen, true).unwrap().is_empty());
+    assert_eq!(
+        s.set_flag(&ids, FlagName::Seen, true).unwrap(),
+        (vec![], vec![])
+    );
     assert_eq!(s.pending(a).unwrap().len(), 1);
     s.pending_done(&[queue[0].id], &[(a, "one was gone".into())])
         .unwrap();
@@ -347,4 +351,169 @@ fn a_flag_change_and_its_queue_row_are_one_transaction() {
             .2
             .contains("mailbox was deleted")
     );
+}
+
+#[test]
+fn a_move_is_local_at_once_with_a_placeholder_until_the_server_answers() {
+    let (mut s, a, inbox) = setup();
+    let archive = s
+        .upsert_mailbox(a, "Archive", Some('/'), Some(Role::Archive))
+        .unwrap();
+    let ids = insert(
+        &mut s,
+        inbox,
+        &[
+            msg(7, "Message-ID: <a@x>\nSubject: a\n\nx\n"),
+            msg(9, "Message-ID: <b@x>\nSubject: b\n\nx\n"),
+        ],
+        false,
+    );
+    let (targets, missing) = s.role_targets(&ids, Role::Archive).unwrap();
+    assert_eq!(targets, [(ids[0], archive), (ids[1], archive)]);
+    assert!(missing.is_empty());
+    let (_, missing) = s.role_targets(&ids, Role::Junk).unwrap();
+    assert_eq!(missing, ["work"], "an account with no Junk folder is named");
+
+    let moved = s.move_messages(&targets, false).unwrap();
+    assert_eq!(moved.accounts, [a]);
+    assert_eq!(moved.from, [(ids[0], inbox), (ids[1], inbox)]);
+    let counts: Vec<(String, u32, u32)> = s
+        .mailboxes(Some(a))
+        .unwrap()
+        .into_iter()
+        .map(|m| (m.name, m.total, m.unread))
+        .collect();
+    assert!(counts.contains(&("INBOX".into(), 0, 0)), "{counts:?}");
+    assert!(counts.contains(&("Archive".into(), 2, 2)), "{counts:?}");
+    // The rows keep their ids; the server does not know them in Archive yet.
+    let rows = s.envelopes(archive, 0, 10).unwrap();
+    assert_eq!(rows.len(), 2);
+    assert!(rows.iter().all(|e| e.uid == Uid(0)));
+    assert!(
+        s.uids(archive).unwrap().is_empty(),
+        "a sync compares server UIDs only"
+    );
+    assert_eq!(s.synced_count(archive).unwrap(), 0);
+    assert_eq!(s.uid_range(archive).unwrap(), None);
+    assert_eq!(s.pending_departures(inbox).unwrap(), [7, 9]);
+    let q = s.pending(a).unwrap();
+    assert_eq!(
+        q[0].action,
+        QueuedAction::Move {
+            uids: vec![7, 9],
+            target: archive,
+            placeholders: vec![placeholder(ids[0]), placeholder(ids[1])],
+            copy: false
+        }
+    );
+    // A flag change on a moved message before the server answered names its placeholder ...
+    s.set_flag(&ids[..1], FlagName::Flagged, true).unwrap();
+    // ... and the engine fetched one of them under its new UID meanwhile.
+    insert(
+        &mut s,
+        archive,
+        &[msg(41, "Message-ID: <b@x>\nSubject: b\n\nx\n")],
+        false,
+    );
+    assert_eq!(s.envelopes(archive, 0, 10).unwrap().len(), 3);
+    s.move_done(
+        archive,
+        &[(placeholder(ids[0]), 40), (placeholder(ids[1]), 41)],
+        &[],
+        &[q[0].id],
+        &[],
+    )
+    .unwrap();
+    let rows = s.envelopes(archive, 0, 10).unwrap();
+    assert_eq!(rows.len(), 2, "the duplicate gave way");
+    let mut got: Vec<(MsgId, Uid)> = rows.iter().map(|e| (e.id, e.uid)).collect();
+    got.sort();
+    assert_eq!(got, [(ids[0], Uid(40)), (ids[1], Uid(41))]);
+    let q = s.pending(a).unwrap();
+    assert_eq!(q.len(), 1);
+    assert_eq!(
+        q[0].action,
+        QueuedAction::Flag {
+            uids: vec![40],
+            flag: FlagName::Flagged,
+            on: true
+        },
+        "the later row was rewritten to the real UID"
+    );
+    assert!(s.pending_departures(inbox).unwrap().is_empty());
+}
+
+#[test]
+fn copies_and_expunges() {
+    let (mut s, a, inbox) = setup();
+    let other = s.upsert_mailbox(a, "Lists", Some('/'), None).unwrap();
+    let ids = insert(
+        &mut s,
+        inbox,
+        &[msg(3, "Subject: unique words here\n\nbody zanzibar\n")],
+        false,
+    );
+    s.store_body(
+        ids[0],
+        b"Subject: unique words here\r\n\r\nbody zanzibar\r\n",
+        &message::parse(b"Subject: unique words here\r\n\r\nbody zanzibar\r\n").meta,
+    )
+    .unwrap();
+    let copied = s.move_messages(&[(ids[0], other)], true).unwrap();
+    assert_eq!(copied.copies.len(), 1);
+    assert!(copied.from.is_empty());
+    let copy = copied.copies[0];
+    assert_eq!(s.message_count(inbox).unwrap(), 1);
+    assert_eq!(s.message_count(other).unwrap(), 1);
+    assert!(
+        s.raw_message(copy).unwrap().is_some(),
+        "the body came along"
+    );
+    let hits = s.fts_ids("zanzibar", 10).unwrap();
+    assert!(hits.contains(&copy) && hits.contains(&ids[0]), "{hits:?}");
+    // Moving into the mailbox it is already in does nothing.
+    assert_eq!(
+        s.move_messages(&[(ids[0], inbox)], false).unwrap(),
+        Moved::default()
+    );
+
+    let accounts = s.expunge_messages(&[copy, ids[0]]).unwrap();
+    assert_eq!(accounts, [a]);
+    assert_eq!(s.message_count(other).unwrap(), 0);
+    assert_eq!(s.message_count(inbox).unwrap(), 0);
+    let q = s.pending(a).unwrap();
+    assert_eq!(
+        q.iter().map(|p| p.action.clone()).collect::<Vec<_>>(),
+        [
+            QueuedAction::Move {
+                uids: vec![3],
+                target: other,
+                placeholders: vec![placeholder(copy)],
+                copy: true
+            },
+            QueuedAction::Expunge {
+                uids: vec![placeholder(copy)]
+            },
+            QueuedAction::Expunge { uids: vec![3] },
+        ]
+    );
+}
+
+#[test]
+fn mail_that_lives_only_in_the_cache_moves_with_no_queue() {
+    let mut s = Store::open_in_memory().unwrap();
+    let a = s
+        .upsert_account("demo", "me@example.com", AccountKind::Local)
+        .unwrap();
+    let inbox = s
+        .upsert_mailbox(a, "INBOX", None, Some(Role::Inbox))
+        .unwrap();
+    let trash = s
+        .upsert_mailbox(a, "Trash", None, Some(Role::Trash))
+        .unwrap();
+    let ids = insert(&mut s, inbox, &[msg(1, "Subject: a\n\nx\n")], false);
+    s.move_messages(&[(ids[0], trash)], false).unwrap();
+    s.set_flag(&ids, FlagName::Seen, true).unwrap();
+    assert!(s.pending(a).unwrap().is_empty());
+    assert_eq!(s.envelopes(trash, 0, 5).unwrap()[0].uid, Uid(1));
 }

@@ -509,7 +509,7 @@ impl Engine {
             .call(move |s| {
                 Ok(plan::Cached {
                     state: s.sync_state(mb)?,
-                    count: s.message_count(mb)?,
+                    count: s.synced_count(mb)?,
                     uids: s.uid_range(mb)?,
                 })
             })
@@ -525,6 +525,14 @@ impl Engine {
             self.emit(Event::BodyFailed {
                 msg,
                 error: "the message is no longer in the cache".into(),
+            });
+            return Ok(());
+        };
+        let Ok(uid) = u32::try_from(uid) else {
+            self.emit(Event::BodyFailed {
+                msg,
+                error: "the message is still being moved on the server: try again in a moment"
+                    .into(),
             });
             return Ok(());
         };

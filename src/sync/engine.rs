@@ -15,7 +15,9 @@ use crate::config::AccountConfig;
 use crate::domain::message;
 use crate::domain::{AccountId, MailboxId, Role, Uid};
 use crate::net;
-use crate::store::{AccountKind, MailboxInfo, NewMessage, QueuedAction, StoreHandle, SyncState};
+use crate::store::{
+    AccountKind, MailboxInfo, NewMessage, Pending, QueuedAction, StoreHandle, SyncState,
+};
 
 /// UIDs fetched per command when filling gaps by UID.
 const UID_BATCH: usize = 1000;
@@ -200,7 +202,7 @@ async fn unchanged_mailboxes(
             for m in s.mailboxes(Some(account))? {
                 let cached = Cached {
                     state: s.sync_state(m.id)?,
-                    count: m.total,
+                    count: s.synced_count(m.id)?,
                     uids: s.uid_range(m.id)?,
                 };
                 out.push((m.id, m.name, cached));
@@ -267,10 +269,10 @@ async fn store_rows(
     Ok(n)
 }
 
-/// Send the account's queued actions to the server, in order; consecutive actions of one kind
-/// on one mailbox go as one command over their UID set. A queue row is removed only after the
-/// server answered; actions on messages the server no longer has go to the action log.
-/// Returns how many queue rows were done.
+/// Replay the account's queued actions to the server, oldest first. Consecutive rows of one
+/// kind on one mailbox (and target) go out as one command over a UID set. A row is deleted only
+/// after the server answered; what the server refused, or messages gone there meanwhile, are
+/// written to the action log. Returns how many rows were done.
 pub async fn replay(
     imap: &mut Imap,
     store: &StoreHandle,
@@ -279,69 +281,257 @@ pub async fn replay(
     let mut done = store
         .call(move |s| s.drop_orphaned_pending(account))
         .await?;
-    let pending = store.call(move |s| s.pending(account)).await?;
-    let mut i = 0;
-    while i < pending.len() {
-        let first = &pending[i];
-        let QueuedAction::Flag { flag, on, .. } = &first.action;
-        let (flag, on) = (*flag, *on);
-        let mut j = i;
-        let mut uids: Vec<u32> = Vec::new();
-        while let Some(p) = pending.get(j) {
-            let QueuedAction::Flag {
-                uids: u,
-                flag: f,
-                on: o,
-            } = &p.action;
-            if p.mailbox != first.mailbox || *f != flag || *o != on {
-                break;
-            }
-            uids.extend(u);
-            j += 1;
-        }
-        uids.sort_unstable();
-        uids.dedup();
-        let wire = mutf7::wire(&first.mailbox_name);
-        if imap.selected() != Some(wire.as_str()) {
-            imap.select(&wire).await?;
-        }
-        let mut confirmed: Vec<(u32, crate::domain::Flags)> = Vec::new();
-        for chunk in uids.chunks(UID_BATCH * 5) {
-            confirmed.extend(
-                imap.uid_store(&plan::uid_set(chunk), flag.imap(), on)
-                    .await?,
-            );
-        }
-        let seen: HashSet<u32> = confirmed.iter().map(|(u, _)| *u).collect();
-        let gone = uids.iter().filter(|u| !seen.contains(u)).count();
-        let mut log = Vec::new();
-        if gone > 0 {
-            log.push((
-                account,
-                format!(
-                    "{} {} on {gone} message(s) in {}: already deleted on the server, dropped",
-                    if on { "setting" } else { "clearing" },
-                    flag.imap(),
-                    first.mailbox_name
-                ),
-            ));
-        }
-        let ids: Vec<i64> = pending[i..j].iter().map(|p| p.id).collect();
-        let mb = first.mailbox;
-        store
-            .call(move |s| {
-                s.pending_done(&ids, &log)?;
-                s.update_flags(mb, &confirmed)?;
-                Ok(())
-            })
-            .await?;
-        done += j - i;
-        i = j;
+    loop {
+        // Read again every round: a confirmed move rewrites placeholders in later rows.
+        let pending = store.call(move |s| s.pending(account)).await?;
+        let Some(first) = pending.first() else {
+            break;
+        };
+        let n = pending
+            .iter()
+            .take_while(|p| p.mailbox == first.mailbox && mergeable(&first.action, &p.action))
+            .count();
+        replay_batch(imap, store, account, &pending[..n]).await?;
+        done += n;
     }
     Ok(done)
 }
 
-/// Remove vanished UID ranges and apply new flags by UID.
+/// Whether two queue rows (of one mailbox) can go out as one command.
+fn mergeable(a: &QueuedAction, b: &QueuedAction) -> bool {
+    match (a, b) {
+        (
+            QueuedAction::Flag { flag, on, .. },
+            QueuedAction::Flag {
+                flag: f2, on: o2, ..
+            },
+        ) => flag == f2 && on == o2,
+        (
+            QueuedAction::Move { target, copy, .. },
+            QueuedAction::Move {
+                target: t2,
+                copy: c2,
+                ..
+            },
+        ) => target == t2 && copy == c2,
+        (QueuedAction::Expunge { .. }, QueuedAction::Expunge { .. }) => true,
+        _ => false,
+    }
+}
+
+/// UIDs the server knows (sorted, deduplicated) and how many placeholders never resolved.
+fn known_uids<'a>(lists: impl Iterator<Item = &'a Vec<i64>>) -> (Vec<u32>, usize) {
+    let mut uids = Vec::new();
+    let mut unknown = 0;
+    for u in lists.flatten() {
+        match u32::try_from(*u) {
+            Ok(u) if u > 0 => uids.push(u),
+            _ => unknown += 1,
+        }
+    }
+    uids.sort_unstable();
+    uids.dedup();
+    (uids, unknown)
+}
+
+async fn replay_batch(
+    imap: &mut Imap,
+    store: &StoreHandle,
+    account: AccountId,
+    batch: &[Pending],
+) -> Result<(), SyncError> {
+    let first = &batch[0];
+    let ids: Vec<i64> = batch.iter().map(|p| p.id).collect();
+    let mb = first.mailbox;
+    let name = first.mailbox_name.clone();
+    let mut log = Vec::new();
+    let wire = mutf7::wire(&name);
+    if imap.selected() != Some(wire.as_str()) {
+        imap.select(&wire).await?;
+    }
+    // A command the server refuses (NO/BAD) is logged and dropped: retrying it would block
+    // the queue for ever. Network errors go up, and the row is replayed after reconnecting.
+    let refused = |e: &SyncError| e.kind == ErrorKind::Protocol;
+    match &first.action {
+        QueuedAction::Flag { flag, on, .. } => {
+            let (flag, on) = (*flag, *on);
+            let lists = batch.iter().map(|p| match &p.action {
+                QueuedAction::Flag { uids, .. } => uids,
+                _ => unreachable!("a batch holds one kind"),
+            });
+            let (uids, unknown) = known_uids(lists);
+            let verb = if on { "setting" } else { "clearing" };
+            let mut confirmed: Vec<(u32, crate::domain::Flags)> = Vec::new();
+            for chunk in uids.chunks(UID_BATCH * 5) {
+                match imap.uid_store(&plan::uid_set(chunk), flag.imap(), on).await {
+                    Ok(c) => confirmed.extend(c),
+                    Err(e) if refused(&e) => {
+                        log.push((account, format!("{verb} {} in {name}: {e}", flag.imap())));
+                    }
+                    Err(e) => return Err(e),
+                }
+            }
+            let seen: HashSet<u32> = confirmed.iter().map(|(u, _)| *u).collect();
+            let gone = uids.iter().filter(|u| !seen.contains(u)).count() + unknown;
+            if gone > 0 && log.is_empty() {
+                log.push((
+                    account,
+                    format!(
+                        "{verb} {} on {gone} message(s) in {name}: already deleted on the server, dropped",
+                        flag.imap()
+                    ),
+                ));
+            }
+            store
+                .call(move |s| {
+                    s.pending_done(&ids, &log)?;
+                    s.update_flags(mb, &confirmed)?;
+                    Ok(())
+                })
+                .await?;
+        }
+        QueuedAction::Expunge { .. } => {
+            let lists = batch.iter().map(|p| match &p.action {
+                QueuedAction::Expunge { uids } => uids,
+                _ => unreachable!("a batch holds one kind"),
+            });
+            let (uids, _) = known_uids(lists);
+            for chunk in uids.chunks(UID_BATCH * 5) {
+                match imap.uid_expunge(&plan::uid_set(chunk)).await {
+                    Ok(()) => {}
+                    Err(e) if refused(&e) => {
+                        log.push((account, format!("deleting messages in {name}: {e}")));
+                    }
+                    Err(e) => return Err(e),
+                }
+            }
+            store.call(move |s| s.pending_done(&ids, &log)).await?;
+        }
+        QueuedAction::Move { target, copy, .. } => {
+            let (target, copy) = (*target, *copy);
+            // (source UID, placeholder in the target)
+            let mut pairs: Vec<(u32, i64)> = Vec::new();
+            let mut gone: Vec<i64> = Vec::new();
+            for p in batch {
+                if let QueuedAction::Move {
+                    uids, placeholders, ..
+                } = &p.action
+                {
+                    for (u, ph) in uids.iter().zip(placeholders) {
+                        match u32::try_from(*u) {
+                            Ok(u) if u > 0 => pairs.push((u, *ph)),
+                            _ => gone.push(*ph),
+                        }
+                    }
+                }
+            }
+            let target_name = store
+                .call(move |s| {
+                    Ok(s.mailboxes(None)?
+                        .into_iter()
+                        .find(|m| m.id == target)
+                        .map(|m| m.name))
+                })
+                .await?;
+            let verb = if copy { "copying" } else { "moving" };
+            let Some(target_name) = target_name else {
+                log.push((
+                    account,
+                    format!("{verb} messages from {name}: the target folder is gone, dropped"),
+                ));
+                store.call(move |s| s.pending_done(&ids, &log)).await?;
+                return Ok(());
+            };
+            let target_wire = mutf7::wire(&target_name);
+            let mut srcs: Vec<u32> = pairs.iter().map(|p| p.0).collect();
+            srcs.sort_unstable();
+            srcs.dedup();
+            let mut resolved: Vec<(i64, u32)> = Vec::new();
+            let mut unanswered: Vec<i64> = Vec::new();
+            let by_src: std::collections::HashMap<u32, i64> = pairs.iter().copied().collect();
+            for chunk in srcs.chunks(UID_BATCH * 5) {
+                match imap
+                    .uid_move(&plan::uid_set(chunk), &target_wire, copy)
+                    .await
+                {
+                    // No COPYUID (no UIDPLUS, or nothing was there to move: e.g. a replay
+                    // after a crash that came after the server's answer): look for them by
+                    // Message-ID below.
+                    Ok(map) if map.is_empty() => {
+                        unanswered.extend(chunk.iter().filter_map(|u| by_src.get(u)));
+                    }
+                    Ok(map) => {
+                        let dst: std::collections::HashMap<u32, u32> = map.into_iter().collect();
+                        for u in chunk {
+                            match (dst.get(u), by_src.get(u)) {
+                                (Some(d), Some(ph)) => resolved.push((*ph, *d)),
+                                (None, Some(ph)) => gone.push(*ph),
+                                _ => {}
+                            }
+                        }
+                    }
+                    Err(e) if refused(&e) => {
+                        log.push((
+                            account,
+                            format!("{verb} messages from {name} to {target_name}: {e}"),
+                        ));
+                        gone.extend(chunk.iter().filter_map(|u| by_src.get(u)));
+                    }
+                    Err(e) => return Err(e),
+                }
+            }
+            if !unanswered.is_empty() {
+                let found =
+                    find_by_message_id(imap, store, target, &target_wire, unanswered).await?;
+                for (ph, uid) in found {
+                    match uid {
+                        Some(u) => resolved.push((ph, u)),
+                        None => gone.push(ph),
+                    }
+                }
+            }
+            if !gone.is_empty() && log.is_empty() {
+                log.push((
+                    account,
+                    format!(
+                        "{verb} {} message(s) from {name} to {target_name}: already deleted on the server, dropped",
+                        gone.len()
+                    ),
+                ));
+            }
+            store
+                .call(move |s| s.move_done(target, &resolved, &gone, &ids, &log))
+                .await?;
+        }
+    }
+    Ok(())
+}
+
+/// Find moved messages in their new folder by Message-ID (when the server gave no COPYUID).
+async fn find_by_message_id(
+    imap: &mut Imap,
+    store: &StoreHandle,
+    target: MailboxId,
+    target_wire: &str,
+    placeholders: Vec<i64>,
+) -> Result<Vec<(i64, Option<u32>)>, SyncError> {
+    let ids = store
+        .call(move |s| s.placeholder_message_ids(target, &placeholders))
+        .await?;
+    if imap.selected() != Some(target_wire) {
+        imap.select(target_wire).await?;
+    }
+    let mut out = Vec::new();
+    for (ph, id) in ids {
+        let uid = match id {
+            Some(id) => imap.search_message_id(&id).await?,
+            None => None,
+        };
+        out.push((ph, uid));
+    }
+    Ok(out)
+}
+
 async fn apply_by_uid(
     store: &StoreHandle,
     mb: MailboxId,
@@ -397,7 +587,7 @@ pub async fn apply_untagged(
         newest = rows.iter().map(|r| r.uid).max();
         sum.new += store_rows(store, mb, rows).await?;
     }
-    let count = store.call(move |s| s.message_count(mb)).await?;
+    let count = store.call(move |s| s.synced_count(mb)).await?;
     if exists.is_some_and(|e| e != count) {
         return Ok(None);
     }
@@ -430,7 +620,7 @@ pub async fn sync_mailbox(
         .call(move |s| {
             Ok(Cached {
                 state: s.sync_state(mb)?,
-                count: s.message_count(mb)?,
+                count: s.synced_count(mb)?,
                 uids: s.uid_range(mb)?,
             })
         })
@@ -553,7 +743,7 @@ pub async fn sync_mailbox(
     }
 
     // Reconcile UIDs only when something disagrees (expunges, or gaps left by a lost sync).
-    let count = store.call(move |s| s.message_count(mb)).await?;
+    let count = store.call(move |s| s.synced_count(mb)).await?;
     if count != sel.exists || server_uids.is_some() {
         let server = match server_uids {
             Some(u) => u,
@@ -564,7 +754,9 @@ pub async fn sync_mailbox(
         if !gone.is_empty() {
             sum.removed += store.call(move |s| s.delete_uids(mb, &gone)).await?;
         }
-        let absent = plan::missing(&server, &local);
+        // Messages a queued move or expunge takes away are not fetched back meanwhile.
+        let leaving = store.call(move |s| s.pending_departures(mb)).await?;
+        let absent = plan::missing(&plan::missing(&server, &local), &leaving);
         for chunk in absent.rchunks(UID_BATCH) {
             let rows = imap.fetch_headers(&plan::uid_set(chunk), true).await?;
             let n = store_rows(store, mb, rows).await?;

@@ -81,6 +81,8 @@ pub struct Untagged {
     /// A change came that cannot be placed (a FETCH without UID, responses lost): the mailbox
     /// needs a resync.
     pub unplaced: bool,
+    /// COPYUID (RFC 4315) of a COPY or MOVE: (source UID, UID in the target), in order.
+    pub copyuid: Vec<(u32, u32)>,
 }
 
 impl Untagged {
@@ -140,6 +142,7 @@ impl Untagged {
                 }
             }
             Response::Data { outcome, .. } => match &outcome.code {
+                Some(ResponseCode::CopyUid(_, src, dst)) => self.copy_uids(src, dst),
                 Some(ResponseCode::UidValidity(v)) => self.uidvalidity = Some(*v),
                 Some(ResponseCode::UidNext(n)) => self.uidnext = Some(*n),
                 Some(ResponseCode::HighestModSeq(m)) => self.highestmodseq = Some(*m),
@@ -154,6 +157,29 @@ impl Untagged {
                 _ => {}
             },
             _ => {}
+        }
+    }
+
+    fn copy_uids(
+        &mut self,
+        src: &[async_imap::imap_proto::rfc4315::UidSetMember],
+        dst: &[async_imap::imap_proto::rfc4315::UidSetMember],
+    ) {
+        use async_imap::imap_proto::rfc4315::UidSetMember as M;
+        let expand = |set: &[M]| -> Vec<u32> {
+            let mut out = Vec::new();
+            for m in set {
+                match m {
+                    M::Uid(u) => out.push(*u),
+                    // A hostile server's range could be huge: bounded by what we sent.
+                    M::UidRange(r) => out.extend(r.clone().take(1_000_000)),
+                }
+            }
+            out
+        };
+        let (s, d) = (expand(src), expand(dst));
+        if s.len() == d.len() {
+            self.copyuid.extend(s.into_iter().zip(d));
         }
     }
 
@@ -626,7 +652,12 @@ impl Imap {
                             status,
                             outcome,
                         } if tag == id => Some(match status {
-                            Status::Ok => Ok(()),
+                            Status::Ok => {
+                                if let Some(ResponseCode::CopyUid(_, src, dst)) = &outcome.code {
+                                    into.copy_uids(src, dst);
+                                }
+                                Ok(())
+                            }
                             _ => Err(SyncError::new(
                                 ErrorKind::Protocol,
                                 format!("{host} refused {what}: {}", text(outcome)),
@@ -650,6 +681,85 @@ impl Imap {
                 return done;
             }
         }
+    }
+
+    /// Move (or copy) messages of the selected mailbox to `target` (wire name): UID MOVE where
+    /// the server has it, else UID COPY (then STORE \\Deleted and UID EXPUNGE for a move).
+    /// Returns COPYUID's (source, target) pairs, empty when the server gives none.
+    pub async fn uid_move(
+        &mut self,
+        set: &str,
+        target: &str,
+        copy: bool,
+    ) -> Result<Vec<(u32, u32)>, SyncError> {
+        let mut u = Untagged::default();
+        if !copy && self.caps.has("MOVE") {
+            self.command(
+                &format!("UID MOVE {set} {}", quoted(target)),
+                "MOVE",
+                &mut u,
+            )
+            .await?;
+        } else {
+            self.command(
+                &format!("UID COPY {set} {}", quoted(target)),
+                "COPY",
+                &mut u,
+            )
+            .await?;
+            if !copy {
+                let copied = std::mem::take(&mut u.copyuid);
+                merge(&mut self.pending, std::mem::take(&mut u));
+                self.uid_expunge(set).await?;
+                u.copyuid = copied;
+            }
+        }
+        let pairs = std::mem::take(&mut u.copyuid);
+        merge(&mut self.pending, u);
+        Ok(pairs)
+    }
+
+    /// Remove exactly these messages of the selected mailbox: STORE \\Deleted, then UID
+    /// EXPUNGE (RFC 4315). A server without UIDPLUS gets a plain EXPUNGE, which also removes
+    /// whatever else is marked \\Deleted there (as every client without UIDPLUS does).
+    pub async fn uid_expunge(&mut self, set: &str) -> Result<(), SyncError> {
+        let mut u = Untagged::default();
+        self.command(
+            &format!("UID STORE {set} +FLAGS.SILENT (\\Deleted)"),
+            "STORE",
+            &mut u,
+        )
+        .await?;
+        if self.caps.has("UIDPLUS") {
+            self.command(&format!("UID EXPUNGE {set}"), "EXPUNGE", &mut u)
+                .await?;
+        } else {
+            self.command("EXPUNGE", "EXPUNGE", &mut u).await?;
+        }
+        merge(&mut self.pending, u);
+        Ok(())
+    }
+
+    /// The UID of the newest message in the selected mailbox with this Message-ID.
+    pub async fn search_message_id(&mut self, message_id: &str) -> Result<Option<u32>, SyncError> {
+        // Message-IDs are hostile text too: only what a quoted string can carry.
+        let clean: String = message_id
+            .chars()
+            .filter(|c| c.is_ascii_graphic() && *c != '"' && *c != '\\')
+            .collect();
+        if clean.is_empty() {
+            return Ok(None);
+        }
+        let set = timed(IO_TIMEOUT, "UID SEARCH", async {
+            Ok::<_, SyncError>(
+                self.session
+                    .uid_search(format!("HEADER Message-ID \"{clean}\""))
+                    .await?,
+            )
+        })
+        .await?;
+        self.drain();
+        Ok(set.into_iter().max())
     }
 
     /// Every mailbox, with SPECIAL-USE roles and subscription state.

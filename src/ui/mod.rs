@@ -37,6 +37,93 @@ pub fn draw(f: &mut Frame, state: &AppState, theme: &Theme) {
     if let Some(entries) = &state.action_log {
         draw_action_log(f, f.area(), state, entries, theme);
     }
+    if let Some(p) = &state.picker {
+        draw_picker(f, f.area(), p, theme);
+    }
+    if let Some(c) = &state.confirm {
+        draw_confirm(f, f.area(), &c.question, theme);
+    }
+}
+
+/// The folder picker: the query on top, the matching folders under it.
+fn draw_picker(f: &mut Frame, area: Rect, p: &crate::app::state::Picker, theme: &Theme) {
+    let rows = p.matches.len().clamp(1, 12) as u16;
+    let popup = centered(area, 60, rows + 4);
+    f.render_widget(Clear, popup);
+    let n = p.msgs.len();
+    let title = format!(
+        " {} {} to (type to filter, enter, esc) ",
+        if p.copy { "Copy" } else { "Move" },
+        if n == 1 {
+            "1 message".to_string()
+        } else {
+            format!("{n} messages")
+        }
+    );
+    let block = pane_block(title, true, theme);
+    let inner = block.inner(popup);
+    f.render_widget(block, popup);
+    if inner.height == 0 {
+        return;
+    }
+    let query = Line::from(vec![
+        Span::styled("> ", Style::default().fg(theme.accent)),
+        Span::raw(sanitize::line(&p.query)),
+        Span::styled("▏", Style::default().fg(theme.accent)),
+    ]);
+    f.render_widget(Paragraph::new(query), Rect { height: 1, ..inner });
+    let list_area = Rect {
+        y: inner.y + 1,
+        height: inner.height.saturating_sub(1),
+        ..inner
+    };
+    if p.matches.is_empty() {
+        f.render_widget(
+            Paragraph::new(Span::styled(
+                "no folder matches",
+                Style::default().fg(theme.dim),
+            )),
+            list_area,
+        );
+        return;
+    }
+    let height = list_area.height as usize;
+    let first = p.selected.saturating_sub(height.saturating_sub(1));
+    let lines: Vec<Line> = p
+        .matches
+        .iter()
+        .enumerate()
+        .skip(first)
+        .take(height)
+        .map(|(i, &c)| {
+            let name = format::fit(&p.choices[c].1, list_area.width as usize);
+            if i == p.selected {
+                Line::from(Span::styled(name, theme.selected()))
+            } else {
+                Line::from(Span::raw(name))
+            }
+        })
+        .collect();
+    f.render_widget(Paragraph::new(lines), list_area);
+}
+
+/// A yes/no question, one line in a box.
+fn draw_confirm(f: &mut Frame, area: Rect, question: &str, theme: &Theme) {
+    let w = (question.chars().count() as u16 + 4).min(area.width);
+    let popup = centered(area, w, 3);
+    f.render_widget(Clear, popup);
+    let block = pane_block(String::new(), true, theme);
+    let inner = block.inner(popup);
+    f.render_widget(block, popup);
+    f.render_widget(
+        Paragraph::new(Span::styled(
+            sanitize::line(question),
+            Style::default()
+                .fg(theme.error)
+                .add_modifier(Modifier::BOLD),
+        )),
+        inner,
+    );
 }
 
 fn pane_block<'a>(title: String, focused: bool, theme: &Theme) -> Block<'a> {
@@ -366,6 +453,13 @@ fn draw_status(f: &mut Frame, area: Rect, state: &AppState, theme: &Theme) {
         spans.push(Span::styled(
             format!(" ⇅ {queued} queued "),
             base.fg(theme.dim),
+        ));
+    }
+    if state.list.visual.is_some() {
+        spans.push(Span::styled(
+            " VISUAL ",
+            base.fg(theme.accent)
+                .add_modifier(Modifier::BOLD | Modifier::REVERSED),
         ));
     }
     if !state.list.marked.is_empty() {

@@ -417,7 +417,8 @@ fn flags_toggle_on_the_row_at_once_and_opening_marks_read() {
     assert!(cmds.contains(&Cmd::SetFlag {
         msgs: vec![first],
         flag: crate::store::FlagName::Seen,
-        on: true
+        on: true,
+        undoable: false,
     }));
     s.focus = Pane::Messages;
     let cmds = update(&mut s, Msg::ActionTriggered(Action::ToggleFlag));
@@ -430,7 +431,8 @@ fn flags_toggle_on_the_row_at_once_and_opening_marks_read() {
         [Cmd::SetFlag {
             msgs: vec![first],
             flag: crate::store::FlagName::Flagged,
-            on: true
+            on: true,
+            undoable: true,
         }]
     );
     let cmds = update(&mut s, Msg::ActionTriggered(Action::ToggleRead));
@@ -440,7 +442,8 @@ fn flags_toggle_on_the_row_at_once_and_opening_marks_read() {
         [Cmd::SetFlag {
             msgs: vec![first],
             flag: crate::store::FlagName::Seen,
-            on: false
+            on: false,
+            undoable: true,
         }]
     );
 }
@@ -496,4 +499,296 @@ fn account_states_are_kept_per_account() {
         s.accounts_state,
         [("work".to_string(), crate::domain::ConnState::Online)]
     );
+}
+
+fn key(s: &mut AppState, a: Action) -> Vec<Cmd> {
+    update(s, Msg::ActionTriggered(a))
+}
+
+fn typed(s: &mut AppState, k: crate::domain::keys::Key) -> Vec<Cmd> {
+    update(s, Msg::Typed(crate::domain::keys::KeyChord::plain(k)))
+}
+
+#[test]
+fn delete_archive_and_junk_move_to_the_accounts_role_folders() {
+    use super::super::msg::Dest;
+    let (mut s, cmds) = loaded(5);
+    answer(&mut s, &cmds, 5);
+    s.focus = Pane::Messages;
+    let first = s.list.rows[0].id;
+    for (action, role, what) in [
+        (Action::Delete, Role::Trash, "deleted"),
+        (Action::Archive, Role::Archive, "archived"),
+        (Action::Junk, Role::Junk, "marked junk"),
+    ] {
+        assert_eq!(
+            key(&mut s, action),
+            [Cmd::MoveTo {
+                msgs: vec![first],
+                dest: Dest::Role(role),
+                copy: false,
+                what: what.into()
+            }]
+        );
+    }
+    // On a selection: the selection goes with the action.
+    key(&mut s, Action::ToggleSelect);
+    key(&mut s, Action::ToggleSelect);
+    let cmds = key(&mut s, Action::Archive);
+    let [Cmd::MoveTo { msgs, .. }] = cmds.as_slice() else {
+        panic!("{cmds:?}")
+    };
+    assert_eq!(msgs.len(), 2);
+    assert!(s.list.marked.is_empty());
+}
+
+#[test]
+fn delete_in_trash_asks_first_and_only_yes_deletes() {
+    use crate::domain::keys::Key;
+    let mut s = AppState::new(Layout::Tall, "test");
+    update(&mut s, Msg::Resized(Rect::new(0, 0, 100, 30)));
+    let cmds = update(
+        &mut s,
+        Msg::MailboxesLoaded {
+            accounts: vec![Account {
+                id: AccountId(1),
+                name: "work".into(),
+                email: "me@x".into(),
+                pending: 0,
+            }],
+            mailboxes: vec![mailbox(12, 1, "Trash", Some(Role::Trash), 3)],
+        },
+    );
+    answer(&mut s, &cmds, 3);
+    s.focus = Pane::Messages;
+    let first = s.list.rows[0].id;
+    assert!(key(&mut s, Action::Delete).is_empty());
+    assert!(s.typing(), "a question is asked");
+    assert!(typed(&mut s, Key::Char('n')).is_empty());
+    assert!(!s.typing());
+    assert_eq!(s.notice.as_deref(), Some("nothing was deleted"));
+    key(&mut s, Action::Delete);
+    assert_eq!(
+        typed(&mut s, Key::Char('y')),
+        [Cmd::Expunge { msgs: vec![first] }]
+    );
+}
+
+#[test]
+fn the_folder_picker_filters_as_you_type_and_moves_or_copies() {
+    use super::super::msg::Dest;
+    use crate::domain::keys::Key;
+    let mut s = AppState::new(Layout::Tall, "test");
+    update(&mut s, Msg::Resized(Rect::new(0, 0, 100, 30)));
+    let cmds = update(
+        &mut s,
+        Msg::MailboxesLoaded {
+            accounts: vec![
+                Account {
+                    id: AccountId(1),
+                    name: "work".into(),
+                    email: "me@x".into(),
+                    pending: 0,
+                },
+                Account {
+                    id: AccountId(2),
+                    name: "home".into(),
+                    email: "me@y".into(),
+                    pending: 0,
+                },
+            ],
+            mailboxes: vec![
+                mailbox(10, 1, "INBOX", Some(Role::Inbox), 4),
+                mailbox(11, 1, "Archive", Some(Role::Archive), 0),
+                mailbox(13, 1, "Projects/Atlas", None, 0),
+                mailbox(14, 1, "Projects/Beacon", None, 0),
+                mailbox(20, 2, "INBOX", Some(Role::Inbox), 0),
+                mailbox(21, 2, "Atlas trip", None, 0),
+            ],
+        },
+    );
+    // Open work's INBOX.
+    let idx = s
+        .sidebar
+        .iter()
+        .position(|r| matches!(r, SidebarRow::Mailbox(m) if m.id == MailboxId(10)))
+        .unwrap();
+    let mut cmds = cmds;
+    cmds.extend(update(&mut s, Msg::ActionTriggered(Action::Top)));
+    for _ in 0..idx {
+        cmds.extend(key(&mut s, Action::Down));
+    }
+    answer(&mut s, &cmds, 4);
+    assert_eq!(s.list.mailbox, Some(MailboxId(10)));
+    s.focus = Pane::Messages;
+    let first = s.list.rows[0].id;
+    key(&mut s, Action::MoveTo);
+    let names = |s: &AppState| -> Vec<String> {
+        let p = s.picker.as_ref().unwrap();
+        p.matches.iter().map(|&i| p.choices[i].1.clone()).collect()
+    };
+    assert_eq!(
+        names(&s),
+        ["Archive", "Projects/Atlas", "Projects/Beacon"],
+        "the account's folders but the one the message is in; no other account's"
+    );
+    for c in "atls".chars() {
+        typed(&mut s, Key::Char(c));
+    }
+    assert_eq!(names(&s), ["Projects/Atlas"], "fuzzy, case-insensitive");
+    typed(&mut s, Key::Backspace);
+    typed(&mut s, Key::Backspace);
+    typed(&mut s, Key::Backspace);
+    assert_eq!(s.picker.as_ref().unwrap().query, "a");
+    typed(&mut s, Key::Esc);
+    assert!(s.picker.is_none(), "esc closes it, nothing moved");
+    key(&mut s, Action::CopyTo);
+    assert!(
+        names(&s).contains(&"INBOX".to_string()),
+        "a copy may go next to it"
+    );
+    for c in "beac".chars() {
+        typed(&mut s, Key::Char(c));
+    }
+    assert_eq!(
+        typed(&mut s, Key::Enter),
+        [Cmd::MoveTo {
+            msgs: vec![first],
+            dest: Dest::Mailbox(MailboxId(14)),
+            copy: true,
+            what: "copied".into()
+        }]
+    );
+    assert!(s.picker.is_none());
+}
+
+#[test]
+fn undo_takes_back_the_last_actions_in_turn() {
+    use super::super::msg::Undo;
+    let (mut s, cmds) = loaded(5);
+    answer(&mut s, &cmds, 5);
+    assert!(key(&mut s, Action::Undo).is_empty());
+    assert_eq!(s.notice.as_deref(), Some("nothing to undo"));
+    let a = Undo::Copy {
+        copies: vec![MsgId(1)],
+    };
+    let b = Undo::Move {
+        from: vec![(MsgId(2), MailboxId(10))],
+    };
+    for (u, what) in [(a.clone(), "copied"), (b.clone(), "archived")] {
+        update(
+            &mut s,
+            Msg::ActionDone {
+                notice: what.into(),
+                undo: Some((u, what.into())),
+            },
+        );
+    }
+    assert_eq!(
+        key(&mut s, Action::Undo),
+        [Cmd::Undo {
+            undo: b,
+            what: "archived".into()
+        }]
+    );
+    assert_eq!(
+        key(&mut s, Action::Undo),
+        [Cmd::Undo {
+            undo: a,
+            what: "copied".into()
+        }]
+    );
+    // It keeps at least the last 20 (here: 100).
+    for i in 0..150 {
+        update(
+            &mut s,
+            Msg::ActionDone {
+                notice: String::new(),
+                undo: Some((
+                    Undo::Copy {
+                        copies: vec![MsgId(i)],
+                    },
+                    "copied".into(),
+                )),
+            },
+        );
+    }
+    assert_eq!(s.undo.len(), 100);
+}
+
+#[test]
+fn visual_range_select_all_and_thread() {
+    let (mut s, cmds) = loaded(50);
+    answer(&mut s, &cmds, 50);
+    s.focus = Pane::Messages;
+    key(&mut s, Action::Down);
+    key(&mut s, Action::VisualSelect);
+    key(&mut s, Action::Down);
+    key(&mut s, Action::Down);
+    let ids: Vec<MsgId> = s.list.marked.iter().copied().collect();
+    assert_eq!(ids, [MsgId(2), MsgId(3), MsgId(4)], "rows 1..=3");
+    key(&mut s, Action::Up);
+    assert_eq!(s.list.marked.len(), 2, "the range follows the cursor back");
+    // A range past the loaded window is read from the cache.
+    let cmds = key(&mut s, Action::Bottom);
+    let Some(Cmd::MarkRange {
+        req, offset, limit, ..
+    }) = cmds
+        .iter()
+        .find(|c| matches!(c, Cmd::MarkRange { .. }))
+        .cloned()
+    else {
+        panic!("{cmds:?}")
+    };
+    assert_eq!((offset, limit), (1, 49));
+    let all: Vec<MsgId> = (2..=50).map(MsgId).collect();
+    update(
+        &mut s,
+        Msg::Marked {
+            req,
+            ids: all.clone(),
+        },
+    );
+    assert_eq!(s.list.marked.len(), 49);
+    key(&mut s, Action::VisualSelect);
+    assert!(
+        s.list.visual.is_none(),
+        "V again stops; the selection stays"
+    );
+    assert_eq!(s.list.marked.len(), 49);
+    key(&mut s, Action::Back);
+    assert!(s.list.marked.is_empty());
+    // Select all: everything, then (again) nothing.
+    let cmds = key(&mut s, Action::SelectAll);
+    let Some(Cmd::MarkRange { req, limit: 50, .. }) = cmds.first().cloned() else {
+        panic!("{cmds:?}")
+    };
+    let every: Vec<MsgId> = (1..=50).map(MsgId).collect();
+    update(
+        &mut s,
+        Msg::Marked {
+            req,
+            ids: every.clone(),
+        },
+    );
+    assert_eq!(s.list.marked.len(), 50);
+    let cmds = key(&mut s, Action::SelectAll);
+    let Some(Cmd::MarkRange { req, .. }) = cmds.first().cloned() else {
+        panic!("{cmds:?}")
+    };
+    update(&mut s, Msg::Marked { req, ids: every });
+    assert!(s.list.marked.is_empty());
+    // A stale answer selects nothing.
+    update(
+        &mut s,
+        Msg::Marked {
+            req: 9999,
+            ids: vec![MsgId(1)],
+        },
+    );
+    assert!(s.list.marked.is_empty());
+    // The thread of a message with no thread id is itself.
+    key(&mut s, Action::Top);
+    key(&mut s, Action::SelectThread);
+    assert_eq!(s.list.marked.len(), 1);
 }
