@@ -103,6 +103,11 @@ pub async fn sync_once(
 ) -> Result<Summary, SyncError> {
     progress(Progress::Connecting);
     let mut imap = connect(account).await?;
+    // What the user did while offline goes to the server first, so the sync sees its result.
+    let name = account.name.clone();
+    if let Some(id) = store.call(move |s| s.account_id(&name)).await? {
+        replay(&mut imap, store, id).await?;
+    }
     let result = sync_connected(&mut imap, account, store, opts, progress).await;
     imap.logout().await;
     result.map(|(summary, _)| summary)
