@@ -412,9 +412,27 @@ async fn actions_taken_offline_survive_a_restart_and_reach_the_server_in_order()
         "uid",
         &m01[0].to_string(),
     ]);
+    // ... and answers m11, which tern is about to flag: both flags must stand.
+    let m11 = imap.search("INBOX", "HEADER Subject m11")[0];
+    servers.doveadm(&[
+        "flags",
+        "add",
+        "-u",
+        ALICE.email,
+        "\\Answered",
+        "mailbox",
+        "INBOX",
+        "uid",
+        &m11.to_string(),
+    ]);
     let mut engines = Engines::start(&cfg, &store).await;
     engines.settle().await;
 
+    let flags = imap.flags("INBOX", m11);
+    assert!(
+        flags.iter().any(|f| f == "\\Flagged") && flags.iter().any(|f| f == "\\Answered"),
+        "our change on top of the other client's: {flags:?}"
+    );
     assert_eq!(on_server(&mut imap, "Archive"), pick(2..=10));
     assert_eq!(on_server(&mut imap, "Trash"), pick(16..=18));
     assert_eq!(

@@ -2,6 +2,8 @@
 //! transaction; the account's engine replays the queue to the server and deletes a row only
 //! after the server confirmed it. What could not be applied goes to the action log.
 
+use std::collections::HashMap;
+
 use rusqlite::{OptionalExtension, params};
 use serde::{Deserialize, Serialize};
 
@@ -175,25 +177,36 @@ impl Store {
         msgs: &[MsgId],
         role: Role,
     ) -> Result<(Vec<Relocation>, Vec<String>)> {
-        let mut st = self.conn.prepare_cached(
-            "SELECT m.mailbox_id, t.id, a.name FROM messages m
-             JOIN mailboxes b ON b.id = m.mailbox_id
-             JOIN accounts a ON a.id = b.account_id
-             LEFT JOIN mailboxes t ON t.account_id = b.account_id AND t.role = ?2
-             WHERE m.id = ?1 ORDER BY t.id LIMIT 1",
-        )?;
+        let places = mailbox_places(&self.conn)?;
+        // Each account's mailbox with the role (the first, should a server list two).
+        let mut with_role: HashMap<i64, i64> = HashMap::new();
+        {
+            let mut st = self.conn.prepare_cached(
+                "SELECT account_id, id FROM mailboxes WHERE role = ?1 ORDER BY id DESC",
+            )?;
+            let rows = st.query_map([role.as_str()], |r| Ok((r.get(0)?, r.get(1)?)))?;
+            for row in rows {
+                let (account, id) = row?;
+                with_role.insert(account, id);
+            }
+        }
+        let located = locate(&self.conn, msgs)?;
         let mut out = Vec::new();
         let mut missing: Vec<String> = Vec::new();
         for msg in msgs {
-            let row: Option<(i64, Option<i64>, String)> = st
-                .query_row(params![msg.0, role.as_str()], |r| {
-                    Ok((r.get(0)?, r.get(1)?, r.get(2)?))
-                })
-                .optional()?;
-            match row {
-                Some((from, Some(to), _)) if from != to => out.push((*msg, MailboxId(to))),
-                Some((_, None, account)) if !missing.contains(&account) => missing.push(account),
-                _ => {}
+            let Some(&(from, ..)) = located.get(&msg.0) else {
+                continue;
+            };
+            let Some(place) = places.get(&from) else {
+                continue;
+            };
+            match with_role.get(&place.account) {
+                Some(&to) if to != from => out.push((*msg, MailboxId(to))),
+                Some(_) => {}
+                None if !missing.contains(&place.account_name) => {
+                    missing.push(place.account_name.clone())
+                }
+                None => {}
             }
         }
         Ok((out, missing))
@@ -206,17 +219,19 @@ impl Store {
     /// and targets in another account, are left out.
     pub fn move_messages(&mut self, moves: &[(MsgId, MailboxId)], copy: bool) -> Result<Moved> {
         let tx = self.conn.transaction()?;
+        let places = mailbox_places(&tx)?;
         let mut out = Moved::default();
         // (account, source, target) -> (uids, placeholders), in order of first appearance.
         type Group = ((i64, i64, i64), Vec<i64>, Vec<i64>);
         let mut groups: Vec<Group> = Vec::new();
+        // Mail that lives only here (POP3, demo) takes the target's next local number at once.
+        let mut next_local: HashMap<i64, i64> = HashMap::new();
+        let located = locate(&tx, &moves.iter().map(|m| m.0).collect::<Vec<_>>())?;
+        // Moves to IMAP mailboxes, by target: one UPDATE each; the count trigger leaves these
+        // rows (placeholder UIDs) to one update per mailbox.
+        let mut bulk: HashMap<i64, Vec<i64>> = HashMap::new();
+        let mut counts: HashMap<i64, (i64, i64)> = HashMap::new();
         {
-            let mut find = tx.prepare_cached(
-                "SELECT b.account_id, m.mailbox_id, m.uid FROM messages m
-                 JOIN mailboxes b ON b.id = m.mailbox_id
-                 JOIN mailboxes t ON t.id = ?2 AND t.account_id = b.account_id
-                 WHERE m.id = ?1 AND m.mailbox_id != ?2",
-            )?;
             let mut relocate =
                 tx.prepare_cached("UPDATE messages SET mailbox_id = ?2, uid = ?3 WHERE id = ?1")?;
             let mut next_id: i64 =
@@ -224,23 +239,30 @@ impl Store {
                     r.get(0)
                 })?;
             for &(msg, target) in moves {
-                let row: Option<(i64, i64, i64)> = find
-                    .query_row(params![msg.0, target.0], |r| {
-                        Ok((r.get(0)?, r.get(1)?, r.get(2)?))
-                    })
-                    .optional()?;
-                let Some((account, source, uid)) = row else {
+                let Some(&(source, uid, unread)) = located.get(&msg.0) else {
                     continue;
                 };
-                // Mail that lives only here (POP3, demo) takes its next local number at once.
-                let local = (!is_imap(&tx, AccountId(account))?).then(|| {
-                    tx.query_row(
-                        "SELECT coalesce(max(uid), 0) + 1 FROM messages WHERE mailbox_id = ?1",
-                        [target.0],
-                        |r| r.get::<_, i64>(0),
-                    )
-                });
-                let local = local.transpose()?;
+                let (Some(from), Some(to)) = (places.get(&source), places.get(&target.0)) else {
+                    continue;
+                };
+                if source == target.0 || from.account != to.account {
+                    continue;
+                }
+                let account = from.account;
+                let local = if to.imap {
+                    None
+                } else {
+                    let next = match next_local.get(&target.0) {
+                        Some(n) => *n,
+                        None => tx.query_row(
+                            "SELECT coalesce(max(uid), 0) + 1 FROM messages WHERE mailbox_id = ?1",
+                            [target.0],
+                            |r| r.get::<_, i64>(0),
+                        )?,
+                    };
+                    next_local.insert(target.0, next + 1);
+                    Some(next)
+                };
                 let ph = if copy {
                     let new = MsgId(next_id);
                     next_id += 1;
@@ -248,11 +270,20 @@ impl Store {
                     out.copies.push(new);
                     placeholder(new)
                 } else {
-                    relocate.execute(params![
-                        msg.0,
-                        target.0,
-                        local.unwrap_or(placeholder(msg))
-                    ])?;
+                    match local {
+                        Some(l) => {
+                            relocate.execute(params![msg.0, target.0, l])?;
+                        }
+                        None => {
+                            bulk.entry(target.0).or_default().push(msg.0);
+                            // (mailbox, total, unread) changes, made once per mailbox below.
+                            for (mb, sign) in [(source, -1), (target.0, 1)] {
+                                let c = counts.entry(mb).or_default();
+                                c.0 += sign;
+                                c.1 += sign * i64::from(unread);
+                            }
+                        }
+                    }
                     out.from.push((msg, MailboxId(source)));
                     placeholder(msg)
                 };
@@ -265,6 +296,19 @@ impl Store {
                     None => groups.push((key, vec![uid], vec![ph])),
                 }
             }
+        }
+        for (target, ids) in bulk {
+            // The placeholder is -id (see `placeholder`).
+            tx.prepare_cached(
+                "UPDATE messages SET mailbox_id = ?1, uid = -id WHERE id IN rarray(?2)",
+            )?
+            .execute(params![target, id_array(&ids)])?;
+        }
+        for (mb, (total, unread)) in counts {
+            tx.prepare_cached(
+                "UPDATE mailboxes SET total = total + ?2, unread = unread + ?3 WHERE id = ?1",
+            )?
+            .execute(params![mb, total, unread])?;
         }
         for ((account, source, target), uids, placeholders) in groups {
             queue(
@@ -504,6 +548,53 @@ impl Store {
 
 fn to_json(action: &QueuedAction) -> String {
     serde_json::to_string(action).expect("a queued action serialises")
+}
+
+fn id_array(ids: &[i64]) -> std::rc::Rc<Vec<rusqlite::types::Value>> {
+    std::rc::Rc::new(
+        ids.iter()
+            .map(|i| rusqlite::types::Value::from(*i))
+            .collect(),
+    )
+}
+
+/// Where messages are: id -> (mailbox, uid, unread), in one statement.
+fn locate(conn: &rusqlite::Connection, msgs: &[MsgId]) -> Result<HashMap<i64, (i64, i64, bool)>> {
+    let ids: Vec<i64> = msgs.iter().map(|m| m.0).collect();
+    let mut st = conn.prepare_cached(
+        "SELECT id, mailbox_id, uid, seen = 0 AND deleted = 0 FROM messages WHERE id IN rarray(?1)",
+    )?;
+    let rows = st.query_map([id_array(&ids)], |r| {
+        Ok((r.get::<_, i64>(0)?, (r.get(1)?, r.get(2)?, r.get(3)?)))
+    })?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// What a mailbox belongs to.
+struct Place {
+    account: i64,
+    account_name: String,
+    /// The account's mail lives on an IMAP server.
+    imap: bool,
+}
+
+/// Every mailbox's account (a few dozen rows: read once per action, not per message).
+fn mailbox_places(conn: &rusqlite::Connection) -> Result<HashMap<i64, Place>> {
+    let mut st = conn.prepare_cached(
+        "SELECT b.id, a.id, a.name, a.kind = 'imap' FROM mailboxes b
+         JOIN accounts a ON a.id = b.account_id",
+    )?;
+    let rows = st.query_map([], |r| {
+        Ok((
+            r.get::<_, i64>(0)?,
+            Place {
+                account: r.get(1)?,
+                account_name: r.get(2)?,
+                imap: r.get(3)?,
+            },
+        ))
+    })?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
 /// Whether the account's mail lives on an IMAP server (else it lives only in the cache).

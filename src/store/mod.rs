@@ -165,6 +165,8 @@ impl Store {
 
     fn init(&mut self) -> Result<()> {
         self.conn.busy_timeout(std::time::Duration::from_secs(10))?;
+        // rarray(?): a list of ids as one parameter (one statement for a 5,000-message action).
+        rusqlite::vtab::array::load_module(&self.conn)?;
         // WAL lets the UI read while an engine writes.
         let _mode: String = self
             .conn

@@ -143,4 +143,16 @@ CREATE TABLE action_log (
     text        TEXT NOT NULL
 );
 "#,
+    // 4: a local move of many messages (placeholder UIDs, see store::actions) updates the
+    // counts once per mailbox, not twice per message: the row trigger leaves those to it.
+    r#"
+DROP TRIGGER messages_count_update;
+CREATE TRIGGER messages_count_update AFTER UPDATE OF seen, deleted, mailbox_id ON messages
+WHEN NOT (new.uid < 0 AND old.mailbox_id != new.mailbox_id) BEGIN
+    UPDATE mailboxes SET total = total - 1, unread = unread - (old.seen = 0 AND old.deleted = 0)
+    WHERE id = old.mailbox_id;
+    UPDATE mailboxes SET total = total + 1, unread = unread + (new.seen = 0 AND new.deleted = 0)
+    WHERE id = new.mailbox_id;
+END;
+"#,
 ];

@@ -366,9 +366,15 @@ async fn replay_batch(
             });
             let (uids, unknown) = known_uids(lists);
             let verb = if on { "setting" } else { "clearing" };
+            // What the cache last saw: the server leaves alone what changed since (another
+            // client), and uid_store applies our change on top of that.
+            let seen_modseq = store
+                .call(move |s| Ok(s.sync_state(mb)?.highestmodseq))
+                .await?;
             let mut confirmed: Vec<(u32, crate::domain::Flags)> = Vec::new();
             for chunk in uids.chunks(UID_BATCH * 5) {
-                match imap.uid_store(&plan::uid_set(chunk), flag.imap(), on).await {
+                let set = plan::uid_set(chunk);
+                match imap.uid_store(&set, flag.imap(), on, seen_modseq).await {
                     Ok(c) => confirmed.extend(c),
                     Err(e) if refused(&e) => {
                         log.push((account, format!("{verb} {} in {name}: {e}", flag.imap())));

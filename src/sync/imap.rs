@@ -210,6 +210,9 @@ fn quoted(name: &str) -> String {
 pub struct Imap {
     session: Session<BoxStream>,
     pub caps: Caps,
+    /// Commands sent that tern reads the answers of itself (SELECT, STORE, MOVE, ...): what
+    /// the benchmarks count.
+    pub commands: u64,
     pub host: String,
     /// The selected mailbox (as sent on the wire), if any.
     selected: Option<String>,
@@ -482,6 +485,7 @@ impl Imap {
         let mut imap = Imap {
             session,
             caps: Caps::default(),
+            commands: 0,
             host: host.to_string(),
             selected: None,
             pending: Untagged::default(),
@@ -519,6 +523,7 @@ impl Imap {
         let Imap {
             session,
             caps,
+            commands,
             host,
             selected,
             pending,
@@ -531,6 +536,7 @@ impl Imap {
         Ok(Imap {
             session,
             caps,
+            commands,
             host,
             selected,
             pending,
@@ -624,6 +630,7 @@ impl Imap {
         into: &mut Untagged,
     ) -> Result<(), SyncError> {
         self.drain();
+        self.commands += 1;
         let id = timed(IO_TIMEOUT, what, async {
             Ok::<_, SyncError>(self.session.run_command(cmd).await?)
         })
@@ -750,6 +757,7 @@ impl Imap {
         if clean.is_empty() {
             return Ok(None);
         }
+        self.commands += 1;
         let set = timed(IO_TIMEOUT, "UID SEARCH", async {
             Ok::<_, SyncError>(
                 self.session
@@ -952,25 +960,66 @@ impl Imap {
         Ok(flags)
     }
 
-    /// Add (`on`) or remove a flag on a UID set of the selected mailbox, then read back the
-    /// flags of the set: the answer lists the messages that exist (a UID missing from it was
-    /// expunged) with their flags as the server now has them. +FLAGS/-FLAGS touch only this
-    /// flag, so what another client changed meanwhile is kept.
+    /// Add (`on`) or remove a flag on a UID set of the selected mailbox, and read back the
+    /// flags of the messages that still exist. With CONDSTORE and `unchanged_since` (the
+    /// MODSEQ the cache last saw), the STORE carries UNCHANGEDSINCE: the server leaves alone
+    /// what another client changed since (RFC 7162), those are seen in the read-back, and the
+    /// change is applied to them again on top of what the other client did: only our flag
+    /// moves, theirs stay.
     pub async fn uid_store(
         &mut self,
         set: &str,
         flag: &str,
         on: bool,
+        unchanged_since: Option<u64>,
     ) -> Result<Vec<(u32, Flags)>, SyncError> {
         let sign = if on { '+' } else { '-' };
+        let modifier = match unchanged_since {
+            Some(m) if self.condstore() => format!(" (UNCHANGEDSINCE {m})"),
+            _ => String::new(),
+        };
         let mut u = Untagged::default();
         self.command(
-            &format!("UID STORE {set} {sign}FLAGS.SILENT ({flag})"),
+            &format!("UID STORE {set}{modifier} {sign}FLAGS.SILENT ({flag})"),
             "STORE",
             &mut u,
         )
         .await?;
         merge(&mut self.pending, u);
+        let mut flags = self.uid_flags(set).await?;
+        let lower = flag.to_ascii_lowercase();
+        let has = |f: &Flags| match lower.as_str() {
+            "\\seen" => f.seen,
+            "\\flagged" => f.flagged,
+            "\\answered" => f.answered,
+            "\\deleted" => f.deleted,
+            "\\draft" => f.draft,
+            _ => on, // a keyword: not checked here
+        };
+        let missed: Vec<u32> = flags
+            .iter()
+            .filter(|(_, f)| has(f) != on)
+            .map(|(u, _)| *u)
+            .collect();
+        if !modifier.is_empty() && !missed.is_empty() {
+            let again = super::plan::uid_set(&missed);
+            let mut u = Untagged::default();
+            self.command(
+                &format!("UID STORE {again} {sign}FLAGS.SILENT ({flag})"),
+                "STORE",
+                &mut u,
+            )
+            .await?;
+            merge(&mut self.pending, u);
+            let fresh = self.uid_flags(&again).await?;
+            flags.retain(|(u, _)| !missed.contains(u));
+            flags.extend(fresh);
+        }
+        Ok(flags)
+    }
+
+    /// The flags of a UID set (of those that exist).
+    async fn uid_flags(&mut self, set: &str) -> Result<Vec<(u32, Flags)>, SyncError> {
         let mut u = Untagged::default();
         self.command(
             &format!("UID FETCH {set} (UID FLAGS)"),

@@ -792,3 +792,35 @@ fn visual_range_select_all_and_thread() {
     key(&mut s, Action::SelectThread);
     assert_eq!(s.list.marked.len(), 1);
 }
+
+#[test]
+fn with_a_delay_only_a_message_still_open_is_marked_read() {
+    let (mut s, cmds) = loaded(5);
+    s.mark_read_on_open = true;
+    s.mark_read_delay_ms = 2000;
+    let cmds = answer(&mut s, &cmds, 5);
+    let first = s.list.rows[0].id;
+    assert!(cmds.contains(&Cmd::MarkReadLater {
+        msg: first,
+        after_ms: 2000
+    }));
+    assert!(!cmds.iter().any(|c| matches!(c, Cmd::SetFlag { .. })));
+    assert!(!s.list.rows[0].flags.seen, "not yet");
+    // The user moved on before the delay: the first stays unread.
+    s.focus = Pane::Messages;
+    key(&mut s, Action::Down);
+    let second = s.list.rows[1].id;
+    assert!(update(&mut s, Msg::ReadDelayElapsed { msg: first }).is_empty());
+    assert!(!s.list.rows[0].flags.seen);
+    // The second is still open when its delay is up.
+    assert_eq!(
+        update(&mut s, Msg::ReadDelayElapsed { msg: second }),
+        [Cmd::SetFlag {
+            msgs: vec![second],
+            flag: crate::store::FlagName::Seen,
+            on: true,
+            undoable: false,
+        }]
+    );
+    assert!(s.list.rows[1].flags.seen);
+}
