@@ -353,6 +353,22 @@ async fn every_action_and_its_undo_reach_the_server_across_two_accounts() {
     assert_eq!(on_server(&mut bob, "INBOX"), strs(&["b1", "b2"]));
     let log = store.call(|s| s.action_log(10)).await.unwrap();
     assert!(log.is_empty(), "{log:?}");
+
+    // A move the server refuses (the folder was deleted by another client since the last
+    // sync): logged, and the message is back where it is on the server.
+    servers.doveadm(&["mailbox", "delete", "-u", ALICE.email, "Projects"]);
+    let a3 = ids(&store, &["a3"]).await;
+    act(&store, move_to(a3, Dest::Mailbox(projects), false)).await;
+    engines.settle().await;
+    let inbox = in_cache(&store, "alice", "INBOX").await;
+    assert!(
+        inbox.iter().any(|(s, uid)| s == "a3" && *uid > 0),
+        "{inbox:?}"
+    );
+    assert!(on_server(&mut alice, "INBOX").contains(&"a3".to_string()));
+    let log = store.call(|s| s.action_log(10)).await.unwrap();
+    assert_eq!(log.len(), 1, "{log:?}");
+    assert!(log[0].2.contains("Projects"), "{log:?}");
     engines.stop().await;
 }
 

@@ -397,15 +397,31 @@ impl Store {
     /// engine fetched meanwhile under the real UID gives way to the placeholder's, which the
     /// screen shows), placeholders of messages that did not arrive are removed, later queue
     /// rows are rewritten, and the queue rows go, all in one transaction.
+    /// `back`: moves the server refused, as (placeholder, UID in `source`): those rows go back
+    /// where they came from.
+    #[allow(clippy::too_many_arguments)]
     pub fn move_done(
         &mut self,
+        source: MailboxId,
         target: MailboxId,
         resolved: &[(i64, u32)],
         gone: &[i64],
+        back: &[(i64, u32)],
         ids: &[i64],
         log: &[(AccountId, String)],
     ) -> Result<()> {
         let tx = self.conn.transaction()?;
+        {
+            let mut dup =
+                tx.prepare_cached("DELETE FROM messages WHERE mailbox_id = ?1 AND uid = ?2")?;
+            let mut home = tx.prepare_cached(
+                "UPDATE messages SET mailbox_id = ?3, uid = ?4 WHERE mailbox_id = ?1 AND uid = ?2",
+            )?;
+            for (ph, uid) in back {
+                dup.execute(params![source.0, uid])?;
+                home.execute(params![target.0, ph, source.0, uid])?;
+            }
+        }
         {
             let mut dup =
                 tx.prepare_cached("DELETE FROM messages WHERE mailbox_id = ?1 AND uid = ?2")?;
@@ -474,6 +490,11 @@ impl Store {
     /// Drop queued actions whose mailbox is gone (deleted on the server), logging them.
     pub fn drop_orphaned_pending(&mut self, account: AccountId) -> Result<usize> {
         let tx = self.conn.transaction()?;
+        discard_placeholders(
+            &tx,
+            "account_id = ?1 AND mailbox_id NOT IN (SELECT id FROM mailboxes)",
+            account.0,
+        )?;
         let n = tx.execute(
             "DELETE FROM pending_actions WHERE account_id = ?1
                AND mailbox_id NOT IN (SELECT id FROM mailboxes)",
@@ -568,6 +589,36 @@ fn locate(conn: &rusqlite::Connection, msgs: &[MsgId]) -> Result<HashMap<i64, (i
         Ok((r.get::<_, i64>(0)?, (r.get(1)?, r.get(2)?, r.get(3)?)))
     })?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// Queue rows about to be dropped (`filter` selects them, `?1` = `arg`): the rows their moves
+/// and copies put in the target under placeholder UIDs go too, as those will not happen.
+pub(super) fn discard_placeholders(
+    tx: &rusqlite::Transaction<'_>,
+    filter: &str,
+    arg: i64,
+) -> Result<()> {
+    let payloads: Vec<String> = {
+        let mut st = tx.prepare(&format!(
+            "SELECT payload FROM pending_actions WHERE kind IN ('move', 'copy') AND {filter}"
+        ))?;
+        st.query_map([arg], |r| r.get(0))?
+            .collect::<rusqlite::Result<_>>()?
+    };
+    let mut del = tx.prepare_cached("DELETE FROM messages WHERE mailbox_id = ?1 AND uid = ?2")?;
+    for p in payloads {
+        if let Ok(QueuedAction::Move {
+            target,
+            placeholders,
+            ..
+        }) = serde_json::from_str(&p)
+        {
+            for ph in placeholders {
+                del.execute(params![target.0, ph])?;
+            }
+        }
+    }
+    Ok(())
 }
 
 /// What a mailbox belongs to.

@@ -207,6 +207,9 @@ impl Store {
     /// are removed too; their number is returned so the engine can report them.
     pub fn reset_mailbox(&mut self, mailbox: MailboxId) -> Result<usize> {
         let tx = self.conn.transaction()?;
+        // Moves out of it will not happen (the UIDs they name mean nothing now): the rows they
+        // put elsewhere go; the sync brings the messages back here.
+        super::actions::discard_placeholders(&tx, "mailbox_id = ?1", mailbox.0)?;
         // Messages moved here locally (placeholder UIDs) are not the server's: they stay.
         tx.execute(
             "DELETE FROM messages WHERE mailbox_id = ?1 AND uid > 0",

@@ -417,8 +417,10 @@ fn a_move_is_local_at_once_with_a_placeholder_until_the_server_answers() {
     );
     assert_eq!(s.envelopes(archive, 0, 10).unwrap().len(), 3);
     s.move_done(
+        inbox,
         archive,
         &[(placeholder(ids[0]), 40), (placeholder(ids[1]), 41)],
+        &[],
         &[],
         &[q[0].id],
         &[],
@@ -516,4 +518,48 @@ fn mail_that_lives_only_in_the_cache_moves_with_no_queue() {
     s.set_flag(&ids, FlagName::Seen, true).unwrap();
     assert!(s.pending(a).unwrap().is_empty());
     assert_eq!(s.envelopes(trash, 0, 5).unwrap()[0].uid, Uid(1));
+}
+
+#[test]
+fn a_refused_move_goes_back_and_a_renumbered_source_drops_its_moves() {
+    let (mut s, a, inbox) = setup();
+    let junk = s
+        .upsert_mailbox(a, "Junk", Some('/'), Some(Role::Junk))
+        .unwrap();
+    let ids = insert(
+        &mut s,
+        inbox,
+        &[msg(5, "Subject: a\n\nx\n"), msg(6, "Subject: b\n\nx\n")],
+        false,
+    );
+    s.move_messages(&[(ids[0], junk)], false).unwrap();
+    let q = s.pending(a).unwrap();
+    // The server said NO: the message is back where it was, under its UID.
+    s.move_done(
+        inbox,
+        junk,
+        &[],
+        &[],
+        &[(placeholder(ids[0]), 5)],
+        &[q[0].id],
+        &[(a, "refused".into())],
+    )
+    .unwrap();
+    assert_eq!(s.message_count(junk).unwrap(), 0);
+    assert_eq!(s.uids(inbox).unwrap(), [5, 6]);
+    assert_eq!(
+        s.mailboxes(Some(a))
+            .unwrap()
+            .iter()
+            .map(|m| m.total)
+            .sum::<u32>(),
+        2
+    );
+    // A move out of a mailbox the server renumbers will not happen: its row in the target
+    // goes, and the resync brings the message back to the source.
+    s.move_messages(&[(ids[1], junk)], false).unwrap();
+    assert_eq!(s.message_count(junk).unwrap(), 1);
+    assert_eq!(s.reset_mailbox(inbox).unwrap(), 1);
+    assert_eq!(s.message_count(junk).unwrap(), 0);
+    assert!(s.pending(a).unwrap().is_empty());
 }

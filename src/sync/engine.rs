@@ -458,6 +458,7 @@ async fn replay_batch(
             srcs.sort_unstable();
             srcs.dedup();
             let mut resolved: Vec<(i64, u32)> = Vec::new();
+            let mut back: Vec<(i64, u32)> = Vec::new();
             let mut unanswered: Vec<i64> = Vec::new();
             let by_src: std::collections::HashMap<u32, i64> = pairs.iter().copied().collect();
             for chunk in srcs.chunks(UID_BATCH * 5) {
@@ -486,7 +487,16 @@ async fn replay_batch(
                             account,
                             format!("{verb} messages from {name} to {target_name}: {e}"),
                         ));
-                        gone.extend(chunk.iter().filter_map(|u| by_src.get(u)));
+                        // A copy is undone; a move puts the messages back where they are.
+                        for u in chunk {
+                            if let Some(ph) = by_src.get(u) {
+                                if copy {
+                                    gone.push(*ph);
+                                } else {
+                                    back.push((*ph, *u));
+                                }
+                            }
+                        }
                     }
                     Err(e) => return Err(e),
                 }
@@ -511,7 +521,7 @@ async fn replay_batch(
                 ));
             }
             store
-                .call(move |s| s.move_done(target, &resolved, &gone, &ids, &log))
+                .call(move |s| s.move_done(mb, target, &resolved, &gone, &back, &ids, &log))
                 .await?;
         }
     }
