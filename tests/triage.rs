@@ -221,6 +221,8 @@ fn strs(v: &[&str]) -> Vec<String> {
 async fn every_action_and_its_undo_reach_the_server_across_two_accounts() {
     let servers = MailServers::start();
     servers.create_mailbox(ALICE.email, "Projects");
+    servers.create_mailbox(ALICE.email, "Old");
+    servers.deliver_to(ALICE.email, "Old", &raw("old1"));
     for s in ["a1", "a2", "a3", "a4", "a5", "a6"] {
         servers.deliver(ALICE.email, &raw(s));
     }
@@ -369,6 +371,28 @@ async fn every_action_and_its_undo_reach_the_server_across_two_accounts() {
     let log = store.call(|s| s.action_log(10)).await.unwrap();
     assert_eq!(log.len(), 1, "{log:?}");
     assert!(log[0].2.contains("Projects"), "{log:?}");
+
+    // A change in a folder deleted on the server meanwhile cannot be made: dropped and logged,
+    // and the queue goes on (the engine does not retry it for ever).
+    servers.doveadm(&["mailbox", "delete", "-u", ALICE.email, "Old"]);
+    let old1 = ids(&store, &["old1"]).await;
+    act(
+        &store,
+        Cmd::SetFlag {
+            msgs: old1,
+            flag: FlagName::Flagged,
+            on: true,
+            undoable: true,
+        },
+    )
+    .await;
+    let a5 = ids(&store, &["a5"]).await;
+    act(&store, move_to(a5, Dest::Role(Role::Archive), false)).await;
+    engines.settle().await;
+    assert_eq!(on_server(&mut alice, "Archive"), strs(&["a5"]));
+    let log = store.call(|s| s.action_log(10)).await.unwrap();
+    assert_eq!(log.len(), 2, "{log:?}");
+    assert!(log[0].2.contains("Old"), "{log:?}");
     engines.stop().await;
 }
 

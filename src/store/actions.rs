@@ -555,6 +555,18 @@ impl Store {
         Ok(())
     }
 
+    /// Drop queue rows the server cannot take (and the rows their moves put in a target),
+    /// logging why.
+    pub fn drop_pending(&mut self, ids: &[i64], log: &[(AccountId, String)]) -> Result<()> {
+        let tx = self.conn.transaction()?;
+        for id in ids {
+            discard_placeholders(&tx, "id = ?1", *id)?;
+        }
+        pending_done_tx(&tx, ids, log)?;
+        tx.commit()?;
+        Ok(())
+    }
+
     /// The action log, newest first: actions the server could not take.
     pub fn action_log(&self, limit: u32) -> Result<Vec<(AccountId, i64, String)>> {
         let mut st = self.conn.prepare_cached(

@@ -351,12 +351,24 @@ async fn replay_batch(
     let name = first.mailbox_name.clone();
     let mut log = Vec::new();
     let wire = mutf7::wire(&name);
-    if imap.selected() != Some(wire.as_str()) {
-        imap.select(&wire).await?;
-    }
     // A command the server refuses (NO/BAD) is logged and dropped: retrying it would block
     // the queue for ever. Network errors go up, and the row is replayed after reconnecting.
     let refused = |e: &SyncError| e.kind == ErrorKind::Protocol;
+    if imap.selected() != Some(wire.as_str()) {
+        match imap.select(&wire).await {
+            Ok(_) => {}
+            // E.g. deleted by another client since the last sync.
+            Err(e) if refused(&e) => {
+                log.push((
+                    account,
+                    format!("{} queued action(s) in {name} dropped: {e}", ids.len()),
+                ));
+                store.call(move |s| s.drop_pending(&ids, &log)).await?;
+                return Ok(());
+            }
+            Err(e) => return Err(e),
+        }
+    }
     match &first.action {
         QueuedAction::Flag { flag, on, .. } => {
             let (flag, on) = (*flag, *on);
