@@ -39,6 +39,27 @@ pub enum Command {
         #[arg(long)]
         watch: bool,
     },
+    /// Send the message on stdin (a whole RFC 5322 message, or header fields, a blank line and
+    /// a plain body): it is queued in the outbox, sent, and filed in Sent. Exit code 0 once the
+    /// server took it, 75 when it stays queued for a retry, 1 when it failed.
+    Send {
+        /// Send from this account (default: the one the From address belongs to, else the
+        /// first).
+        #[arg(long, value_name = "NAME")]
+        account: Option<String>,
+        /// Attach a file (repeat for more; with header fields and a plain body only).
+        #[arg(long, value_name = "FILE")]
+        attach: Vec<PathBuf>,
+        /// Only queue it: the running tern sends it.
+        #[arg(long, conflicts_with = "flush")]
+        queue_only: bool,
+        /// Read nothing: send every queued message now, retry delays aside.
+        #[arg(long)]
+        flush: bool,
+        /// Print the outcome as one JSON object.
+        #[arg(long)]
+        json: bool,
+    },
     /// Print cached messages, newest first, with no network.
     List {
         /// Only this account (default: every account).

@@ -84,7 +84,13 @@ fn open(rt: &tokio::runtime::Runtime, cfg: Config) -> anyhow::Result<()> {
         tracing::warn!("{w}");
     }
     let mut store = Store::open_in_dir(&cfg.data_dir)?;
+    // A message tern was sending when it stopped may have gone out: never resent blindly.
+    let uncertain = store.outbox_recover()?;
+    if uncertain > 0 {
+        tracing::warn!("{uncertain} outgoing message(s) may have been sent before tern stopped");
+    }
     let mut imap_accounts = Vec::new();
+    let mut smtp_accounts = Vec::new();
     for a in &cfg.accounts {
         let kind = if a.pop3.is_some() {
             AccountKind::Pop3
@@ -94,6 +100,9 @@ fn open(rt: &tokio::runtime::Runtime, cfg: Config) -> anyhow::Result<()> {
         let id = store.upsert_account(&a.name, &a.email, kind)?;
         if a.imap.is_some() {
             imap_accounts.push((id, a.clone()));
+        }
+        if a.smtp.is_some() {
+            smtp_accounts.push((id, a.clone()));
         }
     }
     let ui_store = StoreHandle::spawn(store)?;
@@ -109,6 +118,21 @@ fn open(rt: &tokio::runtime::Runtime, cfg: Config) -> anyhow::Result<()> {
             let (handle, task) = actor::spawn(account, store, tx.clone(), timing);
             engines.insert(id, handle);
             tasks.push(task);
+        }
+        // One outbox worker per account that can send; a sent message's Sent copy waits in
+        // the IMAP queue, so its engine is told.
+        let mut workers = Vec::new();
+        for (id, account) in smtp_accounts {
+            let store = StoreHandle::open_in_dir(&cfg.data_dir)?;
+            let engine = engines.get(&id).cloned();
+            let (_kick, task) = tern::send::spawn_worker(account, store, move |r| {
+                if r.sent_copy
+                    && let Some(e) = &engine
+                {
+                    e.send(actor::Command::Replay);
+                }
+            });
+            workers.push(task);
         }
         let opts = Options {
             layout: cfg.layout,
@@ -127,6 +151,9 @@ fn open(rt: &tokio::runtime::Runtime, cfg: Config) -> anyhow::Result<()> {
             suspend: None,
         };
         let result = run_tui(ui_store, opts).await;
+        for w in &workers {
+            w.abort();
+        }
         // The engines were told to shut down; give them a moment to log out.
         let _ =
             tokio::time::timeout(Duration::from_secs(3), futures::future::join_all(tasks)).await;
@@ -148,6 +175,23 @@ fn sync(
     }
     let store = StoreHandle::open_in_dir(&cfg.data_dir)?;
     Ok(rt.block_on(tern::commands::sync(&cfg, store, account, mailbox)))
+}
+
+/// `tern send`: the message on stdin (or, with `flush`, the queued ones). Returns the exit code.
+fn send(
+    rt: &tokio::runtime::Runtime,
+    cfg: Config,
+    opts: tern::commands::SendOpts,
+    flush: bool,
+) -> anyhow::Result<i32> {
+    let _log = init_logging(&cfg.data_dir)?;
+    let store = StoreHandle::open_in_dir(&cfg.data_dir)?;
+    if flush {
+        return Ok(rt.block_on(tern::commands::flush(&cfg, store, opts.account.as_deref())));
+    }
+    let mut input = Vec::new();
+    std::io::Read::read_to_end(&mut std::io::stdin(), &mut input)?;
+    Ok(rt.block_on(tern::commands::send(&cfg, store, &input, &opts)))
 }
 
 fn main() -> ExitCode {
@@ -211,6 +255,36 @@ fn main() -> ExitCode {
                     )
                 })
                 .map_err(Into::into),
+            Err(e) => Err(e.into()),
+        },
+        (
+            Some(Command::Send {
+                account,
+                attach,
+                queue_only,
+                flush,
+                json,
+            }),
+            _,
+        ) => match load_config(&cli) {
+            Ok(cfg) => {
+                let code = send(
+                    &rt,
+                    cfg,
+                    tern::commands::SendOpts {
+                        account: account.clone(),
+                        attach: attach.clone(),
+                        queue_only: *queue_only,
+                        json: *json,
+                    },
+                    *flush,
+                );
+                match code {
+                    Ok(0) => Ok(()),
+                    Ok(c) => return ExitCode::from(c as u8),
+                    Err(e) => Err(e),
+                }
+            }
             Err(e) => Err(e.into()),
         },
         (None, false) => match load_config(&cli) {

@@ -127,6 +127,9 @@ pub struct AccountConfig {
     pub offline: Offline,
     /// Messages larger than this are not prefetched; they download when opened (bytes).
     pub offline_attachment_limit: u64,
+    /// After sending, store a copy in the Sent folder (off for providers that file sent mail
+    /// themselves).
+    pub save_sent: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

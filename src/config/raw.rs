@@ -42,6 +42,7 @@ pub(super) struct RawAccount {
     pub aliases: Option<Vec<Spanned<String>>>,
     pub offline: Option<RawOffline>,
     pub offline_attachment_limit: Option<Spanned<Size>>,
+    pub save_sent: Option<bool>,
     pub imap: Option<Spanned<RawServer>>,
     pub pop3: Option<Spanned<RawServer>>,
     pub smtp: Option<Spanned<RawServer>>,

@@ -361,6 +361,7 @@ impl Cx<'_> {
             offline_attachment_limit: raw
                 .offline_attachment_limit
                 .map_or(DEFAULT_ATTACHMENT_LIMIT, |s| s.get_ref().0),
+            save_sent: raw.save_sent.unwrap_or(true),
         })
     }
 

@@ -1,6 +1,7 @@
 //! The pure email model: ids, mailboxes, flags, envelopes, parsed messages, threads.
 //! No I/O and no I/O crates here (a test in tests/ enforces it).
 
+pub mod compose;
 pub mod keys;
 pub mod message;
 pub mod sanitize;

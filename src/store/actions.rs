@@ -59,15 +59,23 @@ pub enum QueuedAction {
     },
     /// Remove for good: STORE \Deleted, then UID EXPUNGE of exactly these.
     Expunge { uids: Vec<i64> },
+    /// Store outbox message `outbox` in the row's mailbox (a Sent copy) with these flags; its
+    /// cached row carries `placeholder` until the server says which UID it got.
+    Append {
+        outbox: i64,
+        placeholder: i64,
+        flags: Vec<String>,
+    },
 }
 
 impl QueuedAction {
     /// The row's UIDs, for rewriting placeholders.
-    fn uids_mut(&mut self) -> &mut Vec<i64> {
+    fn uids_mut(&mut self) -> &mut [i64] {
         match self {
             QueuedAction::Flag { uids, .. }
             | QueuedAction::Move { uids, .. }
             | QueuedAction::Expunge { uids } => uids,
+            QueuedAction::Append { .. } => &mut [],
         }
     }
 
@@ -77,6 +85,7 @@ impl QueuedAction {
             QueuedAction::Move { copy: false, .. } => "move",
             QueuedAction::Move { copy: true, .. } => "copy",
             QueuedAction::Expunge { .. } => "expunge",
+            QueuedAction::Append { .. } => "append",
         }
     }
 }
@@ -610,24 +619,30 @@ pub(super) fn discard_placeholders(
     filter: &str,
     arg: i64,
 ) -> Result<()> {
-    let payloads: Vec<String> = {
+    let payloads: Vec<(String, i64)> = {
         let mut st = tx.prepare(&format!(
-            "SELECT payload FROM pending_actions WHERE kind IN ('move', 'copy') AND {filter}"
+            "SELECT payload, mailbox_id FROM pending_actions
+             WHERE kind IN ('move', 'copy', 'append') AND {filter}"
         ))?;
-        st.query_map([arg], |r| r.get(0))?
+        st.query_map([arg], |r| Ok((r.get(0)?, r.get(1)?)))?
             .collect::<rusqlite::Result<_>>()?
     };
     let mut del = tx.prepare_cached("DELETE FROM messages WHERE mailbox_id = ?1 AND uid = ?2")?;
-    for p in payloads {
-        if let Ok(QueuedAction::Move {
-            target,
-            placeholders,
-            ..
-        }) = serde_json::from_str(&p)
-        {
-            for ph in placeholders {
-                del.execute(params![target.0, ph])?;
+    for (p, mailbox) in payloads {
+        match serde_json::from_str(&p) {
+            Ok(QueuedAction::Move {
+                target,
+                placeholders,
+                ..
+            }) => {
+                for ph in placeholders {
+                    del.execute(params![target.0, ph])?;
+                }
             }
+            Ok(QueuedAction::Append { placeholder, .. }) => {
+                del.execute(params![mailbox, placeholder])?;
+            }
+            _ => {}
         }
     }
     Ok(())
@@ -667,6 +682,15 @@ fn is_imap(tx: &rusqlite::Transaction<'_>, account: AccountId) -> Result<bool> {
         .query_row([account.0], |r| r.get(0))
         .optional()?
         .unwrap_or(false))
+}
+
+pub(super) fn queue_tx(
+    tx: &rusqlite::Transaction<'_>,
+    account: AccountId,
+    mailbox: MailboxId,
+    action: &QueuedAction,
+) -> Result<()> {
+    queue(tx, account, mailbox, action)
 }
 
 /// Queue an action for the account's server; mail that lives only in the cache needs none.

@@ -5,11 +5,13 @@
 
 mod actions;
 mod handle;
+mod outbox;
 mod schema;
 mod sync;
 
 pub use actions::{FlagName, Moved, Pending, QueuedAction, Relocation, placeholder};
 pub use handle::StoreHandle;
+pub use outbox::{OutState, OutboxRow};
 pub use sync::{MailboxInfo, SyncState};
 
 use std::path::{Path, PathBuf};
@@ -321,7 +323,7 @@ impl Store {
                 .collect::<rusqlite::Result<_>>()?
         };
         for m in batch {
-            let id = insert_one(&tx, &siblings, mailbox, m, next)?;
+            let id = insert_one(&tx, &siblings, mailbox, m, i64::from(m.uid.0), next)?;
             if id.0 == next {
                 next += 1;
             }
@@ -631,11 +633,13 @@ fn envelope_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Envelope> {
 
 /// Insert (or, when the UID is cached already, update the flags of) one message, as id `next`
 /// when it is new. Returns its id.
+/// `uid`: the message's UID (negative: a placeholder, see `actions`).
 fn insert_one(
     tx: &Transaction<'_>,
     siblings: &[i64],
     mailbox: MailboxId,
     m: &NewMessage<'_>,
+    uid: i64,
     next: i64,
 ) -> Result<MsgId> {
     let meta = &m.meta;
@@ -658,7 +662,7 @@ fn insert_one(
     let id: i64 = insert.query_row(
         params![
             mailbox.0,
-            m.uid.0,
+            uid,
             meta.message_id,
             meta.in_reply_to,
             meta.references.join(" "),

@@ -123,25 +123,15 @@ pub struct Tracked {
 
 /// Mirror the mailbox list and sync every mailbox (or the one in `opts`) on a connected
 /// session. Returns what it did and the mailboxes it synced, INBOX first.
-pub async fn sync_connected(
+/// LIST the account's mailboxes into the cache (with their roles); returns their ids, what
+/// LIST said and the roles, in the same order.
+#[allow(clippy::type_complexity)]
+pub async fn list_into_cache(
     imap: &mut Imap,
     account: &AccountConfig,
     store: &StoreHandle,
-    opts: &SyncOptions,
-    progress: ProgressFn<'_>,
-) -> Result<(Summary, Vec<Tracked>), SyncError> {
-    let (name, email) = (account.name.clone(), account.email.clone());
-    let account_id: AccountId = store
-        .call(move |s| s.upsert_account(&name, &email, AccountKind::Imap))
-        .await?;
-    // STATUS the mailboxes the cache already knows before LIST: on Dovecot a STATUS after LIST
-    // costs several times more on a large mailbox. Unchanged mailboxes are then skipped.
-    let unchanged = if imap.condstore() {
-        unchanged_mailboxes(imap, store, account_id, opts).await?
-    } else {
-        Default::default()
-    };
-    progress(Progress::Listing);
+    account_id: AccountId,
+) -> Result<(Vec<MailboxId>, Vec<Listed>, Vec<Option<Role>>), SyncError> {
     let listed = imap.list().await?;
     let pairs: Vec<(&str, Option<Role>)> = listed
         .iter()
@@ -162,6 +152,29 @@ pub async fn sync_connected(
     let ids = store
         .call(move |s| s.sync_mailbox_list(account_id, &infos))
         .await?;
+    Ok((ids, listed, roles))
+}
+
+pub async fn sync_connected(
+    imap: &mut Imap,
+    account: &AccountConfig,
+    store: &StoreHandle,
+    opts: &SyncOptions,
+    progress: ProgressFn<'_>,
+) -> Result<(Summary, Vec<Tracked>), SyncError> {
+    let (name, email) = (account.name.clone(), account.email.clone());
+    let account_id: AccountId = store
+        .call(move |s| s.upsert_account(&name, &email, AccountKind::Imap))
+        .await?;
+    // STATUS the mailboxes the cache already knows before LIST: on Dovecot a STATUS after LIST
+    // costs several times more on a large mailbox. Unchanged mailboxes are then skipped.
+    let unchanged = if imap.condstore() {
+        unchanged_mailboxes(imap, store, account_id, opts).await?
+    } else {
+        Default::default()
+    };
+    progress(Progress::Listing);
+    let (ids, listed, roles) = list_into_cache(imap, account, store, account_id).await?;
     let mut work: Vec<Tracked> = ids
         .into_iter()
         .zip(listed)
@@ -295,7 +308,8 @@ pub async fn replay(
         let n = pending
             .iter()
             .take_while(|p| p.mailbox == first.mailbox && mergeable(&first.action, &p.action))
-            .count();
+            .count()
+            .max(1);
         replay_batch(imap, store, account, &pending[..n]).await?;
         done += n;
     }
@@ -429,6 +443,48 @@ async fn replay_batch(
                 }
             }
             store.call(move |s| s.pending_done(&ids, &log)).await?;
+        }
+        QueuedAction::Append {
+            outbox,
+            placeholder,
+            flags,
+        } => {
+            let (outbox, ph, flags) = (*outbox, *placeholder, flags.clone());
+            let Some(row) = store.call(move |s| s.outbox_get(outbox)).await? else {
+                log.push((account, format!("a copy for {name}: the message is gone")));
+                store.call(move |s| s.drop_pending(&ids, &log)).await?;
+                return Ok(());
+            };
+            let raw = row.raw;
+            let id = message::parse(&raw).meta.message_id;
+            // Already there (a crash came after the server stored it): not stored twice.
+            let mut uid = match &id {
+                Some(id) => imap.search_message_id(id).await?,
+                None => None,
+            };
+            if uid.is_none() {
+                match imap.append(&wire, &flags, &raw).await {
+                    Ok(()) => {}
+                    Err(e) if refused(&e) => {
+                        log.push((account, format!("storing a copy in {name}: {e}")));
+                        store.call(move |s| s.drop_pending(&ids, &log)).await?;
+                        return Ok(());
+                    }
+                    Err(e) => return Err(e),
+                }
+                uid = match &id {
+                    Some(id) => imap.search_message_id(id).await?,
+                    None => None,
+                };
+            }
+            // Not found (no Message-ID): the row goes, the sync brings the server's.
+            let (resolved, gone) = match uid {
+                Some(u) => (vec![(ph, u)], vec![]),
+                None => (vec![], vec![ph]),
+            };
+            store
+                .call(move |s| s.move_done(mb, mb, &resolved, &gone, &[], &ids, &log))
+                .await?;
         }
         QueuedAction::Move { target, copy, .. } => {
             let (target, copy) = (*target, *copy);

@@ -747,6 +747,24 @@ impl Imap {
         Ok(())
     }
 
+    /// Store a message in a mailbox (wire name) with these flags (e.g. `\\Seen`).
+    pub async fn append(
+        &mut self,
+        wire: &str,
+        flags: &[String],
+        raw: &[u8],
+    ) -> Result<(), SyncError> {
+        self.drain();
+        self.commands += 1;
+        let flags = format!("({})", flags.join(" "));
+        timed(IO_TIMEOUT, "APPEND", async {
+            Ok::<_, SyncError>(self.session.append(wire, Some(&flags), None, raw).await?)
+        })
+        .await?;
+        self.drain();
+        Ok(())
+    }
+
     /// The UID of the newest message in the selected mailbox with this Message-ID.
     pub async fn search_message_id(&mut self, message_id: &str) -> Result<Option<u32>, SyncError> {
         // Message-IDs are hostile text too: only what a quoted string can carry.

@@ -245,6 +245,11 @@ pub fn postfix_master_cf(instance: &str, ports: &Ports) -> String {
 # plain MX: accepts mail for example.test only
 127.0.0.1:{smtp} inet n - n - - smtpd
   -o syslog_name=postfix-{instance}/mx
+# submission without TLS (STARTTLS not offered): clients that require it must refuse it
+127.0.0.1:{submission_plain} inet n - n - - smtpd
+  -o syslog_name=postfix-{instance}/plain
+  -o smtpd_tls_security_level=none
+  -o smtpd_tls_auth_only=no
 pickup    unix  n       -       n       60      1       pickup
 cleanup   unix  n       -       n       -       0       cleanup
 qmgr      unix  n       -       n       300     1       qmgr
@@ -271,6 +276,7 @@ postlog   unix-dgram n  -       n       -       1       postlogd
         submission = ports.submission,
         smtps = ports.smtps,
         smtp = ports.smtp,
+        submission_plain = ports.submission_plain,
     )
 }
 

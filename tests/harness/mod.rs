@@ -96,6 +96,9 @@ pub struct Ports {
     pub smtps: u16,
     /// Plain SMTP (MX role): accepts mail for example.test without AUTH.
     pub smtp: u16,
+    /// SMTP submission with no TLS at all (STARTTLS not offered): for clients that must
+    /// refuse it.
+    pub submission_plain: u16,
 }
 
 impl Ports {
@@ -104,8 +107,13 @@ impl Ports {
         (self.imap, self.imaps, self.pop3, self.pop3s) = (p[0], p[1], p[2], p[3]);
     }
     fn pick_postfix(&mut self) {
-        let p = process::free_ports(3);
-        (self.submission, self.smtps, self.smtp) = (p[0], p[1], p[2]);
+        let p = process::free_ports(4);
+        (
+            self.submission,
+            self.smtps,
+            self.smtp,
+            self.submission_plain,
+        ) = (p[0], p[1], p[2], p[3]);
     }
 }
 
@@ -335,6 +343,7 @@ impl MailServers {
                 submission: 0,
                 smtps: 0,
                 smtp: 0,
+                submission_plain: 0,
             },
             ca_pem: pki.ca_pem.clone().into_bytes(),
             ca_der: pki.ca_der.clone(),
@@ -539,7 +548,11 @@ impl MailServers {
                     return false;
                 }
             }
-            for port in [self.ports.submission, self.ports.smtp] {
+            for port in [
+                self.ports.submission,
+                self.ports.smtp,
+                self.ports.submission_plain,
+            ] {
                 match process::greeting(port) {
                     Some(g) if g.starts_with("220") => {}
                     other => {
@@ -665,6 +678,11 @@ impl MailServers {
         self.ports.smtps
     }
     /// Plain SMTP (MX role, no AUTH, only example.test recipients).
+    /// Submission with no TLS offered (STARTTLS absent from EHLO).
+    pub fn submission_plain_port(&self) -> u16 {
+        self.ports.submission_plain
+    }
+
     pub fn smtp_port(&self) -> u16 {
         self.ports.smtp
     }

@@ -1,0 +1,320 @@
+//! The outbox engine: the only code that speaks SMTP. A message is in the outbox table before
+//! anything is sent; each attempt's outcome is written back (sent, queued for a retry with a
+//! growing delay, failed with the server's reply, or uncertain when the connection was lost
+//! after the message went out). After sending, the Sent copy goes through the IMAP queue.
+
+pub mod smtp;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::Notify;
+
+use crate::config::{AccountConfig, Secret};
+use crate::domain::AccountId;
+use crate::store::{AccountKind, OutState, StoreHandle};
+pub use smtp::{Attempt, Refusal};
+
+/// What became of one outbox message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Report {
+    pub id: i64,
+    pub state: OutState,
+    /// The server's last word (or why nothing was tried).
+    pub reply: String,
+    /// Recipients the server turned down (the others got it).
+    pub refused: Vec<Refusal>,
+    /// Queued: when the next try is due (seconds since the epoch).
+    pub retry_at: Option<i64>,
+    /// The Sent copy waits in the account's IMAP queue.
+    pub sent_copy: bool,
+}
+
+/// The delay before try `attempts + 1`: a minute, doubling, at most four hours.
+pub fn retry_delay(attempts: u32) -> i64 {
+    let d = 60i64.saturating_mul(1i64 << attempts.saturating_sub(1).min(20));
+    d.min(4 * 3600)
+}
+
+/// "in 2 min", "in 1 h 4 min": how long until `at`.
+pub fn until(at: i64, now: i64) -> String {
+    let s = (at - now).max(0);
+    match s {
+        0..60 => format!("{s} s"),
+        60..3600 => format!("{} min", (s + 59) / 60),
+        _ => format!("{} h {} min", s / 3600, (s % 3600) / 60),
+    }
+}
+
+fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}
+
+/// The account's row in the cache (made here when it has never synced).
+pub async fn account_id(store: &StoreHandle, account: &AccountConfig) -> Result<AccountId, String> {
+    let (name, email) = (account.name.clone(), account.email.clone());
+    let kind = if account.pop3.is_some() {
+        AccountKind::Pop3
+    } else {
+        AccountKind::Imap
+    };
+    store
+        .call(move |s| match s.account_id(&name)? {
+            Some(id) => Ok(id),
+            None => s.upsert_account(&name, &email, kind),
+        })
+        .await
+        .map_err(|e| e.to_string())
+}
+
+/// The SMTP password (`password_command` runs off the async threads).
+pub async fn smtp_password(account: &AccountConfig) -> Result<Option<Secret>, String> {
+    let Some(server) = &account.smtp else {
+        return Ok(None);
+    };
+    let source = server.password.clone();
+    tokio::task::spawn_blocking(move || source.resolve())
+        .await
+        .map_err(|e| e.to_string())?
+        .map_err(|e| e.to_string())
+}
+
+/// Try to send outbox message `id` once. Its state is written before DATA and after the
+/// answer; a message that is not queued is left alone.
+pub async fn send_one(
+    account: &AccountConfig,
+    password: Option<&Secret>,
+    store: &StoreHandle,
+    id: i64,
+) -> Result<Report, String> {
+    let row = store
+        .call(move |s| s.outbox_get(id))
+        .await
+        .map_err(|e| e.to_string())?
+        .ok_or_else(|| format!("no message {id} in the outbox"))?;
+    let report = |state, reply: String| Report {
+        id,
+        state,
+        reply,
+        refused: Vec::new(),
+        retry_at: None,
+        sent_copy: false,
+    };
+    if row.state != OutState::Queued {
+        return Ok(report(
+            row.state,
+            row.last_reply.clone().unwrap_or_default(),
+        ));
+    }
+    let Some(server) = &account.smtp else {
+        let reply = format!("account {} has no [account.smtp]", account.name);
+        let r = reply.clone();
+        store
+            .call(move |s| s.outbox_set(id, OutState::Failed, Some(&r), None))
+            .await
+            .map_err(|e| e.to_string())?;
+        return Ok(report(OutState::Failed, reply));
+    };
+    let st = store.clone();
+    let attempt = smtp::deliver(
+        server,
+        password,
+        &row.mail_from,
+        &row.rcpt,
+        &row.raw,
+        move || async move {
+            st.call(move |s| s.outbox_set(id, OutState::Sending, None, None))
+                .await
+                .map_err(|e| format!("the outbox: {e}"))
+        },
+    )
+    .await;
+    let set = |state: OutState, reply: String, next: Option<i64>| {
+        let store = store.clone();
+        async move {
+            store
+                .call(move |s| s.outbox_set(id, state, Some(&reply), next))
+                .await
+                .map_err(|e| e.to_string())
+        }
+    };
+    Ok(match attempt {
+        Attempt::Sent { reply, refused } => {
+            let mut text = reply.clone();
+            for r in &refused {
+                text += &format!("; refused {}: {}", r.rcpt, r.reply);
+            }
+            set(OutState::Sent, text.clone(), None).await?;
+            // Recipients refused for now get their own queued copy.
+            let later: Vec<String> = refused
+                .iter()
+                .filter(|r| !r.permanent)
+                .map(|r| r.rcpt.clone())
+                .collect();
+            if !later.is_empty() {
+                let (from, raw, acc) = (row.mail_from.clone(), row.raw.clone(), row.account);
+                let next = now() + retry_delay(1);
+                store
+                    .call(move |s| {
+                        let new = s.enqueue(acc, &from, &later, &raw)?;
+                        s.outbox_set(new, OutState::Queued, None, Some(next))
+                    })
+                    .await
+                    .map_err(|e| e.to_string())?;
+            }
+            let mut sent_copy = false;
+            if account.save_sent && account.imap.is_some() {
+                let (raw, acc) = (row.raw.clone(), row.account);
+                sent_copy = store
+                    .call(move |s| {
+                        let meta = crate::domain::message::parse(&raw).meta;
+                        s.queue_sent_copy(acc, id, &raw, &meta)
+                    })
+                    .await
+                    .map_err(|e| e.to_string())?;
+            }
+            Report {
+                refused,
+                sent_copy,
+                ..report(OutState::Sent, text)
+            }
+        }
+        Attempt::Retry(reply) => {
+            let at = now() + retry_delay(row.attempts + 1);
+            set(OutState::Queued, reply.clone(), Some(at)).await?;
+            Report {
+                retry_at: Some(at),
+                ..report(OutState::Queued, reply)
+            }
+        }
+        Attempt::Failed { reply, refused } => {
+            set(OutState::Failed, reply.clone(), None).await?;
+            Report {
+                refused,
+                ..report(OutState::Failed, reply)
+            }
+        }
+        Attempt::Uncertain(reply) => {
+            set(OutState::Uncertain, reply.clone(), None).await?;
+            report(OutState::Uncertain, reply)
+        }
+    })
+}
+
+/// Tells an outbox worker to look at the queue now.
+#[derive(Clone, Default)]
+pub struct Kick(Arc<Notify>);
+
+impl Kick {
+    pub fn now(&self) {
+        self.0.notify_one();
+    }
+}
+
+/// The outbox worker of one account: sends what is due, sleeps until the next retry or a kick.
+/// `on_change` is called after each attempt (the UI reads the outbox again; the IMAP engine
+/// replays the queue for the Sent copy).
+pub fn spawn_worker(
+    account: AccountConfig,
+    store: StoreHandle,
+    on_change: impl Fn(&Report) + Send + 'static,
+) -> (Kick, tokio::task::JoinHandle<()>) {
+    let kick = Kick::default();
+    let k = kick.clone();
+    let task = tokio::spawn(async move {
+        let mut password: Option<Option<Secret>> = None;
+        loop {
+            let id = match account_id(&store, &account).await {
+                Ok(id) => id,
+                Err(_) => {
+                    tokio::time::sleep(Duration::from_secs(30)).await;
+                    continue;
+                }
+            };
+            let due = store
+                .call(move |s| s.outbox_due(Some(id), Some(now())))
+                .await
+                .unwrap_or_default();
+            for row in due {
+                if password.is_none() {
+                    match smtp_password(&account).await {
+                        Ok(p) => password = Some(p),
+                        Err(e) => {
+                            let e2 = e.clone();
+                            let _ = store
+                                .call(move |s| {
+                                    s.outbox_set(row.id, OutState::Failed, Some(&e2), None)
+                                })
+                                .await;
+                            continue;
+                        }
+                    }
+                }
+                if let Ok(r) = send_one(
+                    &account,
+                    password.clone().flatten().as_ref(),
+                    &store,
+                    row.id,
+                )
+                .await
+                {
+                    on_change(&r);
+                }
+            }
+            let next = store
+                .call(move |s| s.outbox_next_due(id))
+                .await
+                .ok()
+                .flatten();
+            let wait = next.map_or(300, |t| (t - now()).clamp(1, 300));
+            tokio::select! {
+                _ = k.0.notified() => {}
+                _ = tokio::time::sleep(Duration::from_secs(wait as u64)) => {}
+            }
+        }
+    });
+    (kick, task)
+}
+
+/// Recipients by account, for reporting (kept small: used by the CLI's JSON).
+pub fn refused_json(refused: &[Refusal]) -> Vec<HashMap<&'static str, String>> {
+    refused
+        .iter()
+        .map(|r| {
+            HashMap::from([
+                ("rcpt", r.rcpt.clone()),
+                ("reply", r.reply.clone()),
+                (
+                    "kind",
+                    if r.permanent {
+                        "permanent"
+                    } else {
+                        "temporary"
+                    }
+                    .to_string(),
+                ),
+            ])
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retries_back_off_from_a_minute_to_four_hours() {
+        assert_eq!(retry_delay(1), 60);
+        assert_eq!(retry_delay(2), 120);
+        assert_eq!(retry_delay(3), 240);
+        assert_eq!(retry_delay(9), 4 * 3600);
+        assert_eq!(retry_delay(500), 4 * 3600);
+        assert_eq!(until(100, 40), "1 min");
+        assert_eq!(until(100, 70), "30 s");
+        assert_eq!(until(3700 + 240, 0), "1 h 5 min");
+    }
+}

@@ -1,0 +1,243 @@
+//! The outbox: every outgoing message is stored here before anything is sent, and its state
+//! is written before each step that could send it twice (see `send`). Rows are never deleted
+//! by tern: a sent message stays as a record (and as the source of its Sent copy).
+
+use rusqlite::{OptionalExtension, params};
+
+use super::{Result, Store, now};
+use crate::domain::message::MessageMeta;
+use crate::domain::{AccountId, Flags, MailboxId, MsgId, Role, Uid};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OutState {
+    /// Waiting to be sent (now, or at `next_attempt_at`).
+    Queued,
+    /// Being sent: DATA may be under way. A row found so at start-up became `Uncertain`.
+    Sending,
+    Sent,
+    /// The server refused it for good (5xx): the reply says why.
+    Failed,
+    /// The connection was lost after the message went out: it may have been delivered.
+    /// Never resent without the user's say.
+    Uncertain,
+}
+
+impl OutState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OutState::Queued => "queued",
+            OutState::Sending => "sending",
+            OutState::Sent => "sent",
+            OutState::Failed => "failed",
+            OutState::Uncertain => "uncertain",
+        }
+    }
+
+    fn parse(s: &str) -> OutState {
+        match s {
+            "queued" => OutState::Queued,
+            "sending" => OutState::Sending,
+            "sent" => OutState::Sent,
+            "failed" => OutState::Failed,
+            _ => OutState::Uncertain,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutboxRow {
+    pub id: i64,
+    pub account: AccountId,
+    pub created_at: i64,
+    pub mail_from: String,
+    pub rcpt: Vec<String>,
+    pub raw: Vec<u8>,
+    pub state: OutState,
+    pub attempts: u32,
+    pub next_attempt_at: Option<i64>,
+    pub last_reply: Option<String>,
+}
+
+const COLUMNS: &str = "id, account_id, created_at, mail_from, rcpt_json, raw, state, attempts,
+    next_attempt_at, last_reply";
+
+fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<OutboxRow> {
+    let rcpt: String = r.get(4)?;
+    let state: String = r.get(6)?;
+    Ok(OutboxRow {
+        id: r.get(0)?,
+        account: AccountId(r.get(1)?),
+        created_at: r.get(2)?,
+        mail_from: r.get(3)?,
+        rcpt: serde_json::from_str(&rcpt).unwrap_or_default(),
+        raw: r.get(5)?,
+        state: OutState::parse(&state),
+        attempts: r.get(7)?,
+        next_attempt_at: r.get(8)?,
+        last_reply: r.get(9)?,
+    })
+}
+
+impl Store {
+    /// Put a message in the outbox, queued to be sent now. Returns its id.
+    pub fn enqueue(
+        &mut self,
+        account: AccountId,
+        mail_from: &str,
+        rcpt: &[String],
+        raw: &[u8],
+    ) -> Result<i64> {
+        let t = now();
+        self.conn.execute(
+            "INSERT INTO outbox (account_id, created_at, updated_at, mail_from, rcpt_json, raw, state)
+             VALUES (?1, ?2, ?2, ?3, ?4, ?5, 'queued')",
+            params![
+                account.0,
+                t,
+                mail_from,
+                serde_json::to_string(rcpt).expect("strings serialise"),
+                raw
+            ],
+        )?;
+        Ok(self.conn.last_insert_rowid())
+    }
+
+    pub fn outbox_get(&self, id: i64) -> Result<Option<OutboxRow>> {
+        Ok(self
+            .conn
+            .query_row(
+                &format!("SELECT {COLUMNS} FROM outbox WHERE id = ?1"),
+                [id],
+                row,
+            )
+            .optional()?)
+    }
+
+    /// Queued messages of an account (every account when None) that are due at `at` (all
+    /// queued ones when `at` is None), oldest first.
+    pub fn outbox_due(
+        &self,
+        account: Option<AccountId>,
+        at: Option<i64>,
+    ) -> Result<Vec<OutboxRow>> {
+        let mut st = self.conn.prepare_cached(&format!(
+            "SELECT {COLUMNS} FROM outbox WHERE state = 'queued'
+               AND (?1 IS NULL OR account_id = ?1)
+               AND (?2 IS NULL OR next_attempt_at IS NULL OR next_attempt_at <= ?2)
+             ORDER BY id"
+        ))?;
+        let rows = st.query_map(params![account.map(|a| a.0), at], row)?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// When the next queued message of an account is due (None: nothing queued).
+    pub fn outbox_next_due(&self, account: AccountId) -> Result<Option<i64>> {
+        Ok(self.conn.query_row(
+            "SELECT min(coalesce(next_attempt_at, 0)) FROM outbox
+             WHERE state = 'queued' AND account_id = ?1",
+            [account.0],
+            |r| r.get(0),
+        )?)
+    }
+
+    /// The outbox, newest first (without the messages' bytes).
+    pub fn outbox_list(&self, limit: u32) -> Result<Vec<OutboxRow>> {
+        let mut st = self.conn.prepare_cached(&format!(
+            "SELECT {} FROM outbox ORDER BY id DESC LIMIT ?1",
+            COLUMNS.replace("raw", "x''")
+        ))?;
+        let rows = st.query_map([limit], row)?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// Record a step: the new state, the server's reply, when to try again; a finished try
+    /// (anything but `Sending`) counts as an attempt.
+    pub fn outbox_set(
+        &mut self,
+        id: i64,
+        state: OutState,
+        reply: Option<&str>,
+        next_attempt_at: Option<i64>,
+    ) -> Result<()> {
+        self.conn.execute(
+            "UPDATE outbox SET state = ?2, last_reply = coalesce(?3, last_reply),
+                next_attempt_at = ?4, updated_at = ?5,
+                attempts = attempts + (?2 != 'sending')
+             WHERE id = ?1",
+            params![id, state.as_str(), reply, next_attempt_at, now()],
+        )?;
+        Ok(())
+    }
+
+    /// At start-up: a message left `sending` by a crash may have gone out. It is marked
+    /// uncertain, never resent blindly. Returns how many.
+    pub fn outbox_recover(&mut self) -> Result<usize> {
+        Ok(self.conn.execute(
+            "UPDATE outbox SET state = 'uncertain', updated_at = ?1,
+                last_reply = 'tern stopped while sending it: it may have been delivered'
+             WHERE state = 'sending'",
+            [now()],
+        )?)
+    }
+
+    /// The Sent copy of a sent message: in the account's Sent folder of the cache at once
+    /// (read, under a placeholder UID), and queued for the server (APPEND). Returns false
+    /// when the account has no Sent folder.
+    pub fn queue_sent_copy(
+        &mut self,
+        account: AccountId,
+        outbox: i64,
+        raw: &[u8],
+        meta: &MessageMeta,
+    ) -> Result<bool> {
+        let tx = self.conn.transaction()?;
+        let sent: Option<i64> = tx
+            .query_row(
+                "SELECT id FROM mailboxes WHERE account_id = ?1 AND role = ?2 ORDER BY id LIMIT 1",
+                params![account.0, Role::Sent.as_str()],
+                |r| r.get(0),
+            )
+            .optional()?;
+        let Some(sent) = sent else {
+            return Ok(false);
+        };
+        let siblings: Vec<i64> = {
+            let mut st = tx.prepare_cached("SELECT id FROM mailboxes WHERE account_id = ?1")?;
+            st.query_map([account.0], |r| r.get(0))?
+                .collect::<rusqlite::Result<_>>()?
+        };
+        let next: i64 = tx.query_row("SELECT coalesce(max(id), 0) + 1 FROM messages", [], |r| {
+            r.get(0)
+        })?;
+        let m = super::NewMessage {
+            uid: Uid(0),
+            meta: meta.clone(),
+            flags: Flags {
+                seen: true,
+                ..Flags::default()
+            },
+            internal_date: Some(now()),
+            raw: Some(raw),
+        };
+        let id = super::insert_one(
+            &tx,
+            &siblings,
+            MailboxId(sent),
+            &m,
+            super::placeholder(MsgId(next)),
+            next,
+        )?;
+        super::actions::queue_tx(
+            &tx,
+            account,
+            MailboxId(sent),
+            &super::QueuedAction::Append {
+                outbox,
+                placeholder: super::placeholder(id),
+                flags: vec!["\\Seen".into()],
+            },
+        )?;
+        tx.commit()?;
+        Ok(true)
+    }
+}

@@ -1,0 +1,335 @@
+//! Sending through the real Postfix (submission with STARTTLS and AUTH through Dovecot),
+//! delivering to the real Dovecot over LMTP, with `tern send` run as a process.
+
+mod harness;
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::Duration;
+
+use harness::{ALICE, BOB, HOST, MailServers, SINK};
+use mail_parser::{MessageParser, MimeHeaders};
+use tern::config::Config;
+use tern::store::{OutState, Store};
+
+const WAIT: Duration = Duration::from_secs(30);
+
+/// alice's config: IMAP over TLS, SMTP on `smtp_port` with `security`.
+fn config(
+    servers: &MailServers,
+    dir: &Path,
+    smtp_port: u16,
+    security: &str,
+    password: &str,
+) -> PathBuf {
+    let ca = servers.ca_pem_path().display().to_string();
+    let text = format!(
+        "data_dir = {data:?}\n[[account]]\nname = \"alice\"\nemail = \"{email}\"\n\
+         display_name = \"Alice Ånström\"\noffline = \"headers\"\n\
+         [account.imap]\nhost = \"{HOST}\"\nport = {imaps}\nsecurity = \"tls\"\n\
+         username = \"{email}\"\npassword = \"{imap_pw}\"\nca_file = {ca:?}\n\
+         [account.smtp]\nhost = \"{HOST}\"\nport = {smtp_port}\nsecurity = \"{security}\"\n\
+         username = \"{email}\"\npassword = \"{password}\"\nca_file = {ca:?}\n",
+        data = dir.join("data").display().to_string(),
+        email = ALICE.email,
+        imaps = servers.imaps_port(),
+        imap_pw = ALICE.password,
+    );
+    let path = dir.join("config.toml");
+    std::fs::write(&path, text).unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+    path
+}
+
+fn tern_send(config: &Path, args: &[&str], stdin: &[u8]) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_tern"))
+        .arg("--config")
+        .arg(config)
+        .arg("send")
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(stdin).unwrap();
+    let out = child.wait_with_output().unwrap();
+    eprintln!(
+        "tern send {args:?}: {:?}\nstdout: {}\nstderr: {}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+fn json(out: &Output) -> serde_json::Value {
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!("{e}: {}", String::from_utf8_lossy(&out.stdout));
+    })
+}
+
+fn outbox(config: &Path) -> Vec<tern::store::OutboxRow> {
+    let cfg = Config::load(config).unwrap();
+    Store::open_in_dir(&cfg.data_dir)
+        .unwrap()
+        .outbox_list(100)
+        .unwrap()
+}
+
+#[test]
+fn alice_sends_to_bob_with_attachments_a_sent_copy_and_no_bcc_on_the_wire() {
+    let servers = MailServers::start();
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = config(
+        &servers,
+        dir.path(),
+        servers.submission_port(),
+        "starttls",
+        ALICE.password,
+    );
+    let pdf: Vec<u8> = (0..20_000u32).map(|i| (i * 7 % 251) as u8).collect();
+    let pdf_path = dir.path().join("plan.pdf");
+    std::fs::write(&pdf_path, &pdf).unwrap();
+    let text_path = dir.path().join("notes.txt");
+    std::fs::write(&text_path, "line one\nzeile zwei: Grüße\n").unwrap();
+    let input = format!(
+        "To: Bob <{}>\nBcc: {}\nSubject: Grüße aus Köln – plans\n\nHallo Bob,\n\nschöne Grüße, \
+         see the plan.\n\n-- \nAlice\n",
+        BOB.email, SINK.email
+    );
+    let out = tern_send(
+        &cfg,
+        &[
+            "--json",
+            "--attach",
+            pdf_path.to_str().unwrap(),
+            "--attach",
+            text_path.to_str().unwrap(),
+        ],
+        input.as_bytes(),
+    );
+    assert!(out.status.success());
+    let j = json(&out);
+    assert_eq!(j["state"], "sent");
+    assert!(j["warning"].is_null(), "{j}");
+    let message_id = j["message_id"].as_str().unwrap().to_string();
+    assert!(
+        message_id.ends_with("@example.test"),
+        "on the sender's domain"
+    );
+
+    // Bob has it, decoded as written, attachments byte-identical, no Bcc anywhere.
+    let mut bob = servers.imap(BOB.email);
+    let uid = servers.wait_for_subject(BOB.email, "INBOX", "plans", WAIT);
+    let raw = bob.fetch_raw("INBOX", uid);
+    let text = String::from_utf8_lossy(&raw);
+    assert!(!text.to_ascii_lowercase().contains("\nbcc:"), "{text}");
+    assert!(
+        !text.contains(SINK.email),
+        "the Bcc address is not on the wire"
+    );
+    let m = MessageParser::default().parse(&raw).unwrap();
+    assert_eq!(m.subject(), Some("Grüße aus Köln – plans"));
+    assert_eq!(m.message_id(), Some(message_id.as_str()));
+    let from = m.from().unwrap().first().unwrap();
+    assert_eq!(from.name(), Some("Alice Ånström"));
+    assert_eq!(from.address(), Some(ALICE.email));
+    assert!(
+        m.body_text(0)
+            .unwrap()
+            .contains("schöne Grüße, see the plan.")
+    );
+    let names: Vec<(String, Vec<u8>, String)> = m
+        .attachments()
+        .map(|a| {
+            let ct = a.content_type().unwrap();
+            (
+                a.attachment_name().unwrap().to_string(),
+                a.contents().to_vec(),
+                format!("{}/{}", ct.ctype(), ct.subtype().unwrap_or("")),
+            )
+        })
+        .collect();
+    assert_eq!(names.len(), 2);
+    assert_eq!(names[0].0, "plan.pdf");
+    assert_eq!(names[0].1, pdf, "byte-identical");
+    assert_eq!(names[0].2, "application/pdf");
+    assert_eq!(names[1].0, "notes.txt");
+    assert_eq!(
+        names[1].1,
+        b"line one\nzeile zwei: Gr\xc3\xbc\xc3\x9fe\n".to_vec()
+    );
+    // The Bcc recipient got it too.
+    servers.wait_for_subject(SINK.email, "INBOX", "plans", WAIT);
+
+    // The Sent copy, read, exactly once.
+    let mut alice = servers.imap(ALICE.email);
+    let sent = alice.search("Sent", "HEADER Subject plans");
+    assert_eq!(sent.len(), 1);
+    assert!(alice.flags("Sent", sent[0]).iter().any(|f| f == "\\Seen"));
+    let rows = outbox(&cfg);
+    assert_eq!(rows[0].state, OutState::Sent);
+
+    // Bob answers through his own tern: the reply threads under alice's message.
+    let bob_dir = tempfile::tempdir().unwrap();
+    let bob_cfg = {
+        let text = std::fs::read_to_string(&cfg)
+            .unwrap()
+            .replace(ALICE.email, BOB.email)
+            .replace(ALICE.password, BOB.password)
+            .replace("name = \"alice\"", "name = \"bob\"")
+            .replace(
+                &dir.path().join("data").display().to_string(),
+                &bob_dir.path().join("data").display().to_string(),
+            );
+        let p = bob_dir.path().join("config.toml");
+        std::fs::write(&p, text).unwrap();
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o600)).unwrap();
+        p
+    };
+    let reply = format!(
+        "To: {}\nSubject: Re: Grüße aus Köln – plans\nIn-Reply-To: <{message_id}>\n\
+         References: <{message_id}>\n\nDanke!\n",
+        ALICE.email
+    );
+    let out = tern_send(&bob_cfg, &[], reply.as_bytes());
+    assert!(out.status.success());
+    let uid = servers.wait_for_subject(ALICE.email, "INBOX", "Re:", WAIT);
+    let raw = alice.fetch_raw("INBOX", uid);
+    let r = MessageParser::default().parse(&raw).unwrap();
+    assert_eq!(r.in_reply_to().as_text(), Some(message_id.as_str()));
+    assert_eq!(
+        r.references().as_text_list().unwrap_or_default(),
+        [message_id.as_str()]
+    );
+}
+
+#[test]
+fn a_refused_recipient_is_reported_while_the_others_get_it() {
+    let servers = MailServers::start();
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = config(
+        &servers,
+        dir.path(),
+        servers.smtps_port(),
+        "tls",
+        ALICE.password,
+    );
+    let input = format!(
+        "To: {}, nobody-here@example.test\nSubject: partly\n\nhello\n",
+        BOB.email
+    );
+    let out = tern_send(&cfg, &["--json"], input.as_bytes());
+    assert!(out.status.success(), "sent to the others");
+    let j = json(&out);
+    assert_eq!(j["state"], "sent");
+    let refused = j["refused"].as_array().unwrap();
+    assert_eq!(refused.len(), 1, "{j}");
+    assert_eq!(refused[0]["rcpt"], "nobody-here@example.test");
+    assert_eq!(refused[0]["kind"], "permanent");
+    assert!(refused[0]["reply"].as_str().unwrap().contains("550"), "{j}");
+    servers.wait_for_subject(BOB.email, "INBOX", "partly", WAIT);
+}
+
+#[test]
+fn a_wrong_password_fails_clearly_and_keeps_the_message() {
+    let servers = MailServers::start();
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = config(
+        &servers,
+        dir.path(),
+        servers.submission_port(),
+        "starttls",
+        "wrong",
+    );
+    let input = format!("To: {}\nSubject: never\n\nx\n", BOB.email);
+    let out = tern_send(&cfg, &[], input.as_bytes());
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("failed") && err.contains("authentication"),
+        "{err}"
+    );
+    assert!(err.contains("535"), "the server's reply: {err}");
+    assert_eq!(err.lines().count(), 1, "one line, no trace: {err}");
+    let rows = outbox(&cfg);
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0].state, OutState::Failed);
+    let cfg2 = Config::load(&cfg).unwrap();
+    let kept = Store::open_in_dir(&cfg2.data_dir)
+        .unwrap()
+        .outbox_get(rows[0].id)
+        .unwrap()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&kept.raw).contains("Subject: never"));
+}
+
+#[test]
+fn with_postfix_down_it_stays_queued_and_goes_exactly_once_later() {
+    let servers = MailServers::start();
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = config(
+        &servers,
+        dir.path(),
+        servers.submission_port(),
+        "starttls",
+        ALICE.password,
+    );
+    servers.stop_postfix();
+    let input = format!("To: {}\nSubject: patience\n\nlater\n", BOB.email);
+    let out = tern_send(&cfg, &[], input.as_bytes());
+    assert_eq!(out.status.code(), Some(75), "queued, not failed");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("queued #1, retry in 1 min"), "{err}");
+    assert_eq!(outbox(&cfg)[0].state, OutState::Queued);
+
+    servers.start_postfix();
+    let flush = tern_send(&cfg, &["--flush"], b"");
+    assert!(flush.status.success());
+    servers.wait_for_subject(BOB.email, "INBOX", "patience", WAIT);
+    // Again: nothing left to send, so nothing is sent twice.
+    let again = tern_send(&cfg, &["--flush"], b"");
+    assert!(again.status.success());
+    assert!(again.stdout.is_empty());
+    let mut bob = servers.imap(BOB.email);
+    assert_eq!(bob.search("INBOX", "HEADER Subject patience").len(), 1);
+    assert_eq!(outbox(&cfg)[0].state, OutState::Sent);
+    let mut alice = servers.imap(ALICE.email);
+    assert_eq!(alice.search("Sent", "HEADER Subject patience").len(), 1);
+}
+
+#[test]
+fn starttls_required_but_not_offered_sends_nothing() {
+    let servers = MailServers::start();
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = config(
+        &servers,
+        dir.path(),
+        servers.submission_plain_port(),
+        "starttls",
+        ALICE.password,
+    );
+    let input = format!("To: {}\nSubject: in the clear\n\nx\n", BOB.email);
+    let out = tern_send(&cfg, &[], input.as_bytes());
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("does not offer STARTTLS"), "{err}");
+    assert_eq!(outbox(&cfg)[0].state, OutState::Failed);
+    // Postfix saw no AUTH and no MAIL on that port.
+    let log = servers.logs();
+    let plain: Vec<&str> = log.lines().filter(|l| l.contains("/plain")).collect();
+    assert!(
+        plain.iter().any(|l| l.contains("connect from")),
+        "tern did connect there: {plain:#?}"
+    );
+    assert!(
+        !plain
+            .iter()
+            .any(|l| l.contains("sasl_username") || l.contains("from=<")),
+        "{plain:#?}"
+    );
+}
