@@ -145,6 +145,281 @@ pub fn prefixed_subject(prefix: &str, subject: &str) -> String {
     format!("{prefix} {}", super::message::base_subject(subject))
 }
 
+/// What the user starts writing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    New,
+    Reply,
+    /// Reply to the sender and every other recipient (but the user).
+    ReplyAll,
+    /// Forward with the original's text quoted in the body.
+    Forward,
+    /// Forward with the original attached as it is (message/rfc822).
+    ForwardAttached,
+}
+
+fn is_me(a: &Address, me: &[Address]) -> bool {
+    me.iter().any(|m| m.email.eq_ignore_ascii_case(&a.email))
+}
+
+fn push_unique(list: &mut Vec<Address>, a: &Address) {
+    if !list.iter().any(|x| x.email.eq_ignore_ascii_case(&a.email)) {
+        list.push(a.clone());
+    }
+}
+
+/// `Name <email>`, the name quoted when it needs it.
+pub fn format_address(a: &Address) -> String {
+    match a.name.as_deref().map(str::trim).filter(|n| !n.is_empty()) {
+        None => a.email.clone(),
+        Some(n) if n.chars().any(|c| "()<>[]:;@\\,.\"".contains(c)) => {
+            format!(
+                "\"{}\" <{}>",
+                n.replace('\\', "\\\\").replace('"', "\\\""),
+                a.email
+            )
+        }
+        Some(n) => format!("{n} <{}>", a.email),
+    }
+}
+
+fn format_list(list: &[Address]) -> String {
+    list.iter()
+        .map(format_address)
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn date_text(ts: i64, utc_offset: i32) -> String {
+    chrono::FixedOffset::east_opt(utc_offset)
+        .and_then(|tz| chrono::DateTime::from_timestamp(ts, 0).map(|d| d.with_timezone(&tz)))
+        .map(|d| d.format("%a, %d %b %Y at %H:%M").to_string())
+        .unwrap_or_default()
+}
+
+/// The draft a new message, reply or forward starts from. `me`: the account's addresses
+/// (its own first, then its aliases): the From is the one the original was sent to, and
+/// none of them is replied to. `original`: the raw message answered or forwarded.
+pub fn template(
+    kind: Kind,
+    original: Option<&[u8]>,
+    me: &[Address],
+    signature: Option<&str>,
+    utc_offset: i32,
+) -> Draft {
+    let mut d = Draft {
+        from: me.first().cloned().unwrap_or_default(),
+        ..Draft::default()
+    };
+    let sig = signature
+        .map(str::trim_end)
+        .filter(|s| !s.is_empty())
+        .map(|s| format!("\n-- \n{s}\n"))
+        .unwrap_or_default();
+    let Some(raw) = original.filter(|_| kind != Kind::New) else {
+        d.body = format!("\n{sig}");
+        return d;
+    };
+    let view = super::message::parse(raw);
+    let meta = &view.meta;
+    // Answer from the address the message was sent to.
+    if let Some(mine) = meta
+        .to
+        .iter()
+        .chain(&meta.cc)
+        .find_map(|a| me.iter().find(|m| m.email.eq_ignore_ascii_case(&a.email)))
+    {
+        d.from = mine.clone();
+    }
+    let parsed = mail_parser::MessageParser::default().parse_headers(raw);
+    let reply_to: Vec<Address> = parsed
+        .as_ref()
+        .and_then(|m| m.reply_to())
+        .map(|l| {
+            l.iter()
+                .filter_map(|a| {
+                    Some(Address {
+                        name: a.name().map(str::to_string),
+                        email: a.address()?.to_string(),
+                    })
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let sender = if reply_to.is_empty() {
+        meta.from.clone()
+    } else {
+        reply_to
+    };
+    let who = meta
+        .from
+        .first()
+        .map(|a| a.name.clone().unwrap_or_else(|| a.email.clone()))
+        .unwrap_or_else(|| "someone".into());
+    let when = meta
+        .date
+        .map(|t| date_text(t, utc_offset))
+        .unwrap_or_default();
+    match kind {
+        Kind::Reply | Kind::ReplyAll => {
+            d.subject = prefixed_subject("Re:", &meta.subject);
+            for a in &sender {
+                push_unique(&mut d.to, a);
+            }
+            if kind == Kind::ReplyAll {
+                for a in &meta.to {
+                    if !is_me(a, me) {
+                        push_unique(&mut d.to, a);
+                    }
+                }
+                for a in &meta.cc {
+                    if !is_me(a, me) && !d.to.iter().any(|t| t.email.eq_ignore_ascii_case(&a.email))
+                    {
+                        push_unique(&mut d.cc, a);
+                    }
+                }
+                // Replying to one's own message goes to its recipients.
+                if d.to.iter().all(|a| is_me(a, me)) && d.to.len() < meta.to.len() + 1 {
+                    d.to.retain(|a| !is_me(a, me));
+                }
+            }
+            d.in_reply_to = meta.message_id.clone();
+            d.references = meta.references.clone();
+            if let Some(id) = &meta.message_id
+                && !d.references.contains(id)
+            {
+                d.references.push(id.clone());
+            }
+            let quoted: String = view
+                .body
+                .trim_end()
+                .lines()
+                .map(|l| {
+                    if l.starts_with('>') {
+                        format!(">{l}\n")
+                    } else if l.is_empty() {
+                        ">\n".to_string()
+                    } else {
+                        format!("> {l}\n")
+                    }
+                })
+                .collect();
+            let on = if when.is_empty() {
+                format!("{who} wrote:")
+            } else {
+                format!("On {when}, {who} wrote:")
+            };
+            d.body = format!("\n\n{on}\n{quoted}{sig}");
+        }
+        Kind::Forward | Kind::ForwardAttached => {
+            d.subject = prefixed_subject("Fwd:", &meta.subject);
+            if kind == Kind::ForwardAttached {
+                d.body = format!("\n{sig}");
+                d.attachments.push(Attachment {
+                    name: format!("{}.eml", super::sanitize::file_name(&meta.subject)),
+                    content_type: "message/rfc822".into(),
+                    data: raw.to_vec(),
+                });
+            } else {
+                d.body = format!(
+                    "\n\n---------- Forwarded message ----------\nFrom: {}\nDate: {when}\n\
+                     Subject: {}\nTo: {}\n\n{}\n{sig}",
+                    format_list(&meta.from),
+                    meta.subject,
+                    format_list(&meta.to),
+                    view.body.trim_end()
+                );
+            }
+        }
+        Kind::New => {}
+    }
+    d
+}
+
+/// The text the user edits: the header fields they may change, a blank line, the body.
+pub fn editable(d: &Draft) -> String {
+    format!(
+        "From: {}\nTo: {}\nCc: {}\nBcc: {}\nSubject: {}\n\n{}",
+        format_address(&d.from),
+        format_list(&d.to),
+        format_list(&d.cc),
+        format_list(&d.bcc),
+        d.subject,
+        d.body
+    )
+}
+
+/// Read back what the user edited onto `base` (which keeps what is not editable: the reply
+/// headers and the attachments).
+pub fn parse_editable(text: &str, base: &Draft) -> Result<Draft, String> {
+    let text = text.replace("\r\n", "\n");
+    let (head, body) = match text.find("\n\n") {
+        Some(i) => (&text[..i + 1], &text[i + 2..]),
+        None => return Err("no blank line between the header fields and the text".into()),
+    };
+    let mut d = base.clone();
+    d.body = body.to_string();
+    let parsed = mail_parser::MessageParser::default()
+        .parse_headers(head.as_bytes())
+        .ok_or("the header fields cannot be read")?;
+    let list = |h: mail_parser::HeaderName<'static>| -> Result<Vec<Address>, String> {
+        let Some(l) = parsed.header(h).and_then(|v| v.as_address()) else {
+            return Ok(Vec::new());
+        };
+        let mut out = Vec::new();
+        for a in l.iter() {
+            match a.address().map(str::trim).filter(|e| e.contains('@')) {
+                Some(e) => out.push(Address {
+                    name: a.name().map(str::to_string),
+                    email: e.to_string(),
+                }),
+                None => {
+                    let what = a.name().or(a.address()).unwrap_or_default();
+                    if !what.trim().is_empty() {
+                        return Err(format!("not an address: {what}"));
+                    }
+                }
+            }
+        }
+        Ok(out)
+    };
+    use mail_parser::HeaderName as H;
+    d.to = list(H::To)?;
+    d.cc = list(H::Cc)?;
+    d.bcc = list(H::Bcc)?;
+    if let Some(f) = list(H::From)?.into_iter().next() {
+        d.from = f;
+    }
+    d.subject = parsed.subject().unwrap_or_default().to_string();
+    Ok(d)
+}
+
+/// Whether the text (not what it quotes) speaks of an attachment.
+pub fn mentions_attachment(body: &str) -> bool {
+    const WORDS: &[&str] = &[
+        "attach",
+        "enclosed",
+        "anbei",
+        "anhang",
+        "pièce jointe",
+        "pièces jointes",
+        "adjunto",
+        "allegat",
+        "bijlage",
+        "bifogad",
+        "vedhæft",
+        "załącz",
+        "в приложении",
+    ];
+    body.lines()
+        .take_while(|l| *l != "-- ")
+        .filter(|l| !l.trim_start().starts_with('>'))
+        .any(|l| {
+            let lower = l.to_lowercase();
+            WORDS.iter().any(|w| lower.contains(w))
+        })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -217,6 +492,114 @@ mod tests {
             Some("application/pdf".into())
         );
         assert!(parsed.date().is_some());
+    }
+
+    fn original() -> Vec<u8> {
+        b"From: Carol Example <carol@example.test>\r\n\
+To: Me <me@example.test>, Dan <dan@example.test>\r\n\
+Cc: alias@example.test, Eve <eve@example.test>\r\n\
+Subject: Re: RE: Lunch?\r\n\
+Date: Tue, 24 Nov 2026 10:00:00 +0000\r\n\
+Message-ID: <orig@example.test>\r\n\
+References: <root@example.test>\r\n\r\n\
+Shall we?\r\n> earlier text\r\n"
+            .to_vec()
+    }
+
+    fn me() -> Vec<Address> {
+        vec![
+            addr(Some("Me"), "me@example.test"),
+            addr(None, "ALIAS@example.test"),
+        ]
+    }
+
+    #[test]
+    fn replies_quote_thread_and_leave_out_the_user() {
+        let raw = original();
+        let r = template(Kind::Reply, Some(&raw), &me(), Some("Me\nexample"), 0);
+        assert_eq!(r.subject, "Re: Lunch?");
+        assert_eq!(r.to, [addr(Some("Carol Example"), "carol@example.test")]);
+        assert!(r.cc.is_empty());
+        assert_eq!(r.in_reply_to.as_deref(), Some("orig@example.test"));
+        assert_eq!(r.references, ["root@example.test", "orig@example.test"]);
+        assert!(
+            r.body.contains(
+                "On Tue, 24 Nov 2026 at 10:00, Carol Example wrote:\n> Shall we?\n>> earlier text\n"
+            ),
+            "{}",
+            r.body
+        );
+        assert!(r.body.ends_with("\n-- \nMe\nexample\n"), "{}", r.body);
+        assert_eq!(r.from.email, "me@example.test");
+
+        let all = template(Kind::ReplyAll, Some(&raw), &me(), None, 0);
+        let emails = |l: &[Address]| l.iter().map(|a| a.email.clone()).collect::<Vec<_>>();
+        assert_eq!(emails(&all.to), ["carol@example.test", "dan@example.test"]);
+        assert_eq!(
+            emails(&all.cc),
+            ["eve@example.test"],
+            "the alias is the user too"
+        );
+
+        let fwd = template(Kind::Forward, Some(&raw), &me(), None, 0);
+        assert_eq!(fwd.subject, "Fwd: Lunch?");
+        assert!(fwd.to.is_empty() && fwd.in_reply_to.is_none());
+        assert!(fwd.body.contains(
+            "---------- Forwarded message ----------\nFrom: Carol Example <carol@example.test>"
+        ));
+        let att = template(Kind::ForwardAttached, Some(&raw), &me(), None, 0);
+        assert_eq!(att.attachments[0].content_type, "message/rfc822");
+        assert_eq!(att.attachments[0].data, raw);
+    }
+
+    #[test]
+    fn the_identity_is_the_address_the_original_was_sent_to() {
+        let raw = b"From: x@example.test\r\nTo: alias@example.test\r\nSubject: s\r\n\r\nb\r\n";
+        let r = template(Kind::Reply, Some(raw), &me(), None, 0);
+        assert_eq!(r.from.email, "ALIAS@example.test");
+        let n = template(Kind::New, None, &me(), Some("sig"), 0);
+        assert_eq!(n.from.email, "me@example.test");
+        assert_eq!(n.body, "\n\n-- \nsig\n");
+    }
+
+    #[test]
+    fn the_edited_text_reads_back() {
+        let raw = original();
+        let base = template(Kind::Reply, Some(&raw), &me(), None, 0);
+        let text = editable(&base);
+        assert!(text.starts_with("From: Me <me@example.test>\nTo: Carol Example <carol@example.test>\nCc: \nBcc: \nSubject: Re: Lunch?\n\n"), "{text}");
+        let edited = text
+            .replace(
+                "Cc: \n",
+                "Cc: \"Doe, Jane\" <jane@example.test>, zoe@example.test\n",
+            )
+            .replace("Subject: Re: Lunch?", "Subject: Re: Lunch? Sure — 12:30");
+        let d = parse_editable(&edited, &base).unwrap();
+        assert_eq!(d.cc[0], addr(Some("Doe, Jane"), "jane@example.test"));
+        assert_eq!(d.cc[1].email, "zoe@example.test");
+        assert_eq!(d.subject, "Re: Lunch? Sure — 12:30");
+        assert_eq!(
+            d.in_reply_to, base.in_reply_to,
+            "what is not editable stays"
+        );
+        assert_eq!(d.body, base.body);
+        assert!(parse_editable("To: x\n\nbody", &base).is_err());
+        assert!(parse_editable("no blank line", &base).is_err());
+        assert_eq!(
+            format_address(&addr(Some("Doe, Jane"), "j@x")),
+            "\"Doe, Jane\" <j@x>"
+        );
+    }
+
+    #[test]
+    fn attachment_words_outside_quotes_and_signature() {
+        assert!(mentions_attachment(
+            "Hi,\nplease find the report attached.\n"
+        ));
+        assert!(mentions_attachment("Anbei die Unterlagen."));
+        assert!(!mentions_attachment("Hi\n> see attached\n"));
+        assert!(!mentions_attachment("Hi\n-- \nattachments welcome\n"));
+        assert!(!mentions_attachment("Lunch at noon?"));
     }
 
     #[test]
