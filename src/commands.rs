@@ -285,20 +285,6 @@ pub struct SendOpts {
 /// Exit codes of `tern send`: sent (0), failed (1), queued for a retry (75, EX_TEMPFAIL).
 pub const EXIT_TEMPFAIL: i32 = 75;
 
-/// A unique token for a Message-ID: time and randomness (std's per-process random hash keys),
-/// hand-made so as not to pull a random-number crate for twenty characters.
-fn unique_token() -> String {
-    use std::hash::{BuildHasher, Hasher};
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_nanos())
-        .unwrap_or(0);
-    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-    h.write_u128(nanos);
-    h.write_u32(std::process::id());
-    format!("{:x}.{:016x}.tern", nanos / 1_000_000, h.finish())
-}
-
 /// The header block of `raw` with every `name:` field (and its folded lines) left out.
 fn without_header(raw: &[u8], name: &str) -> Vec<u8> {
     let text = String::from_utf8_lossy(raw).replace("\r\n", "\n");
@@ -479,7 +465,7 @@ pub async fn send(cfg: &Config, store: StoreHandle, input: &[u8], opts: &SendOpt
         name: account.display_name.clone(),
         email: account.email.clone(),
     };
-    let built = match message_from_input(input, &me, &attach, now, &unique_token()) {
+    let built = match message_from_input(input, &me, &attach, now, &crate::send::unique_token()) {
         Ok(b) => b,
         Err(e) => return fail(e),
     };

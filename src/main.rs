@@ -40,10 +40,16 @@ fn load_config(cli: &Cli) -> Result<Config, ConfigError> {
     Config::load(&path)
 }
 
-async fn run_tui(handle: StoreHandle, mut opts: Options) -> anyhow::Result<()> {
+async fn run_tui(
+    handle: StoreHandle,
+    mut opts: Options,
+    editor: Option<String>,
+) -> anyhow::Result<()> {
     opts.suspend = Some(tui::suspend);
+    let command = tui::editor_command(editor.as_deref());
+    opts.editor = Some(Box::new(move |path: &Path| tui::edit(path, &command)));
     let mut guard = tui::TerminalGuard::enter(opts.mouse).context("cannot set up the terminal")?;
-    let result = app::run(&mut guard.terminal, EventStream::new(), handle, opts).await;
+    let result = app::run(&mut guard.terminal, EventStream::new, handle, opts).await;
     drop(guard);
     result.context("terminal")
 }
@@ -74,8 +80,10 @@ fn demo(rt: &tokio::runtime::Runtime) -> anyhow::Result<()> {
         mark_read_on_open: true,
         mark_read_delay_ms: 0,
         suspend: None,
+        editor: None,
+        senders: Vec::new(),
     };
-    rt.block_on(run_tui(StoreHandle::spawn(store)?, opts))
+    rt.block_on(run_tui(StoreHandle::spawn(store)?, opts, None))
 }
 
 fn open(rt: &tokio::runtime::Runtime, cfg: Config) -> anyhow::Result<()> {
@@ -122,15 +130,37 @@ fn open(rt: &tokio::runtime::Runtime, cfg: Config) -> anyhow::Result<()> {
         // One outbox worker per account that can send; a sent message's Sent copy waits in
         // the IMAP queue, so its engine is told.
         let mut workers = Vec::new();
+        let mut senders = Vec::new();
         for (id, account) in smtp_accounts {
             let store = StoreHandle::open_in_dir(&cfg.data_dir)?;
             let engine = engines.get(&id).cloned();
-            let (_kick, task) = tern::send::spawn_worker(account, store, move |r| {
+            let events = tx.clone();
+            let name = account.name.clone();
+            let me: Vec<tern::domain::Address> = std::iter::once(account.email.clone())
+                .chain(account.aliases.iter().cloned())
+                .map(|email| tern::domain::Address {
+                    name: account.display_name.clone(),
+                    email,
+                })
+                .collect();
+            let signature = account.signature.clone();
+            let (kick, task) = tern::send::spawn_worker(account, store, move |r| {
                 if r.sent_copy
                     && let Some(e) = &engine
                 {
                     e.send(actor::Command::Replay);
                 }
+                let _ = events.send(actor::Event::Notice {
+                    account: name.clone(),
+                    text: tern::send::describe(r),
+                    problem: r.state != tern::store::OutState::Sent,
+                });
+            });
+            senders.push(app::effects::Sender {
+                account: id,
+                me,
+                signature,
+                kick: Some(kick),
             });
             workers.push(task);
         }
@@ -149,8 +179,10 @@ fn open(rt: &tokio::runtime::Runtime, cfg: Config) -> anyhow::Result<()> {
             mark_read_on_open: cfg.mark_read_on_open,
             mark_read_delay_ms: cfg.mark_read_delay.saturating_mul(1000),
             suspend: None,
+            editor: None,
+            senders,
         };
-        let result = run_tui(ui_store, opts).await;
+        let result = run_tui(ui_store, opts, cfg.editor.clone()).await;
         for w in &workers {
             w.abort();
         }

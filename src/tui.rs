@@ -34,6 +34,44 @@ pub fn suspend() -> io::Result<()> {
     Ok(())
 }
 
+/// Hand the terminal to the user's editor on `path` (`command` is a shell word list, e.g.
+/// `vim` or `code --wait`; the path is passed as one more argument, never through the shell's
+/// parsing), then take it back. The caller redraws everything.
+pub fn edit(path: &std::path::Path, command: &str) -> Result<(), String> {
+    restore();
+    let status = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(format!("{command} \"$1\""))
+        .arg("tern-editor")
+        .arg(path)
+        .status();
+    let back = terminal::enable_raw_mode()
+        .and_then(|()| execute!(io::stdout(), terminal::EnterAlternateScreen, cursor::Hide))
+        .and_then(|()| {
+            if MOUSE.load(std::sync::atomic::Ordering::Relaxed) {
+                execute!(io::stdout(), event::EnableMouseCapture)
+            } else {
+                Ok(())
+            }
+        });
+    back.map_err(|e| format!("cannot take the terminal back: {e}"))?;
+    match status {
+        Ok(s) if s.success() => Ok(()),
+        Ok(s) => Err(format!("the editor ({command}) ended with {s}")),
+        Err(e) => Err(format!("cannot run the editor ({command}): {e}")),
+    }
+}
+
+/// The editor to run: the config's, else `$VISUAL`, else `$EDITOR`, else vi.
+pub fn editor_command(configured: Option<&str>) -> String {
+    configured
+        .map(str::to_string)
+        .or_else(|| std::env::var("VISUAL").ok())
+        .or_else(|| std::env::var("EDITOR").ok())
+        .filter(|e| !e.trim().is_empty())
+        .unwrap_or_else(|| "vi".into())
+}
+
 /// Whether the guard turned mouse reporting on (suspend turns it back on after a resume).
 static MOUSE: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
 

@@ -52,6 +52,9 @@ fn example_parses_with_documented_values() {
         ("work", "me@example.com")
     );
     assert_eq!(a.display_name.as_deref(), Some("Me Example"));
+    assert_eq!(a.signature.as_deref(), Some("Me Example\nExample Ltd."));
+    assert!(a.save_sent);
+    assert_eq!(c.editor, None, "commented out: $VISUAL / $EDITOR");
     assert_eq!(a.aliases, ["me@alias.example.com"]);
     assert_eq!(a.offline, Offline::Bodies);
     assert_eq!(a.offline_attachment_limit, 10 * 1024 * 1024);

@@ -634,3 +634,41 @@ fn deleting_in_trash_asks_first() {
     assert_eq!(h.state.list.total, before - 1);
     assert!(screen_text(&h).contains("deleted for good: 1 message"));
 }
+
+#[test]
+fn the_review_screen_of_a_reply() {
+    use tern::domain::Address;
+    use tern::domain::compose::{Attachment, Draft, Kind};
+    let mut h = Harness::new(120, 30);
+    let a = |n: Option<&str>, e: &str| Address {
+        name: n.map(str::to_string),
+        email: e.into(),
+    };
+    h.state.compose = Some(tern::app::state::Compose {
+        account: tern::domain::AccountId(1),
+        kind: Kind::ReplyAll,
+        original: None,
+        draft: Draft {
+            from: a(Some("Robin Quill"), "robin.quill@northwind.example"),
+            to: vec![a(Some("Jonas Weber"), "jonas.weber@northwind.example")],
+            cc: vec![a(Some("Doe, Jane"), "jane@northwind.example")],
+            bcc: vec![],
+            subject: "Re: Standup moved to 10:15 today".into(),
+            body: "Fine by me, see the attached notes.\n\nOn Mon, Jonas Weber wrote:\n> Clashes with the offsite call.\n\n-- \nRobin\n".into(),
+            in_reply_to: None,
+            references: vec![],
+            attachments: vec![Attachment {
+                name: "notes.pdf".into(),
+                content_type: String::new(),
+                data: vec![0; 48_000],
+            }],
+        },
+        file: "/tmp/none".into(),
+        attach_input: Some("~/Documents/ag".into()),
+        selected: 0,
+        note: Some("\u{1b}[31mnot an address: bob".into()),
+        warned_attachment: false,
+        confirm_discard: false,
+    });
+    insta::assert_snapshot!(h.screen().backend());
+}

@@ -18,6 +18,17 @@ pub struct Effects {
     tx: UnboundedSender<Msg>,
     engines: Arc<HashMap<AccountId, EngineHandle>>,
     dirs: Arc<Dirs>,
+    senders: Arc<Vec<Sender>>,
+}
+
+/// An account that can send: its addresses (its own first, then aliases), its signature, and
+/// the kick that wakes its outbox worker.
+#[derive(Clone)]
+pub struct Sender {
+    pub account: AccountId,
+    pub me: Vec<crate::domain::Address>,
+    pub signature: Option<String>,
+    pub kick: Option<crate::send::Kick>,
 }
 
 /// Where files the user asks for go.
@@ -41,7 +52,14 @@ impl Effects {
             tx,
             engines: Arc::new(engines),
             dirs: Arc::new(dirs),
+            senders: Arc::new(Vec::new()),
         }
+    }
+
+    /// The accounts that can send.
+    pub fn with_senders(mut self, senders: Vec<Sender>) -> Effects {
+        self.senders = Arc::new(senders);
+        self
     }
 
     pub fn run(&self, cmd: Cmd) {
@@ -119,6 +137,26 @@ impl Effects {
                         let _ = tx.send(Msg::Failed(format!("the action failed: {e}")));
                     }
                 }
+            });
+            return;
+        }
+        if matches!(
+            cmd,
+            Cmd::StartCompose { .. }
+                | Cmd::SendCompose { .. }
+                | Cmd::WriteCompose { .. }
+                | Cmd::ReadCompose { .. }
+                | Cmd::AttachFile { .. }
+                | Cmd::DiscardCompose { .. }
+        ) {
+            let (senders, dirs, engines) = (
+                Arc::clone(&self.senders),
+                Arc::clone(&self.dirs),
+                Arc::clone(&self.engines),
+            );
+            tokio::spawn(async move {
+                let msg = compose_effect(&store, &senders, &dirs, &engines, cmd).await;
+                let _ = tx.send(msg);
             });
             return;
         }
@@ -310,6 +348,8 @@ pub fn triage(store: &mut Store, cmd: Cmd) -> crate::store::Result<(Vec<AccountI
                 (FlagName::Seen, false) => "marked unread",
                 (FlagName::Flagged, true) => "flagged",
                 (FlagName::Flagged, false) => "unflagged",
+                (FlagName::Answered, true) => "marked answered",
+                (FlagName::Answered, false) => "marked not answered",
             };
             let what = format!("{what}: {}", count(changed.len()));
             let undo = (undoable && !changed.is_empty()).then(|| {
@@ -407,6 +447,13 @@ pub fn execute_on(store: &mut Store, cmd: Cmd) -> crate::store::Result<Option<Ms
             triage(store, cmd)?.1
         }
         Cmd::MarkReadLater { msg, .. } => Msg::ReadDelayElapsed { msg },
+        Cmd::StartCompose { .. }
+        | Cmd::SendCompose { .. }
+        | Cmd::WriteCompose { .. }
+        | Cmd::ReadCompose { .. }
+        | Cmd::AttachFile { .. }
+        | Cmd::DiscardCompose { .. }
+        | Cmd::CompletePath { .. } => Msg::Failed("no account can send here".into()),
         Cmd::MarkRange {
             req,
             mailbox,
@@ -492,7 +539,24 @@ pub fn execute_on(store: &mut Store, cmd: Cmd) -> crate::store::Result<Option<Ms
 
 #[cfg(test)]
 mod tests {
-    use super::opener;
+    #[test]
+    fn paths_complete_to_what_the_names_share() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("report-2026.pdf"), b"x").unwrap();
+        std::fs::write(dir.path().join("report-2025.pdf"), b"x").unwrap();
+        std::fs::create_dir(dir.path().join("photos")).unwrap();
+        std::fs::write(dir.path().join(".hidden"), b"x").unwrap();
+        let d = dir.path().display().to_string();
+        assert_eq!(
+            complete_path(&format!("{d}/rep")),
+            format!("{d}/report-202")
+        );
+        assert_eq!(complete_path(&format!("{d}/ph")), format!("{d}/photos/"));
+        assert_eq!(complete_path(&format!("{d}/zz")), format!("{d}/zz"));
+        assert_eq!(complete_path(&format!("{d}/.h")), format!("{d}/.hidden"));
+    }
+
+    use super::{complete_path, opener};
 
     #[test]
     fn links_open_with_the_browser_or_the_system_opener_and_no_shell() {
@@ -549,4 +613,275 @@ Content-Transfer-Encoding: base64\r\n\r\nJVBERi0xLjQKJcOkw7zDtsOf\r\n--b--\r\n";
             assert_eq!(mode & 0o777, 0o700);
         }
     }
+}
+
+/// A private file for the text being written (in the scratch dir, only the user may read it).
+fn compose_file(dirs: &Dirs) -> Result<PathBuf, String> {
+    let mut b = std::fs::DirBuilder::new();
+    b.recursive(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::DirBuilderExt;
+        b.mode(0o700);
+    }
+    b.create(&dirs.scratch)
+        .map_err(|e| format!("{}: {e}", dirs.scratch.display()))?;
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0);
+    Ok(dirs.scratch.join(format!("message-{nanos}.txt")))
+}
+
+fn write_private(path: &Path, text: &str) -> Result<(), String> {
+    use std::io::Write;
+    let mut o = std::fs::OpenOptions::new();
+    o.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        o.mode(0o600);
+    }
+    o.open(path)
+        .and_then(|mut f| f.write_all(text.as_bytes()))
+        .map_err(|e| format!("{}: {e}", path.display()))
+}
+
+/// Run a compose command (files and the store; never the network: the outbox worker sends).
+async fn compose_effect(
+    store: &StoreHandle,
+    senders: &[Sender],
+    dirs: &Dirs,
+    engines: &HashMap<AccountId, EngineHandle>,
+    cmd: Cmd,
+) -> Msg {
+    use crate::domain::compose;
+    match cmd {
+        Cmd::StartCompose { kind, msg, mailbox } => {
+            let located = match msg {
+                Some(m) => store
+                    .call(move |s| Ok(s.message_location(m)?.map(|l| l.0)))
+                    .await
+                    .ok()
+                    .flatten(),
+                None => match mailbox {
+                    Some(mb) => store
+                        .call(move |s| {
+                            Ok(s.mailboxes(None)?
+                                .into_iter()
+                                .find(|m| m.id == mb)
+                                .map(|m| m.account))
+                        })
+                        .await
+                        .ok()
+                        .flatten(),
+                    None => None,
+                },
+            };
+            let sender = match located {
+                Some(a) => senders.iter().find(|s| s.account == a),
+                None => senders.first(),
+            };
+            let Some(sender) = sender else {
+                return Msg::Failed(
+                    "this account cannot send: give it an [account.smtp] section".into(),
+                );
+            };
+            let raw = match msg {
+                Some(m) if kind != compose::Kind::New => {
+                    match store.call(move |s| s.raw_message(m)).await {
+                        Ok(Some(raw)) => Some(raw),
+                        _ => {
+                            return Msg::Failed(
+                                "the message is not downloaded yet: open it, then try again".into(),
+                            );
+                        }
+                    }
+                }
+                _ => None,
+            };
+            let offset = chrono::Local::now().offset().local_minus_utc();
+            let draft = compose::template(
+                kind,
+                raw.as_deref(),
+                &sender.me,
+                sender.signature.as_deref(),
+                offset,
+            );
+            let file = match compose_file(dirs) {
+                Ok(f) => f,
+                Err(e) => return Msg::Failed(e),
+            };
+            if let Err(e) = write_private(&file, &compose::editable(&draft)) {
+                return Msg::Failed(e);
+            }
+            Msg::ComposeStarted(Box::new(super::state::Compose {
+                account: sender.account,
+                kind,
+                original: msg.filter(|_| kind != compose::Kind::New),
+                draft,
+                file,
+                attach_input: None,
+                selected: 0,
+                note: None,
+                warned_attachment: false,
+                confirm_discard: false,
+            }))
+        }
+        Cmd::WriteCompose { path, draft } => match write_private(&path, &compose::editable(&draft))
+        {
+            Ok(()) => Msg::ComposeFileWritten,
+            Err(e) => Msg::Failed(e),
+        },
+        Cmd::ReadCompose { path, base } => {
+            let text = match tokio::fs::read_to_string(&path).await {
+                Ok(t) => t,
+                Err(e) => return Msg::ComposeEdited(Err(format!("{}: {e}", path.display()))),
+            };
+            Msg::ComposeEdited(compose::parse_editable(&text, &base).map(Box::new))
+        }
+        Cmd::AttachFile { path } => {
+            let path = expand_home(&path);
+            let read = tokio::fs::read(&path).await;
+            Msg::Attached(match read {
+                Ok(data) => Ok(compose::Attachment {
+                    name: path
+                        .file_name()
+                        .map(|n| n.to_string_lossy().into_owned())
+                        .unwrap_or_else(|| "attachment".into()),
+                    content_type: String::new(),
+                    data,
+                }),
+                Err(e) => Err(format!("{}: {e}", path.display())),
+            })
+        }
+        Cmd::SendCompose {
+            account,
+            draft,
+            original,
+            kind,
+            file,
+        } => {
+            let unique = crate::send::unique_token();
+            let now = chrono::Utc::now().timestamp();
+            let built = compose::build(&draft, now, &unique);
+            let subject = draft.subject.clone();
+            let answered = matches!(kind, compose::Kind::Reply | compose::Kind::ReplyAll);
+            let queued = store
+                .call(move |s| {
+                    let id = s.enqueue(account, &built.mail_from, &built.rcpt, &built.raw)?;
+                    let mut flagged = Vec::new();
+                    if answered && let Some(o) = original {
+                        flagged = s.set_flag(&[o], FlagName::Answered, true)?.0;
+                    }
+                    Ok((id, flagged))
+                })
+                .await;
+            match queued {
+                Ok((id, flagged)) => {
+                    if let Some(k) = senders
+                        .iter()
+                        .find(|s| s.account == account)
+                        .and_then(|s| s.kick.as_ref())
+                    {
+                        k.now();
+                    }
+                    for a in flagged {
+                        if let Some(e) = engines.get(&a) {
+                            e.send(Command::Replay);
+                        }
+                    }
+                    let _ = tokio::fs::remove_file(&file).await;
+                    Msg::ComposeQueued {
+                        notice: format!(
+                            "sending #{id}: {}",
+                            crate::domain::sanitize::line(&subject)
+                        ),
+                    }
+                }
+                Err(e) => Msg::Failed(format!("the outbox: {e}")),
+            }
+        }
+        Cmd::DiscardCompose { file } => {
+            let _ = tokio::fs::remove_file(&file).await;
+            Msg::Notice("discarded".into())
+        }
+        Cmd::CompletePath { input } => {
+            let completed = tokio::task::spawn_blocking({
+                let input = input.clone();
+                move || complete_path(&input)
+            })
+            .await
+            .unwrap_or_else(|_| input.clone());
+            Msg::PathCompleted { input, completed }
+        }
+        other => Msg::Failed(format!("not a compose command: {other:?}")),
+    }
+}
+
+/// `~/x` is the home dir's x.
+fn expand_home(p: &Path) -> PathBuf {
+    match (p.strip_prefix("~"), std::env::var_os("HOME")) {
+        (Ok(rest), Some(home)) => PathBuf::from(home).join(rest),
+        _ => p.to_path_buf(),
+    }
+}
+
+/// Complete a path being typed: to the longest prefix the matching names share (a directory
+/// gets its slash). Reads the directory: a small, bounded look at the user's own files.
+pub fn complete_path(input: &str) -> String {
+    let expanded = match (input.strip_prefix("~/"), std::env::var_os("HOME")) {
+        (Some(rest), Some(home)) => PathBuf::from(home).join(rest),
+        _ => PathBuf::from(input),
+    };
+    let (dir, prefix) = if input.ends_with('/') {
+        (expanded.clone(), String::new())
+    } else {
+        (
+            expanded
+                .parent()
+                .map(Path::to_path_buf)
+                .unwrap_or_else(|| PathBuf::from(".")),
+            expanded
+                .file_name()
+                .map(|f| f.to_string_lossy().into_owned())
+                .unwrap_or_default(),
+        )
+    };
+    let dir_for_read = if dir.as_os_str().is_empty() {
+        PathBuf::from(".")
+    } else {
+        dir.clone()
+    };
+    let Ok(entries) = std::fs::read_dir(&dir_for_read) else {
+        return input.to_string();
+    };
+    let names: Vec<(String, bool)> = entries
+        .flatten()
+        .take(10_000)
+        .filter_map(|e| {
+            let n = e.file_name().to_string_lossy().into_owned();
+            (n.starts_with(&prefix) && (!n.starts_with('.') || prefix.starts_with('.')))
+                .then(|| (n, e.path().is_dir()))
+        })
+        .collect();
+    let Some((first, _)) = names.first() else {
+        return input.to_string();
+    };
+    let mut common = first.clone();
+    for (n, _) in &names[1..] {
+        while !n.starts_with(&common) {
+            common.pop();
+        }
+    }
+    if common.len() <= prefix.len() && names.len() > 1 {
+        return input.to_string();
+    }
+    let slash = if names.len() == 1 && names[0].1 {
+        "/"
+    } else {
+        ""
+    };
+    let head = &input[..input.len() - prefix.len()];
+    format!("{head}{common}{slash}")
 }

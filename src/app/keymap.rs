@@ -26,7 +26,11 @@ pub fn applies_in(action: Action, pane: Pane) -> bool {
         | Action::Archive
         | Action::Junk
         | Action::MoveTo
-        | Action::CopyTo => pane != Pane::Mailboxes,
+        | Action::CopyTo
+        | Action::Reply
+        | Action::ReplyAll
+        | Action::Forward
+        | Action::ForwardAttached => pane != Pane::Mailboxes,
         // Only inside the attachments list.
         Action::Save => false,
         Action::ToggleFold => pane != Pane::Reader,

@@ -30,6 +30,9 @@ use msg::{Cmd, Msg};
 use state::AppState;
 use tokio::sync::mpsc::UnboundedReceiver;
 
+/// Runs the editor on a file (the terminal handed over and taken back).
+pub type EditorHook = Box<dyn Fn(&std::path::Path) -> Result<(), String> + Send>;
+
 /// What the run loop needs from the config.
 pub struct Options {
     pub layout: Layout,
@@ -51,6 +54,11 @@ pub struct Options {
     /// Suspends the process and takes the terminal back (Ctrl-z); None where that cannot be
     /// done (tests).
     pub suspend: Option<fn() -> io::Result<()>>,
+    /// Runs the user's editor on a file, with the terminal handed over and taken back; None
+    /// where that cannot be done (tests: the text is taken as it is).
+    pub editor: Option<EditorHook>,
+    /// The accounts that can send.
+    pub senders: Vec<effects::Sender>,
 }
 
 /// An engine's event as the app sees it.
@@ -60,6 +68,18 @@ fn engine_msg(e: EngineEvent) -> Msg {
         EngineEvent::Changed { mailbox, .. } => Msg::CacheChanged { mailbox },
         EngineEvent::BodyFetched { msg } => Msg::BodyFetched { msg },
         EngineEvent::BodyFailed { msg, error } => Msg::BodyFailed { msg, error },
+        EngineEvent::Notice {
+            account,
+            text,
+            problem,
+        } => {
+            let text = format!("{account}: {text}");
+            if problem {
+                Msg::Failed(text)
+            } else {
+                Msg::Notice(text)
+            }
+        }
     }
 }
 
@@ -113,18 +133,25 @@ fn other_err<E: std::fmt::Display>(e: E) -> io::Error {
 /// tests can drive it.
 pub async fn run<B, S>(
     terminal: &mut Terminal<B>,
-    mut events: S,
+    make_events: impl Fn() -> S,
     store: StoreHandle,
-    opts: Options,
+    mut opts: Options,
 ) -> io::Result<()>
 where
     B: Backend,
     S: Stream<Item = io::Result<Event>> + Unpin,
 {
+    let mut events = make_events();
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
     let engines: Vec<EngineHandle> = opts.engines.values().cloned().collect();
     let mut engine_events = opts.engine_events;
-    let effects = Effects::new(store, tx, opts.engines, opts.dirs);
+    let effects = Effects::new(
+        store,
+        tx,
+        std::mem::take(&mut opts.engines),
+        opts.dirs.clone(),
+    )
+    .with_senders(std::mem::take(&mut opts.senders));
     let mut keymap = Keymap::new(&opts.keys);
     let mut state = AppState::new(opts.layout, opts.banner);
     state.mark_read_on_open = opts.mark_read_on_open;
@@ -187,6 +214,19 @@ where
         }
         if state.quit {
             break;
+        }
+        if let Some(path) = state.editing.take() {
+            // The input reader goes first (it would read the editor's keys), and comes back
+            // after.
+            drop(events);
+            let error = match &opts.editor {
+                Some(edit) => tokio::task::block_in_place(|| edit(&path)).err(),
+                None => None,
+            };
+            events = make_events();
+            terminal.clear().map_err(other_err)?;
+            dirty = true;
+            initial.push(Msg::EditorClosed { error });
         }
         if std::mem::take(&mut state.suspend)
             && let Some(suspend) = opts.suspend

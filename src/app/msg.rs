@@ -113,6 +113,27 @@ pub enum Msg {
     },
     /// A key typed into a prompt (the folder picker, a confirmation): not a key binding.
     Typed(KeyChord),
+    /// A message to write is ready: its review state, and its text in the editor's file.
+    ComposeStarted(Box<super::state::Compose>),
+    /// The editor's file is written again (edit once more).
+    ComposeFileWritten,
+    /// The editor returned (an error: it could not be run).
+    EditorClosed {
+        error: Option<String>,
+    },
+    /// The edited text, read back (or what is wrong with it).
+    ComposeEdited(Result<Box<crate::domain::compose::Draft>, String>),
+    /// A file to attach was read.
+    Attached(Result<crate::domain::compose::Attachment, String>),
+    /// A path typed to attach, completed.
+    PathCompleted {
+        input: String,
+        completed: String,
+    },
+    /// The message is in the outbox.
+    ComposeQueued {
+        notice: String,
+    },
     /// The message has been open for the mark-read delay.
     ReadDelayElapsed {
         msg: MsgId,
@@ -195,6 +216,44 @@ pub enum Cmd {
         req: u64,
         mailbox: MailboxId,
         thread: i64,
+    },
+    /// Start writing: a new message (`msg` None) or an answer to / forward of `msg`, from the
+    /// account of `msg`, else of `mailbox`, else the first that can send.
+    StartCompose {
+        kind: crate::domain::compose::Kind,
+        msg: Option<MsgId>,
+        mailbox: Option<MailboxId>,
+    },
+    /// Write the draft's editable text to its file again (to edit once more).
+    WriteCompose {
+        path: std::path::PathBuf,
+        draft: Box<crate::domain::compose::Draft>,
+    },
+    /// Read the edited text back onto `base`.
+    ReadCompose {
+        path: std::path::PathBuf,
+        base: Box<crate::domain::compose::Draft>,
+    },
+    /// Read a file to attach.
+    AttachFile {
+        path: std::path::PathBuf,
+    },
+    /// Build the message, put it in the outbox, wake the account's outbox worker; the original
+    /// of a reply gets \Answered.
+    SendCompose {
+        account: crate::domain::AccountId,
+        draft: Box<crate::domain::compose::Draft>,
+        original: Option<MsgId>,
+        kind: crate::domain::compose::Kind,
+        file: std::path::PathBuf,
+    },
+    /// Complete a path being typed (to the longest shared prefix of what matches).
+    CompletePath {
+        input: String,
+    },
+    /// The message is given up: its file goes.
+    DiscardCompose {
+        file: std::path::PathBuf,
     },
     /// Tell back after a while that the message is still open (mark-read delay).
     MarkReadLater {

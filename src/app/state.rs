@@ -128,6 +128,27 @@ pub struct Picker {
     pub selected: usize,
 }
 
+/// A message being written: the review screen between editor runs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Compose {
+    pub account: AccountId,
+    pub kind: crate::domain::compose::Kind,
+    /// The message answered or forwarded.
+    pub original: Option<MsgId>,
+    pub draft: crate::domain::compose::Draft,
+    /// The text the editor works on (header fields, blank line, body).
+    pub file: std::path::PathBuf,
+    /// A file path being typed to attach.
+    pub attach_input: Option<String>,
+    /// The attachment selected in the list.
+    pub selected: usize,
+    /// Something to tell on the review screen (a problem in the edited text, a warning).
+    pub note: Option<String>,
+    /// The user was warned that the text speaks of an attachment and none is attached.
+    pub warned_attachment: bool,
+    pub confirm_discard: bool,
+}
+
 /// A question before something that cannot be undone.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Confirm {
@@ -231,6 +252,10 @@ pub struct AppState {
     pub picker: Option<Picker>,
     /// A yes/no question is asked.
     pub confirm: Option<Confirm>,
+    /// A message is being written (its review screen shows when no editor runs).
+    pub compose: Option<Compose>,
+    /// The run loop is to hand the terminal to the editor on this file.
+    pub editing: Option<std::path::PathBuf>,
     next_req: u64,
 }
 
@@ -268,6 +293,8 @@ impl AppState {
             undo: Vec::new(),
             picker: None,
             confirm: None,
+            compose: None,
+            editing: None,
             next_req: 1,
         }
     }
@@ -295,7 +322,9 @@ impl AppState {
 
     /// Keys go to a prompt as typed, not through the key bindings.
     pub fn typing(&self) -> bool {
-        self.picker.is_some() || self.confirm.is_some()
+        self.picker.is_some()
+            || self.confirm.is_some()
+            || (self.compose.is_some() && self.editing.is_none())
     }
 
     pub fn account_name(&self, id: AccountId) -> Option<&str> {

@@ -143,6 +143,16 @@ pub fn update(state: &mut AppState, msg: Msg) -> Vec<Cmd> {
             reload_list(state, &mut cmds);
         }
         Msg::Marked { req, ids } => triage::on_marked(state, req, ids),
+        m @ (Msg::ComposeStarted(_)
+        | Msg::ComposeFileWritten
+        | Msg::EditorClosed { .. }
+        | Msg::ComposeEdited(_)
+        | Msg::Attached(_)
+        | Msg::PathCompleted { .. }
+        | Msg::ComposeQueued { .. }) => compose::on_msg(state, m, &mut cmds),
+        Msg::Typed(chord) if state.confirm.is_none() && state.picker.is_none() => {
+            compose::on_typed(state, chord, &mut cmds)
+        }
         Msg::Typed(chord) => triage::on_typed(state, chord, &mut cmds),
         Msg::ReadDelayElapsed { msg } => {
             let unread = state.list.rows.iter().any(|e| e.id == msg && !e.flags.seen);
@@ -332,6 +342,11 @@ fn on_action(state: &mut AppState, action: Action, cmds: &mut Vec<Cmd>) {
         | Action::VisualSelect
         | Action::SelectThread
         | Action::SelectAll => triage::on_action(state, action, cmds),
+        Action::Compose
+        | Action::Reply
+        | Action::ReplyAll
+        | Action::Forward
+        | Action::ForwardAttached => compose::on_action(state, action, cmds),
         Action::ToggleRead => toggle_flag(state, FlagName::Seen, cmds),
         Action::ToggleFlag => toggle_flag(state, FlagName::Flagged, cmds),
         Action::OpenLink => {
@@ -460,6 +475,7 @@ fn toggle_flag(state: &mut AppState, flag: FlagName, cmds: &mut Vec<Cmd>) {
     let get = |e: &crate::domain::Envelope| match flag {
         FlagName::Seen => e.flags.seen,
         FlagName::Flagged => e.flags.flagged,
+        FlagName::Answered => e.flags.answered,
     };
     let list = &mut state.list;
     let targets: Vec<crate::domain::MsgId> = if list.marked.is_empty() {
@@ -479,6 +495,7 @@ fn toggle_flag(state: &mut AppState, flag: FlagName, cmds: &mut Vec<Cmd>) {
         match flag {
             FlagName::Seen => e.flags.seen = on,
             FlagName::Flagged => e.flags.flagged = on,
+            FlagName::Answered => e.flags.answered = on,
         }
     }
     cmds.push(Cmd::SetFlag {
@@ -932,6 +949,7 @@ fn on_mailboxes(
     }
 }
 
+mod compose;
 mod triage;
 
 #[cfg(test)]

@@ -130,6 +130,8 @@ pub struct AccountConfig {
     /// After sending, store a copy in the Sent folder (off for providers that file sent mail
     /// themselves).
     pub save_sent: bool,
+    /// Added under "-- " to new messages, replies and forwards.
+    pub signature: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -166,6 +168,8 @@ pub struct Config {
     pub mark_read_on_open: bool,
     /// ... once it has been open this many seconds (0: at once).
     pub mark_read_delay: u64,
+    /// The editor for writing mail (None: $VISUAL, else $EDITOR, else vi).
+    pub editor: Option<String>,
     /// Warnings a user should see (e.g. a readable file holding a plain password).
     pub warnings: Vec<String>,
 }
@@ -184,6 +188,7 @@ impl Config {
             download_dir: data_dir.join("downloads"),
             mark_read_on_open: true,
             mark_read_delay: 0,
+            editor: None,
             warnings: Vec::new(),
         }
     }

@@ -252,6 +252,7 @@ impl Cx<'_> {
             download_dir: download_dir.unwrap_or_default(),
             mark_read_on_open: raw.mark_read_on_open.unwrap_or(true),
             mark_read_delay: raw.mark_read_delay.unwrap_or(0),
+            editor: raw.editor.filter(|e| !e.trim().is_empty()),
             warnings: Vec::new(),
         }
     }
@@ -362,6 +363,7 @@ impl Cx<'_> {
                 .offline_attachment_limit
                 .map_or(DEFAULT_ATTACHMENT_LIMIT, |s| s.get_ref().0),
             save_sent: raw.save_sent.unwrap_or(true),
+            signature: raw.signature.filter(|s| !s.trim().is_empty()),
         })
     }
 

@@ -48,6 +48,11 @@ pub enum Action {
     VisualSelect,
     SelectThread,
     SelectAll,
+    Compose,
+    Reply,
+    ReplyAll,
+    Forward,
+    ForwardAttached,
 }
 
 impl Action {
@@ -91,6 +96,11 @@ impl Action {
         Action::VisualSelect,
         Action::SelectThread,
         Action::SelectAll,
+        Action::Compose,
+        Action::Reply,
+        Action::ReplyAll,
+        Action::Forward,
+        Action::ForwardAttached,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -134,6 +144,11 @@ impl Action {
             Action::VisualSelect => "visual_select",
             Action::SelectThread => "select_thread",
             Action::SelectAll => "select_all",
+            Action::Compose => "compose",
+            Action::Reply => "reply",
+            Action::ReplyAll => "reply_all",
+            Action::Forward => "forward",
+            Action::ForwardAttached => "forward_attached",
         }
     }
 
@@ -178,6 +193,11 @@ impl Action {
             Action::VisualSelect => "select a range: from here to where you move (again to stop)",
             Action::SelectThread => "select or unselect the whole thread",
             Action::SelectAll => "select every message in the list, or none",
+            Action::Compose => "write a new message",
+            Action::Reply => "reply to the sender",
+            Action::ReplyAll => "reply to the sender and every other recipient",
+            Action::Forward => "forward the message in the text",
+            Action::ForwardAttached => "forward the message as an attachment",
         }
     }
 
@@ -215,7 +235,7 @@ impl Action {
             Action::Attachments => &["a"],
             Action::Save => &["s"],
             Action::ToggleRead => &["N"],
-            Action::ToggleFlag => &["F"],
+            Action::ToggleFlag => &["*"],
             Action::ToggleSelect => &["space"],
             Action::ActionLog => &["g l"],
             Action::Delete => &["d", "delete"],
@@ -227,6 +247,11 @@ impl Action {
             Action::VisualSelect => &["V"],
             Action::SelectThread => &["t"],
             Action::SelectAll => &["ctrl-a"],
+            Action::Compose => &["m"],
+            Action::Reply => &["r"],
+            Action::ReplyAll => &["R"],
+            Action::Forward => &["f"],
+            Action::ForwardAttached => &["F"],
         }
     }
 }

@@ -31,6 +31,20 @@ pub struct Report {
     pub sent_copy: bool,
 }
 
+/// A unique token for a Message-ID: time and randomness (std's per-process random hash keys),
+/// hand-made so as not to pull a random-number crate for twenty characters.
+pub fn unique_token() -> String {
+    use std::hash::{BuildHasher, Hasher};
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0);
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u128(nanos);
+    h.write_u32(std::process::id());
+    format!("{:x}.{:016x}.tern", nanos / 1_000_000, h.finish())
+}
+
 /// The delay before try `attempts + 1`: a minute, doubling, at most four hours.
 pub fn retry_delay(attempts: u32) -> i64 {
     let d = 60i64.saturating_mul(1i64 << attempts.saturating_sub(1).min(20));
@@ -203,6 +217,35 @@ pub async fn send_one(
             report(OutState::Uncertain, reply)
         }
     })
+}
+
+/// One line for the status bar about what became of a message.
+pub fn describe(r: &Report) -> String {
+    let refused = if r.refused.is_empty() {
+        String::new()
+    } else {
+        format!(
+            " (refused: {})",
+            r.refused
+                .iter()
+                .map(|x| format!("{}: {}", x.rcpt, x.reply))
+                .collect::<Vec<_>>()
+                .join("; ")
+        )
+    };
+    match r.state {
+        OutState::Sent => format!("sent #{}{refused}", r.id),
+        OutState::Queued => format!(
+            "#{} queued, retry in {}: {}",
+            r.id,
+            r.retry_at.map(|t| until(t, now())).unwrap_or_default(),
+            r.reply
+        ),
+        OutState::Failed => format!("#{} not sent: {}{refused}", r.id, r.reply),
+        OutState::Uncertain | OutState::Sending => {
+            format!("#{} may have been sent: {}", r.id, r.reply)
+        }
+    }
 }
 
 /// Tells an outbox worker to look at the queue now.

@@ -15,6 +15,7 @@ use crate::domain::{AccountId, MailboxId, MsgId, Role};
 pub enum FlagName {
     Seen,
     Flagged,
+    Answered,
 }
 
 impl FlagName {
@@ -23,6 +24,7 @@ impl FlagName {
         match self {
             FlagName::Seen => "\\Seen",
             FlagName::Flagged => "\\Flagged",
+            FlagName::Answered => "\\Answered",
         }
     }
 
@@ -30,6 +32,7 @@ impl FlagName {
         match self {
             FlagName::Seen => "seen",
             FlagName::Flagged => "flagged",
+            FlagName::Answered => "answered",
         }
     }
 }

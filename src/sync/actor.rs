@@ -64,6 +64,12 @@ pub enum Event {
         msg: MsgId,
         error: String,
     },
+    /// Something for the status line (the outbox worker's news); `problem`: shown as an error.
+    Notice {
+        account: String,
+        text: String,
+        problem: bool,
+    },
 }
 
 #[derive(Debug, Clone, Copy)]

@@ -40,9 +40,104 @@ pub fn draw(f: &mut Frame, state: &AppState, theme: &Theme) {
     if let Some(p) = &state.picker {
         draw_picker(f, f.area(), p, theme);
     }
+    if let Some(c) = &state.compose {
+        draw_compose(f, f.area(), c, theme);
+    }
     if let Some(c) = &state.confirm {
         draw_confirm(f, f.area(), &c.question, theme);
     }
+}
+
+/// The review screen of a message being written.
+fn draw_compose(f: &mut Frame, area: Rect, c: &crate::app::state::Compose, theme: &Theme) {
+    use crate::domain::compose::format_address;
+    let popup = centered(area, 100, area.height.saturating_sub(2).max(10));
+    f.render_widget(Clear, popup);
+    let block = pane_block(
+        " Review (y send · e edit · a attach · d remove · q discard) ".into(),
+        true,
+        theme,
+    );
+    let inner = block.inner(popup);
+    f.render_widget(block, popup);
+    let d = &c.draft;
+    let label = |s: &'static str| Span::styled(format!("{s:<10}"), Style::default().fg(theme.dim));
+    let list = |l: &[crate::domain::Address]| {
+        sanitize::line(&l.iter().map(format_address).collect::<Vec<_>>().join(", "))
+    };
+    let mut lines = vec![
+        Line::from(vec![
+            label("From:"),
+            Span::raw(sanitize::line(&format_address(&d.from))),
+        ]),
+        Line::from(vec![label("To:"), Span::raw(list(&d.to))]),
+    ];
+    if !d.cc.is_empty() {
+        lines.push(Line::from(vec![label("Cc:"), Span::raw(list(&d.cc))]));
+    }
+    if !d.bcc.is_empty() {
+        lines.push(Line::from(vec![label("Bcc:"), Span::raw(list(&d.bcc))]));
+    }
+    lines.push(Line::from(vec![
+        label("Subject:"),
+        Span::styled(
+            sanitize::line(&d.subject),
+            Style::default().add_modifier(Modifier::BOLD),
+        ),
+    ]));
+    for (i, a) in d.attachments.iter().enumerate() {
+        let text = format!(
+            "{} ({}, {})",
+            sanitize::line(&a.name),
+            if a.content_type.is_empty() {
+                crate::domain::compose::guess_type(&a.name)
+            } else {
+                a.content_type.clone()
+            },
+            crate::config::human_size(a.data.len() as u64)
+        );
+        let style = if i == c.selected {
+            theme.selected()
+        } else {
+            Style::default()
+        };
+        lines.push(Line::from(vec![
+            label(if i == 0 { "Attached:" } else { "" }),
+            Span::styled(text, style),
+        ]));
+    }
+    if let Some(input) = &c.attach_input {
+        lines.push(Line::from(vec![
+            Span::styled(
+                "Attach file (tab completes, enter, esc): ",
+                Style::default().fg(theme.accent),
+            ),
+            Span::raw(sanitize::line(input)),
+            Span::styled("▏", Style::default().fg(theme.accent)),
+        ]));
+    }
+    if c.confirm_discard {
+        lines.push(Line::from(Span::styled(
+            "Discard this message? (y/n)",
+            Style::default()
+                .fg(theme.error)
+                .add_modifier(Modifier::BOLD),
+        )));
+    }
+    if let Some(note) = &c.note {
+        lines.push(Line::from(Span::styled(
+            sanitize::line(note),
+            Style::default().fg(theme.error),
+        )));
+    }
+    lines.push(Line::from(Span::styled(
+        "─".repeat(inner.width as usize),
+        Style::default().fg(theme.dim),
+    )));
+    for l in d.body.lines() {
+        lines.push(Line::from(sanitize::line(l)));
+    }
+    f.render_widget(Paragraph::new(lines), inner);
 }
 
 /// The folder picker: the query on top, the matching folders under it.

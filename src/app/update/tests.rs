@@ -824,3 +824,155 @@ fn with_a_delay_only_a_message_still_open_is_marked_read() {
     );
     assert!(s.list.rows[1].flags.seen);
 }
+
+#[test]
+fn writing_a_reply_goes_through_the_editor_and_the_review() {
+    use crate::domain::compose::{Attachment, Draft, Kind};
+    use crate::domain::keys::Key;
+    let (mut s, cmds) = loaded(5);
+    answer(&mut s, &cmds, 5);
+    s.focus = Pane::Messages;
+    let first = s.list.rows[0].id;
+    let cmds = key(&mut s, Action::Reply);
+    assert_eq!(
+        cmds,
+        [Cmd::StartCompose {
+            kind: Kind::Reply,
+            msg: Some(first),
+            mailbox: Some(MailboxId(10)),
+        }]
+    );
+    let file = std::path::PathBuf::from("/tmp/x/message.txt");
+    let draft = Draft {
+        subject: "Re: hello".into(),
+        body: "\n\nOn ..., X wrote:\n> hi\n".into(),
+        ..Draft::default()
+    };
+    update(
+        &mut s,
+        Msg::ComposeStarted(Box::new(crate::app::state::Compose {
+            account: AccountId(1),
+            kind: Kind::Reply,
+            original: Some(first),
+            draft: draft.clone(),
+            file: file.clone(),
+            attach_input: None,
+            selected: 0,
+            note: None,
+            warned_attachment: false,
+            confirm_discard: false,
+        })),
+    );
+    assert_eq!(
+        s.editing.as_ref(),
+        Some(&file),
+        "the run loop hands over to the editor"
+    );
+    assert!(
+        key(&mut s, Action::Reply).is_empty(),
+        "one message at a time"
+    );
+    s.editing = None;
+    let cmds = update(&mut s, Msg::EditorClosed { error: None });
+    assert!(matches!(&cmds[..], [Cmd::ReadCompose { path, .. }] if *path == file));
+    assert!(s.typing(), "the review screen takes the keys");
+    // No recipient yet: sending is refused with a note.
+    assert!(typed(&mut s, Key::Char('y')).is_empty());
+    assert!(
+        s.compose
+            .as_ref()
+            .unwrap()
+            .note
+            .as_deref()
+            .unwrap()
+            .contains("no recipient")
+    );
+    let mut edited = draft.clone();
+    edited.to = vec![crate::domain::Address {
+        name: None,
+        email: "bob@example.test".into(),
+    }];
+    edited.body = "See the attached plan.\n".into();
+    update(&mut s, Msg::ComposeEdited(Ok(Box::new(edited.clone()))));
+    // The text speaks of an attachment: warned once, then y sends anyway.
+    assert!(typed(&mut s, Key::Char('y')).is_empty());
+    assert!(
+        s.compose
+            .as_ref()
+            .unwrap()
+            .note
+            .as_deref()
+            .unwrap()
+            .contains("attachment")
+    );
+    // Attach one: a path prompt, then the file is read.
+    typed(&mut s, Key::Char('a'));
+    for ch in "/tmp/plan.pdf".chars() {
+        typed(&mut s, Key::Char(ch));
+    }
+    assert_eq!(
+        typed(&mut s, Key::Enter),
+        [Cmd::AttachFile {
+            path: "/tmp/plan.pdf".into()
+        }]
+    );
+    update(
+        &mut s,
+        Msg::Attached(Ok(Attachment {
+            name: "plan.pdf".into(),
+            content_type: String::new(),
+            data: vec![1, 2, 3],
+        })),
+    );
+    let cmds = typed(&mut s, Key::Char('y'));
+    let [
+        Cmd::SendCompose {
+            draft, original, ..
+        },
+    ] = &cmds[..]
+    else {
+        panic!("{cmds:?}")
+    };
+    assert_eq!(draft.attachments.len(), 1);
+    assert_eq!(*original, Some(first));
+    update(
+        &mut s,
+        Msg::ComposeQueued {
+            notice: "sending #1".into(),
+        },
+    );
+    assert!(s.compose.is_none() && !s.typing());
+}
+
+#[test]
+fn discarding_asks_first() {
+    use crate::domain::compose::{Draft, Kind};
+    use crate::domain::keys::Key;
+    let (mut s, _) = loaded(0);
+    let file = std::path::PathBuf::from("/tmp/x/m.txt");
+    update(
+        &mut s,
+        Msg::ComposeStarted(Box::new(crate::app::state::Compose {
+            account: AccountId(1),
+            kind: Kind::New,
+            original: None,
+            draft: Draft::default(),
+            file: file.clone(),
+            attach_input: None,
+            selected: 0,
+            note: None,
+            warned_attachment: false,
+            confirm_discard: false,
+        })),
+    );
+    s.editing = None;
+    typed(&mut s, Key::Char('q'));
+    assert!(typed(&mut s, Key::Char('n')).is_empty());
+    assert!(s.compose.is_some(), "kept");
+    typed(&mut s, Key::Char('q'));
+    assert_eq!(
+        typed(&mut s, Key::Char('y')),
+        [Cmd::DiscardCompose { file }]
+    );
+    assert!(s.compose.is_none());
+}

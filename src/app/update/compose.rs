@@ -1,0 +1,187 @@
+//! Writing mail in the state machine: start (new, reply, reply all, forward), hand the text
+//! to the editor (the run loop does that), read it back, then the review screen: send, edit
+//! again, attach or remove files, discard.
+
+use std::path::PathBuf;
+
+use super::super::msg::{Cmd, Msg};
+use super::super::state::AppState;
+use crate::domain::ALL_INBOXES;
+use crate::domain::compose::Kind;
+use crate::domain::keys::{Action, Key, KeyChord};
+
+pub fn on_action(state: &mut AppState, action: Action, cmds: &mut Vec<Cmd>) {
+    if state.compose.is_some() {
+        return;
+    }
+    let kind = match action {
+        Action::Reply => Kind::Reply,
+        Action::ReplyAll => Kind::ReplyAll,
+        Action::Forward => Kind::Forward,
+        Action::ForwardAttached => Kind::ForwardAttached,
+        _ => Kind::New,
+    };
+    let current = state
+        .reader
+        .as_ref()
+        .map(|r| r.msg)
+        .or_else(|| state.list.selected_row().map(|e| e.id));
+    let msg = match kind {
+        Kind::New => None,
+        _ => match current {
+            Some(m) => Some(m),
+            None => return,
+        },
+    };
+    // A new message is written from the account of the folder in view.
+    let mailbox = state
+        .list
+        .mailbox
+        .filter(|m| *m != ALL_INBOXES)
+        .or_else(|| state.selected_mailbox().map(|m| m.id));
+    cmds.push(Cmd::StartCompose {
+        kind,
+        msg: msg.or(current.filter(|_| kind == Kind::New && mailbox.is_none())),
+        mailbox,
+    });
+}
+
+pub fn on_msg(state: &mut AppState, msg: Msg, cmds: &mut Vec<Cmd>) {
+    match msg {
+        Msg::ComposeStarted(c) => {
+            state.editing = Some(c.file.clone());
+            state.compose = Some(*c);
+        }
+        Msg::ComposeFileWritten => {
+            if let Some(c) = &state.compose {
+                state.editing = Some(c.file.clone());
+            }
+        }
+        Msg::EditorClosed { error } => {
+            let Some(c) = &mut state.compose else { return };
+            match error {
+                Some(e) => c.note = Some(e),
+                None => cmds.push(Cmd::ReadCompose {
+                    path: c.file.clone(),
+                    base: Box::new(c.draft.clone()),
+                }),
+            }
+        }
+        Msg::ComposeEdited(result) => {
+            let Some(c) = &mut state.compose else { return };
+            match result {
+                Ok(d) => {
+                    c.draft = *d;
+                    c.note = None;
+                }
+                Err(e) => c.note = Some(format!("{e}: e edits again")),
+            }
+        }
+        Msg::Attached(result) => {
+            let Some(c) = &mut state.compose else { return };
+            match result {
+                Ok(a) => {
+                    c.draft.attachments.push(a);
+                    c.selected = c.draft.attachments.len() - 1;
+                    c.note = None;
+                }
+                Err(e) => c.note = Some(e),
+            }
+        }
+        Msg::PathCompleted { input, completed } => {
+            if let Some(c) = &mut state.compose
+                && c.attach_input.as_deref() == Some(input.as_str())
+            {
+                c.attach_input = Some(completed);
+            }
+        }
+        Msg::ComposeQueued { notice } => {
+            state.compose = None;
+            state.notice = Some(notice);
+        }
+        _ => {}
+    }
+}
+
+/// Keys on the review screen (and in the attach prompt).
+pub fn on_typed(state: &mut AppState, chord: KeyChord, cmds: &mut Vec<Cmd>) {
+    let Some(c) = &mut state.compose else { return };
+    let ctrl = chord.ctrl;
+    if let Some(input) = &mut c.attach_input {
+        match chord.key {
+            Key::Esc => c.attach_input = None,
+            Key::Enter => {
+                let path = PathBuf::from(input.trim());
+                c.attach_input = None;
+                if !path.as_os_str().is_empty() {
+                    cmds.push(Cmd::AttachFile { path });
+                }
+            }
+            Key::Tab => cmds.push(Cmd::CompletePath {
+                input: input.clone(),
+            }),
+            Key::Backspace => {
+                input.pop();
+            }
+            Key::Char('u') if ctrl => input.clear(),
+            Key::Char(ch) if !ctrl && !chord.alt && !ch.is_control() => input.push(ch),
+            _ => {}
+        }
+        return;
+    }
+    if c.confirm_discard {
+        c.confirm_discard = false;
+        if matches!(chord.key, Key::Char('y') | Key::Char('Y')) {
+            let file = c.file.clone();
+            state.compose = None;
+            cmds.push(Cmd::DiscardCompose { file });
+        }
+        return;
+    }
+    match chord.key {
+        Key::Char('y') | Key::Enter if !ctrl => {
+            let d = &c.draft;
+            if d.to.is_empty() && d.cc.is_empty() && d.bcc.is_empty() {
+                c.note = Some("no recipient: e to edit, then add To".into());
+                return;
+            }
+            if d.attachments.is_empty()
+                && crate::domain::compose::mentions_attachment(&d.body)
+                && !c.warned_attachment
+            {
+                c.warned_attachment = true;
+                c.note = Some(
+                    "the text speaks of an attachment but none is attached: a attaches, y sends anyway"
+                        .into(),
+                );
+                return;
+            }
+            cmds.push(Cmd::SendCompose {
+                account: c.account,
+                draft: Box::new(c.draft.clone()),
+                original: c.original,
+                kind: c.kind,
+                file: c.file.clone(),
+            });
+        }
+        Key::Char('e') => cmds.push(Cmd::WriteCompose {
+            path: c.file.clone(),
+            draft: Box::new(c.draft.clone()),
+        }),
+        Key::Char('a') => {
+            c.attach_input = Some(String::new());
+            c.note = None;
+        }
+        Key::Char('d') | Key::Delete if !c.draft.attachments.is_empty() => {
+            let i = c.selected.min(c.draft.attachments.len() - 1);
+            c.draft.attachments.remove(i);
+            c.selected = c.selected.min(c.draft.attachments.len().saturating_sub(1));
+        }
+        Key::Char('j') | Key::Down => {
+            c.selected = (c.selected + 1).min(c.draft.attachments.len().saturating_sub(1));
+        }
+        Key::Char('k') | Key::Up => c.selected = c.selected.saturating_sub(1),
+        Key::Char('q') | Key::Esc => c.confirm_discard = true,
+        _ => {}
+    }
+}

@@ -1,0 +1,97 @@
+//! Writing mail end to end: the real binary in tmux replies to a message through an editor
+//! (a script standing in for the user's), reviews it and sends it through the real Postfix.
+
+mod harness;
+mod tmux;
+
+use std::time::Duration;
+
+use harness::{ALICE, BOB, HOST, MailServers};
+use mail_parser::MessageParser;
+use tmux::Tmux;
+
+const WAIT: Duration = Duration::from_secs(30);
+
+#[test]
+fn a_reply_written_in_the_editor_is_reviewed_sent_and_filed() {
+    let servers = MailServers::start();
+    servers.deliver(
+        ALICE.email,
+        format!(
+            "From: Bob <{}>\r\nTo: Alice <{}>\r\nSubject: lunch?\r\nMessage-ID: <lunch@example.test>\r\n\
+             Date: Tue, 24 Nov 2026 10:00:00 +0000\r\n\r\nNoon at the usual place?\r\n",
+            BOB.email, ALICE.email
+        )
+        .as_bytes(),
+    );
+    let dir = tempfile::tempdir().unwrap();
+    // The "editor": writes an answer at the top of the body, as a user would.
+    let editor = dir.path().join("editor.sh");
+    std::fs::write(
+        &editor,
+        "#!/bin/sh\nawk 'BEGIN{d=0} {print} /^$/ && !d {print \"Sure, noon works.\"; d=1}' \"$1\" > \"$1.new\" && mv \"$1.new\" \"$1\"\n",
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&editor, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let ca = servers.ca_pem_path().display().to_string();
+    let cfg = dir.path().join("config.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "data_dir = {data:?}\neditor = {editor:?}\n[[account]]\nname = \"alice\"\n\
+             email = \"{email}\"\ndisplay_name = \"Alice\"\nsignature = \"Alice\\nexample.test\"\n\
+             [account.imap]\nhost = \"{HOST}\"\nport = {imaps}\nsecurity = \"tls\"\n\
+             username = \"{email}\"\npassword = \"{pw}\"\nca_file = {ca:?}\n\
+             [account.smtp]\nhost = \"{HOST}\"\nport = {sub}\nsecurity = \"starttls\"\n\
+             username = \"{email}\"\npassword = \"{pw}\"\nca_file = {ca:?}\n",
+            data = dir.path().join("data").display().to_string(),
+            editor = editor.display().to_string(),
+            email = ALICE.email,
+            pw = ALICE.password,
+            imaps = servers.imaps_port(),
+            sub = servers.submission_port(),
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&cfg, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let bin = env!("CARGO_BIN_EXE_tern");
+    let t = Tmux::start(&format!("{bin} --config {}", cfg.display()), 150, 40);
+    t.wait_for("the synced inbox", WAIT, |s| {
+        s.contains("lunch?") && s.contains("● alice") && s.contains("Noon at the usual place?")
+    });
+    t.keys(&["Tab", "r"]);
+    let s = t.wait_for("the review screen", WAIT, |s| {
+        s.contains("Review (y send") && s.contains("Sure, noon works.")
+    });
+    assert!(s.contains("Re: lunch?"), "{s}");
+    assert!(s.contains("> Noon at the usual place?"), "{s}");
+    assert!(s.contains("-- "), "the signature: {s}");
+    t.keys(&["y"]);
+    t.wait_for("the sent notice", WAIT, |s| s.contains("sent #1"));
+
+    let uid = servers.wait_for_subject(BOB.email, "INBOX", "Re: lunch?", WAIT);
+    let mut bob = servers.imap(BOB.email);
+    let raw = bob.fetch_raw("INBOX", uid);
+    let m = MessageParser::default().parse(&raw).unwrap();
+    assert_eq!(m.in_reply_to().as_text(), Some("lunch@example.test"));
+    let body = m.body_text(0).unwrap();
+    assert!(body.starts_with("Sure, noon works."), "{body}");
+    assert!(body.contains("> Noon at the usual place?"), "{body}");
+    // The original is answered and the Sent copy filed, on the server.
+    let mut alice = servers.imap(ALICE.email);
+    let deadline = std::time::Instant::now() + WAIT;
+    loop {
+        let answered = alice.search("INBOX", "ANSWERED").len() == 1;
+        let filed = alice.search("Sent", "HEADER Subject lunch").len() == 1;
+        if answered && filed {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "answered {answered}, filed {filed}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    t.keys(&["q"]);
+}
