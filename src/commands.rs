@@ -533,6 +533,12 @@ pub async fn send(cfg: &Config, store: StoreHandle, input: &[u8], opts: &SendOpt
             ));
         }
     }
+    if report.to_drafts
+        && account.imap.is_some()
+        && let Err(e) = file_sent_copies(account, &store, acc, &[]).await
+    {
+        warning = Some(format!("the draft stays queued for the Drafts folder: {e}"));
+    }
     if let Some(w) = &warning {
         eprintln!("warning: {w}");
     }
@@ -594,7 +600,7 @@ async fn file_sent_copies(
                         return Ok(false);
                     };
                     let meta = crate::domain::message::parse(&row.raw).meta;
-                    s.queue_sent_copy(acc, id, &row.raw, &meta)
+                    s.queue_sent_copy(acc, &row.raw, &meta)
                 })
                 .await?;
             if !ok {

@@ -145,7 +145,7 @@ fn open(rt: &tokio::runtime::Runtime, cfg: Config) -> anyhow::Result<()> {
                 .collect();
             let signature = account.signature.clone();
             let (kick, task) = tern::send::spawn_worker(account, store, move |r| {
-                if r.sent_copy
+                if (r.sent_copy || r.to_drafts)
                     && let Some(e) = &engine
                 {
                     e.send(actor::Command::Replay);

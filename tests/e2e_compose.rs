@@ -67,6 +67,27 @@ fn a_reply_written_in_the_editor_is_reviewed_sent_and_filed() {
     assert!(s.contains("Re: lunch?"), "{s}");
     assert!(s.contains("> Noon at the usual place?"), "{s}");
     assert!(s.contains("-- "), "the signature: {s}");
+    // Saved as a draft first: in Drafts on the server, marked \Draft.
+    t.keys(&["s"]);
+    t.wait_for("the saved notice", WAIT, |s| s.contains("saved in Drafts"));
+    let mut alice = servers.imap(ALICE.email);
+    let deadline = std::time::Instant::now() + WAIT;
+    while alice.search("Drafts", "DRAFT HEADER Subject lunch").len() != 1 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the draft never reached the server"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    // Resumed from the Drafts folder, edited once more, sent.
+    t.keys(&["h", "j", "Enter"]);
+    t.wait_for("the Drafts folder", WAIT, |s| {
+        s.contains("alice · Drafts") && s.contains("Re: lunch?")
+    });
+    t.keys(&["e"]);
+    t.wait_for("the review screen again", WAIT, |s| {
+        s.contains("Review (y send")
+    });
     t.keys(&["y"]);
     t.wait_for("the sent notice", WAIT, |s| s.contains("sent #1"));
 
@@ -78,18 +99,18 @@ fn a_reply_written_in_the_editor_is_reviewed_sent_and_filed() {
     let body = m.body_text(0).unwrap();
     assert!(body.starts_with("Sure, noon works."), "{body}");
     assert!(body.contains("> Noon at the usual place?"), "{body}");
-    // The original is answered and the Sent copy filed, on the server.
-    let mut alice = servers.imap(ALICE.email);
+    // The Sent copy filed and the draft gone, on the server.
     let deadline = std::time::Instant::now() + WAIT;
     loop {
         let answered = alice.search("INBOX", "ANSWERED").len() == 1;
         let filed = alice.search("Sent", "HEADER Subject lunch").len() == 1;
-        if answered && filed {
+        let drafts = alice.search("Drafts", "ALL").len();
+        if answered && filed && drafts == 0 {
             break;
         }
         assert!(
             std::time::Instant::now() < deadline,
-            "answered {answered}, filed {filed}"
+            "answered {answered}, filed {filed}, drafts left {drafts}"
         );
         std::thread::sleep(Duration::from_millis(100));
     }

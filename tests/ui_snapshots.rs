@@ -648,6 +648,7 @@ fn the_review_screen_of_a_reply() {
         account: tern::domain::AccountId(1),
         kind: Kind::ReplyAll,
         original: None,
+        draft_msg: None,
         draft: Draft {
             from: a(Some("Robin Quill"), "robin.quill@northwind.example"),
             to: vec![a(Some("Jonas Weber"), "jonas.weber@northwind.example")],

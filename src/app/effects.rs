@@ -144,6 +144,8 @@ impl Effects {
             cmd,
             Cmd::StartCompose { .. }
                 | Cmd::SendCompose { .. }
+                | Cmd::SaveDraft { .. }
+                | Cmd::ResumeDraft { .. }
                 | Cmd::WriteCompose { .. }
                 | Cmd::ReadCompose { .. }
                 | Cmd::AttachFile { .. }
@@ -449,6 +451,8 @@ pub fn execute_on(store: &mut Store, cmd: Cmd) -> crate::store::Result<Option<Ms
         Cmd::MarkReadLater { msg, .. } => Msg::ReadDelayElapsed { msg },
         Cmd::StartCompose { .. }
         | Cmd::SendCompose { .. }
+        | Cmd::SaveDraft { .. }
+        | Cmd::ResumeDraft { .. }
         | Cmd::WriteCompose { .. }
         | Cmd::ReadCompose { .. }
         | Cmd::AttachFile { .. }
@@ -719,6 +723,7 @@ async fn compose_effect(
                 account: sender.account,
                 kind,
                 original: msg.filter(|_| kind != compose::Kind::New),
+                draft_msg: None,
                 draft,
                 file,
                 attach_input: None,
@@ -761,18 +766,30 @@ async fn compose_effect(
             original,
             kind,
             file,
+            draft_msg,
         } => {
             let unique = crate::send::unique_token();
             let now = chrono::Utc::now().timestamp();
             let built = compose::build(&draft, now, &unique);
             let subject = draft.subject.clone();
-            let answered = matches!(kind, compose::Kind::Reply | compose::Kind::ReplyAll);
+            let answered = matches!(kind, compose::Kind::Reply | compose::Kind::ReplyAll)
+                || draft.in_reply_to.is_some();
+            let parent = draft.in_reply_to.clone();
             let queued = store
                 .call(move |s| {
                     let id = s.enqueue(account, &built.mail_from, &built.rcpt, &built.raw)?;
                     let mut flagged = Vec::new();
+                    // A reply written from a saved draft finds what it answers by Message-ID.
+                    let original = match (original, &parent) {
+                        (Some(o), _) => Some(o),
+                        (None, Some(p)) => s.find_message_id(account, p)?,
+                        _ => None,
+                    };
                     if answered && let Some(o) = original {
                         flagged = s.set_flag(&[o], FlagName::Answered, true)?.0;
+                    }
+                    if let Some(d) = draft_msg {
+                        flagged.extend(s.expunge_messages(&[d])?);
                     }
                     Ok((id, flagged))
                 })
@@ -801,6 +818,77 @@ async fn compose_effect(
                 }
                 Err(e) => Msg::Failed(format!("the outbox: {e}")),
             }
+        }
+        Cmd::SaveDraft {
+            account,
+            draft,
+            replaces,
+            file,
+        } => {
+            let raw = compose::build_draft(
+                &draft,
+                chrono::Utc::now().timestamp(),
+                &crate::send::unique_token(),
+            );
+            let saved = store
+                .call(move |s| {
+                    let meta = crate::domain::message::parse(&raw).meta;
+                    s.save_draft(account, &raw, &meta, replaces)
+                })
+                .await;
+            match saved {
+                Ok(Some(_)) => {
+                    if let Some(e) = engines.get(&account) {
+                        e.send(Command::Replay);
+                    }
+                    let _ = tokio::fs::remove_file(&file).await;
+                    Msg::ComposeQueued {
+                        notice: "saved in Drafts".into(),
+                    }
+                }
+                Ok(None) => Msg::Failed(
+                    "this account has no Drafts folder (set [account.folders] drafts = \"...\")"
+                        .into(),
+                ),
+                Err(e) => Msg::Failed(format!("cannot save the draft: {e}")),
+            }
+        }
+        Cmd::ResumeDraft { msg } => {
+            let found = store
+                .call(move |s| Ok((s.raw_message(msg)?, s.message_location(msg)?.map(|l| l.0))))
+                .await;
+            let Ok((Some(raw), Some(account))) = found else {
+                return Msg::Failed("the draft is not downloaded yet: open it first".into());
+            };
+            let Some(sender) = senders.iter().find(|s| s.account == account) else {
+                return Msg::Failed(
+                    "this account cannot send: give it an [account.smtp] section".into(),
+                );
+            };
+            let mut draft = compose::draft_from_raw(&raw);
+            if draft.from.email.is_empty() {
+                draft.from = sender.me.first().cloned().unwrap_or_default();
+            }
+            let file = match compose_file(dirs) {
+                Ok(f) => f,
+                Err(e) => return Msg::Failed(e),
+            };
+            if let Err(e) = write_private(&file, &compose::editable(&draft)) {
+                return Msg::Failed(e);
+            }
+            Msg::ComposeStarted(Box::new(super::state::Compose {
+                account,
+                kind: compose::Kind::New,
+                original: None,
+                draft_msg: Some(msg),
+                draft,
+                file,
+                attach_input: None,
+                selected: 0,
+                note: None,
+                warned_attachment: false,
+                confirm_discard: false,
+            }))
         }
         Cmd::DiscardCompose { file } => {
             let _ = tokio::fs::remove_file(&file).await;

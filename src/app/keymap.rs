@@ -30,7 +30,8 @@ pub fn applies_in(action: Action, pane: Pane) -> bool {
         | Action::Reply
         | Action::ReplyAll
         | Action::Forward
-        | Action::ForwardAttached => pane != Pane::Mailboxes,
+        | Action::ForwardAttached
+        | Action::EditDraft => pane != Pane::Mailboxes,
         // Only inside the attachments list.
         Action::Save => false,
         Action::ToggleFold => pane != Pane::Reader,

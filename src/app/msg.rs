@@ -246,10 +246,23 @@ pub enum Cmd {
         original: Option<MsgId>,
         kind: crate::domain::compose::Kind,
         file: std::path::PathBuf,
+        /// The draft it was written from (removed once the message is in the outbox).
+        draft_msg: Option<MsgId>,
     },
     /// Complete a path being typed (to the longest shared prefix of what matches).
     CompletePath {
         input: String,
+    },
+    /// Save the message in the Drafts folder (replacing `replaces`), and close it.
+    SaveDraft {
+        account: crate::domain::AccountId,
+        draft: Box<crate::domain::compose::Draft>,
+        replaces: Option<MsgId>,
+        file: std::path::PathBuf,
+    },
+    /// Go on writing a saved draft.
+    ResumeDraft {
+        msg: MsgId,
     },
     /// The message is given up: its file goes.
     DiscardCompose {

@@ -135,6 +135,8 @@ pub struct Compose {
     pub kind: crate::domain::compose::Kind,
     /// The message answered or forwarded.
     pub original: Option<MsgId>,
+    /// The saved draft this message continues (replaced when saved again, removed once sent).
+    pub draft_msg: Option<MsgId>,
     pub draft: crate::domain::compose::Draft,
     /// The text the editor works on (header fields, blank line, body).
     pub file: std::path::PathBuf,

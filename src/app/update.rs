@@ -346,7 +346,8 @@ fn on_action(state: &mut AppState, action: Action, cmds: &mut Vec<Cmd>) {
         | Action::Reply
         | Action::ReplyAll
         | Action::Forward
-        | Action::ForwardAttached => compose::on_action(state, action, cmds),
+        | Action::ForwardAttached
+        | Action::EditDraft => compose::on_action(state, action, cmds),
         Action::ToggleRead => toggle_flag(state, FlagName::Seen, cmds),
         Action::ToggleFlag => toggle_flag(state, FlagName::Flagged, cmds),
         Action::OpenLink => {

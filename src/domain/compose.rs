@@ -126,6 +126,87 @@ pub fn build(d: &Draft, now: i64, unique: &str) -> Built {
     }
 }
 
+/// A draft as stored in the Drafts folder: like [`build`], with its Bcc kept (it is not sent).
+pub fn build_draft(d: &Draft, now: i64, unique: &str) -> Vec<u8> {
+    let built = build(d, now, unique);
+    if d.bcc.is_empty() {
+        return built.raw;
+    }
+    let mut raw = format!("Bcc: {}\r\n", MbHeaderText::encode_list(&d.bcc)).into_bytes();
+    raw.extend_from_slice(&built.raw);
+    raw
+}
+
+/// Bcc addresses as a header value (ASCII: the names go as encoded words).
+struct MbHeaderText;
+
+impl MbHeaderText {
+    fn encode_list(list: &[Address]) -> String {
+        list.iter()
+            .map(|a| {
+                let name = a.name.as_deref().filter(|n| !n.is_empty());
+                match name {
+                    Some(n) if n.is_ascii() && !n.contains(['"', '\\']) => {
+                        format!("\"{n}\" <{}>", a.email)
+                    }
+                    _ => a.email.clone(),
+                }
+            })
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+}
+
+/// A stored draft (or any message) read back into what the user can edit: addresses,
+/// subject, the text, reply headers and attachments.
+pub fn draft_from_raw(raw: &[u8]) -> Draft {
+    use mail_parser::MimeHeaders;
+    let Some(m) = mail_parser::MessageParser::default().parse(raw) else {
+        return Draft::default();
+    };
+    let list = |v: Option<&mail_parser::Address<'_>>| -> Vec<Address> {
+        v.map(|l| {
+            l.iter()
+                .filter_map(|a| {
+                    Some(Address {
+                        name: a.name().map(str::to_string),
+                        email: a.address()?.to_string(),
+                    })
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+    };
+    Draft {
+        from: list(m.from()).into_iter().next().unwrap_or_default(),
+        to: list(m.to()),
+        cc: list(m.cc()),
+        bcc: list(m.bcc()),
+        subject: m.subject().unwrap_or_default().to_string(),
+        body: m
+            .body_text(0)
+            .map(|b| b.replace("\r\n", "\n"))
+            .unwrap_or_default(),
+        in_reply_to: m.in_reply_to().as_text().map(str::to_string),
+        references: m
+            .references()
+            .as_text_list()
+            .map(|l| l.iter().map(|s| s.to_string()).collect())
+            .unwrap_or_default(),
+        attachments: m
+            .attachments()
+            .map(|a| Attachment {
+                name: a.attachment_name().unwrap_or("attachment").to_string(),
+                content_type: a
+                    .content_type()
+                    .map(|c| format!("{}/{}", c.ctype(), c.subtype().unwrap_or("octet-stream")))
+                    .unwrap_or_default(),
+                data: a.contents().to_vec(),
+            })
+            .collect(),
+    }
+}
+
 /// The MIME type of a file name, by its extension (application/octet-stream when unknown).
 pub fn guess_type(name: &str) -> String {
     mime_guess::from_path(name)
@@ -600,6 +681,35 @@ Shall we?\r\n> earlier text\r\n"
         assert!(!mentions_attachment("Hi\n> see attached\n"));
         assert!(!mentions_attachment("Hi\n-- \nattachments welcome\n"));
         assert!(!mentions_attachment("Lunch at noon?"));
+    }
+
+    #[test]
+    fn a_draft_reads_back_as_written_bcc_included() {
+        let d = Draft {
+            from: addr(Some("Me"), "me@example.test"),
+            to: vec![addr(Some("Zoë"), "zoe@example.test")],
+            cc: vec![],
+            bcc: vec![addr(Some("Boss"), "boss@example.test")],
+            subject: "Plan für Montag".into(),
+            body: "Erste Zeile\nzweite.\n".into(),
+            in_reply_to: Some("p@x".into()),
+            references: vec!["r@x".into(), "p@x".into()],
+            attachments: vec![Attachment {
+                name: "a.bin".into(),
+                content_type: "application/octet-stream".into(),
+                data: vec![0, 1, 2, 255],
+            }],
+        };
+        let raw = build_draft(&d, 1_795_543_200, "u");
+        let back = draft_from_raw(&raw);
+        assert_eq!(back.to, d.to);
+        assert_eq!(back.bcc[0].email, "boss@example.test");
+        assert_eq!(back.subject, d.subject);
+        assert_eq!(back.body, d.body);
+        assert_eq!(back.in_reply_to, d.in_reply_to);
+        assert_eq!(back.references, d.references);
+        assert_eq!(back.attachments, d.attachments);
+        assert!(!build(&d, 0, "u").raw.windows(4).any(|w| w == b"Bcc:"));
     }
 
     #[test]

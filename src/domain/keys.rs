@@ -53,6 +53,7 @@ pub enum Action {
     ReplyAll,
     Forward,
     ForwardAttached,
+    EditDraft,
 }
 
 impl Action {
@@ -101,6 +102,7 @@ impl Action {
         Action::ReplyAll,
         Action::Forward,
         Action::ForwardAttached,
+        Action::EditDraft,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -149,6 +151,7 @@ impl Action {
             Action::ReplyAll => "reply_all",
             Action::Forward => "forward",
             Action::ForwardAttached => "forward_attached",
+            Action::EditDraft => "edit_draft",
         }
     }
 
@@ -198,6 +201,9 @@ impl Action {
             Action::ReplyAll => "reply to the sender and every other recipient",
             Action::Forward => "forward the message in the text",
             Action::ForwardAttached => "forward the message as an attachment",
+            Action::EditDraft => {
+                "go on writing the draft (or write the message again as a new one)"
+            }
         }
     }
 
@@ -252,6 +258,7 @@ impl Action {
             Action::ReplyAll => &["R"],
             Action::Forward => &["f"],
             Action::ForwardAttached => &["F"],
+            Action::EditDraft => &["e"],
         }
     }
 }

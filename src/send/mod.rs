@@ -29,6 +29,8 @@ pub struct Report {
     pub retry_at: Option<i64>,
     /// The Sent copy waits in the account's IMAP queue.
     pub sent_copy: bool,
+    /// Refused for good: the message went back to the Drafts folder to be edited.
+    pub to_drafts: bool,
 }
 
 /// A unique token for a Message-ID: time and randomness (std's per-process random hash keys),
@@ -117,6 +119,7 @@ pub async fn send_one(
         refused: Vec::new(),
         retry_at: None,
         sent_copy: false,
+        to_drafts: false,
     };
     if row.state != OutState::Queued {
         return Ok(report(
@@ -186,7 +189,7 @@ pub async fn send_one(
                 sent_copy = store
                     .call(move |s| {
                         let meta = crate::domain::message::parse(&raw).meta;
-                        s.queue_sent_copy(acc, id, &raw, &meta)
+                        s.queue_sent_copy(acc, &raw, &meta)
                     })
                     .await
                     .map_err(|e| e.to_string())?;
@@ -207,8 +210,19 @@ pub async fn send_one(
         }
         Attempt::Failed { reply, refused } => {
             set(OutState::Failed, reply.clone(), None).await?;
+            // Back to Drafts, to be edited and sent again (the outbox keeps it too).
+            let (raw, rcpt, acc) = (row.raw.clone(), row.rcpt.clone(), row.account);
+            let to_drafts = store
+                .call(move |s| {
+                    let raw = with_bcc(&raw, &rcpt);
+                    let meta = crate::domain::message::parse(&raw).meta;
+                    Ok(s.save_draft(acc, &raw, &meta, None)?.is_some())
+                })
+                .await
+                .unwrap_or(false);
             Report {
                 refused,
+                to_drafts,
                 ..report(OutState::Failed, reply)
             }
         }
@@ -217,6 +231,32 @@ pub async fn send_one(
             report(OutState::Uncertain, reply)
         }
     })
+}
+
+/// The message with a Bcc field naming the envelope recipients its To and Cc do not (so a
+/// draft made from it keeps them).
+fn with_bcc(raw: &[u8], rcpt: &[String]) -> Vec<u8> {
+    let Some(m) = mail_parser::MessageParser::default().parse_headers(raw) else {
+        return raw.to_vec();
+    };
+    let mut shown: Vec<String> = Vec::new();
+    for h in [m.to(), m.cc()].into_iter().flatten() {
+        shown.extend(
+            h.iter()
+                .filter_map(|a| a.address().map(str::to_ascii_lowercase)),
+        );
+    }
+    let hidden: Vec<&str> = rcpt
+        .iter()
+        .filter(|r| !shown.contains(&r.to_ascii_lowercase()))
+        .map(String::as_str)
+        .collect();
+    if hidden.is_empty() {
+        return raw.to_vec();
+    }
+    let mut out = format!("Bcc: {}\r\n", hidden.join(", ")).into_bytes();
+    out.extend_from_slice(raw);
+    out
 }
 
 /// One line for the status bar about what became of a message.
@@ -241,6 +281,12 @@ pub fn describe(r: &Report) -> String {
             r.retry_at.map(|t| until(t, now())).unwrap_or_default(),
             r.reply
         ),
+        OutState::Failed if r.to_drafts => {
+            format!(
+                "#{} not sent: {}{refused}; it is back in Drafts",
+                r.id, r.reply
+            )
+        }
         OutState::Failed => format!("#{} not sent: {}{refused}", r.id, r.reply),
         OutState::Uncertain | OutState::Sending => {
             format!("#{} may have been sent: {}", r.id, r.reply)

@@ -62,10 +62,10 @@ pub enum QueuedAction {
     },
     /// Remove for good: STORE \Deleted, then UID EXPUNGE of exactly these.
     Expunge { uids: Vec<i64> },
-    /// Store outbox message `outbox` in the row's mailbox (a Sent copy) with these flags; its
-    /// cached row carries `placeholder` until the server says which UID it got.
+    /// Store a message made here (a Sent copy, a draft) in the row's mailbox with these flags:
+    /// the bytes are the body of its cached row, which carries `placeholder` (`-id`) until the
+    /// server says which UID it got.
     Append {
-        outbox: i64,
         placeholder: i64,
         flags: Vec<String>,
     },

@@ -186,20 +186,72 @@ impl Store {
     pub fn queue_sent_copy(
         &mut self,
         account: AccountId,
-        outbox: i64,
         raw: &[u8],
         meta: &MessageMeta,
     ) -> Result<bool> {
+        Ok(self
+            .store_local_copy(account, Role::Sent, raw, meta, &["\\Seen"])?
+            .is_some())
+    }
+
+    /// A cached message of an account by its Message-ID (the first found).
+    pub fn find_message_id(&self, account: AccountId, message_id: &str) -> Result<Option<MsgId>> {
+        let id = message_id
+            .trim()
+            .trim_start_matches('<')
+            .trim_end_matches('>');
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT m.id FROM messages m JOIN mailboxes b ON b.id = m.mailbox_id
+                 WHERE m.message_id = ?2 AND b.account_id = ?1 AND b.role IS NOT 'drafts'
+                 ORDER BY m.id LIMIT 1",
+                params![account.0, id],
+                |r| Ok(MsgId(r.get(0)?)),
+            )
+            .optional()?)
+    }
+
+    /// Save a draft in the account's Drafts folder (here at once, on the server through the
+    /// queue), replacing its previous version `replaces`. Returns the new row (None: the
+    /// account has no Drafts folder).
+    pub fn save_draft(
+        &mut self,
+        account: AccountId,
+        raw: &[u8],
+        meta: &MessageMeta,
+        replaces: Option<MsgId>,
+    ) -> Result<Option<MsgId>> {
+        let id = self.store_local_copy(account, Role::Drafts, raw, meta, &["\\Draft", "\\Seen"])?;
+        if id.is_some()
+            && let Some(old) = replaces
+        {
+            self.expunge_messages(&[old])?;
+        }
+        Ok(id)
+    }
+
+    /// A message made here, in the account's mailbox with `role`: in the cache at once (under
+    /// a placeholder UID, with these flags) and queued for the server (APPEND). Returns its
+    /// row, None when the account has no such mailbox.
+    pub fn store_local_copy(
+        &mut self,
+        account: AccountId,
+        role: Role,
+        raw: &[u8],
+        meta: &MessageMeta,
+        flags: &[&str],
+    ) -> Result<Option<MsgId>> {
         let tx = self.conn.transaction()?;
         let sent: Option<i64> = tx
             .query_row(
                 "SELECT id FROM mailboxes WHERE account_id = ?1 AND role = ?2 ORDER BY id LIMIT 1",
-                params![account.0, Role::Sent.as_str()],
+                params![account.0, role.as_str()],
                 |r| r.get(0),
             )
             .optional()?;
         let Some(sent) = sent else {
-            return Ok(false);
+            return Ok(None);
         };
         let siblings: Vec<i64> = {
             let mut st = tx.prepare_cached("SELECT id FROM mailboxes WHERE account_id = ?1")?;
@@ -212,10 +264,7 @@ impl Store {
         let m = super::NewMessage {
             uid: Uid(0),
             meta: meta.clone(),
-            flags: Flags {
-                seen: true,
-                ..Flags::default()
-            },
+            flags: Flags::parse(&flags.join(" ")),
             internal_date: Some(now()),
             raw: Some(raw),
         };
@@ -232,12 +281,11 @@ impl Store {
             account,
             MailboxId(sent),
             &super::QueuedAction::Append {
-                outbox,
                 placeholder: super::placeholder(id),
-                flags: vec!["\\Seen".into()],
+                flags: flags.iter().map(|f| f.to_string()).collect(),
             },
         )?;
         tx.commit()?;
-        Ok(true)
+        Ok(Some(id))
     }
 }

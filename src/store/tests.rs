@@ -563,3 +563,39 @@ fn a_refused_move_goes_back_and_a_renumbered_source_drops_its_moves() {
     assert_eq!(s.message_count(junk).unwrap(), 0);
     assert!(s.pending(a).unwrap().is_empty());
 }
+
+#[test]
+fn a_draft_saved_again_replaces_the_previous_version() {
+    let (mut s, a, _) = setup();
+    let drafts = s
+        .upsert_mailbox(a, "Drafts", Some('/'), Some(Role::Drafts))
+        .unwrap();
+    let raw1 = b"Subject: v1\r\nTo: x@example.test\r\n\r\nfirst\r\n";
+    let one = s
+        .save_draft(a, raw1, &message::parse(raw1).meta, None)
+        .unwrap()
+        .unwrap();
+    let raw2 = b"Subject: v2\r\nTo: x@example.test\r\n\r\nsecond\r\n";
+    let two = s
+        .save_draft(a, raw2, &message::parse(raw2).meta, Some(one))
+        .unwrap()
+        .unwrap();
+    let rows = s.envelopes(drafts, 0, 10).unwrap();
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0].id, two);
+    assert!(rows[0].flags.draft && rows[0].flags.seen);
+    assert_eq!(s.raw_message(two).unwrap().unwrap(), raw2);
+    // Queued: store v1, store v2, remove v1 (v1 never reached the server: its APPEND finds
+    // no row and is dropped).
+    let kinds: Vec<&str> = s
+        .pending(a)
+        .unwrap()
+        .iter()
+        .map(|p| match p.action {
+            QueuedAction::Append { .. } => "append",
+            QueuedAction::Expunge { .. } => "expunge",
+            _ => "other",
+        })
+        .collect();
+    assert_eq!(kinds, ["append", "append", "expunge"]);
+}

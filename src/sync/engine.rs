@@ -444,18 +444,15 @@ async fn replay_batch(
             }
             store.call(move |s| s.pending_done(&ids, &log)).await?;
         }
-        QueuedAction::Append {
-            outbox,
-            placeholder,
-            flags,
-        } => {
-            let (outbox, ph, flags) = (*outbox, *placeholder, flags.clone());
-            let Some(row) = store.call(move |s| s.outbox_get(outbox)).await? else {
-                log.push((account, format!("a copy for {name}: the message is gone")));
+        QueuedAction::Append { placeholder, flags } => {
+            let (ph, flags) = (*placeholder, flags.clone());
+            let msg = crate::domain::MsgId(-ph);
+            let Some(raw) = store.call(move |s| s.raw_message(msg)).await? else {
+                // Deleted here before it reached the server (e.g. a draft replaced): nothing
+                // to store.
                 store.call(move |s| s.drop_pending(&ids, &log)).await?;
                 return Ok(());
             };
-            let raw = row.raw;
             let id = message::parse(&raw).meta.message_id;
             // Already there (a crash came after the server stored it): not stored twice.
             let mut uid = match &id {

@@ -14,6 +14,17 @@ pub fn on_action(state: &mut AppState, action: Action, cmds: &mut Vec<Cmd>) {
     if state.compose.is_some() {
         return;
     }
+    if action == Action::EditDraft {
+        let current = state
+            .reader
+            .as_ref()
+            .map(|r| r.msg)
+            .or_else(|| state.list.selected_row().map(|e| e.id));
+        if let Some(msg) = current {
+            cmds.push(Cmd::ResumeDraft { msg });
+        }
+        return;
+    }
     let kind = match action {
         Action::Reply => Kind::Reply,
         Action::ReplyAll => Kind::ReplyAll,
@@ -162,6 +173,7 @@ pub fn on_typed(state: &mut AppState, chord: KeyChord, cmds: &mut Vec<Cmd>) {
                 original: c.original,
                 kind: c.kind,
                 file: c.file.clone(),
+                draft_msg: c.draft_msg,
             });
         }
         Key::Char('e') => cmds.push(Cmd::WriteCompose {
@@ -172,6 +184,12 @@ pub fn on_typed(state: &mut AppState, chord: KeyChord, cmds: &mut Vec<Cmd>) {
             c.attach_input = Some(String::new());
             c.note = None;
         }
+        Key::Char('s') => cmds.push(Cmd::SaveDraft {
+            account: c.account,
+            draft: Box::new(c.draft.clone()),
+            replaces: c.draft_msg,
+            file: c.file.clone(),
+        }),
         Key::Char('d') | Key::Delete if !c.draft.attachments.is_empty() => {
             let i = c.selected.min(c.draft.attachments.len() - 1);
             c.draft.attachments.remove(i);
