@@ -333,3 +333,38 @@ fn starttls_required_but_not_offered_sends_nothing() {
         "{plain:#?}"
     );
 }
+
+#[test]
+fn refused_for_good_it_goes_back_to_drafts() {
+    let servers = MailServers::start();
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = config(
+        &servers,
+        dir.path(),
+        servers.submission_port(),
+        "starttls",
+        ALICE.password,
+    );
+    // A synced cache knows the Drafts folder.
+    let sync = Command::new(env!("CARGO_BIN_EXE_tern"))
+        .args(["--config", cfg.to_str().unwrap(), "sync"])
+        .output()
+        .unwrap();
+    assert!(sync.status.success());
+    let input = "To: nobody-at-all@example.test\nBcc: also-nobody@example.test\nSubject: lost?\n\nkeep me\n";
+    let out = tern_send(&cfg, &["--json"], input.as_bytes());
+    assert_eq!(out.status.code(), Some(1));
+    let j = json(&out);
+    assert_eq!(j["state"], "failed");
+    assert!(j["reply"].as_str().unwrap().contains("550"), "{j}");
+    let mut alice = servers.imap(ALICE.email);
+    let drafts = alice.search("Drafts", "DRAFT HEADER Subject lost?");
+    assert_eq!(drafts.len(), 1, "back in Drafts to be edited");
+    let raw = alice.fetch_raw("Drafts", drafts[0]);
+    let text = String::from_utf8_lossy(&raw);
+    assert!(text.contains("keep me"), "{text}");
+    assert!(
+        text.contains("Bcc: also-nobody@example.test"),
+        "the Bcc kept: {text}"
+    );
+}

@@ -352,6 +352,8 @@ pub fn triage(store: &mut Store, cmd: Cmd) -> crate::store::Result<(Vec<AccountI
                 (FlagName::Flagged, false) => "unflagged",
                 (FlagName::Answered, true) => "marked answered",
                 (FlagName::Answered, false) => "marked not answered",
+                (FlagName::Forwarded, true) => "marked forwarded",
+                (FlagName::Forwarded, false) => "marked not forwarded",
             };
             let what = format!("{what}: {}", count(changed.len()));
             let undo = (undoable && !changed.is_empty()).then(|| {
@@ -774,6 +776,10 @@ async fn compose_effect(
             let subject = draft.subject.clone();
             let answered = matches!(kind, compose::Kind::Reply | compose::Kind::ReplyAll)
                 || draft.in_reply_to.is_some();
+            let forwarded = matches!(
+                kind,
+                compose::Kind::Forward | compose::Kind::ForwardAttached
+            );
             let parent = draft.in_reply_to.clone();
             let queued = store
                 .call(move |s| {
@@ -785,8 +791,12 @@ async fn compose_effect(
                         (None, Some(p)) => s.find_message_id(account, p)?,
                         _ => None,
                     };
-                    if answered && let Some(o) = original {
-                        flagged = s.set_flag(&[o], FlagName::Answered, true)?.0;
+                    if let Some(o) = original {
+                        if forwarded {
+                            flagged = s.set_flag(&[o], FlagName::Forwarded, true)?.0;
+                        } else if answered {
+                            flagged = s.set_flag(&[o], FlagName::Answered, true)?.0;
+                        }
                     }
                     if let Some(d) = draft_msg {
                         flagged.extend(s.expunge_messages(&[d])?);

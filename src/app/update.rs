@@ -477,6 +477,7 @@ fn toggle_flag(state: &mut AppState, flag: FlagName, cmds: &mut Vec<Cmd>) {
         FlagName::Seen => e.flags.seen,
         FlagName::Flagged => e.flags.flagged,
         FlagName::Answered => e.flags.answered,
+        FlagName::Forwarded => e.flags.keywords.iter().any(|k| k == "$Forwarded"),
     };
     let list = &mut state.list;
     let targets: Vec<crate::domain::MsgId> = if list.marked.is_empty() {
@@ -497,6 +498,12 @@ fn toggle_flag(state: &mut AppState, flag: FlagName, cmds: &mut Vec<Cmd>) {
             FlagName::Seen => e.flags.seen = on,
             FlagName::Flagged => e.flags.flagged = on,
             FlagName::Answered => e.flags.answered = on,
+            FlagName::Forwarded => {
+                e.flags.keywords.retain(|k| k != "$Forwarded");
+                if on {
+                    e.flags.keywords.push("$Forwarded".into());
+                }
+            }
         }
     }
     cmds.push(Cmd::SetFlag {

@@ -16,6 +16,8 @@ pub enum FlagName {
     Seen,
     Flagged,
     Answered,
+    /// The `$Forwarded` keyword.
+    Forwarded,
 }
 
 impl FlagName {
@@ -25,14 +27,31 @@ impl FlagName {
             FlagName::Seen => "\\Seen",
             FlagName::Flagged => "\\Flagged",
             FlagName::Answered => "\\Answered",
+            FlagName::Forwarded => "$Forwarded",
         }
     }
 
-    fn column(self) -> &'static str {
+    /// The flag's value in a row (`m` is the messages table), as SQL.
+    fn read(self) -> &'static str {
         match self {
-            FlagName::Seen => "seen",
-            FlagName::Flagged => "flagged",
-            FlagName::Answered => "answered",
+            FlagName::Seen => "m.seen",
+            FlagName::Flagged => "m.flagged",
+            FlagName::Answered => "m.answered",
+            // A keyword: one word of the space-separated list.
+            FlagName::Forwarded => "(instr(' ' || m.keywords || ' ', ' $Forwarded ') > 0)",
+        }
+    }
+
+    /// The assignment that sets it to ?2, as SQL.
+    fn write(self) -> &'static str {
+        match self {
+            FlagName::Seen => "seen = ?2",
+            FlagName::Flagged => "flagged = ?2",
+            FlagName::Answered => "answered = ?2",
+            FlagName::Forwarded => {
+                "keywords = trim(CASE WHEN ?2 THEN keywords || ' $Forwarded'
+                    ELSE replace(' ' || keywords || ' ', ' $Forwarded ', ' ') END)"
+            }
         }
     }
 }
@@ -141,12 +160,12 @@ impl Store {
             let mut find = tx.prepare_cached(&format!(
                 "SELECT b.account_id, m.mailbox_id, m.uid FROM messages m
                  JOIN mailboxes b ON b.id = m.mailbox_id
-                 WHERE m.id = ?1 AND m.{} != ?2",
-                flag.column()
+                 WHERE m.id = ?1 AND {} != ?2",
+                flag.read()
             ))?;
             let mut set = tx.prepare_cached(&format!(
-                "UPDATE messages SET {} = ?2 WHERE id = ?1",
-                flag.column()
+                "UPDATE messages SET {} WHERE id = ?1",
+                flag.write()
             ))?;
             for msg in msgs {
                 let row: Option<(i64, i64, i64)> = find

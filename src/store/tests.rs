@@ -599,3 +599,35 @@ fn a_draft_saved_again_replaces_the_previous_version() {
         .collect();
     assert_eq!(kinds, ["append", "append", "expunge"]);
 }
+
+#[test]
+fn the_forwarded_keyword_is_set_and_cleared_among_others() {
+    let (mut s, a, mb) = setup();
+    let ids = insert(&mut s, mb, &[msg(4, "Subject: a\n\nx\n")], false);
+    s.conn
+        .execute(
+            "UPDATE messages SET keywords = '$label1' WHERE id = ?1",
+            [ids[0].0],
+        )
+        .unwrap();
+    let (_, changed) = s.set_flag(&ids, FlagName::Forwarded, true).unwrap();
+    assert_eq!(changed, ids);
+    let kw = |s: &Store| s.envelopes(mb, 0, 1).unwrap()[0].flags.keywords.clone();
+    assert_eq!(kw(&s), ["$label1", "$Forwarded"]);
+    assert!(
+        s.set_flag(&ids, FlagName::Forwarded, true)
+            .unwrap()
+            .1
+            .is_empty()
+    );
+    s.set_flag(&ids, FlagName::Forwarded, false).unwrap();
+    assert_eq!(kw(&s), ["$label1"]);
+    assert!(matches!(
+        s.pending(a).unwrap()[0].action,
+        QueuedAction::Flag {
+            flag: FlagName::Forwarded,
+            on: true,
+            ..
+        }
+    ));
+}
