@@ -666,6 +666,7 @@ fn the_review_screen_of_a_reply() {
         },
         file: "/tmp/none".into(),
         attach_input: Some("~/Documents/ag".into()),
+        addr: None,
         selected: 0,
         note: Some("\u{1b}[31mnot an address: bob".into()),
         warned_attachment: false,

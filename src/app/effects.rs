@@ -150,6 +150,8 @@ impl Effects {
                 | Cmd::ReadCompose { .. }
                 | Cmd::AttachFile { .. }
                 | Cmd::DiscardCompose { .. }
+                | Cmd::CompletePath { .. }
+                | Cmd::SuggestAddresses { .. }
         ) {
             let (senders, dirs, engines) = (
                 Arc::clone(&self.senders),
@@ -459,7 +461,8 @@ pub fn execute_on(store: &mut Store, cmd: Cmd) -> crate::store::Result<Option<Ms
         | Cmd::ReadCompose { .. }
         | Cmd::AttachFile { .. }
         | Cmd::DiscardCompose { .. }
-        | Cmd::CompletePath { .. } => Msg::Failed("no account can send here".into()),
+        | Cmd::CompletePath { .. }
+        | Cmd::SuggestAddresses { .. } => Msg::Failed("no account can send here".into()),
         Cmd::MarkRange {
             req,
             mailbox,
@@ -729,6 +732,7 @@ async fn compose_effect(
                 draft,
                 file,
                 attach_input: None,
+                addr: None,
                 selected: 0,
                 note: None,
                 warned_attachment: false,
@@ -784,6 +788,7 @@ async fn compose_effect(
             let queued = store
                 .call(move |s| {
                     let id = s.enqueue(account, &built.mail_from, &built.rcpt, &built.raw)?;
+                    s.note_sent_to(&[draft.to.as_slice(), &draft.cc, &draft.bcc].concat())?;
                     let mut flagged = Vec::new();
                     // A reply written from a saved draft finds what it answers by Message-ID.
                     let original = match (original, &parent) {
@@ -894,6 +899,7 @@ async fn compose_effect(
                 draft,
                 file,
                 attach_input: None,
+                addr: None,
                 selected: 0,
                 note: None,
                 warned_attachment: false,
@@ -903,6 +909,22 @@ async fn compose_effect(
         Cmd::DiscardCompose { file } => {
             let _ = tokio::fs::remove_file(&file).await;
             Msg::Notice("discarded".into())
+        }
+        Cmd::SuggestAddresses { req, prefix } => {
+            let list = store
+                .call(move |s| {
+                    // The address book is rebuilt from the cache every ten minutes at most.
+                    let stale = s
+                        .contacts_refreshed_at()?
+                        .is_none_or(|t| chrono::Utc::now().timestamp() - t > 600);
+                    if stale {
+                        s.refresh_contacts()?;
+                    }
+                    s.suggest_addresses(&prefix, 8)
+                })
+                .await
+                .unwrap_or_default();
+            Msg::Suggestions { req, list }
         }
         Cmd::CompletePath { input } => {
             let completed = tokio::task::spawn_blocking({

@@ -125,6 +125,11 @@ pub enum Msg {
     ComposeEdited(Result<Box<crate::domain::compose::Draft>, String>),
     /// A file to attach was read.
     Attached(Result<crate::domain::compose::Attachment, String>),
+    /// Addresses that complete what is typed, best first.
+    Suggestions {
+        req: u64,
+        list: Vec<crate::domain::Address>,
+    },
     /// A path typed to attach, completed.
     PathCompleted {
         input: String,
@@ -248,6 +253,11 @@ pub enum Cmd {
         file: std::path::PathBuf,
         /// The draft it was written from (removed once the message is in the outbox).
         draft_msg: Option<MsgId>,
+    },
+    /// Addresses from the address book that start like `prefix`.
+    SuggestAddresses {
+        req: u64,
+        prefix: String,
     },
     /// Complete a path being typed (to the longest shared prefix of what matches).
     CompletePath {

@@ -142,6 +142,8 @@ pub struct Compose {
     pub file: std::path::PathBuf,
     /// A file path being typed to attach.
     pub attach_input: Option<String>,
+    /// An address being typed (with suggestions from the address book).
+    pub addr: Option<AddrPrompt>,
     /// The attachment selected in the list.
     pub selected: usize,
     /// Something to tell on the review screen (a problem in the edited text, a warning).
@@ -149,6 +151,26 @@ pub struct Compose {
     /// The user was warned that the text speaks of an attachment and none is attached.
     pub warned_attachment: bool,
     pub confirm_discard: bool,
+}
+
+/// Which recipient field an address goes to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AddrField {
+    To,
+    Cc,
+    Bcc,
+}
+
+/// An address being typed on the review screen.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AddrPrompt {
+    pub field: AddrField,
+    pub input: String,
+    /// Best first.
+    pub suggestions: Vec<crate::domain::Address>,
+    pub selected: usize,
+    /// The suggestions asked for last (older answers are dropped).
+    pub req: u64,
 }
 
 /// A question before something that cannot be undone.

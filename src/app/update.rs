@@ -149,6 +149,7 @@ pub fn update(state: &mut AppState, msg: Msg) -> Vec<Cmd> {
         | Msg::ComposeEdited(_)
         | Msg::Attached(_)
         | Msg::PathCompleted { .. }
+        | Msg::Suggestions { .. }
         | Msg::ComposeQueued { .. }) => compose::on_msg(state, m, &mut cmds),
         Msg::Typed(chord) if state.confirm.is_none() && state.picker.is_none() => {
             compose::on_typed(state, chord, &mut cmds)

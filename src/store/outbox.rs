@@ -6,7 +6,7 @@ use rusqlite::{OptionalExtension, params};
 
 use super::{Result, Store, now};
 use crate::domain::message::MessageMeta;
-use crate::domain::{AccountId, Flags, MailboxId, MsgId, Role, Uid};
+use crate::domain::{AccountId, Address, Flags, MailboxId, MsgId, Role, Uid};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum OutState {
@@ -192,6 +192,90 @@ impl Store {
         Ok(self
             .store_local_copy(account, Role::Sent, raw, meta, &["\\Seen"])?
             .is_some())
+    }
+
+    /// Rebuild the address book from the cache: everyone who wrote (seen), everyone the user
+    /// wrote to (sent: the Sent folders), with the newest date. One statement per part, run
+    /// off the UI; counts from sends made since are kept.
+    pub fn refresh_contacts(&mut self) -> Result<()> {
+        let tx = self.conn.transaction()?;
+        tx.execute_batch(
+            "CREATE TEMP TABLE IF NOT EXISTS fresh (email TEXT, name TEXT, sent INTEGER, seen INTEGER, at INTEGER);
+             DELETE FROM temp.fresh;
+             INSERT INTO temp.fresh
+               SELECT lower(json_extract(j.value, '$[1]')), max(json_extract(j.value, '$[0]')), 0, count(*), max(m.date)
+               FROM messages m, json_each(m.from_json) j
+               WHERE json_extract(j.value, '$[1]') LIKE '%@%'
+               GROUP BY 1;
+             INSERT INTO temp.fresh
+               SELECT lower(json_extract(j.value, '$[1]')), max(json_extract(j.value, '$[0]')), count(*), 0, max(m.date)
+               FROM messages m JOIN mailboxes b ON b.id = m.mailbox_id AND b.role = 'sent',
+                    json_each(json_array(json(m.to_json), json(m.cc_json))) l, json_each(l.value) j
+               WHERE json_extract(j.value, '$[1]') LIKE '%@%'
+               GROUP BY 1;
+             INSERT INTO contacts (email, name, sent, seen, last_at)
+               SELECT email, max(name), sum(sent), sum(seen), max(at) FROM temp.fresh GROUP BY email
+               ON CONFLICT (email) DO UPDATE SET
+                 name = CASE WHEN excluded.name != '' THEN excluded.name ELSE contacts.name END,
+                 sent = max(contacts.sent, excluded.sent),
+                 seen = excluded.seen,
+                 last_at = max(contacts.last_at, excluded.last_at);
+             DELETE FROM temp.fresh;
+             INSERT INTO meta (key, value) VALUES ('contacts_at', strftime('%s', 'now'))
+               ON CONFLICT (key) DO UPDATE SET value = excluded.value;",
+        )?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// When the address book was last rebuilt (seconds since the epoch).
+    pub fn contacts_refreshed_at(&self) -> Result<Option<i64>> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'contacts_at'",
+                [],
+                |r| r.get(0),
+            )
+            .optional()?)
+    }
+
+    /// The user wrote to these: they rank higher from now on.
+    pub fn note_sent_to(&mut self, to: &[Address]) -> Result<()> {
+        let t = now();
+        for a in to {
+            self.conn.execute(
+                "INSERT INTO contacts (email, name, sent, last_at) VALUES (lower(?1), ?2, 1, ?3)
+                 ON CONFLICT (email) DO UPDATE SET sent = sent + 1, last_at = ?3,
+                    name = CASE WHEN ?2 != '' THEN ?2 ELSE name END",
+                params![a.email, a.name.clone().unwrap_or_default(), t],
+            )?;
+        }
+        Ok(())
+    }
+
+    /// Addresses starting with `prefix` (the address, the name, or a word of the name), ranked
+    /// by how often the user wrote to them (counting most), how often they wrote, and how
+    /// recently.
+    pub fn suggest_addresses(&self, prefix: &str, limit: u32) -> Result<Vec<Address>> {
+        let p = prefix.trim().replace(['%', '_'], "");
+        if p.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut st = self.conn.prepare_cached(
+            "SELECT name, email FROM contacts
+             WHERE email LIKE ?1 || '%' OR name LIKE ?1 || '%' OR name LIKE '% ' || ?1 || '%'
+             ORDER BY (sent * 4 + seen) / (1.0 + max(0, ?2 - last_at) / 2592000.0) DESC, email
+             LIMIT ?3",
+        )?;
+        let rows = st.query_map(params![p, now(), limit], |r| {
+            let name: String = r.get(0)?;
+            Ok(Address {
+                name: (!name.is_empty()).then_some(name),
+                email: r.get(1)?,
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
     /// A cached message of an account by its Message-ID (the first found).

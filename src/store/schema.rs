@@ -155,4 +155,19 @@ WHEN NOT (new.uid < 0 AND old.mailbox_id != new.mailbox_id) BEGIN
     WHERE id = new.mailbox_id;
 END;
 "#,
+    // 5: addresses for completion, rebuilt from the cache (see Store::refresh_contacts) and
+    // counted up when the user sends.
+    r#"
+CREATE TABLE contacts (
+    email   TEXT PRIMARY KEY COLLATE NOCASE,
+    name    TEXT NOT NULL DEFAULT '',
+    sent    INTEGER NOT NULL DEFAULT 0,
+    seen    INTEGER NOT NULL DEFAULT 0,
+    last_at INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE meta (
+    key   TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
+"#,
 ];

@@ -631,3 +631,75 @@ fn the_forwarded_keyword_is_set_and_cleared_among_others() {
         }
     ));
 }
+
+#[test]
+fn addresses_complete_ranked_by_use_and_recency() {
+    let (mut s, a, inbox) = setup();
+    let sent = s
+        .upsert_mailbox(a, "Sent", Some('/'), Some(Role::Sent))
+        .unwrap();
+    insert(
+        &mut s,
+        inbox,
+        &[
+            msg(
+                1,
+                "From: Anna Berg <anna@x.example>\nDate: Tue, 24 Nov 2026 10:00:00 +0000\nSubject: a\n\nx\n",
+            ),
+            msg(
+                2,
+                "From: Anna Berg <anna@x.example>\nDate: Tue, 24 Nov 2026 11:00:00 +0000\nSubject: b\n\nx\n",
+            ),
+            msg(
+                3,
+                "From: Andy <andy@y.example>\nDate: Tue, 24 Nov 2026 11:00:00 +0000\nSubject: c\n\nx\n",
+            ),
+        ],
+        false,
+    );
+    insert(
+        &mut s,
+        sent,
+        &[msg(
+            1,
+            "From: me@example.com\nTo: Andy <andy@y.example>\nDate: Tue, 24 Nov 2026 12:00:00 +0000\nSubject: d\n\nx\n",
+        )],
+        true,
+    );
+    s.refresh_contacts().unwrap();
+    assert!(s.contacts_refreshed_at().unwrap().is_some());
+    let got: Vec<String> = s
+        .suggest_addresses("an", 10)
+        .unwrap()
+        .into_iter()
+        .map(|a| a.email)
+        .collect();
+    assert_eq!(
+        got,
+        ["andy@y.example", "anna@x.example"],
+        "written to counts most"
+    );
+    assert_eq!(
+        s.suggest_addresses("berg", 10).unwrap()[0].email,
+        "anna@x.example"
+    );
+    assert_eq!(
+        s.suggest_addresses("Anna", 10).unwrap()[0].name.as_deref(),
+        Some("Anna Berg")
+    );
+    assert!(s.suggest_addresses("zz", 10).unwrap().is_empty());
+    assert!(s.suggest_addresses("%", 10).unwrap().is_empty());
+    // Sending to Anna three times puts her first.
+    for _ in 0..3 {
+        s.note_sent_to(&[crate::domain::Address {
+            name: None,
+            email: "Anna@x.example".into(),
+        }])
+        .unwrap();
+    }
+    s.refresh_contacts().unwrap();
+    assert_eq!(
+        s.suggest_addresses("an", 10).unwrap()[0].email,
+        "anna@x.example"
+    );
+}

@@ -54,7 +54,7 @@ fn draw_compose(f: &mut Frame, area: Rect, c: &crate::app::state::Compose, theme
     let popup = centered(area, 100, area.height.saturating_sub(2).max(10));
     f.render_widget(Clear, popup);
     let block = pane_block(
-        " Review (y send · e edit · a attach · d remove · q discard) ".into(),
+        " Review (y send · e edit · t/c/b add To/Cc/Bcc · a attach · d remove · s save draft · q discard) ".into(),
         true,
         theme,
     );
@@ -115,6 +115,32 @@ fn draw_compose(f: &mut Frame, area: Rect, c: &crate::app::state::Compose, theme
             Span::raw(sanitize::line(input)),
             Span::styled("▏", Style::default().fg(theme.accent)),
         ]));
+    }
+    if let Some(p) = &c.addr {
+        let field = match p.field {
+            crate::app::state::AddrField::To => "To",
+            crate::app::state::AddrField::Cc => "Cc",
+            crate::app::state::AddrField::Bcc => "Bcc",
+        };
+        lines.push(Line::from(vec![
+            Span::styled(
+                format!("Add {field} (tab picks, enter adds, esc): "),
+                Style::default().fg(theme.accent),
+            ),
+            Span::raw(sanitize::line(&p.input)),
+            Span::styled("▏", Style::default().fg(theme.accent)),
+        ]));
+        for (i, a) in p.suggestions.iter().enumerate() {
+            let style = if i == p.selected {
+                theme.selected()
+            } else {
+                Style::default().fg(theme.dim)
+            };
+            lines.push(Line::from(Span::styled(
+                format!("  {}", sanitize::line(&format_address(a))),
+                style,
+            )));
+        }
     }
     if c.confirm_discard {
         lines.push(Line::from(Span::styled(

@@ -5,7 +5,7 @@
 use std::path::PathBuf;
 
 use super::super::msg::{Cmd, Msg};
-use super::super::state::AppState;
+use super::super::state::{AddrField, AddrPrompt, AppState};
 use crate::domain::ALL_INBOXES;
 use crate::domain::compose::Kind;
 use crate::domain::keys::{Action, Key, KeyChord};
@@ -106,6 +106,15 @@ pub fn on_msg(state: &mut AppState, msg: Msg, cmds: &mut Vec<Cmd>) {
                 c.attach_input = Some(completed);
             }
         }
+        Msg::Suggestions { req, list } => {
+            if let Some(c) = &mut state.compose
+                && let Some(p) = &mut c.addr
+                && p.req == req
+            {
+                p.suggestions = list;
+                p.selected = 0;
+            }
+        }
         Msg::ComposeQueued { notice } => {
             state.compose = None;
             state.notice = Some(notice);
@@ -114,8 +123,78 @@ pub fn on_msg(state: &mut AppState, msg: Msg, cmds: &mut Vec<Cmd>) {
     }
 }
 
-/// Keys on the review screen (and in the attach prompt).
+/// Keys in the address prompt.
+fn on_addr_key(state: &mut AppState, chord: KeyChord, cmds: &mut Vec<Cmd>) {
+    let req = state.next_req();
+    let Some(c) = &mut state.compose else { return };
+    let Some(p) = &mut c.addr else { return };
+    let ctrl = chord.ctrl;
+    let mut changed = false;
+    match chord.key {
+        Key::Esc => {
+            c.addr = None;
+            return;
+        }
+        Key::Enter => {
+            let chosen = match p.suggestions.get(p.selected) {
+                Some(a) => Some(a.clone()),
+                None if p.input.contains('@') => Some(crate::domain::Address {
+                    name: None,
+                    email: p.input.trim().to_string(),
+                }),
+                None => None,
+            };
+            let Some(a) = chosen else {
+                c.note = Some(format!("not an address: {}", p.input));
+                return;
+            };
+            let list = match p.field {
+                AddrField::To => &mut c.draft.to,
+                AddrField::Cc => &mut c.draft.cc,
+                AddrField::Bcc => &mut c.draft.bcc,
+            };
+            if !list.iter().any(|x| x.email.eq_ignore_ascii_case(&a.email)) {
+                list.push(a);
+            }
+            c.addr = None;
+            c.note = None;
+            return;
+        }
+        Key::Tab | Key::Down => {
+            p.selected = (p.selected + 1).min(p.suggestions.len().saturating_sub(1))
+        }
+        Key::BackTab | Key::Up => p.selected = p.selected.saturating_sub(1),
+        Key::Backspace => {
+            p.input.pop();
+            changed = true;
+        }
+        Key::Char('u') if ctrl => {
+            p.input.clear();
+            changed = true;
+        }
+        Key::Char(ch) if !ctrl && !chord.alt && !ch.is_control() => {
+            p.input.push(ch);
+            changed = true;
+        }
+        _ => {}
+    }
+    if changed {
+        p.req = req;
+        p.suggestions.clear();
+        if !p.input.trim().is_empty() {
+            cmds.push(Cmd::SuggestAddresses {
+                req,
+                prefix: p.input.clone(),
+            });
+        }
+    }
+}
+
+/// Keys on the review screen (and in its prompts).
 pub fn on_typed(state: &mut AppState, chord: KeyChord, cmds: &mut Vec<Cmd>) {
+    if state.compose.as_ref().is_some_and(|c| c.addr.is_some()) {
+        return on_addr_key(state, chord, cmds);
+    }
     let Some(c) = &mut state.compose else { return };
     let ctrl = chord.ctrl;
     if let Some(input) = &mut c.attach_input {
@@ -182,6 +261,20 @@ pub fn on_typed(state: &mut AppState, chord: KeyChord, cmds: &mut Vec<Cmd>) {
         }),
         Key::Char('a') => {
             c.attach_input = Some(String::new());
+            c.note = None;
+        }
+        Key::Char(k @ ('t' | 'c' | 'b')) if !ctrl => {
+            c.addr = Some(AddrPrompt {
+                field: match k {
+                    't' => AddrField::To,
+                    'c' => AddrField::Cc,
+                    _ => AddrField::Bcc,
+                },
+                input: String::new(),
+                suggestions: Vec::new(),
+                selected: 0,
+                req: 0,
+            });
             c.note = None;
         }
         Key::Char('s') => cmds.push(Cmd::SaveDraft {

@@ -858,6 +858,7 @@ fn writing_a_reply_goes_through_the_editor_and_the_review() {
             draft: draft.clone(),
             file: file.clone(),
             attach_input: None,
+            addr: None,
             selected: 0,
             note: None,
             warned_attachment: false,
@@ -961,6 +962,7 @@ fn discarding_asks_first() {
             draft: Draft::default(),
             file: file.clone(),
             attach_input: None,
+            addr: None,
             selected: 0,
             note: None,
             warned_attachment: false,
@@ -977,4 +979,82 @@ fn discarding_asks_first() {
         [Cmd::DiscardCompose { file }]
     );
     assert!(s.compose.is_none());
+}
+
+#[test]
+fn recipients_are_added_from_suggestions_or_as_typed() {
+    use crate::domain::Address;
+    use crate::domain::compose::{Draft, Kind};
+    use crate::domain::keys::Key;
+    let (mut s, _) = loaded(0);
+    update(
+        &mut s,
+        Msg::ComposeStarted(Box::new(crate::app::state::Compose {
+            account: AccountId(1),
+            kind: Kind::New,
+            original: None,
+            draft_msg: None,
+            draft: Draft::default(),
+            file: "/tmp/x".into(),
+            attach_input: None,
+            addr: None,
+            selected: 0,
+            note: None,
+            warned_attachment: false,
+            confirm_discard: false,
+        })),
+    );
+    s.editing = None;
+    typed(&mut s, Key::Char('t'));
+    typed(&mut s, Key::Char('a'));
+    let cmds = typed(&mut s, Key::Char('n'));
+    let [Cmd::SuggestAddresses { req, prefix }] = &cmds[..] else {
+        panic!("{cmds:?}")
+    };
+    assert_eq!(prefix, "an");
+    let anna = Address {
+        name: Some("Anna Berg".into()),
+        email: "anna@x.example".into(),
+    };
+    let andy = Address {
+        name: None,
+        email: "andy@y.example".into(),
+    };
+    // An answer to an older prefix is dropped.
+    update(
+        &mut s,
+        Msg::Suggestions {
+            req: req - 1,
+            list: vec![andy.clone()],
+        },
+    );
+    assert!(
+        s.compose
+            .as_ref()
+            .unwrap()
+            .addr
+            .as_ref()
+            .unwrap()
+            .suggestions
+            .is_empty()
+    );
+    update(
+        &mut s,
+        Msg::Suggestions {
+            req: *req,
+            list: vec![andy.clone(), anna.clone()],
+        },
+    );
+    typed(&mut s, Key::Tab);
+    typed(&mut s, Key::Enter);
+    assert_eq!(s.compose.as_ref().unwrap().draft.to, [anna]);
+    // Typed as it is: an address with no suggestion goes to Bcc.
+    typed(&mut s, Key::Char('b'));
+    for ch in "new@z.example".chars() {
+        typed(&mut s, Key::Char(ch));
+    }
+    typed(&mut s, Key::Enter);
+    let c = s.compose.as_ref().unwrap();
+    assert_eq!(c.draft.bcc[0].email, "new@z.example");
+    assert!(c.addr.is_none());
 }
