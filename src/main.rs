@@ -46,8 +46,12 @@ async fn run_tui(
     editor: Option<String>,
 ) -> anyhow::Result<()> {
     opts.suspend = Some(tui::suspend);
-    let command = tui::editor_command(editor.as_deref());
-    opts.editor = Some(Box::new(move |path: &Path| tui::edit(path, &command)));
+    match tui::editor_command(editor.as_deref()) {
+        Some(command) => {
+            opts.editor = Some(Box::new(move |path: &Path| tui::edit(path, &command)));
+        }
+        None => opts.builtin_editor = true,
+    }
     let mut guard = tui::TerminalGuard::enter(opts.mouse).context("cannot set up the terminal")?;
     let result = app::run(&mut guard.terminal, EventStream::new, handle, opts).await;
     drop(guard);
@@ -81,6 +85,7 @@ fn demo(rt: &tokio::runtime::Runtime) -> anyhow::Result<()> {
         mark_read_delay_ms: 0,
         suspend: None,
         editor: None,
+        builtin_editor: false,
         senders: Vec::new(),
     };
     rt.block_on(run_tui(StoreHandle::spawn(store)?, opts, None))
@@ -180,6 +185,7 @@ fn open(rt: &tokio::runtime::Runtime, cfg: Config) -> anyhow::Result<()> {
             mark_read_delay_ms: cfg.mark_read_delay.saturating_mul(1000),
             suspend: None,
             editor: None,
+            builtin_editor: false,
             senders,
         };
         let result = run_tui(ui_store, opts, cfg.editor.clone()).await;

@@ -62,14 +62,14 @@ pub fn edit(path: &std::path::Path, command: &str) -> Result<(), String> {
     }
 }
 
-/// The editor to run: the config's, else `$VISUAL`, else `$EDITOR`, else vi.
-pub fn editor_command(configured: Option<&str>) -> String {
+/// The editor to run: the config's, else `$VISUAL`, else `$EDITOR`; None: the built-in one
+/// (nothing is set, or the config says `editor = "builtin"`).
+pub fn editor_command(configured: Option<&str>) -> Option<String> {
     configured
         .map(str::to_string)
         .or_else(|| std::env::var("VISUAL").ok())
         .or_else(|| std::env::var("EDITOR").ok())
-        .filter(|e| !e.trim().is_empty())
-        .unwrap_or_else(|| "vi".into())
+        .filter(|e| !e.trim().is_empty() && e.trim() != "builtin")
 }
 
 /// Whether the guard turned mouse reporting on (suspend turns it back on after a resume).

@@ -116,3 +116,70 @@ fn a_reply_written_in_the_editor_is_reviewed_sent_and_filed() {
     }
     t.keys(&["q"]);
 }
+
+#[test]
+fn a_new_message_written_in_the_built_in_editor() {
+    let servers = MailServers::start();
+    servers.deliver(
+        ALICE.email,
+        format!(
+            "From: Bob <{}>\r\nTo: {}\r\nSubject: hello\r\n\r\nhi\r\n",
+            BOB.email, ALICE.email
+        )
+        .as_bytes(),
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let ca = servers.ca_pem_path().display().to_string();
+    let cfg = dir.path().join("config.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "data_dir = {data:?}\neditor = \"builtin\"\n[[account]]\nname = \"alice\"\n\
+             email = \"{email}\"\n\
+             [account.imap]\nhost = \"{HOST}\"\nport = {imaps}\nsecurity = \"tls\"\n\
+             username = \"{email}\"\npassword = \"{pw}\"\nca_file = {ca:?}\n\
+             [account.smtp]\nhost = \"{HOST}\"\nport = {sub}\nsecurity = \"starttls\"\n\
+             username = \"{email}\"\npassword = \"{pw}\"\nca_file = {ca:?}\n",
+            data = dir.path().join("data").display().to_string(),
+            email = ALICE.email,
+            pw = ALICE.password,
+            imaps = servers.imaps_port(),
+            sub = servers.submission_port(),
+        ),
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&cfg, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let bin = env!("CARGO_BIN_EXE_tern");
+    let t = Tmux::start(&format!("{bin} --config {}", cfg.display()), 150, 40);
+    t.wait_for("the synced inbox", WAIT, |s| {
+        s.contains("hello") && s.contains("● alice")
+    });
+    t.keys(&["m"]);
+    t.wait_for("the built-in editor", WAIT, |s| {
+        s.contains("Writing (esc: done")
+    });
+    t.keys(&["-l", "Written right here, in tern."]);
+    t.keys(&["Escape"]);
+    t.wait_for("the review", WAIT, |s| s.contains("Review (y send"));
+    t.keys(&["t"]);
+    t.keys(&["-l", BOB.email]);
+    t.keys(&["Enter"]);
+    t.wait_for("bob as To", WAIT, |s| {
+        s.contains(&format!("To:       {}", BOB.email))
+    });
+    t.keys(&["y"]);
+    t.wait_for("the sent notice", WAIT, |s| s.contains("sent #1"));
+    let uid = servers.wait_for_subject(BOB.email, "INBOX", "", WAIT);
+    let mut bob = servers.imap(BOB.email);
+    let raw = bob.fetch_raw("INBOX", uid);
+    let m = MessageParser::default().parse(&raw).unwrap();
+    assert!(
+        m.body_text(0)
+            .unwrap()
+            .starts_with("Written right here, in tern."),
+        "{:?}",
+        m.body_text(0)
+    );
+    t.keys(&["q"]);
+}

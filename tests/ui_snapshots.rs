@@ -667,8 +667,41 @@ fn the_review_screen_of_a_reply() {
         file: "/tmp/none".into(),
         attach_input: Some("~/Documents/ag".into()),
         addr: None,
+        builtin: None,
         selected: 0,
         note: Some("\u{1b}[31mnot an address: bob".into()),
+        warned_attachment: false,
+        confirm_discard: false,
+    });
+    insta::assert_snapshot!(h.screen().backend());
+}
+
+#[test]
+fn the_built_in_editor() {
+    use tern::domain::compose::{Draft, Kind, editable};
+    let mut h = Harness::new(100, 20);
+    let draft = Draft {
+        from: tern::domain::Address {
+            name: Some("Robin Quill".into()),
+            email: "robin.quill@northwind.example".into(),
+        },
+        subject: "Lunch".into(),
+        body: "\nShall we try the new place?\n\n-- \nRobin\n".into(),
+        ..Draft::default()
+    };
+    let text = editable(&draft);
+    h.state.compose = Some(tern::app::state::Compose {
+        account: tern::domain::AccountId(1),
+        kind: Kind::New,
+        original: None,
+        draft_msg: None,
+        draft,
+        file: "/tmp/none".into(),
+        attach_input: None,
+        addr: None,
+        builtin: Some(tern::app::state::Editor::new(&text, NOW)),
+        selected: 0,
+        note: None,
         warned_attachment: false,
         confirm_discard: false,
     });

@@ -145,6 +145,7 @@ impl Effects {
             Cmd::StartCompose { .. }
                 | Cmd::SendCompose { .. }
                 | Cmd::SaveDraft { .. }
+                | Cmd::AutosaveDraft { .. }
                 | Cmd::ResumeDraft { .. }
                 | Cmd::WriteCompose { .. }
                 | Cmd::ReadCompose { .. }
@@ -456,6 +457,7 @@ pub fn execute_on(store: &mut Store, cmd: Cmd) -> crate::store::Result<Option<Ms
         Cmd::StartCompose { .. }
         | Cmd::SendCompose { .. }
         | Cmd::SaveDraft { .. }
+        | Cmd::AutosaveDraft { .. }
         | Cmd::ResumeDraft { .. }
         | Cmd::WriteCompose { .. }
         | Cmd::ReadCompose { .. }
@@ -733,6 +735,7 @@ async fn compose_effect(
                 file,
                 attach_input: None,
                 addr: None,
+                builtin: None,
                 selected: 0,
                 note: None,
                 warned_attachment: false,
@@ -868,6 +871,35 @@ async fn compose_effect(
                 Err(e) => Msg::Failed(format!("cannot save the draft: {e}")),
             }
         }
+        Cmd::AutosaveDraft {
+            account,
+            draft,
+            replaces,
+        } => {
+            let raw = compose::build_draft(
+                &draft,
+                chrono::Utc::now().timestamp(),
+                &crate::send::unique_token(),
+            );
+            let saved = store
+                .call(move |s| {
+                    let meta = crate::domain::message::parse(&raw).meta;
+                    s.save_draft(account, &raw, &meta, replaces)
+                })
+                .await;
+            match saved {
+                Ok(Some(msg)) => {
+                    if let Some(e) = engines.get(&account) {
+                        e.send(Command::Replay);
+                    }
+                    Msg::Autosaved { msg }
+                }
+                Ok(None) => {
+                    Msg::Failed("cannot autosave: this account has no Drafts folder".into())
+                }
+                Err(e) => Msg::Failed(format!("cannot autosave the draft: {e}")),
+            }
+        }
         Cmd::ResumeDraft { msg } => {
             let found = store
                 .call(move |s| Ok((s.raw_message(msg)?, s.message_location(msg)?.map(|l| l.0))))
@@ -900,6 +932,7 @@ async fn compose_effect(
                 file,
                 attach_input: None,
                 addr: None,
+                builtin: None,
                 selected: 0,
                 note: None,
                 warned_attachment: false,

@@ -57,6 +57,8 @@ pub struct Options {
     /// Runs the user's editor on a file, with the terminal handed over and taken back; None
     /// where that cannot be done (tests: the text is taken as it is).
     pub editor: Option<EditorHook>,
+    /// Write mail in the built-in editor instead (no editor set, or the config asks for it).
+    pub builtin_editor: bool,
     /// The accounts that can send.
     pub senders: Vec<effects::Sender>,
 }
@@ -156,6 +158,7 @@ where
     let mut state = AppState::new(opts.layout, opts.banner);
     state.mark_read_on_open = opts.mark_read_on_open;
     state.mark_read_delay_ms = opts.mark_read_delay_ms;
+    state.builtin_editor = opts.builtin_editor;
     state.key_help = keymap.help();
     let size = terminal.size().map_err(other_err)?;
     let mut initial = vec![

@@ -130,6 +130,10 @@ pub enum Msg {
         req: u64,
         list: Vec<crate::domain::Address>,
     },
+    /// The built-in editor's text was saved in Drafts as this message.
+    Autosaved {
+        msg: MsgId,
+    },
     /// A path typed to attach, completed.
     PathCompleted {
         input: String,
@@ -269,6 +273,12 @@ pub enum Cmd {
         draft: Box<crate::domain::compose::Draft>,
         replaces: Option<MsgId>,
         file: std::path::PathBuf,
+    },
+    /// Save what is being written in Drafts (replacing `replaces`) and keep writing.
+    AutosaveDraft {
+        account: crate::domain::AccountId,
+        draft: Box<crate::domain::compose::Draft>,
+        replaces: Option<MsgId>,
     },
     /// Go on writing a saved draft.
     ResumeDraft {

@@ -144,6 +144,8 @@ pub struct Compose {
     pub attach_input: Option<String>,
     /// An address being typed (with suggestions from the address book).
     pub addr: Option<AddrPrompt>,
+    /// The text is being written in the built-in editor.
+    pub builtin: Option<Editor>,
     /// The attachment selected in the list.
     pub selected: usize,
     /// Something to tell on the review screen (a problem in the edited text, a warning).
@@ -151,6 +153,57 @@ pub struct Compose {
     /// The user was warned that the text speaks of an attachment and none is attached.
     pub warned_attachment: bool,
     pub confirm_discard: bool,
+}
+
+/// The built-in editor (ratatui-textarea) on a message's text, and when it was last saved.
+#[derive(Clone)]
+pub struct Editor {
+    pub area: ratatui_textarea::TextArea<'static>,
+    /// The text as last autosaved (to save only what changed).
+    pub saved: String,
+    /// When it was last autosaved (or opened), seconds since the epoch.
+    pub saved_at: i64,
+}
+
+impl Editor {
+    pub fn new(text: &str, now: i64) -> Editor {
+        // Quoted text is hostile too: no control character reaches the screen.
+        let mut area = ratatui_textarea::TextArea::new(
+            text.lines().map(crate::domain::sanitize::line).collect(),
+        );
+        // Start in the body when there is one: under the header fields' blank line.
+        if let Some(row) = text.lines().position(str::is_empty) {
+            area.move_cursor(ratatui_textarea::CursorMove::Jump(row as u16 + 1, 0));
+        }
+        Editor {
+            area,
+            saved: text.to_string(),
+            saved_at: now,
+        }
+    }
+
+    pub fn text(&self) -> String {
+        let mut t = self.area.lines().join("\n");
+        t.push('\n');
+        t
+    }
+}
+
+impl PartialEq for Editor {
+    fn eq(&self, other: &Editor) -> bool {
+        self.area.lines() == other.area.lines() && self.saved_at == other.saved_at
+    }
+}
+
+impl Eq for Editor {}
+
+impl std::fmt::Debug for Editor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Editor")
+            .field("lines", &self.area.lines().len())
+            .field("saved_at", &self.saved_at)
+            .finish()
+    }
 }
 
 /// Which recipient field an address goes to.
@@ -280,6 +333,8 @@ pub struct AppState {
     pub compose: Option<Compose>,
     /// The run loop is to hand the terminal to the editor on this file.
     pub editing: Option<std::path::PathBuf>,
+    /// Mail is written in the built-in editor (no editor is set, or the config asks for it).
+    pub builtin_editor: bool,
     next_req: u64,
 }
 
@@ -319,6 +374,7 @@ impl AppState {
             confirm: None,
             compose: None,
             editing: None,
+            builtin_editor: false,
             next_req: 1,
         }
     }

@@ -30,6 +30,7 @@ pub fn update(state: &mut AppState, msg: Msg) -> Vec<Cmd> {
         Msg::Ticked { now, utc_offset } => {
             state.clock.now = now;
             state.clock.utc_offset = utc_offset;
+            compose::autosave(state, &mut cmds);
         }
         Msg::MailboxesLoaded {
             accounts,
@@ -150,6 +151,7 @@ pub fn update(state: &mut AppState, msg: Msg) -> Vec<Cmd> {
         | Msg::Attached(_)
         | Msg::PathCompleted { .. }
         | Msg::Suggestions { .. }
+        | Msg::Autosaved { .. }
         | Msg::ComposeQueued { .. }) => compose::on_msg(state, m, &mut cmds),
         Msg::Typed(chord) if state.confirm.is_none() && state.picker.is_none() => {
             compose::on_typed(state, chord, &mut cmds)

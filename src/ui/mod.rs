@@ -53,6 +53,17 @@ fn draw_compose(f: &mut Frame, area: Rect, c: &crate::app::state::Compose, theme
     use crate::domain::compose::format_address;
     let popup = centered(area, 100, area.height.saturating_sub(2).max(10));
     f.render_widget(Clear, popup);
+    if let Some(ed) = &c.builtin {
+        let block = pane_block(
+            " Writing (esc: done; saved in Drafts as you go) ".into(),
+            true,
+            theme,
+        );
+        let inner = block.inner(popup);
+        f.render_widget(block, popup);
+        f.render_widget(&ed.area, inner);
+        return;
+    }
     let block = pane_block(
         " Review (y send · e edit · t/c/b add To/Cc/Bcc · a attach · d remove · s save draft · q discard) ".into(),
         true,

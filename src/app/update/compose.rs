@@ -5,9 +5,10 @@
 use std::path::PathBuf;
 
 use super::super::msg::{Cmd, Msg};
-use super::super::state::{AddrField, AddrPrompt, AppState};
+use super::super::state::{AddrField, AddrPrompt, AppState, Editor};
 use crate::domain::ALL_INBOXES;
 use crate::domain::compose::Kind;
+use crate::domain::compose::{editable, parse_editable};
 use crate::domain::keys::{Action, Key, KeyChord};
 
 pub fn on_action(state: &mut AppState, action: Action, cmds: &mut Vec<Cmd>) {
@@ -60,8 +61,18 @@ pub fn on_action(state: &mut AppState, action: Action, cmds: &mut Vec<Cmd>) {
 pub fn on_msg(state: &mut AppState, msg: Msg, cmds: &mut Vec<Cmd>) {
     match msg {
         Msg::ComposeStarted(c) => {
-            state.editing = Some(c.file.clone());
-            state.compose = Some(*c);
+            let mut c = *c;
+            if state.builtin_editor {
+                c.builtin = Some(Editor::new(&editable(&c.draft), state.clock.now));
+            } else {
+                state.editing = Some(c.file.clone());
+            }
+            state.compose = Some(c);
+        }
+        Msg::Autosaved { msg } => {
+            if let Some(c) = &mut state.compose {
+                c.draft_msg = Some(msg);
+            }
         }
         Msg::ComposeFileWritten => {
             if let Some(c) = &state.compose {
@@ -121,6 +132,73 @@ pub fn on_msg(state: &mut AppState, msg: Msg, cmds: &mut Vec<Cmd>) {
         }
         _ => {}
     }
+}
+
+/// Keys in the built-in editor: esc is done (back to the review), the rest edits.
+fn on_editor_key(state: &mut AppState, chord: KeyChord) {
+    let Some(c) = &mut state.compose else { return };
+    let Some(ed) = &mut c.builtin else { return };
+    use ratatui_textarea::{Input, Key as T};
+    let key = match chord.key {
+        Key::Esc => {
+            let text = ed.text();
+            c.builtin = None;
+            match parse_editable(&text, &c.draft) {
+                Ok(d) => {
+                    c.draft = d;
+                    c.note = None;
+                }
+                Err(e) => c.note = Some(format!("{e}: e edits again")),
+            }
+            return;
+        }
+        Key::Char(ch) => T::Char(ch),
+        Key::Enter => T::Enter,
+        Key::Tab | Key::BackTab => T::Tab,
+        Key::Backspace => T::Backspace,
+        Key::Delete => T::Delete,
+        Key::Up => T::Up,
+        Key::Down => T::Down,
+        Key::Left => T::Left,
+        Key::Right => T::Right,
+        Key::Home => T::Home,
+        Key::End => T::End,
+        Key::PageUp => T::PageUp,
+        Key::PageDown => T::PageDown,
+        Key::F(n) => T::F(n),
+        Key::Insert => T::Null,
+    };
+    ed.area.input(Input {
+        key,
+        ctrl: chord.ctrl,
+        alt: chord.alt,
+        shift: chord.shift,
+    });
+}
+
+/// Save what the built-in editor holds in Drafts when it changed and the last save is 15 s
+/// old or more (the clock ticks every 15 s): a crash loses at most the last 30 s.
+pub fn autosave(state: &mut AppState, cmds: &mut Vec<Cmd>) {
+    let now = state.clock.now;
+    let Some(c) = &mut state.compose else { return };
+    let Some(ed) = &mut c.builtin else { return };
+    let text = ed.text();
+    if text == ed.saved || now - ed.saved_at < 15 {
+        return;
+    }
+    ed.saved = text.clone();
+    ed.saved_at = now;
+    // What cannot be read as header fields yet is kept whole in the body: nothing is lost.
+    let draft = parse_editable(&text, &c.draft).unwrap_or_else(|_| {
+        let mut d = c.draft.clone();
+        d.body = text;
+        d
+    });
+    cmds.push(Cmd::AutosaveDraft {
+        account: c.account,
+        draft: Box::new(draft),
+        replaces: c.draft_msg,
+    });
 }
 
 /// Keys in the address prompt.
@@ -195,6 +273,9 @@ pub fn on_typed(state: &mut AppState, chord: KeyChord, cmds: &mut Vec<Cmd>) {
     if state.compose.as_ref().is_some_and(|c| c.addr.is_some()) {
         return on_addr_key(state, chord, cmds);
     }
+    if state.compose.as_ref().is_some_and(|c| c.builtin.is_some()) {
+        return on_editor_key(state, chord);
+    }
     let Some(c) = &mut state.compose else { return };
     let ctrl = chord.ctrl;
     if let Some(input) = &mut c.attach_input {
@@ -254,6 +335,9 @@ pub fn on_typed(state: &mut AppState, chord: KeyChord, cmds: &mut Vec<Cmd>) {
                 file: c.file.clone(),
                 draft_msg: c.draft_msg,
             });
+        }
+        Key::Char('e') if state.builtin_editor => {
+            c.builtin = Some(Editor::new(&editable(&c.draft), state.clock.now));
         }
         Key::Char('e') => cmds.push(Cmd::WriteCompose {
             path: c.file.clone(),

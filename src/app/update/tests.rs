@@ -859,6 +859,7 @@ fn writing_a_reply_goes_through_the_editor_and_the_review() {
             file: file.clone(),
             attach_input: None,
             addr: None,
+            builtin: None,
             selected: 0,
             note: None,
             warned_attachment: false,
@@ -963,6 +964,7 @@ fn discarding_asks_first() {
             file: file.clone(),
             attach_input: None,
             addr: None,
+            builtin: None,
             selected: 0,
             note: None,
             warned_attachment: false,
@@ -998,6 +1000,7 @@ fn recipients_are_added_from_suggestions_or_as_typed() {
             file: "/tmp/x".into(),
             attach_input: None,
             addr: None,
+            builtin: None,
             selected: 0,
             note: None,
             warned_attachment: false,
@@ -1057,4 +1060,110 @@ fn recipients_are_added_from_suggestions_or_as_typed() {
     let c = s.compose.as_ref().unwrap();
     assert_eq!(c.draft.bcc[0].email, "new@z.example");
     assert!(c.addr.is_none());
+}
+
+#[test]
+fn the_built_in_editor_writes_autosaves_and_returns_to_the_review() {
+    use crate::domain::compose::{Draft, Kind};
+    use crate::domain::keys::Key;
+    let (mut s, _) = loaded(0);
+    s.builtin_editor = true;
+    update(
+        &mut s,
+        Msg::Ticked {
+            now: 1000,
+            utc_offset: 0,
+        },
+    );
+    let draft = Draft {
+        from: crate::domain::Address {
+            name: None,
+            email: "me@x.example".into(),
+        },
+        subject: "plans".into(),
+        body: "\n\x1b[31m> quoted\n".into(),
+        ..Draft::default()
+    };
+    update(
+        &mut s,
+        Msg::ComposeStarted(Box::new(crate::app::state::Compose {
+            account: AccountId(1),
+            kind: Kind::New,
+            original: None,
+            draft_msg: None,
+            draft,
+            file: "/tmp/x".into(),
+            attach_input: None,
+            addr: None,
+            builtin: None,
+            selected: 0,
+            note: None,
+            warned_attachment: false,
+            confirm_discard: false,
+        })),
+    );
+    assert!(s.editing.is_none(), "no terminal handed over");
+    let ed = s.compose.as_ref().unwrap().builtin.as_ref().unwrap();
+    assert!(ed.text().contains("> quoted") && !ed.text().contains('\x1b'));
+    for ch in "Hi!".chars() {
+        typed(&mut s, Key::Char(ch));
+    }
+    // Nothing saved before 15 s; then the text goes to Drafts.
+    let early = update(
+        &mut s,
+        Msg::Ticked {
+            now: 1010,
+            utc_offset: 0,
+        },
+    );
+    assert!(early.is_empty());
+    let cmds = update(
+        &mut s,
+        Msg::Ticked {
+            now: 1016,
+            utc_offset: 0,
+        },
+    );
+    let [
+        Cmd::AutosaveDraft {
+            draft, replaces, ..
+        },
+    ] = &cmds[..]
+    else {
+        panic!("{cmds:?}")
+    };
+    assert!(draft.body.starts_with("Hi!"), "{:?}", draft.body);
+    assert_eq!(*replaces, None);
+    update(&mut s, Msg::Autosaved { msg: MsgId(77) });
+    // Unchanged: not saved again.
+    assert!(
+        update(
+            &mut s,
+            Msg::Ticked {
+                now: 1040,
+                utc_offset: 0
+            }
+        )
+        .is_empty()
+    );
+    typed(&mut s, Key::Char('!'));
+    let cmds = update(
+        &mut s,
+        Msg::Ticked {
+            now: 1060,
+            utc_offset: 0,
+        },
+    );
+    assert!(matches!(
+        &cmds[..],
+        [Cmd::AutosaveDraft {
+            replaces: Some(MsgId(77)),
+            ..
+        }]
+    ));
+    typed(&mut s, Key::Esc);
+    let c = s.compose.as_ref().unwrap();
+    assert!(c.builtin.is_none(), "back to the review");
+    assert!(c.draft.body.starts_with("Hi!!"), "{:?}", c.draft.body);
+    assert_eq!(c.draft.subject, "plans");
 }
