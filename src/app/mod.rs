@@ -98,11 +98,11 @@ fn clock_msg() -> Msg {
 fn input_to_msg(keymap: &mut Keymap, ev: Event, typing: bool) -> Option<Msg> {
     match ev {
         Event::Key(key) => {
+            if key.code == KeyCode::Char('c') && key.modifiers.contains(KeyModifiers::CONTROL) {
+                return Some(Msg::Interrupted);
+            }
             if typing {
                 return keymap::chord_from_event(&key).map(Msg::Typed);
-            }
-            if key.code == KeyCode::Char('c') && key.modifiers.contains(KeyModifiers::CONTROL) {
-                return Some(Msg::QuitRequested);
             }
             let chord = keymap::chord_from_event(&key)?;
             match keymap.feed(chord) {

@@ -148,6 +148,8 @@ pub enum Msg {
         msg: MsgId,
     },
     QuitRequested,
+    /// Ctrl-c: quit (asked twice while a message is being written).
+    Interrupted,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

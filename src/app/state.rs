@@ -333,6 +333,8 @@ pub struct AppState {
     pub compose: Option<Compose>,
     /// The run loop is to hand the terminal to the editor on this file.
     pub editing: Option<std::path::PathBuf>,
+    /// Ctrl-c was pressed once while a message is being written.
+    pub interrupt_armed: bool,
     /// Mail is written in the built-in editor (no editor is set, or the config asks for it).
     pub builtin_editor: bool,
     next_req: u64,
@@ -375,6 +377,7 @@ impl AppState {
             compose: None,
             editing: None,
             builtin_editor: false,
+            interrupt_armed: false,
             next_req: 1,
         }
     }

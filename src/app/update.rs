@@ -154,6 +154,7 @@ pub fn update(state: &mut AppState, msg: Msg) -> Vec<Cmd> {
         | Msg::Autosaved { .. }
         | Msg::ComposeQueued { .. }) => compose::on_msg(state, m, &mut cmds),
         Msg::Typed(chord) if state.confirm.is_none() && state.picker.is_none() => {
+            state.interrupt_armed = false;
             compose::on_typed(state, chord, &mut cmds)
         }
         Msg::Typed(chord) => triage::on_typed(state, chord, &mut cmds),
@@ -164,6 +165,13 @@ pub fn update(state: &mut AppState, msg: Msg) -> Vec<Cmd> {
             }
         }
         Msg::QuitRequested => state.quit = true,
+        Msg::Interrupted if state.compose.is_some() && !state.interrupt_armed => {
+            state.interrupt_armed = true;
+            state.notice = Some(
+                "ctrl-c again quits: what is not saved as a draft is lost (s saves it)".into(),
+            );
+        }
+        Msg::Interrupted => state.quit = true,
     }
     cmds
 }

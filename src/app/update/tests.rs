@@ -1167,3 +1167,35 @@ fn the_built_in_editor_writes_autosaves_and_returns_to_the_review() {
     assert!(c.draft.body.starts_with("Hi!!"), "{:?}", c.draft.body);
     assert_eq!(c.draft.subject, "plans");
 }
+
+#[test]
+fn ctrl_c_asks_once_while_writing() {
+    use crate::domain::compose::{Draft, Kind};
+    let (mut s, _) = loaded(0);
+    update(&mut s, Msg::Interrupted);
+    assert!(s.quit, "nothing written: quits at once");
+    let (mut s, _) = loaded(0);
+    update(
+        &mut s,
+        Msg::ComposeStarted(Box::new(crate::app::state::Compose {
+            account: AccountId(1),
+            kind: Kind::New,
+            original: None,
+            draft_msg: None,
+            draft: Draft::default(),
+            file: "/tmp/x".into(),
+            attach_input: None,
+            addr: None,
+            builtin: None,
+            selected: 0,
+            note: None,
+            warned_attachment: false,
+            confirm_discard: false,
+        })),
+    );
+    update(&mut s, Msg::Interrupted);
+    assert!(!s.quit);
+    assert!(s.notice.as_deref().unwrap().contains("ctrl-c again"));
+    update(&mut s, Msg::Interrupted);
+    assert!(s.quit);
+}
