@@ -60,6 +60,16 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// List the outbox (newest first): what was sent, what waits, what failed or may have
+    /// been sent. `--requeue ID` puts a failed or uncertain message back in the queue.
+    Outbox {
+        /// Queue this message again (the running tern, or `tern send --flush`, sends it).
+        #[arg(long, value_name = "ID")]
+        requeue: Option<i64>,
+        /// One JSON object per line.
+        #[arg(long)]
+        json: bool,
+    },
     /// Print cached messages, newest first, with no network.
     List {
         /// Only this account (default: every account).

@@ -273,6 +273,63 @@ pub fn list(
     Ok(())
 }
 
+/// `tern outbox`: the outbox, newest first (`requeue`: put that message back in the queue
+/// first).
+pub fn outbox(
+    store: &mut Store,
+    out: &mut impl Write,
+    requeue: Option<i64>,
+    json: bool,
+) -> Result<(), StoreError> {
+    use crate::store::OutState;
+    if let Some(id) = requeue {
+        match store.outbox_get(id)? {
+            Some(row) if matches!(row.state, OutState::Failed | OutState::Uncertain) => {
+                store.outbox_set(id, OutState::Queued, Some("queued again by the user"), None)?;
+            }
+            Some(row) => {
+                let _ = writeln!(out, "#{id} is {}: left as it is", row.state.as_str());
+            }
+            None => {
+                let _ = writeln!(out, "no message #{id} in the outbox");
+            }
+        }
+    }
+    let names: std::collections::HashMap<_, _> = store
+        .accounts()?
+        .into_iter()
+        .map(|a| (a.id, a.name))
+        .collect();
+    for row in store.outbox_list(200)? {
+        let account = names.get(&row.account).cloned().unwrap_or_default();
+        if json {
+            let v = serde_json::json!({
+                "id": row.id,
+                "account": account,
+                "state": row.state.as_str(),
+                "to": row.rcpt,
+                "created_at": row.created_at,
+                "attempts": row.attempts,
+                "next_attempt_at": row.next_attempt_at,
+                "reply": row.last_reply,
+            });
+            let _ = writeln!(out, "{v}");
+        } else {
+            let _ = writeln!(
+                out,
+                "#{:<5} {:<10} {:<9} {:<16} {}  {}",
+                row.id,
+                sanitize::line(&account),
+                row.state.as_str(),
+                date_text(row.created_at),
+                sanitize::line(&row.rcpt.join(", ")),
+                sanitize::line(row.last_reply.as_deref().unwrap_or(""))
+            );
+        }
+    }
+    Ok(())
+}
+
 /// Options of `tern send`.
 #[derive(Debug, Clone, Default)]
 pub struct SendOpts {

@@ -325,6 +325,15 @@ fn main() -> ExitCode {
             }
             Err(e) => Err(e.into()),
         },
+        (Some(Command::Outbox { requeue, json }), _) => match load_config(&cli) {
+            Ok(cfg) => Store::open_in_dir(&cfg.data_dir)
+                .and_then(|mut store| {
+                    let mut out = std::io::stdout().lock();
+                    tern::commands::outbox(&mut store, &mut out, *requeue, *json)
+                })
+                .map_err(Into::into),
+            Err(e) => Err(e.into()),
+        },
         (None, false) => match load_config(&cli) {
             Ok(cfg) => {
                 for w in &cfg.warnings {

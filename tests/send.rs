@@ -368,3 +368,143 @@ fn refused_for_good_it_goes_back_to_drafts() {
         "the Bcc kept: {text}"
     );
 }
+
+/// A scripted SMTP server for the faults a real one does not produce on demand: it answers
+/// each command from `script` (by its first word) and, after the message's final dot, does
+/// what `after_dot` says (None: drop the connection with no answer).
+fn scripted_smtp(
+    script: &'static [(&'static str, &'static str)],
+    after_dot: Option<&'static str>,
+) -> u16 {
+    use std::io::{BufRead, BufReader};
+    let listener = std::net::TcpListener::bind((HOST, 0)).unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        let Ok((sock, _)) = listener.accept() else {
+            return;
+        };
+        sock.set_read_timeout(Some(Duration::from_secs(20)))
+            .unwrap();
+        let mut w = sock.try_clone().unwrap();
+        let mut r = BufReader::new(sock);
+        w.write_all(b"220 scripted ESMTP\r\n").unwrap();
+        let mut line = String::new();
+        loop {
+            line.clear();
+            if r.read_line(&mut line).unwrap_or(0) == 0 {
+                return;
+            }
+            let verb = line
+                .split_whitespace()
+                .next()
+                .unwrap_or("")
+                .to_ascii_uppercase();
+            let reply = script
+                .iter()
+                .find(|(v, _)| *v == verb)
+                .map(|(_, r)| *r)
+                .unwrap_or(if verb == "DATA" {
+                    "354 go ahead"
+                } else {
+                    "250 ok"
+                });
+            w.write_all(format!("{reply}\r\n").as_bytes()).unwrap();
+            if verb == "DATA" && reply.starts_with("354") {
+                let mut body = String::new();
+                while !body.ends_with("\r\n.\r\n") {
+                    line.clear();
+                    if r.read_line(&mut line).unwrap_or(0) == 0 {
+                        return;
+                    }
+                    body.push_str(&line);
+                }
+                match after_dot {
+                    Some(reply) => w.write_all(format!("{reply}\r\n").as_bytes()).unwrap(),
+                    None => return, // dropped: the message went out, no answer came
+                }
+            }
+        }
+    });
+    port
+}
+
+fn plain_config(dir: &Path, port: u16) -> PathBuf {
+    let text = format!(
+        "data_dir = {:?}\n[[account]]\nname = \"alice\"\nemail = \"{}\"\n\
+         [account.imap]\nhost = \"{HOST}\"\nport = 9\nsecurity = \"tls\"\nusername = \"x\"\npassword = \"x\"\n\
+         [account.smtp]\nhost = \"{HOST}\"\nport = {port}\nsecurity = \"none\"\n",
+        dir.join("data").display().to_string(),
+        ALICE.email,
+    );
+    let path = dir.join("config.toml");
+    std::fs::write(&path, text).unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+    path
+}
+
+#[test]
+fn a_connection_lost_after_the_final_dot_is_may_have_been_sent_and_never_resent() {
+    let port = scripted_smtp(&[("EHLO", "250 scripted")], None);
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = plain_config(dir.path(), port);
+    let out = tern_send(
+        &cfg,
+        &["--json"],
+        b"To: bob@example.test\nSubject: once\n\nx\n",
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let j = json(&out);
+    assert_eq!(j["state"], "uncertain");
+    assert!(
+        j["reply"]
+            .as_str()
+            .unwrap()
+            .contains("may have been delivered"),
+        "{j}"
+    );
+    assert_eq!(outbox(&cfg)[0].state, OutState::Uncertain);
+    // --flush sends only what is queued: not this one.
+    let again = tern_send(&cfg, &["--flush"], b"");
+    assert!(again.status.success() && again.stdout.is_empty());
+    // The user looks, decides, and queues it again.
+    let list = Command::new(env!("CARGO_BIN_EXE_tern"))
+        .args([
+            "--config",
+            cfg.to_str().unwrap(),
+            "outbox",
+            "--requeue",
+            "1",
+            "--json",
+        ])
+        .output()
+        .unwrap();
+    assert!(list.status.success());
+    let row: serde_json::Value = serde_json::from_slice(&list.stdout).unwrap();
+    assert_eq!(row["state"], "queued");
+    assert_eq!(row["to"][0], "bob@example.test");
+}
+
+#[test]
+fn a_temporary_refusal_keeps_it_queued_with_the_servers_reply() {
+    let port = scripted_smtp(
+        &[
+            ("EHLO", "250 scripted"),
+            ("RCPT", "451 4.3.0 try again later"),
+        ],
+        Some("250 ok"),
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = plain_config(dir.path(), port);
+    let out = tern_send(&cfg, &[], b"To: bob@example.test\nSubject: later\n\nx\n");
+    assert_eq!(out.status.code(), Some(75));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("retry in 1 min") && err.contains("451") && err.contains("try again later"),
+        "{err}"
+    );
+    let row = &outbox(&cfg)[0];
+    assert_eq!(row.state, OutState::Queued);
+    assert_eq!(row.attempts, 1);
+    assert!(row.next_attempt_at.unwrap() > row.created_at + 50);
+}
