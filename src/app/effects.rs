@@ -711,6 +711,9 @@ async fn compose_effect(
                 }
                 _ => None,
             };
+            // The address book is made ready while the user writes.
+            let st = store.clone();
+            tokio::spawn(async move { refresh_contacts(&st).await });
             let offset = chrono::Local::now().offset().local_minus_utc();
             let draft = compose::template(
                 kind,
@@ -944,17 +947,9 @@ async fn compose_effect(
             Msg::Notice("discarded".into())
         }
         Cmd::SuggestAddresses { req, prefix } => {
+            refresh_contacts(store).await;
             let list = store
-                .call(move |s| {
-                    // The address book is rebuilt from the cache every ten minutes at most.
-                    let stale = s
-                        .contacts_refreshed_at()?
-                        .is_none_or(|t| chrono::Utc::now().timestamp() - t > 600);
-                    if stale {
-                        s.refresh_contacts()?;
-                    }
-                    s.suggest_addresses(&prefix, 8)
-                })
+                .call(move |s| s.suggest_addresses(&prefix, 8))
                 .await
                 .unwrap_or_default();
             Msg::Suggestions { req, list }
@@ -970,6 +965,22 @@ async fn compose_effect(
         }
         other => Msg::Failed(format!("not a compose command: {other:?}")),
     }
+}
+
+/// Rebuild the address book when it is ten minutes old or more, on a connection of its own:
+/// a 100,000-message cache takes a few hundred ms, which the UI's reads must not wait for.
+async fn refresh_contacts(store: &StoreHandle) {
+    let state = store
+        .call(|s| Ok((s.path().to_path_buf(), s.contacts_refreshed_at()?)))
+        .await;
+    let Ok((path, at)) = state else { return };
+    if at.is_some_and(|t| chrono::Utc::now().timestamp() - t <= 600) {
+        return;
+    }
+    let _ = tokio::task::spawn_blocking(move || {
+        Store::open(&path).and_then(|mut s| s.refresh_contacts())
+    })
+    .await;
 }
 
 /// `~/x` is the home dir's x.
