@@ -121,7 +121,12 @@ pub async fn send_one(
         sent_copy: false,
         to_drafts: false,
     };
-    if row.state != OutState::Queued {
+    let claimed = store
+        .call(move |s| s.outbox_claim(id))
+        .await
+        .map_err(|e| e.to_string())?;
+    if !claimed {
+        // Not queued, or another sender took it first.
         return Ok(report(
             row.state,
             row.last_reply.clone().unwrap_or_default(),
@@ -333,10 +338,12 @@ pub fn spawn_worker(
                     match smtp_password(&account).await {
                         Ok(p) => password = Some(p),
                         Err(e) => {
-                            let e2 = e.clone();
+                            // E.g. a locked keyring: the message waits, it did not fail.
+                            let reply = format!("the SMTP password: {e}");
+                            let at = now() + retry_delay(row.attempts + 1);
                             let _ = store
                                 .call(move |s| {
-                                    s.outbox_set(row.id, OutState::Failed, Some(&e2), None)
+                                    s.outbox_set(row.id, OutState::Queued, Some(&reply), Some(at))
                                 })
                                 .await;
                             continue;

@@ -169,6 +169,16 @@ impl Store {
         Ok(())
     }
 
+    /// Take a queued message for sending: only one sender gets it (the running tern's worker
+    /// and `tern send` may both look). It is `sending` from here; a crash before its outcome
+    /// is written leaves it for [`Store::outbox_recover`] (uncertain: never resent blindly).
+    pub fn outbox_claim(&mut self, id: i64) -> Result<bool> {
+        Ok(self.conn.execute(
+            "UPDATE outbox SET state = 'sending', updated_at = ?2 WHERE id = ?1 AND state = 'queued'",
+            params![id, now()],
+        )? == 1)
+    }
+
     /// At start-up: a message left `sending` by a crash may have gone out. It is marked
     /// uncertain, never resent blindly. Returns how many.
     pub fn outbox_recover(&mut self) -> Result<usize> {

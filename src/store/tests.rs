@@ -703,3 +703,20 @@ fn addresses_complete_ranked_by_use_and_recency() {
         "anna@x.example"
     );
 }
+
+#[test]
+fn only_one_sender_claims_a_queued_message() {
+    let (mut s, a, _) = setup();
+    let id = s
+        .enqueue(a, "me@example.com", &["x@example.test".into()], b"raw")
+        .unwrap();
+    assert!(s.outbox_claim(id).unwrap());
+    assert!(!s.outbox_claim(id).unwrap(), "the second one gets nothing");
+    // A crash now: at start-up it is "may have been sent", not queued again.
+    assert_eq!(s.outbox_recover().unwrap(), 1);
+    assert_eq!(
+        s.outbox_get(id).unwrap().unwrap().state,
+        OutState::Uncertain
+    );
+    assert!(s.outbox_due(None, None).unwrap().is_empty());
+}
