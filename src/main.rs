@@ -148,7 +148,10 @@ fn open(rt: &tokio::runtime::Runtime, cfg: Config) -> anyhow::Result<()> {
                     email,
                 })
                 .collect();
-            let signature = account.signature.clone();
+            let signatures = tern::domain::compose::Signatures {
+                default: account.signature.clone(),
+                by_address: account.signatures.clone(),
+            };
             let (kick, task) = tern::send::spawn_worker(account, store, move |r| {
                 if (r.sent_copy || r.to_drafts)
                     && let Some(e) = &engine
@@ -164,7 +167,7 @@ fn open(rt: &tokio::runtime::Runtime, cfg: Config) -> anyhow::Result<()> {
             senders.push(app::effects::Sender {
                 account: id,
                 me,
-                signature,
+                signatures,
                 kick: Some(kick),
             });
             workers.push(task);

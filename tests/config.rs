@@ -481,3 +481,21 @@ fn first_error_in_file_order_wins() {
     let e = parse(src).unwrap_err();
     assert_eq!(e.position(), Some(Position { line: 3, column: 9 }));
 }
+
+#[test]
+fn signatures_by_address_and_sending_keys() {
+    let c = parse_ok(&format!(
+        "editor = \"builtin\"\n{}save_sent = false\nsignature = \"Me\"\n\
+         [account.signatures]\n\"me@alias.example.com\" = \"Alias\"\n\
+         [account.imap]\nhost = \"imap.example.com\"\npassword = \"x\"\n",
+        account("")
+    ));
+    let a = &c.accounts[0];
+    assert!(!a.save_sent);
+    assert_eq!(a.signature.as_deref(), Some("Me"));
+    assert_eq!(
+        a.signatures,
+        [("me@alias.example.com".to_string(), "Alias".to_string())]
+    );
+    assert_eq!(c.editor.as_deref(), Some("builtin"));
+}

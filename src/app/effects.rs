@@ -27,7 +27,7 @@ pub struct Effects {
 pub struct Sender {
     pub account: AccountId,
     pub me: Vec<crate::domain::Address>,
-    pub signature: Option<String>,
+    pub signatures: crate::domain::compose::Signatures,
     pub kick: Option<crate::send::Kick>,
 }
 
@@ -715,13 +715,8 @@ async fn compose_effect(
             let st = store.clone();
             tokio::spawn(async move { refresh_contacts(&st).await });
             let offset = chrono::Local::now().offset().local_minus_utc();
-            let draft = compose::template(
-                kind,
-                raw.as_deref(),
-                &sender.me,
-                sender.signature.as_deref(),
-                offset,
-            );
+            let draft =
+                compose::template(kind, raw.as_deref(), &sender.me, &sender.signatures, offset);
             let file = match compose_file(dirs) {
                 Ok(f) => f,
                 Err(e) => return Msg::Failed(e),

@@ -132,6 +132,8 @@ pub struct AccountConfig {
     pub save_sent: bool,
     /// Added under "-- " to new messages, replies and forwards.
     pub signature: Option<String>,
+    /// Signatures of particular addresses (aliases), by address.
+    pub signatures: Vec<(String, String)>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

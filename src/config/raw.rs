@@ -45,6 +45,7 @@ pub(super) struct RawAccount {
     pub offline_attachment_limit: Option<Spanned<Size>>,
     pub save_sent: Option<bool>,
     pub signature: Option<String>,
+    pub signatures: Option<BTreeMap<String, String>>,
     pub imap: Option<Spanned<RawServer>>,
     pub pop3: Option<Spanned<RawServer>>,
     pub smtp: Option<Spanned<RawServer>>,

@@ -364,6 +364,7 @@ impl Cx<'_> {
                 .map_or(DEFAULT_ATTACHMENT_LIMIT, |s| s.get_ref().0),
             save_sent: raw.save_sent.unwrap_or(true),
             signature: raw.signature.filter(|s| !s.trim().is_empty()),
+            signatures: raw.signatures.unwrap_or_default().into_iter().collect(),
         })
     }
 

@@ -278,6 +278,24 @@ fn date_text(ts: i64, utc_offset: i32) -> String {
         .unwrap_or_default()
 }
 
+/// Signatures: one per address (an alias may sign differently), else the account's.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Signatures {
+    pub default: Option<String>,
+    /// (address, signature)
+    pub by_address: Vec<(String, String)>,
+}
+
+impl Signatures {
+    pub fn for_address(&self, email: &str) -> Option<&str> {
+        self.by_address
+            .iter()
+            .find(|(a, _)| a.eq_ignore_ascii_case(email))
+            .map(|(_, s)| s.as_str())
+            .or(self.default.as_deref())
+    }
+}
+
 /// The draft a new message, reply or forward starts from. `me`: the account's addresses
 /// (its own first, then its aliases): the From is the one the original was sent to, and
 /// none of them is replied to. `original`: the raw message answered or forwarded.
@@ -285,20 +303,23 @@ pub fn template(
     kind: Kind,
     original: Option<&[u8]>,
     me: &[Address],
-    signature: Option<&str>,
+    signatures: &Signatures,
     utc_offset: i32,
 ) -> Draft {
     let mut d = Draft {
         from: me.first().cloned().unwrap_or_default(),
         ..Draft::default()
     };
-    let sig = signature
-        .map(str::trim_end)
-        .filter(|s| !s.is_empty())
-        .map(|s| format!("\n-- \n{s}\n"))
-        .unwrap_or_default();
+    let sig_for = |from: &Address| {
+        signatures
+            .for_address(&from.email)
+            .map(str::trim_end)
+            .filter(|s| !s.is_empty())
+            .map(|s| format!("\n-- \n{s}\n"))
+            .unwrap_or_default()
+    };
     let Some(raw) = original.filter(|_| kind != Kind::New) else {
-        d.body = format!("\n{sig}");
+        d.body = format!("\n{}", sig_for(&d.from));
         return d;
     };
     let view = super::message::parse(raw);
@@ -312,6 +333,7 @@ pub fn template(
     {
         d.from = mine.clone();
     }
+    let sig = sig_for(&d.from);
     let parsed = mail_parser::MessageParser::default().parse_headers(raw);
     let reply_to: Vec<Address> = parsed
         .as_ref()
@@ -587,6 +609,13 @@ Shall we?\r\n> earlier text\r\n"
             .to_vec()
     }
 
+    fn sigs(s: &str) -> Signatures {
+        Signatures {
+            default: Some(s.into()),
+            by_address: vec![("alias@example.test".into(), "Alias signs".into())],
+        }
+    }
+
     fn me() -> Vec<Address> {
         vec![
             addr(Some("Me"), "me@example.test"),
@@ -597,7 +626,7 @@ Shall we?\r\n> earlier text\r\n"
     #[test]
     fn replies_quote_thread_and_leave_out_the_user() {
         let raw = original();
-        let r = template(Kind::Reply, Some(&raw), &me(), Some("Me\nexample"), 0);
+        let r = template(Kind::Reply, Some(&raw), &me(), &sigs("Me\nexample"), 0);
         assert_eq!(r.subject, "Re: Lunch?");
         assert_eq!(r.to, [addr(Some("Carol Example"), "carol@example.test")]);
         assert!(r.cc.is_empty());
@@ -613,7 +642,7 @@ Shall we?\r\n> earlier text\r\n"
         assert!(r.body.ends_with("\n-- \nMe\nexample\n"), "{}", r.body);
         assert_eq!(r.from.email, "me@example.test");
 
-        let all = template(Kind::ReplyAll, Some(&raw), &me(), None, 0);
+        let all = template(Kind::ReplyAll, Some(&raw), &me(), &Signatures::default(), 0);
         let emails = |l: &[Address]| l.iter().map(|a| a.email.clone()).collect::<Vec<_>>();
         assert_eq!(emails(&all.to), ["carol@example.test", "dan@example.test"]);
         assert_eq!(
@@ -622,13 +651,19 @@ Shall we?\r\n> earlier text\r\n"
             "the alias is the user too"
         );
 
-        let fwd = template(Kind::Forward, Some(&raw), &me(), None, 0);
+        let fwd = template(Kind::Forward, Some(&raw), &me(), &Signatures::default(), 0);
         assert_eq!(fwd.subject, "Fwd: Lunch?");
         assert!(fwd.to.is_empty() && fwd.in_reply_to.is_none());
         assert!(fwd.body.contains(
             "---------- Forwarded message ----------\nFrom: Carol Example <carol@example.test>"
         ));
-        let att = template(Kind::ForwardAttached, Some(&raw), &me(), None, 0);
+        let att = template(
+            Kind::ForwardAttached,
+            Some(&raw),
+            &me(),
+            &Signatures::default(),
+            0,
+        );
         assert_eq!(att.attachments[0].content_type, "message/rfc822");
         assert_eq!(att.attachments[0].data, raw);
     }
@@ -636,9 +671,13 @@ Shall we?\r\n> earlier text\r\n"
     #[test]
     fn the_identity_is_the_address_the_original_was_sent_to() {
         let raw = b"From: x@example.test\r\nTo: alias@example.test\r\nSubject: s\r\n\r\nb\r\n";
-        let r = template(Kind::Reply, Some(raw), &me(), None, 0);
+        let r = template(Kind::Reply, Some(raw), &me(), &sigs("default"), 0);
         assert_eq!(r.from.email, "ALIAS@example.test");
-        let n = template(Kind::New, None, &me(), Some("sig"), 0);
+        assert!(
+            r.body.ends_with("-- \nAlias signs\n"),
+            "the alias's own signature"
+        );
+        let n = template(Kind::New, None, &me(), &sigs("sig"), 0);
         assert_eq!(n.from.email, "me@example.test");
         assert_eq!(n.body, "\n\n-- \nsig\n");
     }
@@ -646,7 +685,7 @@ Shall we?\r\n> earlier text\r\n"
     #[test]
     fn the_edited_text_reads_back() {
         let raw = original();
-        let base = template(Kind::Reply, Some(&raw), &me(), None, 0);
+        let base = template(Kind::Reply, Some(&raw), &me(), &Signatures::default(), 0);
         let text = editable(&base);
         assert!(text.starts_with("From: Me <me@example.test>\nTo: Carol Example <carol@example.test>\nCc: \nBcc: \nSubject: Re: Lunch?\n\n"), "{text}");
         let edited = text
