@@ -5,6 +5,7 @@ pub mod compose;
 pub mod keys;
 pub mod message;
 pub mod sanitize;
+pub mod search;
 pub mod thread;
 
 use std::fmt;
