@@ -7,6 +7,7 @@ mod actions;
 mod handle;
 mod outbox;
 mod schema;
+mod search;
 mod sync;
 
 pub use actions::{FlagName, Moved, Pending, QueuedAction, Relocation, placeholder};
@@ -771,6 +772,8 @@ fn store_body_tx(
             .execute(params![msg.0, meta.preview, meta.has_attachments])?;
     }
     tx.execute("DELETE FROM messages_fts WHERE rowid = ?1", [msg.0])?;
+    tx.prepare_cached("UPDATE messages SET indexed = 1 WHERE id = ?1 AND indexed = 0")?
+        .execute([msg.0])?;
     tx.execute(
         "INSERT INTO messages_fts (rowid, subject, sender, recipients, body) VALUES (?1, ?2, ?3, ?4, ?5)",
         params![

@@ -170,4 +170,11 @@ CREATE TABLE meta (
     value TEXT NOT NULL
 );
 "#,
+    // 6: which messages the full-text index has (their body arrived): search looks up the
+    // others' header fields directly, through a small partial index.
+    r#"
+ALTER TABLE messages ADD COLUMN indexed INTEGER NOT NULL DEFAULT 0;
+UPDATE messages SET indexed = 1 WHERE id IN (SELECT message_id FROM bodies);
+CREATE INDEX messages_unindexed ON messages (id) WHERE indexed = 0;
+"#,
 ];

@@ -1,0 +1,316 @@
+//! Search: a parsed query (`domain::search`) turned into one SQL statement. Words and phrases
+//! go to the FTS5 index (prefix match, case and diacritics aside) for the messages it has;
+//! the header fields of messages whose body has not arrived (not indexed yet) are matched
+//! directly, through a partial index that holds only those.
+
+use rusqlite::types::Value;
+
+use super::{ENVELOPE_COLUMNS, Result, Store, envelope_from_row};
+use crate::domain::Envelope;
+use crate::domain::search::{Field, Query, Status, Term};
+
+/// An FTS5 string literal.
+fn fts_quote(s: &str) -> String {
+    format!("\"{}\"", s.replace('"', "\"\""))
+}
+
+/// `%s%` for LIKE, with LIKE's own wildcards escaped (`\` is the escape).
+fn like(s: &str) -> String {
+    format!(
+        "%{}%",
+        s.replace('\\', "\\\\")
+            .replace('%', "\\%")
+            .replace('_', "\\_")
+    )
+}
+
+struct Sql {
+    text: String,
+    params: Vec<Value>,
+}
+
+impl Sql {
+    fn param(&mut self, v: impl Into<Value>) -> String {
+        self.params.push(v.into());
+        format!("?{}", self.params.len())
+    }
+
+    fn query(&mut self, q: &Query) {
+        match q {
+            Query::Term(t) => self.term(t),
+            Query::Not(inner) => {
+                self.text.push_str("NOT (");
+                self.query(inner);
+                self.text.push(')');
+            }
+            Query::And(all) | Query::Or(all) => {
+                let join = if matches!(q, Query::And(_)) {
+                    " AND "
+                } else {
+                    " OR "
+                };
+                self.text.push('(');
+                for (i, x) in all.iter().enumerate() {
+                    if i > 0 {
+                        self.text.push_str(join);
+                    }
+                    self.query(x);
+                }
+                self.text.push(')');
+            }
+        }
+    }
+
+    fn term(&mut self, t: &Term) {
+        let cond = match t {
+            Term::Text {
+                field,
+                text,
+                phrase,
+            } => {
+                // Each word of a phrase quoted, in order; a lone word matches as a prefix.
+                let words: Vec<String> = text
+                    .split(|c: char| !c.is_alphanumeric() && c != '\'')
+                    .filter(|w| !w.is_empty())
+                    .map(str::to_string)
+                    .collect();
+                if words.is_empty() {
+                    self.text.push('1');
+                    return;
+                }
+                let expr = if *phrase {
+                    fts_quote(&words.join(" "))
+                } else {
+                    words
+                        .iter()
+                        .map(|w| format!("{}*", fts_quote(w)))
+                        .collect::<Vec<_>>()
+                        .join(" ")
+                };
+                let column = match field {
+                    None => None,
+                    Some(Field::From) => Some("sender"),
+                    Some(Field::To) | Some(Field::Cc) => Some("recipients"),
+                    Some(Field::Subject) => Some("subject"),
+                    Some(Field::Body) => Some("body"),
+                };
+                let fts = match column {
+                    Some(c) => format!("{c} : ({expr})"),
+                    None => expr,
+                };
+                let p = self.param(fts);
+                // Not indexed yet: the header fields as they are (ASCII case aside).
+                let header = match field {
+                    Some(Field::Body) => None,
+                    Some(Field::From) => Some(vec!["from_json"]),
+                    Some(Field::To) => Some(vec!["to_json"]),
+                    Some(Field::Cc) => Some(vec!["cc_json"]),
+                    Some(Field::Subject) => Some(vec!["subject"]),
+                    None => Some(vec!["subject", "from_json", "to_json", "cc_json"]),
+                };
+                let direct = match header {
+                    Some(cols) => {
+                        let l = self.param(like(text));
+                        let any = cols
+                            .iter()
+                            .map(|c| format!("{c} LIKE {l} ESCAPE '\\'"))
+                            .collect::<Vec<_>>()
+                            .join(" OR ");
+                        format!(
+                            " OR m.id IN (SELECT id FROM messages INDEXED BY messages_unindexed \
+                             WHERE indexed = 0 AND ({any}))"
+                        )
+                    }
+                    None => String::new(),
+                };
+                format!(
+                    "(m.id IN (SELECT rowid FROM messages_fts WHERE messages_fts MATCH {p}){direct})"
+                )
+            }
+            Term::HasAttachment => "m.has_attachments = 1".into(),
+            Term::Is(Status::Unread) => "m.seen = 0".into(),
+            Term::Is(Status::Read) => "m.seen = 1".into(),
+            Term::Is(Status::Flagged) => "m.flagged = 1".into(),
+            Term::Is(Status::Unflagged) => "m.flagged = 0".into(),
+            Term::Is(Status::Answered) => "m.answered = 1".into(),
+            Term::In(name) => {
+                let p = self.param(name.clone());
+                let leaf = self.param(format!("%/{name}"));
+                let dot = self.param(format!("%.{name}"));
+                format!(
+                    "m.mailbox_id IN (SELECT id FROM mailboxes WHERE name = {p} COLLATE NOCASE \
+                     OR name LIKE {leaf} OR name LIKE {dot} OR role = lower({p}))"
+                )
+            }
+            Term::Account(name) => {
+                let p = self.param(name.clone());
+                format!(
+                    "m.mailbox_id IN (SELECT b.id FROM mailboxes b JOIN accounts a \
+                     ON a.id = b.account_id WHERE a.name = {p} COLLATE NOCASE)"
+                )
+            }
+            Term::Before(t) => format!("m.date < {}", self.param(*t)),
+            Term::After(t) => format!("m.date >= {}", self.param(*t)),
+            Term::Larger(n) => format!("m.size > {}", self.param(*n as i64)),
+            Term::Smaller(n) => format!("m.size < {}", self.param(*n as i64)),
+        };
+        self.text.push_str(&cond);
+    }
+}
+
+impl Store {
+    /// Messages matching a query, newest first.
+    pub fn search(&self, q: &Query, limit: u32) -> Result<Vec<Envelope>> {
+        let mut sql = Sql {
+            text: String::new(),
+            params: Vec::new(),
+        };
+        sql.query(q);
+        let lim = sql.param(i64::from(limit));
+        let columns = ENVELOPE_COLUMNS
+            .split(',')
+            .map(|c| format!("m.{}", c.trim()))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let text = format!(
+            "SELECT {columns} FROM messages m WHERE {} ORDER BY m.date DESC, m.id DESC LIMIT {lim}",
+            sql.text
+        );
+        let mut st = self.conn.prepare(&text)?;
+        let rows = st.query_map(rusqlite::params_from_iter(sql.params), envelope_from_row)?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::domain::message;
+    use crate::domain::search::parse;
+    use crate::domain::{Flags, MailboxId, MsgId, Role, Uid};
+    use crate::store::{AccountKind, NewMessage, Store};
+
+    const NOW: i64 = 1_795_543_200;
+
+    fn add(s: &mut Store, mb: MailboxId, uid: u32, raw: &str, body: bool, flags: Flags) -> MsgId {
+        let raw = raw.replace('\n', "\r\n");
+        let meta = message::parse(raw.as_bytes()).meta;
+        let ids = s
+            .insert_messages(
+                mb,
+                &[NewMessage {
+                    uid: Uid(uid),
+                    meta,
+                    flags,
+                    internal_date: None,
+                    raw: body.then_some(raw.as_bytes()),
+                }],
+            )
+            .unwrap();
+        ids[0]
+    }
+
+    #[test]
+    fn queries_find_what_they_say() {
+        let mut s = Store::open_in_memory().unwrap();
+        let a = s
+            .upsert_account("work", "me@x.example", AccountKind::Imap)
+            .unwrap();
+        let b = s
+            .upsert_account("home", "me@y.example", AccountKind::Imap)
+            .unwrap();
+        let inbox = s
+            .upsert_mailbox(a, "INBOX", Some('/'), Some(Role::Inbox))
+            .unwrap();
+        let lists = s.upsert_mailbox(a, "Lists/rust", Some('/'), None).unwrap();
+        let home = s
+            .upsert_mailbox(b, "INBOX", Some('/'), Some(Role::Inbox))
+            .unwrap();
+        let cafe = add(
+            &mut s,
+            inbox,
+            1,
+            "From: Renée Dupont <renee@x.example>\nTo: me@x.example\nSubject: Café plans\n\
+             Date: Mon, 23 Nov 2026 10:00:00 +0000\n\nLet us meet at the quarterly review.\n",
+            true,
+            Flags::default(),
+        );
+        let invoice = add(
+            &mut s,
+            inbox,
+            2,
+            "From: billing@shop.example\nTo: me@x.example\nCc: boss@x.example\nSubject: Invoice 42\n\
+             Date: Tue, 03 Nov 2026 10:00:00 +0000\nContent-Type: multipart/mixed; boundary=b\n\n\
+             --b\nContent-Type: text/plain\n\nYour invoice is attached.\n--b\n\
+             Content-Type: application/pdf\nContent-Disposition: attachment; filename=i.pdf\n\nxx\n--b--\n",
+            true,
+            Flags {
+                seen: true,
+                flagged: true,
+                ..Flags::default()
+            },
+        );
+        // Headers only: no body, not in the full-text index.
+        let borrow = add(
+            &mut s,
+            lists,
+            1,
+            "From: Ferris <ferris@rust.example>\nTo: list@rust.example\nSubject: Borrowing self in closures\n\
+             Date: Sun, 22 Nov 2026 10:00:00 +0000\n\n",
+            false,
+            Flags::default(),
+        );
+        let other = add(
+            &mut s,
+            home,
+            1,
+            "From: Mum <mum@y.example>\nTo: me@y.example\nSubject: Sunday lunch\n\
+             Date: Sat, 21 Nov 2026 10:00:00 +0000\n\nCafe at noon?\n",
+            true,
+            Flags::default(),
+        );
+        let find = |s: &Store, q: &str| -> Vec<MsgId> {
+            let parsed = parse(q, NOW, 0).unwrap_or_else(|e| panic!("{q}: {e}"));
+            s.search(&parsed, 100)
+                .unwrap()
+                .into_iter()
+                .map(|e| e.id)
+                .collect()
+        };
+        // Diacritics and case aside, prefixes, across accounts, newest first.
+        assert_eq!(find(&s, "cafe"), [cafe, other]);
+        assert_eq!(find(&s, "CAFÉ"), [cafe, other]);
+        assert_eq!(find(&s, "quart"), [cafe]);
+        assert_eq!(find(&s, "\"quarterly review\""), [cafe]);
+        assert!(find(&s, "\"review quarterly\"").is_empty());
+        assert_eq!(find(&s, "from:renee"), [cafe]);
+        assert_eq!(find(&s, "from:dupont subject:plans"), [cafe]);
+        assert_eq!(find(&s, "cc:boss"), [invoice]);
+        assert_eq!(find(&s, "body:attached"), [invoice]);
+        assert!(find(&s, "subject:attached").is_empty());
+        assert_eq!(find(&s, "has:attachment"), [invoice]);
+        assert_eq!(find(&s, "is:flagged"), [invoice]);
+        assert_eq!(find(&s, "is:unread account:work"), [cafe, borrow]);
+        assert_eq!(find(&s, "in:rust"), [borrow]);
+        assert_eq!(find(&s, "in:inbox account:home"), [other]);
+        assert_eq!(find(&s, "after:2026-11-22"), [cafe, borrow]);
+        assert_eq!(find(&s, "before:2026-11-22"), [other, invoice]);
+        assert_eq!(find(&s, "invoice OR lunch"), [other, invoice]);
+        assert_eq!(find(&s, "cafe -account:home"), [cafe]);
+        // A message not indexed yet is found by its header fields.
+        assert_eq!(find(&s, "borrowing"), [borrow]);
+        assert_eq!(find(&s, "from:ferris"), [borrow]);
+        assert!(find(&s, "body:borrowing").is_empty());
+        // Its body arrives: now it is in the index, found by its text too.
+        let raw = b"From: Ferris <ferris@rust.example>\r\nSubject: Borrowing self in closures\r\n\r\nThe lifetime elision rules.\r\n";
+        s.store_body(borrow, raw, &message::parse(raw).meta)
+            .unwrap();
+        assert_eq!(find(&s, "elision"), [borrow]);
+        assert_eq!(find(&s, "borrowing"), [borrow]);
+        // Expunged: gone from the results.
+        s.delete_message(cafe).unwrap();
+        assert!(find(&s, "quarterly").is_empty());
+        // What FTS5 treats as syntax is just text here.
+        assert!(find(&s, "\"AND\" OR NEAR").is_empty());
+        assert!(find(&s, "c++ 100%").is_empty());
+    }
+}
