@@ -70,6 +70,18 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Search the cached mail of every account, with no network (see the README for the
+    /// query language: words, "phrases", from:, to:, subject:, is:unread, after:7d, ...).
+    Search {
+        /// The query (quote it for the shell).
+        query: String,
+        /// At most this many messages.
+        #[arg(long, default_value_t = 50)]
+        limit: u32,
+        /// One JSON object per line.
+        #[arg(long)]
+        json: bool,
+    },
     /// Print cached messages, newest first, with no network.
     List {
         /// Only this account (default: every account).

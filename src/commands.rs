@@ -273,6 +273,66 @@ pub fn list(
     Ok(())
 }
 
+/// `tern search`: the cached messages a query finds, newest first, across every account.
+/// A malformed query is an error naming its column.
+pub fn search(
+    store: &Store,
+    out: &mut dyn Write,
+    query: &str,
+    limit: u32,
+    json: bool,
+) -> Result<(), StoreError> {
+    let now = chrono::Local::now();
+    let parsed =
+        crate::domain::search::parse(query, now.timestamp(), now.offset().local_minus_utc())
+            .map_err(|e| StoreError::Invalid(format!("the query: {e}")))?;
+    let names: std::collections::HashMap<_, _> = store
+        .accounts()?
+        .into_iter()
+        .map(|a| (a.id, a.name))
+        .collect();
+    let mailboxes: std::collections::HashMap<_, _> = store
+        .mailboxes(None)?
+        .into_iter()
+        .map(|m| {
+            (
+                m.id,
+                (names.get(&m.account).cloned().unwrap_or_default(), m.name),
+            )
+        })
+        .collect();
+    for e in store.search(&parsed, limit)? {
+        let (account, mailbox) = mailboxes.get(&e.mailbox).cloned().unwrap_or_default();
+        let from = e.from.first().map(|f| f.to_string()).unwrap_or_default();
+        let line = if json {
+            serde_json::json!({
+                "account": account,
+                "mailbox": mailbox,
+                "uid": e.uid.0,
+                "date": e.date,
+                "from": from,
+                "subject": e.subject,
+                "flags": e.flags.to_imap(),
+            })
+            .to_string()
+        } else {
+            format!(
+                "{:<10} {:<14} {}  {:4}  {:<28}  {}",
+                sanitize::line(&account),
+                crate::ui::format::fit(&sanitize::line(&mailbox), 14),
+                date_text(e.date),
+                flags_text(&e),
+                crate::ui::format::fit(&sanitize::address(&from), 28),
+                sanitize::line(&e.subject)
+            )
+        };
+        if writeln!(out, "{line}").is_err() {
+            return Ok(());
+        }
+    }
+    Ok(())
+}
+
 /// `tern outbox`: the outbox, newest first (`requeue`: put that message back in the queue
 /// first).
 pub fn outbox(

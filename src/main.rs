@@ -328,6 +328,15 @@ fn main() -> ExitCode {
             }
             Err(e) => Err(e.into()),
         },
+        (Some(Command::Search { query, limit, json }), _) => match load_config(&cli) {
+            Ok(cfg) => Store::open_in_dir(&cfg.data_dir)
+                .and_then(|store| {
+                    let mut out = std::io::stdout().lock();
+                    tern::commands::search(&store, &mut out, query, *limit, *json)
+                })
+                .map_err(Into::into),
+            Err(e) => Err(e.into()),
+        },
         (Some(Command::Outbox { requeue, json }), _) => match load_config(&cli) {
             Ok(cfg) => Store::open_in_dir(&cfg.data_dir)
                 .and_then(|mut store| {

@@ -82,3 +82,47 @@ fn tern_config_env_is_used() {
     assert_eq!(out.status.code(), Some(2));
     assert!(text(&out.stderr).contains("port_zero.toml:7:8: port 0 is out of range"));
 }
+
+#[test]
+fn search_finds_cached_mail_and_names_the_column_of_a_bad_query() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    {
+        let mut store = tern::store::Store::open_in_dir(&data).unwrap();
+        tern::demo::import(&mut store).unwrap();
+    }
+    let cfg = dir.path().join("config.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "data_dir = {:?}\n[[account]]\nname = \"work\"\nemail = \"me@example.com\"\n\
+             [account.imap]\nhost = \"imap.example.com\"\npassword_command = \"true\"\n",
+            data.display().to_string()
+        ),
+    )
+    .unwrap();
+    let c = cfg.to_str().unwrap();
+    let out = tern(&["--config", c, "search", "from:jonas standup", "--json"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let lines: Vec<serde_json::Value> = text(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert!(!lines.is_empty());
+    assert!(
+        lines
+            .iter()
+            .all(|l| l["from"].as_str().unwrap().contains("Jonas"))
+    );
+    assert!(
+        lines
+            .iter()
+            .any(|l| l["subject"].as_str().unwrap().contains("Standup"))
+    );
+    assert_eq!(lines[0]["account"], "work");
+    let bad = tern(&["--config", c, "search", "lunch from:"]);
+    assert_eq!(bad.status.code(), Some(1));
+    let err = text(&bad.stderr);
+    assert!(err.contains("column 7: `from:` needs a value"), "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+}
