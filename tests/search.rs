@@ -1,0 +1,149 @@
+//! Search over a mailbox synced from the real Dovecot finds what the server's own SEARCH finds
+//! for the same criteria; diacritics fold; expunged messages leave the results.
+
+mod harness;
+
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+use harness::{ALICE, MailServers};
+use tern::config::Config;
+use tern::domain::search::parse;
+use tern::store::StoreHandle;
+use tern::sync::actor::{self, Event, Timing};
+
+const WAIT: Duration = Duration::from_secs(60);
+const N: usize = 300;
+
+/// UIDs of INBOX messages tern finds for `query`.
+async fn ours(store: &StoreHandle, query: &str) -> BTreeSet<u32> {
+    let q = parse(query, chrono::Utc::now().timestamp(), 0).unwrap();
+    store
+        .call(move |s| s.search(&q, 100_000))
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.uid.0)
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn local_search_matches_the_servers_search() {
+    let servers = MailServers::start();
+    servers.populate(ALICE.email, "INBOX", N, 5);
+    let dir = tempfile::tempdir().unwrap();
+    let path = servers.write_tern_config_with(
+        dir.path(),
+        &ALICE,
+        "tls",
+        servers.imaps_port(),
+        ALICE.password,
+        "offline = \"bodies\"",
+    );
+    let cfg = Config::load(&path).unwrap();
+    let store = StoreHandle::open_in_dir(&cfg.data_dir).unwrap();
+    let (tx, mut events) = tokio::sync::mpsc::unbounded_channel();
+    let (engine, task) = actor::spawn(
+        cfg.accounts[0].clone(),
+        store.clone(),
+        tx,
+        Timing::default(),
+    );
+    // Every body downloaded (and indexed) in the background.
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        let indexed: usize = store
+            .call(|s| Ok(s.search(&parse("larger:0", 0, 0).unwrap(), 100_000)?.len()))
+            .await
+            .unwrap();
+        let with_body = store
+            .call(|s| {
+                let ids: Vec<_> = s
+                    .search(&parse("larger:0", 0, 0).unwrap(), 100_000)?
+                    .into_iter()
+                    .map(|e| e.id)
+                    .collect();
+                let mut n = 0;
+                for id in ids {
+                    n += usize::from(s.raw_message(id)?.is_some());
+                }
+                Ok(n)
+            })
+            .await
+            .unwrap();
+        if indexed == N && with_body == N {
+            break;
+        }
+        match tokio::time::timeout_at(deadline, events.recv()).await {
+            Ok(Some(Event::State { .. } | Event::Changed { .. })) | Ok(Some(_)) => {}
+            other => panic!("bodies never all arrived ({with_body}/{N}): {other:?}"),
+        }
+    }
+
+    let mut imap = servers.imap(ALICE.email);
+    let theirs = |imap: &mut harness::TestImap, criteria: &str| -> BTreeSet<u32> {
+        imap.search("INBOX", criteria).into_iter().collect()
+    };
+    for (query, criteria) in [
+        ("subject:quarterly", "SUBJECT quarterly"),
+        ("subject:lunch is:unread", "SUBJECT lunch UNSEEN"),
+        ("from:carol", "FROM carol"),
+        ("from:zoe", "FROM zoe"),
+        ("is:flagged", "FLAGGED"),
+        ("is:answered", "ANSWERED"),
+        ("-is:read", "UNSEEN"),
+        ("body:turnaround", "BODY turnaround"),
+        ("larger:4000", "LARGER 4000"),
+        ("smaller:2000", "SMALLER 2000"),
+        (
+            "subject:budget OR subject:roadmap",
+            "OR SUBJECT budget SUBJECT roadmap",
+        ),
+        ("from:github -subject:bug", "FROM github NOT SUBJECT bug"),
+    ] {
+        let server = theirs(&mut imap, criteria);
+        assert!(
+            !server.is_empty() || criteria == "ANSWERED",
+            "{criteria} finds something"
+        );
+        assert_eq!(ours(&store, query).await, server, "{query} vs {criteria}");
+    }
+    // Diacritics fold both ways; non-Latin scripts work.
+    let munich = ours(&store, "subject:munchen").await;
+    assert!(!munich.is_empty());
+    assert_eq!(ours(&store, "subject:München").await, munich);
+    assert_eq!(ours(&store, "subject:MÜNCHEN").await, munich);
+    let cyrillic = ours(&store, "Встреча").await;
+    assert!(!cyrillic.is_empty());
+
+    // Expunged on the server: gone from the results once the engine applied it.
+    let gone: Vec<u32> = theirs(&mut imap, "SUBJECT quarterly")
+        .into_iter()
+        .take(3)
+        .collect();
+    for uid in &gone {
+        servers.doveadm(&[
+            "expunge",
+            "-u",
+            ALICE.email,
+            "mailbox",
+            "INBOX",
+            "uid",
+            &uid.to_string(),
+        ]);
+    }
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        let now = ours(&store, "subject:quarterly").await;
+        if gone.iter().all(|u| !now.contains(u)) {
+            assert_eq!(now, theirs(&mut imap, "SUBJECT quarterly"));
+            break;
+        }
+        match tokio::time::timeout_at(deadline, events.recv()).await {
+            Ok(Some(_)) => {}
+            other => panic!("the expunges never arrived: {other:?}"),
+        }
+    }
+    engine.send(actor::Command::Shutdown);
+    task.await.unwrap();
+}
