@@ -840,64 +840,23 @@ async fn compose_effect(
             draft,
             replaces,
             file,
-        } => {
-            let raw = compose::build_draft(
-                &draft,
-                chrono::Utc::now().timestamp(),
-                &crate::send::unique_token(),
-            );
-            let saved = store
-                .call(move |s| {
-                    let meta = crate::domain::message::parse(&raw).meta;
-                    s.save_draft(account, &raw, &meta, replaces)
-                })
-                .await;
-            match saved {
-                Ok(Some(_)) => {
-                    if let Some(e) = engines.get(&account) {
-                        e.send(Command::Replay);
-                    }
-                    let _ = tokio::fs::remove_file(&file).await;
-                    Msg::ComposeQueued {
-                        notice: "saved in Drafts".into(),
-                    }
+        } => match save_draft(store, engines, account, &draft, replaces).await {
+            Ok(_) => {
+                let _ = tokio::fs::remove_file(&file).await;
+                Msg::ComposeQueued {
+                    notice: "saved in Drafts".into(),
                 }
-                Ok(None) => Msg::Failed(
-                    "this account has no Drafts folder (set [account.folders] drafts = \"...\")"
-                        .into(),
-                ),
-                Err(e) => Msg::Failed(format!("cannot save the draft: {e}")),
             }
-        }
+            Err(e) => Msg::Failed(format!("cannot save the draft: {e}")),
+        },
         Cmd::AutosaveDraft {
             account,
             draft,
             replaces,
-        } => {
-            let raw = compose::build_draft(
-                &draft,
-                chrono::Utc::now().timestamp(),
-                &crate::send::unique_token(),
-            );
-            let saved = store
-                .call(move |s| {
-                    let meta = crate::domain::message::parse(&raw).meta;
-                    s.save_draft(account, &raw, &meta, replaces)
-                })
-                .await;
-            match saved {
-                Ok(Some(msg)) => {
-                    if let Some(e) = engines.get(&account) {
-                        e.send(Command::Replay);
-                    }
-                    Msg::Autosaved { msg }
-                }
-                Ok(None) => {
-                    Msg::Failed("cannot autosave: this account has no Drafts folder".into())
-                }
-                Err(e) => Msg::Failed(format!("cannot autosave the draft: {e}")),
-            }
-        }
+        } => match save_draft(store, engines, account, &draft, replaces).await {
+            Ok(msg) => Msg::Autosaved { msg },
+            Err(e) => Msg::Failed(format!("cannot autosave the draft: {e}")),
+        },
         Cmd::ResumeDraft { msg } => {
             let found = store
                 .call(move |s| Ok((s.raw_message(msg)?, s.message_location(msg)?.map(|l| l.0))))
@@ -976,6 +935,35 @@ async fn refresh_contacts(store: &StoreHandle) {
         Store::open(&path).and_then(|mut s| s.refresh_contacts())
     })
     .await;
+}
+
+/// Save a draft in the account's Drafts folder (replacing `replaces`) and tell its engine.
+async fn save_draft(
+    store: &StoreHandle,
+    engines: &HashMap<AccountId, EngineHandle>,
+    account: AccountId,
+    draft: &crate::domain::compose::Draft,
+    replaces: Option<crate::domain::MsgId>,
+) -> Result<crate::domain::MsgId, String> {
+    let raw = crate::domain::compose::build_draft(
+        draft,
+        chrono::Utc::now().timestamp(),
+        &crate::send::unique_token(),
+    );
+    let saved = store
+        .call(move |s| {
+            let meta = crate::domain::message::parse(&raw).meta;
+            s.save_draft(account, &raw, &meta, replaces)
+        })
+        .await
+        .map_err(|e| e.to_string())?;
+    let msg = saved.ok_or_else(|| {
+        "this account has no Drafts folder (set [account.folders] drafts = \"...\")".to_string()
+    })?;
+    if let Some(e) = engines.get(&account) {
+        e.send(Command::Replay);
+    }
+    Ok(msg)
 }
 
 /// `~/x` is the home dir's x.
