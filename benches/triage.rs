@@ -7,53 +7,27 @@
 //!
 //! Run: `cargo bench --bench triage` (`TERN_BENCH_N` / `TERN_BENCH_SELECT` to change the sizes).
 
+#[path = "inproc/mod.rs"]
+mod inproc;
+
+use inproc::App;
+
 #[path = "../tests/harness/mod.rs"]
 mod harness;
 
-use std::collections::VecDeque;
 use std::time::Instant;
 
 use harness::{ALICE, MailServers};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use ratatui::layout::Rect;
-use tern::app::effects::execute_on;
 use tern::app::msg::{Cmd, Msg};
 use tern::app::state::{AppState, SidebarRow};
-use tern::app::update::update;
 use tern::config::{Config, Layout};
 use tern::domain::keys::Action;
 use tern::store::{Store, StoreHandle};
 use tern::sync::engine::{self, SyncOptions, sync_once};
-use tern::ui::{self, theme::Theme};
-
-struct App {
-    store: Store,
-    state: AppState,
-    term: Terminal<TestBackend>,
-    theme: Theme,
-}
-
-impl App {
-    fn send(&mut self, msg: Msg) {
-        let cmds = update(&mut self.state, msg);
-        self.run(cmds);
-    }
-
-    fn run(&mut self, cmds: Vec<Cmd>) {
-        let mut queue: VecDeque<Cmd> = cmds.into();
-        while let Some(cmd) = queue.pop_front() {
-            if let Some(msg) = execute_on(&mut self.store, cmd).unwrap() {
-                queue.extend(update(&mut self.state, msg));
-            }
-        }
-    }
-
-    fn draw(&mut self) {
-        let (state, theme) = (&self.state, &self.theme);
-        self.term.draw(|f| ui::draw(f, state, theme)).unwrap();
-    }
-}
+use tern::ui::theme::Theme;
 
 fn main() {
     let env = |k: &str, d: usize| {

@@ -9,10 +9,14 @@
 //!
 //! Run: `cargo bench --bench tui` (`TERN_BENCH_N=20000` for a quicker run).
 
+#[path = "inproc/mod.rs"]
+mod inproc;
+
+use inproc::App;
+
 #[path = "../tests/tmux/mod.rs"]
 mod tmux;
 
-use std::collections::VecDeque;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
@@ -20,16 +24,14 @@ use std::time::{Duration, Instant};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use ratatui::layout::Rect;
-use tern::app::effects::execute_on;
 use tern::app::msg::{Cmd, Msg};
 use tern::app::state::AppState;
-use tern::app::update::update;
 use tern::config::Layout;
 use tern::domain::keys::Action;
 use tern::domain::message::MessageMeta;
 use tern::domain::{Address, Flags, MailboxId, Uid};
 use tern::store::{AccountKind, NewMessage, Store};
-use tern::ui::{self, theme::Theme};
+use tern::ui::theme::Theme;
 
 fn peak_rss_mib() -> f64 {
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
@@ -80,35 +82,6 @@ fn insert(store: &mut Store, mb: MailboxId, from: u32, to: u32) {
         })
         .collect();
     store.insert_messages(mb, &batch).unwrap();
-}
-
-struct App {
-    store: Store,
-    state: AppState,
-    term: Terminal<TestBackend>,
-    theme: Theme,
-}
-
-impl App {
-    fn send(&mut self, msg: Msg) {
-        let cmds = update(&mut self.state, msg);
-        self.run(cmds);
-    }
-
-    /// Execute commands against the store, as the effects runner does, until the state settles.
-    fn run(&mut self, cmds: Vec<Cmd>) {
-        let mut queue: VecDeque<Cmd> = cmds.into();
-        while let Some(cmd) = queue.pop_front() {
-            if let Some(msg) = execute_on(&mut self.store, cmd).unwrap() {
-                queue.extend(update(&mut self.state, msg));
-            }
-        }
-    }
-
-    fn draw(&mut self) {
-        let (state, theme) = (&self.state, &self.theme);
-        self.term.draw(|f| ui::draw(f, state, theme)).unwrap();
-    }
 }
 
 fn main() {

@@ -155,7 +155,7 @@ impl Store {
         let tx = self.conn.transaction()?;
         let mut changed = Vec::new();
         // (account, mailbox) -> uids, keeping the order of first appearance.
-        let mut groups: Vec<((i64, i64), Vec<i64>)> = Vec::new();
+        let mut groups: Groups = Vec::new();
         {
             let mut find = tx.prepare_cached(&format!(
                 "SELECT b.account_id, m.mailbox_id, m.uid FROM messages m
@@ -178,24 +178,10 @@ impl Store {
                 };
                 set.execute(params![msg.0, on])?;
                 changed.push(*msg);
-                match groups.iter_mut().find(|(k, _)| *k == (account, mailbox)) {
-                    Some((_, uids)) => uids.push(uid),
-                    None => groups.push(((account, mailbox), vec![uid])),
-                }
+                group(&mut groups, (account, mailbox), uid);
             }
         }
-        let mut accounts = Vec::new();
-        for ((account, mailbox), uids) in groups {
-            queue(
-                &tx,
-                AccountId(account),
-                MailboxId(mailbox),
-                &QueuedAction::Flag { uids, flag, on },
-            )?;
-            if !accounts.contains(&AccountId(account)) {
-                accounts.push(AccountId(account));
-            }
-        }
+        let accounts = queue_groups(&tx, groups, |uids| QueuedAction::Flag { uids, flag, on })?;
         tx.commit()?;
         Ok((accounts, changed))
     }
@@ -365,7 +351,7 @@ impl Store {
     /// engine. Returns the accounts whose engines have work.
     pub fn expunge_messages(&mut self, msgs: &[MsgId]) -> Result<Vec<AccountId>> {
         let tx = self.conn.transaction()?;
-        let mut groups: Vec<((i64, i64), Vec<i64>)> = Vec::new();
+        let mut groups: Groups = Vec::new();
         {
             let mut find = tx.prepare_cached(
                 "SELECT b.account_id, m.mailbox_id, m.uid FROM messages m
@@ -380,24 +366,10 @@ impl Store {
                     continue;
                 };
                 del.execute([msg.0])?;
-                match groups.iter_mut().find(|(k, _)| *k == (account, mailbox)) {
-                    Some((_, uids)) => uids.push(uid),
-                    None => groups.push(((account, mailbox), vec![uid])),
-                }
+                group(&mut groups, (account, mailbox), uid);
             }
         }
-        let mut accounts = Vec::new();
-        for ((account, mailbox), uids) in groups {
-            queue(
-                &tx,
-                AccountId(account),
-                MailboxId(mailbox),
-                &QueuedAction::Expunge { uids },
-            )?;
-            if !accounts.contains(&AccountId(account)) {
-                accounts.push(AccountId(account));
-            }
-        }
+        let accounts = queue_groups(&tx, groups, |uids| QueuedAction::Expunge { uids })?;
         tx.commit()?;
         Ok(accounts)
     }
@@ -704,6 +676,32 @@ fn is_imap(tx: &rusqlite::Transaction<'_>, account: AccountId) -> Result<bool> {
         .query_row([account.0], |r| r.get(0))
         .optional()?
         .unwrap_or(false))
+}
+
+/// UIDs by (account, mailbox), in order of first appearance.
+type Groups = Vec<((i64, i64), Vec<i64>)>;
+
+fn group(groups: &mut Groups, key: (i64, i64), uid: i64) {
+    match groups.iter_mut().find(|(k, _)| *k == key) {
+        Some((_, uids)) => uids.push(uid),
+        None => groups.push((key, vec![uid])),
+    }
+}
+
+/// One queue row per mailbox; returns the accounts whose engines have work.
+fn queue_groups(
+    tx: &rusqlite::Transaction<'_>,
+    groups: Groups,
+    action: impl Fn(Vec<i64>) -> QueuedAction,
+) -> Result<Vec<AccountId>> {
+    let mut accounts = Vec::new();
+    for ((account, mailbox), uids) in groups {
+        queue(tx, AccountId(account), MailboxId(mailbox), &action(uids))?;
+        if !accounts.contains(&AccountId(account)) {
+            accounts.push(AccountId(account));
+        }
+    }
+    Ok(accounts)
 }
 
 pub(super) fn queue_tx(

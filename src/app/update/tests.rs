@@ -850,21 +850,12 @@ fn writing_a_reply_goes_through_the_editor_and_the_review() {
     };
     update(
         &mut s,
-        Msg::ComposeStarted(Box::new(crate::app::state::Compose {
-            account: AccountId(1),
-            kind: Kind::Reply,
-            original: Some(first),
-            draft_msg: None,
-            draft: draft.clone(),
-            file: file.clone(),
-            attach_input: None,
-            addr: None,
-            builtin: None,
-            selected: 0,
-            note: None,
-            warned_attachment: false,
-            confirm_discard: false,
-        })),
+        Msg::ComposeStarted(Box::new(compose_state(
+            Kind::Reply,
+            Some(first),
+            draft.clone(),
+            file.clone(),
+        ))),
     );
     assert_eq!(
         s.editing.as_ref(),
@@ -955,21 +946,12 @@ fn discarding_asks_first() {
     let file = std::path::PathBuf::from("/tmp/x/m.txt");
     update(
         &mut s,
-        Msg::ComposeStarted(Box::new(crate::app::state::Compose {
-            account: AccountId(1),
-            kind: Kind::New,
-            original: None,
-            draft_msg: None,
-            draft: Draft::default(),
-            file: file.clone(),
-            attach_input: None,
-            addr: None,
-            builtin: None,
-            selected: 0,
-            note: None,
-            warned_attachment: false,
-            confirm_discard: false,
-        })),
+        Msg::ComposeStarted(Box::new(compose_state(
+            Kind::New,
+            None,
+            Draft::default(),
+            file.clone(),
+        ))),
     );
     s.editing = None;
     typed(&mut s, Key::Char('q'));
@@ -991,21 +973,12 @@ fn recipients_are_added_from_suggestions_or_as_typed() {
     let (mut s, _) = loaded(0);
     update(
         &mut s,
-        Msg::ComposeStarted(Box::new(crate::app::state::Compose {
-            account: AccountId(1),
-            kind: Kind::New,
-            original: None,
-            draft_msg: None,
-            draft: Draft::default(),
-            file: "/tmp/x".into(),
-            attach_input: None,
-            addr: None,
-            builtin: None,
-            selected: 0,
-            note: None,
-            warned_attachment: false,
-            confirm_discard: false,
-        })),
+        Msg::ComposeStarted(Box::new(compose_state(
+            Kind::New,
+            None,
+            Draft::default(),
+            "/tmp/x".into(),
+        ))),
     );
     s.editing = None;
     typed(&mut s, Key::Char('t'));
@@ -1086,21 +1059,12 @@ fn the_built_in_editor_writes_autosaves_and_returns_to_the_review() {
     };
     update(
         &mut s,
-        Msg::ComposeStarted(Box::new(crate::app::state::Compose {
-            account: AccountId(1),
-            kind: Kind::New,
-            original: None,
-            draft_msg: None,
+        Msg::ComposeStarted(Box::new(compose_state(
+            Kind::New,
+            None,
             draft,
-            file: "/tmp/x".into(),
-            attach_input: None,
-            addr: None,
-            builtin: None,
-            selected: 0,
-            note: None,
-            warned_attachment: false,
-            confirm_discard: false,
-        })),
+            "/tmp/x".into(),
+        ))),
     );
     assert!(s.editing.is_none(), "no terminal handed over");
     let ed = s.compose.as_ref().unwrap().builtin.as_ref().unwrap();
@@ -1177,25 +1141,40 @@ fn ctrl_c_asks_once_while_writing() {
     let (mut s, _) = loaded(0);
     update(
         &mut s,
-        Msg::ComposeStarted(Box::new(crate::app::state::Compose {
-            account: AccountId(1),
-            kind: Kind::New,
-            original: None,
-            draft_msg: None,
-            draft: Draft::default(),
-            file: "/tmp/x".into(),
-            attach_input: None,
-            addr: None,
-            builtin: None,
-            selected: 0,
-            note: None,
-            warned_attachment: false,
-            confirm_discard: false,
-        })),
+        Msg::ComposeStarted(Box::new(compose_state(
+            Kind::New,
+            None,
+            Draft::default(),
+            "/tmp/x".into(),
+        ))),
     );
     update(&mut s, Msg::Interrupted);
     assert!(!s.quit);
     assert!(s.notice.as_deref().unwrap().contains("ctrl-c again"));
     update(&mut s, Msg::Interrupted);
     assert!(s.quit);
+}
+
+/// A message being written, as StartCompose answers it (nothing typed yet).
+fn compose_state(
+    kind: crate::domain::compose::Kind,
+    original: Option<MsgId>,
+    draft: crate::domain::compose::Draft,
+    file: std::path::PathBuf,
+) -> crate::app::state::Compose {
+    crate::app::state::Compose {
+        account: AccountId(1),
+        kind,
+        original,
+        draft_msg: None,
+        draft,
+        file,
+        attach_input: None,
+        addr: None,
+        builtin: None,
+        selected: 0,
+        note: None,
+        warned_attachment: false,
+        confirm_discard: false,
+    }
 }
