@@ -707,3 +707,49 @@ fn the_built_in_editor() {
     });
     insta::assert_snapshot!(h.screen().backend());
 }
+
+#[test]
+fn a_search_lists_its_results_and_the_reader_marks_the_words() {
+    use tern::domain::keys::{Key, KeyChord};
+    let mut h = Harness::new(130, 30);
+    h.key(Action::Search);
+    for c in "lisbon OR dumpl".chars() {
+        h.send(Msg::Typed(KeyChord::plain(Key::Char(c))));
+    }
+    let text = screen_text(&h);
+    assert!(text.contains("Search: lisbon OR dumpl"), "{text}");
+    assert!(text.contains("search: lisbon OR dumpl█"), "{text}");
+    insta::assert_snapshot!("search_results", h.screen().backend());
+    // The words found stand out in the reader (reversed), and only those.
+    let t = h.screen();
+    let buf = t.backend().buffer();
+    let reader = tern::app::layout::areas(h.state.size, h.state.layout, false).reader;
+    let mut marked = String::new();
+    for y in reader.y..reader.y + reader.height {
+        for x in reader.x..reader.x + reader.width {
+            let cell = &buf[(x, y)];
+            if cell.modifier.contains(ratatui::style::Modifier::REVERSED) {
+                marked.push_str(cell.symbol());
+            } else if !marked.ends_with(' ') && !marked.is_empty() {
+                marked.push(' ');
+            }
+        }
+    }
+    let words: Vec<&str> = marked.split_whitespace().collect();
+    assert!(!words.is_empty());
+    assert!(
+        words.iter().all(
+            |w| w.to_lowercase().starts_with("lisbon") || w.to_lowercase().starts_with("dumpl")
+        ),
+        "{words:?}"
+    );
+    // A malformed query: an inline error, the last results stay.
+    h.send(Msg::Typed(KeyChord::plain(Key::Char('"'))));
+    let text = screen_text(&h);
+    assert!(text.contains("column 16: a quote is not closed"), "{text}");
+    assert!(h.state.list.total > 0);
+    // Esc: back to the mailbox.
+    h.send(Msg::Typed(KeyChord::plain(Key::Esc)));
+    assert!(h.state.search.is_none());
+    assert!(!screen_text(&h).contains("Search:"));
+}

@@ -165,6 +165,19 @@ impl Effects {
             });
             return;
         }
+        if let Cmd::Search {
+            req,
+            query,
+            scope,
+            limit,
+        } = cmd
+        {
+            let engines = Arc::clone(&self.engines);
+            tokio::spawn(async move {
+                search_effect(&store, &engines, &tx, req, query, scope, limit).await;
+            });
+            return;
+        }
         if let Cmd::MarkReadLater { msg, after_ms } = cmd {
             tokio::spawn(async move {
                 tokio::time::sleep(std::time::Duration::from_millis(after_ms)).await;
@@ -206,6 +219,94 @@ impl Effects {
             };
             let _ = tx.send(msg);
         });
+    }
+}
+
+/// A server to ask: its account, the account's name, its mailboxes with their criteria, and
+/// their names for the status line.
+type Ask = (
+    AccountId,
+    String,
+    Vec<(crate::domain::MailboxId, String)>,
+    Vec<String>,
+);
+
+/// Search the cache; ask the servers about the folders whose bodies are not cached (when
+/// the query looks into text and can be put as SEARCH criteria). Their answers come as
+/// engine events, after the local results.
+async fn search_effect(
+    store: &StoreHandle,
+    engines: &HashMap<AccountId, EngineHandle>,
+    tx: &UnboundedSender<Msg>,
+    req: u64,
+    query: crate::domain::search::Query,
+    scope: Vec<crate::domain::MailboxId>,
+    limit: u32,
+) {
+    use crate::domain::search;
+    let q = query.clone();
+    let local = store
+        .call(move |s| {
+            let rows = s.search_in(&q, &scope, limit)?;
+            let bare = if search::needs_body(&q) {
+                s.headers_only(&scope)?
+            } else {
+                Vec::new()
+            };
+            Ok((rows, bare))
+        })
+        .await;
+    let (rows, bare) = match local {
+        Ok(x) => x,
+        Err(e) => {
+            let _ = tx.send(Msg::Failed(format!("search: {e}")));
+            return;
+        }
+    };
+    let mut headers_only = Vec::new();
+    let mut ask: Vec<Ask> = Vec::new();
+    for b in bare {
+        let label = format!("{}/{}", b.account_name, b.name);
+        let ctx = search::MailboxCtx {
+            account: &b.account_name,
+            name: &b.name,
+            role: b.role.as_deref(),
+        };
+        match search::imap_criteria(&query, &ctx) {
+            Ok(None) => {} // nothing there can match
+            Ok(Some(criteria)) if b.imap && engines.contains_key(&b.account) => {
+                match ask.iter_mut().find(|a| a.0 == b.account) {
+                    Some(a) => {
+                        a.2.push((b.mailbox, criteria));
+                        a.3.push(label);
+                    }
+                    None => ask.push((
+                        b.account,
+                        b.account_name.clone(),
+                        vec![(b.mailbox, criteria)],
+                        vec![label],
+                    )),
+                }
+            }
+            Ok(Some(_)) => headers_only.push(format!("{label} (no server to ask)")),
+            Err(why) => headers_only.push(format!("{label} ({why})")),
+        }
+    }
+    let asking = ask
+        .iter()
+        .map(|(_, name, _, labels)| (name.clone(), labels.clone()))
+        .collect();
+    // The results first: the servers' answers add to them.
+    let _ = tx.send(Msg::Searched {
+        req,
+        rows,
+        headers_only,
+        asking,
+    });
+    for (account, _, mailboxes, _) in ask {
+        if let Some(engine) = engines.get(&account) {
+            engine.send(Command::Search { req, mailboxes });
+        }
     }
 }
 
@@ -498,6 +599,30 @@ pub fn execute_on(store: &mut Store, cmd: Cmd) -> crate::store::Result<Option<Ms
         Cmd::FetchBody { msg } => Msg::BodyFailed {
             msg,
             error: "no server to download this message from".into(),
+        },
+        // With no engines: folders without bodies are searched on their headers only.
+        Cmd::Search {
+            req,
+            query,
+            scope,
+            limit,
+        } => Msg::Searched {
+            req,
+            rows: store.search_in(&query, &scope, limit)?,
+            headers_only: if crate::domain::search::needs_body(&query) {
+                store
+                    .headers_only(&scope)?
+                    .into_iter()
+                    .map(|b| format!("{}/{} (no server to ask)", b.account_name, b.name))
+                    .collect()
+            } else {
+                Vec::new()
+            },
+            asking: Vec::new(),
+        },
+        Cmd::LoadServerHits { req, ids } => Msg::ServerHits {
+            req,
+            rows: store.envelopes_by_ids(&ids)?,
         },
         Cmd::LoadMailboxes => Msg::MailboxesLoaded {
             accounts: store.accounts()?,

@@ -70,6 +70,17 @@ fn engine_msg(e: EngineEvent) -> Msg {
         EngineEvent::Changed { mailbox, .. } => Msg::CacheChanged { mailbox },
         EngineEvent::BodyFetched { msg } => Msg::BodyFetched { msg },
         EngineEvent::BodyFailed { msg, error } => Msg::BodyFailed { msg, error },
+        EngineEvent::Searched {
+            req,
+            account,
+            found,
+            error,
+        } => Msg::ServerSearched {
+            req,
+            account,
+            found,
+            error,
+        },
         EngineEvent::Notice {
             account,
             text,

@@ -147,6 +147,26 @@ pub enum Msg {
     ReadDelayElapsed {
         msg: MsgId,
     },
+    /// A search's results from the cache; folders searched on headers only (and why); the
+    /// servers being asked about the others (account, its folders).
+    Searched {
+        req: u64,
+        rows: Vec<Envelope>,
+        headers_only: Vec<String>,
+        asking: Vec<(String, Vec<String>)>,
+    },
+    /// An account's server answered a search: the cached messages it found, or an error.
+    ServerSearched {
+        req: u64,
+        account: String,
+        found: Vec<MsgId>,
+        error: Option<String>,
+    },
+    /// The list rows of what a server found.
+    ServerHits {
+        req: u64,
+        rows: Vec<Envelope>,
+    },
     QuitRequested,
     /// Ctrl-c: quit (asked twice while a message is being written).
     Interrupted,
@@ -308,6 +328,19 @@ pub enum Cmd {
     /// Open a link in the user's browser (`$BROWSER`, else the system opener).
     OpenUrl {
         url: String,
+    },
+    /// Search the cache (these mailboxes, all when empty); folders without cached bodies are
+    /// asked of their servers when the query looks into text.
+    Search {
+        req: u64,
+        query: crate::domain::search::Query,
+        scope: Vec<MailboxId>,
+        limit: u32,
+    },
+    /// Read the list rows of messages a server found.
+    LoadServerHits {
+        req: u64,
+        ids: Vec<MsgId>,
     },
     /// The user opened this mailbox: its account's engine pushes it too (the others stop).
     WatchMailbox {

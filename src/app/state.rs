@@ -226,6 +226,36 @@ pub struct AddrPrompt {
     pub req: u64,
 }
 
+/// A search: the query as typed, and what its results leave out. While it is on, the list
+/// shows its results (all loaded: a search returns at most [`SEARCH_LIMIT`] rows).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SearchState {
+    pub input: String,
+    /// Keys go to the query (else to the list; the results stay).
+    pub typing: bool,
+    /// Across every account and folder (else the mailbox the list showed: a filter).
+    pub global: bool,
+    /// The mailboxes searched (empty: all).
+    pub scope: Vec<MailboxId>,
+    /// The mailbox the list showed before (shown again when the search ends).
+    pub back_to: Option<MailboxId>,
+    /// What is wrong with the query (its column), shown under it.
+    pub error: Option<String>,
+    /// The search asked for last (older answers are dropped); None: the query is empty.
+    pub req: Option<u64>,
+    /// Folded words to highlight in the reader.
+    pub terms: Vec<String>,
+    /// Found by a server in folders whose bodies are not cached (marked in the list).
+    pub from_server: BTreeSet<MsgId>,
+    /// Folders searched on their header fields only ("account/folder", why).
+    pub headers_only: Vec<String>,
+    /// Servers being asked: (account, its folders as "account/folder").
+    pub asking: Vec<(String, Vec<String>)>,
+}
+
+/// The most results a search shows.
+pub const SEARCH_LIMIT: u32 = 2000;
+
 /// A question before something that cannot be undone.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Confirm {
@@ -337,6 +367,10 @@ pub struct AppState {
     pub interrupt_armed: bool,
     /// Mail is written in the built-in editor (no editor is set, or the config asks for it).
     pub builtin_editor: bool,
+    /// A search (or a filter of the list) is on.
+    pub search: Option<SearchState>,
+    /// A command is being typed after `:`.
+    pub command_line: Option<String>,
     next_req: u64,
 }
 
@@ -378,6 +412,8 @@ impl AppState {
             editing: None,
             builtin_editor: false,
             interrupt_armed: false,
+            search: None,
+            command_line: None,
             next_req: 1,
         }
     }
@@ -407,6 +443,8 @@ impl AppState {
     pub fn typing(&self) -> bool {
         self.picker.is_some()
             || self.confirm.is_some()
+            || self.command_line.is_some()
+            || self.search.as_ref().is_some_and(|s| s.typing)
             || (self.compose.is_some() && self.editing.is_none())
     }
 

@@ -124,6 +124,7 @@ pub fn update(state: &mut AppState, msg: Msg) -> Vec<Cmd> {
             if mailbox.is_none()
                 || mailbox == state.list.mailbox
                 || state.list.mailbox == Some(ALL_INBOXES)
+                || state.search.is_some()
             {
                 reload_list(state, &mut cmds);
             }
@@ -153,6 +154,15 @@ pub fn update(state: &mut AppState, msg: Msg) -> Vec<Cmd> {
         | Msg::Suggestions { .. }
         | Msg::Autosaved { .. }
         | Msg::ComposeQueued { .. }) => compose::on_msg(state, m, &mut cmds),
+        m @ (Msg::Searched { .. } | Msg::ServerSearched { .. } | Msg::ServerHits { .. }) => {
+            search::on_msg(state, m, &mut cmds)
+        }
+        Msg::Typed(chord) if state.command_line.is_some() => {
+            search::on_command_typed(state, chord, &mut cmds)
+        }
+        Msg::Typed(chord) if state.search.as_ref().is_some_and(|s| s.typing) => {
+            search::on_typed(state, chord, &mut cmds)
+        }
         Msg::Typed(chord) if state.confirm.is_none() && state.picker.is_none() => {
             state.interrupt_armed = false;
             compose::on_typed(state, chord, &mut cmds)
@@ -269,6 +279,9 @@ fn on_action(state: &mut AppState, action: Action, cmds: &mut Vec<Cmd>) {
             state.list.marked.clear();
             state.list.visual = None;
         }
+        Action::Back if state.search.is_some() && state.focus != Pane::Reader => {
+            search::end(state, cmds)
+        }
         Action::Back => {
             state.focus = match state.focus {
                 Pane::Reader => Pane::Messages,
@@ -344,6 +357,9 @@ fn on_action(state: &mut AppState, action: Action, cmds: &mut Vec<Cmd>) {
             }
         }
         Action::ActionLog => cmds.push(Cmd::LoadActionLog),
+        Action::Filter => search::start(state, false, None, cmds),
+        Action::Search => search::start(state, true, None, cmds),
+        Action::CommandLine => state.command_line = Some(String::new()),
         Action::Delete
         | Action::Archive
         | Action::Junk
@@ -583,7 +599,9 @@ fn select_sidebar(state: &mut AppState, index: usize, cmds: &mut Vec<Cmd>) {
     state.sidebar_selected = index;
     if let Some(SidebarRow::Mailbox(m)) = state.sidebar.get(index) {
         let id = m.id;
-        if state.list.mailbox != Some(id) {
+        if state.list.mailbox != Some(id) || state.search.is_some() {
+            // Another folder ends a search.
+            state.search = None;
             open_mailbox(state, id, cmds);
         }
     }
@@ -781,6 +799,10 @@ fn mark_read(state: &mut AppState, msg: crate::domain::MsgId, cmds: &mut Vec<Cmd
 
 /// Read the visible window of the open list again (the cache changed under it).
 fn reload_list(state: &mut AppState, cmds: &mut Vec<Cmd>) {
+    if state.search.as_ref().is_some_and(|s| s.req.is_some()) {
+        search::run(state, cmds);
+        return;
+    }
     let Some(mailbox) = state.list.mailbox else {
         return;
     };
@@ -945,7 +967,8 @@ fn on_mailboxes(
         } else {
             state.list.total
         };
-        if state.list.mailbox.is_some() && total != shown {
+        let searching = state.search.as_ref().is_some_and(|s| s.req.is_some());
+        if state.list.mailbox.is_some() && total != shown && !searching {
             reload_list(state, cmds);
         }
         return;
@@ -969,6 +992,7 @@ fn on_mailboxes(
 }
 
 mod compose;
+mod search;
 mod triage;
 
 #[cfg(test)]

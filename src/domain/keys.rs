@@ -54,6 +54,9 @@ pub enum Action {
     Forward,
     ForwardAttached,
     EditDraft,
+    Filter,
+    Search,
+    CommandLine,
 }
 
 impl Action {
@@ -103,6 +106,9 @@ impl Action {
         Action::Forward,
         Action::ForwardAttached,
         Action::EditDraft,
+        Action::Filter,
+        Action::Search,
+        Action::CommandLine,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -152,6 +158,9 @@ impl Action {
             Action::Forward => "forward",
             Action::ForwardAttached => "forward_attached",
             Action::EditDraft => "edit_draft",
+            Action::Filter => "filter",
+            Action::Search => "search",
+            Action::CommandLine => "command_line",
         }
     }
 
@@ -201,6 +210,9 @@ impl Action {
             Action::ReplyAll => "reply to the sender and every other recipient",
             Action::Forward => "forward the message in the text",
             Action::ForwardAttached => "forward the message as an attachment",
+            Action::Filter => "filter the list as you type (enter keeps it, esc ends it)",
+            Action::Search => "search every account and folder (results as a folder)",
+            Action::CommandLine => "a command: search QUERY, filter QUERY, quit",
             Action::EditDraft => {
                 "go on writing the draft (or write the message again as a new one)"
             }
@@ -259,6 +271,9 @@ impl Action {
             Action::Forward => &["f"],
             Action::ForwardAttached => &["F"],
             Action::EditDraft => &["e"],
+            Action::Filter => &["/"],
+            Action::Search => &["S"],
+            Action::CommandLine => &[":"],
         }
     }
 }

@@ -422,6 +422,199 @@ pub fn parse(input: &str, now: i64, utc_offset: i32) -> Result<Query, ParseError
     Ok(q)
 }
 
+/// Text folded for matching as the index does: lower case, diacritics dropped (`München` →
+/// `munchen`).
+pub fn fold(s: &str) -> String {
+    use unicode_normalization::UnicodeNormalization;
+    s.nfd()
+        .filter(|c| !unicode_normalization::char::is_combining_mark(*c))
+        .flat_map(char::to_lowercase)
+        .collect()
+}
+
+/// The words a query looks for (not those it excludes), folded: what the reader highlights.
+pub fn highlight_terms(q: &Query) -> Vec<String> {
+    fn walk(q: &Query, out: &mut Vec<String>) {
+        match q {
+            Query::Term(Term::Text { text, .. }) => {
+                for w in text.split(|c: char| !c.is_alphanumeric()) {
+                    let w = fold(w);
+                    if !w.is_empty() && !out.contains(&w) {
+                        out.push(w);
+                    }
+                }
+            }
+            Query::Term(_) | Query::Not(_) => {}
+            Query::And(all) | Query::Or(all) => all.iter().for_each(|x| walk(x, out)),
+        }
+    }
+    let mut out = Vec::new();
+    walk(q, &mut out);
+    out
+}
+
+/// Byte ranges of the words of `text` that start like one of `terms` (folded, as from
+/// [`highlight_terms`]), in order.
+pub fn match_ranges(text: &str, terms: &[String]) -> Vec<std::ops::Range<usize>> {
+    let mut out = Vec::new();
+    if terms.is_empty() {
+        return out;
+    }
+    let mut start = None;
+    let check = |from: usize, to: usize, out: &mut Vec<std::ops::Range<usize>>| {
+        let word = fold(&text[from..to]);
+        if terms.iter().any(|t| word.starts_with(t.as_str())) {
+            out.push(from..to);
+        }
+    };
+    for (i, c) in text.char_indices() {
+        match (c.is_alphanumeric(), start) {
+            (true, None) => start = Some(i),
+            (false, Some(s)) => {
+                check(s, i, &mut out);
+                start = None;
+            }
+            _ => {}
+        }
+    }
+    if let Some(s) = start {
+        check(s, text.len(), &mut out);
+    }
+    out
+}
+
+/// Whether the query looks into message text (a word anywhere, or `body:`): what a cache
+/// without the bodies cannot answer in full.
+pub fn needs_body(q: &Query) -> bool {
+    match q {
+        Query::Term(Term::Text { field, .. }) => matches!(field, None | Some(Field::Body)),
+        Query::Term(_) => false,
+        Query::Not(x) => needs_body(x),
+        Query::And(all) | Query::Or(all) => all.iter().any(needs_body),
+    }
+}
+
+/// The mailbox a query is turned into IMAP SEARCH criteria for (`in:` and `account:` are
+/// decided here, not on the server).
+pub struct MailboxCtx<'a> {
+    pub account: &'a str,
+    pub name: &'a str,
+    pub role: Option<&'a str>,
+}
+
+impl MailboxCtx<'_> {
+    /// Mirrors the store's `in:`: the name (case aside), its last component, or its role.
+    fn is(&self, wanted: &str) -> bool {
+        let (name, wanted) = (self.name.to_lowercase(), wanted.to_lowercase());
+        name == wanted
+            || name.ends_with(&format!("/{wanted}"))
+            || name.ends_with(&format!(".{wanted}"))
+            || self.role == Some(wanted.as_str())
+    }
+}
+
+enum Crit {
+    Const(bool),
+    Expr(String),
+}
+
+/// An IMAP (astring) quoted string.
+fn imap_quote(s: &str) -> String {
+    format!("\"{}\"", s.replace('\\', "\\\\").replace('"', "\\\""))
+}
+
+/// An IMAP date (`24-Nov-2026`) of an instant, in UTC.
+fn imap_date(t: i64) -> String {
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    let d = chrono::DateTime::from_timestamp(t, 0).unwrap_or_default();
+    use chrono::Datelike;
+    format!("{}-{}-{}", d.day(), MONTHS[d.month0() as usize], d.year())
+}
+
+fn crit(q: &Query, mb: &MailboxCtx<'_>) -> Option<Crit> {
+    Some(match q {
+        Query::Term(t) => match t {
+            Term::Text { field, text, .. } => {
+                let key = match field {
+                    None => "TEXT",
+                    Some(Field::From) => "FROM",
+                    Some(Field::To) => "TO",
+                    Some(Field::Cc) => "CC",
+                    Some(Field::Subject) => "SUBJECT",
+                    Some(Field::Body) => "BODY",
+                };
+                Crit::Expr(format!("{key} {}", imap_quote(text)))
+            }
+            // The server has no criterion for it.
+            Term::HasAttachment => return None,
+            Term::Is(s) => Crit::Expr(
+                match s {
+                    Status::Unread => "UNSEEN",
+                    Status::Read => "SEEN",
+                    Status::Flagged => "FLAGGED",
+                    Status::Unflagged => "UNFLAGGED",
+                    Status::Answered => "ANSWERED",
+                }
+                .into(),
+            ),
+            Term::In(name) => Crit::Const(mb.is(name)),
+            Term::Account(name) => Crit::Const(mb.account.eq_ignore_ascii_case(name)),
+            Term::Before(t) => Crit::Expr(format!("SENTBEFORE {}", imap_date(*t))),
+            Term::After(t) => Crit::Expr(format!("SENTSINCE {}", imap_date(*t))),
+            Term::Larger(n) => Crit::Expr(format!("LARGER {n}")),
+            Term::Smaller(n) => Crit::Expr(format!("SMALLER {n}")),
+        },
+        Query::Not(x) => match crit(x, mb)? {
+            Crit::Const(b) => Crit::Const(!b),
+            Crit::Expr(e) => Crit::Expr(format!("NOT {e}")),
+        },
+        Query::And(all) => {
+            let mut parts = Vec::new();
+            for x in all {
+                match crit(x, mb)? {
+                    Crit::Const(false) => return Some(Crit::Const(false)),
+                    Crit::Const(true) => {}
+                    Crit::Expr(e) => parts.push(e),
+                }
+            }
+            match parts.len() {
+                0 => Crit::Const(true),
+                1 => Crit::Expr(parts.remove(0)),
+                _ => Crit::Expr(format!("({})", parts.join(" "))),
+            }
+        }
+        Query::Or(all) => {
+            let mut parts = Vec::new();
+            for x in all {
+                match crit(x, mb)? {
+                    Crit::Const(true) => return Some(Crit::Const(true)),
+                    Crit::Const(false) => {}
+                    Crit::Expr(e) => parts.push(e),
+                }
+            }
+            let mut it = parts.into_iter().rev();
+            match it.next() {
+                None => Crit::Const(false),
+                Some(last) => Crit::Expr(it.fold(last, |acc, e| format!("OR {e} {acc}"))),
+            }
+        }
+    })
+}
+
+/// The query as IMAP SEARCH criteria for one mailbox: `Ok(None)` when nothing there can
+/// match (an `in:` or `account:` rules the mailbox out), `Err` when the server cannot be
+/// asked (`has:attachment` has no SEARCH criterion).
+pub fn imap_criteria(q: &Query, mb: &MailboxCtx<'_>) -> Result<Option<String>, &'static str> {
+    match crit(q, mb) {
+        None => Err("has:attachment cannot be asked of the server"),
+        Some(Crit::Const(false)) => Ok(None),
+        Some(Crit::Const(true)) => Ok(Some("ALL".into())),
+        Some(Crit::Expr(e)) => Ok(Some(e)),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -601,5 +794,66 @@ mod tests {
             err("lunch \"open").to_string(),
             "column 7: a quote is not closed"
         );
+    }
+
+    #[test]
+    fn highlighting_finds_word_prefixes_diacritics_aside() {
+        let terms = highlight_terms(&q("munch -spam from:renée \"quarterly review\""));
+        assert_eq!(terms, vec!["munch", "renee", "quarterly", "review"]);
+        let text = "Meet in München; Renée reviews the QUARTERLY numbers, not spam.";
+        let hits: Vec<&str> = match_ranges(text, &terms)
+            .into_iter()
+            .map(|r| &text[r])
+            .collect();
+        assert_eq!(hits, vec!["München", "Renée", "reviews", "QUARTERLY"]);
+        assert!(match_ranges(text, &[]).is_empty());
+    }
+
+    #[test]
+    fn queries_become_imap_criteria() {
+        let inbox = MailboxCtx {
+            account: "work",
+            name: "INBOX",
+            role: Some("inbox"),
+        };
+        let lists = MailboxCtx {
+            account: "work",
+            name: "Lists/rust",
+            role: None,
+        };
+        let c = |s: &str, mb: &MailboxCtx<'_>| imap_criteria(&q(s), mb);
+        assert_eq!(c("lunch", &inbox), Ok(Some("TEXT \"lunch\"".into())));
+        assert_eq!(
+            c("from:ana \"a b\" c\\d -is:read", &inbox),
+            Ok(Some(
+                "(FROM \"ana\" TEXT \"a b\" TEXT \"c\\\\d\" NOT SEEN)".into()
+            ))
+        );
+        assert_eq!(
+            c("a OR b OR body:c", &inbox),
+            Ok(Some("OR TEXT \"a\" OR TEXT \"b\" BODY \"c\"".into()))
+        );
+        assert_eq!(
+            c("after:2026-11-03 before:2026-11-24 larger:2k", &inbox),
+            Ok(Some(
+                "(SENTSINCE 3-Nov-2026 SENTBEFORE 24-Nov-2026 LARGER 2048)".into()
+            ))
+        );
+        // in: and account: are decided per mailbox.
+        assert_eq!(c("in:rust lunch", &inbox), Ok(None));
+        assert_eq!(
+            c("in:rust lunch", &lists),
+            Ok(Some("TEXT \"lunch\"".into()))
+        );
+        assert_eq!(c("in:inbox", &inbox), Ok(Some("ALL".into())));
+        assert_eq!(c("-account:work x", &inbox), Ok(None));
+        assert_eq!(
+            c("account:home OR x", &inbox),
+            Ok(Some("TEXT \"x\"".into()))
+        );
+        assert!(c("has:attachment x", &inbox).is_err());
+        assert!(needs_body(&q("from:x OR lunch")));
+        assert!(needs_body(&q("body:x")));
+        assert!(!needs_body(&q("from:x subject:y is:unread")));
     }
 }

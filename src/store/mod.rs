@@ -8,6 +8,7 @@ mod handle;
 mod outbox;
 mod schema;
 mod search;
+pub use search::HeadersOnly;
 mod sync;
 
 pub use actions::{FlagName, Moved, Pending, QueuedAction, Relocation, placeholder};

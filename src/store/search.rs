@@ -6,8 +6,8 @@
 use rusqlite::types::Value;
 
 use super::{ENVELOPE_COLUMNS, Result, Store, envelope_from_row};
-use crate::domain::Envelope;
 use crate::domain::search::{Field, Query, Status, Term};
+use crate::domain::{AccountId, Envelope, MailboxId, MsgId};
 
 /// An FTS5 string literal.
 fn fts_quote(s: &str) -> String {
@@ -158,14 +158,43 @@ impl Sql {
     }
 }
 
+/// A mailbox holding messages whose body is not cached: the index knows only their header
+/// fields, so words may be missing from the results (the server can be asked instead).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HeadersOnly {
+    pub mailbox: MailboxId,
+    pub account: AccountId,
+    pub account_name: String,
+    pub name: String,
+    pub role: Option<String>,
+    /// Whether the account is an IMAP one (whose server can be searched).
+    pub imap: bool,
+    /// Messages without a body.
+    pub missing: u32,
+}
+
 impl Store {
     /// Messages matching a query, newest first.
     pub fn search(&self, q: &Query, limit: u32) -> Result<Vec<Envelope>> {
+        self.search_in(q, &[], limit)
+    }
+
+    /// Messages matching a query in these mailboxes (all when empty), newest first.
+    pub fn search_in(&self, q: &Query, scope: &[MailboxId], limit: u32) -> Result<Vec<Envelope>> {
         let mut sql = Sql {
             text: String::new(),
             params: Vec::new(),
         };
         sql.query(q);
+        if !scope.is_empty() {
+            let ids = serde_json::to_string(&scope.iter().map(|m| m.0).collect::<Vec<_>>())
+                .unwrap_or_default();
+            let p = sql.param(ids);
+            sql.text = format!(
+                "({}) AND m.mailbox_id IN (SELECT value FROM json_each({p}))",
+                sql.text
+            );
+        }
         let lim = sql.param(i64::from(limit));
         let columns = ENVELOPE_COLUMNS
             .split(',')
@@ -178,6 +207,41 @@ impl Store {
         );
         let mut st = self.conn.prepare(&text)?;
         let rows = st.query_map(rusqlite::params_from_iter(sql.params), envelope_from_row)?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// The mailboxes (of these, all when empty) with messages whose body is not cached.
+    pub fn headers_only(&self, scope: &[MailboxId]) -> Result<Vec<HeadersOnly>> {
+        let ids = std::rc::Rc::new(scope.iter().map(|m| Value::from(m.0)).collect::<Vec<_>>());
+        let mut st = self.conn.prepare_cached(
+            "SELECT b.id, a.id, a.name, b.name, b.role, a.kind = 'imap', n.missing
+             FROM (SELECT mailbox_id, count(*) AS missing FROM messages INDEXED BY messages_unindexed
+                   WHERE indexed = 0 AND uid > 0 GROUP BY mailbox_id) n
+             JOIN mailboxes b ON b.id = n.mailbox_id JOIN accounts a ON a.id = b.account_id
+             WHERE ?1 = 0 OR b.id IN rarray(?2)
+             ORDER BY a.name, b.name",
+        )?;
+        let rows = st.query_map(rusqlite::params![scope.len() as i64, ids], |r| {
+            Ok(HeadersOnly {
+                mailbox: MailboxId(r.get(0)?),
+                account: AccountId(r.get(1)?),
+                account_name: r.get(2)?,
+                name: r.get(3)?,
+                role: r.get(4)?,
+                imap: r.get(5)?,
+                missing: r.get(6)?,
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// The cached messages of a mailbox with these server UIDs.
+    pub fn ids_of_uids(&self, mailbox: MailboxId, uids: &[u32]) -> Result<Vec<MsgId>> {
+        let uids = std::rc::Rc::new(uids.iter().map(|u| Value::from(*u)).collect::<Vec<_>>());
+        let mut st = self.conn.prepare_cached(
+            "SELECT id FROM messages WHERE mailbox_id = ?1 AND uid IN rarray(?2)",
+        )?;
+        let rows = st.query_map(rusqlite::params![mailbox.0, uids], |r| r.get(0).map(MsgId))?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 }
@@ -300,11 +364,29 @@ mod tests {
         assert_eq!(find(&s, "borrowing"), [borrow]);
         assert_eq!(find(&s, "from:ferris"), [borrow]);
         assert!(find(&s, "body:borrowing").is_empty());
+        // Scoped to mailboxes; which ones hold messages without a body; UIDs to ids.
+        let scoped = |s: &Store, q: &str, scope: &[MailboxId]| -> Vec<MsgId> {
+            s.search_in(&parse(q, NOW, 0).unwrap(), scope, 100)
+                .unwrap()
+                .into_iter()
+                .map(|e| e.id)
+                .collect()
+        };
+        assert_eq!(scoped(&s, "from:ferris OR cafe", &[lists]), [borrow]);
+        assert_eq!(scoped(&s, "from:ferris OR cafe", &[inbox, home]).len(), 2);
+        let bare = s.headers_only(&[]).unwrap();
+        assert_eq!(bare.len(), 1);
+        assert_eq!((bare[0].mailbox, bare[0].missing), (lists, 1));
+        assert_eq!(bare[0].name, "Lists/rust");
+        assert!(bare[0].imap);
+        assert!(s.headers_only(&[inbox]).unwrap().is_empty());
+        assert_eq!(s.ids_of_uids(lists, &[1, 7]).unwrap(), [borrow]);
         // Its body arrives: now it is in the index, found by its text too.
         let raw = b"From: Ferris <ferris@rust.example>\r\nSubject: Borrowing self in closures\r\n\r\nThe lifetime elision rules.\r\n";
         s.store_body(borrow, raw, &message::parse(raw).meta)
             .unwrap();
         assert_eq!(find(&s, "elision"), [borrow]);
+        assert!(s.headers_only(&[]).unwrap().is_empty());
         assert_eq!(find(&s, "borrowing"), [borrow]);
         // Expunged: gone from the results.
         s.delete_message(cafe).unwrap();

@@ -43,6 +43,12 @@ pub enum Command {
     Watch {
         mailbox: Option<MailboxId>,
     },
+    /// Search these mailboxes on the server (their bodies are not cached), each with its
+    /// SEARCH criteria; answered with [`Event::Searched`].
+    Search {
+        req: u64,
+        mailboxes: Vec<(MailboxId, String)>,
+    },
     Shutdown,
 }
 
@@ -63,6 +69,14 @@ pub enum Event {
     BodyFailed {
         msg: MsgId,
         error: String,
+    },
+    /// The answer to [`Command::Search`]: the cached messages the server found, or why it
+    /// could not be asked (or not about every mailbox).
+    Searched {
+        req: u64,
+        account: String,
+        found: Vec<MsgId>,
+        error: Option<String>,
     },
     /// Something for the status line (the outbox worker's news); `problem`: shown as an error.
     Notice {
@@ -244,6 +258,12 @@ impl Engine {
                     msg,
                     error: "offline: the message will download when the account reconnects".into(),
                 }),
+                Some(Command::Search { req, .. }) => self.emit(Event::Searched {
+                    req,
+                    account: self.account.name.clone(),
+                    found: Vec::new(),
+                    error: Some("offline".into()),
+                }),
             }
         }
     }
@@ -270,6 +290,9 @@ impl Engine {
                         return Ok(Stop::Shutdown);
                     }
                     Command::FetchBody { msg } => self.fetch_body(&mut imap, msg).await?,
+                    Command::Search { req, mailboxes } => {
+                        self.search(&mut imap, req, mailboxes).await?
+                    }
                     Command::SyncNow => {
                         tracked = self.full_pass(&mut imap).await?;
                         last_pass = Instant::now();
@@ -522,6 +545,67 @@ impl Engine {
             .await?;
         let status = imap.status(&inbox.listed.wire).await?;
         Ok(!plan::unchanged(cached, status))
+    }
+
+    /// Search mailboxes on the server; the UIDs found are turned into cached messages. A
+    /// mailbox the server refuses is reported, the others still answer.
+    async fn search(
+        &mut self,
+        imap: &mut Imap,
+        req: u64,
+        mailboxes: Vec<(MailboxId, String)>,
+    ) -> Result<(), SyncError> {
+        let mut found = Vec::new();
+        let mut error = None;
+        for (mailbox, criteria) in mailboxes {
+            let name = self
+                .store
+                .call(move |s| {
+                    Ok(s.mailboxes(None)?
+                        .into_iter()
+                        .find(|m| m.id == mailbox)
+                        .map(|m| m.name))
+                })
+                .await?;
+            let Some(name) = name else { continue };
+            let wire = mutf7::wire(&name);
+            let uids = async {
+                if imap.selected() != Some(wire.as_str()) {
+                    imap.select(&wire).await?;
+                }
+                imap.search(&criteria).await
+            }
+            .await;
+            match uids {
+                Ok(uids) => {
+                    found.extend(
+                        self.store
+                            .call(move |s| s.ids_of_uids(mailbox, &uids))
+                            .await?,
+                    );
+                }
+                Err(e) if e.kind == ErrorKind::Protocol => {
+                    error = Some(format!("{name}: {}", e.message));
+                }
+                Err(e) => {
+                    // The session ends: still answer, so no one waits for it.
+                    self.emit(Event::Searched {
+                        req,
+                        account: self.account.name.clone(),
+                        found,
+                        error: Some(e.to_string()),
+                    });
+                    return Err(e);
+                }
+            }
+        }
+        self.emit(Event::Searched {
+            req,
+            account: self.account.name.clone(),
+            found,
+            error,
+        });
+        Ok(())
     }
 
     async fn fetch_body(&mut self, imap: &mut Imap, msg: MsgId) -> Result<(), SyncError> {

@@ -1062,6 +1062,25 @@ impl Imap {
         Ok(v)
     }
 
+    /// UIDs in the selected mailbox matching SEARCH criteria (tern's own, from
+    /// `domain::search::imap_criteria`; non-ASCII text is sent as UTF-8).
+    pub async fn search(&mut self, criteria: &str) -> Result<Vec<u32>, SyncError> {
+        let query = if criteria.is_ascii() {
+            criteria.to_string()
+        } else {
+            format!("CHARSET UTF-8 {criteria}")
+        };
+        self.commands += 1;
+        let set = timed(IO_TIMEOUT, "UID SEARCH", async {
+            Ok::<_, SyncError>(self.session.uid_search(query).await?)
+        })
+        .await?;
+        self.drain();
+        let mut v: Vec<u32> = set.into_iter().collect();
+        v.sort_unstable();
+        Ok(v)
+    }
+
     /// The sequence number of a UID in the selected mailbox, if it still exists.
     pub async fn seq_of(&mut self, uid: u32) -> Result<Option<u32>, SyncError> {
         let stream = timed(IO_TIMEOUT, "FETCH UID", async {

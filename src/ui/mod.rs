@@ -11,7 +11,7 @@ use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, BorderType, Borders, Clear, Paragraph, Row, Table};
 
-use crate::app::state::{AppState, Pane, SidebarRow};
+use crate::app::state::{AppState, Pane, SEARCH_LIMIT, SearchState, SidebarRow};
 use crate::app::{keymap, layout};
 use crate::domain::keys::Action;
 use crate::domain::{ConnState, Envelope, Role, sanitize};
@@ -435,24 +435,35 @@ fn correspondent(e: &Envelope, role: Option<Role>) -> String {
 
 fn draw_list(f: &mut Frame, area: Rect, state: &AppState, theme: &Theme) {
     let mailbox = state.open_mailbox();
-    let title = match mailbox {
-        Some(m) => {
-            let account = match state.account_name(m.account) {
-                Some(a) => format!("{} · ", sanitize::line(a)),
-                None => String::new(),
-            };
-            format!(
-                " {}{}{} ",
-                account,
-                sanitize::line(&m.name),
-                if state.list.visible.is_some() {
-                    " · threads"
-                } else {
-                    ""
-                }
-            )
+    let searching = state.search.as_ref().filter(|s| s.req.is_some());
+    let title = match (searching, mailbox) {
+        (Some(s), _) if s.global => {
+            format!(" Search: {} ", format::fit(&sanitize::line(&s.input), 60))
         }
-        None => " Messages ".into(),
+        (Some(s), Some(m)) => format!(
+            " {} · filter: {} ",
+            sanitize::line(&m.name),
+            format::fit(&sanitize::line(&s.input), 50)
+        ),
+        (_, m) => match m {
+            Some(m) => {
+                let account = match state.account_name(m.account) {
+                    Some(a) => format!("{} · ", sanitize::line(a)),
+                    None => String::new(),
+                };
+                format!(
+                    " {}{}{} ",
+                    account,
+                    sanitize::line(&m.name),
+                    if state.list.visible.is_some() {
+                        " · threads"
+                    } else {
+                        ""
+                    }
+                )
+            }
+            None => " Messages ".into(),
+        },
     };
     let block = pane_block(title, state.focus == Pane::Messages, theme);
     let inner = block.inner(area);
@@ -461,6 +472,8 @@ fn draw_list(f: &mut Frame, area: Rect, state: &AppState, theme: &Theme) {
     if list.total == 0 {
         let text = if list.loading.is_some() {
             "loading…"
+        } else if searching.is_some() {
+            "nothing found"
         } else {
             "no messages"
         };
@@ -513,6 +526,9 @@ fn draw_list(f: &mut Frame, area: Rect, state: &AppState, theme: &Theme) {
                 format::list_date(state.clock, e.date),
                 correspondent(e, role),
                 match list.visible.as_ref().and_then(|v| v.get(idx as usize)) {
+                    _ if searching.is_some_and(|s| s.from_server.contains(&e.id)) => {
+                        format!("⌕ {}", sanitize::line(&e.subject))
+                    }
                     Some(t) => format!(
                         "{}{}",
                         thread_prefix(t, list.folded.contains(&t.thread)),
@@ -550,7 +566,68 @@ fn thread_prefix(t: &crate::domain::thread::ThreadRow, folded: bool) -> String {
     }
 }
 
+/// What a search's results are, and what they leave out.
+fn search_note(s: &SearchState, total: u32) -> String {
+    let mut parts = vec![match total {
+        1 => "1 result".to_string(),
+        n if n >= SEARCH_LIMIT => format!("the newest {n} results"),
+        n => format!("{n} results"),
+    }];
+    if !s.from_server.is_empty() {
+        parts.push(format!("{} found by the server (⌕)", s.from_server.len()));
+    }
+    let asking: usize = s.asking.iter().map(|(_, f)| f.len()).sum();
+    if asking > 0 {
+        parts.push(format!(
+            "asking the server about {asking} folder{} without bodies…",
+            if asking == 1 { "" } else { "s" }
+        ));
+    }
+    if !s.headers_only.is_empty() {
+        parts.push(format!("headers only: {}", s.headers_only.join(", ")));
+    }
+    sanitize::line(&parts.join(" · "))
+}
+
+/// The line a search or a command is typed on.
+fn draw_prompt(f: &mut Frame, area: Rect, state: &AppState, theme: &Theme) -> bool {
+    let base = Style::default().bg(theme.status_bg).fg(theme.status_fg);
+    let (lead, input, tail) = match (&state.command_line, &state.search) {
+        (Some(line), _) => (":", line.as_str(), None),
+        (None, Some(s)) if s.typing => (
+            if s.global { "search: " } else { "/" },
+            s.input.as_str(),
+            Some(match &s.error {
+                Some(e) => (sanitize::line(e), theme.error),
+                None if s.req.is_some() => (search_note(s, state.list.total), theme.dim),
+                None => (
+                    "words, \"phrases\", from: to: subject: is:unread in: before: … (enter, esc)"
+                        .to_string(),
+                    theme.dim,
+                ),
+            }),
+        ),
+        _ => return false,
+    };
+    let mut spans = vec![
+        Span::styled(
+            format!(" {lead}"),
+            base.fg(theme.accent).add_modifier(Modifier::BOLD),
+        ),
+        Span::styled(sanitize::line(input), base),
+        Span::styled("█", base.fg(theme.accent)),
+    ];
+    if let Some((text, color)) = tail {
+        spans.push(Span::styled(format!("   {text}"), base.fg(color)));
+    }
+    f.render_widget(Paragraph::new(Line::from(spans)).style(base), area);
+    true
+}
+
 fn draw_status(f: &mut Frame, area: Rect, state: &AppState, theme: &Theme) {
+    if draw_prompt(f, area, state, theme) {
+        return;
+    }
     let base = Style::default().bg(theme.status_bg).fg(theme.status_fg);
     let mut spans = vec![Span::styled(
         format!(" {} ", state.banner),
@@ -585,6 +662,17 @@ fn draw_status(f: &mut Frame, area: Rect, state: &AppState, theme: &Theme) {
         spans.push(Span::styled(
             format!(" ⇅ {queued} queued "),
             base.fg(theme.dim),
+        ));
+    }
+    if let Some(s) = state.search.as_ref().filter(|s| s.req.is_some()) {
+        spans.push(Span::styled(
+            format!(
+                " {}{} · {} ",
+                if s.global { "search: " } else { "/" },
+                sanitize::line(&s.input),
+                search_note(s, state.list.total)
+            ),
+            base.fg(theme.accent),
         ));
     }
     if state.list.visual.is_some() {

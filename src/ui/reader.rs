@@ -19,16 +19,38 @@ fn addr_list(list: &[Address]) -> String {
         .join(", ")
 }
 
-fn header<'a>(name: &'a str, value: String, theme: &Theme) -> Line<'a> {
-    Line::from(vec![
-        Span::styled(
-            format!("{name:<9}"),
-            Style::default()
-                .fg(theme.header_name)
-                .add_modifier(Modifier::BOLD),
-        ),
-        Span::raw(value),
-    ])
+fn header<'a>(name: &'a str, value: String, terms: &[String], theme: &Theme) -> Line<'a> {
+    let mut spans = vec![Span::styled(
+        format!("{name:<9}"),
+        Style::default()
+            .fg(theme.header_name)
+            .add_modifier(Modifier::BOLD),
+    )];
+    spans.extend(highlighted(value, Style::default(), terms));
+    Line::from(spans)
+}
+
+/// `text` in `style`, the words a search looked for stand out (reversed, so it shows in
+/// any theme, without colour too).
+fn highlighted(text: String, style: Style, terms: &[String]) -> Vec<Span<'static>> {
+    let ranges = crate::domain::search::match_ranges(&text, terms);
+    if ranges.is_empty() {
+        return vec![Span::styled(text, style)];
+    }
+    let hit = style.add_modifier(Modifier::REVERSED | Modifier::BOLD);
+    let mut out = Vec::with_capacity(ranges.len() * 2 + 1);
+    let mut at = 0;
+    for r in ranges {
+        if r.start > at {
+            out.push(Span::styled(text[at..r.start].to_string(), style));
+        }
+        out.push(Span::styled(text[r.clone()].to_string(), hit));
+        at = r.end;
+    }
+    if at < text.len() {
+        out.push(Span::styled(text[at..].to_string(), style));
+    }
+    out
 }
 
 /// How a styled piece of an HTML body looks.
@@ -115,25 +137,30 @@ pub fn draw(f: &mut Frame, area: Rect, state: &AppState, theme: &Theme) {
         return;
     }
     let e = &r.envelope;
+    let terms: &[String] = match &state.search {
+        Some(s) if s.req.is_some() => &s.terms,
+        _ => &[],
+    };
     let mut lines: Vec<Line> = match r.view.as_ref().filter(|_| state.full_headers) {
         Some(v) => raw_headers(&v.raw[..v.header_len], theme),
         None => vec![
-            header("From:", addr_list(&e.from), theme),
-            header("To:", addr_list(&e.to), theme),
+            header("From:", addr_list(&e.from), terms, theme),
+            header("To:", addr_list(&e.to), terms, theme),
         ],
     };
     if !state.full_headers {
         if let Some(v) = &r.view
             && !v.meta.cc.is_empty()
         {
-            lines.push(header("Cc:", addr_list(&v.meta.cc), theme));
+            lines.push(header("Cc:", addr_list(&v.meta.cc), terms, theme));
         }
         lines.push(header(
             "Date:",
             format::full_date(state.clock, e.date),
+            &[],
             theme,
         ));
-        lines.push(header("Subject:", sanitize::line(&e.subject), theme));
+        lines.push(header("Subject:", sanitize::line(&e.subject), terms, theme));
     }
     match &r.view {
         None if r.loading.is_some() => {
@@ -186,8 +213,8 @@ pub fn draw(f: &mut Frame, area: Rect, state: &AppState, theme: &Theme) {
                 for l in rich {
                     lines.push(Line::from(
                         l.iter()
-                            .map(|(text, st)| {
-                                Span::styled(sanitize::body(text), span_style(*st, theme))
+                            .flat_map(|(text, st)| {
+                                highlighted(sanitize::body(text), span_style(*st, theme), terms)
                             })
                             .collect::<Vec<_>>(),
                     ));
@@ -202,7 +229,7 @@ pub fn draw(f: &mut Frame, area: Rect, state: &AppState, theme: &Theme) {
                 } else {
                     Style::default()
                 };
-                lines.push(Line::styled(l.to_string(), style));
+                lines.push(Line::from(highlighted(l.to_string(), style, terms)));
             }
             if !v.links.is_empty() {
                 lines.push(Line::raw(""));

@@ -1178,3 +1178,186 @@ fn compose_state(
         confirm_discard: false,
     }
 }
+
+fn type_text(s: &mut AppState, text: &str) -> Vec<Cmd> {
+    let mut cmds = Vec::new();
+    for c in text.chars() {
+        cmds = typed(s, crate::domain::keys::Key::Char(c));
+    }
+    cmds
+}
+
+fn search_cmd(cmds: &[Cmd]) -> (u64, Vec<MailboxId>) {
+    cmds.iter()
+        .find_map(|c| match c {
+            Cmd::Search { req, scope, .. } => Some((*req, scope.clone())),
+            _ => None,
+        })
+        .expect("a search")
+}
+
+#[test]
+fn slash_filters_the_list_as_typed_and_esc_gives_the_mailbox_back() {
+    use crate::domain::keys::Key;
+    let (mut s, cmds) = loaded(50);
+    answer(&mut s, &cmds, 50);
+    s.focus = Pane::Messages;
+    key(&mut s, Action::Filter);
+    assert!(s.typing());
+    // Every key searches again; a malformed query keeps the results and says where.
+    let cmds = type_text(&mut s, "lun");
+    let (req, scope) = search_cmd(&cmds);
+    assert_eq!(scope, vec![MailboxId(10)]);
+    let cmds = update(
+        &mut s,
+        Msg::Searched {
+            req,
+            rows: vec![env(7, 10), env(9, 10)],
+            headers_only: vec![],
+            asking: vec![],
+        },
+    );
+    assert_eq!(s.list.total, 2);
+    assert_eq!(s.list.selected_row().unwrap().id, MsgId(7));
+    assert!(
+        cmds.iter()
+            .any(|c| matches!(c, Cmd::LoadMessage { msg: MsgId(7), .. }))
+    );
+    let cmds = type_text(&mut s, " \"x");
+    assert!(cmds.is_empty());
+    let err = s.search.as_ref().unwrap().error.clone().unwrap();
+    assert!(err.contains("column 5"), "{err}");
+    assert_eq!(s.list.total, 2);
+    // An answer to an older query is dropped.
+    typed(&mut s, Key::Backspace);
+    let cmds = typed(&mut s, Key::Backspace);
+    let (newer, _) = search_cmd(&cmds);
+    update(
+        &mut s,
+        Msg::Searched {
+            req,
+            rows: vec![],
+            headers_only: vec![],
+            asking: vec![],
+        },
+    );
+    assert_eq!(s.list.total, 2);
+    assert_eq!(s.search.as_ref().unwrap().terms, vec!["lun".to_string()]);
+    // Arrows walk the results while typing; enter keeps them and gives keys back.
+    typed(&mut s, Key::Down);
+    assert_eq!(s.list.selected, 1);
+    update(
+        &mut s,
+        Msg::Searched {
+            req: newer,
+            rows: vec![env(7, 10), env(9, 10), env(12, 10)],
+            headers_only: vec![],
+            asking: vec![],
+        },
+    );
+    assert_eq!(
+        s.list.selected_row().unwrap().id,
+        MsgId(9),
+        "the selection stays"
+    );
+    typed(&mut s, Key::Enter);
+    assert!(!s.typing());
+    // The cache changed: the search runs again (not the mailbox's list).
+    let cmds = update(
+        &mut s,
+        Msg::CacheChanged {
+            mailbox: Some(MailboxId(10)),
+        },
+    );
+    assert!(cmds.iter().any(|c| matches!(c, Cmd::Search { .. })));
+    assert!(!cmds.iter().any(|c| matches!(c, Cmd::LoadEnvelopes { .. })));
+    // Esc ends it: the mailbox is read again.
+    let cmds = key(&mut s, Action::Back);
+    assert!(s.search.is_none());
+    assert!(cmds.iter().any(|c| matches!(
+        c,
+        Cmd::LoadEnvelopes {
+            mailbox: MailboxId(10),
+            ..
+        }
+    )));
+}
+
+#[test]
+fn a_global_search_merges_and_marks_what_the_server_found() {
+    let (mut s, cmds) = loaded(50);
+    answer(&mut s, &cmds, 50);
+    key(&mut s, Action::CommandLine);
+    type_text(&mut s, "search lunch");
+    let cmds = typed(&mut s, crate::domain::keys::Key::Enter);
+    let (req, scope) = search_cmd(&cmds);
+    assert!(scope.is_empty(), "every mailbox");
+    assert!(!s.typing());
+    update(
+        &mut s,
+        Msg::Searched {
+            req,
+            rows: vec![env(3, 10)],
+            headers_only: vec!["home/INBOX (no server to ask)".into()],
+            asking: vec![("work".into(), vec!["work/Archive".into()])],
+        },
+    );
+    assert_eq!(s.list.mailbox, None);
+    let cmds = update(
+        &mut s,
+        Msg::ServerSearched {
+            req,
+            account: "work".into(),
+            found: vec![MsgId(3), MsgId(1)],
+            error: None,
+        },
+    );
+    // Only what the cache did not find is read.
+    assert_eq!(
+        cmds,
+        vec![Cmd::LoadServerHits {
+            req,
+            ids: vec![MsgId(1)]
+        }]
+    );
+    update(
+        &mut s,
+        Msg::ServerHits {
+            req,
+            rows: vec![env(1, 11)],
+        },
+    );
+    let ids: Vec<MsgId> = s.list.rows.iter().map(|e| e.id).collect();
+    assert_eq!(ids, vec![MsgId(1), MsgId(3)], "newest first");
+    let search = s.search.as_ref().unwrap();
+    assert!(search.from_server.contains(&MsgId(1)));
+    assert!(search.asking.is_empty());
+    // A server that cannot be reached: its folders are named as searched on headers only.
+    update(
+        &mut s,
+        Msg::Searched {
+            req,
+            rows: vec![],
+            headers_only: vec![],
+            asking: vec![("work".into(), vec!["work/Archive".into()])],
+        },
+    );
+    update(
+        &mut s,
+        Msg::ServerSearched {
+            req,
+            account: "work".into(),
+            found: vec![],
+            error: Some("offline".into()),
+        },
+    );
+    assert_eq!(
+        s.search.as_ref().unwrap().headers_only,
+        vec!["work/Archive (offline)".to_string()]
+    );
+    // An unknown command is an error, not a crash.
+    key(&mut s, Action::CommandLine);
+    type_text(&mut s, "frob");
+    typed(&mut s, crate::domain::keys::Key::Enter);
+    assert!(s.error.as_ref().unwrap().contains("unknown command `frob`"));
+}
