@@ -147,3 +147,127 @@ async fn local_search_matches_the_servers_search() {
     engine.send(actor::Command::Shutdown);
     task.await.unwrap();
 }
+
+/// Waits for the engine's answer to search `req`.
+async fn searched(
+    events: &mut tokio::sync::mpsc::UnboundedReceiver<Event>,
+    req: u64,
+) -> (Vec<tern::domain::MsgId>, Option<String>) {
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        match tokio::time::timeout_at(deadline, events.recv()).await {
+            Ok(Some(Event::Searched {
+                req: r,
+                found,
+                error,
+                ..
+            })) if r == req => return (found, error),
+            Ok(Some(_)) => {}
+            other => panic!("no answer to search {req}: {other:?}"),
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn folders_without_bodies_are_searched_on_the_server() {
+    use tern::domain::search::{MailboxCtx, imap_criteria, needs_body};
+    let servers = MailServers::start();
+    servers.populate(ALICE.email, "INBOX", 120, 5);
+    let dir = tempfile::tempdir().unwrap();
+    let path = servers.write_tern_config_with(
+        dir.path(),
+        &ALICE,
+        "tls",
+        servers.imaps_port(),
+        ALICE.password,
+        "offline = \"headers\"",
+    );
+    let cfg = Config::load(&path).unwrap();
+    let store = StoreHandle::open_in_dir(&cfg.data_dir).unwrap();
+    let (tx, mut events) = tokio::sync::mpsc::unbounded_channel();
+    let (engine, task) = actor::spawn(
+        cfg.accounts[0].clone(),
+        store.clone(),
+        tx,
+        Timing::default(),
+    );
+    // Headers synced; no body is.
+    let deadline = tokio::time::Instant::now() + WAIT;
+    let inbox = loop {
+        let bare = store.call(|s| s.headers_only(&[])).await.unwrap();
+        if let Some(b) = bare.iter().find(|b| b.name == "INBOX" && b.missing == 120) {
+            break b.clone();
+        }
+        match tokio::time::timeout_at(deadline, events.recv()).await {
+            Ok(Some(_)) => {}
+            other => panic!("the headers never all arrived: {other:?}"),
+        }
+    };
+    assert!(inbox.imap);
+    let mut imap = servers.imap(ALICE.email);
+    let ctx = MailboxCtx {
+        account: &inbox.account_name,
+        name: &inbox.name,
+        role: inbox.role.as_deref(),
+    };
+    for (req, query, criteria) in [
+        (1, "body:turnaround", "BODY turnaround"),
+        (2, "turnaround -is:read", "TEXT turnaround UNSEEN"),
+        (
+            3,
+            "München OR quarterly",
+            "CHARSET UTF-8 OR TEXT \"München\" TEXT quarterly",
+        ),
+    ] {
+        let q = parse(query, chrono::Utc::now().timestamp(), 0).unwrap();
+        assert!(needs_body(&q));
+        // The cache alone cannot see the text ...
+        if req == 1 {
+            assert!(ours(&store, query).await.is_empty());
+        }
+        // ... the server can: the engine asks it and maps its UIDs to cached messages.
+        let c = imap_criteria(&q, &ctx).unwrap().unwrap();
+        engine.send(actor::Command::Search {
+            req,
+            mailboxes: vec![(inbox.mailbox, c)],
+        });
+        let (found, error) = searched(&mut events, req).await;
+        assert_eq!(error, None);
+        let ids = found.clone();
+        let uids: BTreeSet<u32> = store
+            .call(move |s| {
+                Ok(s.envelopes_by_ids(&ids)?
+                    .into_iter()
+                    .map(|e| e.uid.0)
+                    .collect())
+            })
+            .await
+            .unwrap();
+        let server: BTreeSet<u32> = imap.search("INBOX", criteria).into_iter().collect();
+        assert!(!server.is_empty(), "{criteria} finds something");
+        assert_eq!(uids, server, "{query}");
+        assert_eq!(found.len(), server.len());
+    }
+    // Offline: the engine answers at once that it could not ask.
+    servers.stop_dovecot();
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        match tokio::time::timeout_at(deadline, events.recv()).await {
+            Ok(Some(Event::State {
+                state: tern::domain::ConnState::Offline(_),
+                ..
+            })) => break,
+            Ok(Some(_)) => {}
+            other => panic!("the engine never went offline: {other:?}"),
+        }
+    }
+    engine.send(actor::Command::Search {
+        req: 9,
+        mailboxes: vec![(inbox.mailbox, "TEXT x".into())],
+    });
+    let (found, error) = searched(&mut events, 9).await;
+    assert!(found.is_empty());
+    assert_eq!(error.as_deref(), Some("offline"));
+    engine.send(actor::Command::Shutdown);
+    task.await.unwrap();
+}
