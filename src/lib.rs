@@ -8,6 +8,7 @@ pub mod config;
 pub mod demo;
 pub mod domain;
 pub mod net;
+pub mod pop3;
 pub mod send;
 pub mod store;
 pub mod sync;
