@@ -82,6 +82,13 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Say what the full-text index holds; `--rebuild` builds it again from the cached
+    /// messages (with progress).
+    Index {
+        /// Empty the index and index every cached message again.
+        #[arg(long)]
+        rebuild: bool,
+    },
     /// Print cached messages, newest first, with no network.
     List {
         /// Only this account (default: every account).

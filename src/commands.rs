@@ -301,6 +301,19 @@ pub fn search(
             )
         })
         .collect();
+    if crate::domain::search::needs_body(&parsed) {
+        let bare = store.headers_only(&[])?;
+        if !bare.is_empty() {
+            let folders: Vec<String> = bare
+                .iter()
+                .map(|b| format!("{}/{} ({})", b.account_name, b.name, b.missing))
+                .collect();
+            eprintln!(
+                "tern: searched on header fields only (bodies not cached): {}",
+                sanitize::line(&folders.join(", "))
+            );
+        }
+    }
     for e in store.search(&parsed, limit)? {
         let (account, mailbox) = mailboxes.get(&e.mailbox).cloned().unwrap_or_default();
         let from = e.from.first().map(|f| f.to_string()).unwrap_or_default();
@@ -329,6 +342,59 @@ pub fn search(
         if writeln!(out, "{line}").is_err() {
             return Ok(());
         }
+    }
+    Ok(())
+}
+
+/// `tern index [--rebuild]`: what the full-text index holds (and which folders are searched
+/// on their header fields only); `rebuild`: build it again first, progress on a terminal.
+pub fn index(store: &mut Store, out: &mut dyn Write, rebuild: bool) -> Result<(), StoreError> {
+    if rebuild {
+        let tty = std::io::stderr().is_terminal();
+        let started = Instant::now();
+        let n = store.rebuild_index(&mut |done, total| {
+            if tty {
+                let mut err = std::io::stderr().lock();
+                let _ = write!(err, "\r\x1b[2Kindexing {done}/{total}");
+                let _ = err.flush();
+            }
+        })?;
+        if tty {
+            eprint!("\r\x1b[2K");
+        }
+        let secs = started.elapsed().as_secs_f64();
+        let _ = writeln!(
+            out,
+            "rebuilt the index: {n} messages in {secs:.1} s ({:.0} messages/s)",
+            n as f64 / secs.max(0.001)
+        );
+    }
+    let bare = store.headers_only(&[])?;
+    let names: std::collections::HashMap<_, _> = store
+        .accounts()?
+        .into_iter()
+        .map(|a| (a.id, a.name))
+        .collect();
+    let total: u32 = store.mailboxes(None)?.iter().map(|m| m.total).sum();
+    let missing: u32 = bare.iter().map(|b| b.missing).sum();
+    let _ = writeln!(
+        out,
+        "{} of {total} cached messages are indexed with their text",
+        total.saturating_sub(missing)
+    );
+    for b in bare {
+        let _ = writeln!(
+            out,
+            "  {}/{}: {} without a body, searched on their header fields only{}",
+            sanitize::line(names.get(&b.account).map_or("", String::as_str)),
+            sanitize::line(&b.name),
+            b.missing,
+            if b.imap {
+                " (the TUI asks the server about their text)"
+            } else {
+                ""
+            }
+        );
     }
     Ok(())
 }

@@ -337,6 +337,15 @@ fn main() -> ExitCode {
                 .map_err(Into::into),
             Err(e) => Err(e.into()),
         },
+        (Some(Command::Index { rebuild }), _) => match load_config(&cli) {
+            Ok(cfg) => Store::open_in_dir(&cfg.data_dir)
+                .and_then(|mut store| {
+                    let mut out = std::io::stdout().lock();
+                    tern::commands::index(&mut store, &mut out, *rebuild)
+                })
+                .map_err(Into::into),
+            Err(e) => Err(e.into()),
+        },
         (Some(Command::Outbox { requeue, json }), _) => match load_config(&cli) {
             Ok(cfg) => Store::open_in_dir(&cfg.data_dir)
                 .and_then(|mut store| {

@@ -773,18 +773,23 @@ fn store_body_tx(
             .execute(params![msg.0, meta.preview, meta.has_attachments])?;
     }
     tx.execute("DELETE FROM messages_fts WHERE rowid = ?1", [msg.0])?;
+    index_tx(tx, msg, meta)
+}
+
+/// Put a message in the full-text index (not there yet) and mark it indexed.
+fn index_tx(tx: &Connection, msg: MsgId, meta: &MessageMeta) -> Result<()> {
     tx.prepare_cached("UPDATE messages SET indexed = 1 WHERE id = ?1 AND indexed = 0")?
         .execute([msg.0])?;
-    tx.execute(
+    tx.prepare_cached(
         "INSERT INTO messages_fts (rowid, subject, sender, recipients, body) VALUES (?1, ?2, ?3, ?4, ?5)",
-        params![
-            msg.0,
-            meta.subject,
-            addrs_text(&meta.from),
-            addrs_text(&[meta.to.as_slice(), meta.cc.as_slice()].concat()),
-            meta.body_text,
-        ],
-    )?;
+    )?
+    .execute(params![
+        msg.0,
+        meta.subject,
+        addrs_text(&meta.from),
+        addrs_text(&[meta.to.as_slice(), meta.cc.as_slice()].concat()),
+        meta.body_text,
+    ])?;
     Ok(())
 }
 

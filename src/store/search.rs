@@ -158,6 +158,9 @@ impl Sql {
     }
 }
 
+/// Messages indexed per transaction by [`Store::rebuild_index`].
+pub const REBUILD_BATCH: i64 = 500;
+
 /// A mailbox holding messages whose body is not cached: the index knows only their header
 /// fields, so words may be missing from the results (the server can be asked instead).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -233,6 +236,53 @@ impl Store {
             })
         })?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// Build the full-text index again from the cached messages: emptied, then every message
+    /// with a body indexed from it, in batches of [`REBUILD_BATCH`] (each its own transaction,
+    /// so the UI and the engines go on meanwhile); `progress(done, total)` after each.
+    /// Messages without a body stay matched by their header fields. Returns how many were
+    /// indexed.
+    pub fn rebuild_index(&mut self, progress: &mut dyn FnMut(u64, u64)) -> Result<u64> {
+        let total = self.conn.query_row(
+            "SELECT count(*) FROM messages m JOIN bodies b ON b.message_id = m.id",
+            [],
+            |r| r.get::<_, i64>(0),
+        )? as u64;
+        {
+            let tx = self.conn.transaction()?;
+            tx.execute(
+                "INSERT INTO messages_fts (messages_fts) VALUES ('delete-all')",
+                [],
+            )?;
+            tx.execute("UPDATE messages SET indexed = 0 WHERE indexed <> 0", [])?;
+            tx.commit()?;
+        }
+        progress(0, total);
+        let (mut done, mut after) = (0u64, 0i64);
+        loop {
+            let batch: Vec<(i64, Vec<u8>)> = {
+                let mut st = self.conn.prepare_cached(
+                    "SELECT b.message_id, b.raw FROM bodies b WHERE b.message_id > ?1
+                     ORDER BY b.message_id LIMIT ?2",
+                )?;
+                st.query_map(rusqlite::params![after, REBUILD_BATCH], |r| {
+                    Ok((r.get(0)?, r.get(1)?))
+                })?
+                .collect::<rusqlite::Result<_>>()?
+            };
+            let Some(last) = batch.last() else { break };
+            after = last.0;
+            let tx = self.conn.transaction()?;
+            for (id, raw) in &batch {
+                let meta = crate::domain::message::parse(raw).meta;
+                super::index_tx(&tx, MsgId(*id), &meta)?;
+            }
+            tx.commit()?;
+            done += batch.len() as u64;
+            progress(done, total);
+        }
+        Ok(done)
     }
 
     /// The cached messages of a mailbox with these server UIDs.
@@ -388,6 +438,24 @@ mod tests {
         assert_eq!(find(&s, "elision"), [borrow]);
         assert!(s.headers_only(&[]).unwrap().is_empty());
         assert_eq!(find(&s, "borrowing"), [borrow]);
+        // The index lost (or damaged): rebuilt from the cached bodies, with progress.
+        s.conn
+            .execute(
+                "INSERT INTO messages_fts (messages_fts) VALUES ('delete-all')",
+                [],
+            )
+            .unwrap();
+        assert!(find(&s, "elision").is_empty());
+        let mut seen = Vec::new();
+        let n = s
+            .rebuild_index(&mut |done, total| seen.push((done, total)))
+            .unwrap();
+        assert_eq!(n, 4);
+        assert_eq!(seen.first(), Some(&(0, 4)));
+        assert_eq!(seen.last(), Some(&(4, 4)));
+        assert_eq!(find(&s, "elision"), [borrow]);
+        assert_eq!(find(&s, "quarterly"), [cafe]);
+        assert!(s.headers_only(&[]).unwrap().is_empty());
         // Expunged: gone from the results.
         s.delete_message(cafe).unwrap();
         assert!(find(&s, "quarterly").is_empty());
