@@ -101,7 +101,7 @@ fn addrs_to_json(list: &[Address]) -> String {
     serde_json::to_string(&v).unwrap_or_else(|_| "[]".into())
 }
 
-fn addrs_from_json(s: &str) -> Vec<Address> {
+pub(crate) fn addrs_from_json(s: &str) -> Vec<Address> {
     let v: Vec<(String, String)> = serde_json::from_str(s).unwrap_or_default();
     v.into_iter()
         .map(|(n, e)| Address {
@@ -111,7 +111,7 @@ fn addrs_from_json(s: &str) -> Vec<Address> {
         .collect()
 }
 
-fn addrs_text(list: &[Address]) -> String {
+pub(crate) fn addrs_text(list: &[Address]) -> String {
     list.iter()
         .map(|a| a.to_string())
         .collect::<Vec<_>>()
@@ -776,9 +776,10 @@ fn store_body_tx(
     index_tx(tx, msg, meta)
 }
 
-/// Put a message in the full-text index (not there yet) and mark it indexed.
+/// Put a message in the full-text index (not there yet, or only its header fields: those
+/// are deleted first by the caller) and mark it indexed.
 fn index_tx(tx: &Connection, msg: MsgId, meta: &MessageMeta) -> Result<()> {
-    tx.prepare_cached("UPDATE messages SET indexed = 1 WHERE id = ?1 AND indexed = 0")?
+    tx.prepare_cached("UPDATE messages SET indexed = 1 WHERE id = ?1 AND indexed <> 1")?
         .execute([msg.0])?;
     tx.prepare_cached(
         "INSERT INTO messages_fts (rowid, subject, sender, recipients, body) VALUES (?1, ?2, ?3, ?4, ?5)",

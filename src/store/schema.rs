@@ -177,4 +177,9 @@ ALTER TABLE messages ADD COLUMN indexed INTEGER NOT NULL DEFAULT 0;
 UPDATE messages SET indexed = 1 WHERE id IN (SELECT message_id FROM bodies);
 CREATE INDEX messages_unindexed ON messages (id) WHERE indexed = 0;
 "#,
+    // 7: the header fields of messages without a body are indexed too, off the sync path
+    // (indexed = 2: headers only); which folders have such messages is read through this.
+    r#"
+CREATE INDEX messages_bodiless ON messages (mailbox_id) WHERE indexed <> 1;
+"#,
 ];

@@ -218,8 +218,8 @@ impl Store {
         let ids = std::rc::Rc::new(scope.iter().map(|m| Value::from(m.0)).collect::<Vec<_>>());
         let mut st = self.conn.prepare_cached(
             "SELECT b.id, a.id, a.name, b.name, b.role, a.kind = 'imap', n.missing
-             FROM (SELECT mailbox_id, count(*) AS missing FROM messages INDEXED BY messages_unindexed
-                   WHERE indexed = 0 AND uid > 0 GROUP BY mailbox_id) n
+             FROM (SELECT mailbox_id, count(*) AS missing FROM messages INDEXED BY messages_bodiless
+                   WHERE indexed <> 1 AND uid > 0 GROUP BY mailbox_id) n
              JOIN mailboxes b ON b.id = n.mailbox_id JOIN accounts a ON a.id = b.account_id
              WHERE ?1 = 0 OR b.id IN rarray(?2)
              ORDER BY a.name, b.name",
@@ -240,9 +240,8 @@ impl Store {
 
     /// Build the full-text index again from the cached messages: emptied, then every message
     /// with a body indexed from it, in batches of [`REBUILD_BATCH`] (each its own transaction,
-    /// so the UI and the engines go on meanwhile); `progress(done, total)` after each.
-    /// Messages without a body stay matched by their header fields. Returns how many were
-    /// indexed.
+    /// so the UI and the engines go on meanwhile); `progress(done, total)` after each; then
+    /// the header fields of those without a body. Returns how many bodies were indexed.
     pub fn rebuild_index(&mut self, progress: &mut dyn FnMut(u64, u64)) -> Result<u64> {
         let total = self.conn.query_row(
             "SELECT count(*) FROM messages m JOIN bodies b ON b.message_id = m.id",
@@ -282,7 +281,45 @@ impl Store {
             done += batch.len() as u64;
             progress(done, total);
         }
+        while self.index_headers(REBUILD_BATCH as u32)? > 0 {}
         Ok(done)
+    }
+
+    /// Index the header fields of up to `limit` messages that have no body and are not in the
+    /// index yet (a background job: the sync stores headers without indexing them, which
+    /// would double its time). Returns how many were indexed; 0 when none is left.
+    pub fn index_headers(&mut self, limit: u32) -> Result<usize> {
+        let tx = self.conn.transaction()?;
+        let rows: Vec<(i64, String, String, String, String)> = {
+            let mut st = tx.prepare_cached(
+                "SELECT id, subject, from_json, to_json, cc_json FROM messages
+                 INDEXED BY messages_unindexed WHERE indexed = 0 LIMIT ?1",
+            )?;
+            st.query_map([limit], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+            })?
+            .collect::<rusqlite::Result<_>>()?
+        };
+        {
+            let mut insert = tx.prepare_cached(
+                "INSERT INTO messages_fts (rowid, subject, sender, recipients, body)
+                 VALUES (?1, ?2, ?3, ?4, '')",
+            )?;
+            let mut mark = tx.prepare_cached("UPDATE messages SET indexed = 2 WHERE id = ?1")?;
+            for (id, subject, from, to, cc) in &rows {
+                let mut recipients = super::addrs_from_json(to);
+                recipients.extend(super::addrs_from_json(cc));
+                insert.execute(rusqlite::params![
+                    id,
+                    subject,
+                    super::addrs_text(&super::addrs_from_json(from)),
+                    super::addrs_text(&recipients),
+                ])?;
+                mark.execute([id])?;
+            }
+        }
+        tx.commit()?;
+        Ok(rows.len())
     }
 
     /// The cached messages of a mailbox with these server UIDs.
@@ -431,6 +468,31 @@ mod tests {
         assert!(bare[0].imap);
         assert!(s.headers_only(&[inbox]).unwrap().is_empty());
         assert_eq!(s.ids_of_uids(lists, &[1, 7]).unwrap(), [borrow]);
+        // Its header fields indexed in the background: found as the index finds words (word
+        // prefixes; before, only as the header text has them), still known to lack its body.
+        let gruss = add(
+            &mut s,
+            lists,
+            2,
+            "From: Jörg <j@rust.example>\nTo: list@rust.example\nSubject: Grüße aus München\n\
+             Date: Sat, 21 Nov 2026 10:00:00 +0000\n\n",
+            false,
+            Flags::default(),
+        );
+        assert!(
+            find(&s, "munchen").is_empty(),
+            "the header text is not folded"
+        );
+        assert!(find(&s, "closure").contains(&borrow));
+        assert_eq!(s.index_headers(100).unwrap(), 2);
+        assert_eq!(s.index_headers(100).unwrap(), 0);
+        assert_eq!(find(&s, "munchen"), [gruss]);
+        assert_eq!(find(&s, "from:jorg"), [gruss]);
+        s.delete_message(gruss).unwrap();
+        assert_eq!(find(&s, "from:ferris"), [borrow]);
+        assert_eq!(find(&s, "closure"), [borrow]);
+        assert!(find(&s, "body:borrowing").is_empty());
+        assert_eq!(s.headers_only(&[]).unwrap()[0].missing, 1);
         // Its body arrives: now it is in the index, found by its text too.
         let raw = b"From: Ferris <ferris@rust.example>\r\nSubject: Borrowing self in closures\r\n\r\nThe lifetime elision rules.\r\n";
         s.store_body(borrow, raw, &message::parse(raw).meta)

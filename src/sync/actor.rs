@@ -20,6 +20,8 @@ use crate::store::StoreHandle;
 /// Bodies downloaded per command by the background prefetch (small, so a command never waits
 /// long behind it).
 const PREFETCH_BATCH: u32 = 25;
+/// Messages whose header fields are indexed per store call (about 50 ms of work).
+const HEADER_INDEX_BATCH: u32 = 2000;
 
 /// Of a message over the offline limit, this much of its text is kept offline (the text comes
 /// first in nearly every message; attachments follow it).
@@ -281,6 +283,8 @@ impl Engine {
         let mut last_pass = Instant::now();
         // Whether every body under the limit is cached (reset when new mail may have come).
         let mut prefetched = false;
+        // Whether every message without a body has its header fields in the index.
+        let mut headers_indexed = false;
         loop {
             // Commands first: the user is waiting for them.
             while let Ok(cmd) = self.rx.try_recv() {
@@ -297,6 +301,7 @@ impl Engine {
                         tracked = self.full_pass(&mut imap).await?;
                         last_pass = Instant::now();
                         prefetched = false;
+                        headers_indexed = false;
                     }
                     Command::Replay => self.replay(&mut imap).await?,
                     Command::Watch { mailbox } => {
@@ -314,6 +319,7 @@ impl Engine {
                 tracked = self.full_pass(&mut imap).await?;
                 last_pass = Instant::now();
                 prefetched = false;
+                headers_indexed = false;
             }
             // Background work comes after commands: keep bodies offline, newest first.
             if self.account.offline == Offline::Bodies && self.rx.is_empty() && !prefetched {
@@ -321,6 +327,18 @@ impl Engine {
                 if !prefetched {
                     continue; // a command arrived: serve it first
                 }
+            }
+            // Then the header fields of messages without a body into the search index, a
+            // batch at a time (commands are served between batches).
+            if self.rx.is_empty() && !headers_indexed {
+                let n = self
+                    .store
+                    .call(|s| s.index_headers(HEADER_INDEX_BATCH))
+                    .await?;
+                if n > 0 {
+                    continue;
+                }
+                headers_indexed = true;
             }
             let inbox = tracked
                 .iter()
@@ -340,6 +358,7 @@ impl Engine {
             // another mailbox meanwhile); then IDLE applies each change as the server reports it.
             if make_current(&mut imap, &self.store, &inbox).await? {
                 prefetched = false;
+                headers_indexed = false;
                 self.emit(Event::Changed {
                     account: self.account.name.clone(),
                     mailbox: Some(inbox.id),
@@ -353,6 +372,7 @@ impl Engine {
             .await?
             {
                 prefetched = false;
+                headers_indexed = false;
                 self.emit(Event::Changed {
                     account: self.account.name.clone(),
                     mailbox: Some(inbox.id),
