@@ -68,3 +68,38 @@ fn demo_shows_three_panes_navigates_and_quits_cleanly() {
         b"0\n"
     );
 }
+
+#[test]
+fn search_and_filter_in_the_real_binary() {
+    let bin = env!("CARGO_BIN_EXE_tern");
+    let t = Tmux::start(&format!("{bin} --demo"), 150, 40);
+    t.wait_for("the demo inbox", WAIT, |s| s.contains("Dinner Thursday?"));
+    // `/` filters the inbox as the words are typed.
+    t.keys(&["Tab", "/"]);
+    t.keys(&["-l", "cabin"]);
+    let s = t.wait_for("the filtered inbox", WAIT, |s| {
+        s.contains("INBOX · filter: cabin") && s.contains("5 results")
+    });
+    assert!(!s.contains("Dinner Thursday?"), "{s}");
+    // A malformed query: its error inline, the results stay.
+    t.keys(&["-l", " from:"]);
+    t.wait_for("the error", WAIT, |s| {
+        s.contains("column 7: `from:` needs a value") && s.contains("Cabin weekend")
+    });
+    t.keys(&["Escape"]);
+    t.wait_for("the whole inbox again", WAIT, |s| {
+        s.contains("Dinner Thursday?") && !s.contains("filter:")
+    });
+    // `:search` looks in every account and folder.
+    t.keys(&[":"]);
+    t.wait_for("the command line", WAIT, |s| s.contains(" :█"));
+    t.keys(&["-l", "search lisbon"]);
+    t.keys(&["Enter"]);
+    let s = t.wait_for("the results of every folder", WAIT, |s| {
+        s.contains("Search: lisbon") && s.contains("4 results")
+    });
+    // From the personal inbox and archive (the list is narrow: subjects are cut).
+    assert!(s.contains("Check-in is o"), "{s}");
+    assert!(s.contains("A letter from"), "{s}");
+    t.keys(&["q"]);
+}

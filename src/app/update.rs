@@ -937,7 +937,8 @@ fn on_mailboxes(
     mailboxes: Vec<Mailbox>,
     cmds: &mut Vec<Cmd>,
 ) {
-    let first_load = state.list.mailbox.is_none();
+    // (A global search's list has no mailbox either.)
+    let first_load = state.list.mailbox.is_none() && state.search.is_none();
     let selected_key = state
         .sidebar
         .get(state.sidebar_selected)

@@ -1303,6 +1303,21 @@ fn a_global_search_merges_and_marks_what_the_server_found() {
         },
     );
     assert_eq!(s.list.mailbox, None);
+    // New counts (a message read, new mail) keep the search on.
+    update(
+        &mut s,
+        Msg::MailboxesLoaded {
+            accounts: vec![Account {
+                id: AccountId(1),
+                name: "work".into(),
+                email: "me@x".into(),
+                pending: 0,
+            }],
+            mailboxes: vec![mailbox(10, 1, "INBOX", Some(Role::Inbox), 51)],
+        },
+    );
+    assert!(s.search.is_some());
+    assert_eq!(s.list.rows.len(), 1);
     let cmds = update(
         &mut s,
         Msg::ServerSearched {
