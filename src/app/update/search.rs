@@ -152,6 +152,11 @@ pub fn run(state: &mut AppState, cmds: &mut Vec<Cmd>) {
         }
         return;
     }
+    // One letter matches nearly everything (and is slow on a large cache): wait for more.
+    if s.input.trim().chars().count() < 2 {
+        s.error = None;
+        return;
+    }
     match search::parse(&s.input, clock.now, clock.utc_offset) {
         Err(e) => s.error = Some(e.to_string()),
         Ok(query) => {
