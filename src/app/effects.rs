@@ -19,7 +19,14 @@ pub struct Effects {
     engines: Arc<HashMap<AccountId, EngineHandle>>,
     dirs: Arc<Dirs>,
     senders: Arc<Vec<Sender>>,
+    /// The newest search asked for: a server is asked only about a query the user stopped
+    /// typing at (see [`SERVER_SEARCH_PAUSE`]).
+    last_search: Arc<std::sync::atomic::AtomicU64>,
 }
+
+/// How long a query must stay unchanged before servers are asked about it (typing a word
+/// would otherwise send a server search per key).
+pub const SERVER_SEARCH_PAUSE: std::time::Duration = std::time::Duration::from_millis(400);
 
 /// An account that can send: its addresses (its own first, then aliases), its signature, and
 /// the kick that wakes its outbox worker.
@@ -53,6 +60,7 @@ impl Effects {
             engines: Arc::new(engines),
             dirs: Arc::new(dirs),
             senders: Arc::new(Vec::new()),
+            last_search: Arc::new(std::sync::atomic::AtomicU64::new(0)),
         }
     }
 
@@ -172,10 +180,9 @@ impl Effects {
             limit,
         } = cmd
         {
-            let engines = Arc::clone(&self.engines);
-            tokio::spawn(async move {
-                search_effect(&store, &engines, &tx, req, query, scope, limit).await;
-            });
+            self.last_search
+                .fetch_max(req, std::sync::atomic::Ordering::SeqCst);
+            tokio::spawn(search_effect(self.clone(), req, query, scope, limit));
             return;
         }
         if let Cmd::MarkReadLater { msg, after_ms } = cmd {
@@ -235,15 +242,14 @@ type Ask = (
 /// the query looks into text and can be put as SEARCH criteria). Their answers come as
 /// engine events, after the local results.
 async fn search_effect(
-    store: &StoreHandle,
-    engines: &HashMap<AccountId, EngineHandle>,
-    tx: &UnboundedSender<Msg>,
+    fx: Effects,
     req: u64,
     query: crate::domain::search::Query,
     scope: Vec<crate::domain::MailboxId>,
     limit: u32,
 ) {
     use crate::domain::search;
+    let (store, engines, tx) = (&fx.store, &fx.engines, &fx.tx);
     let q = query.clone();
     let local = store
         .call(move |s| {
@@ -303,6 +309,13 @@ async fn search_effect(
         headers_only,
         asking,
     });
+    if ask.is_empty() {
+        return;
+    }
+    tokio::time::sleep(SERVER_SEARCH_PAUSE).await;
+    if fx.last_search.load(std::sync::atomic::Ordering::SeqCst) != req {
+        return; // typed on: the newer query asks instead
+    }
     for (account, _, mailboxes, _) in ask {
         if let Some(engine) = engines.get(&account) {
             engine.send(Command::Search { req, mailboxes });
