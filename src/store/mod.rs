@@ -205,6 +205,11 @@ impl Store {
             tx.commit()?;
             tracing::info!(version = i + 1, "cache schema migrated");
         }
+        if found > 0 && found < schema::REINDEX_AT && known >= schema::REINDEX_AT {
+            tracing::info!("rebuilding the search index for the new schema");
+            let n = self.rebuild_index(&mut |_, _| {})?;
+            tracing::info!(messages = n, "search index rebuilt");
+        }
         Ok(())
     }
 

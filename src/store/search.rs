@@ -189,15 +189,27 @@ impl Store {
             params: Vec::new(),
         };
         sql.query(q);
-        if !scope.is_empty() {
-            let ids = serde_json::to_string(&scope.iter().map(|m| m.0).collect::<Vec<_>>())
-                .unwrap_or_default();
-            let p = sql.param(ids);
-            sql.text = format!(
-                "({}) AND m.mailbox_id IN (SELECT value FROM json_each({p}))",
-                sql.text
-            );
-        }
+        // Newest first down a date index, stopping at the limit: sorting every match of a
+        // common word would read them all (measured: 50-60 ms at 100,000 messages, against
+        // 10-17 ms this way, and a rare word costs the walk: ~12 ms).
+        let index = match scope {
+            [one] => {
+                let p = sql.param(one.0);
+                sql.text = format!("({}) AND m.mailbox_id = {p}", sql.text);
+                "messages_by_date"
+            }
+            [] => "messages_newest",
+            many => {
+                let ids = serde_json::to_string(&many.iter().map(|m| m.0).collect::<Vec<_>>())
+                    .unwrap_or_default();
+                let p = sql.param(ids);
+                sql.text = format!(
+                    "({}) AND m.mailbox_id IN (SELECT value FROM json_each({p}))",
+                    sql.text
+                );
+                "messages_newest"
+            }
+        };
         let lim = sql.param(i64::from(limit));
         let columns = ENVELOPE_COLUMNS
             .split(',')
@@ -205,7 +217,8 @@ impl Store {
             .collect::<Vec<_>>()
             .join(", ");
         let text = format!(
-            "SELECT {columns} FROM messages m WHERE {} ORDER BY m.date DESC, m.id DESC LIMIT {lim}",
+            "SELECT {columns} FROM messages m INDEXED BY {index} WHERE {} \
+             ORDER BY m.date DESC, m.id DESC LIMIT {lim}",
             sql.text
         );
         let mut st = self.conn.prepare(&text)?;

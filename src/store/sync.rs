@@ -139,9 +139,8 @@ impl Store {
         limit: u32,
     ) -> Result<Vec<(MsgId, u32)>> {
         let mut st = self.conn.prepare_cached(
-            "SELECT m.id, m.uid FROM messages m
-             WHERE m.mailbox_id = ?1 AND m.uid > 0 AND (m.size > ?2) = ?3
-               AND NOT EXISTS (SELECT 1 FROM bodies b WHERE b.message_id = m.id)
+            "SELECT m.id, m.uid FROM messages m INDEXED BY messages_bodiless_by_date
+             WHERE m.mailbox_id = ?1 AND m.indexed <> 1 AND m.uid > 0 AND (m.size > ?2) = ?3
              ORDER BY m.date DESC, m.id DESC LIMIT ?4",
         )?;
         let rows = st.query_map(

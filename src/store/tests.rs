@@ -720,3 +720,49 @@ fn only_one_sender_claims_a_queued_message() {
     );
     assert!(s.outbox_due(None, None).unwrap().is_empty());
 }
+
+#[test]
+fn the_index_is_rebuilt_when_its_schema_changes() {
+    let dir = tempfile::tempdir().unwrap();
+    let raw = b"From: a@x.example\r\nSubject: hello\r\n\r\nthe quokka text\r\n";
+    {
+        let mut s = Store::open_in_dir(dir.path()).unwrap();
+        let a = s
+            .upsert_account("work", "me@example.com", AccountKind::Imap)
+            .unwrap();
+        let mb = s
+            .upsert_mailbox(a, "INBOX", Some('/'), Some(Role::Inbox))
+            .unwrap();
+        let meta = crate::domain::message::parse(raw).meta;
+        s.insert_messages(
+            mb,
+            &[NewMessage {
+                uid: Uid(1),
+                meta,
+                flags: Flags::default(),
+                internal_date: None,
+                raw: Some(raw),
+            }],
+        )
+        .unwrap();
+        // As a cache of schema 7 was: the old index (with nothing from these bodies in it).
+        s.conn
+            .execute_batch(
+                "DROP TABLE messages_fts;
+                 CREATE VIRTUAL TABLE messages_fts USING fts5 (subject, sender, recipients, body,
+                     content = '', contentless_delete = 1,
+                     tokenize = 'unicode61 remove_diacritics 2', prefix = '2 3');
+                 DROP INDEX messages_newest; DROP INDEX messages_bodiless_by_date;
+                 PRAGMA user_version = 7;",
+            )
+            .unwrap();
+    }
+    let s = Store::open_in_dir(dir.path()).unwrap();
+    assert_eq!(s.schema_version().unwrap(), schema::MIGRATIONS.len() as i64);
+    let q = crate::domain::search::parse("body:quokka", 0, 0).unwrap();
+    assert_eq!(
+        s.search(&q, 10).unwrap().len(),
+        1,
+        "the body is indexed again"
+    );
+}
