@@ -956,6 +956,8 @@ mod tests {
             allow_plaintext_auth: false,
             poll_interval: None,
             compress: None,
+            leave_on_server: true,
+            delete_after_days: None,
         };
         let tls = net::tls_config(None).unwrap();
         let pass = Secret::new("s3cret");
