@@ -6,6 +6,7 @@
 mod actions;
 mod handle;
 mod outbox;
+mod pop3;
 mod schema;
 mod search;
 pub use search::HeadersOnly;
@@ -14,6 +15,7 @@ mod sync;
 pub use actions::{FlagName, Moved, Pending, QueuedAction, Relocation, placeholder};
 pub use handle::StoreHandle;
 pub use outbox::{OutState, OutboxRow};
+pub use pop3::{POP3_FOLDERS, POP3_INBOX, Pop3Message, Pop3Record};
 pub use sync::{MailboxInfo, SyncState};
 
 use std::path::{Path, PathBuf};
