@@ -657,11 +657,18 @@ async fn a_connection_cut_mid_download_resumes_with_nothing_twice_and_nothing_mi
         .collect();
     assert_eq!(ids.len(), 400);
 
-    // The engine gets over a cut by itself, into a fresh cache: offline, then retried with
-    // backoff, the rest downloaded.
-    let proxy = Proxy::start(servers.pop3s_port(), vec![total / 2], false).await;
+    // The engine gets over cuts by itself, into a fresh cache: one in the TLS handshake, one
+    // mid-download; each time offline, retried with backoff, and the rest downloaded.
+    let proxy = Proxy::start(servers.pop3s_port(), vec![300, total / 2], false).await;
     let c = Client::tls(&servers, "");
     let mut r = Running::start(&c, c.through(proxy.port), Timing::default());
+    let state = r
+        .state("Offline", |s| matches!(s, ConnState::Offline(_)))
+        .await;
+    assert!(
+        state.to_string().contains("lost during the TLS handshake"),
+        "{state}"
+    );
     let state = r
         .state("Offline", |s| matches!(s, ConnState::Offline(_)))
         .await;
