@@ -684,6 +684,29 @@ async fn a_connection_cut_mid_download_resumes_with_nothing_twice_and_nothing_mi
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_shutdown_mid_download_keeps_what_arrived_and_the_next_poll_completes_it() {
+    let servers = MailServers::start();
+    servers.populate(ALICE.email, "INBOX", 400, 5);
+    let c = Client::tls(&servers, "leave_on_server = false");
+    let mut r = Running::start(&c, c.account.clone(), Timing::default());
+    r.state("the download", |s| matches!(s, ConnState::Syncing { .. }))
+        .await;
+    r.shutdown().await;
+    let part = c.inbox_bodies().await.len();
+    assert!(part < 400, "{part}");
+    // Nothing was deleted on the server: that waits for a poll that ends with QUIT.
+    assert_eq!(on_server(&servers), 400);
+    let server = server_bodies(&servers);
+    let s = c.fetch().await.unwrap();
+    assert_eq!((s.new, s.deleted), (400 - part, 400), "{s:?}");
+    assert!(
+        c.inbox_bodies().await == server,
+        "the cache differs from the server"
+    );
+    assert_eq!(on_server(&servers), 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_wrong_password_is_a_clear_auth_error_and_the_engine_waits_to_be_asked() {
     let servers = MailServers::start();
     servers.deliver(ALICE.email, &raw("hello"));

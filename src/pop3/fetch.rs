@@ -11,6 +11,7 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use super::client::Pop3;
 use crate::config::{AccountConfig, ServerConfig};
@@ -21,10 +22,14 @@ use crate::store::{POP3_INBOX, Pop3Message, StoreHandle};
 use crate::sync::engine::{Progress, ProgressFn, resolve_password};
 use crate::sync::{ErrorKind, SyncError};
 
-/// Messages per stored batch (one transaction)...
-const BATCH_MESSAGES: usize = 200;
-/// ... or bytes, whichever comes first.
-const BATCH_BYTES: usize = 5 << 20;
+/// Messages per stored batch (one transaction: fewer and larger ones keep the search index's
+/// merging down)...
+const BATCH_MESSAGES: usize = 1000;
+/// ... or bytes...
+const BATCH_BYTES: usize = 20 << 20;
+/// ... or the time the batch has been filling, whichever comes first: on a slow link mail still
+/// shows up as it arrives.
+const BATCH_TIME: Duration = Duration::from_secs(1);
 /// RETR commands on their way at once when the server announces PIPELINING.
 const PIPELINE: usize = 32;
 
@@ -98,27 +103,17 @@ pub async fn setup_folders(
 /// A batch being stored on the cache's thread while the next one downloads.
 type Storing = tokio::task::JoinHandle<Result<usize, SyncError>>;
 
-/// Hand a batch to the cache's thread: parsed, stored and indexed there, in one transaction.
+/// Hand a batch to the cache's thread: stored and indexed there, in one transaction.
 fn store_batch(
     store: &StoreHandle,
     account: AccountId,
     inbox: MailboxId,
-    batch: Vec<(String, Vec<u8>)>,
+    batch: Vec<Pop3Message>,
 ) -> Storing {
     let store = store.clone();
     tokio::spawn(async move {
         let stored = store
-            .call(move |s| {
-                let msgs: Vec<Pop3Message> = batch
-                    .into_iter()
-                    .map(|(uidl, raw)| Pop3Message {
-                        meta: message::parse(&raw).meta,
-                        uidl,
-                        raw,
-                    })
-                    .collect();
-                s.store_pop3_messages(account, inbox, &msgs)
-            })
+            .call(move |s| s.store_pop3_messages(account, inbox, &batch))
             .await?;
         Ok(stored.len())
     })
@@ -191,8 +186,9 @@ pub async fn fetch_connected(
             1
         };
         let (mut sent, mut read) = (0, 0);
-        let mut batch: Vec<(String, Vec<u8>)> = Vec::new();
+        let mut batch: Vec<Pop3Message> = Vec::new();
         let mut batch_bytes = 0;
+        let mut batch_started = Instant::now();
         let mut storing: Option<Storing> = None;
         while read < new.len() {
             if sent == read || (window > 1 && sent - read <= window / 2 && sent < new.len()) {
@@ -210,8 +206,14 @@ pub async fn fetch_connected(
             let hint = sizes.get(&n).copied().unwrap_or(0);
             match pop.retr_answer(n, hint).await {
                 Ok(Ok(raw)) => {
+                    // Parsed here, where the network leaves time: the cache's thread is the
+                    // busier one (the search index).
                     batch_bytes += raw.len();
-                    batch.push((uidl.to_string(), raw));
+                    batch.push(Pop3Message {
+                        meta: message::parse(&raw).meta,
+                        uidl: uidl.to_string(),
+                        raw,
+                    });
                 }
                 Ok(Err(text)) => {
                     sum.skipped += 1;
@@ -231,7 +233,20 @@ pub async fn fetch_connected(
             }
             read += 1;
             let last = read == new.len();
-            if batch.len() >= BATCH_MESSAGES || batch_bytes >= BATCH_BYTES || last {
+            if !last && stop() {
+                // Answers to RETRs already sent may be on their way: the session ends here,
+                // with nothing marked for deletion.
+                sum.new += keep(store, account_id, inbox, batch, storing).await?;
+                sum.interrupted = true;
+                sum.commands = pop.commands();
+                report(sum.new);
+                return Ok(sum);
+            }
+            if batch.len() >= BATCH_MESSAGES
+                || batch_bytes >= BATCH_BYTES
+                || batch_started.elapsed() >= BATCH_TIME
+                || last
+            {
                 sum.new += finish(storing.take()).await?;
                 report(sum.new);
                 storing = Some(store_batch(
@@ -241,15 +256,7 @@ pub async fn fetch_connected(
                     std::mem::take(&mut batch),
                 ));
                 batch_bytes = 0;
-                if !last && stop() {
-                    // Answers to RETRs already sent may be on their way: the session ends here,
-                    // with nothing marked for deletion.
-                    sum.new += finish(storing.take()).await?;
-                    sum.interrupted = true;
-                    sum.commands = pop.commands();
-                    report(sum.new);
-                    return Ok(sum);
-                }
+                batch_started = Instant::now();
             }
         }
         sum.new += finish(storing.take()).await?;
@@ -268,10 +275,17 @@ pub async fn fetch_connected(
         let deletable = store
             .call(move |s| s.pop3_deletable(account_id, before))
             .await?;
-        let numbers: HashMap<&str, u32> = listing.iter().map(|(n, u)| (u.as_str(), *n)).collect();
+        // A UIDL the server gives two messages (a server bug) names neither for sure: kept.
+        let mut numbers: HashMap<&str, Option<u32>> = HashMap::new();
+        for (n, u) in &listing {
+            numbers
+                .entry(u.as_str())
+                .and_modify(|seen| *seen = None)
+                .or_insert(Some(*n));
+        }
         for uidl in deletable {
             // Only what this session lists: the rest is gone already (or not yet forgotten).
-            if let Some(&n) = numbers.get(uidl.as_str()) {
+            if let Some(&Some(n)) = numbers.get(uidl.as_str()) {
                 pop.dele(n).await?;
                 deleted.push(uidl);
             }
@@ -294,7 +308,7 @@ async fn keep(
     store: &StoreHandle,
     account: AccountId,
     inbox: MailboxId,
-    batch: Vec<(String, Vec<u8>)>,
+    batch: Vec<Pop3Message>,
     storing: Option<Storing>,
 ) -> Result<usize, SyncError> {
     let before = finish(storing).await?;

@@ -655,9 +655,9 @@ fn insert_one(
         "INSERT INTO messages (mailbox_id, uid, message_id, in_reply_to, refs, date, internal_date,
             from_name, from_addr, from_json, to_json, cc_json, subject, list_id,
             seen, answered, flagged, deleted, draft, keywords, size, has_attachments, preview,
-            id, thread_id)
+            id, thread_id, indexed)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19,
-                 ?20, ?21, ?22, ?23, ?24, ?25)
+                 ?20, ?21, ?22, ?23, ?24, ?25, ?26)
          ON CONFLICT (mailbox_id, uid) DO UPDATE SET
             seen = excluded.seen, answered = excluded.answered, flagged = excluded.flagged,
             deleted = excluded.deleted, draft = excluded.draft, keywords = excluded.keywords
@@ -690,6 +690,8 @@ fn insert_one(
             meta.preview,
             next,
             thread,
+            // A new row with its body is indexed below, in this transaction.
+            m.raw.is_some(),
         ],
         |r| r.get(0),
     )?;
@@ -706,8 +708,11 @@ fn insert_one(
             }
         }
     }
-    if let Some(raw) = m.raw {
-        store_body_tx(tx, MsgId(id), raw, meta, false)?;
+    match m.raw {
+        // New: its preview and attachment mark are written already, it has no index entry.
+        Some(raw) if id == next => insert_body_tx(tx, MsgId(id), raw, meta)?,
+        Some(raw) => store_body_tx(tx, MsgId(id), raw, meta, false)?,
+        None => {}
     }
     Ok(MsgId(id))
 }
@@ -751,6 +756,31 @@ fn related_threads(tx: &Transaction<'_>, siblings: &[i64], meta: &MessageMeta) -
     Ok(threads)
 }
 
+/// The body of a message row just inserted (with `meta`'s preview and attachment mark, and
+/// `indexed` set): kept, and its text indexed. Two inserts, where [`store_body_tx`] needs five
+/// statements for a row that may have a body and an index entry already.
+fn insert_body_tx(tx: &Connection, msg: MsgId, raw: &[u8], meta: &MessageMeta) -> Result<()> {
+    tx.prepare_cached(
+        "INSERT INTO bodies (message_id, raw, fetched_at, partial) VALUES (?1, ?2, ?3, 0)",
+    )?
+    .execute(params![msg.0, raw, now()])?;
+    fts_insert_tx(tx, msg, meta)
+}
+
+fn fts_insert_tx(tx: &Connection, msg: MsgId, meta: &MessageMeta) -> Result<()> {
+    tx.prepare_cached(
+        "INSERT INTO messages_fts (rowid, subject, sender, recipients, body) VALUES (?1, ?2, ?3, ?4, ?5)",
+    )?
+    .execute(params![
+        msg.0,
+        meta.subject,
+        addrs_text(&meta.from),
+        addrs_text(&[meta.to.as_slice(), meta.cc.as_slice()].concat()),
+        meta.body_text,
+    ])?;
+    Ok(())
+}
+
 /// Keep a body and index its text. `partial`: the start of the message only (its text, without
 /// the attachments after it); the whole message replaces it when the user opens it.
 fn store_body_tx(
@@ -777,17 +807,7 @@ fn store_body_tx(
     tx.execute("DELETE FROM messages_fts WHERE rowid = ?1", [msg.0])?;
     tx.prepare_cached("UPDATE messages SET indexed = 1 WHERE id = ?1 AND indexed = 0")?
         .execute([msg.0])?;
-    tx.execute(
-        "INSERT INTO messages_fts (rowid, subject, sender, recipients, body) VALUES (?1, ?2, ?3, ?4, ?5)",
-        params![
-            msg.0,
-            meta.subject,
-            addrs_text(&meta.from),
-            addrs_text(&[meta.to.as_slice(), meta.cc.as_slice()].concat()),
-            meta.body_text,
-        ],
-    )?;
-    Ok(())
+    fts_insert_tx(tx, msg, meta)
 }
 
 #[cfg(test)]
