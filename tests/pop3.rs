@@ -484,6 +484,9 @@ async fn new_mail_through_postfix_arrives_on_the_next_poll_and_with_tern_sync() 
         matches!(&answer, Event::Searched { req: 7, found, error: None, .. } if found.is_empty()),
         "{answer:?}"
     );
+    r.engine.send(Command::Replay);
+    r.until("Changed", |e| matches!(e, Event::Changed { .. }))
+        .await;
     let msg = c.rows(Role::Inbox).await[0].id;
     r.engine.send(Command::FetchBody { msg });
     let answer = r
@@ -768,4 +771,52 @@ async fn stls_required_but_not_offered_is_refused_before_the_password() {
     // Straight to Dovecot, the same account upgrades and logs in.
     let c = Client::stls(&servers, "");
     assert_eq!(c.fetch().await.unwrap().on_server, 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mail_sent_from_a_pop3_account_is_filed_in_its_local_sent_folder() {
+    let servers = MailServers::start();
+    let c = Client::tls(&servers, "");
+    // The account sends through Postfix's submission port (STARTTLS, AUTH).
+    let smtp = format!(
+        "[account.smtp]\nhost = \"{HOST}\"\nport = {}\nsecurity = \"starttls\"\n\
+         username = \"{}\"\npassword = \"{}\"\nca_file = {:?}\n",
+        servers.submission_port(),
+        ALICE.email,
+        ALICE.password,
+        servers.ca_pem_path().display().to_string(),
+    );
+    let mut text = std::fs::read_to_string(&c.config_path).unwrap();
+    text.push_str(&smtp);
+    std::fs::write(&c.config_path, text).unwrap();
+    let mut child = Process::new(env!("CARGO_BIN_EXE_tern"))
+        .args(["--config", c.config_path.to_str().unwrap(), "send"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::io::Write::write_all(
+        &mut child.stdin.take().unwrap(),
+        format!("To: {}\nSubject: from pop3 alice\n\nhello bob\n", BOB.email).as_bytes(),
+    )
+    .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    servers.wait_for_subject(BOB.email, "INBOX", "from pop3 alice", WAIT);
+    let sent = c.rows(Role::Sent).await;
+    assert_eq!(sent.len(), 1);
+    assert_eq!(sent[0].subject, "from pop3 alice");
+    assert!(sent[0].flags.seen);
+    let pending = c
+        .store
+        .call(|s| s.pending_count(s.account_id("alice")?.unwrap()))
+        .await
+        .unwrap();
+    assert_eq!(pending, 0, "nothing to send to a POP3 server");
 }

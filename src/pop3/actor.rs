@@ -216,8 +216,16 @@ fn answer_locally(
             let (store, events) = (store.clone(), events.clone());
             tokio::spawn(async move { answer_body(&store, &events, msg).await });
         }
-        // Triage applied locally already; there is no open-mailbox push.
-        Command::Replay | Command::Watch { .. } => {}
+        // Nothing to replay: the change (triage, a Sent copy) is in the cache already, and
+        // the UI is told so, as an IMAP engine does once it replayed.
+        Command::Replay => {
+            let _ = events.send(Event::Changed {
+                account: account.name.clone(),
+                mailbox: None,
+            });
+        }
+        // There is no open-mailbox push.
+        Command::Watch { .. } => {}
         Command::SyncNow | Command::Shutdown => {}
     }
 }
