@@ -1056,14 +1056,14 @@ mod variants {
         };
         vec![
             v(
-                "tern today: prefix '2 3', detail full; 25 per tx",
+                "prefix '2 3' (tern before schema 8), detail full; 25 per tx",
                 TERN,
                 25,
                 false,
             ),
             v("tern today, then 'optimize'", TERN, 25, true),
             v("tern today, 1,000 per tx", TERN, 1000, false),
-            v("no prefix index", NO_PREFIX, 25, false),
+            v("no prefix index (tern now)", NO_PREFIX, 25, false),
             v("no prefix index, 1,000 per tx", NO_PREFIX, 1000, false),
             v(
                 "no prefix index, 1,000 per tx, then 'optimize'",

@@ -7,7 +7,8 @@ use std::time::Instant;
 
 use crate::config::{AccountConfig, Config};
 use crate::domain::{ConnState, Envelope, sanitize};
-use crate::store::{Store, StoreError, StoreHandle};
+use crate::pop3::fetch;
+use crate::store::{POP3_INBOX, Store, StoreError, StoreHandle};
 use crate::sync::actor;
 use crate::sync::engine::{self, Progress, SyncOptions};
 
@@ -27,8 +28,8 @@ fn pick<'a>(cfg: &'a Config, account: Option<&str>) -> Result<Vec<&'a AccountCon
     }
 }
 
-/// `tern sync`: every selected account at once; one summary line each. A progress line goes
-/// to stderr when it is a terminal.
+/// `tern sync`: every selected account at once (IMAP: synced; POP3: new mail downloaded);
+/// one summary line each. A progress line goes to stderr when it is a terminal.
 pub async fn sync(
     cfg: &Config,
     store: StoreHandle,
@@ -53,12 +54,9 @@ pub async fn sync(
         let status_line = &status_line;
         async move {
             let started = Instant::now();
-            if a.imap.is_none() {
-                return (
-                    a,
-                    Err("POP3 accounts cannot be synced by this version of tern".to_string()),
-                    started,
-                );
+            if a.pop3.is_some() && opts.mailbox.as_deref().is_some_and(|m| m != POP3_INBOX) {
+                let e = format!("a POP3 account downloads into {POP3_INBOX} only");
+                return (a, Err(e));
             }
             let progress = move |p: Progress| {
                 if !tty {
@@ -78,10 +76,16 @@ pub async fn sync(
                     let _ = err.flush();
                 }
             };
-            let r = engine::sync_once(a, &store, &opts, &progress)
-                .await
-                .map_err(|e| e.to_string());
-            (a, r, started)
+            let r = if a.pop3.is_some() {
+                fetch::fetch_once(a, &store, &progress)
+                    .await
+                    .map(|s| pop3_lines(&a.name, s, started))
+            } else {
+                engine::sync_once(a, &store, &opts, &progress)
+                    .await
+                    .map(|s| imap_lines(&a.name, s, started))
+            };
+            (a, r.map_err(|e| e.to_string()))
         }
     });
     let results = futures::future::join_all(runs).await;
@@ -89,19 +93,11 @@ pub async fn sync(
         eprint!("\r\x1b[2K");
     }
     let mut ok = true;
-    for (a, r, started) in results {
-        let secs = started.elapsed().as_secs_f64();
+    for (a, r) in results {
         match r {
-            Ok(s) => {
-                println!(
-                    "{}: {} mailboxes, {} new, {} changed, {} removed ({secs:.1} s)",
-                    a.name, s.mailboxes, s.new, s.changed, s.removed
-                );
-                if s.dropped_actions > 0 {
-                    println!(
-                        "{}: {} queued actions dropped: their mailbox was recreated on the server",
-                        a.name, s.dropped_actions
-                    );
+            Ok(lines) => {
+                for line in lines {
+                    println!("{line}");
                 }
             }
             Err(e) => {
@@ -113,8 +109,40 @@ pub async fn sync(
     ok
 }
 
-/// `tern sync --watch`: run the engines headless until SIGINT or SIGTERM. State changes go to
-/// stderr, one line each.
+/// The summary of an IMAP account's sync.
+fn imap_lines(name: &str, s: engine::Summary, started: Instant) -> Vec<String> {
+    let secs = started.elapsed().as_secs_f64();
+    let mut lines = vec![format!(
+        "{name}: {} mailboxes, {} new, {} changed, {} removed ({secs:.1} s)",
+        s.mailboxes, s.new, s.changed, s.removed
+    )];
+    if s.dropped_actions > 0 {
+        lines.push(format!(
+            "{name}: {} queued actions dropped: their mailbox was recreated on the server",
+            s.dropped_actions
+        ));
+    }
+    lines
+}
+
+/// The summary of a POP3 account's download.
+fn pop3_lines(name: &str, s: fetch::FetchSummary, started: Instant) -> Vec<String> {
+    let secs = started.elapsed().as_secs_f64();
+    let mut lines = vec![format!(
+        "{name}: {} new, {} on the server, {} deleted there ({secs:.1} s)",
+        s.new, s.on_server, s.deleted
+    )];
+    if s.skipped > 0 {
+        lines.push(format!(
+            "{name}: {} messages the server would not send; tried again next time",
+            s.skipped
+        ));
+    }
+    lines
+}
+
+/// `tern sync --watch`: run the engines headless (IMAP: IDLE; POP3: polling) until SIGINT or
+/// SIGTERM. State changes go to stderr, one line each.
 pub async fn watch(cfg: &Config, account: Option<&str>) -> bool {
     let accounts = match pick(cfg, account) {
         Ok(a) => a,
@@ -125,7 +153,7 @@ pub async fn watch(cfg: &Config, account: Option<&str>) -> bool {
     };
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
     let mut engines = Vec::new();
-    for a in accounts.into_iter().filter(|a| a.imap.is_some()) {
+    for a in accounts {
         let store = match StoreHandle::open_in_dir(&cfg.data_dir) {
             Ok(s) => s,
             Err(e) => {
@@ -133,15 +161,15 @@ pub async fn watch(cfg: &Config, account: Option<&str>) -> bool {
                 return false;
             }
         };
-        engines.push(actor::spawn(
-            a.clone(),
-            store,
-            tx.clone(),
-            actor::Timing::for_account(a),
-        ));
+        let timing = actor::Timing::for_account(a);
+        engines.push(if a.pop3.is_some() {
+            crate::pop3::actor::spawn(a.clone(), store, tx.clone(), timing)
+        } else {
+            actor::spawn(a.clone(), store, tx.clone(), timing)
+        });
     }
     if engines.is_empty() {
-        eprintln!("tern: no IMAP account to watch");
+        eprintln!("tern: no account to watch");
         return false;
     }
     drop(tx);

@@ -103,14 +103,18 @@ fn open(rt: &tokio::runtime::Runtime, cfg: Config) -> anyhow::Result<()> {
         tracing::warn!("{uncertain} outgoing message(s) may have been sent before tern stopped");
     }
     let mut imap_accounts = Vec::new();
+    let mut pop3_accounts = Vec::new();
     let mut smtp_accounts = Vec::new();
     for a in &cfg.accounts {
-        let kind = if a.pop3.is_some() {
-            AccountKind::Pop3
+        let id = if a.pop3.is_some() {
+            // Its mail lives in the cache: the local folders are there from the start.
+            let names: Vec<_> = a.folders.iter().map(|(r, n)| (*r, n.clone())).collect();
+            let (id, _) = store.pop3_setup(&a.name, &a.email, &names)?;
+            pop3_accounts.push((id, a.clone()));
+            id
         } else {
-            AccountKind::Imap
+            store.upsert_account(&a.name, &a.email, AccountKind::Imap)?
         };
-        let id = store.upsert_account(&a.name, &a.email, kind)?;
         if a.imap.is_some() {
             imap_accounts.push((id, a.clone()));
         }
@@ -129,6 +133,14 @@ fn open(rt: &tokio::runtime::Runtime, cfg: Config) -> anyhow::Result<()> {
             let store = StoreHandle::open_in_dir(&cfg.data_dir)?;
             let timing = Timing::for_account(&account);
             let (handle, task) = actor::spawn(account, store, tx.clone(), timing);
+            engines.insert(id, handle);
+            tasks.push(task);
+        }
+        // A POP3 account's fetcher answers the same commands (SyncNow polls at once).
+        for (id, account) in pop3_accounts {
+            let store = StoreHandle::open_in_dir(&cfg.data_dir)?;
+            let timing = Timing::for_account(&account);
+            let (handle, task) = tern::pop3::actor::spawn(account, store, tx.clone(), timing);
             engines.insert(id, handle);
             tasks.push(task);
         }

@@ -204,6 +204,9 @@ fn good_fixtures_load() {
         (Protocol::Pop3, 110, Security::StartTls)
     );
     assert_eq!(pop3.username, "me@home.example.com");
+    assert!(pop3.leave_on_server);
+    assert_eq!(pop3.delete_after_days, Some(30));
+    assert_eq!(pop3.poll_interval, None, "the POP3 default (5 min) applies");
     let smtp = home.smtp.as_ref().unwrap();
     assert_eq!(
         (smtp.port, smtp.password.clone()),
@@ -361,6 +364,49 @@ fn secrets_are_redacted() {
         "folder archive: Old",
     ] {
         assert!(summary.contains(part), "missing {part:?} in\n{summary}");
+    }
+}
+
+#[test]
+fn pop3_keys_default_validate_and_show_in_the_summary() {
+    let c = parse_ok(&account("[account.pop3]\nhost = \"pop.example.com\"\n"));
+    let pop3 = c.accounts[0].pop3.as_ref().unwrap();
+    assert!(pop3.leave_on_server);
+    assert_eq!(pop3.delete_after_days, None);
+    let summary = c.redacted_summary();
+    for part in [
+        "pop3: pop.example.com:995",
+        "poll_interval: 5m (default)",
+        "leave_on_server: true",
+    ] {
+        assert!(summary.contains(part), "missing {part:?} in\n{summary}");
+    }
+    assert!(!summary.contains("delete_after_days"), "{summary}");
+
+    let c = parse_ok(&account(
+        "[account.pop3]\nhost = \"pop.example.com\"\ndelete_after_days = 14\npoll_interval = \"1m\"\n",
+    ));
+    let pop3 = c.accounts[0].pop3.as_ref().unwrap();
+    assert_eq!(pop3.delete_after_days, Some(14));
+    let summary = c.redacted_summary();
+    assert!(summary.contains("delete_after_days: 14"), "{summary}");
+    assert!(summary.contains("poll_interval: 1m\n"), "{summary}");
+
+    let c = parse_ok(&account(
+        "[account.pop3]\nhost = \"pop.example.com\"\nleave_on_server = false\n",
+    ));
+    assert!(!c.accounts[0].pop3.as_ref().unwrap().leave_on_server);
+    assert!(c.redacted_summary().contains("leave_on_server: false"));
+
+    // The IMAP summary has no POP3 keys.
+    let c = parse_ok(&account("[account.imap]\nhost = \"imap.example.com\"\n"));
+    assert!(!c.redacted_summary().contains("leave_on_server"));
+
+    for bad in ["-3", "\"7\"", "4294967296"] {
+        let src = account(&format!(
+            "[account.pop3]\nhost = \"pop.example.com\"\ndelete_after_days = {bad}\n"
+        ));
+        assert!(parse(&src).is_err(), "{bad}");
     }
 }
 

@@ -102,7 +102,16 @@ pub struct ServerConfig {
     pub poll_interval: Option<std::time::Duration>,
     /// IMAP COMPRESS=DEFLATE when the server offers it. None: on, except for loopback hosts.
     pub compress: Option<bool>,
+    /// POP3: keep downloaded messages on the server (else each is deleted there once it is
+    /// safely in the cache). Always true for IMAP and SMTP.
+    pub leave_on_server: bool,
+    /// POP3 with `leave_on_server`: delete a message on the server this many days after it
+    /// was downloaded. None: never.
+    pub delete_after_days: Option<u32>,
 }
+
+/// How often a POP3 server is checked for new mail when `poll_interval` is not set.
+pub const POP3_POLL_INTERVAL: std::time::Duration = std::time::Duration::from_secs(5 * 60);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Offline {
@@ -502,6 +511,15 @@ impl ServerConfig {
         }
         if let Some(p) = self.poll_interval {
             let _ = writeln!(o, "    poll_interval: {}", humantime::format_duration(p));
+        } else if self.protocol == Protocol::Pop3 {
+            let p = humantime::format_duration(POP3_POLL_INTERVAL);
+            let _ = writeln!(o, "    poll_interval: {p} (default)");
+        }
+        if self.protocol == Protocol::Pop3 {
+            let _ = writeln!(o, "    leave_on_server: {}", self.leave_on_server);
+            if let Some(d) = self.delete_after_days {
+                let _ = writeln!(o, "    delete_after_days: {d}");
+            }
         }
         if let Some(c) = self.compress {
             let _ = writeln!(o, "    compress: {c}");

@@ -72,6 +72,8 @@ pub(super) struct RawServer {
     pub allow_plaintext_auth: Option<bool>,
     pub poll_interval: Option<Spanned<Interval>>,
     pub compress: Option<Spanned<bool>>,
+    pub leave_on_server: Option<Spanned<bool>>,
+    pub delete_after_days: Option<Spanned<i64>>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]

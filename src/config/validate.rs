@@ -489,9 +489,54 @@ impl Cx<'_> {
             Some(c) => Some(*c.get_ref()),
             None => None,
         };
+        let leave_on_server = match &raw.leave_on_server {
+            Some(l) if protocol != Protocol::Pop3 => {
+                self.err(
+                    l.span(),
+                    "leave_on_server is a POP3 setting (IMAP mail always stays on the server); \
+                     remove it here",
+                );
+                true
+            }
+            Some(l) => *l.get_ref(),
+            None => true,
+        };
+        let delete_after_days = match &raw.delete_after_days {
+            Some(d) if protocol != Protocol::Pop3 => {
+                self.err(
+                    d.span(),
+                    "delete_after_days is a POP3 setting; remove it here",
+                );
+                None
+            }
+            Some(d) if !leave_on_server => {
+                self.err(
+                    d.span(),
+                    "delete_after_days has no effect with leave_on_server = false (every \
+                     message is deleted on the server once downloaded); keep one",
+                );
+                None
+            }
+            Some(d) => match u32::try_from(*d.get_ref()) {
+                Ok(days) if days > 0 => Some(days),
+                _ => {
+                    self.err(
+                        d.span(),
+                        format!(
+                            "delete_after_days must be a whole number of days, 1 or more (got {})",
+                            d.get_ref()
+                        ),
+                    );
+                    None
+                }
+            },
+            None => None,
+        };
         (self.errors.len() == before).then_some(ServerConfig {
             poll_interval,
             compress,
+            leave_on_server,
+            delete_after_days,
             protocol,
             host,
             port,

@@ -149,13 +149,28 @@ where
             TlsConnector::from(config)
                 .connect(name, stream)
                 .await
-                .map_err(|e| NetError::Tls {
-                    host: host.to_string(),
-                    reason: e.to_string(),
-                })
+                .map_err(|e| handshake_error(host, e))
         },
     )
     .await
+}
+
+/// A failed handshake: a connection lost on the way is a network problem (worth retrying);
+/// anything else (a certificate, a protocol mismatch) is a TLS one.
+fn handshake_error(host: &str, e: std::io::Error) -> NetError {
+    use std::io::ErrorKind as K;
+    match e.kind() {
+        K::UnexpectedEof | K::ConnectionReset | K::ConnectionAborted | K::BrokenPipe => {
+            NetError::Connect {
+                addr: host.to_string(),
+                reason: format!("the connection was lost during the TLS handshake ({e})"),
+            }
+        }
+        _ => NetError::Tls {
+            host: host.to_string(),
+            reason: e.to_string(),
+        },
+    }
 }
 
 /// TCP connect followed by the TLS handshake (implicit TLS).
@@ -183,6 +198,39 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("missing.pem"), "{e}");
+    }
+
+    #[tokio::test]
+    async fn a_connection_lost_in_the_handshake_is_a_network_error() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        tokio::spawn(async move {
+            // Accept, then hang up before answering the ClientHello.
+            let (sock, _) = listener.accept().await.unwrap();
+            drop(sock);
+        });
+        let config = tls_config(None).unwrap();
+        let e = connect_tls("127.0.0.1", port, config).await.err().unwrap();
+        assert!(matches!(e, NetError::Connect { .. }), "{e}");
+        assert!(
+            e.to_string().contains("lost during the TLS handshake"),
+            "{e}"
+        );
+
+        // A server that answers in plain text is a TLS problem, not a network one.
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        tokio::spawn(async move {
+            use tokio::io::AsyncWriteExt;
+            let (mut sock, _) = listener.accept().await.unwrap();
+            let _ = sock.write_all(b"+OK plain POP3 here\r\n").await;
+            std::future::pending::<()>().await;
+        });
+        let e = connect_tls("127.0.0.1", port, tls_config(None).unwrap())
+            .await
+            .err()
+            .unwrap();
+        assert!(matches!(e, NetError::Tls { .. }), "{e}");
     }
 
     #[test]

@@ -42,6 +42,8 @@ pub struct Pop3<S = BoxStream> {
     host: String,
     commands: u64,
     timeout: Duration,
+    /// The last answer to CAPA.
+    caps: Capabilities,
 }
 
 /// What the server announced in answer to CAPA: capability names (upper-cased) with their
@@ -279,6 +281,7 @@ impl Pop3<BoxStream> {
             host: host.to_string(),
             commands,
             timeout,
+            caps: Capabilities::default(),
         };
         let caps = pop.capa().await?;
         Ok((pop, caps))
@@ -293,6 +296,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Pop3<S> {
             host: host.to_string(),
             commands: 0,
             timeout: IO_TIMEOUT,
+            caps: Capabilities::default(),
         };
         match pop.status("the POP3 greeting").await? {
             Status::Ok(_) => Ok(pop),
@@ -316,10 +320,17 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Pop3<S> {
     /// Ask for the capabilities; a server that does not know CAPA has none (not an error).
     pub async fn capa(&mut self) -> Result<Capabilities, SyncError> {
         self.send("CAPA", "CAPA").await?;
-        match self.status("CAPA").await? {
-            Status::Ok(_) => Ok(Capabilities::parse(&self.lines("CAPA").await?)),
-            Status::Err(_) => Ok(Capabilities::default()),
-        }
+        let caps = match self.status("CAPA").await? {
+            Status::Ok(_) => Capabilities::parse(&self.lines("CAPA").await?),
+            Status::Err(_) => Capabilities::default(),
+        };
+        self.caps = caps.clone();
+        Ok(caps)
+    }
+
+    /// What the server announced in its last answer to CAPA (after STLS: over TLS).
+    pub fn capabilities(&self) -> &Capabilities {
+        &self.caps
     }
 
     /// Log in: AUTH PLAIN when `caps` offers SASL PLAIN, else USER and PASS. A refusal is an
@@ -407,7 +418,35 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Pop3<S> {
     /// LFs from a sloppy server made CRLF), without the final `.` line. `size_hint` (its LIST
     /// size) pre-sizes the buffer.
     pub async fn retr(&mut self, n: u32, size_hint: u64) -> Result<Vec<u8>, SyncError> {
-        self.command(&format!("RETR {n}"), "RETR").await?;
+        self.retr_send(&[n]).await?;
+        self.retr_answer(n, size_hint)
+            .await?
+            .map_err(|text| self.refused("RETR", &text))
+    }
+
+    /// Send `RETR n` for each of `ns` in one write and read none of the answers: with a
+    /// server that announces PIPELINING (RFC 2449), several messages are then on their way at
+    /// once. Read the answers in order with [`Pop3::retr_answer`] before any other command.
+    pub async fn retr_send(&mut self, ns: &[u32]) -> Result<(), SyncError> {
+        let mut cmds = String::with_capacity(ns.len() * 16);
+        for n in ns {
+            cmds.push_str(&format!("RETR {n}\r\n"));
+        }
+        self.commands += ns.len() as u64;
+        self.write(cmds.as_bytes(), "RETR").await
+    }
+
+    /// The answer to the oldest RETR sent and not yet read: message `n` as [`Pop3::retr`]
+    /// gives it, or the text of the server's `-ERR` (the session goes on: the answers to the
+    /// other RETRs follow).
+    pub async fn retr_answer(
+        &mut self,
+        n: u32,
+        size_hint: u64,
+    ) -> Result<Result<Vec<u8>, Vec<u8>>, SyncError> {
+        if let Status::Err(text) = self.status("RETR").await? {
+            return Ok(Err(text));
+        }
         let mut out = Vec::with_capacity(size_hint.min(MAX_PREALLOC) as usize);
         let mut at = At::LineStart;
         loop {
@@ -415,7 +454,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Pop3<S> {
             let (used, done) = unstuff(&mut at, chunk, &mut out);
             self.io.consume(used);
             if done {
-                return Ok(out);
+                return Ok(Ok(out));
             }
             if out.len() > MAX_MESSAGE {
                 return Err(SyncError::new(
@@ -512,9 +551,14 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Pop3<S> {
     async fn send(&mut self, cmd: &str, what: &str) -> Result<(), SyncError> {
         let line = [cmd.as_bytes(), b"\r\n"].concat();
         self.commands += 1;
+        self.write(&line, what).await
+    }
+
+    /// Write command lines and flush them.
+    async fn write(&mut self, bytes: &[u8], what: &str) -> Result<(), SyncError> {
         let stream = self.io.get_mut();
         let write = async {
-            stream.write_all(&line).await?;
+            stream.write_all(bytes).await?;
             stream.flush().await
         };
         match tokio::time::timeout(self.timeout, write).await {
@@ -785,6 +829,29 @@ mod tests {
         assert_eq!(sent, want.map(|c| format!("{c}\r\n")));
     }
 
+    #[tokio::test]
+    async fn pipelined_retr_reads_answers_in_order_past_a_refusal() {
+        let (mut pop, task) = session(&[
+            b"+OK\r\nSubject: one\r\n.\r\n",
+            b"-ERR [SYS/TEMP] cannot read message 2\r\n",
+            b"+OK\r\n..three\r\n.\r\n",
+        ])
+        .await;
+        pop.retr_send(&[1, 2, 3]).await.unwrap();
+        assert_eq!(pop.commands(), 3);
+        assert_eq!(
+            pop.retr_answer(1, 0).await.unwrap().unwrap(),
+            b"Subject: one\r\n"
+        );
+        let refused = pop.retr_answer(2, 0).await.unwrap().unwrap_err();
+        assert_eq!(refused, b"[SYS/TEMP] cannot read message 2");
+        assert_eq!(pop.retr_answer(3, 0).await.unwrap().unwrap(), b".three\r\n");
+        assert_eq!(
+            task.await.unwrap(),
+            ["RETR 1\r\n", "RETR 2\r\n", "RETR 3\r\n"]
+        );
+    }
+
     #[test]
     fn unstuff_across_every_chunk_boundary() {
         let wire: &[u8] = b"a\r\n..b\r\n.\xff\r\n\n.\rx\r\nc\nd\r\n.\r\nNEXT";
@@ -956,6 +1023,8 @@ mod tests {
             allow_plaintext_auth: false,
             poll_interval: None,
             compress: None,
+            leave_on_server: true,
+            delete_after_days: None,
         };
         let tls = net::tls_config(None).unwrap();
         let pass = Secret::new("s3cret");

@@ -70,18 +70,25 @@ fn now() -> i64 {
         .unwrap_or(0)
 }
 
-/// The account's row in the cache (made here when it has never synced).
+/// The account's row in the cache (made here when it has never synced; a POP3 account with
+/// its local folders, so the Sent copy has somewhere to go).
 pub async fn account_id(store: &StoreHandle, account: &AccountConfig) -> Result<AccountId, String> {
     let (name, email) = (account.name.clone(), account.email.clone());
-    let kind = if account.pop3.is_some() {
-        AccountKind::Pop3
-    } else {
-        AccountKind::Imap
-    };
+    if account.pop3.is_some() {
+        let names: Vec<_> = account
+            .folders
+            .iter()
+            .map(|(r, n)| (*r, n.clone()))
+            .collect();
+        return store
+            .call(move |s| s.pop3_setup(&name, &email, &names).map(|(id, _)| id))
+            .await
+            .map_err(|e| e.to_string());
+    }
     store
         .call(move |s| match s.account_id(&name)? {
             Some(id) => Ok(id),
-            None => s.upsert_account(&name, &email, kind),
+            None => s.upsert_account(&name, &email, AccountKind::Imap),
         })
         .await
         .map_err(|e| e.to_string())
@@ -189,7 +196,8 @@ pub async fn send_one(
                     .map_err(|e| e.to_string())?;
             }
             let mut sent_copy = false;
-            if account.save_sent && account.imap.is_some() {
+            // IMAP: in the cache at once and queued for the server; POP3: the local Sent.
+            if account.save_sent {
                 let (raw, acc) = (row.raw.clone(), row.account);
                 sent_copy = store
                     .call(move |s| {

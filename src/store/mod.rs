@@ -6,6 +6,7 @@
 mod actions;
 mod handle;
 mod outbox;
+mod pop3;
 mod schema;
 mod search;
 pub use search::HeadersOnly;
@@ -14,6 +15,7 @@ mod sync;
 pub use actions::{FlagName, Moved, Pending, QueuedAction, Relocation, placeholder};
 pub use handle::StoreHandle;
 pub use outbox::{OutState, OutboxRow};
+pub use pop3::{POP3_FOLDERS, POP3_INBOX, Pop3Message, Pop3Record};
 pub use sync::{MailboxInfo, SyncState};
 
 use std::path::{Path, PathBuf};
@@ -658,9 +660,9 @@ fn insert_one(
         "INSERT INTO messages (mailbox_id, uid, message_id, in_reply_to, refs, date, internal_date,
             from_name, from_addr, from_json, to_json, cc_json, subject, list_id,
             seen, answered, flagged, deleted, draft, keywords, size, has_attachments, preview,
-            id, thread_id)
+            id, thread_id, indexed)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19,
-                 ?20, ?21, ?22, ?23, ?24, ?25)
+                 ?20, ?21, ?22, ?23, ?24, ?25, ?26)
          ON CONFLICT (mailbox_id, uid) DO UPDATE SET
             seen = excluded.seen, answered = excluded.answered, flagged = excluded.flagged,
             deleted = excluded.deleted, draft = excluded.draft, keywords = excluded.keywords
@@ -693,6 +695,8 @@ fn insert_one(
             meta.preview,
             next,
             thread,
+            // A new row with its body is indexed below, in this transaction.
+            m.raw.is_some(),
         ],
         |r| r.get(0),
     )?;
@@ -709,8 +713,11 @@ fn insert_one(
             }
         }
     }
-    if let Some(raw) = m.raw {
-        store_body_tx(tx, MsgId(id), raw, meta, false)?;
+    match m.raw {
+        // New: its preview and attachment mark are written already, it has no index entry.
+        Some(raw) if id == next => insert_body_tx(tx, MsgId(id), raw, meta)?,
+        Some(raw) => store_body_tx(tx, MsgId(id), raw, meta, false)?,
+        None => {}
     }
     Ok(MsgId(id))
 }
@@ -754,6 +761,31 @@ fn related_threads(tx: &Transaction<'_>, siblings: &[i64], meta: &MessageMeta) -
     Ok(threads)
 }
 
+/// The body of a message row just inserted (with `meta`'s preview and attachment mark, and
+/// `indexed` set): kept, and its text indexed. Two inserts, where [`store_body_tx`] needs five
+/// statements for a row that may have a body and an index entry already.
+fn insert_body_tx(tx: &Connection, msg: MsgId, raw: &[u8], meta: &MessageMeta) -> Result<()> {
+    tx.prepare_cached(
+        "INSERT INTO bodies (message_id, raw, fetched_at, partial) VALUES (?1, ?2, ?3, 0)",
+    )?
+    .execute(params![msg.0, raw, now()])?;
+    fts_insert_tx(tx, msg, meta)
+}
+
+fn fts_insert_tx(tx: &Connection, msg: MsgId, meta: &MessageMeta) -> Result<()> {
+    tx.prepare_cached(
+        "INSERT INTO messages_fts (rowid, subject, sender, recipients, body) VALUES (?1, ?2, ?3, ?4, ?5)",
+    )?
+    .execute(params![
+        msg.0,
+        meta.subject,
+        addrs_text(&meta.from),
+        addrs_text(&[meta.to.as_slice(), meta.cc.as_slice()].concat()),
+        meta.body_text,
+    ])?;
+    Ok(())
+}
+
 /// Keep a body and index its text. `partial`: the start of the message only (its text, without
 /// the attachments after it); the whole message replaces it when the user opens it.
 fn store_body_tx(
@@ -786,17 +818,7 @@ fn store_body_tx(
 fn index_tx(tx: &Connection, msg: MsgId, meta: &MessageMeta) -> Result<()> {
     tx.prepare_cached("UPDATE messages SET indexed = 1 WHERE id = ?1 AND indexed <> 1")?
         .execute([msg.0])?;
-    tx.prepare_cached(
-        "INSERT INTO messages_fts (rowid, subject, sender, recipients, body) VALUES (?1, ?2, ?3, ?4, ?5)",
-    )?
-    .execute(params![
-        msg.0,
-        meta.subject,
-        addrs_text(&meta.from),
-        addrs_text(&[meta.to.as_slice(), meta.cc.as_slice()].concat()),
-        meta.body_text,
-    ])?;
-    Ok(())
+    fts_insert_tx(tx, msg, meta)
 }
 
 #[cfg(test)]

@@ -202,6 +202,23 @@ CREATE INDEX messages_newest ON messages (date DESC, id DESC);
 CREATE INDEX messages_bodiless_by_date ON messages (mailbox_id, date DESC, id DESC)
     WHERE indexed <> 1;
 "#,
+    // 9: what a POP3 account downloaded, by the server's unique id (UIDL). A row is written in
+    // the transaction that stores its message, so a message is never downloaded twice; it
+    // stays when the user deletes the message (message_id becomes NULL), so a deleted message
+    // does not come back, and goes once the server no longer lists the UIDL.
+    r#"
+CREATE TABLE pop3_uidl (
+    account_id        INTEGER NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+    uidl              TEXT NOT NULL,
+    message_id        INTEGER REFERENCES messages(id) ON DELETE SET NULL,
+    fetched_at        INTEGER NOT NULL,
+    -- 1 once a QUIT after DELE succeeded: the server no longer has it
+    deleted_on_server INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (account_id, uidl)
+) WITHOUT ROWID;
+-- ON DELETE SET NULL looks rows up by message.
+CREATE INDEX pop3_uidl_by_message ON pop3_uidl (message_id);
+"#,
 ];
 
 /// The migration after which the full-text index is rebuilt from the cached bodies.

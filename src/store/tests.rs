@@ -753,6 +753,7 @@ fn the_index_is_rebuilt_when_its_schema_changes() {
                      content = '', contentless_delete = 1,
                      tokenize = 'unicode61 remove_diacritics 2', prefix = '2 3');
                  DROP INDEX messages_newest; DROP INDEX messages_bodiless_by_date;
+                 DROP TABLE pop3_uidl;
                  PRAGMA user_version = 7;",
             )
             .unwrap();

@@ -12,7 +12,7 @@ use tokio::sync::{Notify, mpsc};
 use super::engine::{self, Progress, SyncOptions, Tracked};
 use super::imap::{Imap, Untagged};
 use super::{ErrorKind, SyncError, mutf7, plan};
-use crate::config::{AccountConfig, Offline, Secret};
+use crate::config::{AccountConfig, Offline, POP3_POLL_INTERVAL, Secret};
 use crate::domain::message;
 use crate::domain::{ConnState, MailboxId, MsgId, Role};
 use crate::store::StoreHandle;
@@ -98,11 +98,15 @@ pub struct Timing {
 }
 
 impl Timing {
-    /// The defaults, with the account's `poll_interval` when it sets one.
+    /// The defaults, with the account's `poll_interval` when it sets one (a POP3 account's
+    /// default is [`POP3_POLL_INTERVAL`]).
     pub fn for_account(account: &AccountConfig) -> Timing {
         let mut t = Timing::default();
         if let Some(p) = account.imap.as_ref().and_then(|s| s.poll_interval) {
             t.poll_interval = p;
+        }
+        if let Some(pop3) = &account.pop3 {
+            t.poll_interval = pop3.poll_interval.unwrap_or(POP3_POLL_INTERVAL);
         }
         t
     }
@@ -126,6 +130,18 @@ pub struct EngineHandle {
 }
 
 impl EngineHandle {
+    /// A handle and what the engine behind it reads: its commands, and the wake-up each send
+    /// gives (so an engine waiting on the network serves a command at once).
+    pub(crate) fn channel() -> (EngineHandle, mpsc::UnboundedReceiver<Command>, Arc<Notify>) {
+        let (tx, rx) = mpsc::unbounded_channel();
+        let wake = Arc::new(Notify::new());
+        let handle = EngineHandle {
+            tx,
+            wake: Arc::clone(&wake),
+        };
+        (handle, rx, wake)
+    }
+
     pub fn send(&self, cmd: Command) {
         let _ = self.tx.send(cmd);
         // Ends an IDLE so the command runs at once.
@@ -140,21 +156,20 @@ pub fn spawn(
     events: mpsc::UnboundedSender<Event>,
     timing: Timing,
 ) -> (EngineHandle, tokio::task::JoinHandle<()>) {
-    let (tx, rx) = mpsc::unbounded_channel();
-    let wake = Arc::new(Notify::new());
+    let (handle, rx, wake) = EngineHandle::channel();
     let engine = Engine {
         account,
         store,
         events,
         rx,
-        wake: Arc::clone(&wake),
+        wake,
         timing,
         password: None,
         watching: None,
         watcher: None,
         last_state: None,
     };
-    (EngineHandle { tx, wake }, tokio::spawn(engine.run()))
+    (handle, tokio::spawn(engine.run()))
 }
 
 struct Engine {
@@ -178,7 +193,7 @@ enum Stop {
 }
 
 /// A little jitter (up to a quarter) so many clients do not reconnect in step.
-fn jittered(d: Duration) -> Duration {
+pub(crate) fn jittered(d: Duration) -> Duration {
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|t| t.subsec_nanos())

@@ -57,11 +57,21 @@ impl std::ops::AddAssign for Summary {
 
 pub type ProgressFn<'a> = &'a (dyn Fn(Progress) + Send + Sync);
 
-/// Run the account's password command (or read its password). Blocking work, off the runtime.
+/// Run the password command (or read the password) of the account's incoming server (IMAP or
+/// POP3). Blocking work, off the runtime.
 pub async fn resolve_password(
     account: &AccountConfig,
 ) -> Result<Option<crate::config::Secret>, SyncError> {
-    let server = imap_server(account)?;
+    let server = account
+        .imap
+        .as_ref()
+        .or(account.pop3.as_ref())
+        .ok_or_else(|| {
+            SyncError::new(
+                ErrorKind::Protocol,
+                format!("account `{}` has no incoming server", account.name),
+            )
+        })?;
     let source = server.password.clone();
     tokio::task::spawn_blocking(move || source.resolve())
         .await

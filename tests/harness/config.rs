@@ -54,6 +54,8 @@ protocol imap {{
 }}
 protocol pop3 {{
   mail_max_userip_connections = 200
+  # the default, spelled out: UID and UIDVALIDITY, so a UIDL never names another message
+  pop3_uidl_format = %08Xu%08Xv
 }}
 
 passdb {{

@@ -893,6 +893,33 @@ impl MailServers {
         path
     }
 
+    /// Write a tern config for `user` with a POP3 account (name = the user's local part, on
+    /// `port` with `security`, trusting the run's CA, data dir inside `dir`), `pop3_keys` (TOML
+    /// lines) added to its `[account.pop3]` table, mode 0600. Returns its path.
+    pub fn write_tern_pop3_config(
+        &self,
+        dir: &Path,
+        user: &TestUser,
+        security: &str,
+        port: u16,
+        password: &str,
+        pop3_keys: &str,
+    ) -> PathBuf {
+        let name = user.email.split('@').next().unwrap_or("user");
+        let text = format!(
+            "data_dir = {data:?}\n[[account]]\nname = \"{name}\"\nemail = \"{email}\"\n\
+             [account.pop3]\nhost = \"{HOST}\"\nport = {port}\nsecurity = \"{security}\"\n\
+             username = \"{email}\"\npassword = \"{password}\"\nca_file = {ca:?}\n{pop3_keys}\n",
+            data = dir.join("data").display().to_string(),
+            email = user.email,
+            ca = self.ca_pem_path().display().to_string(),
+        );
+        let path = dir.join("config.toml");
+        fs::write(&path, text).expect("write tern config");
+        fs::set_permissions(&path, fs::Permissions::from_mode(0o600)).expect("chmod tern config");
+        path
+    }
+
     /// Add keys to the `[account.imap]` section of a config written by `write_tern_config*`.
     pub fn add_imap_keys(path: &Path, keys: &str) {
         let text = fs::read_to_string(path)
