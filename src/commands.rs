@@ -770,7 +770,8 @@ pub async fn send(cfg: &Config, store: StoreHandle, input: &[u8], opts: &SendOpt
             if !opts.json {
                 let when = report
                     .retry_at
-                    .map(|t| crate::send::until(t, now))
+                    // Now, not when the command started: the attempt took its time.
+                    .map(|t| crate::send::until(t, chrono::Utc::now().timestamp()))
                     .unwrap_or_default();
                 eprintln!("tern: queued #{id}, retry in {when}: {}", report.reply);
             }
