@@ -27,28 +27,43 @@ async fn ours(store: &StoreHandle, query: &str) -> BTreeSet<u32> {
         .collect()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn local_search_matches_the_servers_search() {
-    let servers = MailServers::start();
-    servers.populate(ALICE.email, "INBOX", N, 5);
-    let dir = tempfile::tempdir().unwrap();
+/// The engine of alice's account (offline = `offline`) on a cache in `dir`.
+fn start_engine(
+    servers: &MailServers,
+    dir: &std::path::Path,
+    offline: &str,
+) -> (
+    StoreHandle,
+    actor::EngineHandle,
+    tokio::task::JoinHandle<()>,
+    tokio::sync::mpsc::UnboundedReceiver<Event>,
+) {
     let path = servers.write_tern_config_with(
-        dir.path(),
+        dir,
         &ALICE,
         "tls",
         servers.imaps_port(),
         ALICE.password,
-        "offline = \"bodies\"",
+        &format!("offline = \"{offline}\""),
     );
     let cfg = Config::load(&path).unwrap();
     let store = StoreHandle::open_in_dir(&cfg.data_dir).unwrap();
-    let (tx, mut events) = tokio::sync::mpsc::unbounded_channel();
+    let (tx, events) = tokio::sync::mpsc::unbounded_channel();
     let (engine, task) = actor::spawn(
         cfg.accounts[0].clone(),
         store.clone(),
         tx,
         Timing::default(),
     );
+    (store, engine, task, events)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn local_search_matches_the_servers_search() {
+    let servers = MailServers::start();
+    servers.populate(ALICE.email, "INBOX", N, 5);
+    let dir = tempfile::tempdir().unwrap();
+    let (store, engine, task, mut events) = start_engine(&servers, dir.path(), "bodies");
     // Every body downloaded (and indexed) in the background.
     let deadline = tokio::time::Instant::now() + WAIT;
     loop {
@@ -174,23 +189,7 @@ async fn folders_without_bodies_are_searched_on_the_server() {
     let servers = MailServers::start();
     servers.populate(ALICE.email, "INBOX", 120, 5);
     let dir = tempfile::tempdir().unwrap();
-    let path = servers.write_tern_config_with(
-        dir.path(),
-        &ALICE,
-        "tls",
-        servers.imaps_port(),
-        ALICE.password,
-        "offline = \"headers\"",
-    );
-    let cfg = Config::load(&path).unwrap();
-    let store = StoreHandle::open_in_dir(&cfg.data_dir).unwrap();
-    let (tx, mut events) = tokio::sync::mpsc::unbounded_channel();
-    let (engine, task) = actor::spawn(
-        cfg.accounts[0].clone(),
-        store.clone(),
-        tx,
-        Timing::default(),
-    );
+    let (store, engine, task, mut events) = start_engine(&servers, dir.path(), "headers");
     // Headers synced; no body is.
     let deadline = tokio::time::Instant::now() + WAIT;
     let inbox = loop {
