@@ -17,7 +17,7 @@ use crate::config::{AccountConfig, Secret};
 use crate::domain::{ConnState, MsgId};
 use crate::store::StoreHandle;
 use crate::sync::actor::{Command, EngineHandle, Event, Timing, jittered};
-use crate::sync::engine::{Progress, resolve_password};
+use crate::sync::engine::resolve_password;
 use crate::sync::{ErrorKind, SyncError};
 
 /// Start the fetcher of a POP3 account; it polls at once.
@@ -137,29 +137,8 @@ impl Fetcher {
         }
         let password = self.password.clone().flatten();
         let pop = fetch::connect_with(&self.account, password.as_ref()).await?;
-        let name = self.account.name.clone();
-        let events = self.events.clone();
-        let progress = move |p: Progress| {
-            if let Progress::Mailbox {
-                name: mailbox,
-                done,
-                total,
-            } = p
-            {
-                let _ = events.send(Event::State {
-                    account: name.clone(),
-                    state: ConnState::Syncing {
-                        mailbox,
-                        done,
-                        total,
-                    },
-                });
-                let _ = events.send(Event::Changed {
-                    account: name.clone(),
-                    mailbox: None,
-                });
-            }
-        };
+        let progress =
+            crate::sync::actor::progress_events(self.account.name.clone(), self.events.clone());
         // Between batches: commands are answered, and a Shutdown ends the download.
         let mut shutdown = false;
         let summary: FetchSummary = {

@@ -192,6 +192,35 @@ enum Stop {
     Shutdown,
 }
 
+/// Sync progress as engine events: a Syncing state per mailbox step, and a cache change so the
+/// UI shows what arrived.
+pub(crate) fn progress_events(
+    account: String,
+    events: mpsc::UnboundedSender<Event>,
+) -> impl Fn(Progress) + Send + Sync {
+    move |p: Progress| {
+        if let Progress::Mailbox {
+            name: mailbox,
+            done,
+            total,
+        } = p
+        {
+            let _ = events.send(Event::State {
+                account: account.clone(),
+                state: ConnState::Syncing {
+                    mailbox,
+                    done,
+                    total,
+                },
+            });
+            let _ = events.send(Event::Changed {
+                account: account.clone(),
+                mailbox: None,
+            });
+        }
+    }
+}
+
 /// A little jitter (up to a quarter) so many clients do not reconnect in step.
 pub(crate) fn jittered(d: Duration) -> Duration {
     let nanos = std::time::SystemTime::now()
@@ -438,29 +467,7 @@ impl Engine {
 
     /// Sync every mailbox, reporting progress; returns the mailboxes now tracked.
     async fn full_pass(&mut self, imap: &mut Imap) -> Result<Vec<Tracked>, SyncError> {
-        let name = self.account.name.clone();
-        let events = self.events.clone();
-        let progress = move |p: Progress| {
-            if let Progress::Mailbox {
-                name: mailbox,
-                done,
-                total,
-            } = p
-            {
-                let _ = events.send(Event::State {
-                    account: name.clone(),
-                    state: ConnState::Syncing {
-                        mailbox,
-                        done,
-                        total,
-                    },
-                });
-                let _ = events.send(Event::Changed {
-                    account: name.clone(),
-                    mailbox: None,
-                });
-            }
-        };
+        let progress = progress_events(self.account.name.clone(), self.events.clone());
         let (summary, tracked) = engine::sync_connected(
             imap,
             &self.account,
