@@ -822,7 +822,7 @@ async fn file_sent_copies(
                 ));
             }
         }
-        engine::replay(&mut imap, store, acc).await
+        crate::sync::replay::replay(&mut imap, store, acc, true).await
     }
     .await;
     imap.logout().await;

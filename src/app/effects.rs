@@ -132,7 +132,20 @@ impl Effects {
         if is_triage(&cmd) {
             let engines = Arc::clone(&self.engines);
             tokio::spawn(async move {
-                match store.call(move |s| triage(s, cmd)).await {
+                // The cache waits for other writers (store::BUSY_TIMEOUT); if one held it even
+                // longer, the action is tried again rather than lost.
+                let mut tries = 0;
+                let answer = loop {
+                    let attempt = cmd.clone();
+                    match store.call(move |s| triage(s, attempt)).await {
+                        Err(e) if e.is_busy() && tries < TRIAGE_TRIES => {
+                            tries += 1;
+                            tracing::warn!(error = %e, tries, "cache busy, trying the action again");
+                        }
+                        other => break other,
+                    }
+                };
+                match answer {
                     Ok((accounts, msg)) => {
                         for a in accounts {
                             if let Some(e) = engines.get(&a) {
@@ -142,6 +155,7 @@ impl Effects {
                         let _ = tx.send(msg);
                     }
                     Err(e) => {
+                        tracing::warn!(error = %e, "an action failed in the cache");
                         let _ = tx.send(Msg::Failed(format!("the action failed: {e}")));
                     }
                 }
@@ -451,6 +465,9 @@ fn count(n: usize) -> String {
     }
 }
 
+/// How often a triage action is tried again when the cache stayed busy past its timeout.
+const TRIAGE_TRIES: u32 = 3;
+
 /// Run a triage command on the store: the cache changes at once and the queue rows are written
 /// in the same transaction. Returns the accounts whose engines have work and the answer.
 pub fn triage(store: &mut Store, cmd: Cmd) -> crate::store::Result<(Vec<AccountId>, Msg)> {
@@ -525,12 +542,30 @@ pub fn triage(store: &mut Store, cmd: Cmd) -> crate::store::Result<(Vec<AccountI
             (accounts, Msg::ActionDone { notice, undo: None })
         }
         Cmd::Undo { undo, what } => {
-            let accounts = match undo {
-                Undo::Flag { msgs, flag, on } => store.set_flag(&msgs, flag, !on)?.0,
-                Undo::Move { from } => store.move_messages(&from, false)?.accounts,
-                Undo::Copy { copies } => store.expunge_messages(&copies)?,
+            // What the cache really changed: messages deleted or moved away meanwhile (here or
+            // by another client) are not brought back, and the notice says so. What the server
+            // cannot follow later is written to the action log by the engine.
+            let (accounts, done, asked) = match undo {
+                Undo::Flag { msgs, flag, on } => {
+                    let present = store.count_present(&msgs)?;
+                    (store.set_flag(&msgs, flag, !on)?.0, present, msgs.len())
+                }
+                Undo::Move { from } => {
+                    let moved = store.move_messages(&from, false)?;
+                    (moved.accounts, moved.from.len(), from.len())
+                }
+                Undo::Copy { copies } => {
+                    let present = store.count_present(&copies)?;
+                    (store.expunge_messages(&copies)?, present, copies.len())
+                }
             };
-            let notice = format!("undone: {what}");
+            let notice = if done == 0 {
+                format!("nothing to undo: {what} (the messages are gone)")
+            } else if done < asked {
+                format!("undone for {done} of {asked}: {what} (the others are gone)")
+            } else {
+                format!("undone: {what}")
+            };
             (accounts, Msg::ActionDone { notice, undo: None })
         }
         other => (

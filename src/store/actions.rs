@@ -92,7 +92,7 @@ pub enum QueuedAction {
 
 impl QueuedAction {
     /// The row's UIDs, for rewriting placeholders.
-    fn uids_mut(&mut self) -> &mut [i64] {
+    pub(super) fn uids_mut(&mut self) -> &mut [i64] {
         match self {
             QueuedAction::Flag { uids, .. }
             | QueuedAction::Move { uids, .. }
@@ -101,7 +101,7 @@ impl QueuedAction {
         }
     }
 
-    fn kind(&self) -> &'static str {
+    pub(super) fn kind(&self) -> &'static str {
         match self {
             QueuedAction::Flag { .. } => "flag",
             QueuedAction::Move { copy: false, .. } => "move",
@@ -139,6 +139,12 @@ pub struct Pending {
     /// The mailbox's name (decoded), for SELECT.
     pub mailbox_name: String,
     pub action: QueuedAction,
+    /// Sent before without an answer tern could read: the server may have done it already.
+    pub uncertain: bool,
+    /// For a move or copy sent before: the target's UIDNEXT the cache knew then.
+    pub since_uid: Option<u32>,
+    /// Why the row waited before (an expunge that was not safe yet), if it did.
+    pub waited: Option<String>,
 }
 
 impl Store {
@@ -347,6 +353,11 @@ impl Store {
         Ok(out)
     }
 
+    /// How many of these messages are still in the cache.
+    pub fn count_present(&self, msgs: &[MsgId]) -> Result<usize> {
+        Ok(locate(&self.conn, msgs)?.len())
+    }
+
     /// Remove messages for good: gone from the cache at once, expunged on the server by the
     /// engine. Returns the accounts whose engines have work.
     pub fn expunge_messages(&mut self, msgs: &[MsgId]) -> Result<Vec<AccountId>> {
@@ -519,24 +530,33 @@ impl Store {
         Ok(n)
     }
 
-    /// The account's queued actions, oldest first.
+    /// The account's queued actions, oldest first, but for those waiting for the next sync
+    /// pass (see [`Store::park_pending`]).
     pub fn pending(&self, account: AccountId) -> Result<Vec<Pending>> {
         let mut st = self.conn.prepare_cached(
-            "SELECT p.id, p.mailbox_id, b.name, p.payload FROM pending_actions p
+            "SELECT p.id, p.mailbox_id, b.name, p.payload, p.attempts, p.since_uid, p.last_error
+             FROM pending_actions p
              JOIN mailboxes b ON b.id = p.mailbox_id
-             WHERE p.account_id = ?1 ORDER BY p.id",
+             WHERE p.account_id = ?1 AND p.waiting = 0 ORDER BY p.id",
         )?;
         let rows = st.query_map([account.0], |r| {
             Ok((
-                r.get::<_, i64>(0)?,
-                MailboxId(r.get(1)?),
-                r.get::<_, String>(2)?,
-                r.get::<_, String>(3)?,
+                (
+                    r.get::<_, i64>(0)?,
+                    MailboxId(r.get(1)?),
+                    r.get::<_, String>(2)?,
+                    r.get::<_, String>(3)?,
+                ),
+                (
+                    r.get::<_, i64>(4)?,
+                    r.get::<_, Option<i64>>(5)?,
+                    r.get::<_, Option<String>>(6)?,
+                ),
             ))
         })?;
         let mut out = Vec::new();
         for row in rows {
-            let (id, mailbox, mailbox_name, payload) = row?;
+            let ((id, mailbox, mailbox_name, payload), (attempts, since_uid, waited)) = row?;
             // A row this version cannot read is left in the queue, not lost.
             if let Ok(action) = serde_json::from_str(&payload) {
                 out.push(Pending {
@@ -544,6 +564,9 @@ impl Store {
                     mailbox,
                     mailbox_name,
                     action,
+                    uncertain: attempts > 0,
+                    since_uid: since_uid.and_then(|u| u32::try_from(u).ok()),
+                    waited,
                 });
             }
         }
@@ -582,7 +605,7 @@ impl Store {
     }
 }
 
-fn to_json(action: &QueuedAction) -> String {
+pub(super) fn to_json(action: &QueuedAction) -> String {
     serde_json::to_string(action).expect("a queued action serialises")
 }
 

@@ -7,6 +7,7 @@ mod actions;
 mod handle;
 mod outbox;
 mod pop3;
+mod queue;
 mod schema;
 mod search;
 pub use search::HeadersOnly;
@@ -57,6 +58,24 @@ pub enum StoreError {
 }
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// How long a write waits for another connection's write transaction to end.
+pub const BUSY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
+
+impl StoreError {
+    /// Another connection held the database for longer than [`BUSY_TIMEOUT`]: worth trying
+    /// again, never a reason to give up on an account.
+    pub fn is_busy(&self) -> bool {
+        let code = match self {
+            StoreError::Sql(e) | StoreError::Open { source: e, .. } => e.sqlite_error_code(),
+            _ => None,
+        };
+        matches!(
+            code,
+            Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
+        )
+    }
+}
 
 /// Account kinds as stored.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -170,7 +189,16 @@ impl Store {
     }
 
     fn init(&mut self) -> Result<()> {
-        self.conn.busy_timeout(std::time::Duration::from_secs(10))?;
+        // Several connections write (the UI's actions, each engine, the address book). Every
+        // write transaction takes the write lock when it begins (IMMEDIATE): a DEFERRED one
+        // that read first and then wanted to write while another connection had committed got
+        // SQLITE_BUSY at once, without waiting ("database is locked" under quick key presses
+        // while an engine stored mail). Writers then queue behind each other for up to
+        // BUSY_TIMEOUT; a writer never holds the lock that long (the largest batch is a few
+        // seconds).
+        self.conn
+            .set_transaction_behavior(rusqlite::TransactionBehavior::Immediate);
+        self.conn.busy_timeout(BUSY_TIMEOUT)?;
         // rarray(?): a list of ids as one parameter (one statement for a 5,000-message action).
         rusqlite::vtab::array::load_module(&self.conn)?;
         // WAL lets the UI read while an engine writes.

@@ -219,6 +219,16 @@ CREATE TABLE pop3_uidl (
 -- ON DELETE SET NULL looks rows up by message.
 CREATE INDEX pop3_uidl_by_message ON pop3_uidl (message_id);
 "#,
+    // 10: safe replay. `attempts` (already there) now counts sends whose outcome tern did not
+    // learn (no answer, a dropped connection): such a row is checked against the server before
+    // anything is sent again. `since_uid`: the target's UIDNEXT as the cache knew it when a move
+    // or copy was first sent (copies it made have UIDs from there on). `waiting`: an expunge
+    // that cannot be done safely yet (no UIDPLUS, other messages marked \Deleted there),
+    // skipped until the next sync pass; `last_error` says why.
+    r#"
+ALTER TABLE pending_actions ADD COLUMN since_uid INTEGER;
+ALTER TABLE pending_actions ADD COLUMN waiting INTEGER NOT NULL DEFAULT 0;
+"#,
 ];
 
 /// The migration after which the full-text index is rebuilt from the cached bodies.

@@ -754,6 +754,8 @@ fn the_index_is_rebuilt_when_its_schema_changes() {
                      tokenize = 'unicode61 remove_diacritics 2', prefix = '2 3');
                  DROP INDEX messages_newest; DROP INDEX messages_bodiless_by_date;
                  DROP TABLE pop3_uidl;
+                 ALTER TABLE pending_actions DROP COLUMN since_uid;
+                 ALTER TABLE pending_actions DROP COLUMN waiting;
                  PRAGMA user_version = 7;",
             )
             .unwrap();

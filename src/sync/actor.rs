@@ -321,8 +321,6 @@ impl Engine {
         let password = self.password.clone().flatten();
         let mut imap = engine::connect_with(&self.account, password.as_ref()).await?;
         *backoff = Duration::from_secs(1);
-        // What the user did while offline goes first, so the sync after it sees its result.
-        self.replay(&mut imap).await?;
         let mut tracked = self.full_pass(&mut imap).await?;
         let mut last_pass = Instant::now();
         // Whether every body under the limit is cached (reset when new mail may have come).
@@ -347,7 +345,7 @@ impl Engine {
                         prefetched = false;
                         headers_indexed = false;
                     }
-                    Command::Replay => self.replay(&mut imap).await?,
+                    Command::Replay => self.replay(&mut imap, false).await?,
                     Command::Watch { mailbox } => {
                         if mailbox != self.watching {
                             self.watching = mailbox;
@@ -426,12 +424,13 @@ impl Engine {
     }
 
     /// Send the queued actions; announce the cache change when some were done.
-    async fn replay(&mut self, imap: &mut Imap) -> Result<(), SyncError> {
+    /// `retry_waiting`: expunges that waited for a safe moment are tried again too.
+    async fn replay(&mut self, imap: &mut Imap, retry_waiting: bool) -> Result<(), SyncError> {
         let name = self.account.name.clone();
         let Some(account) = self.store.call(move |s| s.account_id(&name)).await? else {
             return Ok(()); // never synced: nothing can be queued yet
         };
-        if engine::replay(imap, &self.store, account).await? > 0 {
+        if super::replay::replay(imap, &self.store, account, retry_waiting).await? > 0 {
             self.emit(Event::Changed {
                 account: self.account.name.clone(),
                 mailbox: None,
@@ -467,6 +466,9 @@ impl Engine {
 
     /// Sync every mailbox, reporting progress; returns the mailboxes now tracked.
     async fn full_pass(&mut self, imap: &mut Imap) -> Result<Vec<Tracked>, SyncError> {
+        // What the user did (offline too) goes first, so the sync after it sees its result;
+        // expunges that waited for a safe moment are tried again at each pass.
+        self.replay(imap, true).await?;
         let progress = progress_events(self.account.name.clone(), self.events.clone());
         let (summary, tracked) = engine::sync_connected(
             imap,

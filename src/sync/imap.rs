@@ -61,6 +61,20 @@ pub struct HeaderRow {
     pub header: Vec<u8>,
 }
 
+/// UIDs per FETCH FLAGS or STORE when checking or expunging a set.
+const PRESENT_BATCH: usize = 2_500;
+
+/// What [`Imap::expunge_exactly`] could do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Expunged {
+    Done,
+    /// Not yet: no UIDPLUS, and this many other messages there are marked \Deleted (a plain
+    /// EXPUNGE would remove them too). Ours stay marked \Deleted on the server.
+    Waiting {
+        others: usize,
+    },
+}
+
 /// What the server said about the selected mailbox in untagged responses, while a command or
 /// IDLE ran: SELECT's mailbox data, and changes (new mail, expunges, flags) as they happen.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -690,17 +704,20 @@ impl Imap {
         }
     }
 
-    /// Move (or copy) messages of the selected mailbox to `target` (wire name): UID MOVE where
-    /// the server has it, else UID COPY (then STORE \\Deleted and UID EXPUNGE for a move).
-    /// Returns COPYUID's (source, target) pairs, empty when the server gives none.
+    /// Move (or copy) messages of the selected mailbox to `target` (wire name). With MOVE, a
+    /// move is one UID MOVE and done; otherwise (and for a copy) it is a UID COPY, and the
+    /// originals of a move are left for the caller to remove with [`Imap::expunge_exactly`]
+    /// (which knows when that is safe). Returns COPYUID's (source, target) pairs, empty when
+    /// the server gives none, and whether the originals are gone.
     pub async fn uid_move(
         &mut self,
         set: &str,
         target: &str,
         copy: bool,
-    ) -> Result<Vec<(u32, u32)>, SyncError> {
+    ) -> Result<(Vec<(u32, u32)>, bool), SyncError> {
         let mut u = Untagged::default();
-        if !copy && self.caps.has("MOVE") {
+        let moved = !copy && self.caps.has("MOVE");
+        if moved {
             self.command(
                 &format!("UID MOVE {set} {}", quoted(target)),
                 "MOVE",
@@ -714,37 +731,77 @@ impl Imap {
                 &mut u,
             )
             .await?;
-            if !copy {
-                let copied = std::mem::take(&mut u.copyuid);
-                merge(&mut self.pending, std::mem::take(&mut u));
-                self.uid_expunge(set).await?;
-                u.copyuid = copied;
-            }
         }
         let pairs = std::mem::take(&mut u.copyuid);
         merge(&mut self.pending, u);
-        Ok(pairs)
+        Ok((pairs, moved))
     }
 
-    /// Remove exactly these messages of the selected mailbox: STORE \\Deleted, then UID
-    /// EXPUNGE (RFC 4315). A server without UIDPLUS gets a plain EXPUNGE, which also removes
-    /// whatever else is marked \\Deleted there (as every client without UIDPLUS does).
-    pub async fn uid_expunge(&mut self, set: &str) -> Result<(), SyncError> {
+    /// Which of these UIDs exist in the selected mailbox, with their flags. Only the UIDs asked
+    /// for count: a server that answers a missing UID with another message (some resolve a UID
+    /// past the highest to the last message) is not believed.
+    pub async fn present(
+        &mut self,
+        uids: &[u32],
+    ) -> Result<std::collections::HashMap<u32, Flags>, SyncError> {
+        let asked: HashSet<u32> = uids.iter().copied().collect();
+        let mut out = std::collections::HashMap::new();
+        let mut sorted: Vec<u32> = asked.iter().copied().collect();
+        sorted.sort_unstable();
+        for chunk in sorted.chunks(PRESENT_BATCH) {
+            for (uid, flags) in self.uid_flags(&super::plan::uid_set(chunk)).await? {
+                if asked.contains(&uid) {
+                    out.insert(uid, flags);
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// Remove exactly these messages of the selected mailbox (all of which exist): STORE
+    /// \Deleted, then UID EXPUNGE (RFC 4315). A server without UIDPLUS can only EXPUNGE
+    /// everything marked \Deleted: that is done only when no other message there carries
+    /// \Deleted (asked first); otherwise ours stay marked and the answer says how many others
+    /// are in the way, for the caller to try again later.
+    pub async fn expunge_exactly(&mut self, uids: &[u32]) -> Result<Expunged, SyncError> {
+        if uids.is_empty() {
+            return Ok(Expunged::Done);
+        }
         let mut u = Untagged::default();
-        self.command(
-            &format!("UID STORE {set} +FLAGS.SILENT (\\Deleted)"),
-            "STORE",
-            &mut u,
-        )
-        .await?;
-        if self.caps.has("UIDPLUS") {
-            self.command(&format!("UID EXPUNGE {set}"), "EXPUNGE", &mut u)
-                .await?;
-        } else {
-            self.command("EXPUNGE", "EXPUNGE", &mut u).await?;
+        let mut sorted = uids.to_vec();
+        sorted.sort_unstable();
+        sorted.dedup();
+        for chunk in sorted.chunks(PRESENT_BATCH) {
+            let set = super::plan::uid_set(chunk);
+            self.command(
+                &format!("UID STORE {set} +FLAGS.SILENT (\\Deleted)"),
+                "STORE",
+                &mut u,
+            )
+            .await?;
+            if self.caps.has("UIDPLUS") {
+                self.command(&format!("UID EXPUNGE {set}"), "EXPUNGE", &mut u)
+                    .await?;
+            }
         }
         merge(&mut self.pending, u);
-        Ok(())
+        if self.caps.has("UIDPLUS") {
+            return Ok(Expunged::Done);
+        }
+        let ours: HashSet<u32> = sorted.iter().copied().collect();
+        let others = self
+            .search("DELETED")
+            .await?
+            .into_iter()
+            .filter(|u| !ours.contains(u))
+            .count();
+        if others > 0 {
+            return Ok(Expunged::Waiting { others });
+        }
+        let mut u = Untagged::default();
+        self.command("EXPUNGE", "EXPUNGE", &mut u).await?;
+        merge(&mut self.pending, u);
+        Ok(Expunged::Done)
     }
 
     /// Store a message in a mailbox (wire name) with these flags (e.g. `\\Seen`).
@@ -767,13 +824,18 @@ impl Imap {
 
     /// The UID of the newest message in the selected mailbox with this Message-ID.
     pub async fn search_message_id(&mut self, message_id: &str) -> Result<Option<u32>, SyncError> {
+        Ok(self.search_message_id_all(message_id).await?.pop())
+    }
+
+    /// The UIDs of every message in the selected mailbox with this Message-ID, ascending.
+    pub async fn search_message_id_all(&mut self, message_id: &str) -> Result<Vec<u32>, SyncError> {
         // Message-IDs are hostile text too: only what a quoted string can carry.
         let clean: String = message_id
             .chars()
             .filter(|c| c.is_ascii_graphic() && *c != '"' && *c != '\\')
             .collect();
         if clean.is_empty() {
-            return Ok(None);
+            return Ok(Vec::new());
         }
         self.commands += 1;
         let set = timed(IO_TIMEOUT, "UID SEARCH", async {
@@ -785,7 +847,9 @@ impl Imap {
         })
         .await?;
         self.drain();
-        Ok(set.into_iter().max())
+        let mut v: Vec<u32> = set.into_iter().collect();
+        v.sort_unstable();
+        Ok(v)
     }
 
     /// Every mailbox, with SPECIAL-USE roles and subscription state.

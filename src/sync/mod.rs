@@ -6,6 +6,7 @@ pub mod engine;
 pub mod imap;
 pub mod mutf7;
 pub mod plan;
+pub mod replay;
 
 use std::fmt;
 
@@ -20,6 +21,7 @@ pub enum ErrorKind {
     /// The server said something we cannot work with.
     Protocol,
     Tls,
+    /// The local cache failed (busy past its timeout, disk full, I/O): retried with backoff.
     Cache,
 }
 
@@ -50,9 +52,14 @@ impl SyncError {
         }
     }
 
-    /// Worth trying again later (the network), as opposed to needing the user (auth, TLS).
+    /// Worth trying again later (the network, a server's bad moment, a cache busy with another
+    /// writer or briefly unwritable), as opposed to needing the user (password, certificate):
+    /// only those stop an account until the user asks again.
     pub fn is_transient(&self) -> bool {
-        matches!(self.kind, ErrorKind::Network | ErrorKind::Protocol)
+        matches!(
+            self.kind,
+            ErrorKind::Network | ErrorKind::Protocol | ErrorKind::Cache
+        )
     }
 }
 
