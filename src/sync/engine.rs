@@ -255,6 +255,16 @@ async fn unchanged_mailboxes(
     Ok(unchanged)
 }
 
+/// UIDs of a mailbox that queued moves and expunges take away (an original whose expunge
+/// waits stays on the server, marked \Deleted): never fetched back into the cache.
+async fn departing(store: &StoreHandle, mb: MailboxId) -> Result<HashSet<u32>, SyncError> {
+    Ok(store
+        .call(move |s| s.pending_departures(mb))
+        .await?
+        .into_iter()
+        .collect())
+}
+
 /// Turn header rows into cache rows and store them in one transaction.
 async fn store_rows(
     store: &StoreHandle,
@@ -341,6 +351,7 @@ pub async fn apply_untagged(
             .call(move |s| s.uid_range(mb))
             .await?
             .map_or(0, |(_, max)| max);
+        let leaving = departing(store, mb).await?;
         let rows: Vec<HeaderRow> = imap
             .fetch_headers(&format!("{}:*", max + 1), true)
             .await?
@@ -348,6 +359,10 @@ pub async fn apply_untagged(
             .filter(|r| r.uid > max)
             .collect();
         newest = rows.iter().map(|r| r.uid).max();
+        let rows = rows
+            .into_iter()
+            .filter(|r| !leaving.contains(&r.uid))
+            .collect();
         sum.new += store_rows(store, mb, rows).await?;
     }
     let count = store.call(move |s| s.synced_count(mb)).await?;
@@ -443,11 +458,12 @@ pub async fn sync_mailbox(
     };
 
     if let Some(max) = plan.new_above {
+        let leaving = departing(store, mb).await?;
         let rows: Vec<HeaderRow> = imap
             .fetch_headers(&format!("{}:*", max + 1), true)
             .await?
             .into_iter()
-            .filter(|r| r.uid > max)
+            .filter(|r| r.uid > max && !leaving.contains(&r.uid))
             .collect();
         sum.new += store_rows(store, mb, rows).await?;
     }

@@ -97,6 +97,8 @@ pub struct Untagged {
     pub unplaced: bool,
     /// COPYUID (RFC 4315) of a COPY or MOVE: (source UID, UID in the target), in order.
     pub copyuid: Vec<(u32, u32)>,
+    /// The numbers of SEARCH answers (UIDs for UID SEARCH).
+    pub searched: Vec<u32>,
 }
 
 impl Untagged {
@@ -117,6 +119,7 @@ impl Untagged {
     fn absorb(&mut self, r: &Response<'_>) {
         match r {
             Response::MailboxData(MailboxDatum::Exists(n)) => self.exists = Some(*n),
+            Response::MailboxData(MailboxDatum::Search(ids)) => self.searched.extend(ids),
             Response::Expunge(_) => {
                 self.expunges += 1;
                 if let Some(e) = &mut self.exists {
@@ -837,19 +840,8 @@ impl Imap {
         if clean.is_empty() {
             return Ok(Vec::new());
         }
-        self.commands += 1;
-        let set = timed(IO_TIMEOUT, "UID SEARCH", async {
-            Ok::<_, SyncError>(
-                self.session
-                    .uid_search(format!("HEADER Message-ID \"{clean}\""))
-                    .await?,
-            )
-        })
-        .await?;
-        self.drain();
-        let mut v: Vec<u32> = set.into_iter().collect();
-        v.sort_unstable();
-        Ok(v)
+        self.uid_search(&format!("HEADER Message-ID \"{clean}\""))
+            .await
     }
 
     /// Every mailbox, with SPECIAL-USE roles and subscription state.
@@ -1116,14 +1108,7 @@ impl Imap {
 
     /// Every UID in the selected mailbox, ascending.
     pub async fn uids(&mut self) -> Result<Vec<u32>, SyncError> {
-        let set = timed(IO_TIMEOUT, "UID SEARCH", async {
-            Ok::<_, SyncError>(self.session.uid_search("ALL").await?)
-        })
-        .await?;
-        self.drain();
-        let mut v: Vec<u32> = set.into_iter().collect();
-        v.sort_unstable();
-        Ok(v)
+        self.uid_search("ALL").await
     }
 
     /// UIDs in the selected mailbox matching SEARCH criteria (tern's own, from
@@ -1134,14 +1119,19 @@ impl Imap {
         } else {
             format!("CHARSET UTF-8 {criteria}")
         };
-        self.commands += 1;
-        let set = timed(IO_TIMEOUT, "UID SEARCH", async {
-            Ok::<_, SyncError>(self.session.uid_search(query).await?)
-        })
-        .await?;
-        self.drain();
-        let mut v: Vec<u32> = set.into_iter().collect();
+        self.uid_search(&query).await
+    }
+
+    /// UID SEARCH, read to its tagged answer: async-imap's own returns what it got so far when
+    /// the connection ends (or the server says NO), which would read as "no such messages".
+    async fn uid_search(&mut self, query: &str) -> Result<Vec<u32>, SyncError> {
+        let mut u = Untagged::default();
+        self.command(&format!("UID SEARCH {query}"), "UID SEARCH", &mut u)
+            .await?;
+        let mut v = std::mem::take(&mut u.searched);
+        merge(&mut self.pending, u);
         v.sort_unstable();
+        v.dedup();
         Ok(v)
     }
 
