@@ -4,6 +4,7 @@
 
 use std::fs;
 use std::os::unix::fs::{PermissionsExt, chown};
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::OnceLock;
@@ -97,6 +98,9 @@ pub fn chmod(path: &Path, mode: u32) {
 pub struct Daemon {
     child: Child,
     pub proc: process::Proc,
+    /// The tree's processes seen once it was ready (see [`Daemon::record_tree`]).
+    members: Vec<process::Proc>,
+    record: PathBuf,
 }
 
 /// Starts `sh <script>` in a private mount namespace (the script's bind mounts are seen by
@@ -114,7 +118,10 @@ pub fn spawn_in_namespace(
         .open(log)
         .unwrap_or_else(|e| panic!("open {}: {e}", log.display()));
     let err = out.try_clone().expect("dup log");
+    // its own process group: a daemon that signals its group (authdaemond does on
+    // shutdown) must never hit the test process or cargo
     let child = Command::new("unshare")
+        .process_group(0)
         .args(["-m", "--propagation", "private", "sh"])
         .arg(script)
         .env_clear()
@@ -131,13 +138,33 @@ pub fn spawn_in_namespace(
             )
         });
     let proc = process::Proc::of(child.id()).expect("the daemon just started");
-    let mut line = fs::read_to_string(base.join(DAEMONS_FILE)).unwrap_or_default();
-    line.push_str(&format!("{} {}\n", proc.pid, proc.start));
-    write(&base.join(DAEMONS_FILE), &line, 0o644);
-    Daemon { child, proc }
+    let daemon = Daemon {
+        child,
+        proc,
+        members: Vec::new(),
+        record: base.join(DAEMONS_FILE),
+    };
+    daemon.append_record(&[proc]);
+    daemon
 }
 
 impl Daemon {
+    fn append_record(&self, procs: &[process::Proc]) {
+        let mut text = fs::read_to_string(&self.record).unwrap_or_default();
+        for p in procs {
+            text.push_str(&format!("{} {}\n", p.pid, p.start));
+        }
+        write(&self.record, &text, 0o644);
+    }
+
+    /// Records the tree's current processes (in the instance dir too): some daemons
+    /// (couriertcpd) outlive a killed parent, reparented, where no tree walk finds them.
+    pub fn record_tree(&mut self) {
+        let members = process::descendants(self.proc.pid);
+        self.append_record(&members);
+        self.members = members;
+    }
+
     /// Still running (not exited, not a zombie).
     pub fn running(&mut self) -> bool {
         matches!(self.child.try_wait(), Ok(None))
@@ -148,6 +175,11 @@ impl Daemon {
     pub fn stop(&mut self) {
         if let Some(trouble) = stop_whole_tree(self.proc) {
             eprintln!("tern harness: stop: {trouble}");
+        }
+        for p in std::mem::take(&mut self.members) {
+            if let Some(trouble) = stop_whole_tree(p) {
+                eprintln!("tern harness: stop: {trouble}");
+            }
         }
         let deadline = Instant::now() + Duration::from_secs(5);
         while Instant::now() < deadline {
@@ -283,6 +315,7 @@ pub fn wait_ready(
     if died {
         Err("the daemon exited".into())
     } else if ok {
+        daemon.record_tree();
         Ok(())
     } else {
         Err(format!("not ready within {START_TIMEOUT:?}: {last}"))

@@ -4,7 +4,12 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use super::{Courier, CourierOptions, Cyrus, MailServers, TestImap, TestUser, interop};
+use std::time::{Duration, Instant};
+
+use super::{
+    Courier, CourierOptions, Cyrus, EximDelivery, MailServers, TestImap, TestUser, imap, interop,
+    process,
+};
 
 /// Which server to start.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -220,5 +225,45 @@ impl ImapServer {
             &self.ca_pem_path(),
             &extra,
         )
+    }
+
+    /// Where an [`Exim`](super::Exim) should deliver to reach this server's mailboxes
+    /// (Cyrus: LMTP; Courier: the Maildirs). Panics for Dovecot (use Postfix there).
+    pub fn exim_delivery(&self) -> EximDelivery {
+        match self {
+            ImapServer::Cyrus(c) => EximDelivery::Lmtp(c.lmtp_socket()),
+            ImapServer::Courier(c) => EximDelivery::Maildir(c.mail_root()),
+            ImapServer::Dovecot(_) => panic!("Exim delivers into Cyrus or Courier, not Dovecot"),
+        }
+    }
+
+    /// Polls (bounded by `timeout`) until `user`'s `folder` (Dovecot name, see
+    /// [`folder_wire_name`](Self::folder_wire_name)) holds a message whose Subject contains
+    /// `subject` (ASCII); returns its UID. Panics with the logs on timeout.
+    pub fn wait_for_subject(
+        &self,
+        user: &str,
+        folder: &str,
+        subject: &str,
+        timeout: Duration,
+    ) -> u32 {
+        let wire = self.folder_wire_name(folder);
+        let mut imap = self.imap(user);
+        let criteria = format!("SUBJECT {}", imap::quote(subject));
+        let mut found = None;
+        process::wait_until(Instant::now() + timeout, || {
+            // EXAMINE each time: Courier sees new Maildir files only on a rescan
+            found = imap.search(&wire, &criteria).first().copied();
+            found.is_some()
+        });
+        found.unwrap_or_else(|| {
+            panic!(
+                "{}",
+                self.with_logs(&format!(
+                    "{}: no message with subject {subject:?} in {user}/{wire} after {timeout:?}",
+                    self.name()
+                ))
+            )
+        })
     }
 }
