@@ -206,6 +206,7 @@ async fn check_pop3(server: &ImapServer, count: usize) {
 async fn each_server_serves_imap_and_pop3() {
     let t0 = Instant::now();
     let servers = ImapServer::start_many(&[
+        ImapKind::Dovecot,
         ImapKind::Cyrus,
         ImapKind::Courier,
         ImapKind::CourierNoUidplus,
@@ -215,6 +216,7 @@ async fn each_server_serves_imap_and_pop3() {
     }
     eprintln!("all started in parallel in {:?}", t0.elapsed());
     for server in &servers {
+        let t = Instant::now();
         check_imap(server).await;
         let raw = format!(
             "From: Bob <bob@example.test>\nTo: alice@example.test\nSubject: hello {}\n\
@@ -235,12 +237,17 @@ async fn each_server_serves_imap_and_pop3() {
         check_pop3(server, 1).await;
         // a folder created by the fixture and mail put there
         server.create_folder(ALICE.email, "Projects");
+        let projects = server.folder_wire_name("Projects");
         assert!(
-            imap.list().contains(&server.folder_wire_name("Projects")),
+            imap.list().contains(&projects),
             "{}: {:?}",
             server.name(),
             imap.list()
         );
+        server.deliver_to(ALICE.email, "Projects", b"Subject: filed\n\nin a folder\n");
+        let uid = server.wait_for_subject(ALICE.email, "Projects", "filed", WAIT);
+        assert_eq!(imap.uids(&projects), [uid], "{}", server.name());
+        eprintln!("{}: checked in {:?}", server.name(), t.elapsed());
     }
 }
 
@@ -494,5 +501,58 @@ async fn tern_sync_against_cyrus_and_courier() {
                 server.name()
             );
         }
+    }
+}
+
+/// `tern send` through Exim (its `[account.smtp]`) with the IMAP account on Cyrus or
+/// Courier: Bob gets the message, and tern files its copy in Alice's Sent folder (Courier:
+/// INBOX.Sent, named in the config's `[account.folders]`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tern_send_through_exim() {
+    let servers = ImapServer::start_many(&[ImapKind::Cyrus, ImapKind::Courier]);
+    let bin = env!("CARGO_BIN_EXE_tern");
+    for server in &servers {
+        let exim = Exim::start(server.exim_delivery());
+        let dir = tempfile::tempdir().expect("tempdir");
+        let cfg = server.write_tern_config(
+            dir.path(),
+            &ALICE,
+            "tls",
+            server.imaps_port(),
+            &exim.tern_smtp_section(&ALICE),
+        );
+        let subject = format!("tern send via exim to {}", server.name());
+        let mut child = Command::new(bin)
+            .arg("--config")
+            .arg(&cfg)
+            .args(["send", "--json"])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("run tern send");
+        {
+            use std::io::Write;
+            let input = format!(
+                "To: Bob <{}>\nSubject: {subject}\n\nHello Bob.\n",
+                BOB.email
+            );
+            child
+                .stdin
+                .take()
+                .expect("stdin")
+                .write_all(input.as_bytes())
+                .expect("write stdin");
+        }
+        let out = child.wait_with_output().expect("tern send");
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            out.status.success() && stdout.contains("\"sent\""),
+            "{}",
+            exim.with_logs(&format!("{}: tern send: {stdout}{stderr}", server.name()))
+        );
+        server.wait_for_subject(BOB.email, "INBOX", &subject, WAIT);
+        server.wait_for_subject(ALICE.email, "Sent", &subject, WAIT);
     }
 }

@@ -8,6 +8,10 @@
 //!
 //! Needs root and the Debian packages dovecot-core dovecot-imapd dovecot-pop3d dovecot-lmtpd
 //! postfix (tests/run installs them). A missing server is a panic, never a skip.
+//!
+//! Interop fixtures, same rules: [`Cyrus::start`], [`Courier::start`] and [`Exim::start`]
+//! (cyrus.rs, courier.rs, exim.rs; installed by tests/install-interop.sh into
+//! /opt/tern-interop), and [`ImapServer`] to write a test once for Dovecot, Cyrus and Courier.
 #![allow(dead_code)]
 
 mod config;

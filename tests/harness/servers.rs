@@ -186,6 +186,16 @@ impl ImapServer {
         }
     }
 
+    /// Stores `raw` in `user`'s `folder` (Dovecot name; it must exist). Dovecot: doveadm
+    /// save; Cyrus: IMAP APPEND; Courier: a file in the folder's Maildir.
+    pub fn deliver_to(&self, user: &str, folder: &str, raw: &[u8]) {
+        match self {
+            ImapServer::Dovecot(s) => s.deliver_to(user, folder, raw),
+            ImapServer::Cyrus(s) => s.deliver_to(user, folder, raw),
+            ImapServer::Courier(s) => s.deliver_to(user, folder, raw),
+        }
+    }
+
     /// Creates a folder, named as Dovecot names it (see [`folder_wire_name`](Self::folder_wire_name)).
     pub fn create_folder(&self, user: &str, folder: &str) {
         match self {
