@@ -11,7 +11,9 @@
 //! the fixture passwords, in a userdb owned by the `mail` user (uid 8), Maildir at
 //! `mail/<local part>/Maildir`. Namespace `INBOX.`, separator `.`: the role folders are
 //! INBOX.Drafts, INBOX.Sent, INBOX.Trash, INBOX.Junk, INBOX.Archive (no SPECIAL-USE). IDLE
-//! is a rescan every 2 s. No CONDSTORE, QRESYNC or MOVE; UIDPLUS only if asked for.
+//! is a rescan every 2 s. No CONDSTORE, QRESYNC or MOVE; UIDPLUS only if asked for. A
+//! failed login costs 5 s (Courier's own delay). New files in a Maildir show up on the next
+//! command that rescans (NOOP, SELECT/EXAMINE), not by themselves.
 
 use std::fs;
 use std::path::{Path, PathBuf};

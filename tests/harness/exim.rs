@@ -238,7 +238,7 @@ login:
         )
     }
 
-    /// Stops Exim (SIGTERM to its tree, bounded).
+    /// Stops Exim (SIGTERM to its tree, bounded; Exim takes ~0.5 s to notice it).
     pub fn stop(&mut self) {
         if let Some(mut d) = self.daemon.take() {
             d.stop();
