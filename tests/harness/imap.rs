@@ -299,6 +299,41 @@ impl TestImap {
         (get("MESSAGES"), get("UNSEEN"), get("UIDNEXT"))
     }
 
+    /// `APPEND mailbox (flags) {n}` with a synchronizing literal (works on servers without
+    /// LITERAL+, e.g. Courier). Panics on NO/BAD or I/O errors.
+    pub fn append(&mut self, mailbox: &str, flags: &str, raw: &[u8]) {
+        self.tag += 1;
+        let tag = format!("t{}", self.tag);
+        let head = format!(
+            "{tag} APPEND {} ({flags}) {{{}}}\r\n",
+            quote(mailbox),
+            raw.len()
+        );
+        self.writer
+            .write_all(head.as_bytes())
+            .expect("IMAP write APPEND");
+        let (cont, _) = self.read_line_with_literals().expect("IMAP read APPEND");
+        assert!(
+            cont.starts_with('+'),
+            "APPEND {mailbox}: no continuation: {cont}"
+        );
+        self.writer.write_all(raw).expect("IMAP write literal");
+        self.writer.write_all(b"\r\n").expect("IMAP write CRLF");
+        loop {
+            let (text, _) = self
+                .read_line_with_literals()
+                .expect("IMAP read APPEND result");
+            if let Some(rest) = text.strip_prefix(&format!("{tag} ")) {
+                assert!(
+                    rest.starts_with("OK"),
+                    "APPEND {mailbox} as {}: {rest}",
+                    self.user
+                );
+                return;
+            }
+        }
+    }
+
     /// LOGOUT and close.
     pub fn logout(mut self) {
         let _ = self.command("LOGOUT");

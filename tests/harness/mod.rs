@@ -8,12 +8,21 @@
 //!
 //! Needs root and the Debian packages dovecot-core dovecot-imapd dovecot-pop3d dovecot-lmtpd
 //! postfix (tests/run installs them). A missing server is a panic, never a skip.
+//!
+//! Interop fixtures, same rules: [`Cyrus::start`], [`Courier::start`] and [`Exim::start`]
+//! (cyrus.rs, courier.rs, exim.rs; installed by tests/install-interop.sh into
+//! /opt/tern-interop), and [`ImapServer`] to write a test once for Dovecot, Cyrus and Courier.
 #![allow(dead_code)]
 
 mod config;
+mod courier;
+mod cyrus;
+mod exim;
 mod imap;
+mod interop;
 mod populate;
 mod process;
+mod servers;
 mod tls;
 
 use std::fs;
@@ -28,6 +37,15 @@ use std::time::{Duration, Instant, SystemTime};
 pub use imap::{ImapError, TestImap, Untagged};
 #[allow(unused_imports)]
 pub use populate::{GeneratedMessage, Populated};
+// the interop fixtures: Cyrus IMAP, Courier-IMAP and Exim (tests/install-interop.sh)
+#[allow(unused_imports)]
+pub use courier::{Courier, CourierOptions};
+#[allow(unused_imports)]
+pub use cyrus::Cyrus;
+#[allow(unused_imports)]
+pub use exim::{Exim, EximDelivery};
+#[allow(unused_imports)]
+pub use servers::{ImapKind, ImapServer};
 
 /// The address every server listens on.
 pub const HOST: &str = "127.0.0.1";
@@ -173,6 +191,7 @@ fn reap_orphans() {
         if owner.alive() {
             continue;
         }
+        interop::reap_recorded(&dir);
         if let Some(pid) = process::read_pid(&dir.join("postfix/spool/pid/master.pid"))
             && process::environ_var(pid, "MAIL_CONFIG")
                 .is_some_and(|c| Path::new(&c) == dir.join("etc/postfix"))
