@@ -769,3 +769,52 @@ fn the_index_is_rebuilt_when_its_schema_changes() {
         "the body is indexed again"
     );
 }
+
+#[test]
+fn user_actions_never_fail_while_another_connection_stores_mail() {
+    // The UI's connection flips flags (each a transaction that reads, then writes) while an
+    // engine's connection stores batches: with DEFERRED transactions the reader-turned-writer
+    // got SQLITE_BUSY at once ("database is locked") whenever the other had committed.
+    let dir = tempfile::tempdir().unwrap();
+    let (a, mb, ids) = {
+        let mut s = Store::open_in_dir(dir.path()).unwrap();
+        let a = s
+            .upsert_account("work", "me@example.com", AccountKind::Imap)
+            .unwrap();
+        let mb = s
+            .upsert_mailbox(a, "INBOX", Some('/'), Some(Role::Inbox))
+            .unwrap();
+        let items: Vec<_> = (1..=20)
+            .map(|u| msg(u, &format!("Subject: m{u}\n\nbody {u}\n")))
+            .collect();
+        let ids = insert(&mut s, mb, &items, false);
+        (a, mb, ids)
+    };
+    let path = dir.path().to_path_buf();
+    let writer = std::thread::spawn(move || {
+        let mut s = Store::open_in_dir(&path).unwrap();
+        for batch in 0..60u32 {
+            let items: Vec<_> = (0..50)
+                .map(|i| {
+                    let u = 1_000 + batch * 50 + i;
+                    msg(u, &format!("Subject: new {u}\n\nbody {u}\n"))
+                })
+                .collect();
+            insert(&mut s, mb, &items, false);
+        }
+    });
+    let mut ui = Store::open_in_dir(dir.path()).unwrap();
+    let (mut flips, mut queued) = (0, 0);
+    while !writer.is_finished() || flips < 50 {
+        // Each message read, then unread, then read...
+        let on = (flips / ids.len()) % 2 == 0;
+        let (_, changed) = ui
+            .set_flag(&ids[flips % ids.len()..][..1], FlagName::Seen, on)
+            .unwrap_or_else(|e| panic!("action {flips} failed: {e}"));
+        assert_eq!(changed.len(), 1, "action {flips} did nothing");
+        queued += 1;
+        flips += 1;
+    }
+    writer.join().unwrap();
+    assert_eq!(ui.pending_count(a).unwrap() as usize, queued, "none lost");
+}
