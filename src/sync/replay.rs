@@ -371,8 +371,16 @@ async fn find_in_target(
     let ids = store
         .call(move |s| s.placeholder_message_ids(target, &placeholders))
         .await?;
-    ensure_selected(imap, target_wire).await?;
     let mut out = HashMap::new();
+    match ensure_selected(imap, target_wire).await {
+        Ok(()) => {}
+        // The target cannot be opened (deleted meanwhile): nothing can be found there.
+        Err(e) if refused(&e) => {
+            out.extend(ids.into_iter().map(|(ph, _)| (ph, InTarget::Unknown)));
+            return Ok(out);
+        }
+        Err(e) => return Err(e),
+    }
     let mut taken: HashSet<u32> = HashSet::new();
     for (ph, id) in ids {
         let found = match id {
