@@ -4,8 +4,10 @@
 pub mod actor;
 pub mod engine;
 pub mod imap;
+mod login;
 pub mod mutf7;
 pub mod plan;
+pub mod wire;
 
 use std::fmt;
 
@@ -78,10 +80,36 @@ impl From<StoreError> for SyncError {
 impl From<async_imap::error::Error> for SyncError {
     fn from(e: async_imap::error::Error) -> Self {
         use async_imap::error::Error as E;
-        let kind = match &e {
-            E::Io(_) | E::ConnectionLost => ErrorKind::Network,
-            _ => ErrorKind::Protocol,
-        };
-        SyncError::new(kind, crate::domain::sanitize::line(&e.to_string()))
+        match e {
+            E::Io(e) => SyncError::io(e),
+            E::ConnectionLost => SyncError::new(ErrorKind::Network, "the connection was lost"),
+            other => SyncError::new(
+                ErrorKind::Protocol,
+                wire::excerpt(other.to_string().as_bytes()),
+            ),
+        }
+    }
+}
+
+impl SyncError {
+    /// An error reading or writing the IMAP stream: the server breaking the protocol (a
+    /// [`wire::Wire`] gave up on it, or async-imap could not parse it) is a protocol error
+    /// naming the server's line; anything else is the network's.
+    pub fn io(e: std::io::Error) -> SyncError {
+        if let Some(w) = wire::protocol_error(&e) {
+            return SyncError::new(ErrorKind::Protocol, w.0.clone());
+        }
+        let text = e.to_string();
+        // async-imap's own parse failure: "<nom error> during parsing of \"<the buffer>\"".
+        if let Some((_, buffer)) = text.split_once(" during parsing of ") {
+            return SyncError::new(
+                ErrorKind::Protocol,
+                format!(
+                    "the server sent a response tern cannot read: {}",
+                    wire::excerpt(buffer.trim_matches('"').as_bytes())
+                ),
+            );
+        }
+        SyncError::new(ErrorKind::Network, wire::excerpt(text.as_bytes()))
     }
 }
