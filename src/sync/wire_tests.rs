@@ -190,3 +190,61 @@ async fn async_imap_reads_on_after_garbage() {
     );
     assert_eq!(stats.skipped(), 2);
 }
+
+/// The cost of the wire on a large read: async-imap reading the same responses straight from
+/// the pipe and through a Wire. Run with
+/// `cargo test --release --lib sync::wire::tests::overhead -- --ignored --nocapture`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore]
+async fn overhead() {
+    async fn read_all(data: Arc<Vec<u8>>, wire: bool) -> (usize, std::time::Duration) {
+        let (near, mut far) = tokio::io::duplex(256 * 1024);
+        let writer = tokio::spawn(async move {
+            for c in data.chunks(16 * 1024) {
+                far.write_all(c).await.unwrap();
+            }
+        });
+        let t = std::time::Instant::now();
+        let mut n = 0;
+        if wire {
+            let stats = Arc::new(WireStats::default());
+            let mut c = async_imap::Client::new(Wire::new(Box::new(near), stats));
+            while let Some(_r) = c.read_response().await.unwrap() {
+                n += 1;
+            }
+        } else {
+            let mut c = async_imap::Client::new(near);
+            while let Some(_r) = c.read_response().await.unwrap() {
+                n += 1;
+            }
+        }
+        writer.await.unwrap();
+        (n, t.elapsed())
+    }
+    // Bodies: 2,000 messages of 100 KB (200 MB). Flags: 300,000 short lines.
+    let body = vec![b'x'; 100 * 1024];
+    let mut bodies = Vec::new();
+    for i in 1..=2000 {
+        bodies.extend_from_slice(
+            format!("* {i} FETCH (UID {i} BODY[] {{{}}}\r\n", body.len()).as_bytes(),
+        );
+        bodies.extend_from_slice(&body);
+        bodies.extend_from_slice(b")\r\n");
+    }
+    let mut flags = Vec::new();
+    for i in 1..=300_000 {
+        flags.extend_from_slice(
+            format!("* {i} FETCH (UID {i} FLAGS (\\Seen $Label1) MODSEQ ({i}))\r\n").as_bytes(),
+        );
+    }
+    for (name, data) in [("bodies", bodies), ("flags", flags)] {
+        let data = Arc::new(data);
+        for wire in [false, true, false, true] {
+            let (n, d) = read_all(Arc::clone(&data), wire).await;
+            println!(
+                "{name}: {} MB, {n} responses, wire {wire}: {d:?}",
+                data.len() >> 20
+            );
+        }
+    }
+}
