@@ -5,6 +5,7 @@
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use tern::config::{PasswordSource, Protocol, Secret, Security, ServerConfig};
 use tern::sync::ErrorKind;
@@ -92,6 +93,12 @@ async fn serve_one(sock: TcpStream, script: Arc<Script>) -> std::io::Result<()> 
             "UID" => format!(
                 "* 1 FETCH (UID 5 FLAGS (\\Seen))\r\n* 4 EXPUNGED\r\n* XFOO bar\r\n* 2 FETCH (UID 6 FLAGS ())\n{tag} OK done\r\n"
             ),
+            "IDLE" => {
+                w.write_all(b"+ idling\r\n* 4 EXPUNGED\r\n").await?;
+                let done = lines.next_line().await?.unwrap_or_default();
+                assert_eq!(done, "DONE");
+                format!("{tag} OK idle done\r\n")
+            }
             "LOGOUT" => {
                 w.write_all(format!("* BYE bye\r\n{tag} OK\r\n").as_bytes())
                     .await?;
@@ -175,6 +182,15 @@ async fn a_session_survives_bare_lf_and_responses_imap_proto_cannot_read() {
     // And the session still works.
     assert_eq!(imap.uids().await.unwrap(), [5, 6]);
     assert!(!imap.take_pending().unplaced);
+
+    // An unreadable response during IDLE ends it at once, marked for a resync.
+    let started = std::time::Instant::now();
+    let u = imap
+        .idle(Duration::from_secs(20), std::future::pending::<()>())
+        .await
+        .unwrap();
+    assert!(u.unplaced && u.changed(), "{u:?}");
+    assert!(started.elapsed() < Duration::from_secs(5));
     imap.logout().await;
 }
 

@@ -1062,6 +1062,8 @@ impl Imap {
                             return Err(SyncError::new(ErrorKind::Network, format!("{host} closed the connection")));
                         }
                         u.absorb(r.parsed());
+                        // A response the wire could not read may have been about the mailbox.
+                        u.unplaced |= self.wire_moved();
                     }
                 },
                 _ = &mut interrupt => break,

@@ -7,7 +7,8 @@
 //! bytes one complete response at a time (a line plus its literals, which pass untouched), turns
 //! bare LF line ends into CRLF, checks the response with imap-proto and, when imap-proto cannot
 //! read it, rewrites it into an equivalent it can (a tagged or untagged status keeps its tag and
-//! status word, so no command waits forever for its completion) or drops it. Every dropped or
+//! status word, so no command waits forever for its completion) or drops it (leaving a plain
+//! `* OK` in its place, see [`SKIPPED`]). Every dropped or
 //! rewritten response is logged (sanitized, truncated) and counted in [`WireStats`], which the
 //! IMAP session reads to mark the selected mailbox for a resync.
 //!
@@ -37,6 +38,10 @@ pub const EXCERPT_CHARS: usize = 200;
 
 /// Unreadable responses logged per connection (all of them are counted).
 const LOGGED_PER_CONNECTION: u64 = 20;
+
+/// What a dropped response becomes: a harmless untagged status, so a reader waiting for the
+/// server (IDLE) wakes up and sees that something was lost.
+pub const SKIPPED: &[u8] = b"* OK tern skipped a response it cannot read\r\n";
 
 /// How much is asked of the network per read.
 const READ_CHUNK: usize = 64 * 1024;
@@ -317,7 +322,7 @@ impl Wire {
         } else if self.logged == LOGGED_PER_CONNECTION + 1 {
             tracing::warn!("more unreadable server responses: no longer logged, still counted");
         }
-        let new = replacement.unwrap_or_default();
+        let new = replacement.unwrap_or_else(|| SKIPPED.to_vec());
         let len = new.len();
         self.buf.splice(start..end, new);
         self.end = self.end + len - (end - start);
