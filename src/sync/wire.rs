@@ -130,6 +130,8 @@ struct Frame {
     literal_left: usize,
     /// A line of this response ended with a bare LF.
     bare_lf: bool,
+    /// The response is complete up to here (framing stops until it is taken).
+    complete: Option<usize>,
 }
 
 impl Frame {
@@ -139,6 +141,7 @@ impl Frame {
             line_start: i,
             literal_left: 0,
             bare_lf: false,
+            complete: None,
         }
     }
 }
@@ -155,6 +158,10 @@ pub struct Wire {
     ready: usize,
     /// End of what was read.
     end: usize,
+    /// A response changed (line ends, literal markers, rewritten or skipped), handed out
+    /// before anything that follows it in `buf`.
+    patch: Vec<u8>,
+    patch_pos: usize,
     frame: Frame,
     limits: Limits,
     stats: Arc<WireStats>,
@@ -200,6 +207,8 @@ impl Wire {
             pos: 0,
             ready: 0,
             end: 0,
+            patch: Vec::new(),
+            patch_pos: 0,
             frame: Frame::at(0),
             limits,
             stats,
@@ -227,6 +236,9 @@ impl Wire {
 
     /// Frame what is buffered: Some(end) when the response starting at `ready` is complete.
     fn advance(&mut self) -> io::Result<Option<usize>> {
+        if let Some(end) = self.frame.complete {
+            return Ok(Some(end));
+        }
         loop {
             let f = &mut self.frame;
             if f.literal_left > 0 {
@@ -277,37 +289,58 @@ impl Wire {
                     f.literal_left = n;
                     f.line_start = f.scan;
                 }
-                None => return Ok(Some(f.scan)),
+                None => {
+                    f.complete = Some(f.scan);
+                    return Ok(Some(f.scan));
+                }
             }
         }
     }
 
-    /// Check the complete response `ready..end`, repairing or dropping it.
-    fn check(&mut self, mut end: usize) {
-        if self.frame.bare_lf {
-            let fixed = normalize(&self.buf[self.ready..end], false);
-            let grew = fixed.len() - (end - self.ready);
-            self.buf.splice(self.ready..end, fixed);
-            end += grew;
-            self.end += grew;
-        }
+    /// Check the complete response `ready..end`. Returns false when it must be changed and
+    /// bytes before it are still to be handed out (it is checked again once they are).
+    fn check(&mut self, end: usize) -> bool {
         let start = self.ready;
-        match Response::parse(&self.buf[start..end]) {
-            Ok((rest, _)) if rest.len() < end - start => {
-                // imap-proto may end a response before a `{N}` that was only text: the rest
-                // is framed again.
-                self.ready = end - rest.len();
+        if !self.frame.bare_lf {
+            match Response::parse(&self.buf[start..end]) {
+                Ok((rest, _)) if rest.len() < end - start => {
+                    // imap-proto may end a response before a `{N}` that was only text: the
+                    // rest is framed again.
+                    self.ready = end - rest.len();
+                    self.frame = Frame::at(self.ready);
+                    return true;
+                }
+                _ => {}
             }
-            _ => self.repair(end),
         }
-        self.frame = Frame::at(self.ready);
+        if self.pos < start {
+            return false;
+        }
+        // Changed responses go out through `patch`; `buf` is never spliced.
+        let mut fixed = normalize(&self.buf[start..end], false);
+        match Response::parse(&fixed) {
+            Ok(([], _)) => {}
+            Ok((rest, _)) if rest.len() < fixed.len() => {
+                // As above; rare enough to re-frame the rest from a copy.
+                let keep = fixed.len() - rest.len();
+                let more = fixed.split_off(keep);
+                let n = more.len();
+                self.buf.splice(end..end, more);
+                self.end += n;
+            }
+            _ => fixed = self.repair(&fixed),
+        }
+        self.patch = fixed;
+        self.patch_pos = 0;
+        self.pos = end;
+        self.ready = end;
+        self.frame = Frame::at(end);
+        true
     }
 
-    /// The response `ready..end` cannot be read: replace it by an equivalent, or drop it.
-    fn repair(&mut self, end: usize) {
-        let start = self.ready;
-        let original = excerpt(&self.buf[start..end]);
-        let frame = &self.buf[start..end];
+    /// An equivalent imap-proto can read of a response it cannot, or what stands for it.
+    fn repair(&mut self, frame: &[u8]) -> Vec<u8> {
+        let original = excerpt(frame);
         let replacement = Some(normalize(frame, true))
             .filter(|v| v != frame && parses(v))
             .or_else(|| rewrite(frame));
@@ -322,11 +355,7 @@ impl Wire {
         } else if self.logged == LOGGED_PER_CONNECTION + 1 {
             tracing::warn!("more unreadable server responses: no longer logged, still counted");
         }
-        let new = replacement.unwrap_or_else(|| SKIPPED.to_vec());
-        let len = new.len();
-        self.buf.splice(start..end, new);
-        self.end = self.end + len - (end - start);
-        self.ready = start + len;
+        replacement.unwrap_or_else(|| SKIPPED.to_vec())
     }
 
     /// Make room for a read: compact when cheap, grow to hold an announced literal.
@@ -347,6 +376,7 @@ impl Wire {
             self.end -= n;
             self.frame.scan -= n;
             self.frame.line_start -= n;
+            self.frame.complete = self.frame.complete.map(|c| c - n);
         }
         let want = READ_CHUNK.max(self.frame.literal_left.min(self.limits.literal));
         if self.buf.len() - self.end < want {
@@ -458,16 +488,19 @@ impl AsyncRead for Wire {
     ) -> Poll<io::Result<()>> {
         let this = self.get_mut();
         loop {
-            if this.ready > this.pos {
-                let n = (this.ready - this.pos).min(out.remaining());
-                out.put_slice(&this.buf[this.pos..this.pos + n]);
-                this.pos += n;
+            if this.patch_pos < this.patch.len() {
+                let n = (this.patch.len() - this.patch_pos).min(out.remaining());
+                out.put_slice(&this.patch[this.patch_pos..this.patch_pos + n]);
+                this.patch_pos += n;
                 return Poll::Ready(Ok(()));
             }
             if this.passthrough {
                 if this.end > this.pos {
-                    this.ready = this.end;
-                    continue;
+                    let n = (this.end - this.pos).min(out.remaining());
+                    out.put_slice(&this.buf[this.pos..this.pos + n]);
+                    this.pos += n;
+                    this.ready = this.pos;
+                    return Poll::Ready(Ok(()));
                 }
                 return Pin::new(&mut this.inner).poll_read(cx, out);
             }
@@ -477,9 +510,33 @@ impl AsyncRead for Wire {
                     WireError(what.clone()),
                 )));
             }
-            if let Some(end) = this.advance()? {
-                this.check(end);
+            // Check every complete response buffered (each is parsed once, here), so they go
+            // out together; one that must change goes out alone, after those before it.
+            let mut patched = false;
+            while this.ready - this.pos < out.remaining() {
+                let Some(end) = this.advance()? else { break };
+                if !this.check(end) {
+                    break;
+                }
+                if this.patch_pos < this.patch.len() {
+                    patched = true;
+                    break;
+                }
+            }
+            if patched {
                 continue;
+            }
+            if this.ready > this.pos {
+                let n = (this.ready - this.pos).min(out.remaining());
+                out.put_slice(&this.buf[this.pos..this.pos + n]);
+                this.pos += n;
+                return Poll::Ready(Ok(()));
+            }
+            if let Some(what) = &this.failed {
+                return Poll::Ready(Err(io::Error::new(
+                    io::ErrorKind::InvalidData,
+                    WireError(what.clone()),
+                )));
             }
             this.reserve();
             let mut rb = ReadBuf::new(&mut this.buf[this.end..]);

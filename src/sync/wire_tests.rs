@@ -87,6 +87,41 @@ async fn literals_pass_byte_exact_even_split_across_reads() {
 }
 
 #[tokio::test]
+async fn text_ending_like_a_literal_marker_is_only_text() {
+    for eol in ["\r\n", "\n"] {
+        let sent = format!("A1 OK done {{5}}{eol}* 3 EXISTS{eol}A2 OK fine{eol}");
+        let (out, stats) = through(&[sent.as_bytes()]).await;
+        assert_eq!(
+            out, "A1 OK done {5}\r\n* 3 EXISTS\r\nA2 OK fine\r\n",
+            "{eol:?}"
+        );
+        assert_eq!(stats.altered(), 0);
+    }
+}
+
+#[tokio::test]
+async fn many_bare_lf_responses_come_out_in_order() {
+    let mut sent = String::new();
+    let mut want = String::new();
+    for i in 1..=5000 {
+        sent.push_str(&format!("* {i} FETCH (UID {i} FLAGS (\\Seen))\n"));
+        want.push_str(&format!("* {i} FETCH (UID {i} FLAGS (\\Seen))\r\n"));
+        if i % 1000 == 0 {
+            sent.push_str("* 4 EXPUNGED\r\n");
+            want.push_str(S);
+        }
+    }
+    for pipe in [13, 4096, 1 << 16] {
+        let (out, stats) = through_with(&[sent.as_bytes()], pipe, Limits::default()).await;
+        assert!(
+            String::from_utf8(out.unwrap()).unwrap() == want,
+            "pipe {pipe}"
+        );
+        assert_eq!(stats.skipped(), 5);
+    }
+}
+
+#[tokio::test]
 async fn literal_plus_and_literal8_markers_are_framed_and_made_plain() {
     let (out, stats) = through(&[b"* 1 FETCH (UID 3 BODY[] ~{5}\r\nab\r\nc)\r\n* 2 FETCH (UID 4 BODY[] {2+}\r\nhi)\r\nA1 OK done\r\n"]).await;
     assert_eq!(
@@ -247,9 +282,22 @@ async fn overhead() {
             format!("* {i} FETCH (UID {i} FLAGS (\\Seen $Label1) MODSEQ ({i}))\r\n").as_bytes(),
         );
     }
-    for (name, data) in [("bodies", bodies), ("flags", flags)] {
+    let bare: Vec<u8> = String::from_utf8(flags.clone())
+        .unwrap()
+        .replace("\r\n", "\n")
+        .into_bytes();
+    for (name, data) in [
+        ("bodies", bodies),
+        ("flags", flags),
+        ("flags, bare LF", bare),
+    ] {
         let data = Arc::new(data);
-        for wire in [false, true, false, true] {
+        let runs: &[bool] = if name.contains("bare") {
+            &[true, true] // async-imap alone cannot read it
+        } else {
+            &[false, true, false, true]
+        };
+        for &wire in runs {
             let (n, d) = read_all(Arc::clone(&data), wire).await;
             println!(
                 "{name}: {} MB, {n} responses, wire {wire}: {d:?}",
