@@ -19,7 +19,12 @@
 //!
 //! Cost: each byte is copied once more than without the layer (network buffer -> here ->
 //! async-imap's buffer), and each response is parsed once more (lines only: imap-proto skips
-//! over literals without looking at them).
+//! over literals without looking at them). Measured in memory (release, `tests::overhead`):
+//! 195 MB of message bodies no measurable difference; 300,000 flag lines about 1 µs more per
+//! response (0.7-0.8 s against 0.4-0.5 s).
+//!
+//! Header sections need no help: imap-proto reads `BODY[HEADER.FIELDS ("SUBJECT")]` and any
+//! letter case as the header (tested in `tests::header_field_sections_in_any_spelling_are_headers`).
 
 use std::fmt;
 use std::io;
