@@ -25,8 +25,11 @@ fn init_logging(data_dir: &Path) -> anyhow::Result<tracing_appender::non_blockin
         .with_context(|| format!("cannot create {}", data_dir.display()))?;
     let appender = tracing_appender::rolling::never(data_dir, "tern.log");
     let (writer, guard) = tracing_appender::non_blocking(appender);
+    // async-imap traces every command it writes (LOGIN with its password, AUTHENTICATE's
+    // answer) and every byte it reads (mail): never into the log, whatever TERN_LOG asks.
     let filter = tracing_subscriber::EnvFilter::try_from_env("TERN_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"))
+        .add_directive("async_imap=off".parse()?);
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(writer)

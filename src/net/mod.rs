@@ -168,8 +168,32 @@ fn handshake_error(host: &str, e: std::io::Error) -> NetError {
         }
         _ => NetError::Tls {
             host: host.to_string(),
-            reason: e.to_string(),
+            reason: format!("{e}{}", certificate_hint(&e)),
         },
+    }
+}
+
+/// What to do about a certificate the handshake refused (empty for other failures).
+fn certificate_hint(e: &std::io::Error) -> &'static str {
+    use rustls::CertificateError as C;
+    let Some(rustls::Error::InvalidCertificate(c)) =
+        e.get_ref().and_then(|i| i.downcast_ref::<rustls::Error>())
+    else {
+        return "";
+    };
+    match c {
+        C::UnknownIssuer | C::BadSignature => {
+            "; the certificate is not signed by a CA this computer trusts: if the server uses \
+             its own CA (or a self-signed certificate), trust it by setting \
+             ca_file = \"/path/to/ca.pem\" in the account's server section (e.g. [account.imap])"
+        }
+        C::NotValidForName | C::NotValidForNameContext { .. } => {
+            "; the certificate is for another name: check the host setting"
+        }
+        C::Expired | C::ExpiredContext { .. } | C::NotValidYet | C::NotValidYetContext { .. } => {
+            "; check the server's certificate dates and this computer's clock"
+        }
+        _ => "",
     }
 }
 
@@ -231,6 +255,40 @@ mod tests {
             .err()
             .unwrap();
         assert!(matches!(e, NetError::Tls { .. }), "{e}");
+    }
+
+    #[tokio::test]
+    async fn an_untrusted_certificate_says_how_to_trust_its_ca() {
+        let key = rcgen::generate_simple_self_signed(vec!["localhost".to_string()]).unwrap();
+        let server_config = rustls::ServerConfig::builder_with_provider(provider())
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_no_client_auth()
+            .with_single_cert(
+                vec![key.cert.der().clone()],
+                rustls::pki_types::PrivatePkcs8KeyDer::from(key.signing_key.serialize_der()).into(),
+            )
+            .unwrap();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        tokio::spawn(async move {
+            let (sock, _) = listener.accept().await.unwrap();
+            let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(server_config));
+            let _ = acceptor.accept(sock).await;
+        });
+        let tcp = connect_tcp("127.0.0.1", port).await.unwrap();
+        let e = start_tls(tcp, "localhost", tls_config(None).unwrap())
+            .await
+            .err()
+            .unwrap();
+        assert!(matches!(e, NetError::Tls { .. }), "{e}");
+        let text = e.to_string();
+        assert!(
+            text.contains("UnknownIssuer") && text.contains("ca_file = "),
+            "{text}"
+        );
+        // Not a passing problem: the engines stop until the user acts.
+        assert!(!crate::sync::SyncError::from(e).is_transient());
     }
 
     #[test]

@@ -258,6 +258,7 @@ impl Engine {
         let mut backoff = Duration::from_secs(1);
         loop {
             self.state(ConnState::Connecting);
+            let started = Instant::now();
             match self.session(&mut backoff).await {
                 Ok(Stop::Shutdown) => return,
                 Err(e) if !e.is_transient() => {
@@ -271,12 +272,15 @@ impl Engine {
                     }
                 }
                 Err(e) => {
-                    tracing::info!(account = %self.account.name, error = %e, ?backoff, "offline, will retry");
+                    if started.elapsed() > self.timing.backoff_max {
+                        backoff = Duration::from_secs(1); // a session that ran a while
+                    }
+                    let wait = super::retry_delay(self.timing.backoff_max, e.kind, &mut backoff);
+                    tracing::info!(account = %self.account.name, error = %e, ?wait, "offline, will retry");
                     self.state(ConnState::Offline(e.to_string()));
-                    if !self.wait_for_retry(Some(jittered(backoff))).await {
+                    if !self.wait_for_retry(Some(jittered(wait))).await {
                         return;
                     }
-                    backoff = (backoff * 2).min(self.timing.backoff_max);
                 }
             }
         }
@@ -320,8 +324,10 @@ impl Engine {
         }
         let password = self.password.clone().flatten();
         let mut imap = engine::connect_with(&self.account, password.as_ref()).await?;
-        *backoff = Duration::from_secs(1);
         let mut tracked = self.full_pass(&mut imap).await?;
+        // Only a session that got through a pass has shown the account works: an error that
+        // comes back on every connect (a server answer tern cannot use) keeps backing off.
+        *backoff = Duration::from_secs(1);
         let mut last_pass = Instant::now();
         // Whether every body under the limit is cached (reset when new mail may have come).
         let mut prefetched = false;
@@ -760,8 +766,8 @@ impl Watcher {
                     if started.elapsed() > self.timing.backoff_max {
                         backoff = Duration::from_secs(1);
                     }
-                    tokio::time::sleep(jittered(backoff)).await;
-                    backoff = (backoff * 2).min(self.timing.backoff_max);
+                    let wait = super::retry_delay(self.timing.backoff_max, e.kind, &mut backoff);
+                    tokio::time::sleep(jittered(wait)).await;
                 }
             }
         }

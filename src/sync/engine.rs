@@ -437,10 +437,17 @@ pub async fn sync_mailbox(
 
     if !plan.reset && known.is_some_and(|k| Some(k.uidvalidity) == sel.uidvalidity) {
         let Untagged {
-            vanished, flags, ..
+            vanished,
+            flags,
+            unplaced,
+            ..
         } = untagged;
         sum += apply_by_uid(store, mb, vanished, flags).await?;
-        plan.flags = FlagSync::None;
+        // A response lost from the answer (one tern could not read): flags are checked the
+        // slow way too (a lost VANISHED shows in the count, reconciled below).
+        if !unplaced {
+            plan.flags = FlagSync::None;
+        }
     }
     let cached = Cached {
         count: cached.count.saturating_sub(sum.removed as u32),

@@ -6,19 +6,21 @@ use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
 
+use async_imap::Session;
 use async_imap::imap_proto::{
     AttributeValue, BodyStructure, MailboxDatum, RequestId, Response, ResponseCode, Status,
 };
 use async_imap::types::{Fetch, Flag, NameAttribute, UnsolicitedResponse};
-use async_imap::{Client, Session};
 use futures::{Stream, StreamExt};
 use rustls::ClientConfig;
 
+use super::login;
 use super::plan::Selected;
+use super::wire::{Wire, WireStats};
 use super::{ErrorKind, SyncError, mutf7};
-use crate::config::{Secret, Security, ServerConfig};
+use crate::config::{Secret, ServerConfig};
 use crate::domain::{Flags, Role};
-use crate::net::{self, BoxStream, timed};
+use crate::net::timed;
 
 /// How long any one IMAP command (or one FETCH item) may take.
 pub const IO_TIMEOUT: Duration = Duration::from_secs(60);
@@ -28,7 +30,7 @@ const HEADER_FIELDS: &str = "DATE FROM TO CC SUBJECT MESSAGE-ID IN-REPLY-TO REFE
 
 /// Server capabilities, upper-cased.
 #[derive(Debug, Clone, Default)]
-pub struct Caps(HashSet<String>);
+pub struct Caps(pub(super) HashSet<String>);
 
 impl Caps {
     pub fn has(&self, cap: &str) -> bool {
@@ -225,7 +227,7 @@ fn quoted(name: &str) -> String {
 }
 
 pub struct Imap {
-    session: Session<BoxStream>,
+    session: Session<Wire>,
     pub caps: Caps,
     /// Commands sent that tern reads the answers of itself (SELECT, STORE, MOVE, ...): what
     /// the benchmarks count.
@@ -237,6 +239,10 @@ pub struct Imap {
     pending: Untagged,
     /// COMPRESS=DEFLATE is on.
     compressed: bool,
+    /// What the connection's [`Wire`] dropped or rewrote, and how much of it was seen: when
+    /// it moves while a mailbox is selected, the mailbox needs a resync.
+    wire: Arc<WireStats>,
+    wire_seen: u64,
 }
 
 fn flags_of(f: &Fetch) -> Flags {
@@ -281,7 +287,9 @@ pub fn has_attachments(bs: &BodyStructure<'_>) -> bool {
     }
 }
 
-fn caps_of<'a>(list: impl IntoIterator<Item = &'a async_imap::types::Capability>) -> Caps {
+pub(super) fn caps_of<'a>(
+    list: impl IntoIterator<Item = &'a async_imap::types::Capability>,
+) -> Caps {
     use async_imap::types::Capability as C;
     Caps(
         list.into_iter()
@@ -292,113 +300,6 @@ fn caps_of<'a>(list: impl IntoIterator<Item = &'a async_imap::types::Capability>
             })
             .collect(),
     )
-}
-
-/// Read the server's greeting (bounded), before any command; returns the capabilities it
-/// carries, if any.
-async fn read_greeting<T>(client: &mut Client<T>, host: &str) -> Result<Option<Caps>, SyncError>
-where
-    T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + std::fmt::Debug + Send,
-{
-    let greeting = timed(IO_TIMEOUT, "the IMAP greeting", async {
-        client
-            .read_response()
-            .await
-            .map_err(|e| SyncError::new(ErrorKind::Network, e.to_string()))
-    })
-    .await?;
-    let Some(greeting) = greeting else {
-        return Err(SyncError::new(
-            ErrorKind::Network,
-            format!("{host} closed the connection before its greeting"),
-        ));
-    };
-    Ok(match greeting.parsed() {
-        Response::Data {
-            status: Status::Bye,
-            outcome,
-        } => {
-            return Err(SyncError::new(
-                ErrorKind::Network,
-                format!(
-                    "{host} refused the connection: {}",
-                    crate::domain::sanitize::line(outcome.information.as_deref().unwrap_or(""))
-                ),
-            ));
-        }
-        Response::Data { outcome, .. } => match &outcome.code {
-            Some(ResponseCode::Capabilities(c)) => {
-                let list: Vec<_> = c.iter().map(async_imap::types::Capability::from).collect();
-                Some(caps_of(&list))
-            }
-            _ => None,
-        },
-        _ => None,
-    })
-}
-
-/// Ask for the capabilities before login (after STARTTLS, or when the greeting had none).
-/// async-imap has no CAPABILITY for an unauthenticated client, so the command is written to the
-/// stream directly and its answer read back.
-async fn pre_auth_caps(client: &mut Client<BoxStream>) -> Result<Caps, SyncError> {
-    use tokio::io::AsyncWriteExt;
-    let io = |e: std::io::Error| SyncError::new(ErrorKind::Network, e.to_string());
-    timed(IO_TIMEOUT, "CAPABILITY", async {
-        let stream = client.get_mut();
-        stream.write_all(b"tcap CAPABILITY\r\n").await.map_err(io)?;
-        stream.flush().await.map_err(io)?;
-        let mut caps = Caps::default();
-        loop {
-            let Some(r) = client.read_response().await.map_err(io)? else {
-                return Err(SyncError::new(
-                    ErrorKind::Network,
-                    "the server closed the connection",
-                ));
-            };
-            match r.parsed() {
-                Response::Capabilities(c) => {
-                    let list: Vec<_> = c.iter().map(async_imap::types::Capability::from).collect();
-                    caps = caps_of(&list);
-                }
-                Response::Done { tag, status, .. } if tag.0 == "tcap" => {
-                    return if *status == Status::Ok {
-                        Ok(caps)
-                    } else {
-                        Err(SyncError::new(ErrorKind::Protocol, "CAPABILITY failed"))
-                    };
-                }
-                _ => {}
-            }
-        }
-    })
-    .await
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum LoginMethod {
-    /// AUTHENTICATE PLAIN (RFC 4616): any password bytes, no quoting limits.
-    Plain,
-    Login,
-}
-
-fn login_method(caps: &Caps) -> Result<LoginMethod, &'static str> {
-    if caps.has("AUTH=PLAIN") {
-        Ok(LoginMethod::Plain)
-    } else if caps.has("LOGINDISABLED") {
-        Err("the server disables LOGIN and offers no AUTHENTICATE PLAIN")
-    } else {
-        Ok(LoginMethod::Login)
-    }
-}
-
-/// SASL PLAIN's one message: authzid (empty), authcid, password.
-struct PlainAuth(Vec<u8>);
-
-impl async_imap::Authenticator for &PlainAuth {
-    type Response = Vec<u8>;
-    fn process(&mut self, _challenge: &[u8]) -> Vec<u8> {
-        self.0.clone()
-    }
 }
 
 /// Whether COMPRESS=DEFLATE is worth asking for: the config decides; by default it is on
@@ -421,84 +322,15 @@ impl Imap {
         tls: Arc<ClientConfig>,
     ) -> Result<Imap, SyncError> {
         let host = server.host.as_str();
-        // Whether the greeting was read already (before STARTTLS).
-        let (stream, greeted): (BoxStream, bool) = match server.security {
-            Security::Tls => (net::connect_tls(host, server.port, tls).await?, false),
-            Security::StartTls => {
-                let mut client = Client::new(net::connect_tcp(host, server.port).await?);
-                read_greeting(&mut client, host).await?;
-                timed(IO_TIMEOUT, "STARTTLS", async {
-                    client.run_command_and_check_ok("STARTTLS", None).await.map_err(|e| {
-                        SyncError::new(
-                            ErrorKind::Tls,
-                            format!(
-                                "{host} did not accept STARTTLS ({}); refusing to continue without encryption",
-                                crate::domain::sanitize::line(&e.to_string())
-                            ),
-                        )
-                    })
-                })
-                .await?;
-                // Capabilities from before TLS are not trusted: asked again below.
-                (
-                    Box::new(net::start_tls(client.into_inner(), host, tls).await?),
-                    true,
-                )
-            }
-            Security::None => (Box::new(net::connect_tcp(host, server.port).await?), false),
-        };
-        let mut client = Client::new(stream);
-        let greeting_caps = if greeted {
-            None
-        } else {
-            read_greeting(&mut client, host).await?
-        };
-        let pre = match greeting_caps {
-            Some(c) if !c.0.is_empty() => c,
-            _ => pre_auth_caps(&mut client).await?,
-        };
+        let wire = Arc::new(WireStats::default());
+        let (client, pre) = login::open(server, Arc::clone(&tls), &wire).await?;
         let password = password.ok_or_else(|| {
             SyncError::new(
                 ErrorKind::Auth,
                 format!("no password configured for {host}"),
             )
         })?;
-        let user = server.username.clone();
-        let method = login_method(&pre)
-            .map_err(|why| SyncError::new(ErrorKind::Auth, format!("{host}: {why}")))?;
-        let refused = |e: async_imap::error::Error| match e {
-            async_imap::error::Error::No(text) | async_imap::error::Error::Bad(text) => {
-                SyncError::new(
-                    ErrorKind::Auth,
-                    format!(
-                        "{host} refused the login for {user}: {}",
-                        crate::domain::sanitize::line(&text)
-                    ),
-                )
-            }
-            other => other.into(),
-        };
-        let session = timed(IO_TIMEOUT, "login", async {
-            match method {
-                LoginMethod::Plain => {
-                    let mut msg = Vec::with_capacity(user.len() + password.expose().len() + 2);
-                    msg.push(0);
-                    msg.extend_from_slice(user.as_bytes());
-                    msg.push(0);
-                    msg.extend_from_slice(password.expose().as_bytes());
-                    let auth = PlainAuth(msg);
-                    client
-                        .authenticate("PLAIN", &auth)
-                        .await
-                        .map_err(|(e, _)| refused(e))
-                }
-                LoginMethod::Login => client
-                    .login(&user, password.expose())
-                    .await
-                    .map_err(|(e, _)| refused(e)),
-            }
-        })
-        .await?;
+        let session = login::log_in(server, password, tls, &wire, client, &pre).await?;
         let mut imap = Imap {
             session,
             caps: Caps::default(),
@@ -507,6 +339,8 @@ impl Imap {
             selected: None,
             pending: Untagged::default(),
             compressed: false,
+            wire_seen: wire.altered(),
+            wire,
         };
         let caps = timed(IO_TIMEOUT, "CAPABILITY", async {
             Ok::<_, SyncError>(imap.session.capabilities().await?)
@@ -544,10 +378,22 @@ impl Imap {
             host,
             selected,
             pending,
+            wire,
+            wire_seen,
             ..
         } = self;
+        // The Wire below the decompressor sees deflated bytes: it lets them pass, and a new
+        // Wire reads above it.
+        let stats = Arc::clone(&wire);
         let session = timed(IO_TIMEOUT, "COMPRESS", async {
-            Ok::<_, SyncError>(session.compress(|s| -> BoxStream { Box::new(s) }).await?)
+            Ok::<_, SyncError>(
+                session
+                    .compress(move |mut s| {
+                        s.get_mut().set_passthrough();
+                        Wire::new(Box::new(s), stats)
+                    })
+                    .await?,
+            )
         })
         .await?;
         Ok(Imap {
@@ -558,6 +404,8 @@ impl Imap {
             selected,
             pending,
             compressed: true,
+            wire,
+            wire_seen,
         })
     }
 
@@ -589,9 +437,15 @@ impl Imap {
                 _ => {}
             }
         }
-        if full && self.selected.is_some() {
+        if (self.wire_moved() || full) && self.selected.is_some() {
             self.pending.unplaced = true;
         }
+    }
+
+    /// Whether the [`Wire`] dropped or rewrote a response since the last look.
+    fn wire_moved(&mut self) -> bool {
+        let now = self.wire.altered();
+        std::mem::replace(&mut self.wire_seen, now) != now
     }
 
     /// Changes to the selected mailbox reported alongside earlier commands.
@@ -629,7 +483,7 @@ impl Imap {
                     limit.as_secs()
                 ),
             )),
-            Ok(Err(e)) => Err(SyncError::new(ErrorKind::Network, e.to_string())),
+            Ok(Err(e)) => Err(SyncError::io(e)),
             Ok(Ok(None)) => Err(SyncError::new(
                 ErrorKind::Network,
                 format!("{} closed the connection", self.host),
@@ -702,6 +556,10 @@ impl Imap {
                 })
                 .await?;
             if let Some(done) = done {
+                // A response lost meanwhile may have been about the selected mailbox.
+                if self.wire_moved() {
+                    into.unplaced = true;
+                }
                 return done;
             }
         }
@@ -1249,7 +1107,7 @@ impl Imap {
             tokio::select! {
                 r = tokio::time::timeout_at(deadline, self.session.read_response()) => match r {
                     Err(_) => break, // quiet until the deadline
-                    Ok(Err(e)) => return Err(SyncError::new(ErrorKind::Network, e.to_string())),
+                    Ok(Err(e)) => return Err(SyncError::io(e)),
                     Ok(Ok(None)) => {
                         return Err(SyncError::new(ErrorKind::Network, format!("{host} closed the connection")));
                     }
@@ -1258,6 +1116,8 @@ impl Imap {
                             return Err(SyncError::new(ErrorKind::Network, format!("{host} closed the connection")));
                         }
                         u.absorb(r.parsed());
+                        // A response the wire could not read may have been about the mailbox.
+                        u.unplaced |= self.wire_moved();
                     }
                 },
                 _ = &mut interrupt => break,
@@ -1387,21 +1247,6 @@ mod tests {
         assert!(u.changed() && !u.placeable());
         let u = absorb_all(&["* OK Still here\r\n"]);
         assert!(!u.changed());
-    }
-
-    #[test]
-    fn login_prefers_authenticate_plain_and_respects_logindisabled() {
-        let caps = |s: &str| Caps(s.split(' ').map(str::to_string).collect());
-        assert_eq!(
-            login_method(&caps("IMAP4REV1 AUTH=PLAIN AUTH=LOGIN")),
-            Ok(LoginMethod::Plain)
-        );
-        assert_eq!(
-            login_method(&caps("IMAP4REV1 LOGINDISABLED AUTH=PLAIN")),
-            Ok(LoginMethod::Plain)
-        );
-        assert_eq!(login_method(&caps("IMAP4REV1")), Ok(LoginMethod::Login));
-        assert!(login_method(&caps("IMAP4REV1 LOGINDISABLED")).is_err());
     }
 
     #[test]

@@ -4,11 +4,14 @@
 pub mod actor;
 pub mod engine;
 pub mod imap;
+mod login;
 pub mod mutf7;
 pub mod plan;
 pub mod replay;
+pub mod wire;
 
 use std::fmt;
+use std::time::Duration;
 
 use crate::net::NetError;
 use crate::store::StoreError;
@@ -85,10 +88,101 @@ impl From<StoreError> for SyncError {
 impl From<async_imap::error::Error> for SyncError {
     fn from(e: async_imap::error::Error) -> Self {
         use async_imap::error::Error as E;
-        let kind = match &e {
-            E::Io(_) | E::ConnectionLost => ErrorKind::Network,
-            _ => ErrorKind::Protocol,
-        };
-        SyncError::new(kind, crate::domain::sanitize::line(&e.to_string()))
+        match e {
+            E::Io(e) => SyncError::io(e),
+            E::ConnectionLost => SyncError::new(ErrorKind::Network, "the connection was lost"),
+            other => SyncError::new(
+                ErrorKind::Protocol,
+                wire::excerpt(other.to_string().as_bytes()),
+            ),
+        }
+    }
+}
+
+impl SyncError {
+    /// An error reading or writing the IMAP stream: the server breaking the protocol (a
+    /// [`wire::Wire`] gave up on it, or async-imap could not parse it) is a protocol error
+    /// naming the server's line; anything else is the network's.
+    pub fn io(e: std::io::Error) -> SyncError {
+        if let Some(w) = wire::protocol_error(&e) {
+            return SyncError::new(ErrorKind::Protocol, w.0.clone());
+        }
+        let text = e.to_string();
+        // async-imap's own parse failure: "<nom error> during parsing of \"<the buffer>\"".
+        if let Some((_, buffer)) = text.split_once(" during parsing of ") {
+            // The buffer is Debug-quoted (line ends escaped): its first line only.
+            let buffer = buffer.trim_start_matches('"');
+            let first = buffer.split("\\n").next().unwrap_or(buffer);
+            let first = first.strip_suffix("\\r").unwrap_or(first);
+            return SyncError::new(
+                ErrorKind::Protocol,
+                format!(
+                    "the server sent a response tern cannot read: {}",
+                    wire::excerpt(first.as_bytes())
+                ),
+            );
+        }
+        SyncError::new(ErrorKind::Network, wire::excerpt(text.as_bytes()))
+    }
+}
+
+/// How long to wait before retrying after an error of this kind, given the running backoff
+/// (which it advances). Network errors: the backoff itself, doubling up to `backoff_max`.
+/// Protocol errors (the server said something tern cannot work with) seldom pass in seconds
+/// and must not hammer the server: at least half of `backoff_max` (30 s by default), doubling
+/// up to 30 times it (30 min).
+pub(crate) fn retry_delay(
+    backoff_max: Duration,
+    kind: ErrorKind,
+    backoff: &mut Duration,
+) -> Duration {
+    let (min, max) = match kind {
+        ErrorKind::Protocol => (backoff_max / 2, backoff_max * 30),
+        _ => (Duration::ZERO, backoff_max),
+    };
+    let wait = (*backoff).max(min).min(max);
+    *backoff = (wait * 2).min(max);
+    wait
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn protocol_errors_back_off_slower_and_further_than_network_errors() {
+        let max = Duration::from_secs(60);
+        let mut b = Duration::from_secs(1);
+        let waits: Vec<u64> = (0..8)
+            .map(|_| retry_delay(max, ErrorKind::Network, &mut b).as_secs())
+            .collect();
+        assert_eq!(waits, [1, 2, 4, 8, 16, 32, 60, 60]);
+        let mut b = Duration::from_secs(1);
+        let waits: Vec<u64> = (0..8)
+            .map(|_| retry_delay(max, ErrorKind::Protocol, &mut b).as_secs())
+            .collect();
+        assert_eq!(waits, [30, 60, 120, 240, 480, 960, 1800, 1800]);
+    }
+
+    #[test]
+    fn wire_and_parse_failures_are_protocol_errors_naming_the_line() {
+        let e = SyncError::io(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            wire::WireError("the server sent a line longer than 10 bytes: * XX".into()),
+        ));
+        assert_eq!(e.kind, ErrorKind::Protocol);
+        assert!(e.message.ends_with("* XX"), "{e}");
+        // async-imap's own parse failure, with a buffer that goes on into a message.
+        let e = SyncError::io(std::io::Error::other(
+            "Error(Error { input: [1], code: Tag }) during parsing of \"* 4 EXPUNGED\\r\\n* 5 FETCH {3}\\r\\nabc\"",
+        ));
+        assert_eq!(e.kind, ErrorKind::Protocol);
+        assert!(e.message.ends_with(": * 4 EXPUNGED"), "{e}");
+        assert!(!e.message.contains("abc"), "{e}");
+        let e = SyncError::io(std::io::Error::new(
+            std::io::ErrorKind::ConnectionReset,
+            "reset",
+        ));
+        assert_eq!(e.kind, ErrorKind::Network);
     }
 }

@@ -1,0 +1,222 @@
+//! tern's IMAP session against a scripted server that breaks the protocol in ways no real
+//! test server does on demand: AUTHENTICATE answered with bare LF lines, with BAD, with an
+//! unreadable challenge; a FETCH answer with `* 4 EXPUNGED`, an unknown untagged response and
+//! header sections spelled differently. Plain TCP on loopback (Security::None).
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tern::config::{PasswordSource, Protocol, Secret, Security, ServerConfig};
+use tern::sync::ErrorKind;
+use tern::sync::imap::Imap;
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::net::{TcpListener, TcpStream};
+
+const PASSWORD: &str = "pa55-w0rd!";
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Auth {
+    /// `+` and the tagged OK end in a bare LF.
+    BareLf,
+    /// BAD: the server's AUTHENTICATE is broken.
+    Bad,
+    /// A challenge that is not base64 (async-imap cannot read it).
+    Unreadable,
+    /// A clear NO.
+    No,
+}
+
+struct Script {
+    auth: Auth,
+    connections: AtomicUsize,
+    /// "connection command" per command received.
+    log: Mutex<Vec<String>>,
+}
+
+fn header_fetch(seq: u32, uid: u32, section: &str, header: &str, eol: &str) -> String {
+    format!(
+        "* {seq} FETCH (UID {uid} FLAGS (\\Seen) RFC822.SIZE 100 {section} {{{}}}{eol}{header})\r\n",
+        header.len()
+    )
+}
+
+async fn serve_one(sock: TcpStream, script: Arc<Script>) -> std::io::Result<()> {
+    let n = script.connections.fetch_add(1, Ordering::SeqCst);
+    let (r, mut w) = sock.into_split();
+    let mut lines = BufReader::new(r).lines();
+    w.write_all(b"* OK [CAPABILITY IMAP4rev1 AUTH=PLAIN] scripted\r\n")
+        .await?;
+    while let Some(line) = lines.next_line().await? {
+        let (tag, rest) = line.split_once(' ').unwrap_or((&line, ""));
+        let cmd = rest.split(' ').next().unwrap_or("").to_ascii_uppercase();
+        script.log.lock().unwrap().push(format!("{n} {cmd}"));
+        let reply = match cmd.as_str() {
+            "CAPABILITY" => format!("* CAPABILITY IMAP4rev1 AUTH=PLAIN\r\n{tag} OK done\r\n"),
+            "AUTHENTICATE" => match script.auth {
+                Auth::BareLf => {
+                    w.write_all(b"+ \n").await?;
+                    let answer = lines.next_line().await?.unwrap_or_default();
+                    assert!(!answer.is_empty());
+                    format!("{tag} OK welcome\n")
+                }
+                Auth::Bad => format!("{tag} BAD AUTHENTICATE is not available\r\n"),
+                Auth::Unreadable => "+ not base64 at all!\r\n".to_string(),
+                Auth::No => format!("{tag} NO [AUTHENTICATIONFAILED] Invalid credentials\r\n"),
+            },
+            "LOGIN" if rest.contains(PASSWORD) => format!("{tag} OK logged in\r\n"),
+            "LOGIN" => format!("{tag} NO wrong\r\n"),
+            "SELECT" => format!(
+                "* 2 EXISTS\r\n* OK [UIDVALIDITY 7] ok\r\n* OK [UIDNEXT 9] ok\r\n{tag} OK [READ-WRITE] done\r\n"
+            ),
+            "UID" if rest.contains("SEARCH") => format!("* SEARCH 5 6\r\n{tag} OK done\r\n"),
+            "UID" if rest.contains("HEADER.FIELDS") => [
+                header_fetch(
+                    1,
+                    5,
+                    "BODY[HEADER.FIELDS (\"SUBJECT\" \"FROM\")]",
+                    "Subject: one\r\nFrom: a@b.c\r\n\r\n",
+                    "\r\n",
+                ),
+                "* 4 EXPUNGED\r\n".to_string(),
+                "* XFOO bar\r\n".to_string(),
+                header_fetch(
+                    2,
+                    6,
+                    "body[header.fields (subject)]",
+                    "Subject: two\r\n\r\n",
+                    "\n",
+                ),
+                format!("{tag} OK done\r\n"),
+            ]
+            .concat(),
+            "UID" => format!(
+                "* 1 FETCH (UID 5 FLAGS (\\Seen))\r\n* 4 EXPUNGED\r\n* XFOO bar\r\n* 2 FETCH (UID 6 FLAGS ())\n{tag} OK done\r\n"
+            ),
+            "IDLE" => {
+                w.write_all(b"+ idling\r\n* 4 EXPUNGED\r\n").await?;
+                let done = lines.next_line().await?.unwrap_or_default();
+                assert_eq!(done, "DONE");
+                format!("{tag} OK idle done\r\n")
+            }
+            "LOGOUT" => {
+                w.write_all(format!("* BYE bye\r\n{tag} OK\r\n").as_bytes())
+                    .await?;
+                return Ok(());
+            }
+            _ => format!("{tag} BAD unknown\r\n"),
+        };
+        w.write_all(reply.as_bytes()).await?;
+    }
+    Ok(())
+}
+
+async fn start(auth: Auth) -> (Arc<Script>, ServerConfig) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let script = Arc::new(Script {
+        auth,
+        connections: AtomicUsize::new(0),
+        log: Mutex::new(Vec::new()),
+    });
+    let s = Arc::clone(&script);
+    tokio::spawn(async move {
+        loop {
+            let (sock, _) = listener.accept().await.unwrap();
+            tokio::spawn(serve_one(sock, Arc::clone(&s)));
+        }
+    });
+    let server = ServerConfig {
+        protocol: Protocol::Imap,
+        host: "127.0.0.1".into(),
+        port,
+        security: Security::None,
+        username: "alice".into(),
+        password: PasswordSource::None,
+        ca_file: None,
+        allow_plaintext_auth: true,
+        poll_interval: None,
+        compress: None,
+        leave_on_server: true,
+        delete_after_days: None,
+    };
+    (script, server)
+}
+
+async fn connect(server: &ServerConfig) -> Result<Imap, tern::sync::SyncError> {
+    let tls = tern::net::tls_config(None).unwrap();
+    Imap::connect(server, Some(&Secret::new(PASSWORD)), tls).await
+}
+
+fn log(script: &Script) -> Vec<String> {
+    script.log.lock().unwrap().clone()
+}
+
+#[tokio::test]
+async fn a_session_survives_bare_lf_and_responses_imap_proto_cannot_read() {
+    let (script, server) = start(Auth::BareLf).await;
+    let mut imap = connect(&server).await.expect("login over bare LF lines");
+    assert_eq!(script.connections.load(Ordering::SeqCst), 1);
+    assert!(!log(&script).iter().any(|l| l.ends_with("LOGIN")));
+
+    let sel = imap.select("INBOX").await.unwrap();
+    assert_eq!((sel.exists, sel.uidvalidity), (2, Some(7)));
+    imap.take_pending();
+    // A clean answer leaves the mailbox alone.
+    assert_eq!(imap.uids().await.unwrap(), [5, 6]);
+    assert!(!imap.take_pending().unplaced);
+
+    // Garbage amid the header FETCH: both rows arrive, the mailbox is marked for a resync.
+    let rows = imap.fetch_headers("1:*", true).await.unwrap();
+    assert_eq!(rows.iter().map(|r| r.uid).collect::<Vec<_>>(), [5, 6]);
+    assert_eq!(rows[0].header, b"Subject: one\r\nFrom: a@b.c\r\n\r\n");
+    assert_eq!(rows[1].header, b"Subject: two\r\n\r\n");
+    assert!(imap.take_pending().unplaced);
+
+    // The same through tern's own response loop (FETCH FLAGS).
+    let flags = imap.fetch_flags(None).await.unwrap();
+    assert_eq!(flags.len(), 2);
+    assert!(flags[0].1.seen && !flags[1].1.seen);
+    assert!(imap.take_pending().unplaced);
+
+    // And the session still works.
+    assert_eq!(imap.uids().await.unwrap(), [5, 6]);
+    assert!(!imap.take_pending().unplaced);
+
+    // An unreadable response during IDLE ends it at once, marked for a resync.
+    let started = std::time::Instant::now();
+    let u = imap
+        .idle(Duration::from_secs(20), std::future::pending::<()>())
+        .await
+        .unwrap();
+    assert!(u.unplaced && u.changed(), "{u:?}");
+    assert!(started.elapsed() < Duration::from_secs(5));
+    imap.logout().await;
+}
+
+#[tokio::test]
+async fn a_broken_authenticate_falls_back_to_login_on_a_new_connection() {
+    for auth in [Auth::Bad, Auth::Unreadable] {
+        let (script, server) = start(auth).await;
+        let mut imap = connect(&server)
+            .await
+            .expect("LOGIN after a failed AUTHENTICATE");
+        assert_eq!(script.connections.load(Ordering::SeqCst), 2, "{auth:?}");
+        let log = log(&script);
+        assert!(log.contains(&"0 AUTHENTICATE".to_string()), "{log:?}");
+        assert!(log.contains(&"1 LOGIN".to_string()), "{log:?}");
+        assert_eq!(imap.uids().await.unwrap(), [5, 6], "{auth:?}");
+        imap.logout().await;
+    }
+}
+
+#[tokio::test]
+async fn a_clear_no_is_an_auth_error_without_fallback() {
+    let (script, server) = start(Auth::No).await;
+    let e = connect(&server).await.err().expect("refused");
+    assert_eq!(e.kind, ErrorKind::Auth, "{e}");
+    assert!(e.message.contains("Invalid credentials"), "{e}");
+    assert!(!e.to_string().contains(PASSWORD), "{e}");
+    assert_eq!(script.connections.load(Ordering::SeqCst), 1);
+    assert!(!log(&script).iter().any(|l| l.ends_with("LOGIN")));
+}
