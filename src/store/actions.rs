@@ -486,9 +486,23 @@ impl Store {
     /// UIDs of a mailbox that queued moves and expunges will take away: a sync must not fetch
     /// them back in the meantime.
     pub fn pending_departures(&self, mailbox: MailboxId) -> Result<Vec<u32>> {
-        let mut st = self.conn.prepare_cached(
+        self.queued_uids(
             "SELECT payload FROM pending_actions WHERE mailbox_id = ?1 AND kind IN ('move', 'expunge')",
-        )?;
+            mailbox,
+        )
+    }
+
+    /// UIDs of a mailbox that queued expunges (waiting or not) will remove: the user's own
+    /// messages, so marked \Deleted they are no other client's.
+    pub fn pending_expunges(&self, mailbox: MailboxId) -> Result<Vec<u32>> {
+        self.queued_uids(
+            "SELECT payload FROM pending_actions WHERE mailbox_id = ?1 AND kind = 'expunge'",
+            mailbox,
+        )
+    }
+
+    fn queued_uids(&self, sql: &str, mailbox: MailboxId) -> Result<Vec<u32>> {
+        let mut st = self.conn.prepare_cached(sql)?;
         let rows = st.query_map([mailbox.0], |r| r.get::<_, String>(0))?;
         let mut out = Vec::new();
         for row in rows {

@@ -623,8 +623,13 @@ impl Imap {
     /// \Deleted, then UID EXPUNGE (RFC 4315). A server without UIDPLUS can only EXPUNGE
     /// everything marked \Deleted: that is done only when no other message there carries
     /// \Deleted (asked first); otherwise ours stay marked and the answer says how many others
-    /// are in the way, for the caller to try again later.
-    pub async fn expunge_exactly(&mut self, uids: &[u32]) -> Result<Expunged, SyncError> {
+    /// are in the way, for the caller to try again later. `queued`: UIDs other queued expunges
+    /// of the user's will remove (not in the way: the plain EXPUNGE takes them too).
+    pub async fn expunge_exactly(
+        &mut self,
+        uids: &[u32],
+        queued: &[u32],
+    ) -> Result<Expunged, SyncError> {
         if uids.is_empty() {
             return Ok(Expunged::Done);
         }
@@ -649,7 +654,7 @@ impl Imap {
         if self.caps.has("UIDPLUS") {
             return Ok(Expunged::Done);
         }
-        let ours: HashSet<u32> = sorted.iter().copied().collect();
+        let ours: HashSet<u32> = sorted.iter().chain(queued).copied().collect();
         let others = self
             .search("DELETED")
             .await?

@@ -260,7 +260,9 @@ async fn replay_expunge(
     if !there.is_empty() {
         let sent = ids.clone();
         store.call(move |s| s.mark_sent(&sent, None)).await?;
-        match imap.expunge_exactly(&there).await {
+        let mb = batch[0].mailbox;
+        let queued = store.call(move |s| s.pending_expunges(mb)).await?;
+        match imap.expunge_exactly(&there, &queued).await {
             Ok(Expunged::Done) => {}
             Ok(Expunged::Waiting { others }) => {
                 let text = waiting_text(there.len(), &name, others);
@@ -566,7 +568,8 @@ async fn replay_move(
         to_expunge.sort_unstable();
         to_expunge.dedup();
         ensure_selected(imap, &wire).await?;
-        match imap.expunge_exactly(&to_expunge).await {
+        let queued = store.call(move |s| s.pending_expunges(mb)).await?;
+        match imap.expunge_exactly(&to_expunge, &queued).await {
             Ok(Expunged::Done) => {}
             Ok(Expunged::Waiting { others }) => {
                 let text = waiting_text(to_expunge.len(), &name, others);
