@@ -634,7 +634,7 @@ impl Engine {
                             .await?,
                     );
                 }
-                Err(e) if e.kind == ErrorKind::Protocol => {
+                Err(e) if matches!(e.kind, ErrorKind::Protocol | ErrorKind::Refused) => {
                     error = Some(format!("{name}: {}", e.message));
                 }
                 Err(e) => {

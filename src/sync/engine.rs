@@ -248,7 +248,7 @@ async fn unchanged_mailboxes(
             }
             Ok(_) => {}
             // Gone or renamed on the server: LIST will tell.
-            Err(e) if e.kind == ErrorKind::Protocol => {}
+            Err(e) if matches!(e.kind, ErrorKind::Protocol | ErrorKind::Refused) => {}
             Err(e) => return Err(e),
         }
     }

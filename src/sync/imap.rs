@@ -537,7 +537,7 @@ impl Imap {
                                 Ok(())
                             }
                             _ => Err(SyncError::new(
-                                ErrorKind::Protocol,
+                                ErrorKind::Refused,
                                 format!("{host} refused {what}: {}", text(outcome)),
                             )),
                         }),

@@ -21,8 +21,10 @@ pub enum ErrorKind {
     /// The server refused the credentials, or the password could not be had.
     Auth,
     Network,
-    /// The server said something we cannot work with.
+    /// The server said something we cannot work with (or could not be read).
     Protocol,
+    /// The server answered a command with NO or BAD: it did not do it.
+    Refused,
     Tls,
     /// The local cache failed (busy past its timeout, disk full, I/O): retried with backoff.
     Cache,
@@ -34,6 +36,7 @@ impl fmt::Display for ErrorKind {
             ErrorKind::Auth => "authentication failed",
             ErrorKind::Network => "network error",
             ErrorKind::Protocol => "server error",
+            ErrorKind::Refused => "refused by the server",
             ErrorKind::Tls => "TLS error",
             ErrorKind::Cache => "cache error",
         })
@@ -61,7 +64,7 @@ impl SyncError {
     pub fn is_transient(&self) -> bool {
         matches!(
             self.kind,
-            ErrorKind::Network | ErrorKind::Protocol | ErrorKind::Cache
+            ErrorKind::Network | ErrorKind::Protocol | ErrorKind::Refused | ErrorKind::Cache
         )
     }
 }
@@ -91,6 +94,9 @@ impl From<async_imap::error::Error> for SyncError {
         match e {
             E::Io(e) => SyncError::io(e),
             E::ConnectionLost => SyncError::new(ErrorKind::Network, "the connection was lost"),
+            E::No(text) | E::Bad(text) => {
+                SyncError::new(ErrorKind::Refused, wire::excerpt(text.as_bytes()))
+            }
             other => SyncError::new(
                 ErrorKind::Protocol,
                 wire::excerpt(other.to_string().as_bytes()),
@@ -137,7 +143,7 @@ pub(crate) fn retry_delay(
     backoff: &mut Duration,
 ) -> Duration {
     let (min, max) = match kind {
-        ErrorKind::Protocol => (backoff_max / 2, backoff_max * 30),
+        ErrorKind::Protocol | ErrorKind::Refused => (backoff_max / 2, backoff_max * 30),
         _ => (Duration::ZERO, backoff_max),
     };
     let wait = (*backoff).max(min).min(max);

@@ -110,9 +110,10 @@ fn has_flag(f: &Flags, flag: FlagName) -> bool {
 }
 
 /// A command the server refuses (NO/BAD) is logged and dropped: retrying it would block the
-/// queue for ever. Network errors go up, and the row is checked and replayed after reconnecting.
+/// queue for ever. Anything else (the network, an answer tern could not read) goes up: the
+/// outcome is unknown, and the row is checked and replayed after reconnecting.
 fn refused(e: &SyncError) -> bool {
-    e.kind == ErrorKind::Protocol
+    e.kind == ErrorKind::Refused
 }
 
 async fn ensure_selected(imap: &mut Imap, wire: &str) -> Result<(), SyncError> {
