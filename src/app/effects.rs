@@ -1205,3 +1205,88 @@ pub fn complete_path(input: &str) -> String {
     let head = &input[..input.len() - prefix.len()];
     format!("{head}{common}{slash}")
 }
+
+#[cfg(test)]
+mod undo_tests {
+    use super::triage;
+    use crate::app::msg::{Cmd, Dest, Msg};
+    use crate::domain::{Flags, Role, Uid};
+    use crate::store::{AccountKind, NewMessage, Store};
+
+    fn notice(m: &Msg) -> String {
+        match m {
+            Msg::ActionDone { notice, .. } => notice.clone(),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn undo_says_undone_only_for_what_it_brought_back() {
+        let mut s = Store::open_in_memory().unwrap();
+        let a = s
+            .upsert_account("demo", "me@x.example", AccountKind::Local)
+            .unwrap();
+        let inbox = s
+            .upsert_mailbox(a, "INBOX", Some('/'), Some(Role::Inbox))
+            .unwrap();
+        s.upsert_mailbox(a, "Archive", Some('/'), Some(Role::Archive))
+            .unwrap();
+        let raws: Vec<Vec<u8>> = (1..=3)
+            .map(|i| format!("Subject: m{i}\r\n\r\nbody\r\n").into_bytes())
+            .collect();
+        let batch: Vec<NewMessage<'_>> = raws
+            .iter()
+            .enumerate()
+            .map(|(i, raw)| NewMessage {
+                uid: Uid(i as u32 + 1),
+                meta: crate::domain::message::parse(raw).meta,
+                flags: Flags::default(),
+                internal_date: None,
+                raw: Some(raw),
+            })
+            .collect();
+        let ids = s.insert_messages(inbox, &batch).unwrap();
+        let archive = |s: &mut Store| {
+            let cmd = Cmd::MoveTo {
+                msgs: ids.clone(),
+                dest: Dest::Role(Role::Archive),
+                copy: false,
+                what: "archived".into(),
+            };
+            match triage(s, cmd).unwrap().1 {
+                Msg::ActionDone { undo: Some(u), .. } => u,
+                other => panic!("{other:?}"),
+            }
+        };
+        let (undo, what) = archive(&mut s);
+        let done = triage(&mut s, Cmd::Undo { undo, what }).unwrap().1;
+        assert_eq!(notice(&done), "undone: archived: 3 messages");
+        // Archived again; one of them deleted for good meanwhile: two come back.
+        let (undo, what) = archive(&mut s);
+        s.expunge_messages(&ids[..1]).unwrap();
+        let done = triage(&mut s, Cmd::Undo { undo, what }).unwrap().1;
+        assert_eq!(
+            notice(&done),
+            "undone for 2 of 3: archived: 3 messages (the others are gone)"
+        );
+        // Archived again, all gone: nothing is said to be undone.
+        let (undo, what) = {
+            let cmd = Cmd::MoveTo {
+                msgs: ids[1..].to_vec(),
+                dest: Dest::Role(Role::Archive),
+                copy: false,
+                what: "archived".into(),
+            };
+            match triage(&mut s, cmd).unwrap().1 {
+                Msg::ActionDone { undo: Some(u), .. } => u,
+                other => panic!("{other:?}"),
+            }
+        };
+        s.expunge_messages(&ids[1..]).unwrap();
+        let done = triage(&mut s, Cmd::Undo { undo, what }).unwrap().1;
+        assert_eq!(
+            notice(&done),
+            "nothing to undo: archived: 2 messages (the messages are gone)"
+        );
+    }
+}
