@@ -119,7 +119,7 @@ fn main() {
             // Count the replay's commands only (not the login's).
             imap.commands = 0;
             let t = Instant::now();
-            let done = engine::replay(&mut imap, &handle, account_id)
+            let done = tern::sync::replay::replay(&mut imap, &handle, account_id, true)
                 .await
                 .unwrap();
             let took = t.elapsed();
