@@ -14,6 +14,7 @@ use std::collections::HashMap;
 use std::path::Path;
 use std::time::Instant;
 
+use harness::across::{block_on, message as raw, on_each, snapshot};
 use harness::{ALICE, ImapKind, ImapServer, TestImap};
 use tern::app::effects::triage;
 use tern::app::msg::{Cmd, Dest, Msg, Undo};
@@ -33,49 +34,6 @@ const DELETED: &str = "\\Deleted";
 /// (subject, sorted flags) of each message, sorted.
 type Folder = Vec<(String, Vec<String>)>;
 type World = HashMap<&'static str, Folder>;
-
-fn raw(subject: &str) -> Vec<u8> {
-    format!(
-        "From: Carol <carol@example.test>\r\nTo: alice@example.test\r\nSubject: {subject}\r\n\
-         Message-ID: <{subject}@example.test>\r\nDate: Tue, 24 Nov 2026 10:00:00 +0000\r\n\r\n\
-         body of {subject}\r\n"
-    )
-    .into_bytes()
-}
-
-/// Subject and flags of every message in a folder on the server (one FETCH), sorted.
-fn snapshot(imap: &mut TestImap, wire: &str) -> Folder {
-    // EXAMINE rescans (Courier sees other clients' changes only then).
-    if imap.select(wire) == 0 {
-        return Vec::new();
-    }
-    let mut out = Vec::new();
-    for u in imap.ok("UID FETCH 1:* (FLAGS BODY.PEEK[HEADER.FIELDS (SUBJECT)])") {
-        let Some(start) = u.text.find("FLAGS (") else {
-            continue;
-        };
-        let start = start + "FLAGS (".len();
-        let end = start + u.text[start..].find(')').unwrap();
-        let mut flags: Vec<String> = u.text[start..end]
-            .split_whitespace()
-            .filter(|f| !f.eq_ignore_ascii_case("\\Recent"))
-            .map(str::to_string)
-            .collect();
-        flags.sort();
-        let header = String::from_utf8_lossy(u.literals.first().map_or(&[][..], |l| l));
-        let subject = header
-            .lines()
-            .find_map(|l| {
-                let (name, value) = l.split_once(':')?;
-                name.eq_ignore_ascii_case("subject")
-                    .then(|| value.trim().to_string())
-            })
-            .unwrap_or_default();
-        out.push((subject, flags));
-    }
-    out.sort();
-    out
-}
 
 fn world(server: &ImapServer, imap: &mut TestImap) -> World {
     FOLDERS
@@ -583,30 +541,14 @@ async fn every_action_and_its_undo(server: &ImapServer) {
 
 #[test]
 fn every_action_and_its_undo_reach_cyrus_and_courier_and_no_bystander_is_expunged() {
-    let servers = ImapServer::start_many(&[
-        ImapKind::Cyrus,
-        ImapKind::Courier,
-        ImapKind::CourierNoUidplus,
-    ]);
-    std::thread::scope(|s| {
-        let handles: Vec<_> = servers
-            .iter()
-            .map(|server| {
-                s.spawn(move || {
-                    tokio::runtime::Builder::new_current_thread()
-                        .enable_all()
-                        .build()
-                        .unwrap()
-                        .block_on(every_action_and_its_undo(server))
-                })
-            })
-            .collect();
-        for h in handles {
-            if let Err(e) = h.join() {
-                std::panic::resume_unwind(e);
-            }
-        }
-    });
+    on_each(
+        &[
+            ImapKind::Cyrus,
+            ImapKind::Courier,
+            ImapKind::CourierNoUidplus,
+        ],
+        |server| block_on(every_action_and_its_undo(server)),
+    );
 }
 
 fn quote(mailbox: &str) -> String {

@@ -65,6 +65,9 @@ impl TestImap {
         stream
             .set_write_timeout(Some(Duration::from_secs(30)))
             .map_err(io)?;
+        // An APPEND is three writes (command, literal, CRLF): with Nagle each waits for the
+        // server's delayed ACK, ~40 ms a message.
+        stream.set_nodelay(true).map_err(io)?;
         let writer = stream.try_clone().map_err(io)?;
         let mut imap = TestImap {
             reader: BufReader::new(stream),
