@@ -335,6 +335,11 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Pop3<S> {
 
     /// Log in: AUTH PLAIN when `caps` offers SASL PLAIN, else USER and PASS. A refusal is an
     /// `Auth` error, except a locked mailbox or a temporary failure (transient `Protocol`).
+    ///
+    /// When `caps` offers UTF8 (RFC 6856), UTF-8 mode is asked for first (it is valid only
+    /// before the login): without it a server may send a stand-in for mail with raw UTF-8 in
+    /// its headers (Courier sends "Cannot display Unicode content" with the original as an
+    /// attachment) instead of the message. A refusal leaves the session as it was.
     pub async fn login(
         &mut self,
         user: &str,
@@ -351,6 +356,10 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Pop3<S> {
                     self.host
                 ),
             ));
+        }
+        if caps.has("UTF8") {
+            self.send("UTF8", "UTF8").await?;
+            self.status("UTF8").await?;
         }
         let steps = if caps.sasl("PLAIN") {
             let msg = [b"\0", user.as_bytes(), b"\0", pass.as_bytes()].concat();
@@ -750,6 +759,22 @@ mod tests {
         let caps = Capabilities::parse(&[b"USER".to_vec(), b"SASL PLAIN".to_vec()]);
         pop.login("alice", &pass, &caps).await.unwrap();
         assert_eq!(task.await.unwrap(), ["AUTH PLAIN AGFsaWNlAHMzY3JldA==\r\n"]);
+    }
+
+    #[tokio::test]
+    async fn login_asks_for_utf8_mode_first_when_offered() {
+        let pass = Secret::new("s3cret");
+        let caps = Capabilities::parse(&[b"USER".to_vec(), b"UTF8 USER".to_vec()]);
+        let (mut pop, task) = session(&[b"+OK UTF8 enabled\r\n", b"+OK\r\n", b"+OK in\r\n"]).await;
+        pop.login("alice", &pass, &caps).await.unwrap();
+        assert_eq!(
+            task.await.unwrap(),
+            ["UTF8\r\n", "USER alice\r\n", "PASS s3cret\r\n"]
+        );
+        // Refused: the login goes on as before.
+        let (mut pop, task) = session(&[b"-ERR no\r\n", b"+OK\r\n", b"+OK in\r\n"]).await;
+        pop.login("alice", &pass, &caps).await.unwrap();
+        assert_eq!(task.await.unwrap().len(), 3);
     }
 
     #[tokio::test]

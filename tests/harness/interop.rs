@@ -339,10 +339,38 @@ pub fn write_tern_imap_config(
     ca: &Path,
     extra: &str,
 ) -> PathBuf {
+    write_tern_account_config(dir, user, "imap", security, port, password, ca, extra)
+}
+
+/// Like [`write_tern_imap_config`] with a POP3 account (`[account.pop3]`); `extra` (TOML lines
+/// such as `leave_on_server = false`) goes into that table.
+pub fn write_tern_pop3_config(
+    dir: &Path,
+    user: &super::TestUser,
+    security: &str,
+    port: u16,
+    password: &str,
+    ca: &Path,
+    extra: &str,
+) -> PathBuf {
+    write_tern_account_config(dir, user, "pop3", security, port, password, ca, extra)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn write_tern_account_config(
+    dir: &Path,
+    user: &super::TestUser,
+    protocol: &str,
+    security: &str,
+    port: u16,
+    password: &str,
+    ca: &Path,
+    extra: &str,
+) -> PathBuf {
     let name = local_part(user.email);
     let text = format!(
         "data_dir = {data:?}\n[[account]]\nname = \"{name}\"\nemail = \"{email}\"\n\
-         [account.imap]\nhost = \"{host}\"\nport = {port}\nsecurity = \"{security}\"\n\
+         [account.{protocol}]\nhost = \"{host}\"\nport = {port}\nsecurity = \"{security}\"\n\
          username = \"{email}\"\npassword = \"{password}\"\nca_file = {ca:?}\n{extra}\n",
         data = dir.join("data").display().to_string(),
         email = user.email,

@@ -37,7 +37,7 @@ use std::time::{Duration, Instant, SystemTime};
 #[allow(unused_imports)]
 pub use imap::{ImapError, TestImap, Untagged};
 #[allow(unused_imports)]
-pub use populate::{GeneratedMessage, Populated};
+pub use populate::{GeneratedMessage, Populated, encode_word};
 // the interop fixtures: Cyrus IMAP, Courier-IMAP and Exim (tests/install-interop.sh)
 #[allow(unused_imports)]
 pub use courier::{Courier, CourierOptions};

@@ -237,7 +237,7 @@ fn base64_lines(data: &[u8]) -> String {
 }
 
 /// RFC 2047 encoded word if `s` is not ASCII.
-fn encode_word(s: &str) -> String {
+pub fn encode_word(s: &str) -> String {
     if s.is_ascii() {
         s.to_string()
     } else {

@@ -7,8 +7,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::{
-    Courier, CourierOptions, Cyrus, EximDelivery, MailServers, TestImap, TestUser, imap, interop,
-    process,
+    Courier, CourierOptions, Cyrus, EximDelivery, GeneratedMessage, MailServers, TestImap,
+    TestUser, imap, interop, populate, process,
 };
 
 /// Which server to start.
@@ -235,6 +235,79 @@ impl ImapServer {
             &self.ca_pem_path(),
             &extra,
         )
+    }
+
+    /// Like [`write_tern_config`](Self::write_tern_config), with `account_keys` (TOML lines,
+    /// e.g. `offline = "headers"`) in the `[[account]]` table itself.
+    pub fn write_tern_config_with(
+        &self,
+        dir: &Path,
+        user: &TestUser,
+        security: &str,
+        port: u16,
+        account_keys: &str,
+        extra: &str,
+    ) -> PathBuf {
+        let path = self.write_tern_config(dir, user, security, port, extra);
+        let text = std::fs::read_to_string(&path).expect("read tern config");
+        let text = text.replacen(
+            "[account.imap]\n",
+            &format!("{account_keys}\n[account.imap]\n"),
+            1,
+        );
+        std::fs::write(&path, text).expect("write tern config");
+        path
+    }
+
+    /// A tern config (config.toml in `dir`, data dir inside it) for `user` with a POP3 account
+    /// on `port`/`security`, trusting the CA; `pop3_keys` (TOML lines, e.g.
+    /// `leave_on_server = false`) go into `[account.pop3]`.
+    pub fn write_tern_pop3_config(
+        &self,
+        dir: &Path,
+        user: &TestUser,
+        security: &str,
+        port: u16,
+        pop3_keys: &str,
+    ) -> PathBuf {
+        interop::write_tern_pop3_config(
+            dir,
+            user,
+            security,
+            port,
+            user.password,
+            &self.ca_pem_path(),
+            pop3_keys,
+        )
+    }
+
+    /// Delivers `n` varied messages (the generator of [`MailServers::populate`], deterministic
+    /// for a `seed`: senders, non-ASCII headers and bodies, multipart, attachments, threads)
+    /// into `user`'s INBOX one by one, as an MTA would; returns them in delivery (= UID) order.
+    /// Dovecot keeps the generated flags; on Cyrus and Courier every message arrives unread.
+    pub fn populate_inbox(&self, user: &str, n: usize, seed: u64) -> Vec<GeneratedMessage> {
+        if let ImapServer::Dovecot(s) = self {
+            return s.populate(user, "INBOX", n, seed).messages;
+        }
+        let mut rng = populate::Rng::new(seed);
+        let mut date: i64 = 1_767_225_600 - (n as i64) * 37 * 60;
+        let mut messages: Vec<GeneratedMessage> = Vec::with_capacity(n);
+        for i in 0..n {
+            date += 60 + rng.below(72 * 60) as i64;
+            let (raw, meta) = populate::generate(&mut rng, seed, i, date, user, &messages);
+            self.deliver(user, &raw);
+            messages.push(meta);
+        }
+        messages
+    }
+
+    /// Stops the server (its mail stays): a client sees the connection refused.
+    pub fn stop(&mut self) {
+        match self {
+            ImapServer::Dovecot(s) => s.stop_dovecot(),
+            ImapServer::Cyrus(s) => s.stop(),
+            ImapServer::Courier(s) => s.stop(),
+        }
     }
 
     /// Where an [`Exim`](super::Exim) should deliver to reach this server's mailboxes
