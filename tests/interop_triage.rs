@@ -11,17 +11,14 @@
 mod harness;
 
 use std::collections::HashMap;
-use std::path::Path;
 use std::time::Instant;
 
+use harness::account::TernAccount;
 use harness::across::{block_on, message as raw, on_each, snapshot};
 use harness::{ALICE, ImapKind, ImapServer, TestImap};
-use tern::app::effects::triage;
-use tern::app::msg::{Cmd, Dest, Msg, Undo};
-use tern::config::{AccountConfig, Config};
-use tern::domain::{AccountId, MailboxId, MsgId, Role};
-use tern::store::{FlagName, StoreHandle};
-use tern::sync::engine::{self, SyncOptions};
+use tern::app::msg::{Cmd, Dest, Undo};
+use tern::domain::{MsgId, Role};
+use tern::store::FlagName;
 use tern::sync::imap::Imap;
 use tern::sync::replay::replay;
 
@@ -109,133 +106,11 @@ fn expected(before: &World, op: Op, subject: &str, waits: &dyn Fn(&str) -> bool)
     w
 }
 
-struct Client {
-    account: AccountConfig,
-    store: StoreHandle,
-    id: AccountId,
-}
-
-impl Client {
-    async fn new(server: &ImapServer, dir: &Path) -> Client {
-        let path = server.write_tern_config(dir, &ALICE, "tls", server.imaps_port(), "");
-        let cfg = Config::load(&path).unwrap();
-        let account = cfg.accounts[0].clone();
-        let store = StoreHandle::open_in_dir(&cfg.data_dir).unwrap();
-        let mut c = Client {
-            account,
-            store,
-            id: AccountId(0),
-        };
-        let mut imap = c.connect().await;
-        c.sync(&mut imap).await;
-        c.id = c
-            .store
-            .call(|s| Ok(s.account_id("alice")?.unwrap()))
-            .await
-            .unwrap();
-        c
-    }
-
-    async fn connect(&self) -> Imap {
-        engine::connect(&self.account).await.unwrap()
-    }
-
-    async fn sync(&self, imap: &mut Imap) {
-        engine::sync_connected(
-            imap,
-            &self.account,
-            &self.store,
-            &SyncOptions::default(),
-            &|_| {},
-        )
-        .await
-        .unwrap();
-    }
-
-    async fn mailbox(&self, wire: &str) -> MailboxId {
-        let wire = wire.to_string();
-        self.store
-            .call(move |s| {
-                Ok(s.mailboxes(None)?
-                    .into_iter()
-                    .find(|m| m.name == wire)
-                    .unwrap_or_else(|| panic!("{wire} not cached"))
-                    .id)
-            })
-            .await
-            .unwrap()
-    }
-
-    /// The cached message with this subject in this folder (exactly one).
-    async fn id_of(&self, wire: &str, subject: &str) -> MsgId {
-        let mailbox = self.mailbox(wire).await;
-        let subject = subject.to_string();
-        self.store
-            .call(move |s| {
-                let ids: Vec<MsgId> = s
-                    .envelopes(mailbox, 0, 100_000)?
-                    .into_iter()
-                    .filter(|e| e.subject == subject)
-                    .map(|e| e.id)
-                    .collect();
-                assert_eq!(ids.len(), 1, "{subject} cached: {ids:?}");
-                Ok(ids[0])
-            })
-            .await
-            .unwrap()
-    }
-
-    /// (subject, flagged, deleted) of every cached row in the folder, sorted.
-    async fn cached(&self, wire: &str) -> Vec<(String, bool, bool)> {
-        let mailbox = self.mailbox(wire).await;
-        let mut rows: Vec<_> = self
-            .store
-            .call(move |s| s.envelopes(mailbox, 0, 100_000))
-            .await
-            .unwrap()
-            .into_iter()
-            .map(|e| (e.subject, e.flags.flagged, e.flags.deleted))
-            .collect();
-        rows.sort();
-        rows
-    }
-
-    /// Runs a local action; returns its undo.
-    async fn act(&self, cmd: Cmd) -> Option<(Undo, String)> {
-        let shown = format!("{cmd:?}");
-        match self
-            .store
-            .call(move |s| Ok(triage(s, cmd)?.1))
-            .await
-            .unwrap()
-        {
-            Msg::ActionDone { undo, .. } => undo,
-            other => panic!("{shown}: {other:?}"),
-        }
-    }
-
-    /// Queue rows left, and how many of them wait for a safe expunge.
-    async fn queue(&self) -> (usize, usize) {
-        let id = self.id;
-        self.store
-            .call(move |s| Ok((s.pending(id)?.len(), s.waiting_count(id)?)))
-            .await
-            .unwrap()
-    }
-
-    async fn log(&self) -> Vec<String> {
-        self.store
-            .call(|s| Ok(s.action_log(100)?.into_iter().map(|e| e.2).collect()))
-            .await
-            .unwrap()
-    }
-}
-
 /// One server's run: the steps, the checks after each, and the bystanders at the end.
 struct Run<'a> {
     server: &'a ImapServer,
     check: TestImap,
-    c: Client,
+    c: TernAccount,
     imap: Imap,
     /// Without UIDPLUS (and MOVE): originals in a folder with a bystander wait.
     plain: bool,
@@ -263,7 +138,7 @@ impl Run<'_> {
     ) -> Option<(Undo, String)> {
         let label = format!("{} {what} {subject}", self.name());
         let before = world(self.server, &mut self.check);
-        let undo = self.c.act(cmd).await;
+        let undo = self.c.act_undoable(cmd).await;
         replay(&mut self.imap, &self.c.store, self.c.id, false)
             .await
             .unwrap_or_else(|e| panic!("{label}: replay: {e}"));
@@ -374,7 +249,8 @@ async fn every_action_and_its_undo(server: &ImapServer) {
     }
     check.ok("NOOP");
     let dir = tempfile::tempdir().unwrap();
-    let c = Client::new(server, dir.path()).await;
+    let path = server.write_tern_config(dir.path(), &ALICE, "tls", server.imaps_port(), "");
+    let c = TernAccount::open(&path).await;
     let imap = c.connect().await;
     assert_eq!(imap.caps.has("MOVE"), name == "cyrus", "{name}: MOVE");
     assert_eq!(imap.caps.has("UIDPLUS"), !plain, "{name}: UIDPLUS");

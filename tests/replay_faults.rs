@@ -17,14 +17,12 @@ use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
+use harness::account::TernAccount;
+use harness::across::{message as raw, quote, snapshot};
 use harness::{ALICE, HOST, MailServers, TestImap};
-use tern::app::effects::triage;
 use tern::app::msg::{Cmd, Dest, Msg, Undo};
-use tern::config::{AccountConfig, Config};
-use tern::domain::{AccountId, MsgId, Role};
-use tern::store::{FlagName, StoreHandle};
-use tern::sync::engine::{self, SyncOptions};
-use tern::sync::imap::Imap;
+use tern::domain::Role;
+use tern::store::FlagName;
 use tern::sync::replay::replay;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 
@@ -234,56 +232,11 @@ async fn relay(
     }
 }
 
-fn quote(mailbox: &str) -> String {
-    format!("\"{mailbox}\"")
-}
-
-fn raw(subject: &str) -> Vec<u8> {
-    format!(
-        "From: Carol <carol@example.test>\r\nTo: alice@example.test\r\nSubject: {subject}\r\n\
-         Message-ID: <{subject}@example.test>\r\nDate: Tue, 24 Nov 2026 10:00:00 +0000\r\n\r\n\
-         body of {subject}\r\n"
-    )
-    .into_bytes()
-}
-
 /// APPEND through the checking connection (LITERAL+: one line).
 fn append(imap: &mut TestImap, mailbox: &str, flags: &str, raw: &[u8]) {
     let mut cmd = format!("APPEND {} ({flags}) {{{}+}}\r\n", quote(mailbox), raw.len());
     cmd.push_str(std::str::from_utf8(raw).unwrap());
     imap.ok(&cmd);
-}
-
-/// Subject and flags of every message in a mailbox on the server (one FETCH), `\Recent` left
-/// out, sorted.
-fn snapshot(imap: &mut TestImap, mailbox: &str) -> Vec<(String, Vec<String>)> {
-    if imap.select(mailbox) == 0 {
-        return Vec::new();
-    }
-    let mut out = Vec::new();
-    for u in imap.ok("UID FETCH 1:* (FLAGS BODY.PEEK[HEADER.FIELDS (SUBJECT)])") {
-        let Some(start) = u.text.find("FLAGS (") else {
-            continue;
-        };
-        let start = start + "FLAGS (".len();
-        let end = start + u.text[start..].find(')').unwrap();
-        let mut flags: Vec<String> = u.text[start..end]
-            .split_whitespace()
-            .filter(|f| !f.eq_ignore_ascii_case("\\Recent"))
-            .map(str::to_string)
-            .collect();
-        flags.sort();
-        let header = String::from_utf8_lossy(u.literals.first().map_or(&[][..], |l| l));
-        let subject = header
-            .lines()
-            .find_map(|l| l.strip_prefix("Subject: "))
-            .unwrap_or("")
-            .trim()
-            .to_string();
-        out.push((subject, flags));
-    }
-    out.sort();
-    out
 }
 
 const FOLDERS: [&str; 4] = ["INBOX", "Archive", "Trash", "Work"];
@@ -292,6 +245,13 @@ type World = HashMap<&'static str, Vec<(String, Vec<String>)>>;
 
 fn world(imap: &mut TestImap) -> World {
     FOLDERS.iter().map(|f| (*f, snapshot(imap, f))).collect()
+}
+
+/// Alice's account through the front, synced once.
+async fn account(dir: &Path, port: u16) -> TernAccount {
+    let path = dir.join("config.toml");
+    std::fs::write(&path, config_text(dir, port)).unwrap();
+    TernAccount::open(&path).await
 }
 
 fn config_text(dir: &Path, port: u16) -> String {
@@ -303,129 +263,6 @@ fn config_text(dir: &Path, port: u16) -> String {
         email = ALICE.email,
         password = ALICE.password,
     )
-}
-
-struct Client {
-    account: AccountConfig,
-    store: StoreHandle,
-    id: AccountId,
-}
-
-impl Client {
-    async fn new(dir: &Path, port: u16) -> Client {
-        let path = dir.join("config.toml");
-        std::fs::write(&path, config_text(dir, port)).unwrap();
-        let cfg = Config::load(&path).unwrap();
-        let account = cfg.accounts[0].clone();
-        let store = StoreHandle::open_in_dir(&cfg.data_dir).unwrap();
-        let mut c = Client {
-            account,
-            store,
-            id: AccountId(0),
-        };
-        let mut imap = c.connect().await;
-        c.sync(&mut imap).await;
-        c.id = c
-            .store
-            .call(|s| Ok(s.account_id("alice")?.unwrap()))
-            .await
-            .unwrap();
-        c
-    }
-
-    async fn connect(&self) -> Imap {
-        engine::connect(&self.account).await.unwrap()
-    }
-
-    async fn sync(&self, imap: &mut Imap) {
-        engine::sync_connected(
-            imap,
-            &self.account,
-            &self.store,
-            &SyncOptions::default(),
-            &|_| {},
-        )
-        .await
-        .unwrap();
-    }
-
-    async fn id_of(&self, folder: &str, subject: &str) -> MsgId {
-        let (folder, subject) = (folder.to_string(), subject.to_string());
-        self.store
-            .call(move |s| {
-                for m in s.mailboxes(None)? {
-                    if m.name == folder {
-                        for e in s.envelopes(m.id, 0, 100_000)? {
-                            if e.subject == subject {
-                                return Ok(e.id);
-                            }
-                        }
-                    }
-                }
-                panic!("{subject} not cached in {folder}")
-            })
-            .await
-            .unwrap()
-    }
-
-    async fn mailbox(&self, name: &str) -> tern::domain::MailboxId {
-        let name = name.to_string();
-        self.store
-            .call(move |s| {
-                Ok(s.mailboxes(None)?
-                    .into_iter()
-                    .find(|m| m.name == name)
-                    .unwrap()
-                    .id)
-            })
-            .await
-            .unwrap()
-    }
-
-    async fn act(&self, cmd: Cmd) -> Msg {
-        self.store
-            .call(move |s| Ok(triage(s, cmd)?.1))
-            .await
-            .unwrap()
-    }
-
-    /// Queue rows left, and how many of them wait for a safe expunge.
-    async fn queue(&self) -> (usize, usize) {
-        let id = self.id;
-        self.store
-            .call(move |s| Ok((s.pending(id)?.len(), s.waiting_count(id)?)))
-            .await
-            .unwrap()
-    }
-
-    /// How many cached rows carry this subject, per folder.
-    async fn cached(&self, subject: &str) -> HashMap<String, usize> {
-        let subject = subject.to_string();
-        self.store
-            .call(move |s| {
-                let mut out = HashMap::new();
-                for m in s.mailboxes(None)? {
-                    let n = s
-                        .envelopes(m.id, 0, 100_000)?
-                        .iter()
-                        .filter(|e| e.subject == subject)
-                        .count();
-                    if n > 0 {
-                        out.insert(m.name, n);
-                    }
-                }
-                Ok(out)
-            })
-            .await
-            .unwrap()
-    }
-
-    async fn log(&self) -> Vec<String> {
-        self.store
-            .call(|s| Ok(s.action_log(1000)?.into_iter().map(|e| e.2).collect()))
-            .await
-            .unwrap()
-    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -523,7 +360,7 @@ fn expected(before: &World, kind: Kind, subject: &str, waits: bool) -> World {
 
 /// The local action of `kind` on the message; for Undo, the archive it undoes was replayed
 /// cleanly before.
-async fn act(c: &Client, kind: Kind, subject: &str) {
+async fn act(c: &TernAccount, kind: Kind, subject: &str) {
     let msg = c.id_of(home(kind), subject).await;
     let work = c.mailbox("Work").await;
     let cmd = match kind {
@@ -570,7 +407,7 @@ async fn act(c: &Client, kind: Kind, subject: &str) {
 
 /// Every kind of action, cut at every command boundary of its replay; the server ends exactly
 /// as intended. Returns how many replays were cut.
-async fn every_cut(servers: &MailServers, front: &Front, c: &Client, waits: bool) -> usize {
+async fn every_cut(servers: &MailServers, front: &Front, c: &TernAccount, waits: bool) -> usize {
     let mut check = TestImap::connect(servers.imap_port(), ALICE.email, ALICE.password).unwrap();
     let mut cuts = 0;
     let mut n = 0;
@@ -633,7 +470,7 @@ async fn every_cut(servers: &MailServers, front: &Front, c: &Client, waits: bool
                         server.insert(f.to_string(), k);
                     }
                 }
-                assert_eq!(c.cached(&subject).await, server, "{subject}: the cache");
+                assert_eq!(c.copies(&subject).await, server, "{subject}: the cache");
                 if !fired {
                     break; // k went past the last command of this replay
                 }
@@ -649,7 +486,7 @@ async fn a_replay_cut_anywhere_ends_with_exactly_the_intended_result() {
     servers.create_mailbox(ALICE.email, "Work");
     let front = Front::start(servers.imap_port()).await;
     let dir = tempfile::tempdir().unwrap();
-    let c = Client::new(dir.path(), front.port).await;
+    let c = account(dir.path(), front.port).await;
     let cuts = every_cut(&servers, &front, &c, false).await;
     assert!(cuts >= 7 * 3 * 2, "only {cuts} replays were cut");
     assert!(c.log().await.is_empty(), "{:?}", c.log().await);
@@ -667,7 +504,7 @@ async fn without_move_and_uidplus_only_the_users_messages_are_expunged() {
     for f in ["INBOX", "Archive", "Trash"] {
         append(&mut other, f, "\\Deleted", &raw(&format!("bystander-{f}")));
     }
-    let c = Client::new(dir.path(), front.port).await;
+    let c = account(dir.path(), front.port).await;
     let imap = c.connect().await;
     assert!(!imap.caps.has("MOVE") && !imap.caps.has("UIDPLUS"));
     drop(imap);
@@ -727,7 +564,7 @@ async fn a_server_that_answers_a_missing_uid_with_its_last_message_is_not_believ
     for s in ["gone", "draft-1", "draft-2", "last"] {
         append(&mut other, "INBOX", "", &raw(s));
     }
-    let c = Client::new(dir.path(), front.port).await;
+    let c = account(dir.path(), front.port).await;
     // Another client expunges "gone"; this server then answers its UID with the last message.
     let uids = other.uids("INBOX");
     let (gone_uid, last_uid) = (uids[0], *uids.last().unwrap());

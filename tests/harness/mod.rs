@@ -14,6 +14,7 @@
 //! /opt/tern-interop), and [`ImapServer`] to write a test once for Dovecot, Cyrus and Courier.
 #![allow(dead_code)]
 
+pub mod account;
 pub mod across;
 mod config;
 mod courier;
