@@ -273,6 +273,28 @@ pub fn with_logs(base: &Path, msg: &str, logs: &[&str]) -> String {
     out
 }
 
+/// Starts a daemon on `count` free ports: `attempt` gets the ports, writes what depends on
+/// them, spawns the daemon and waits until it is ready ([`wait_ready`]). An attempt that
+/// fails (most likely a port taken between picking and binding) is stopped and made again on
+/// new ports, [`PORT_ATTEMPTS`] times; `Err` is the last attempt's error.
+pub fn start_on_free_ports(
+    count: usize,
+    mut attempt: impl FnMut(&[u16]) -> (Daemon, Result<(), String>),
+) -> Result<Daemon, String> {
+    let mut last = String::new();
+    for _ in 0..PORT_ATTEMPTS {
+        let (mut daemon, ready) = attempt(&process::free_ports(count));
+        match ready {
+            Ok(()) => return Ok(daemon),
+            Err(e) => {
+                last = e;
+                daemon.stop();
+            }
+        }
+    }
+    Err(last)
+}
+
 /// Polls until every `(port, prefix)` greets with `prefix` and every port in `accepting`
 /// accepts, or the daemon dies, or the deadline passes. `Err` says what was missing.
 pub fn wait_ready(
