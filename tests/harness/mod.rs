@@ -315,33 +315,9 @@ impl MailServers {
                 "{what} {MISSING} ({bin} is absent)"
             );
         }
-        assert_eq!(
-            process::euid(),
-            0,
-            "the mail server fixture must run as root (Dovecot and Postfix switch users)"
-        );
-
-        reap_orphans();
-        let root = instance_root();
-        let dir = tempfile::Builder::new()
-            .prefix("tern-")
-            .tempdir_in(&root)
-            .unwrap_or_else(|e| panic!("create a temp dir under {}: {e}", root.display()));
-        let base = dir.path().to_path_buf();
-        // Dovecot's and Postfix's unix sockets live below it: sun_path holds < 108 bytes
-        assert!(
-            base.as_os_str().len() <= 64,
-            "instance dir {} is too long for unix socket paths: set TERN_TEST_ROOT shorter",
-            base.display()
-        );
-        // mkdtemp makes 0700; the mail user, dovecot and postfix must traverse it
-        mkdir(&base, 0o755);
-        // marks the dir as a harness instance and names its owner, for reap_orphans()
-        let me = process::Proc::of(std::process::id()).expect("own /proc entry");
-        write(
-            &base.join(OWNER_FILE),
-            &format!("{} {}\n", me.pid, me.start),
-            0o644,
+        let (dir, base) = interop::instance_dir(
+            "tern-",
+            "the mail server fixture must run as root (Dovecot and Postfix switch users)",
         );
         // the temp dir's random suffix is unique among live instances
         let instance = format!(
