@@ -16,6 +16,7 @@
 
 pub mod account;
 pub mod across;
+pub mod client;
 mod config;
 mod courier;
 mod cyrus;
