@@ -255,23 +255,16 @@ pub fn instance_root() -> PathBuf {
 
 /// Failure text for a start problem: the message plus the tails of the logs.
 fn with_logs(base: &Path, msg: &str) -> String {
-    let mut out = format!("{msg}\n(test server dir {})", base.display());
-    for name in [
-        "dovecot.log",
-        "dovecot.stderr",
-        "postfix.log",
-        "postfix.stderr",
-    ] {
-        let path = base.join("log").join(name);
-        if path.exists() {
-            out.push_str(&format!(
-                "\n===== {} (last 40 lines)\n{}",
-                path.display(),
-                process::tail(&path, 40)
-            ));
-        }
-    }
-    out
+    interop::with_logs(
+        base,
+        msg,
+        &[
+            "log/dovecot.log",
+            "log/dovecot.stderr",
+            "log/postfix.log",
+            "log/postfix.stderr",
+        ],
+    )
 }
 
 fn mkdir(path: &Path, mode: u32) {
