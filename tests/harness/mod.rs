@@ -896,19 +896,15 @@ impl MailServers {
         password: &str,
         pop3_keys: &str,
     ) -> PathBuf {
-        let name = user.email.split('@').next().unwrap_or("user");
-        let text = format!(
-            "data_dir = {data:?}\n[[account]]\nname = \"{name}\"\nemail = \"{email}\"\n\
-             [account.pop3]\nhost = \"{HOST}\"\nport = {port}\nsecurity = \"{security}\"\n\
-             username = \"{email}\"\npassword = \"{password}\"\nca_file = {ca:?}\n{pop3_keys}\n",
-            data = dir.join("data").display().to_string(),
-            email = user.email,
-            ca = self.ca_pem_path().display().to_string(),
-        );
-        let path = dir.join("config.toml");
-        fs::write(&path, text).expect("write tern config");
-        fs::set_permissions(&path, fs::Permissions::from_mode(0o600)).expect("chmod tern config");
-        path
+        interop::write_tern_pop3_config(
+            dir,
+            user,
+            security,
+            port,
+            password,
+            &self.ca_pem_path(),
+            pop3_keys,
+        )
     }
 
     /// Add keys to the `[account.imap]` section of a config written by `write_tern_config*`.
