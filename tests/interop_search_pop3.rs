@@ -120,27 +120,6 @@ fn message_id(raw: &[u8]) -> String {
             )
         })
 }
-
-/// Waits (bounded) for the engine's answer to search `req`.
-async fn searched(
-    events: &mut tokio::sync::mpsc::UnboundedReceiver<Event>,
-    req: u64,
-) -> (Vec<MsgId>, Option<String>) {
-    let deadline = tokio::time::Instant::now() + WAIT;
-    loop {
-        match tokio::time::timeout_at(deadline, events.recv()).await {
-            Ok(Some(Event::Searched {
-                req: r,
-                found,
-                error,
-                ..
-            })) if r == req => return (found, error),
-            Ok(Some(_)) => {}
-            other => panic!("no answer to search {req}: {other:?}"),
-        }
-    }
-}
-
 async fn server_search_fallback(mut server: ImapServer) {
     let started = Instant::now();
     let name = server.name();
@@ -241,7 +220,7 @@ async fn server_search_fallback(mut server: ImapServer) {
             req,
             mailboxes: vec![(inbox.mailbox, c.clone())],
         });
-        let (found, error) = searched(&mut events, req).await;
+        let (found, error) = harness::account::searched(&mut events, req, WAIT).await;
         let theirs = match server_search(&mut imap, criteria) {
             Ok(uids) => uids,
             Err(refused) => {
@@ -304,7 +283,7 @@ async fn server_search_fallback(mut server: ImapServer) {
         req: 99,
         mailboxes: vec![(inbox.mailbox, "TEXT x".into())],
     });
-    let (found, error) = searched(&mut events, 99).await;
+    let (found, error) = harness::account::searched(&mut events, 99, WAIT).await;
     assert!(found.is_empty());
     assert_eq!(error.as_deref(), Some("offline"), "{name}");
     engine.send(actor::Command::Shutdown);

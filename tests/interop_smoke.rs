@@ -7,15 +7,11 @@
 mod harness;
 
 use std::process::Command;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use harness::{ALICE, BOB, Exim, HOST, ImapKind, ImapServer, SINK, TLS_SERVER_NAME};
-use lettre::message::Mailbox;
-use lettre::transport::smtp::authentication::Credentials;
+use harness::{ALICE, BOB, Exim, HOST, ImapKind, ImapServer, SINK, client};
+use lettre::AsyncTransport;
 use lettre::transport::smtp::client::Tls;
-use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
-use rustls::pki_types::ServerName;
 use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncWrite, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
 use tokio_rustls::client::TlsStream;
@@ -23,20 +19,6 @@ use tokio_rustls::client::TlsStream;
 const WAIT: Duration = Duration::from_secs(10);
 const IO: Duration = Duration::from_secs(20);
 const ROLES: [&str; 5] = ["Drafts", "Sent", "Trash", "Junk", "Archive"];
-
-fn server_name() -> ServerName<'static> {
-    ServerName::try_from(TLS_SERVER_NAME).expect("valid server name")
-}
-
-async fn tls_connect(
-    port: u16,
-    config: Arc<rustls::ClientConfig>,
-) -> std::io::Result<TlsStream<TcpStream>> {
-    let tcp = TcpStream::connect((HOST, port)).await?;
-    tokio_rustls::TlsConnector::from(config)
-        .connect(server_name(), tcp)
-        .await
-}
 
 type Session = async_imap::Session<TlsStream<TcpStream>>;
 
@@ -54,11 +36,11 @@ async fn imap_login(server: &ImapServer, starttls: bool) -> Session {
             .await
             .expect("STARTTLS");
         tokio_rustls::TlsConnector::from(server.tls_client_config())
-            .connect(server_name(), client.into_inner())
+            .connect(client::server_name(), client.into_inner())
             .await
             .unwrap_or_else(|e| panic!("{}: TLS after STARTTLS: {e}", server.name()))
     } else {
-        tls_connect(server.imaps_port(), server.tls_client_config())
+        client::tls_connect(server.imaps_port(), server.tls_client_config())
             .await
             .unwrap_or_else(|e| panic!("{}: IMAPS handshake: {e}", server.name()))
     };
@@ -187,12 +169,12 @@ async fn check_pop3(server: &ImapServer, count: usize) {
     let stls = cmd(&mut r, "STLS").await;
     assert!(stls.starts_with("+OK"), "{}: STLS {stls}", server.name());
     let tls = tokio_rustls::TlsConnector::from(server.tls_client_config())
-        .connect(server_name(), r.into_inner())
+        .connect(client::server_name(), r.into_inner())
         .await
         .expect("STLS handshake");
     login_stat(&mut BufReader::new(tls), server.name(), count).await;
 
-    let tls = tls_connect(server.pop3s_port(), server.tls_client_config())
+    let tls = client::tls_connect(server.pop3s_port(), server.tls_client_config())
         .await
         .expect("POP3S handshake");
     let mut r = BufReader::new(tls);
@@ -249,33 +231,6 @@ async fn each_server_serves_imap_and_pop3() {
         assert_eq!(imap.uids(&projects), [uid], "{}", server.name());
         eprintln!("{}: checked in {:?}", server.name(), t.elapsed());
     }
-}
-
-fn smtp_transport(
-    port: u16,
-    tls: Tls,
-    user: &str,
-    password: &str,
-) -> AsyncSmtpTransport<Tokio1Executor> {
-    AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(HOST)
-        .port(port)
-        .tls(tls)
-        .credentials(Credentials::new(user.into(), password.into()))
-        .timeout(Some(IO))
-        .build()
-}
-
-fn message(from: &str, to: &[&str], subject: &str) -> Message {
-    let mut b = Message::builder()
-        .from(from.parse::<Mailbox>().expect("from"))
-        .subject(subject);
-    for t in to {
-        b = b.to(t.parse::<Mailbox>().expect("to"));
-    }
-    b.body(format!(
-        "Hello from the interop smoke test.\nSubject was: {subject}\n"
-    ))
-    .expect("build message")
 }
 
 /// One SMTP reply (multi-line replies joined), e.g. "250-a\n250 b".
@@ -336,14 +291,15 @@ async fn exim_delivers_into_cyrus_and_courier() {
             ("smtps", Tls::Wrapper(exim.lettre_tls()), exim.smtps_port()),
         ] {
             let subject = format!("via exim {how} into {name}");
-            let transport = smtp_transport(port, tls, ALICE.email, ALICE.password);
+            let transport = client::smtp_transport(port, tls, ALICE.email, ALICE.password, IO);
             let t = Instant::now();
             let response = tokio::time::timeout(
                 IO,
-                transport.send(message(
+                transport.send(client::message(
                     "Alice <alice@example.test>",
                     &["Bob <bob@example.test>"],
                     &subject,
+                    "interop smoke test",
                 )),
             )
             .await
@@ -358,17 +314,19 @@ async fn exim_delivers_into_cyrus_and_courier() {
             assert!(raw.contains("Exim"), "no Received header from Exim: {raw}");
         }
         // other domains go to the sink
-        let transport = smtp_transport(
+        let transport = client::smtp_transport(
             exim.submission_port(),
             Tls::Required(exim.lettre_tls()),
             ALICE.email,
             ALICE.password,
+            IO,
         );
         transport
-            .send(message(
+            .send(client::message(
                 "alice@example.test",
                 &["someone@gmail.example"],
                 "outward",
+                "interop smoke test",
             ))
             .await
             .unwrap_or_else(|e| panic!("{}", exim.with_logs(&format!("send outward: {e}"))));
@@ -407,17 +365,19 @@ async fn exim_delivers_into_cyrus_and_courier() {
         }
         smtp_cmd(&mut r, "QUIT").await;
         // a wrong password over TLS: 535
-        let transport = smtp_transport(
+        let transport = client::smtp_transport(
             exim.smtps_port(),
             Tls::Wrapper(exim.lettre_tls()),
             ALICE.email,
             "wrong",
+            IO,
         );
         let err = transport
-            .send(message(
+            .send(client::message(
                 "alice@example.test",
                 &["bob@example.test"],
                 "never",
+                "interop smoke test",
             ))
             .await
             .expect_err("a wrong password must fail");

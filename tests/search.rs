@@ -162,27 +162,6 @@ async fn local_search_matches_the_servers_search() {
     engine.send(actor::Command::Shutdown);
     task.await.unwrap();
 }
-
-/// Waits for the engine's answer to search `req`.
-async fn searched(
-    events: &mut tokio::sync::mpsc::UnboundedReceiver<Event>,
-    req: u64,
-) -> (Vec<tern::domain::MsgId>, Option<String>) {
-    let deadline = tokio::time::Instant::now() + WAIT;
-    loop {
-        match tokio::time::timeout_at(deadline, events.recv()).await {
-            Ok(Some(Event::Searched {
-                req: r,
-                found,
-                error,
-                ..
-            })) if r == req => return (found, error),
-            Ok(Some(_)) => {}
-            other => panic!("no answer to search {req}: {other:?}"),
-        }
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn folders_without_bodies_are_searched_on_the_server() {
     use tern::domain::search::{MailboxCtx, imap_criteria, needs_body};
@@ -245,7 +224,7 @@ async fn folders_without_bodies_are_searched_on_the_server() {
             req,
             mailboxes: vec![(inbox.mailbox, c)],
         });
-        let (found, error) = searched(&mut events, req).await;
+        let (found, error) = harness::account::searched(&mut events, req, WAIT).await;
         assert_eq!(error, None);
         let ids = found.clone();
         let uids: BTreeSet<u32> = store
@@ -279,7 +258,7 @@ async fn folders_without_bodies_are_searched_on_the_server() {
         req: 9,
         mailboxes: vec![(inbox.mailbox, "TEXT x".into())],
     });
-    let (found, error) = searched(&mut events, 9).await;
+    let (found, error) = harness::account::searched(&mut events, 9, WAIT).await;
     assert!(found.is_empty());
     assert_eq!(error.as_deref(), Some("offline"));
     engine.send(actor::Command::Shutdown);

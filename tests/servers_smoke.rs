@@ -3,12 +3,9 @@
 
 mod harness;
 
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use harness::{ALICE, BOB, HOST, MailServers, SINK, TLS_SERVER_NAME, TestImap};
-use lettre::message::Mailbox;
-use lettre::transport::smtp::authentication::Credentials;
+use harness::{ALICE, BOB, HOST, MailServers, SINK, TestImap, client};
 use lettre::transport::smtp::client::Tls;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use rustls::pki_types::ServerName;
@@ -19,27 +16,13 @@ use tokio_rustls::client::TlsStream;
 const WAIT: Duration = Duration::from_secs(10);
 const IO: Duration = Duration::from_secs(20);
 
-fn server_name() -> ServerName<'static> {
-    ServerName::try_from(TLS_SERVER_NAME).expect("valid server name")
-}
-
-async fn tls_connect(
-    port: u16,
-    config: Arc<rustls::ClientConfig>,
-) -> std::io::Result<TlsStream<TcpStream>> {
-    let tcp = TcpStream::connect((HOST, port)).await?;
-    tokio_rustls::TlsConnector::from(config)
-        .connect(server_name(), tcp)
-        .await
-}
-
 /// IMAP over implicit TLS, as the app does it: TLS, greeting, LOGIN.
 async fn imaps_login(
     servers: &MailServers,
     user: &str,
     password: &str,
 ) -> async_imap::Session<TlsStream<TcpStream>> {
-    let tls = tls_connect(servers.imaps_port(), servers.tls_client_config())
+    let tls = client::tls_connect(servers.imaps_port(), servers.tls_client_config())
         .await
         .expect("TLS handshake on the IMAPS port");
     let mut client = async_imap::Client::new(tls);
@@ -69,7 +52,7 @@ async fn imap_starttls_login(
         .await
         .expect("STARTTLS");
     let tls = tokio_rustls::TlsConnector::from(servers.tls_client_config())
-        .connect(server_name(), client.into_inner())
+        .connect(client::server_name(), client.into_inner())
         .await
         .expect("TLS handshake after STARTTLS");
     // no second greeting after STARTTLS
@@ -96,33 +79,6 @@ async fn assert_imap_capabilities(session: &mut async_imap::Session<TlsStream<Tc
     let inbox = session.select("INBOX").await.expect("SELECT INBOX");
     assert_eq!(inbox.exists, 0, "fresh INBOX should be empty");
     session.logout().await.expect("LOGOUT");
-}
-
-fn smtp_transport(
-    port: u16,
-    tls: Tls,
-    user: &str,
-    password: &str,
-) -> AsyncSmtpTransport<Tokio1Executor> {
-    AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(HOST)
-        .port(port)
-        .tls(tls)
-        .credentials(Credentials::new(user.into(), password.into()))
-        .timeout(Some(IO))
-        .build()
-}
-
-fn message(from: &str, to: &[&str], subject: &str) -> Message {
-    let mut b = Message::builder()
-        .from(from.parse::<Mailbox>().expect("from"))
-        .subject(subject);
-    for t in to {
-        b = b.to(t.parse::<Mailbox>().expect("to"));
-    }
-    b.body(format!(
-        "Hello from the tern smoke test.\nSubject was: {subject}\n"
-    ))
-    .expect("build message")
 }
 
 async fn send(
@@ -177,12 +133,12 @@ async fn tls_fails_without_trusting_the_ca() {
         ("pop3s", servers.pop3s_port()),
         ("smtps", servers.smtps_port()),
     ] {
-        let err = tls_connect(port, untrusting.clone())
+        let err = client::tls_connect(port, untrusting.clone())
             .await
             .expect_err(&format!("{what}: TLS must fail with an empty root store"));
         assert!(is_unknown_issuer(&err), "{what}: unexpected error {err:?}");
         // control: the same with the CA trusted works
-        tls_connect(port, servers.tls_client_config())
+        client::tls_connect(port, servers.tls_client_config())
             .await
             .unwrap_or_else(|e| panic!("{what}: TLS with the CA trusted failed: {e}"));
     }
@@ -198,7 +154,7 @@ async fn tls_fails_without_trusting_the_ca() {
         .await
         .expect("STARTTLS");
     let err = tokio_rustls::TlsConnector::from(untrusting)
-        .connect(server_name(), client.into_inner())
+        .connect(client::server_name(), client.into_inner())
         .await
         .expect_err("STARTTLS handshake must fail with an empty root store");
     assert!(is_unknown_issuer(&err), "unexpected error {err:?}");
@@ -251,14 +207,15 @@ async fn smtp_submission_reaches_imap() {
         ),
     ] {
         let subject = format!("smoke over {how} {}", servers.instance_name());
-        let transport = smtp_transport(port, tls, ALICE.email, ALICE.password);
+        let transport = client::smtp_transport(port, tls, ALICE.email, ALICE.password, IO);
         let t0 = Instant::now();
         let response = send(
             &transport,
-            message(
+            client::message(
                 "Alice <alice@example.test>",
                 &["Bob <bob@example.test>"],
                 &subject,
+                "tern smoke test",
             ),
         )
         .await
@@ -296,7 +253,7 @@ async fn wrong_password_is_refused() {
     let servers = MailServers::start();
 
     // IMAP over TLS, as the app logs in
-    let tls = tls_connect(servers.imaps_port(), servers.tls_client_config())
+    let tls = client::tls_connect(servers.imaps_port(), servers.tls_client_config())
         .await
         .expect("TLS");
     let mut client = async_imap::Client::new(tls);
@@ -330,10 +287,15 @@ async fn wrong_password_is_refused() {
         ),
         (servers.smtps_port(), Tls::Wrapper(servers.lettre_tls())),
     ] {
-        let transport = smtp_transport(port, tls, ALICE.email, "wrong");
+        let transport = client::smtp_transport(port, tls, ALICE.email, "wrong", IO);
         let err = send(
             &transport,
-            message("alice@example.test", &["bob@example.test"], "never"),
+            client::message(
+                "alice@example.test",
+                &["bob@example.test"],
+                "never",
+                "tern smoke test",
+            ),
         )
         .await
         .expect_err("SMTP AUTH with a wrong password must fail");
@@ -476,13 +438,13 @@ async fn pop3_plain_stls_and_pop3s() {
     assert!(line(&mut r).await.starts_with("+OK"));
     assert!(cmd(&mut r, "STLS").await.starts_with("+OK"));
     let tls = tokio_rustls::TlsConnector::from(servers.tls_client_config())
-        .connect(server_name(), r.into_inner())
+        .connect(client::server_name(), r.into_inner())
         .await
         .expect("STLS handshake");
     login_stat(&mut BufReader::new(tls)).await;
 
     // POP3S
-    let tls = tls_connect(servers.pop3s_port(), servers.tls_client_config())
+    let tls = client::tls_connect(servers.pop3s_port(), servers.tls_client_config())
         .await
         .expect("POP3S handshake");
     let mut r = BufReader::new(tls);
@@ -534,10 +496,11 @@ async fn two_fixtures_side_by_side() {
             .port(s.smtp_port())
             .timeout(Some(IO))
             .build();
-        let msg = message(
+        let msg = client::message(
             "someone@outside.example",
             &["bob@example.test"],
             &format!("for fixture {name}"),
+            "tern smoke test",
         );
         send(&transport, msg)
             .await
@@ -572,18 +535,20 @@ async fn two_fixtures_side_by_side() {
 async fn outside_domains_end_in_the_sink() {
     let servers = MailServers::start();
     let subject = "to the outside world";
-    let transport = smtp_transport(
+    let transport = client::smtp_transport(
         servers.submission_port(),
         Tls::Required(servers.lettre_tls()),
         ALICE.email,
         ALICE.password,
+        IO,
     );
     send(
         &transport,
-        message(
+        client::message(
             "alice@example.test",
             &["Someone <someone@gmail.example>", "other@example.com"],
             subject,
+            "tern smoke test",
         ),
     )
     .await
@@ -606,7 +571,12 @@ async fn outside_domains_end_in_the_sink() {
         .build();
     let err = send(
         &mx,
-        message("x@outside.example", &["someone@gmail.example"], "relay?"),
+        client::message(
+            "x@outside.example",
+            &["someone@gmail.example"],
+            "relay?",
+            "tern smoke test",
+        ),
     )
     .await
     .expect_err("the MX port must not relay");
@@ -662,15 +632,21 @@ async fn servers_stop_and_start_again() {
         "dovecot stop {stop_d:?} start {start_d:?}; postfix stop {stop_p:?} start {start_p:?}"
     );
 
-    let transport = smtp_transport(
+    let transport = client::smtp_transport(
         servers.submission_port(),
         Tls::Required(servers.lettre_tls()),
         ALICE.email,
         ALICE.password,
+        IO,
     );
     send(
         &transport,
-        message("alice@example.test", &["bob@example.test"], "after restart"),
+        client::message(
+            "alice@example.test",
+            &["bob@example.test"],
+            "after restart",
+            "tern smoke test",
+        ),
     )
     .await
     .unwrap_or_else(|e| panic!("{}", servers.with_logs(&format!("send: {e}"))));

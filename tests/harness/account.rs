@@ -4,14 +4,17 @@
 
 use std::collections::HashMap;
 use std::path::Path;
+use std::time::Duration;
 
 use tern::app::effects::triage;
 use tern::app::msg::{Cmd, Msg, Undo};
 use tern::config::{AccountConfig, Config};
 use tern::domain::{AccountId, MailboxId, MsgId};
 use tern::store::StoreHandle;
+use tern::sync::actor::Event;
 use tern::sync::engine::{self, SyncOptions};
 use tern::sync::imap::Imap;
+use tokio::sync::mpsc::UnboundedReceiver;
 
 pub struct TernAccount {
     pub account: AccountConfig,
@@ -159,5 +162,27 @@ impl TernAccount {
             .call(|s| Ok(s.action_log(1000)?.into_iter().map(|e| e.2).collect()))
             .await
             .unwrap()
+    }
+}
+
+/// Waits (bounded by `wait`) for the engine's answer to search `req`; other events are
+/// passed over.
+pub async fn searched(
+    events: &mut UnboundedReceiver<Event>,
+    req: u64,
+    wait: Duration,
+) -> (Vec<MsgId>, Option<String>) {
+    let deadline = tokio::time::Instant::now() + wait;
+    loop {
+        match tokio::time::timeout_at(deadline, events.recv()).await {
+            Ok(Some(Event::Searched {
+                req: r,
+                found,
+                error,
+                ..
+            })) if r == req => return (found, error),
+            Ok(Some(_)) => {}
+            other => panic!("no answer to search {req}: {other:?}"),
+        }
     }
 }

@@ -169,9 +169,7 @@ impl Courier {
         }
 
         let b = base.display();
-        let mut last = String::new();
-        for _ in 0..interop::PORT_ATTEMPTS {
-            let p = process::free_ports(4);
+        let started = interop::start_on_free_ports(4, |p| {
             (courier.imap, courier.imaps, courier.pop3, courier.pop3s) = (p[0], p[1], p[2], p[3]);
             let tcpd = format!(
                 "{} -address=127.0.0.1 -maxprocs=100 -maxperip=100 -nodnslookup -noidentlookup",
@@ -215,25 +213,14 @@ impl Courier {
                 &[courier.imaps, courier.pop3s],
                 &[base.join("run/authdaemon/socket")],
             );
-            courier.daemon = Some(daemon);
-            match ready {
-                Ok(()) => {
-                    last.clear();
-                    break;
-                }
-                Err(e) => {
-                    last = e;
-                    if let Some(mut d) = courier.daemon.take() {
-                        d.stop();
-                    }
-                }
-            }
-        }
-        if !last.is_empty() {
-            panic!(
+            (daemon, ready)
+        });
+        match started {
+            Ok(daemon) => courier.daemon = Some(daemon),
+            Err(last) => panic!(
                 "{}",
                 courier.with_logs(&format!("courier did not start: {last}"))
-            );
+            ),
         }
         courier.startup = t0.elapsed();
         courier

@@ -99,9 +99,7 @@ impl Cyrus {
         interop::own(&base.join("etc/sasldb2"), MAIL_UID, MAIL_GID);
         write(&base.join("etc/imapd.conf"), &imapd_conf(&base), 0o644);
 
-        let mut last = String::new();
-        for _ in 0..interop::PORT_ATTEMPTS {
-            let p = process::free_ports(4);
+        let started = interop::start_on_free_ports(4, |p| {
             (cyrus.imap, cyrus.imaps, cyrus.pop3, cyrus.pop3s) = (p[0], p[1], p[2], p[3]);
             write(&base.join("etc/cyrus.conf"), &cyrus.cyrus_conf(), 0o644);
             let script = base.join("etc/start.sh");
@@ -127,26 +125,14 @@ impl Cyrus {
                 &[cyrus.imaps, cyrus.pop3s],
                 &[cyrus.lmtp_socket()],
             );
-            cyrus.daemon = Some(daemon);
-            match ready {
-                Ok(()) => {
-                    last.clear();
-                    break;
-                }
-                Err(e) => {
-                    // most likely a port taken between picking and binding: try new ports
-                    last = e;
-                    if let Some(mut d) = cyrus.daemon.take() {
-                        d.stop();
-                    }
-                }
-            }
-        }
-        if !last.is_empty() {
-            panic!(
+            (daemon, ready)
+        });
+        match started {
+            Ok(daemon) => cyrus.daemon = Some(daemon),
+            Err(last) => panic!(
                 "{}",
                 cyrus.with_logs(&format!("cyrus did not start: {last}"))
-            );
+            ),
         }
         // logging in creates INBOX and the folders (autocreate); then their SPECIAL-USE
         for user in USERS {

@@ -20,7 +20,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use super::interop::{self, Daemon};
-use super::{TLS_SERVER_NAME, USERS, mkdir, process, write};
+use super::{TLS_SERVER_NAME, USERS, mkdir, write};
 
 const MAIL_UID: u32 = 8;
 const MAIL_GID: u32 = 8;
@@ -115,9 +115,7 @@ impl Exim {
             ),
             0o644,
         );
-        let mut last = String::new();
-        for _ in 0..interop::PORT_ATTEMPTS {
-            let p = process::free_ports(2);
+        let started = interop::start_on_free_ports(2, |p| {
             (exim.submission, exim.smtps) = (p[0], p[1]);
             write(&conf, &exim.exim_conf(&bin, &delivery), 0o644);
             let mut daemon = interop::spawn_in_namespace(
@@ -128,22 +126,11 @@ impl Exim {
             );
             let ready =
                 interop::wait_ready(&mut daemon, &[(exim.submission, "220")], &[exim.smtps], &[]);
-            exim.daemon = Some(daemon);
-            match ready {
-                Ok(()) => {
-                    last.clear();
-                    break;
-                }
-                Err(e) => {
-                    last = e;
-                    if let Some(mut d) = exim.daemon.take() {
-                        d.stop();
-                    }
-                }
-            }
-        }
-        if !last.is_empty() {
-            panic!("{}", exim.with_logs(&format!("exim did not start: {last}")));
+            (daemon, ready)
+        });
+        match started {
+            Ok(daemon) => exim.daemon = Some(daemon),
+            Err(last) => panic!("{}", exim.with_logs(&format!("exim did not start: {last}"))),
         }
         exim.startup = t0.elapsed();
         exim

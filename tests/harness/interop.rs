@@ -41,32 +41,42 @@ pub fn pki() -> &'static tls::Pki {
     PKI.get_or_init(|| tls::generate(&format!("interop-{}", std::process::id())))
 }
 
-/// A fresh instance dir (`<instance_root>/tern-<kind>-XXXXXX`, 0755, owner file written, the
-/// CA/cert/key in etc/tls). The caller keeps the TempDir.
-pub fn new_instance(kind: &str) -> (tempfile::TempDir, PathBuf) {
-    assert_eq!(
-        process::euid(),
-        0,
-        "the {kind} fixture must run as root (the servers switch users)"
-    );
+/// A fresh instance dir `<instance_root>/<prefix>XXXXXX`, 0755 (the servers' users must
+/// traverse it), marked with the owner file; orphans of dead runs reaped first. Panics with
+/// `not_root` unless running as root. The caller keeps the TempDir.
+pub fn instance_dir(prefix: &str, not_root: &str) -> (tempfile::TempDir, PathBuf) {
+    assert_eq!(process::euid(), 0, "{not_root}");
     super::reap_orphans();
     let root = instance_root();
     let dir = tempfile::Builder::new()
-        .prefix(&format!("tern-{kind}-"))
+        .prefix(prefix)
         .tempdir_in(&root)
         .unwrap_or_else(|e| panic!("create a temp dir under {}: {e}", root.display()));
     let base = dir.path().to_path_buf();
+    // the servers' unix sockets live below it: sun_path holds < 108 bytes
     assert!(
         base.as_os_str().len() <= 64,
         "instance dir {} is too long for unix socket paths: set TERN_TEST_ROOT shorter",
         base.display()
     );
+    // mkdtemp makes 0700
     mkdir(&base, 0o755);
+    // marks the dir as a harness instance and names its owner, for reap_orphans()
     let me = process::Proc::of(std::process::id()).expect("own /proc entry");
     write(
         &base.join(OWNER_FILE),
         &format!("{} {}\n", me.pid, me.start),
         0o644,
+    );
+    (dir, base)
+}
+
+/// A fresh instance dir (`<instance_root>/tern-<kind>-XXXXXX`, 0755, owner file written, the
+/// CA/cert/key in etc/tls). The caller keeps the TempDir.
+pub fn new_instance(kind: &str) -> (tempfile::TempDir, PathBuf) {
+    let (dir, base) = instance_dir(
+        &format!("tern-{kind}-"),
+        &format!("the {kind} fixture must run as root (the servers switch users)"),
     );
     for d in ["etc", "etc/tls", "log", "run"] {
         mkdir(&base.join(d), 0o755);
@@ -271,6 +281,28 @@ pub fn with_logs(base: &Path, msg: &str, logs: &[&str]) -> String {
         }
     }
     out
+}
+
+/// Starts a daemon on `count` free ports: `attempt` gets the ports, writes what depends on
+/// them, spawns the daemon and waits until it is ready ([`wait_ready`]). An attempt that
+/// fails (most likely a port taken between picking and binding) is stopped and made again on
+/// new ports, [`PORT_ATTEMPTS`] times; `Err` is the last attempt's error.
+pub fn start_on_free_ports(
+    count: usize,
+    mut attempt: impl FnMut(&[u16]) -> (Daemon, Result<(), String>),
+) -> Result<Daemon, String> {
+    let mut last = String::new();
+    for _ in 0..PORT_ATTEMPTS {
+        let (mut daemon, ready) = attempt(&process::free_ports(count));
+        match ready {
+            Ok(()) => return Ok(daemon),
+            Err(e) => {
+                last = e;
+                daemon.stop();
+            }
+        }
+    }
+    Err(last)
 }
 
 /// Polls until every `(port, prefix)` greets with `prefix` and every port in `accepting`

@@ -16,6 +16,7 @@
 
 pub mod account;
 pub mod across;
+pub mod client;
 mod config;
 mod courier;
 mod cyrus;
@@ -254,23 +255,16 @@ pub fn instance_root() -> PathBuf {
 
 /// Failure text for a start problem: the message plus the tails of the logs.
 fn with_logs(base: &Path, msg: &str) -> String {
-    let mut out = format!("{msg}\n(test server dir {})", base.display());
-    for name in [
-        "dovecot.log",
-        "dovecot.stderr",
-        "postfix.log",
-        "postfix.stderr",
-    ] {
-        let path = base.join("log").join(name);
-        if path.exists() {
-            out.push_str(&format!(
-                "\n===== {} (last 40 lines)\n{}",
-                path.display(),
-                process::tail(&path, 40)
-            ));
-        }
-    }
-    out
+    interop::with_logs(
+        base,
+        msg,
+        &[
+            "log/dovecot.log",
+            "log/dovecot.stderr",
+            "log/postfix.log",
+            "log/postfix.stderr",
+        ],
+    )
 }
 
 fn mkdir(path: &Path, mode: u32) {
@@ -315,33 +309,9 @@ impl MailServers {
                 "{what} {MISSING} ({bin} is absent)"
             );
         }
-        assert_eq!(
-            process::euid(),
-            0,
-            "the mail server fixture must run as root (Dovecot and Postfix switch users)"
-        );
-
-        reap_orphans();
-        let root = instance_root();
-        let dir = tempfile::Builder::new()
-            .prefix("tern-")
-            .tempdir_in(&root)
-            .unwrap_or_else(|e| panic!("create a temp dir under {}: {e}", root.display()));
-        let base = dir.path().to_path_buf();
-        // Dovecot's and Postfix's unix sockets live below it: sun_path holds < 108 bytes
-        assert!(
-            base.as_os_str().len() <= 64,
-            "instance dir {} is too long for unix socket paths: set TERN_TEST_ROOT shorter",
-            base.display()
-        );
-        // mkdtemp makes 0700; the mail user, dovecot and postfix must traverse it
-        mkdir(&base, 0o755);
-        // marks the dir as a harness instance and names its owner, for reap_orphans()
-        let me = process::Proc::of(std::process::id()).expect("own /proc entry");
-        write(
-            &base.join(OWNER_FILE),
-            &format!("{} {}\n", me.pid, me.start),
-            0o644,
+        let (dir, base) = interop::instance_dir(
+            "tern-",
+            "the mail server fixture must run as root (Dovecot and Postfix switch users)",
         );
         // the temp dir's random suffix is unique among live instances
         let instance = format!(
@@ -926,19 +896,15 @@ impl MailServers {
         password: &str,
         pop3_keys: &str,
     ) -> PathBuf {
-        let name = user.email.split('@').next().unwrap_or("user");
-        let text = format!(
-            "data_dir = {data:?}\n[[account]]\nname = \"{name}\"\nemail = \"{email}\"\n\
-             [account.pop3]\nhost = \"{HOST}\"\nport = {port}\nsecurity = \"{security}\"\n\
-             username = \"{email}\"\npassword = \"{password}\"\nca_file = {ca:?}\n{pop3_keys}\n",
-            data = dir.join("data").display().to_string(),
-            email = user.email,
-            ca = self.ca_pem_path().display().to_string(),
-        );
-        let path = dir.join("config.toml");
-        fs::write(&path, text).expect("write tern config");
-        fs::set_permissions(&path, fs::Permissions::from_mode(0o600)).expect("chmod tern config");
-        path
+        interop::write_tern_pop3_config(
+            dir,
+            user,
+            security,
+            port,
+            password,
+            &self.ca_pem_path(),
+            pop3_keys,
+        )
     }
 
     /// Add keys to the `[account.imap]` section of a config written by `write_tern_config*`.
