@@ -388,7 +388,9 @@ async fn push(server: &ImapServer) {
             break;
         }
     }
-    let budget = Duration::from_secs(if name == "cyrus" { 3 } else { 10 });
+    // A bound for a loaded CI machine, not a target: the times seen are printed (Cyrus ~10-50 ms,
+    // Courier 6-60 ms here).
+    let budget = Duration::from_secs(30);
     let mut r = Running {
         c,
         engine,
