@@ -1,7 +1,7 @@
 //! tern's sync engine against real Cyrus (CONDSTORE, QRESYNC, SPECIAL-USE, `/`, IDLE pushed
 //! by idled) and Courier (none of those: full flag fetches, roles from `[account.folders]`,
 //! `INBOX.` namespace with `.`; its IDLE is configured as a rescan every 2 s, yet pushed within
-//! ~20 ms here, so the 10 s budget is a bound, not a wait): the initial sync, a resync after
+//! ~20 ms here, so the 30 s budget is a bound, not a wait): the initial sync, a resync after
 //! another client's changes, push while the engine runs, and a folder recreated with a new
 //! UIDVALIDITY. After every step the cache equals what the server holds (UIDs, subjects,
 //! flags), read back over a separate connection.
