@@ -19,17 +19,31 @@ use tern::sync::actor::{self, Timing};
 use tern::ui::theme::Theme;
 use tern::{demo, tui};
 
-/// Log to `<data_dir>/tern.log`, filtered by `TERN_LOG` (default `info`). Never to the terminal.
+/// Dependencies whose logs carry protocol bytes (and so secrets or mail) or flood the log:
+/// capped whatever `TERN_LOG` asks. async-imap traces every command it writes (LOGIN with its
+/// password, AUTHENTICATE's answer) and every byte it reads; lettre logs `Wrote: AUTH PLAIN
+/// <base64 of the password>` at debug; html5ever logs every token of every HTML part.
+const CAPPED_LOGS: &[&str] = &[
+    "async_imap=off",
+    "lettre=warn",
+    "html5ever=warn",
+    "markup5ever=warn",
+    "rustls=info",
+    "tokio_rustls=info",
+];
+
+/// Log to `<data_dir>/tern.log` (0600), filtered by `TERN_LOG` (default `info`). Never to the
+/// terminal.
 fn init_logging(data_dir: &Path) -> anyhow::Result<tracing_appender::non_blocking::WorkerGuard> {
-    std::fs::create_dir_all(data_dir)
-        .with_context(|| format!("cannot create {}", data_dir.display()))?;
+    tern::store::ensure_private_dir(data_dir)?;
     let appender = tracing_appender::rolling::never(data_dir, "tern.log");
+    tern::store::make_private(&data_dir.join("tern.log"))?;
     let (writer, guard) = tracing_appender::non_blocking(appender);
-    // async-imap traces every command it writes (LOGIN with its password, AUTHENTICATE's
-    // answer) and every byte it reads (mail): never into the log, whatever TERN_LOG asks.
-    let filter = tracing_subscriber::EnvFilter::try_from_env("TERN_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"))
-        .add_directive("async_imap=off".parse()?);
+    let mut filter = tracing_subscriber::EnvFilter::try_from_env("TERN_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    for directive in CAPPED_LOGS {
+        filter = filter.add_directive(directive.parse()?);
+    }
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(writer)
@@ -251,6 +265,13 @@ fn send(
 }
 
 fn main() -> ExitCode {
+    // Everything tern writes (cache, log, drafts, scratch files, saved attachments) is the
+    // user's alone, whatever the umask it was started with.
+    #[cfg(unix)]
+    // SAFETY: umask only sets the process's file mode creation mask; it cannot fail.
+    unsafe {
+        libc::umask(0o077);
+    }
     let cli = Cli::parse();
     let rt = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()

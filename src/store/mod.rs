@@ -7,6 +7,7 @@ mod actions;
 mod handle;
 mod outbox;
 mod pop3;
+mod private;
 mod queue;
 mod schema;
 mod search;
@@ -17,6 +18,7 @@ pub use actions::{FlagName, Moved, Pending, QueuedAction, Relocation, placeholde
 pub use handle::StoreHandle;
 pub use outbox::{OutState, OutboxRow};
 pub use pop3::{POP3_FOLDERS, POP3_INBOX, Pop3Message, Pop3Record};
+pub use private::{ensure_private_dir, make_private};
 pub use sync::{MailboxInfo, SyncState};
 
 use std::path::{Path, PathBuf};
@@ -145,20 +147,10 @@ pub struct Store {
 }
 
 impl Store {
-    /// Open (or create) the cache in `data_dir`, creating the directory (mode 0700).
+    /// Open (or create) the cache in `data_dir`, creating the directory (mode 0700); a data
+    /// directory other users can write is refused.
     pub fn open_in_dir(data_dir: &Path) -> Result<Store> {
-        if !data_dir.exists() {
-            let mut b = std::fs::DirBuilder::new();
-            b.recursive(true);
-            #[cfg(unix)]
-            std::os::unix::fs::DirBuilderExt::mode(&mut b, 0o700);
-            b.create(data_dir).map_err(|e| {
-                StoreError::Invalid(format!(
-                    "cannot create data dir {}: {e}",
-                    data_dir.display()
-                ))
-            })?;
-        }
+        private::ensure_private_dir(data_dir)?;
         Store::open(&data_dir.join(DB_FILE))
     }
 
@@ -172,6 +164,13 @@ impl Store {
             path: path.to_path_buf(),
         };
         store.init()?;
+        // Created 0600 under tern's umask; an older cache (or one made under another umask)
+        // is made private here, with its WAL and shared-memory files.
+        for suffix in ["", "-wal", "-shm"] {
+            let mut p = path.as_os_str().to_owned();
+            p.push(suffix);
+            private::make_private(Path::new(&p))?;
+        }
         Ok(store)
     }
 
