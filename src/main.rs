@@ -113,12 +113,8 @@ fn open(rt: &tokio::runtime::Runtime, cfg: Config) -> anyhow::Result<()> {
     for w in &cfg.warnings {
         tracing::warn!("{w}");
     }
+    // (Opening it marks what a crashed tern was sending as "may have been sent".)
     let mut store = Store::open_in_dir(&cfg.data_dir)?;
-    // A message tern was sending when it stopped may have gone out: never resent blindly.
-    let uncertain = store.outbox_recover()?;
-    if uncertain > 0 {
-        tracing::warn!("{uncertain} outgoing message(s) may have been sent before tern stopped");
-    }
     let mut imap_accounts = Vec::new();
     let mut pop3_accounts = Vec::new();
     let mut smtp_accounts = Vec::new();

@@ -138,3 +138,71 @@ fn search_finds_cached_mail_and_names_the_column_of_a_bad_query() {
     let again = tern(&["--config", c, "search", "from:jonas standup", "--json"]);
     assert_eq!(text(&again.stdout).lines().count(), lines.len());
 }
+
+/// `tern send` killed while it waits on the server leaves its message "sending"; the next
+/// command that opens the cache (here `tern outbox`, no TUI) says it may have been sent, and
+/// `--requeue` takes it.
+#[test]
+fn a_send_killed_mid_way_is_uncertain_for_the_next_command_and_can_be_requeued() {
+    use std::io::Write;
+    use std::process::Stdio;
+    // An SMTP server that accepts and never says a word.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let (seen_tx, seen) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for conn in listener.incoming().flatten() {
+            let _ = seen_tx.send(());
+            held.push(conn);
+        }
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("config.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "data_dir = {:?}\n[[account]]\nname = \"work\"\nemail = \"me@example.com\"\n\
+             save_sent = false\n[account.imap]\nhost = \"127.0.0.1\"\nport = 9\n\
+             [account.smtp]\nhost = \"127.0.0.1\"\nport = {port}\nsecurity = \"none\"\n",
+            dir.path().join("data").display().to_string()
+        ),
+    )
+    .unwrap();
+    let cfg = cfg.to_str().unwrap();
+    let mut send = Command::new(env!("CARGO_BIN_EXE_tern"))
+        .args(["--config", cfg, "send"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    send.stdin
+        .take()
+        .unwrap()
+        .write_all(b"To: you@example.org\r\nSubject: hi\r\n\r\nhello\r\n")
+        .unwrap();
+    // It connected (the message is claimed before): now it crashes.
+    seen.recv_timeout(std::time::Duration::from_secs(30))
+        .expect("tern send never connected");
+    send.kill().unwrap();
+    send.wait().unwrap();
+    let out = tern(&["--config", cfg, "outbox"]);
+    let stdout = text(&out.stdout);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(stdout.contains("may have been"), "{stdout}");
+    let id = stdout
+        .split('#')
+        .nth(1)
+        .and_then(|r| r.split(|c: char| !c.is_ascii_digit()).next())
+        .unwrap_or_else(|| panic!("no id in {stdout}"))
+        .to_string();
+    let out = tern(&["--config", cfg, "outbox", "--requeue", &id]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let out = tern(&["--config", cfg, "outbox"]);
+    assert!(
+        text(&out.stdout).contains("queued"),
+        "{}",
+        text(&out.stdout)
+    );
+}

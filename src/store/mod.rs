@@ -8,6 +8,7 @@ mod handle;
 mod outbox;
 mod pop3;
 mod private;
+mod process;
 mod queue;
 mod schema;
 mod search;
@@ -170,6 +171,13 @@ impl Store {
             let mut p = path.as_os_str().to_owned();
             p.push(suffix);
             private::make_private(Path::new(&p))?;
+        }
+        // Work a crashed process left half done, whichever command opens the cache first.
+        let uncertain = store.outbox_recover()?;
+        if uncertain > 0 {
+            tracing::warn!(
+                "{uncertain} outgoing message(s) may have been sent before tern stopped: see tern outbox"
+            );
         }
         Ok(store)
     }

@@ -174,20 +174,35 @@ impl Store {
     /// is written leaves it for [`Store::outbox_recover`] (uncertain: never resent blindly).
     pub fn outbox_claim(&mut self, id: i64) -> Result<bool> {
         Ok(self.conn.execute(
-            "UPDATE outbox SET state = 'sending', updated_at = ?2 WHERE id = ?1 AND state = 'queued'",
-            params![id, now()],
+            "UPDATE outbox SET state = 'sending', updated_at = ?2, owner = ?3
+             WHERE id = ?1 AND state = 'queued'",
+            params![id, now(), super::process::this()],
         )? == 1)
     }
 
-    /// At start-up: a message left `sending` by a crash may have gone out. It is marked
-    /// uncertain, never resent blindly. Returns how many.
+    /// A message left `sending` by a process that is gone (a crash, kill -9) may have gone
+    /// out: it is marked uncertain, never resent blindly. Rows a live process is sending are
+    /// left alone. Runs whenever the cache is opened, by the TUI and every command. Returns
+    /// how many.
     pub fn outbox_recover(&mut self) -> Result<usize> {
-        Ok(self.conn.execute(
-            "UPDATE outbox SET state = 'uncertain', updated_at = ?1,
-                last_reply = 'tern stopped while sending it: it may have been delivered'
-             WHERE state = 'sending'",
-            [now()],
-        )?)
+        let sending: Vec<(i64, Option<String>)> = self
+            .conn
+            .prepare("SELECT id, owner FROM outbox WHERE state = 'sending'")?
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<rusqlite::Result<_>>()?;
+        let mut n = 0;
+        for (id, owner) in sending {
+            if owner.as_deref().is_some_and(super::process::alive) {
+                continue;
+            }
+            n += self.conn.execute(
+                "UPDATE outbox SET state = 'uncertain', updated_at = ?2,
+                    last_reply = 'tern stopped while sending it: it may have been delivered'
+                 WHERE id = ?1 AND state = 'sending'",
+                params![id, now()],
+            )?;
+        }
+        Ok(n)
     }
 
     /// The Sent copy of a sent message: in the account's Sent folder of the cache at once

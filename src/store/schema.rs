@@ -229,6 +229,11 @@ CREATE INDEX pop3_uidl_by_message ON pop3_uidl (message_id);
 ALTER TABLE pending_actions ADD COLUMN since_uid INTEGER;
 ALTER TABLE pending_actions ADD COLUMN waiting INTEGER NOT NULL DEFAULT 0;
 "#,
+    // 11: which process is sending an outbox row ("pid starttime"), so any command that opens
+    // the cache can tell a send in progress from one a crash interrupted.
+    r#"
+ALTER TABLE outbox ADD COLUMN owner TEXT;
+"#,
 ];
 
 /// The migration after which the full-text index is rebuilt from the cached bodies.

@@ -712,7 +712,14 @@ fn only_one_sender_claims_a_queued_message() {
         .unwrap();
     assert!(s.outbox_claim(id).unwrap());
     assert!(!s.outbox_claim(id).unwrap(), "the second one gets nothing");
-    // A crash now: at start-up it is "may have been sent", not queued again.
+    // While its sender runs, another command opening the cache leaves it alone.
+    assert_eq!(s.outbox_recover().unwrap(), 0);
+    assert_eq!(s.outbox_get(id).unwrap().unwrap().state, OutState::Sending);
+    // Its sender crashed: the next command to open the cache makes it "may have been sent",
+    // never queued again.
+    s.conn
+        .execute("UPDATE outbox SET owner = '999999999 5'", [])
+        .unwrap();
     assert_eq!(s.outbox_recover().unwrap(), 1);
     assert_eq!(
         s.outbox_get(id).unwrap().unwrap().state,
@@ -756,6 +763,7 @@ fn the_index_is_rebuilt_when_its_schema_changes() {
                  DROP TABLE pop3_uidl;
                  ALTER TABLE pending_actions DROP COLUMN since_uid;
                  ALTER TABLE pending_actions DROP COLUMN waiting;
+                 ALTER TABLE outbox DROP COLUMN owner;
                  PRAGMA user_version = 7;",
             )
             .unwrap();
