@@ -146,6 +146,8 @@ pub fn html_to_rich(html: &str, width: usize) -> Option<(Vec<RichLine>, Vec<Stri
     if html.len() > MAX_RENDER_BYTES {
         return None;
     }
+    // Escape sequences go whole before html2text, which would drop only their control bytes.
+    let html = sanitize::escapes(html);
     let lines = html2text::config::rich()
         .no_table_borders()
         .lines_from_read(html.as_bytes(), width.max(20))
@@ -239,6 +241,9 @@ fn addresses(a: Option<&mail_parser::Address<'_>>) -> Vec<Address> {
 
 /// Render HTML as plain text at `width` columns, bounded in size.
 pub fn html_to_text(html: &str, width: usize) -> (String, bool) {
+    // Escape sequences go whole before html2text, which would drop only their control bytes.
+    let html = sanitize::escapes(html);
+    let html = html.as_str();
     let (input, cut) = if html.len() > MAX_RENDER_BYTES {
         let mut end = MAX_RENDER_BYTES;
         while !html.is_char_boundary(end) {
@@ -499,6 +504,33 @@ Hello there,\r\n> quoted\r\nsee you\r\n-- \r\nsig\r\n";
         assert!(v.body.contains("Title"), "{}", v.body);
         assert!(v.body.contains("bold"));
         assert!(!v.body.contains("<b>"));
+    }
+
+    #[test]
+    fn escape_sequences_in_html_vanish_whole() {
+        let raw = b"Subject: x\r\nContent-Type: text/html; charset=utf-8\r\n\r\n\
+<p>\x1b]8;;http://evil.test\x1b\\here\x1b]8;;\x1b\\ \x1b]0;PWNED-HTML\x07\
+\x1b[31mred\x1b[0m \xc2\x9b32mgreen \xc2\x9d0;PWNED-C1\x07 \x1bP1;2PWNED-DCS\x1b\\end</p>";
+        let check = |text: &str| {
+            let text = sanitize::body(text);
+            assert!(text.contains("here"), "{text:?}");
+            assert!(text.contains("red") && text.contains("end"), "{text:?}");
+            for bad in ["]8;;", "PWNED", "[31m", "[0m", "32m", "evil.test"] {
+                assert!(!text.contains(bad), "{bad} in {text:?}");
+            }
+        };
+        let v = parse(raw);
+        assert_eq!(v.source, BodySource::Html);
+        check(&v.body);
+        check(&v.meta.body_text);
+        let v = parse_for_reader(raw, 80);
+        let rich: String = v
+            .rich
+            .expect("rich lines")
+            .iter()
+            .flat_map(|l| l.iter().map(|(s, _)| s.as_str()))
+            .collect();
+        check(&rich);
     }
 
     #[test]
