@@ -79,43 +79,44 @@ fn read_all_in_thread(mut r: impl Read + Send + 'static) -> mpsc::Receiver<Vec<u
 }
 
 fn run_password_command(command: &str, timeout: Duration) -> Result<Secret, PasswordError> {
-    let mut child = Command::new("sh")
-        .arg("-c")
+    let mut cmd = Command::new("sh");
+    cmd.arg("-c")
         .arg(command)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .map_err(|source| PasswordError::Spawn {
-            command: command.to_string(),
-            source,
-        })?;
-    let stdout = read_all_in_thread(child.stdout.take().expect("piped stdout"));
-    let stderr = read_all_in_thread(child.stderr.take().expect("piped stderr"));
+        .stderr(Stdio::piped());
+    // Its own process group, so that whatever it started can be stopped with it.
+    #[cfg(unix)]
+    std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
+    let child = cmd.spawn().map_err(|source| PasswordError::Spawn {
+        command: command.to_string(),
+        source,
+    })?;
+    let mut child = Group {
+        child,
+        reaped: false,
+    };
+    let stdout = read_all_in_thread(child.child.stdout.take().expect("piped stdout"));
+    let stderr = read_all_in_thread(child.child.stderr.take().expect("piped stderr"));
 
     let deadline = Instant::now() + timeout;
     let timed_out = || PasswordError::Timeout {
         command: command.to_string(),
         timeout,
     };
-    let status = loop {
-        match child.try_wait() {
-            Ok(Some(status)) => break status,
-            Ok(None) if Instant::now() >= deadline => {
-                let _ = child.kill();
-                let _ = child.wait();
-                return Err(timed_out());
-            }
-            Ok(None) => thread::sleep(Duration::from_millis(10)),
+    loop {
+        match child.exited() {
+            Ok(true) => break,
+            Ok(false) if Instant::now() >= deadline => return Err(timed_out()),
+            Ok(false) => thread::sleep(Duration::from_millis(10)),
             Err(source) => {
-                let _ = child.kill();
                 return Err(PasswordError::Spawn {
                     command: command.to_string(),
                     source,
                 });
             }
         }
-    };
+    }
     // A background process the command started may keep the pipes open: don't wait for it
     // past the deadline.
     let remaining = || {
@@ -125,6 +126,10 @@ fn run_password_command(command: &str, timeout: Duration) -> Result<Secret, Pass
     };
     let out = stdout.recv_timeout(remaining()).map_err(|_| timed_out())?;
     let err = stderr.recv_timeout(remaining()).unwrap_or_default();
+    let status = child.finish().map_err(|source| PasswordError::Spawn {
+        command: command.to_string(),
+        source,
+    })?;
 
     if !status.success() {
         let status = match (status.code(), unix_signal(&status)) {
@@ -157,6 +162,80 @@ fn run_password_command(command: &str, timeout: Duration) -> Result<Secret, Pass
     Ok(Secret::new(first))
 }
 
+/// The running `password_command`, in its own process group. On every return (dropped, or
+/// [`finish`](Self::finish)ed) the whole group (the shell and anything it started, such as a
+/// background job still holding the pipes) is killed and the shell reaped.
+struct Group {
+    child: std::process::Child,
+    /// Whether the shell has been reaped: from then on its pid, and so the group id, may be
+    /// reused, and the group is not signalled.
+    reaped: bool,
+}
+
+impl Group {
+    /// Whether the shell has exited. On Linux it is left unreaped (a zombie keeps its pid, and
+    /// so the group id, reserved until the group is killed).
+    #[cfg(target_os = "linux")]
+    fn exited(&mut self) -> std::io::Result<bool> {
+        let pid = libc::id_t::from(self.child.id());
+        // SAFETY: `info` is a valid siginfo_t for waitid(2) to fill; all-zero is a valid value.
+        let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
+        // SAFETY: waitid(2) on our own child, writing only into `info`; WNOWAIT leaves it
+        // unreaped, WNOHANG returns at once.
+        let r = unsafe {
+            libc::waitid(
+                libc::P_PID,
+                pid,
+                &mut info,
+                libc::WEXITED | libc::WNOHANG | libc::WNOWAIT,
+            )
+        };
+        if r < 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+        // SAFETY: waitid filled `info` (si_pid stays 0 when the child has not exited).
+        Ok(unsafe { info.si_pid() } != 0)
+    }
+
+    #[cfg(not(target_os = "linux"))]
+    fn exited(&mut self) -> std::io::Result<bool> {
+        let done = self.child.try_wait()?.is_some();
+        self.reaped |= done;
+        Ok(done)
+    }
+
+    /// Kill what is left of the group, reap the shell and give its exit status.
+    fn finish(&mut self) -> std::io::Result<std::process::ExitStatus> {
+        self.kill_group();
+        let status = self.child.wait();
+        self.reaped = true;
+        status
+    }
+
+    fn kill_group(&mut self) {
+        if self.reaped {
+            return;
+        }
+        #[cfg(unix)]
+        if let Ok(pgid) = libc::pid_t::try_from(self.child.id()) {
+            // SAFETY: kill(2) with a negative pid signals the process group and touches no
+            // memory. The group is the shell's own (process_group(0)) and the shell is not
+            // reaped, so the id cannot have been reused.
+            unsafe {
+                libc::kill(-pgid, libc::SIGKILL);
+            }
+        }
+        #[cfg(not(unix))]
+        let _ = self.child.kill();
+    }
+}
+
+impl Drop for Group {
+    fn drop(&mut self) {
+        let _ = self.finish();
+    }
+}
+
 #[cfg(unix)]
 fn unix_signal(status: &std::process::ExitStatus) -> Option<i32> {
     use std::os::unix::process::ExitStatusExt;
@@ -166,4 +245,32 @@ fn unix_signal(status: &std::process::ExitStatus) -> Option<i32> {
 #[cfg(not(unix))]
 fn unix_signal(_: &std::process::ExitStatus) -> Option<i32> {
     None
+}
+
+#[cfg(all(test, target_os = "linux"))]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_timed_out_command_leaves_no_process_behind() {
+        let dir = tempfile::tempdir().unwrap();
+        let pidfile = dir.path().join("pid");
+        let cmd = format!("sleep 30 & echo $! > '{}'; wait", pidfile.display());
+        let err = PasswordSource::Command(cmd)
+            .resolve_with_timeout(Duration::from_millis(300))
+            .unwrap_err();
+        assert!(matches!(err, PasswordError::Timeout { .. }), "{err}");
+        assert!(err.to_string().contains("did not finish"), "{err}");
+        let pid = std::fs::read_to_string(&pidfile).unwrap();
+        let proc = std::path::PathBuf::from(format!("/proc/{}", pid.trim()));
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while proc.exists() && Instant::now() < deadline {
+            thread::sleep(Duration::from_millis(20));
+        }
+        assert!(
+            !proc.exists(),
+            "the command's child {} still runs",
+            pid.trim()
+        );
+    }
 }

@@ -111,7 +111,38 @@ pub fn attachment(raw: &[u8], index: usize) -> Option<(String, Vec<u8>)> {
     let msg = MessageParser::default().parse(raw)?;
     let part = msg.attachments().nth(index)?;
     let name = attachment_name(part);
-    Some((name, part.contents().to_vec()))
+    // mail-parser gives base64 it cannot decode (cut short, no closing boundary) as its raw
+    // text: decode that leniently instead of saving the base64 itself.
+    let base64 = part
+        .content_transfer_encoding()
+        .is_some_and(|e| e.trim().eq_ignore_ascii_case("base64"));
+    let bytes = if part.is_encoding_problem && base64 {
+        lenient_base64(part.contents())
+    } else {
+        part.contents().to_vec()
+    };
+    Some((name, bytes))
+}
+
+/// Base64 decoded as far as it goes: characters outside the alphabet skipped, everything from
+/// the first `=` ignored, a last incomplete quantum decoded to its whole bytes.
+fn lenient_base64(text: &[u8]) -> Vec<u8> {
+    use base64::Engine as _;
+    use base64::engine::{GeneralPurpose, general_purpose::NO_PAD};
+    const ENGINE: GeneralPurpose = GeneralPurpose::new(
+        &base64::alphabet::STANDARD,
+        NO_PAD.with_decode_allow_trailing_bits(true),
+    );
+    let mut digits: Vec<u8> = text
+        .iter()
+        .copied()
+        .take_while(|&b| b != b'=')
+        .filter(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/'))
+        .collect();
+    if digits.len() % 4 == 1 {
+        digits.pop(); // six bits: not a byte
+    }
+    ENGINE.decode(&digits).unwrap_or_default()
 }
 
 fn attachment_name(p: &mail_parser::MessagePart<'_>) -> String {
@@ -146,6 +177,8 @@ pub fn html_to_rich(html: &str, width: usize) -> Option<(Vec<RichLine>, Vec<Stri
     if html.len() > MAX_RENDER_BYTES {
         return None;
     }
+    // Escape sequences go whole before html2text, which would drop only their control bytes.
+    let html = sanitize::escapes(html);
     let lines = html2text::config::rich()
         .no_table_borders()
         .lines_from_read(html.as_bytes(), width.max(20))
@@ -239,6 +272,9 @@ fn addresses(a: Option<&mail_parser::Address<'_>>) -> Vec<Address> {
 
 /// Render HTML as plain text at `width` columns, bounded in size.
 pub fn html_to_text(html: &str, width: usize) -> (String, bool) {
+    // Escape sequences go whole before html2text, which would drop only their control bytes.
+    let html = sanitize::escapes(html);
+    let html = html.as_str();
     let (input, cut) = if html.len() > MAX_RENDER_BYTES {
         let mut end = MAX_RENDER_BYTES;
         while !html.is_char_boundary(end) {
@@ -499,6 +535,65 @@ Hello there,\r\n> quoted\r\nsee you\r\n-- \r\nsig\r\n";
         assert!(v.body.contains("Title"), "{}", v.body);
         assert!(v.body.contains("bold"));
         assert!(!v.body.contains("<b>"));
+    }
+
+    #[test]
+    fn escape_sequences_in_html_vanish_whole() {
+        let raw = b"Subject: x\r\nContent-Type: text/html; charset=utf-8\r\n\r\n\
+<p>\x1b]8;;http://evil.test\x1b\\here\x1b]8;;\x1b\\ \x1b]0;PWNED-HTML\x07\
+\x1b[31mred\x1b[0m \xc2\x9b32mgreen \xc2\x9d0;PWNED-C1\x07 \x1bP1;2PWNED-DCS\x1b\\end</p>";
+        let check = |text: &str| {
+            let text = sanitize::body(text);
+            assert!(text.contains("here"), "{text:?}");
+            assert!(text.contains("red") && text.contains("end"), "{text:?}");
+            for bad in ["]8;;", "PWNED", "[31m", "[0m", "32m", "evil.test"] {
+                assert!(!text.contains(bad), "{bad} in {text:?}");
+            }
+        };
+        let v = parse(raw);
+        assert_eq!(v.source, BodySource::Html);
+        check(&v.body);
+        check(&v.meta.body_text);
+        let v = parse_for_reader(raw, 80);
+        let rich: String = v
+            .rich
+            .expect("rich lines")
+            .iter()
+            .flat_map(|l| l.iter().map(|(s, _)| s.as_str()))
+            .collect();
+        check(&rich);
+    }
+
+    #[test]
+    fn truncated_base64_attachments_are_decoded() {
+        // Without the closing boundary mail-parser gives the raw text; with it, it decodes
+        // the whole quanta itself.
+        for (body, end, want) in [
+            ("QUJD", "", &b"ABC"[..]),
+            ("QUJDRA", "", b"ABCD"),
+            ("QUJDRA=", "", b"ABCD"),
+            ("QUJDREVG\r\nR0g", "", b"ABCDEFGH"),
+            ("QUJD", "\r\n--b--\r\n", b"ABC"),
+            ("QUJDRA", "\r\n--b--\r\n", b"ABC"),
+        ] {
+            {
+                let raw = format!(
+                    "Subject: x\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n\
+--b\r\nContent-Type: text/plain\r\n\r\nhi\r\n\
+--b\r\nContent-Type: application/octet-stream\r\n\
+Content-Disposition: attachment; filename=a.bin\r\n\
+Content-Transfer-Encoding: base64\r\n\r\n{body}{end}"
+                );
+                let (name, bytes) = attachment(raw.as_bytes(), 0).expect("attachment");
+                assert_eq!(name, "a.bin");
+                assert_eq!(
+                    bytes,
+                    want,
+                    "{body:?} {end:?}: {:?}",
+                    String::from_utf8_lossy(&bytes)
+                );
+            }
+        }
     }
 
     #[test]

@@ -85,6 +85,24 @@ pub fn address(s: &str) -> String {
     clean(s, Mode::Address)
 }
 
+/// Only the escape sequences removed, whole (CSI, OSC/DCS/APC/PM/SOS strings, their C1 forms,
+/// two-character escapes); everything else kept as it is. For text another converter reads
+/// before it is shown: HTML source goes through this before html2text, which drops the control
+/// bytes but would keep the rest of each sequence (`]8;;http://...`) as text.
+pub fn escapes(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut chars = s.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\u{1b}' => skip_escape(&mut chars),
+            '\u{90}' | '\u{98}' | '\u{9d}' | '\u{9e}' | '\u{9f}' => skip_string(&mut chars),
+            '\u{9b}' => skip_csi(&mut chars),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
 fn clean(s: &str, mode: Mode) -> String {
     let mut out = String::with_capacity(s.len());
     let mut col = 0usize;
@@ -223,6 +241,17 @@ fn skip_string(chars: &mut Chars<'_>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn escapes_removes_whole_sequences_and_keeps_the_rest() {
+        assert_eq!(
+            escapes(
+                "<p>\x1b]8;;http://evil.example\x1b\\click\x1b]8;;\x1b\\\t\x1b[31mred\u{9b}0m\u{9d}0;t\x07</p>\r\n"
+            ),
+            "<p>click\tred</p>\r\n"
+        );
+        assert_eq!(escapes("a\x1bPq\x1b\\b\u{90}x\u{9c}c\x1b"), "abc");
+    }
 
     #[test]
     fn strips_csi_osc_dcs_and_c1() {
