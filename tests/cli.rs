@@ -138,3 +138,50 @@ fn search_finds_cached_mail_and_names_the_column_of_a_bad_query() {
     let again = tern(&["--config", c, "search", "from:jonas standup", "--json"]);
     assert_eq!(text(&again.stdout).lines().count(), lines.len());
 }
+
+#[test]
+fn hostile_queries_are_errors_or_results_never_a_crash() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    {
+        let mut store = tern::store::Store::open_in_dir(&data).unwrap();
+        tern::demo::import(&mut store).unwrap();
+    }
+    let cfg = dir.path().join("config.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "data_dir = {:?}\n[[account]]\nname = \"work\"\nemail = \"me@example.com\"\n\
+             [account.imap]\nhost = \"imap.example.com\"\npassword_command = \"true\"\n",
+            data.display().to_string()
+        ),
+    )
+    .unwrap();
+    let c = cfg.to_str().unwrap();
+    let nest = "(".repeat(10_000) + "a" + &")".repeat(10_000);
+    let negations = "-(".repeat(10_000) + "a" + &")".repeat(10_000);
+    let minuses = "-".repeat(10_000) + "a";
+    for q in [&nest, &negations, &minuses] {
+        let out = tern(&["--config", c, "search", "--", q]);
+        assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+        let err = text(&out.stderr);
+        assert!(err.contains("column 65: nested too deeply"), "{err}");
+        assert_eq!(err.lines().count(), 1, "{err}");
+    }
+    // A long OR chain is refused by name (SQLite would refuse it as too deep); the longest
+    // allowed one is searched.
+    let chain = |n| vec!["standup"; n].join(" OR ");
+    let out = tern(&["--config", c, "search", &chain(10_000)]);
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    let err = text(&out.stderr);
+    assert!(err.contains("too many terms"), "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+    let out = tern(&[
+        "--config",
+        c,
+        "search",
+        &chain(tern::domain::search::MAX_TERMS),
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(!out.stdout.is_empty());
+}

@@ -229,9 +229,21 @@ fn parse_size(v: &str) -> Option<u64> {
     Some((n * mult as f64) as u64)
 }
 
+/// How deep parentheses and `-` may nest: the parser and everything that walks the tree
+/// recurse once a level, and a hostile query must not run the stack out.
+pub const MAX_DEPTH: usize = 64;
+
+/// How many terms a query may hold: SQLite refuses an expression deeper than 1000, and a
+/// long `a OR b OR …` chain is one level per term.
+pub const MAX_TERMS: usize = 256;
+
 struct Parser<'a> {
     toks: &'a [(usize, Tok)],
     pos: usize,
+    /// Parentheses and `-` open around the current token.
+    depth: usize,
+    /// Terms read so far.
+    terms: usize,
     end: usize,
     now: i64,
     utc_offset: i32,
@@ -290,38 +302,57 @@ impl Parser<'_> {
     fn unary(&mut self) -> Result<Query, ParseError> {
         let (at, tok) = self.toks[self.pos].clone();
         self.pos += 1;
-        match tok {
+        let nests = matches!(tok, Tok::Minus | Tok::Open);
+        if nests {
+            if self.depth >= MAX_DEPTH {
+                return self.err(
+                    at,
+                    format!("nested too deeply (more than {MAX_DEPTH} parentheses and `-`)"),
+                );
+            }
+            self.depth += 1;
+        } else if matches!(tok, Tok::Word(_) | Tok::Phrase(_) | Tok::Key(_)) {
+            if self.terms >= MAX_TERMS {
+                return self.err(at, format!("too many terms (more than {MAX_TERMS})"));
+            }
+            self.terms += 1;
+        }
+        let q = match tok {
             Tok::Minus => {
                 if self.pos >= self.toks.len() {
                     return self.err(at, "`-` needs something after it");
                 }
-                Ok(Query::Not(Box::new(self.unary()?)))
+                Query::Not(Box::new(self.unary()?))
             }
             Tok::Open => {
                 let inner = self.or()?;
                 match self.toks.get(self.pos) {
                     Some((_, Tok::Close)) => {
                         self.pos += 1;
-                        Ok(inner)
+                        inner
                     }
-                    _ => self.err(at, "this parenthesis is not closed"),
+                    _ => return self.err(at, "this parenthesis is not closed"),
                 }
             }
-            Tok::Close => self.err(at, "a parenthesis closes that was not opened"),
-            Tok::Or => self.err(at, "OR needs something before it"),
-            Tok::Word(w) => Ok(Query::Term(Term::Text {
+            Tok::Close => return self.err(at, "a parenthesis closes that was not opened"),
+            Tok::Or => return self.err(at, "OR needs something before it"),
+            Tok::Word(w) => Query::Term(Term::Text {
                 field: None,
                 text: w,
                 phrase: false,
-            })),
-            Tok::Phrase(p) if p.trim().is_empty() => self.err(at, "an empty phrase"),
-            Tok::Phrase(p) => Ok(Query::Term(Term::Text {
+            }),
+            Tok::Phrase(p) if p.trim().is_empty() => return self.err(at, "an empty phrase"),
+            Tok::Phrase(p) => Query::Term(Term::Text {
                 field: None,
                 text: p,
                 phrase: true,
-            })),
-            Tok::Key(k) => self.keyed(at, &k),
+            }),
+            Tok::Key(k) => return self.keyed(at, &k),
+        };
+        if nests {
+            self.depth -= 1;
         }
+        Ok(q)
     }
 
     fn keyed(&mut self, at: usize, key: &str) -> Result<Query, ParseError> {
@@ -408,6 +439,8 @@ pub fn parse(input: &str, now: i64, utc_offset: i32) -> Result<Query, ParseError
     let mut p = Parser {
         toks: &toks,
         pos: 0,
+        depth: 0,
+        terms: 0,
         end: input.chars().count(),
         now,
         utc_offset,
@@ -594,11 +627,18 @@ fn crit(q: &Query, mb: &MailboxCtx<'_>) -> Option<Crit> {
                     Crit::Expr(e) => parts.push(e),
                 }
             }
-            let mut it = parts.into_iter().rev();
-            match it.next() {
-                None => Crit::Const(false),
-                Some(last) => Crit::Expr(it.fold(last, |acc, e| format!("OR {e} {acc}"))),
+            // `OR a OR b c`, built in one pass (a long chain is no quadratic copy).
+            let Some(last) = parts.pop() else {
+                return Some(Crit::Const(false));
+            };
+            let mut e = String::new();
+            for p in parts {
+                e.push_str("OR ");
+                e.push_str(&p);
+                e.push(' ');
             }
+            e.push_str(&last);
+            Crit::Expr(e)
         }
     })
 }
@@ -794,6 +834,49 @@ mod tests {
             err("lunch \"open").to_string(),
             "column 7: a quote is not closed"
         );
+    }
+
+    #[test]
+    fn deep_nesting_is_an_error_and_long_chains_work() {
+        let nest = |n: usize| "(".repeat(n) + "a" + &")".repeat(n);
+        assert_eq!(q(&nest(MAX_DEPTH)), word("a"));
+        for s in [
+            nest(10_000),
+            "-(".repeat(10_000) + "a" + &")".repeat(10_000),
+            "-".repeat(10_000) + "a",
+            "x ".to_string() + &"-(".repeat(MAX_DEPTH),
+        ] {
+            let e = err(&s);
+            assert!(e.message.contains("nested too deeply"), "{e}");
+            assert_eq!(e.at, s.find(['(', '-']).unwrap() + MAX_DEPTH, "{e}");
+        }
+        assert_eq!(
+            err(&nest(10_000)).to_string(),
+            "column 65: nested too deeply (more than 64 parentheses and `-`)"
+        );
+        // A long OR chain is too many terms; one within the limit is flat: parsed, walked and
+        // turned into criteria without recursing.
+        let e = err(&vec!["ab"; 10_000].join(" OR "));
+        assert_eq!(
+            (e.at, e.message.as_str()),
+            (MAX_TERMS * 6, "too many terms (more than 256)")
+        );
+        let chain = vec!["a"; MAX_TERMS].join(" OR ");
+        let parsed = q(&chain);
+        assert!(matches!(&parsed, Query::Or(all) if all.len() == MAX_TERMS));
+        assert_eq!(highlight_terms(&parsed), vec!["a"]);
+        assert!(needs_body(&parsed));
+        let inbox = MailboxCtx {
+            account: "w",
+            name: "INBOX",
+            role: None,
+        };
+        let c = imap_criteria(&parsed, &inbox).unwrap().unwrap();
+        assert!(c.starts_with("OR TEXT \"a\" OR ") && c.ends_with(" TEXT \"a\""));
+        // Depth within the limit, walked by everything.
+        let deep = q(&("(a OR ".repeat(MAX_DEPTH) + "b" + &")".repeat(MAX_DEPTH)));
+        assert!(imap_criteria(&deep, &inbox).unwrap().is_some());
+        assert_eq!(highlight_terms(&deep), vec!["a", "b"]);
     }
 
     #[test]
