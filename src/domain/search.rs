@@ -213,10 +213,17 @@ fn parse_date(v: &str, now: i64, utc_offset: i32) -> Option<i64> {
     Some(midnight - i64::from(utc_offset))
 }
 
-fn parse_size(v: &str) -> Option<u64> {
+/// Why a size is not one.
+enum BadSize {
+    NotASize,
+    /// Beyond what the cache can compare (an SQLite integer).
+    TooLarge,
+}
+
+fn parse_size(v: &str) -> Result<u64, BadSize> {
     let lower = v.to_ascii_lowercase();
     let lower = lower.trim_end_matches('b');
-    let (num, mult) = match lower.chars().last()? {
+    let (num, mult) = match lower.chars().last().ok_or(BadSize::NotASize)? {
         'k' => (&lower[..lower.len() - 1], 1024),
         'm' => (&lower[..lower.len() - 1], 1024 * 1024),
         'g' => (&lower[..lower.len() - 1], 1024 * 1024 * 1024),
@@ -225,8 +232,14 @@ fn parse_size(v: &str) -> Option<u64> {
     let n: f64 = num
         .parse()
         .ok()
-        .filter(|n: &f64| *n >= 0.0 && n.is_finite())?;
-    Some((n * mult as f64) as u64)
+        .filter(|n: &f64| *n >= 0.0 && n.is_finite())
+        .ok_or(BadSize::NotASize)?;
+    let bytes = n * f64::from(mult);
+    // 2^63 exactly: every float below it fits an i64.
+    if bytes >= 9_223_372_036_854_775_808.0 {
+        return Err(BadSize::TooLarge);
+    }
+    Ok(bytes as u64)
 }
 
 /// How deep parentheses and `-` may nest: the parser and everything that walks the tree
@@ -416,11 +429,17 @@ impl Parser<'_> {
                 }
             }
             _ => {
-                let Some(n) = parse_size(&value) else {
-                    return self.err(
-                        at,
-                        format!("`{key}:{value}`: expected a size like 500k, 10M or 2000"),
-                    );
+                let n = match parse_size(&value) {
+                    Ok(n) => n,
+                    Err(BadSize::NotASize) => {
+                        return self.err(
+                            at,
+                            format!("`{key}:{value}`: expected a size like 500k, 10M or 2000"),
+                        );
+                    }
+                    Err(BadSize::TooLarge) => {
+                        return self.err(at, format!("`{key}:{value}`: size too large"));
+                    }
                 };
                 if key == "larger" {
                     Term::Larger(n)
@@ -596,8 +615,9 @@ fn crit(q: &Query, mb: &MailboxCtx<'_>) -> Option<Crit> {
             Term::Account(name) => Crit::Const(mb.account.eq_ignore_ascii_case(name)),
             Term::Before(t) => Crit::Expr(format!("SENTBEFORE {}", imap_date(*t))),
             Term::After(t) => Crit::Expr(format!("SENTSINCE {}", imap_date(*t))),
-            Term::Larger(n) => Crit::Expr(format!("LARGER {n}")),
-            Term::Smaller(n) => Crit::Expr(format!("SMALLER {n}")),
+            // IMAP4rev1 sizes are 32-bit: a larger one is as good as the largest.
+            Term::Larger(n) => Crit::Expr(format!("LARGER {}", (*n).min(u32::MAX.into()))),
+            Term::Smaller(n) => Crit::Expr(format!("SMALLER {}", (*n).min(u32::MAX.into()))),
         },
         Query::Not(x) => match crit(x, mb)? {
             Crit::Const(b) => Crit::Const(!b),
@@ -756,6 +776,23 @@ mod tests {
         assert_eq!(q("smaller:500k"), Query::Term(Term::Smaller(500 * 1024)));
         assert_eq!(q("larger:2000"), Query::Term(Term::Larger(2000)));
         assert_eq!(q("larger:1.5kb"), Query::Term(Term::Larger(1536)));
+        // Beyond what a size can be: an error, not a number that wraps.
+        for s in [
+            "larger:9000000000G",
+            "smaller:9000000000G",
+            "larger:1e300",
+            "smaller:99999999999999999999",
+        ] {
+            let e = err(&format!("x {s}"));
+            assert_eq!(
+                (e.at, e.to_string()),
+                (2, format!("column 3: `{s}`: size too large"))
+            );
+        }
+        assert_eq!(
+            q("smaller:8000000000G"),
+            Query::Term(Term::Smaller(8_000_000_000 << 30))
+        );
     }
 
     #[test]
@@ -921,6 +958,10 @@ mod tests {
             Ok(Some(
                 "(SENTSINCE 3-Nov-2026 SENTBEFORE 24-Nov-2026 LARGER 2048)".into()
             ))
+        );
+        assert_eq!(
+            c("larger:8000000000G OR smaller:5G", &inbox),
+            Ok(Some("OR LARGER 4294967295 SMALLER 4294967295".into()))
         );
         // in: and account: are decided per mailbox.
         assert_eq!(c("in:rust lunch", &inbox), Ok(None));
