@@ -267,15 +267,15 @@ pub fn list(
         for e in store.envelopes(mb, 0, limit)? {
             let from = e.from.first().map(|f| f.to_string()).unwrap_or_default();
             let line = if json {
-                serde_json::json!({
+                sanitize::json(serde_json::json!({
                     "account": a.name,
                     "mailbox": mailbox,
                     "uid": e.uid.0,
                     "date": e.date,
-                    "from": from,
+                    "from": sanitize::address(&from),
                     "subject": e.subject,
                     "flags": e.flags.to_imap(),
-                })
+                }))
                 .to_string()
             } else {
                 format!(
@@ -346,15 +346,15 @@ pub fn search(
         let (account, mailbox) = mailboxes.get(&e.mailbox).cloned().unwrap_or_default();
         let from = e.from.first().map(|f| f.to_string()).unwrap_or_default();
         let line = if json {
-            serde_json::json!({
+            sanitize::json(serde_json::json!({
                 "account": account,
                 "mailbox": mailbox,
                 "uid": e.uid.0,
                 "date": e.date,
-                "from": from,
+                "from": sanitize::address(&from),
                 "subject": e.subject,
                 "flags": e.flags.to_imap(),
-            })
+            }))
             .to_string()
         } else {
             format!(
@@ -457,7 +457,7 @@ pub fn outbox(
     for row in store.outbox_list(200)? {
         let account = names.get(&row.account).cloned().unwrap_or_default();
         if json {
-            let v = serde_json::json!({
+            let v = sanitize::json(serde_json::json!({
                 "id": row.id,
                 "account": account,
                 "state": row.state.as_str(),
@@ -466,7 +466,7 @@ pub fn outbox(
                 "attempts": row.attempts,
                 "next_attempt_at": row.next_attempt_at,
                 "reply": row.last_reply,
-            });
+            }));
             let _ = writeln!(out, "{v}");
         } else {
             let _ = writeln!(
@@ -707,7 +707,7 @@ pub async fn send(cfg: &Config, store: StoreHandle, input: &[u8], opts: &SendOpt
             if let (Some(o), Some(e)) = (v.as_object_mut(), extra.as_object()) {
                 o.extend(e.clone());
             }
-            println!("{v}");
+            println!("{}", sanitize::json(v));
         }
     };
     if opts.queue_only {

@@ -206,3 +206,130 @@ fn a_send_killed_mid_way_is_uncertain_for_the_next_command_and_can_be_requeued()
         text(&out.stdout)
     );
 }
+
+#[test]
+fn hostile_queries_are_errors_or_results_never_a_crash() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    {
+        let mut store = tern::store::Store::open_in_dir(&data).unwrap();
+        tern::demo::import(&mut store).unwrap();
+    }
+    let cfg = dir.path().join("config.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "data_dir = {:?}\n[[account]]\nname = \"work\"\nemail = \"me@example.com\"\n\
+             [account.imap]\nhost = \"imap.example.com\"\npassword_command = \"true\"\n",
+            data.display().to_string()
+        ),
+    )
+    .unwrap();
+    let c = cfg.to_str().unwrap();
+    let nest = "(".repeat(10_000) + "a" + &")".repeat(10_000);
+    let negations = "-(".repeat(10_000) + "a" + &")".repeat(10_000);
+    let minuses = "-".repeat(10_000) + "a";
+    for q in [&nest, &negations, &minuses] {
+        let out = tern(&["--config", c, "search", "--", q]);
+        assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+        let err = text(&out.stderr);
+        assert!(err.contains("column 65: nested too deeply"), "{err}");
+        assert_eq!(err.lines().count(), 1, "{err}");
+    }
+    // A long OR chain is refused by name (SQLite would refuse it as too deep); the longest
+    // allowed one is searched.
+    let chain = |n| vec!["standup"; n].join(" OR ");
+    let out = tern(&["--config", c, "search", &chain(10_000)]);
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    let err = text(&out.stderr);
+    assert!(err.contains("too many terms"), "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+    let out = tern(&[
+        "--config",
+        c,
+        "search",
+        &chain(tern::domain::search::MAX_TERMS),
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(!out.stdout.is_empty());
+}
+
+#[test]
+fn json_output_carries_no_control_or_bidi_characters_from_mail() {
+    use tern::domain::{Flags, Role, Uid, message};
+    use tern::store::{AccountKind, NewMessage, OutState, Store};
+    let hostile = "\u{9b}31m\u{90}q\u{9c}\u{85}\u{202e}\u{2066}\u{1b}[2J";
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    {
+        let mut s = Store::open_in_dir(&data).unwrap();
+        let a = s
+            .upsert_account("work", "me@example.com", AccountKind::Imap)
+            .unwrap();
+        let inbox = s
+            .upsert_mailbox(a, "INBOX", Some('/'), Some(Role::Inbox))
+            .unwrap();
+        let raw = format!(
+            "From: Eve{hostile} <eve@example.com>\r\nTo: me@example.com\r\n\
+             Subject: standup{hostile} gnp.exe\r\nDate: Mon, 23 Nov 2026 10:00:00 +0000\r\n\r\nhi\r\n"
+        );
+        let meta = message::parse(raw.as_bytes()).meta;
+        assert!(meta.subject.contains('\u{202e}'), "{:?}", meta.subject);
+        let msg = NewMessage {
+            uid: Uid(1),
+            meta,
+            flags: Flags::default(),
+            internal_date: None,
+            raw: Some(raw.as_bytes()),
+        };
+        s.insert_messages(inbox, &[msg]).unwrap();
+        let id = s
+            .enqueue(
+                a,
+                "me@example.com",
+                &[format!("x{hostile}@example.com")],
+                b"x",
+            )
+            .unwrap();
+        s.outbox_set(
+            id,
+            OutState::Failed,
+            Some(&format!("550 no{hostile}")),
+            None,
+        )
+        .unwrap();
+    }
+    let cfg = dir.path().join("config.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "data_dir = {:?}\n[[account]]\nname = \"work\"\nemail = \"me@example.com\"\n\
+             [account.imap]\nhost = \"imap.example.com\"\npassword_command = \"true\"\n",
+            data.display().to_string()
+        ),
+    )
+    .unwrap();
+    let c = cfg.to_str().unwrap();
+    for args in [
+        &["search", "standup", "--json"][..],
+        &["list", "--json"],
+        &["outbox", "--json"],
+    ] {
+        let out = tern(&[&["--config", c][..], args].concat());
+        assert!(out.status.success(), "{args:?}: {}", text(&out.stderr));
+        let json = text(&out.stdout);
+        assert!(
+            json.contains("eve@example.com") || json.contains("550"),
+            "{args:?}: {json}"
+        );
+        let bad: Vec<char> = json
+            .chars()
+            .filter(|c| {
+                matches!(c, '\u{80}'..='\u{9f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+                    || (c.is_control() && *c != '\n')
+            })
+            .collect();
+        assert!(bad.is_empty(), "{args:?}: {bad:?} in {json:?}");
+        assert!(!json.contains("\\u001b"), "{args:?}: {json}");
+    }
+}

@@ -103,6 +103,21 @@ pub fn escapes(s: &str) -> String {
     out
 }
 
+/// A JSON value for output, every string in it (and every key) sanitised like [`line`]:
+/// serde_json escapes C0 controls but writes C1 controls and bidi overrides as they are, and
+/// whatever reads the JSON may print them.
+pub fn json(v: serde_json::Value) -> serde_json::Value {
+    use serde_json::Value;
+    match v {
+        Value::String(s) => Value::String(line(&s)),
+        Value::Array(a) => Value::Array(a.into_iter().map(json).collect()),
+        Value::Object(o) => {
+            Value::Object(o.into_iter().map(|(k, v)| (line(&k), json(v))).collect())
+        }
+        other => other,
+    }
+}
+
 fn clean(s: &str, mode: Mode) -> String {
     let mut out = String::with_capacity(s.len());
     let mut col = 0usize;
@@ -251,6 +266,19 @@ mod tests {
             "<p>click\tred</p>\r\n"
         );
         assert_eq!(escapes("a\x1bPq\x1b\\b\u{90}x\u{9c}c\x1b"), "abc");
+    }
+
+    #[test]
+    fn json_strings_and_keys_lose_c1_and_bidi() {
+        let v = serde_json::json!({
+            "k\u{9b}": ["a\u{90}x\u{9c}b", {"r": "550 \u{202e}no\u{2066}"}],
+            "n": 7,
+        });
+        let out = json(v).to_string();
+        assert_eq!(
+            out,
+            "{\"k\":[\"ab\",{\"r\":\"550 \u{fffd}no\u{fffd}\"}],\"n\":7}"
+        );
     }
 
     #[test]

@@ -213,10 +213,17 @@ fn parse_date(v: &str, now: i64, utc_offset: i32) -> Option<i64> {
     Some(midnight - i64::from(utc_offset))
 }
 
-fn parse_size(v: &str) -> Option<u64> {
+/// Why a size is not one.
+enum BadSize {
+    NotASize,
+    /// Beyond what the cache can compare (an SQLite integer).
+    TooLarge,
+}
+
+fn parse_size(v: &str) -> Result<u64, BadSize> {
     let lower = v.to_ascii_lowercase();
     let lower = lower.trim_end_matches('b');
-    let (num, mult) = match lower.chars().last()? {
+    let (num, mult) = match lower.chars().last().ok_or(BadSize::NotASize)? {
         'k' => (&lower[..lower.len() - 1], 1024),
         'm' => (&lower[..lower.len() - 1], 1024 * 1024),
         'g' => (&lower[..lower.len() - 1], 1024 * 1024 * 1024),
@@ -225,13 +232,31 @@ fn parse_size(v: &str) -> Option<u64> {
     let n: f64 = num
         .parse()
         .ok()
-        .filter(|n: &f64| *n >= 0.0 && n.is_finite())?;
-    Some((n * mult as f64) as u64)
+        .filter(|n: &f64| *n >= 0.0 && n.is_finite())
+        .ok_or(BadSize::NotASize)?;
+    let bytes = n * f64::from(mult);
+    // 2^63 exactly: every float below it fits an i64.
+    if bytes >= 9_223_372_036_854_775_808.0 {
+        return Err(BadSize::TooLarge);
+    }
+    Ok(bytes as u64)
 }
+
+/// How deep parentheses and `-` may nest: the parser and everything that walks the tree
+/// recurse once a level, and a hostile query must not run the stack out.
+pub const MAX_DEPTH: usize = 64;
+
+/// How many terms a query may hold: SQLite refuses an expression deeper than 1000, and a
+/// long `a OR b OR …` chain is one level per term.
+pub const MAX_TERMS: usize = 256;
 
 struct Parser<'a> {
     toks: &'a [(usize, Tok)],
     pos: usize,
+    /// Parentheses and `-` open around the current token.
+    depth: usize,
+    /// Terms read so far.
+    terms: usize,
     end: usize,
     now: i64,
     utc_offset: i32,
@@ -290,38 +315,57 @@ impl Parser<'_> {
     fn unary(&mut self) -> Result<Query, ParseError> {
         let (at, tok) = self.toks[self.pos].clone();
         self.pos += 1;
-        match tok {
+        let nests = matches!(tok, Tok::Minus | Tok::Open);
+        if nests {
+            if self.depth >= MAX_DEPTH {
+                return self.err(
+                    at,
+                    format!("nested too deeply (more than {MAX_DEPTH} parentheses and `-`)"),
+                );
+            }
+            self.depth += 1;
+        } else if matches!(tok, Tok::Word(_) | Tok::Phrase(_) | Tok::Key(_)) {
+            if self.terms >= MAX_TERMS {
+                return self.err(at, format!("too many terms (more than {MAX_TERMS})"));
+            }
+            self.terms += 1;
+        }
+        let q = match tok {
             Tok::Minus => {
                 if self.pos >= self.toks.len() {
                     return self.err(at, "`-` needs something after it");
                 }
-                Ok(Query::Not(Box::new(self.unary()?)))
+                Query::Not(Box::new(self.unary()?))
             }
             Tok::Open => {
                 let inner = self.or()?;
                 match self.toks.get(self.pos) {
                     Some((_, Tok::Close)) => {
                         self.pos += 1;
-                        Ok(inner)
+                        inner
                     }
-                    _ => self.err(at, "this parenthesis is not closed"),
+                    _ => return self.err(at, "this parenthesis is not closed"),
                 }
             }
-            Tok::Close => self.err(at, "a parenthesis closes that was not opened"),
-            Tok::Or => self.err(at, "OR needs something before it"),
-            Tok::Word(w) => Ok(Query::Term(Term::Text {
+            Tok::Close => return self.err(at, "a parenthesis closes that was not opened"),
+            Tok::Or => return self.err(at, "OR needs something before it"),
+            Tok::Word(w) => Query::Term(Term::Text {
                 field: None,
                 text: w,
                 phrase: false,
-            })),
-            Tok::Phrase(p) if p.trim().is_empty() => self.err(at, "an empty phrase"),
-            Tok::Phrase(p) => Ok(Query::Term(Term::Text {
+            }),
+            Tok::Phrase(p) if p.trim().is_empty() => return self.err(at, "an empty phrase"),
+            Tok::Phrase(p) => Query::Term(Term::Text {
                 field: None,
                 text: p,
                 phrase: true,
-            })),
-            Tok::Key(k) => self.keyed(at, &k),
+            }),
+            Tok::Key(k) => return self.keyed(at, &k),
+        };
+        if nests {
+            self.depth -= 1;
         }
+        Ok(q)
     }
 
     fn keyed(&mut self, at: usize, key: &str) -> Result<Query, ParseError> {
@@ -385,11 +429,17 @@ impl Parser<'_> {
                 }
             }
             _ => {
-                let Some(n) = parse_size(&value) else {
-                    return self.err(
-                        at,
-                        format!("`{key}:{value}`: expected a size like 500k, 10M or 2000"),
-                    );
+                let n = match parse_size(&value) {
+                    Ok(n) => n,
+                    Err(BadSize::NotASize) => {
+                        return self.err(
+                            at,
+                            format!("`{key}:{value}`: expected a size like 500k, 10M or 2000"),
+                        );
+                    }
+                    Err(BadSize::TooLarge) => {
+                        return self.err(at, format!("`{key}:{value}`: size too large"));
+                    }
                 };
                 if key == "larger" {
                     Term::Larger(n)
@@ -408,6 +458,8 @@ pub fn parse(input: &str, now: i64, utc_offset: i32) -> Result<Query, ParseError
     let mut p = Parser {
         toks: &toks,
         pos: 0,
+        depth: 0,
+        terms: 0,
         end: input.chars().count(),
         now,
         utc_offset,
@@ -563,8 +615,9 @@ fn crit(q: &Query, mb: &MailboxCtx<'_>) -> Option<Crit> {
             Term::Account(name) => Crit::Const(mb.account.eq_ignore_ascii_case(name)),
             Term::Before(t) => Crit::Expr(format!("SENTBEFORE {}", imap_date(*t))),
             Term::After(t) => Crit::Expr(format!("SENTSINCE {}", imap_date(*t))),
-            Term::Larger(n) => Crit::Expr(format!("LARGER {n}")),
-            Term::Smaller(n) => Crit::Expr(format!("SMALLER {n}")),
+            // IMAP4rev1 sizes are 32-bit: a larger one is as good as the largest.
+            Term::Larger(n) => Crit::Expr(format!("LARGER {}", (*n).min(u32::MAX.into()))),
+            Term::Smaller(n) => Crit::Expr(format!("SMALLER {}", (*n).min(u32::MAX.into()))),
         },
         Query::Not(x) => match crit(x, mb)? {
             Crit::Const(b) => Crit::Const(!b),
@@ -594,11 +647,18 @@ fn crit(q: &Query, mb: &MailboxCtx<'_>) -> Option<Crit> {
                     Crit::Expr(e) => parts.push(e),
                 }
             }
-            let mut it = parts.into_iter().rev();
-            match it.next() {
-                None => Crit::Const(false),
-                Some(last) => Crit::Expr(it.fold(last, |acc, e| format!("OR {e} {acc}"))),
+            // `OR a OR b c`, built in one pass (a long chain is no quadratic copy).
+            let Some(last) = parts.pop() else {
+                return Some(Crit::Const(false));
+            };
+            let mut e = String::new();
+            for p in parts {
+                e.push_str("OR ");
+                e.push_str(&p);
+                e.push(' ');
             }
+            e.push_str(&last);
+            Crit::Expr(e)
         }
     })
 }
@@ -716,6 +776,23 @@ mod tests {
         assert_eq!(q("smaller:500k"), Query::Term(Term::Smaller(500 * 1024)));
         assert_eq!(q("larger:2000"), Query::Term(Term::Larger(2000)));
         assert_eq!(q("larger:1.5kb"), Query::Term(Term::Larger(1536)));
+        // Beyond what a size can be: an error, not a number that wraps.
+        for s in [
+            "larger:9000000000G",
+            "smaller:9000000000G",
+            "larger:1e300",
+            "smaller:99999999999999999999",
+        ] {
+            let e = err(&format!("x {s}"));
+            assert_eq!(
+                (e.at, e.to_string()),
+                (2, format!("column 3: `{s}`: size too large"))
+            );
+        }
+        assert_eq!(
+            q("smaller:8000000000G"),
+            Query::Term(Term::Smaller(8_000_000_000 << 30))
+        );
     }
 
     #[test]
@@ -797,6 +874,49 @@ mod tests {
     }
 
     #[test]
+    fn deep_nesting_is_an_error_and_long_chains_work() {
+        let nest = |n: usize| "(".repeat(n) + "a" + &")".repeat(n);
+        assert_eq!(q(&nest(MAX_DEPTH)), word("a"));
+        for s in [
+            nest(10_000),
+            "-(".repeat(10_000) + "a" + &")".repeat(10_000),
+            "-".repeat(10_000) + "a",
+            "x ".to_string() + &"-(".repeat(MAX_DEPTH),
+        ] {
+            let e = err(&s);
+            assert!(e.message.contains("nested too deeply"), "{e}");
+            assert_eq!(e.at, s.find(['(', '-']).unwrap() + MAX_DEPTH, "{e}");
+        }
+        assert_eq!(
+            err(&nest(10_000)).to_string(),
+            "column 65: nested too deeply (more than 64 parentheses and `-`)"
+        );
+        // A long OR chain is too many terms; one within the limit is flat: parsed, walked and
+        // turned into criteria without recursing.
+        let e = err(&vec!["ab"; 10_000].join(" OR "));
+        assert_eq!(
+            (e.at, e.message.as_str()),
+            (MAX_TERMS * 6, "too many terms (more than 256)")
+        );
+        let chain = vec!["a"; MAX_TERMS].join(" OR ");
+        let parsed = q(&chain);
+        assert!(matches!(&parsed, Query::Or(all) if all.len() == MAX_TERMS));
+        assert_eq!(highlight_terms(&parsed), vec!["a"]);
+        assert!(needs_body(&parsed));
+        let inbox = MailboxCtx {
+            account: "w",
+            name: "INBOX",
+            role: None,
+        };
+        let c = imap_criteria(&parsed, &inbox).unwrap().unwrap();
+        assert!(c.starts_with("OR TEXT \"a\" OR ") && c.ends_with(" TEXT \"a\""));
+        // Depth within the limit, walked by everything.
+        let deep = q(&("(a OR ".repeat(MAX_DEPTH) + "b" + &")".repeat(MAX_DEPTH)));
+        assert!(imap_criteria(&deep, &inbox).unwrap().is_some());
+        assert_eq!(highlight_terms(&deep), vec!["a", "b"]);
+    }
+
+    #[test]
     fn highlighting_finds_word_prefixes_diacritics_aside() {
         let terms = highlight_terms(&q("munch -spam from:renée \"quarterly review\""));
         assert_eq!(terms, vec!["munch", "renee", "quarterly", "review"]);
@@ -838,6 +958,10 @@ mod tests {
             Ok(Some(
                 "(SENTSINCE 3-Nov-2026 SENTBEFORE 24-Nov-2026 LARGER 2048)".into()
             ))
+        );
+        assert_eq!(
+            c("larger:8000000000G OR smaller:5G", &inbox),
+            Ok(Some("OR LARGER 4294967295 SMALLER 4294967295".into()))
         );
         // in: and account: are decided per mailbox.
         assert_eq!(c("in:rust lunch", &inbox), Ok(None));

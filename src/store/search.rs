@@ -69,6 +69,11 @@ fn required_fts(q: &Query) -> Vec<String> {
     }
 }
 
+/// A size as an SQLite integer, the largest one for what does not fit.
+fn sql_int(n: u64) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
+}
+
 /// Below this many matches of its rarest required word, a search reads the matches and sorts
 /// them; above, it walks the messages newest first and stops at the limit.
 const FEW_MATCHES: i64 = 2000;
@@ -174,8 +179,9 @@ impl Sql {
             }
             Term::Before(t) => format!("m.date < {}", self.param(*t)),
             Term::After(t) => format!("m.date >= {}", self.param(*t)),
-            Term::Larger(n) => format!("m.size > {}", self.param(*n as i64)),
-            Term::Smaller(n) => format!("m.size < {}", self.param(*n as i64)),
+            // The parser keeps sizes within an i64; saturating makes sure of it.
+            Term::Larger(n) => format!("m.size > {}", self.param(sql_int(*n))),
+            Term::Smaller(n) => format!("m.size < {}", self.param(sql_int(*n))),
         };
         self.text.push_str(&cond);
     }
@@ -387,7 +393,7 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use crate::domain::message;
-    use crate::domain::search::parse;
+    use crate::domain::search::{Query, Term, parse};
     use crate::domain::{Flags, MailboxId, MsgId, Role, Uid};
     use crate::store::{AccountKind, NewMessage, Store};
 
@@ -498,6 +504,12 @@ mod tests {
         assert_eq!(find(&s, "before:2026-11-22"), [other, invoice]);
         assert_eq!(find(&s, "invoice OR lunch"), [other, invoice]);
         assert_eq!(find(&s, "cafe -account:home"), [cafe]);
+        // Sizes beyond any message: larger than one is nothing, smaller is everything.
+        assert!(find(&s, "larger:8000000000G").is_empty());
+        assert_eq!(find(&s, "smaller:8000000000G").len(), 4);
+        let count = |t| s.search(&Query::Term(t), 100).unwrap().len();
+        assert_eq!(count(Term::Larger(u64::MAX)), 0);
+        assert_eq!(count(Term::Smaller(u64::MAX)), 4);
         // A message not indexed yet is found by its header fields.
         assert_eq!(find(&s, "borrowing"), [borrow]);
         assert_eq!(find(&s, "from:ferris"), [borrow]);
