@@ -13,6 +13,15 @@ use crate::sync::actor;
 use crate::sync::engine::{self, Progress, SyncOptions};
 
 fn pick<'a>(cfg: &'a Config, account: Option<&str>) -> Result<Vec<&'a AccountConfig>, String> {
+    if cfg.accounts.is_empty() {
+        return Err(format!(
+            "no accounts in {}: add an [[account]] table (config.example.toml shows one)",
+            cfg.path
+                .as_deref()
+                .map(|p| p.display().to_string())
+                .unwrap_or_default()
+        ));
+    }
     match account {
         Some(name) => match cfg.accounts.iter().find(|a| a.name == name) {
             Some(a) => Ok(vec![a]),
@@ -428,13 +437,15 @@ pub fn index(store: &mut Store, out: &mut dyn Write, rebuild: bool) -> Result<()
 }
 
 /// `tern outbox`: the outbox, newest first (`requeue`: put that message back in the queue
-/// first).
+/// first). The inner error: the requeue asked for could not be done (no such message, or one
+/// that is not failed or uncertain); the outbox is listed all the same.
 pub fn outbox(
     store: &mut Store,
     out: &mut impl Write,
     requeue: Option<i64>,
     json: bool,
-) -> Result<(), StoreError> {
+) -> Result<Result<(), String>, StoreError> {
+    let mut answer = Ok(());
     use crate::store::OutState;
     if let Some(id) = requeue {
         match store.outbox_get(id)? {
@@ -442,11 +453,12 @@ pub fn outbox(
                 store.outbox_set(id, OutState::Queued, Some("queued again by the user"), None)?;
             }
             Some(row) => {
-                let _ = writeln!(out, "#{id} is {}: left as it is", row.state.as_str());
+                answer = Err(format!(
+                    "#{id} is {}: only a failed or uncertain message can be queued again",
+                    row.state.as_str()
+                ));
             }
-            None => {
-                let _ = writeln!(out, "no message #{id} in the outbox");
-            }
+            None => answer = Err(format!("no message #{id} in the outbox")),
         }
     }
     let names: std::collections::HashMap<_, _> = store
@@ -481,7 +493,7 @@ pub fn outbox(
             );
         }
     }
-    Ok(())
+    Ok(answer)
 }
 
 /// Options of `tern send`.
@@ -520,19 +532,31 @@ fn without_header(raw: &[u8], name: &str) -> Vec<u8> {
     out.replace('\n', "\r\n").into_bytes()
 }
 
-fn addresses(a: &mail_parser::HeaderValue<'_>) -> Vec<crate::domain::Address> {
-    a.as_address()
-        .map(|list| {
-            list.iter()
-                .filter_map(|x| {
-                    Some(crate::domain::Address {
-                        name: x.name().map(str::to_string),
-                        email: x.address()?.to_string(),
-                    })
-                })
-                .collect()
-        })
-        .unwrap_or_default()
+/// The addresses of a header field; an entry that is not an address an SMTP server can take
+/// (`al`, `<<<@@@>>>`) is an error naming it, never dropped or queued.
+fn addresses(a: &mail_parser::HeaderValue<'_>) -> Result<Vec<crate::domain::Address>, String> {
+    let Some(list) = a.as_address() else {
+        return match a.as_text() {
+            Some(t) if !t.trim().is_empty() => {
+                Err(format!("not an address: {}", sanitize::line(t)))
+            }
+            _ => Ok(Vec::new()),
+        };
+    };
+    let mut out = Vec::new();
+    for x in list.iter() {
+        match x.address() {
+            Some(e) if crate::send::is_address(e) => out.push(crate::domain::Address {
+                name: x.name().map(str::to_string),
+                email: e.to_string(),
+            }),
+            other => {
+                let what = other.or(x.name()).unwrap_or("");
+                return Err(format!("not an address: {}", sanitize::line(what)));
+            }
+        }
+    }
+    Ok(out)
 }
 
 /// What `tern send` read on stdin, made ready for the outbox: a whole MIME message goes as it
@@ -549,14 +573,21 @@ pub fn message_from_input(
     let parsed = mail_parser::MessageParser::default()
         .parse_headers(input)
         .ok_or("the message on stdin has no header fields")?;
-    let get =
-        |h: mail_parser::HeaderName<'static>| parsed.header(h).map(addresses).unwrap_or_default();
+    let get = |h: mail_parser::HeaderName<'static>| {
+        Ok::<_, String>(
+            parsed
+                .header(h)
+                .map(addresses)
+                .transpose()?
+                .unwrap_or_default(),
+        )
+    };
     use mail_parser::HeaderName as H;
-    let (to, cc, bcc) = (get(H::To), get(H::Cc), get(H::Bcc));
+    let (to, cc, bcc) = (get(H::To)?, get(H::Cc)?, get(H::Bcc)?);
     if to.is_empty() && cc.is_empty() && bcc.is_empty() {
         return Err("no recipients: give To, Cc or Bcc".into());
     }
-    let from = get(H::From)
+    let from = get(H::From)?
         .into_iter()
         .next()
         .unwrap_or_else(|| from_default.clone());

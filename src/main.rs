@@ -384,7 +384,8 @@ fn main() -> ExitCode {
                     let mut out = std::io::stdout().lock();
                     tern::commands::outbox(&mut store, &mut out, *requeue, *json)
                 })
-                .map_err(Into::into),
+                .map_err(anyhow::Error::from)
+                .and_then(|answer| answer.map_err(anyhow::Error::msg)),
             Err(e) => Err(e.into()),
         },
         (None, false) => match load_config(&cli) {

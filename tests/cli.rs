@@ -333,3 +333,65 @@ fn json_output_carries_no_control_or_bidi_characters_from_mail() {
         assert!(!json.contains("\\u001b"), "{args:?}: {json}");
     }
 }
+
+/// Small refusals that used to pass silently: requeueing a message that is not there, queueing
+/// a recipient that is not an address, syncing a config without accounts. Each is a one-line
+/// error and a non-zero exit.
+#[test]
+fn impossible_requests_say_so_and_exit_non_zero() {
+    use std::io::Write;
+    use std::process::Stdio;
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("config.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "data_dir = {:?}\n[[account]]\nname = \"work\"\nemail = \"me@example.com\"\n\
+             [account.imap]\nhost = \"127.0.0.1\"\nport = 9\n\
+             [account.smtp]\nhost = \"127.0.0.1\"\nport = 9\nsecurity = \"none\"\n",
+            dir.path().join("data").display().to_string()
+        ),
+    )
+    .unwrap();
+    let c = cfg.to_str().unwrap();
+    let out = tern(&["--config", c, "outbox", "--requeue", "99999"]);
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    assert!(text(&out.stderr).contains("no message #99999"), "{out:?}");
+
+    for to in ["<<<@@@>>>", "al", "a@b@c"] {
+        let mut send = Command::new(env!("CARGO_BIN_EXE_tern"))
+            .args(["--config", c, "send", "--queue-only"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        send.stdin
+            .take()
+            .unwrap()
+            .write_all(format!("To: {to}\r\nSubject: x\r\n\r\nbody\r\n").as_bytes())
+            .unwrap();
+        let out = send.wait_with_output().unwrap();
+        assert_eq!(out.status.code(), Some(1), "{to}: {out:?}");
+        assert!(
+            text(&out.stderr).contains("not an address"),
+            "{to}: {out:?}"
+        );
+    }
+    let out = tern(&["--config", c, "outbox"]);
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(text(&out.stdout).trim(), "", "nothing was queued");
+
+    let empty = dir.path().join("empty.toml");
+    std::fs::write(
+        &empty,
+        format!(
+            "data_dir = {:?}\n",
+            dir.path().join("data2").display().to_string()
+        ),
+    )
+    .unwrap();
+    let out = tern(&["--config", empty.to_str().unwrap(), "sync"]);
+    assert_ne!(out.status.code(), Some(0), "{out:?}");
+    assert!(text(&out.stderr).contains("no accounts"), "{out:?}");
+}

@@ -35,6 +35,12 @@ pub struct Report {
 
 /// A unique token for a Message-ID: time and randomness (std's per-process random hash keys),
 /// hand-made so as not to pull a random-number crate for twenty characters.
+/// Whether `email` is an address an SMTP server can take (`local@domain`, RFC 5321 syntax, as
+/// lettre checks it): `tern send` refuses anything else before it is queued.
+pub fn is_address(email: &str) -> bool {
+    email.parse::<lettre::Address>().is_ok()
+}
+
 pub fn unique_token() -> String {
     use std::hash::{BuildHasher, Hasher};
     let nanos = std::time::SystemTime::now()
