@@ -84,6 +84,43 @@ pub struct TerminalGuard {
     pub terminal: Tui,
 }
 
+/// The terminal's settings before raw mode, for the fatal-signal handler.
+#[cfg(unix)]
+static SAVED_TERMIOS: std::sync::OnceLock<libc::termios> = std::sync::OnceLock::new();
+
+/// What leaves mouse reporting (every mode crossterm turns on), the alternate screen, and
+/// shows the cursor: written by the fatal-signal handler.
+#[cfg(unix)]
+const LEAVE: &[u8] = b"\x1b[?1000l\x1b[?1002l\x1b[?1003l\x1b[?1015l\x1b[?1006l\x1b[?1049l\x1b[?25h";
+
+/// An abort (a stack overflow ends in one) or SIGQUIT runs no Drop and no panic hook: the
+/// terminal is put back from the signal handler, with async-signal-safe calls only (tcsetattr,
+/// write), then the signal's default action ends the process as it would have.
+#[cfg(unix)]
+fn restore_on_fatal_signals() {
+    // SAFETY: tcgetattr fills the termios it is given; 0 is stdin.
+    unsafe {
+        let mut t: libc::termios = std::mem::zeroed();
+        if libc::tcgetattr(libc::STDIN_FILENO, &mut t) == 0 {
+            let _ = SAVED_TERMIOS.set(t);
+        }
+    }
+    for sig in [libc::SIGABRT, libc::SIGQUIT] {
+        // SAFETY: the action calls only async-signal-safe functions (tcsetattr, write, signal,
+        // raise) and reads a OnceLock that was set before the handler was registered.
+        let _ = unsafe {
+            signal_hook::low_level::register(sig, move || {
+                if let Some(t) = SAVED_TERMIOS.get() {
+                    libc::tcsetattr(libc::STDIN_FILENO, libc::TCSANOW, t);
+                }
+                libc::write(libc::STDOUT_FILENO, LEAVE.as_ptr().cast(), LEAVE.len());
+                libc::signal(sig, libc::SIG_DFL);
+                libc::raise(sig);
+            })
+        };
+    }
+}
+
 impl TerminalGuard {
     pub fn enter(mouse: bool) -> io::Result<TerminalGuard> {
         // Restore before the panic message is printed, so it is readable and the shell usable.
@@ -92,6 +129,8 @@ impl TerminalGuard {
             restore();
             previous(info);
         }));
+        #[cfg(unix)]
+        restore_on_fatal_signals();
         terminal::enable_raw_mode()?;
         if let Err(e) = execute!(io::stdout(), terminal::EnterAlternateScreen, cursor::Hide) {
             restore();

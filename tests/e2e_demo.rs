@@ -103,3 +103,62 @@ fn search_and_filter_in_the_real_binary() {
     assert!(s.contains("A letter from"), "{s}");
     t.keys(&["q"]);
 }
+
+/// An abort (a stack overflow ends in one) runs no Drop and no panic hook: the terminal is
+/// still put back (cooked mode, main screen, no mouse reporting), and the process still ends.
+#[test]
+fn an_abort_leaves_the_terminal_usable() {
+    let bin = env!("CARGO_BIN_EXE_tern");
+    let t = Tmux::start(
+        &format!(
+            "sh -c '{bin} --demo; stty -a | tr \" ;\" \"\\n\\n\" | grep -x -e icanon -e -icanon \
+             -e echo -e -echo | tr \"\\n\" \" \"; echo tern-ended; exec sleep 60'"
+        ),
+        150,
+        40,
+    );
+    t.wait_for("the demo", WAIT, |s| s.contains("Mailboxes"));
+    let flags = |t: &Tmux| {
+        String::from_utf8_lossy(
+            &t.run(&[
+                "display",
+                "-p",
+                "-t",
+                "t",
+                "#{alternate_on} #{mouse_any_flag}",
+            ])
+            .stdout,
+        )
+        .trim()
+        .to_string()
+    };
+    assert_eq!(
+        flags(&t),
+        "1 1",
+        "the UI holds the alternate screen and the mouse"
+    );
+    let shell =
+        String::from_utf8_lossy(&t.run(&["display", "-p", "-t", "t", "#{pane_pid}"]).stdout)
+            .trim()
+            .to_string();
+    let tern_pid = std::fs::read_to_string(format!("/proc/{shell}/task/{shell}/children"))
+        .unwrap()
+        .split_whitespace()
+        .next()
+        .expect("tern runs under the shell")
+        .to_string();
+    let killed = std::process::Command::new("kill")
+        .args(["-ABRT", &tern_pid])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let s = t.wait_for("the shell after the abort", WAIT, |s| {
+        s.contains("tern-ended")
+    });
+    assert_eq!(flags(&t), "0 0", "main screen, no mouse reporting:\n{s}");
+    let line = s.lines().find(|l| l.contains("tern-ended")).unwrap();
+    assert!(
+        line.contains("icanon") && !line.contains("-icanon") && !line.contains("-echo"),
+        "cooked mode again: {line}"
+    );
+}
