@@ -58,6 +58,27 @@ fn assert_clean(what: &str, s: &str, lines: bool) {
     }
 }
 
+/// Every line of `out` is a JSON object whose strings (and keys), decoded, are clean: what
+/// reads the JSON gets no escape either, not only the JSON text.
+fn assert_json_clean(what: &str, out: &str) {
+    fn walk(what: &str, v: &serde_json::Value) {
+        match v {
+            serde_json::Value::String(s) => assert_clean(what, s, false),
+            serde_json::Value::Array(a) => a.iter().for_each(|v| walk(what, v)),
+            serde_json::Value::Object(o) => o.iter().for_each(|(k, v)| {
+                assert_clean(what, k, false);
+                walk(what, v)
+            }),
+            _ => {}
+        }
+    }
+    for line in out.lines() {
+        let v: serde_json::Value = serde_json::from_str(line).unwrap();
+        assert!(v.is_object(), "{what}: {line}");
+        walk(what, &v);
+    }
+}
+
 /// The message's search token: a word in its Subject (and body) that no other one has.
 fn token(n: usize) -> String {
     format!("zq{n:02}")
@@ -341,6 +362,7 @@ fn hostile_mail_leaks_nothing_to_the_terminal_the_json_or_the_disk() {
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
     assert_eq!(rows.len(), corpus.len(), "{list}");
+    assert_json_clean("tern list --json", &list);
     tern(&cfg, &["list", "--limit", "1000"]);
 
     // Searched: each message found by its token, as JSON and as a table.
@@ -348,6 +370,7 @@ fn hostile_mail_leaks_nothing_to_the_terminal_the_json_or_the_disk() {
         let t = Instant::now();
         let found = tern(&cfg, &["search", "--json", tok]);
         assert_eq!(found.lines().count(), 1, "{name}: searching {tok}: {found}");
+        assert_json_clean(&format!("{name}: tern search --json {tok}"), &found);
         tern(&cfg, &["search", tok]);
         assert!(
             t.elapsed() < PER_MESSAGE,
