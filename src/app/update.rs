@@ -425,7 +425,11 @@ fn on_action(state: &mut AppState, action: Action, cmds: &mut Vec<Cmd>) {
                             let n = if source {
                                 v.raw.lines().count()
                             } else {
-                                v.body.lines().count() + v.attachments.len() + headers + 2
+                                v.body.lines().count()
+                                    + v.attachments.len()
+                                    + headers
+                                    + 2
+                                    + usize::from(v.cut > 0)
                             };
                             n as i64
                         })

@@ -53,6 +53,15 @@ fn highlighted(text: String, style: Style, terms: &[String]) -> Vec<Span<'static
     out
 }
 
+/// The line closing a body the reader shows only the start of.
+pub fn truncation_note(cut: usize) -> String {
+    format!(
+        "… message truncated for display: {} more (M shows the raw source, up to {})",
+        format::size(cut),
+        format::size(crate::domain::message::MAX_RENDER_BYTES)
+    )
+}
+
 /// How a styled piece of an HTML body looks.
 fn span_style(st: SpanStyle, theme: &Theme) -> Style {
     let mut style = Style::default();
@@ -231,6 +240,12 @@ pub fn draw(f: &mut Frame, area: Rect, state: &AppState, theme: &Theme) {
                 };
                 lines.push(Line::from(highlighted(l.to_string(), style, terms)));
             }
+            if v.cut > 0 {
+                lines.push(Line::styled(
+                    truncation_note(v.cut),
+                    Style::default().fg(theme.dim),
+                ));
+            }
             if !v.links.is_empty() {
                 lines.push(Line::raw(""));
                 lines.push(Line::styled(
@@ -253,4 +268,81 @@ pub fn draw(f: &mut Frame, area: Rect, state: &AppState, theme: &Theme) {
             .scroll((r.scroll, 0)),
         area,
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use ratatui::Terminal;
+    use ratatui::backend::TestBackend;
+    use ratatui::layout::Rect;
+
+    use crate::app::state::{AppState, Pane, ReaderState};
+    use crate::config::Layout;
+    use crate::domain::message::{self, MAX_DISPLAY_BYTES};
+    use crate::domain::{Envelope, Flags, MailboxId, MsgId, Uid};
+    use crate::ui::theme::Theme;
+
+    /// Draws `raw` in a fullscreen 150x40 reader, scrolled from row `from` page by page (38
+    /// rows), until the truncation note shows; the scroll it shows at.
+    fn scroll_to_note(raw: &[u8], from: usize) -> usize {
+        let mut state = AppState::new(Layout::Auto, "t");
+        state.size = Rect::new(0, 0, 150, 40);
+        state.fullscreen = true;
+        state.focus = Pane::Reader;
+        state.reader = Some(ReaderState {
+            msg: MsgId(1),
+            width: 148,
+            envelope: Envelope {
+                id: MsgId(1),
+                mailbox: MailboxId(1),
+                uid: Uid(1),
+                date: 0,
+                from: Vec::new(),
+                to: Vec::new(),
+                subject: "big".into(),
+                flags: Flags::default(),
+                has_attachments: false,
+                size: 0,
+                preview: String::new(),
+                thread: None,
+            },
+            view: Some(message::parse_for_reader(raw, 148)),
+            loading: None,
+            scroll: 0,
+            fetching: false,
+            body_error: None,
+        });
+        let theme = Theme::default();
+        let mut term = Terminal::new(TestBackend::new(150, 40)).unwrap();
+        for scroll in (from..from + 1000).step_by(38) {
+            state.reader.as_mut().unwrap().scroll = scroll as u16;
+            term.draw(|f| super::super::draw(f, &state, &theme))
+                .unwrap();
+            let screen: String = term
+                .backend()
+                .buffer()
+                .content()
+                .iter()
+                .map(|c| c.symbol())
+                .collect();
+            if screen.contains("… message truncated for display: 4.")
+                && screen.contains(" MB more (M shows the raw source")
+            {
+                return scroll;
+            }
+        }
+        panic!("no truncation note");
+    }
+
+    #[test]
+    fn huge_bodies_end_in_a_truncation_note_within_bounded_rows() {
+        // 256 KB of "wörd " (6 bytes, 5 columns) wraps to about 1,480 rows of 148 columns.
+        let line = message::tests::big_line(5);
+        let at = scroll_to_note(&line, 1_300);
+        assert!(at < MAX_DISPLAY_BYTES / 148, "{at}");
+        // HTML: at most 10,000 lines.
+        let html = message::tests::big_html(5);
+        let at = scroll_to_note(&html, 9_800);
+        assert!(at < 10_100, "{at}");
+    }
 }
