@@ -284,7 +284,7 @@ mod tests {
 
     /// Draws `raw` in a fullscreen 150x40 reader, scrolled from row `from` page by page (38
     /// rows), until the truncation note shows; the scroll it shows at.
-    fn scroll_to_note(raw: &[u8], from: usize) -> usize {
+    fn scroll_to_note(view: message::MessageView, from: usize) -> usize {
         let mut state = AppState::new(Layout::Auto, "t");
         state.size = Rect::new(0, 0, 150, 40);
         state.fullscreen = true;
@@ -306,7 +306,7 @@ mod tests {
                 preview: String::new(),
                 thread: None,
             },
-            view: Some(message::parse_for_reader(raw, 148)),
+            view: Some(view),
             loading: None,
             scroll: 0,
             fetching: false,
@@ -338,11 +338,14 @@ mod tests {
     fn huge_bodies_end_in_a_truncation_note_within_bounded_rows() {
         // 256 KB of "wörd " (6 bytes, 5 columns) wraps to about 1,480 rows of 148 columns.
         let line = message::tests::big_line(5);
-        let at = scroll_to_note(&line, 1_300);
+        let at = scroll_to_note(message::parse_for_reader(&line, 148), 1_300);
         assert!(at < MAX_DISPLAY_BYTES / 148, "{at}");
-        // HTML: at most 10,000 lines.
+        // HTML: at most 10,000 lines, none wider than the reader; the note follows them.
         let html = message::tests::big_html(5);
-        let at = scroll_to_note(&html, 9_800);
+        let view = message::parse_for_reader(&html, 148);
+        let lines = view.rich.as_ref().map_or(0, Vec::len);
+        assert!(lines <= 10_000);
+        let at = scroll_to_note(view, lines - 40);
         assert!(at < 10_100, "{at}");
     }
 }
