@@ -25,6 +25,7 @@ const CASES: &[(&str, &str)] = &[
     ("html-5mb", "5 MB text/html, many lines"),
     ("line-5mb", "5 MB text/plain, one line"),
     ("attach-50mb", "50 MB: text + base64 attachment"),
+    ("source-5mb", "5 MB one line, raw source view (M)"),
 ];
 /// Targets from the review, MiB.
 const TUI_TARGET: f64 = 50.0;
@@ -71,7 +72,7 @@ fn build(case: &str) -> Vec<u8> {
             }
             raw.extend_from_slice(b"</body></html>\r\n");
         }
-        "line-5mb" => {
+        "line-5mb" | "source-5mb" => {
             raw.extend_from_slice(b"Content-Type: text/plain; charset=utf-8\r\n\r\n");
             let mut i = 0u64;
             while raw.len() < 5 * MB {
@@ -109,6 +110,7 @@ fn run_case(case: &str) {
     state.size = Rect::new(0, 0, w, h);
     state.fullscreen = true;
     state.focus = Pane::Reader;
+    state.show_source = case == "source-5mb";
     let view = message::parse_for_reader(&raw, usize::from(w) - 2);
     drop(raw); // the store's copy goes once the view is built
     state.reader = Some(ReaderState {

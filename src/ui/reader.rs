@@ -9,7 +9,7 @@ use ratatui::widgets::{Paragraph, Wrap};
 use super::theme::Theme;
 use super::{format, pane_block};
 use crate::app::state::{AppState, Pane};
-use crate::domain::message::{BodySource, SpanStyle};
+use crate::domain::message::{BodySource, MAX_DISPLAY_BYTES, SpanStyle};
 use crate::domain::{Address, sanitize};
 
 fn addr_list(list: &[Address]) -> String {
@@ -60,6 +60,17 @@ pub fn truncation_note(cut: usize) -> String {
         format::size(cut),
         format::size(crate::domain::message::MAX_RENDER_BYTES)
     )
+}
+
+/// A source line cut into rows of `width` characters (an empty line is one empty row).
+pub fn source_rows(line: &str, width: usize) -> impl Iterator<Item = &str> {
+    let mut rest = Some(line);
+    std::iter::from_fn(move || {
+        let s = rest?;
+        let end = s.char_indices().nth(width).map_or(s.len(), |(i, _)| i);
+        rest = (end < s.len()).then(|| &s[end..]);
+        Some(&s[..end])
+    })
 }
 
 /// How a styled piece of an HTML body looks.
@@ -132,6 +143,21 @@ pub fn draw(f: &mut Frame, area: Rect, state: &AppState, theme: &Theme) {
         return;
     };
     if let Some(v) = r.view.as_ref().filter(|_| state.show_source) {
+        if v.raw.len() > MAX_DISPLAY_BYTES {
+            // A big source is cut into rows here and only the rows on screen become Lines:
+            // wrapping megabytes of text every frame costs tens of times their size.
+            let text = sanitize::body(&v.raw);
+            let inner = block.inner(area);
+            let lines: Vec<Line> = text
+                .lines()
+                .flat_map(|l| source_rows(l, usize::from(inner.width.max(1))))
+                .skip(usize::from(r.scroll))
+                .take(usize::from(inner.height))
+                .map(|l| Line::raw(l.to_string()))
+                .collect();
+            f.render_widget(Paragraph::new(lines).block(block), area);
+            return;
+        }
         let lines: Vec<Line> = sanitize::body(&v.raw)
             .lines()
             .map(|l| Line::raw(l.to_string()))
@@ -332,6 +358,13 @@ mod tests {
             }
         }
         panic!("no truncation note");
+    }
+
+    #[test]
+    fn a_big_source_is_cut_into_rows() {
+        let rows: Vec<&str> = super::source_rows("abcdé", 2).collect();
+        assert_eq!(rows, ["ab", "cd", "é"]);
+        assert_eq!(super::source_rows("", 5).collect::<Vec<_>>(), [""]);
     }
 
     #[test]
