@@ -6,6 +6,7 @@ use super::msg::{Cmd, Msg};
 use super::state::{AppState, ListState, Pane, ReaderState, SidebarRow};
 use crate::config::Layout;
 use crate::domain::keys::Action;
+use crate::domain::message::MAX_DISPLAY_BYTES;
 use crate::domain::{ALL_INBOXES, Account, AccountId, Anchor, Mailbox, MailboxId, Role};
 use crate::store::FlagName;
 
@@ -422,10 +423,18 @@ fn on_action(state: &mut AppState, action: Action, cmds: &mut Vec<Cmd>) {
                             } else {
                                 6
                             };
-                            let n = if source {
+                            let n = if source && v.raw.len() > MAX_DISPLAY_BYTES {
+                                // Drawn cut into rows of the pane's width (see ui::reader).
+                                let w = usize::from(r.width.max(1));
+                                v.raw.lines().map(|l| l.chars().count() / w + 1).sum()
+                            } else if source {
                                 v.raw.lines().count()
                             } else {
-                                v.body.lines().count() + v.attachments.len() + headers + 2
+                                v.body.lines().count()
+                                    + v.attachments.len()
+                                    + headers
+                                    + 2
+                                    + usize::from(v.cut > 0)
                             };
                             n as i64
                         })

@@ -11,6 +11,15 @@ use super::sanitize;
 /// cannot stall the reader. The reader says when this happened.
 pub const MAX_RENDER_BYTES: usize = 2 * 1024 * 1024;
 
+/// HTML parts larger than this are cut (at a tag boundary) before html2text lays them out: its
+/// DOM costs tens of times the input, so a 5 MB part would take hundreds of MB.
+pub const MAX_HTML_BYTES: usize = 256 * 1024;
+
+/// Body text the reader shows at most, in bytes and in lines; the rest is left out with a note
+/// saying how much (see [`MessageView::cut`]).
+pub const MAX_DISPLAY_BYTES: usize = 256 * 1024;
+pub const MAX_DISPLAY_LINES: usize = 10_000;
+
 /// Characters of body text kept as the list preview.
 pub const PREVIEW_CHARS: usize = 160;
 
@@ -70,6 +79,9 @@ pub struct MessageView {
     pub rich: Option<Vec<RichLine>>,
     /// Links in the body, numbered from 1 in the order they appear (`[n]` marks them).
     pub links: Vec<String>,
+    /// Bytes of the body left out of `body` and `rich` so the reader stays small (0: all of
+    /// it is there). Filled by [`parse_for_reader`] only.
+    pub cut: usize,
 }
 
 /// How a piece of the reader's text is shown. Plain data: the view maps it to colours.
@@ -86,23 +98,78 @@ pub struct SpanStyle {
 /// One line of styled body text.
 pub type RichLine = Vec<(String, SpanStyle)>;
 
-/// The view the reader shows: [`parse`], plus the body's HTML styles and its links. Only for a
-/// message being read (it lays the HTML out a second time).
+/// The view the reader shows: [`parse`], plus the body's HTML styles and its links, with the
+/// body bounded to [`MAX_DISPLAY_BYTES`] / [`MAX_DISPLAY_LINES`] (`cut` says how much is left
+/// out). Only for a message being read: the index text (`meta.body_text`) is left empty.
 pub fn parse_for_reader(raw: &[u8], width: usize) -> MessageView {
-    let mut view = parse(raw);
-    if view.source == BodySource::Html
-        && let Some(html) = MessageParser::default().parse(raw).and_then(|m| {
-            m.html_part(0)
-                .and_then(|p| p.text_contents().map(str::to_string))
-        })
-        && let Some((lines, links)) = html_to_rich(&html, width)
-    {
-        view.rich = Some(lines);
-        view.links = links;
-    } else {
-        view.links = plain_links(&view.body);
+    parse_inner(raw, Some(width))
+}
+
+/// `html` cut to at most `max` bytes, before a tag when one starts in the second half of the
+/// cut (else on a char boundary), and the number of bytes left out.
+fn cut_html(html: &str, max: usize) -> (&str, usize) {
+    if html.len() <= max {
+        return (html, 0);
     }
-    view
+    let mut end = max;
+    while !html.is_char_boundary(end) {
+        end -= 1;
+    }
+    if let Some(lt) = html[..end].rfind('<').filter(|&lt| lt >= end / 2) {
+        end = lt;
+    }
+    (&html[..end], html.len() - end)
+}
+
+/// Cut `text` to at most `max_bytes` (on a char boundary) and `max_lines` lines; the bytes
+/// left out.
+fn cut_text(text: &mut String, max_bytes: usize, max_lines: usize) -> usize {
+    let mut end = text.len().min(max_bytes);
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    if let Some((i, _)) = text[..end]
+        .match_indices('\n')
+        .nth(max_lines.saturating_sub(1))
+    {
+        end = i;
+    }
+    let cut = text.len() - end;
+    if cut > 0 {
+        text.truncate(end);
+        text.shrink_to_fit();
+    }
+    cut
+}
+
+/// The text of styled lines, one line each.
+fn rich_text(lines: &[RichLine]) -> String {
+    let mut out = String::new();
+    for l in lines {
+        for (s, _) in l {
+            out.push_str(s);
+        }
+        out.push('\n');
+    }
+    out
+}
+
+/// Cut styled lines to the same bounds as [`cut_text`]; the bytes left out.
+fn cut_rich(lines: &mut Vec<RichLine>, max_bytes: usize, max_lines: usize) -> usize {
+    let len = |l: &RichLine| l.iter().map(|(s, _)| s.len()).sum::<usize>() + 1;
+    let mut kept = 0;
+    let mut n = 0;
+    for l in lines.iter() {
+        if n == max_lines || kept + len(l) > max_bytes {
+            break;
+        }
+        kept += len(l);
+        n += 1;
+    }
+    let cut: usize = lines[n..].iter().map(len).sum();
+    lines.truncate(n);
+    lines.shrink_to_fit();
+    cut
 }
 
 /// The name and decoded contents of a message's attachment, counted as
@@ -272,18 +339,11 @@ fn addresses(a: Option<&mail_parser::Address<'_>>) -> Vec<Address> {
 
 /// Render HTML as plain text at `width` columns, bounded in size.
 pub fn html_to_text(html: &str, width: usize) -> (String, bool) {
+    let (input, more) = cut_html(html, MAX_HTML_BYTES);
+    let cut = more > 0;
     // Escape sequences go whole before html2text, which would drop only their control bytes.
-    let html = sanitize::escapes(html);
-    let html = html.as_str();
-    let (input, cut) = if html.len() > MAX_RENDER_BYTES {
-        let mut end = MAX_RENDER_BYTES;
-        while !html.is_char_boundary(end) {
-            end -= 1;
-        }
-        (&html[..end], true)
-    } else {
-        (html, false)
-    };
+    let input = sanitize::escapes(input);
+    let input = input.as_str();
     match html2text::config::plain()
         .no_table_borders()
         .string_from_read(input.as_bytes(), width.max(20))
@@ -374,6 +434,11 @@ fn preview_of(text: &str) -> String {
 /// Parse a raw RFC 5322 message. Never fails: a message mail-parser cannot read at all
 /// gives empty metadata with only the size set.
 pub fn parse(raw: &[u8]) -> MessageView {
+    parse_inner(raw, None)
+}
+
+/// [`parse`], or with `reader` (its width) the reader's view: see [`parse_for_reader`].
+fn parse_inner(raw: &[u8], reader: Option<usize>) -> MessageView {
     let size = u32::try_from(raw.len()).unwrap_or(u32::MAX);
     let Some(msg) = MessageParser::default().parse(raw) else {
         return MessageView {
@@ -389,10 +454,14 @@ pub fn parse(raw: &[u8]) -> MessageView {
             header_len: 0,
             rich: None,
             links: Vec::new(),
+            cut: 0,
         };
     };
 
-    let (body, source) = if msg.text_body_count() > 0
+    let mut rich = None;
+    let mut html_links = Vec::new();
+    let mut html_cut = 0;
+    let (mut body, source) = if msg.text_body_count() > 0
         && msg.text_part(0).map(|p| !p.is_text_html()).unwrap_or(false)
     {
         let mut s = String::new();
@@ -416,7 +485,20 @@ pub fn parse(raw: &[u8]) -> MessageView {
         }
         (s, BodySource::Plain)
     } else if let Some(h) = msg.html_part(0).and_then(|p| p.text_contents()) {
-        let (t, cut) = html_to_text(h, 78);
+        if let Some(width) = reader {
+            // Laid out once more with styles, at the reader's width, from the same bounded cut.
+            let (input, more) = cut_html(h, MAX_HTML_BYTES);
+            if let Some((lines, links)) = html_to_rich(input, width) {
+                html_cut = more;
+                rich = Some(lines);
+                html_links = links;
+            }
+        }
+        // The reader keeps the styled lines; its plain body is their text (one layout, not two).
+        let (t, cut) = match &rich {
+            Some(lines) => (rich_text(lines), false),
+            None => html_to_text(h, 78),
+        };
         (
             t,
             if cut {
@@ -451,6 +533,28 @@ pub fn parse(raw: &[u8]) -> MessageView {
         })
         .collect();
 
+    let source = if rich.is_some() {
+        BodySource::Html
+    } else {
+        source
+    };
+    let mut cut = 0;
+    let links = if reader.is_some() {
+        cut = match &mut rich {
+            Some(lines) => {
+                cut_text(&mut body, MAX_DISPLAY_BYTES, MAX_DISPLAY_LINES);
+                cut_rich(lines, MAX_DISPLAY_BYTES, MAX_DISPLAY_LINES) + html_cut
+            }
+            None => cut_text(&mut body, MAX_DISPLAY_BYTES, MAX_DISPLAY_LINES),
+        };
+        if rich.is_some() {
+            html_links
+        } else {
+            plain_links(&body)
+        }
+    } else {
+        Vec::new()
+    };
     let meta = MessageMeta {
         message_id: msg.message_id().map(|s| s.to_string()),
         in_reply_to: header_ids(msg.in_reply_to()).into_iter().next(),
@@ -467,7 +571,11 @@ pub fn parse(raw: &[u8]) -> MessageView {
         },
         has_attachments: !attachments.is_empty(),
         preview: preview_of(&body),
-        body_text: body.clone(),
+        body_text: if reader.is_some() {
+            String::new()
+        } else {
+            body.clone()
+        },
         size,
     };
     MessageView {
@@ -478,8 +586,9 @@ pub fn parse(raw: &[u8]) -> MessageView {
         attachments,
         raw,
         header_len,
-        rich: None,
-        links: Vec::new(),
+        rich,
+        links,
+        cut,
     }
 }
 
@@ -500,7 +609,7 @@ pub fn base_subject(subject: &str) -> &str {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     #[test]
@@ -606,6 +715,93 @@ Content-Transfer-Encoding: base64\r\n\r\n{body}{end}"
             let v = parse(raw);
             assert_eq!(v.meta.size as usize, raw.len());
         }
+    }
+
+    pub(crate) fn big_line(mb: usize) -> Vec<u8> {
+        let mut raw = b"Subject: big\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n".to_vec();
+        while raw.len() < mb << 20 {
+            raw.extend_from_slice("wörd ".as_bytes());
+        }
+        raw
+    }
+
+    pub(crate) fn big_html(mb: usize) -> Vec<u8> {
+        let mut raw =
+            b"Subject: big\r\nContent-Type: text/html; charset=utf-8\r\n\r\n<html><body>".to_vec();
+        while raw.len() < mb << 20 {
+            raw.extend_from_slice(
+                b"<p>Some <b>bold</b> text and <a href=\"https://x.example/\">a link</a></p>\r\n",
+            );
+        }
+        raw
+    }
+
+    #[test]
+    fn a_huge_single_line_is_cut_for_the_reader_only() {
+        let raw = big_line(5);
+        let v = parse_for_reader(&raw, 148);
+        assert!(v.body.len() <= MAX_DISPLAY_BYTES, "{}", v.body.len());
+        assert!(v.body.len() > MAX_DISPLAY_BYTES - 8);
+        assert!(v.cut > 4 << 20, "{}", v.cut);
+        assert!(v.meta.body_text.is_empty());
+        assert!(v.rich.is_none());
+        // The index still gets the whole text.
+        assert!(parse(&raw).meta.body_text.len() > (5 << 20) - 100);
+    }
+
+    #[test]
+    fn a_huge_html_body_is_laid_out_from_a_bounded_cut() {
+        let raw = big_html(5);
+        let v = parse_for_reader(&raw, 148);
+        assert_eq!(v.source, BodySource::Html);
+        let rich = v.rich.expect("rich lines");
+        assert!(rich.len() <= MAX_DISPLAY_LINES);
+        let bytes: usize = rich.iter().flatten().map(|(s, _)| s.len() + 1).sum();
+        assert!(bytes <= MAX_DISPLAY_BYTES + rich.len(), "{bytes}");
+        assert!(v.body.len() <= MAX_DISPLAY_BYTES);
+        assert!(v.cut > 4 << 20, "{}", v.cut);
+        assert_eq!(v.links, ["https://x.example/"]);
+    }
+
+    #[test]
+    fn many_short_lines_are_cut_at_the_line_bound() {
+        let mut raw = b"Subject: lines\r\n\r\n".to_vec();
+        for _ in 0..MAX_DISPLAY_LINES + 50 {
+            raw.extend_from_slice(b"x\r\n");
+        }
+        let v = parse_for_reader(&raw, 80);
+        assert_eq!(v.body.lines().count(), MAX_DISPLAY_LINES);
+        assert!(v.cut > 0);
+    }
+
+    #[test]
+    fn a_normal_message_is_not_cut() {
+        let raw = b"Subject: x\r\nContent-Type: text/html; charset=utf-8\r\n\r\n<p>Hi <a href=\"https://a.example/\">there</a></p>";
+        let v = parse_for_reader(raw, 100);
+        assert_eq!(v.cut, 0);
+        assert_eq!(v.body, "Hi there[1]\n");
+        let (rich, links) =
+            html_to_rich("<p>Hi <a href=\"https://a.example/\">there</a></p>", 100).unwrap();
+        assert_eq!(v.rich, Some(rich));
+        assert_eq!(v.links, links);
+        let raw = b"Subject: x\r\n\r\nsee https://b.example/ now\r\n";
+        let v = parse_for_reader(raw, 100);
+        assert_eq!(
+            (v.cut, v.body.as_str()),
+            (0, "see https://b.example/ now\r\n")
+        );
+        assert_eq!(v.links, ["https://b.example/"]);
+    }
+
+    #[test]
+    fn html_is_cut_before_a_tag() {
+        let html = format!("{}<b>tail</b>", "é".repeat(100));
+        let (head, more) = cut_html(&html, 205);
+        assert_eq!(head, "é".repeat(100));
+        assert_eq!(more, "<b>tail</b>".len());
+        let all = "é".repeat(100);
+        let (head, _) = cut_html(&all, 51);
+        assert_eq!(head.len(), 50);
     }
 
     #[test]

@@ -9,7 +9,7 @@ use ratatui::widgets::{Paragraph, Wrap};
 use super::theme::Theme;
 use super::{format, pane_block};
 use crate::app::state::{AppState, Pane};
-use crate::domain::message::{BodySource, SpanStyle};
+use crate::domain::message::{BodySource, MAX_DISPLAY_BYTES, SpanStyle};
 use crate::domain::{Address, sanitize};
 
 fn addr_list(list: &[Address]) -> String {
@@ -51,6 +51,26 @@ fn highlighted(text: String, style: Style, terms: &[String]) -> Vec<Span<'static
         out.push(Span::styled(text[at..].to_string(), style));
     }
     out
+}
+
+/// The line closing a body the reader shows only the start of.
+pub fn truncation_note(cut: usize) -> String {
+    format!(
+        "… message truncated for display: {} more (M shows the raw source, up to {})",
+        format::size(cut),
+        format::size(crate::domain::message::MAX_RENDER_BYTES)
+    )
+}
+
+/// A source line cut into rows of `width` characters (an empty line is one empty row).
+pub fn source_rows(line: &str, width: usize) -> impl Iterator<Item = &str> {
+    let mut rest = Some(line);
+    std::iter::from_fn(move || {
+        let s = rest?;
+        let end = s.char_indices().nth(width).map_or(s.len(), |(i, _)| i);
+        rest = (end < s.len()).then(|| &s[end..]);
+        Some(&s[..end])
+    })
 }
 
 /// How a styled piece of an HTML body looks.
@@ -123,6 +143,21 @@ pub fn draw(f: &mut Frame, area: Rect, state: &AppState, theme: &Theme) {
         return;
     };
     if let Some(v) = r.view.as_ref().filter(|_| state.show_source) {
+        if v.raw.len() > MAX_DISPLAY_BYTES {
+            // A big source is cut into rows here and only the rows on screen become Lines:
+            // wrapping megabytes of text every frame costs tens of times their size.
+            let text = sanitize::body(&v.raw);
+            let inner = block.inner(area);
+            let lines: Vec<Line> = text
+                .lines()
+                .flat_map(|l| source_rows(l, usize::from(inner.width.max(1))))
+                .skip(usize::from(r.scroll))
+                .take(usize::from(inner.height))
+                .map(|l| Line::raw(l.to_string()))
+                .collect();
+            f.render_widget(Paragraph::new(lines).block(block), area);
+            return;
+        }
         let lines: Vec<Line> = sanitize::body(&v.raw)
             .lines()
             .map(|l| Line::raw(l.to_string()))
@@ -231,6 +266,12 @@ pub fn draw(f: &mut Frame, area: Rect, state: &AppState, theme: &Theme) {
                 };
                 lines.push(Line::from(highlighted(l.to_string(), style, terms)));
             }
+            if v.cut > 0 {
+                lines.push(Line::styled(
+                    truncation_note(v.cut),
+                    Style::default().fg(theme.dim),
+                ));
+            }
             if !v.links.is_empty() {
                 lines.push(Line::raw(""));
                 lines.push(Line::styled(
@@ -253,4 +294,91 @@ pub fn draw(f: &mut Frame, area: Rect, state: &AppState, theme: &Theme) {
             .scroll((r.scroll, 0)),
         area,
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use ratatui::Terminal;
+    use ratatui::backend::TestBackend;
+    use ratatui::layout::Rect;
+
+    use crate::app::state::{AppState, Pane, ReaderState};
+    use crate::config::Layout;
+    use crate::domain::message::{self, MAX_DISPLAY_BYTES};
+    use crate::domain::{Envelope, Flags, MailboxId, MsgId, Uid};
+    use crate::ui::theme::Theme;
+
+    /// Draws `raw` in a fullscreen 150x40 reader, scrolled from row `from` page by page (38
+    /// rows), until the truncation note shows; the scroll it shows at.
+    fn scroll_to_note(view: message::MessageView, from: usize) -> usize {
+        let mut state = AppState::new(Layout::Auto, "t");
+        state.size = Rect::new(0, 0, 150, 40);
+        state.fullscreen = true;
+        state.focus = Pane::Reader;
+        state.reader = Some(ReaderState {
+            msg: MsgId(1),
+            width: 148,
+            envelope: Envelope {
+                id: MsgId(1),
+                mailbox: MailboxId(1),
+                uid: Uid(1),
+                date: 0,
+                from: Vec::new(),
+                to: Vec::new(),
+                subject: "big".into(),
+                flags: Flags::default(),
+                has_attachments: false,
+                size: 0,
+                preview: String::new(),
+                thread: None,
+            },
+            view: Some(view),
+            loading: None,
+            scroll: 0,
+            fetching: false,
+            body_error: None,
+        });
+        let theme = Theme::default();
+        let mut term = Terminal::new(TestBackend::new(150, 40)).unwrap();
+        for scroll in (from..from + 1000).step_by(38) {
+            state.reader.as_mut().unwrap().scroll = scroll as u16;
+            term.draw(|f| super::super::draw(f, &state, &theme))
+                .unwrap();
+            let screen: String = term
+                .backend()
+                .buffer()
+                .content()
+                .iter()
+                .map(|c| c.symbol())
+                .collect();
+            if screen.contains("… message truncated for display: 4.")
+                && screen.contains(" MB more (M shows the raw source")
+            {
+                return scroll;
+            }
+        }
+        panic!("no truncation note");
+    }
+
+    #[test]
+    fn a_big_source_is_cut_into_rows() {
+        let rows: Vec<&str> = super::source_rows("abcdé", 2).collect();
+        assert_eq!(rows, ["ab", "cd", "é"]);
+        assert_eq!(super::source_rows("", 5).collect::<Vec<_>>(), [""]);
+    }
+
+    #[test]
+    fn huge_bodies_end_in_a_truncation_note_within_bounded_rows() {
+        // 256 KB of "wörd " (6 bytes, 5 columns) wraps to about 1,480 rows of 148 columns.
+        let line = message::tests::big_line(5);
+        let at = scroll_to_note(message::parse_for_reader(&line, 148), 1_300);
+        assert!(at < MAX_DISPLAY_BYTES / 148, "{at}");
+        // HTML: at most 10,000 lines, none wider than the reader; the note follows them.
+        let html = message::tests::big_html(5);
+        let view = message::parse_for_reader(&html, 148);
+        let lines = view.rich.as_ref().map_or(0, Vec::len);
+        assert!(lines <= 10_000);
+        let at = scroll_to_note(view, lines - 40);
+        assert!(at < 10_100, "{at}");
+    }
 }
