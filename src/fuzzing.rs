@@ -16,8 +16,11 @@ use crate::domain::message;
 use crate::domain::sanitize;
 use crate::domain::search;
 
+/// One target's check of one input: panics when an invariant breaks.
+pub type Check = fn(&[u8]);
+
 /// Every target, by the name its corpus directory has (`tests/fuzz-corpus/<name>/`).
-pub const TARGETS: &[(&str, fn(&[u8]))] = &[
+pub const TARGETS: &[(&str, Check)] = &[
     ("message", message),
     ("html", html),
     ("search", search),
@@ -29,7 +32,7 @@ pub const TARGETS: &[(&str, fn(&[u8]))] = &[
 ];
 
 /// The check for one target name.
-pub fn target(name: &str) -> Option<fn(&[u8])> {
+pub fn target(name: &str) -> Option<Check> {
     TARGETS.iter().find(|(n, _)| *n == name).map(|(_, f)| *f)
 }
 
