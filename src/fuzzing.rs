@@ -174,8 +174,8 @@ pub fn search(data: &[u8]) {
     };
     if let Ok(Some(crit)) = search::imap_criteria(&q, &mb) {
         assert!(
-            !crit.contains(['\r', '\n']),
-            "IMAP criteria with a line end: {crit:?}"
+            !crit.contains(['\r', '\n', '\0']),
+            "IMAP criteria with a line end or NUL: {crit:?}"
         );
     }
     STORE.with(|s| {
