@@ -433,13 +433,14 @@ fn parses(resp: &[u8]) -> bool {
     !trips_imap_proto(resp) && matches!(Response::parse(resp), Ok((rest, _)) if rest.is_empty())
 }
 
-/// imap-proto 0.17 panics on a status or continuation whose response code is followed at once
-/// by a byte outside ASCII (`* OK [ALERT]é`: it cuts the text after the code at byte 1), and
-/// so would async-imap: such a response is unreadable (found by `fuzz/run.sh imap_wire`).
+/// imap-proto 0.17 panics on a status or continuation (`+` with or without its space) whose
+/// response code is followed at once by a byte outside ASCII (`* OK [ALERT]é`: it cuts the
+/// text after the code at byte 1), and so would async-imap: such a response is unreadable
+/// (found by `fuzz/run.sh imap_wire`).
 fn trips_imap_proto(resp: &[u8]) -> bool {
     let line = resp.split(|&b| b == b'\n').next().unwrap_or(resp);
-    let text = match line.strip_prefix(b"+ ") {
-        Some(text) => text,
+    let text = match line.strip_prefix(b"+") {
+        Some(text) => text.strip_prefix(b" ").unwrap_or(text),
         None => {
             let mut words = line.splitn(3, |&b| b == b' ');
             let (Some(_tag), Some(word), Some(text)) = (words.next(), words.next(), words.next())
