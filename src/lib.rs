@@ -7,6 +7,8 @@ pub mod commands;
 pub mod config;
 pub mod demo;
 pub mod domain;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod net;
 pub mod pop3;
 pub mod send;

@@ -292,6 +292,8 @@ pub enum ConfigError {
 }
 
 fn invalid_line(path: &Path, position: &Option<Position>, message: &str) -> String {
+    // The message quotes the file's text, which may hold escape sequences.
+    let message = crate::domain::sanitize::body(message);
     match position {
         Some(p) => format!("{}:{}:{}: {message}", path.display(), p.line, p.column),
         None => format!("{}: {message}", path.display()),
@@ -484,7 +486,8 @@ impl Config {
         for w in &self.warnings {
             let _ = writeln!(o, "warning: {w}");
         }
-        out
+        // Values come from the file as written: shown on the terminal, so sanitised.
+        crate::domain::sanitize::body(&out)
     }
 }
 

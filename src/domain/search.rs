@@ -187,13 +187,15 @@ fn parse_date(v: &str, now: i64, utc_offset: i32) -> Option<i64> {
     if let Some(unit) = lower.chars().last().filter(|c| "dwmy".contains(*c))
         && let Ok(n) = lower[..lower.len() - 1].parse::<i64>()
     {
-        let days = match unit {
-            'd' => n,
-            'w' => n * 7,
-            'm' => n * 30,
-            _ => n * 365,
+        let per = match unit {
+            'd' => 1,
+            'w' => 7,
+            'm' => 30,
+            _ => 365,
         };
-        return Some(now - days * 86_400);
+        // A number of days too large for the clock is no date (it overflowed before).
+        let secs = n.checked_mul(per)?.checked_mul(86_400)?;
+        return now.checked_sub(secs);
     }
     let parts: Vec<&str> = v.split(['-', '/', '.']).collect();
     let num = |i: usize, lo: u32, hi: u32| -> Option<u32> {
@@ -572,6 +574,9 @@ enum Crit {
 
 /// An IMAP (astring) quoted string.
 fn imap_quote(s: &str) -> String {
+    // A quoted string holds no CR, LF or NUL (RFC 3501 section 9): a line end in a query
+    // would end the command there and send the rest as another.
+    let s = s.replace(['\r', '\n', '\0'], " ");
     format!("\"{}\"", s.replace('\\', "\\\\").replace('"', "\\\""))
 }
 

@@ -306,7 +306,7 @@ impl Wire {
     /// bytes before it are still to be handed out (it is checked again once they are).
     fn check(&mut self, end: usize) -> bool {
         let start = self.ready;
-        if !self.frame.bare_lf {
+        if !self.frame.bare_lf && !trips_imap_proto(&self.buf[start..end]) {
             match Response::parse(&self.buf[start..end]) {
                 Ok((rest, _)) if rest.len() < end - start => {
                     // imap-proto may end a response before a `{N}` that was only text: the
@@ -323,11 +323,15 @@ impl Wire {
         }
         // Changed responses go out through `patch`; `buf` is never spliced.
         let mut fixed = normalize(&self.buf[start..end], false);
-        match Response::parse(&fixed) {
-            Ok(([], _)) => {}
-            Ok((rest, _)) if rest.len() < fixed.len() => {
+        let rest = match trips_imap_proto(&fixed) {
+            true => None,
+            false => Response::parse(&fixed).ok().map(|(rest, _)| rest.len()),
+        };
+        match rest {
+            Some(0) => {}
+            Some(rest) if rest < fixed.len() => {
                 // As above; rare enough to re-frame the rest from a copy.
-                let keep = fixed.len() - rest.len();
+                let keep = fixed.len() - rest;
                 let more = fixed.split_off(keep);
                 let n = more.len();
                 self.buf.splice(end..end, more);
@@ -426,7 +430,39 @@ fn normalize(resp: &[u8], plain: bool) -> Vec<u8> {
 
 /// Whether imap-proto reads all of `resp` as one response.
 fn parses(resp: &[u8]) -> bool {
-    matches!(Response::parse(resp), Ok((rest, _)) if rest.is_empty())
+    !trips_imap_proto(resp) && matches!(Response::parse(resp), Ok((rest, _)) if rest.is_empty())
+}
+
+/// imap-proto 0.17 panics on a status or continuation (`+` with or without its space) whose
+/// response code is followed at once by a byte outside ASCII (`* OK [ALERT]é`: it cuts the
+/// text after the code at byte 1), and so would async-imap: such a response is unreadable
+/// (found by `fuzz/run.sh imap_wire`).
+fn trips_imap_proto(resp: &[u8]) -> bool {
+    let line = resp.split(|&b| b == b'\n').next().unwrap_or(resp);
+    let text = match line.strip_prefix(b"+") {
+        Some(text) => text.strip_prefix(b" ").unwrap_or(text),
+        None => {
+            let mut words = line.splitn(3, |&b| b == b' ');
+            let (Some(_tag), Some(word), Some(text)) = (words.next(), words.next(), words.next())
+            else {
+                return false;
+            };
+            let status = word.to_ascii_uppercase();
+            if !matches!(
+                status.as_slice(),
+                b"OK" | b"NO" | b"BAD" | b"BYE" | b"PREAUTH"
+            ) {
+                return false;
+            }
+            text
+        }
+    };
+    text.first() == Some(&b'[')
+        && text
+            .iter()
+            .position(|&b| b == b']')
+            .and_then(|i| text.get(i + 1))
+            .is_some_and(|&b| b >= 0x80)
 }
 
 /// A readable equivalent of an unreadable response, when it is a status (tagged or untagged)
