@@ -17,6 +17,27 @@ fn text(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
 }
 
+/// A config whose cache holds the demo mail (no server needed for offline commands).
+fn demo_cache() -> (tempfile::TempDir, std::path::PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    {
+        let mut store = tern::store::Store::open_in_dir(&data).unwrap();
+        tern::demo::import(&mut store).unwrap();
+    }
+    let cfg = dir.path().join("config.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "data_dir = {:?}\n[[account]]\nname = \"work\"\nemail = \"me@example.com\"\n\
+             [account.imap]\nhost = \"imap.example.com\"\npassword_command = \"true\"\n",
+            data.display().to_string()
+        ),
+    )
+    .unwrap();
+    (dir, cfg)
+}
+
 #[test]
 fn check_prints_settings_with_secrets_redacted() {
     let dir = tempfile::tempdir().unwrap();
@@ -85,22 +106,7 @@ fn tern_config_env_is_used() {
 
 #[test]
 fn search_finds_cached_mail_and_names_the_column_of_a_bad_query() {
-    let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().join("data");
-    {
-        let mut store = tern::store::Store::open_in_dir(&data).unwrap();
-        tern::demo::import(&mut store).unwrap();
-    }
-    let cfg = dir.path().join("config.toml");
-    std::fs::write(
-        &cfg,
-        format!(
-            "data_dir = {:?}\n[[account]]\nname = \"work\"\nemail = \"me@example.com\"\n\
-             [account.imap]\nhost = \"imap.example.com\"\npassword_command = \"true\"\n",
-            data.display().to_string()
-        ),
-    )
-    .unwrap();
+    let (_dir, cfg) = demo_cache();
     let c = cfg.to_str().unwrap();
     let out = tern(&["--config", c, "search", "from:jonas standup", "--json"]);
     assert!(out.status.success(), "{}", text(&out.stderr));
@@ -209,22 +215,7 @@ fn a_send_killed_mid_way_is_uncertain_for_the_next_command_and_can_be_requeued()
 
 #[test]
 fn hostile_queries_are_errors_or_results_never_a_crash() {
-    let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().join("data");
-    {
-        let mut store = tern::store::Store::open_in_dir(&data).unwrap();
-        tern::demo::import(&mut store).unwrap();
-    }
-    let cfg = dir.path().join("config.toml");
-    std::fs::write(
-        &cfg,
-        format!(
-            "data_dir = {:?}\n[[account]]\nname = \"work\"\nemail = \"me@example.com\"\n\
-             [account.imap]\nhost = \"imap.example.com\"\npassword_command = \"true\"\n",
-            data.display().to_string()
-        ),
-    )
-    .unwrap();
+    let (_dir, cfg) = demo_cache();
     let c = cfg.to_str().unwrap();
     let nest = "(".repeat(10_000) + "a" + &")".repeat(10_000);
     let negations = "-(".repeat(10_000) + "a" + &")".repeat(10_000);
