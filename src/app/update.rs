@@ -509,12 +509,7 @@ fn on_wheel(state: &mut AppState, x: u16, y: u16, down: bool, cmds: &mut Vec<Cmd
 /// change at once, the cache and the server follow. With a selection, the flag is set unless
 /// every loaded selected row has it already.
 fn toggle_flag(state: &mut AppState, flag: FlagName, cmds: &mut Vec<Cmd>) {
-    let get = |e: &crate::domain::Envelope| match flag {
-        FlagName::Seen => e.flags.seen,
-        FlagName::Flagged => e.flags.flagged,
-        FlagName::Answered => e.flags.answered,
-        FlagName::Forwarded => e.flags.keywords.iter().any(|k| k == "$Forwarded"),
-    };
+    let get = |e: &crate::domain::Envelope| flag.is_set(&e.flags);
     let list = &mut state.list;
     let targets: Vec<crate::domain::MsgId> = if list.marked.is_empty() {
         match list.selected_row() {

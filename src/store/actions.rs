@@ -21,6 +21,16 @@ pub enum FlagName {
 }
 
 impl FlagName {
+    /// Whether this flag is set in `f`.
+    pub fn is_set(self, f: &crate::domain::Flags) -> bool {
+        match self {
+            FlagName::Seen => f.seen,
+            FlagName::Flagged => f.flagged,
+            FlagName::Answered => f.answered,
+            FlagName::Forwarded => f.has_keyword(self.imap()),
+        }
+    }
+
     /// As IMAP spells it.
     pub fn imap(self) -> &'static str {
         match self {

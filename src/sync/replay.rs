@@ -100,15 +100,6 @@ fn known_uids<'a>(lists: impl Iterator<Item = &'a Vec<i64>>) -> (Vec<u32>, usize
     (uids, unknown)
 }
 
-fn has_flag(f: &Flags, flag: FlagName) -> bool {
-    match flag {
-        FlagName::Seen => f.seen,
-        FlagName::Flagged => f.flagged,
-        FlagName::Answered => f.answered,
-        FlagName::Forwarded => f.has_keyword(flag.imap()),
-    }
-}
-
 /// A command the server refuses (NO/BAD) is logged and dropped: retrying it would block the
 /// queue for ever. Anything else (the network, an answer tern could not read) goes up: the
 /// outcome is unknown, and the row is checked and replayed after reconnecting.
@@ -196,7 +187,7 @@ async fn replay_flags(
     let mut confirmed: Vec<(u32, Flags)> = Vec::new();
     let mut need: Vec<u32> = Vec::new();
     for (u, f) in &present {
-        if has_flag(f, flag) == on {
+        if flag.is_set(f) == on {
             confirmed.push((*u, f.clone()));
         } else {
             need.push(*u);
