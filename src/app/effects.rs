@@ -9,7 +9,7 @@ use tokio::sync::mpsc::UnboundedSender;
 
 use super::msg::{Cmd, Dest, Msg, Undo};
 use crate::domain::{AccountId, message};
-use crate::store::{FlagName, Store, StoreHandle};
+use crate::store::{FlagName, ReaderMessage, Store, StoreHandle};
 use crate::sync::actor::{Command, EngineHandle};
 
 #[derive(Clone)]
@@ -714,9 +714,16 @@ pub fn execute_on(store: &mut Store, cmd: Cmd) -> crate::store::Result<Option<Ms
             req,
             msg,
             partial: store.body_is_partial(msg)?,
-            view: store
-                .raw_message(msg)?
-                .map(|raw| Box::new(message::parse_for_reader(&raw, usize::from(width)))),
+            view: store.message_for_reader(msg)?.map(|m| {
+                Box::new(match m {
+                    ReaderMessage::Whole(raw) => {
+                        message::parse_for_reader(&raw, usize::from(width))
+                    }
+                    ReaderMessage::Skeleton(sk) => {
+                        message::parse_skeleton_for_reader(&sk, usize::from(width))
+                    }
+                })
+            }),
         },
     }))
 }

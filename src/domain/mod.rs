@@ -6,6 +6,7 @@ pub mod keys;
 pub mod message;
 pub mod sanitize;
 pub mod search;
+pub mod skeleton;
 pub mod thread;
 
 use std::fmt;

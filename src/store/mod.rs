@@ -99,6 +99,13 @@ impl AccountKind {
     }
 }
 
+/// A cached message as the reader gets it (see [`Store::message_for_reader`]).
+#[derive(Debug)]
+pub enum ReaderMessage {
+    Whole(Vec<u8>),
+    Skeleton(Box<crate::domain::skeleton::Skeleton>),
+}
+
 /// A message to insert into the cache.
 #[derive(Debug, Clone)]
 pub struct NewMessage<'a> {
@@ -544,6 +551,44 @@ impl Store {
                 |r| r.get(0),
             )
             .optional()?)
+    }
+
+    /// The cached message for the reader: whole when it is up to
+    /// [`skeleton::WHOLE_UP_TO`](crate::domain::skeleton::WHOLE_UP_TO), else its skeleton, read
+    /// from the cache in chunks so the whole message is never in memory.
+    pub fn message_for_reader(&self, msg: MsgId) -> Result<Option<ReaderMessage>> {
+        use crate::domain::skeleton::{SkeletonBuilder, WHOLE_UP_TO};
+        use std::io::Read;
+        let Some(len) = self
+            .conn
+            .query_row(
+                "SELECT length(raw) FROM bodies WHERE message_id = ?1",
+                [msg.0],
+                |r| r.get::<_, i64>(0),
+            )
+            .optional()?
+        else {
+            return Ok(None);
+        };
+        if usize::try_from(len).unwrap_or(usize::MAX) <= WHOLE_UP_TO {
+            return Ok(self.raw_message(msg)?.map(ReaderMessage::Whole));
+        }
+        // bodies.message_id is the INTEGER PRIMARY KEY: the rowid.
+        let mut blob = self
+            .conn
+            .blob_open(rusqlite::MAIN_DB, "bodies", "raw", msg.0, true)?;
+        let mut builder = SkeletonBuilder::default();
+        let mut buf = vec![0u8; 256 * 1024];
+        loop {
+            let n = blob
+                .read(&mut buf)
+                .map_err(|e| StoreError::Invalid(format!("reading message {msg}: {e}")))?;
+            if n == 0 {
+                break;
+            }
+            builder.push(&buf[..n]);
+        }
+        Ok(Some(ReaderMessage::Skeleton(Box::new(builder.finish()))))
     }
 
     /// Store a fetched body and add it to the full-text index.

@@ -826,3 +826,40 @@ fn user_actions_never_fail_while_another_connection_stores_mail() {
     writer.join().unwrap();
     assert_eq!(ui.pending_count(a).unwrap() as usize, queued, "none lost");
 }
+
+#[test]
+fn a_huge_message_reaches_the_reader_as_its_skeleton() {
+    use crate::domain::skeleton::WHOLE_UP_TO;
+    let (mut s, _a, mb) = setup();
+    let mut big = b"Subject: big\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\n\
+Content-Type: text/plain\r\n\r\nthe text\r\n--b\r\nContent-Type: application/zip\r\n\
+Content-Disposition: attachment; filename=a.zip\r\nContent-Transfer-Encoding: base64\r\n\r\n"
+        .to_vec();
+    while big.len() <= WHOLE_UP_TO {
+        big.extend_from_slice(
+            b"QUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVphYmNkZWZnaGlqa2xtbm9wcXJzdHV2\r\n",
+        );
+    }
+    big.extend_from_slice(b"--b--\r\n");
+    let ids = insert(
+        &mut s,
+        mb,
+        &[msg(1, "Subject: small\n\nhello"), (Uid(2), big.clone())],
+        false,
+    );
+    let Some(ReaderMessage::Whole(raw)) = s.message_for_reader(ids[0]).unwrap() else {
+        panic!("a small message comes whole");
+    };
+    assert!(raw.ends_with(b"hello"));
+    let Some(ReaderMessage::Skeleton(sk)) = s.message_for_reader(ids[1]).unwrap() else {
+        panic!("a huge message comes as its skeleton");
+    };
+    assert_eq!(sk.size, big.len());
+    assert!(sk.raw.len() < 1024);
+    let view = message::parse_skeleton_for_reader(&sk, 80);
+    let whole = message::parse_for_reader(&big, 80);
+    assert_eq!(view.body.trim(), "the text");
+    assert_eq!(view.attachments, whole.attachments);
+    assert_eq!(view.meta.size, whole.meta.size);
+    assert!(s.message_for_reader(MsgId(9999)).unwrap().is_none());
+}
