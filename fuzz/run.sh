@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Coverage-guided fuzzing of tern's parsers with AFL++ on stable Rust.
-#   fuzz/run.sh TARGET SECONDS   one target (message html search config mutf7 pop3 imap_wire compose)
+#   fuzz/run.sh TARGET SECONDS   one target (message skeleton html search config mutf7 pop3 imap_wire compose)
 #   fuzz/run.sh all SECONDS      every target in turn, SECONDS each
 # Needs cargo-afl (`cargo install cargo-afl --locked`, then `cargo afl config --build` once).
 # Seeds come from tests/fuzz-corpus/TARGET/ (crashes/ included); AFL's work goes to
@@ -9,7 +9,7 @@
 # Runs under `nice -n 10`.
 set -euo pipefail
 cd "$(dirname "$0")"
-targets=(message html search config mutf7 pop3 imap_wire compose)
+targets=(message skeleton html search config mutf7 pop3 imap_wire compose)
 
 if [ $# -ne 2 ] || ! [[ $2 =~ ^[0-9]+$ ]]; then
   echo "usage: fuzz/run.sh TARGET|all SECONDS (targets: ${targets[*]})" >&2

@@ -22,6 +22,7 @@ pub type Check = fn(&[u8]);
 /// Every target, by the name its corpus directory has (`tests/fuzz-corpus/<name>/`).
 pub const TARGETS: &[(&str, Check)] = &[
     ("message", message),
+    ("skeleton", skeleton),
     ("html", html),
     ("search", search),
     ("config", config),
@@ -82,6 +83,56 @@ fn highlight(what: &str, text: &str) {
 /// list row's preview and each attachment saved under its sanitised file name.
 pub fn message(data: &[u8]) {
     let v = message::parse_for_reader(data, width(data));
+    check_view(&v);
+    for i in 0..v.attachments.len().min(8) {
+        if let Some((name, _)) = message::attachment(data, i) {
+            let f = sanitize::file_name(&name);
+            assert_terminal_safe("file name", &f);
+            assert!(
+                !f.is_empty() && f.len() <= 200 && !f.contains(['/', '\\']) && !f.starts_with('.'),
+                "unsafe file name {f:?} from {name:?}"
+            );
+        }
+    }
+}
+
+/// A message reduced to its skeleton (as a huge one is), with small limits taken from the
+/// first bytes so that short inputs reach every cut, pushed in chunks of a size taken from
+/// the input too: the skeleton stays within its limits and its view is as safe as any.
+pub fn skeleton(data: &[u8]) {
+    use crate::domain::skeleton::{HEAD_KEEP, Limits, SkeletonBuilder};
+    let byte = |i: usize| usize::from(data.get(i).copied().unwrap_or(0));
+    let limits = Limits {
+        text_part_keep: byte(0) % 64,
+        text_budget: byte(1) % 128,
+        header_keep: 8 + byte(2) % 256,
+        structure_budget: 16 + byte(3) * 4,
+        max_depth: 1 + byte(4) % 8,
+        line_cap: 4 + byte(5) % 80,
+    };
+    let chunk = 1 + byte(6) % 97;
+    let mut b = SkeletonBuilder::with_limits(limits);
+    for c in data.chunks(chunk) {
+        b.push(c);
+    }
+    let sk = b.finish();
+    assert_eq!(sk.size, data.len());
+    assert_eq!(sk.head, data[..data.len().min(HEAD_KEEP)]);
+    assert!(
+        sk.raw.len() <= limits.structure_budget + limits.text_budget,
+        "skeleton of {} bytes over its limits {limits:?}",
+        sk.raw.len()
+    );
+    assert!(
+        sk.cut.windows(2).all(|w| w[0].body_at < w[1].body_at),
+        "cut parts out of order: {:?}",
+        sk.cut
+    );
+    check_view(&message::parse_skeleton_for_reader(&sk, width(data)));
+}
+
+/// The terminal-safety of everything the reader shows of a message.
+fn check_view(v: &message::MessageView) {
     for a in v.meta.from.iter().chain(&v.meta.to).chain(&v.meta.cc) {
         assert_line_safe("address", &sanitize::address(&a.to_string()));
         assert_line_safe("list address", &sanitize::line(&compose::format_address(a)));
@@ -117,16 +168,6 @@ pub fn message(data: &[u8]) {
     }
     for url in &v.links {
         assert_line_safe("link", &sanitize::line(url));
-    }
-    for i in 0..v.attachments.len().min(8) {
-        if let Some((name, _)) = message::attachment(data, i) {
-            let f = sanitize::file_name(&name);
-            assert_terminal_safe("file name", &f);
-            assert!(
-                !f.is_empty() && f.len() <= 200 && !f.contains(['/', '\\']) && !f.starts_with('.'),
-                "unsafe file name {f:?} from {name:?}"
-            );
-        }
     }
 }
 

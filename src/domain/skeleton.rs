@@ -19,19 +19,38 @@ use mail_parser::{MessageParser, MimeHeaders};
 /// Messages up to this size are parsed whole; larger ones through their skeleton.
 pub const WHOLE_UP_TO: usize = 4 * 1024 * 1024;
 
-/// Body bytes (as they are in the message, encoded) kept of one text part. Base64 of 512 KiB
-/// decodes to 384 KiB, more than the reader shows (`MAX_DISPLAY_BYTES`).
-const TEXT_PART_KEEP: usize = 512 * 1024;
-/// Text body bytes kept in all, over every text part.
-const TEXT_BUDGET: usize = 2 * 1024 * 1024;
-/// Header bytes kept of one part.
-const HEADER_KEEP: usize = 256 * 1024;
-/// Header and boundary bytes kept in all; past it the skeleton ends there.
-const STRUCTURE_BUDGET: usize = 4 * 1024 * 1024;
-/// Boundaries open at once at most (deeper multiparts are kept as one cut part).
-const MAX_DEPTH: usize = 64;
-/// Bytes of a line looked at for a boundary (RFC 2046 boundaries are at most 70 characters).
-const LINE_CAP: usize = 1024;
+/// What a skeleton keeps at most. [`Limits::DEFAULT`] is what tern uses; the fuzzer uses
+/// small ones so that short inputs reach every cut.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Body bytes (as they are in the message, encoded) kept of one text part.
+    pub text_part_keep: usize,
+    /// Text body bytes kept in all, over every text part.
+    pub text_budget: usize,
+    /// Header bytes kept of one part.
+    pub header_keep: usize,
+    /// Header and boundary bytes kept in all; past it the skeleton ends there.
+    pub structure_budget: usize,
+    /// Boundaries open at once at most (deeper multiparts are kept as one cut part).
+    pub max_depth: usize,
+    /// Bytes of a line looked at for a boundary (RFC 2046 boundaries are at most 70
+    /// characters).
+    pub line_cap: usize,
+}
+
+impl Limits {
+    pub const DEFAULT: Limits = Limits {
+        // Base64 of 512 KiB decodes to 384 KiB, more than the reader shows
+        // (`MAX_DISPLAY_BYTES`).
+        text_part_keep: 512 * 1024,
+        text_budget: 2 * 1024 * 1024,
+        header_keep: 256 * 1024,
+        structure_budget: 4 * 1024 * 1024,
+        max_depth: 64,
+        line_cap: 1024,
+    };
+}
+
 /// Bytes of the message's start kept as they are, for the source view.
 pub const HEAD_KEEP: usize = super::message::MAX_RENDER_BYTES;
 
@@ -113,18 +132,26 @@ pub struct SkeletonBuilder {
     cut: Vec<CutPart>,
     boundaries: Vec<Vec<u8>>,
     state: State,
-    /// The start of the current line (at most [`LINE_CAP`] bytes), not yet handled.
+    /// The start of the current line (at most [`Limits::line_cap`] bytes), not yet handled.
     line: Vec<u8>,
-    /// The current line's start was handled already (it is longer than [`LINE_CAP`]).
+    /// The current line's start was handled already (it is longer than
+    /// [`Limits::line_cap`]).
     mid_line: bool,
     /// Skip to the end of the current line.
     skip_line: bool,
     structure: usize,
     text: usize,
+    limits: Limits,
 }
 
 impl Default for SkeletonBuilder {
     fn default() -> Self {
+        SkeletonBuilder::with_limits(Limits::DEFAULT)
+    }
+}
+
+impl SkeletonBuilder {
+    pub fn with_limits(limits: Limits) -> Self {
         SkeletonBuilder {
             out: Vec::new(),
             head: Vec::new(),
@@ -132,11 +159,12 @@ impl Default for SkeletonBuilder {
             cut: Vec::new(),
             boundaries: Vec::new(),
             state: State::Header(Vec::new()),
-            line: Vec::with_capacity(LINE_CAP),
+            line: Vec::with_capacity(limits.line_cap),
             mid_line: false,
             skip_line: false,
             structure: 0,
             text: 0,
+            limits,
         }
     }
 }
@@ -156,13 +184,13 @@ impl SkeletonBuilder {
             let ends = end.is_some();
             if self.mid_line {
                 self.segment(piece, false, ends);
-            } else if self.line.len() + piece.len() <= LINE_CAP {
+            } else if self.line.len() + piece.len() <= self.limits.line_cap {
                 self.line.extend_from_slice(piece);
                 if ends {
                     self.flush_line(true);
                 }
             } else {
-                let (a, b) = piece.split_at(LINE_CAP - self.line.len());
+                let (a, b) = piece.split_at(self.limits.line_cap - self.line.len());
                 self.line.extend_from_slice(a);
                 self.flush_line(false);
                 self.mid_line = true;
@@ -204,7 +232,7 @@ impl SkeletonBuilder {
     /// Write header or boundary bytes within the structure budget; false once it is spent
     /// (the skeleton then ends: a structure cut in the middle would put text in the wrong part).
     fn write_structure(&mut self, bytes: &[u8]) -> bool {
-        if self.structure + bytes.len() > STRUCTURE_BUDGET {
+        if self.structure + bytes.len() > self.limits.structure_budget {
             self.state = State::Full;
             return false;
         }
@@ -220,6 +248,7 @@ impl SkeletonBuilder {
             self.skip_line = !ends;
             return;
         }
+        let limits = self.limits;
         match &mut self.state {
             State::Full => {}
             State::Header(h) => {
@@ -228,7 +257,7 @@ impl SkeletonBuilder {
                     h.extend_from_slice(seg);
                     self.end_header(h);
                 } else {
-                    let n = seg.len().min(HEADER_KEEP.saturating_sub(h.len()));
+                    let n = seg.len().min(limits.header_keep.saturating_sub(h.len()));
                     h.extend_from_slice(&seg[..n]);
                     // A cut header line still ends (once), so the block stays well formed.
                     if ends && n < seg.len() && !h.ends_with(b"\n") {
@@ -330,9 +359,9 @@ impl SkeletonBuilder {
             .map(|e| e.trim().to_ascii_lowercase());
         let boundary = ct
             .and_then(|c| c.attribute("boundary"))
-            .filter(|b| !b.is_empty() && b.len() <= LINE_CAP - 4);
+            .filter(|b| !b.is_empty() && b.len() + 4 <= self.limits.line_cap);
         match (ctype.as_deref(), boundary) {
-            (Some("multipart"), Some(b)) if self.boundaries.len() < MAX_DEPTH => {
+            (Some("multipart"), Some(b)) if self.boundaries.len() < self.limits.max_depth => {
                 self.boundaries.push(b.as_bytes().to_vec());
                 // The preamble: nothing kept.
                 self.state = State::Body(Body::default());
@@ -340,7 +369,7 @@ impl SkeletonBuilder {
             (Some("message"), _)
                 if matches!(subtype.as_deref(), Some("rfc822" | "global"))
                     && !matches!(encoding.as_deref(), Some("base64" | "quoted-printable"))
-                    && self.boundaries.len() < MAX_DEPTH =>
+                    && self.boundaries.len() < self.limits.max_depth =>
             {
                 // A message inside: its header block follows. Depth counts it too.
                 self.state = State::Header(Vec::new());
@@ -348,7 +377,8 @@ impl SkeletonBuilder {
             (c, _) => {
                 let text = matches!(c, None | Some("text"));
                 let keep = if text {
-                    TEXT_PART_KEEP.min(TEXT_BUDGET.saturating_sub(self.text))
+                    (self.limits.text_part_keep)
+                        .min(self.limits.text_budget.saturating_sub(self.text))
                 } else {
                     0
                 };
@@ -441,7 +471,7 @@ Content-Transfer-Encoding: base64\r\n\r\n"
             raw.extend_from_slice(b"SGVsbG8gd29ybGQh"); // "Hello world!"
         }
         let sk = Skeleton::of(&raw);
-        assert!(sk.raw.len() <= TEXT_PART_KEEP + 200);
+        assert!(sk.raw.len() <= Limits::DEFAULT.text_part_keep + 200);
         let msg = MessageParser::default().parse(&sk.raw).unwrap();
         let text = msg.body_text(0).unwrap();
         assert!(
@@ -490,7 +520,8 @@ Content-Disposition: attachment; filename=p.png\r\n\r\nPNGDATA\r\n--deep--\r\n--
         raw.extend(std::iter::repeat_n(b'z', 5 * 1024 * 1024));
         let sk = Skeleton::of(&raw);
         assert!(
-            sk.raw.len() <= STRUCTURE_BUDGET + TEXT_BUDGET + 64 * 1024,
+            sk.raw.len()
+                <= Limits::DEFAULT.structure_budget + Limits::DEFAULT.text_budget + 64 * 1024,
             "{}",
             sk.raw.len()
         );
