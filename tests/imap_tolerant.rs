@@ -5,7 +5,7 @@
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use tern::config::{PasswordSource, Protocol, Secret, Security, ServerConfig};
 use tern::sync::ErrorKind;
@@ -14,6 +14,17 @@ use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{TcpListener, TcpStream};
 
 const PASSWORD: &str = "pa55-w0rd!";
+
+/// How the server answers once the client is logged in.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum After {
+    /// As scripted below.
+    Normal,
+    /// Every command but CAPABILITY and LOGOUT gets a 20 KB BAD line full of escapes.
+    RefuseAll,
+    /// LIST and UID FETCH answer part of their data, then the connection ends.
+    Cut,
+}
 
 #[derive(Clone, Copy, Debug, PartialEq)]
 enum Auth {
@@ -29,6 +40,9 @@ enum Auth {
 
 struct Script {
     auth: Auth,
+    after_login: After,
+    /// When each connection came.
+    accepted: tokio::sync::mpsc::UnboundedSender<Instant>,
     connections: AtomicUsize,
     /// "connection command" per command received.
     log: Mutex<Vec<String>>,
@@ -51,6 +65,24 @@ async fn serve_one(sock: TcpStream, script: Arc<Script>) -> std::io::Result<()> 
         let (tag, rest) = line.split_once(' ').unwrap_or((&line, ""));
         let cmd = rest.split(' ').next().unwrap_or("").to_ascii_uppercase();
         script.log.lock().unwrap().push(format!("{n} {cmd}"));
+        let logged_in = !matches!(
+            cmd.as_str(),
+            "CAPABILITY" | "AUTHENTICATE" | "LOGIN" | "LOGOUT"
+        );
+        if script.after_login == After::RefuseAll && logged_in {
+            let junk = "\x1b[31m\x1b]0;PWNED\x07 From: secret@example.test \u{202e} ".repeat(400);
+            w.write_all(format!("{tag} BAD {junk}\r\n").as_bytes())
+                .await?;
+            continue;
+        }
+        if script.after_login == After::Cut && matches!(cmd.as_str(), "LIST" | "UID") {
+            let part = match cmd.as_str() {
+                "LIST" => "* LIST (\\HasNoChildren) \"/\" INBOX\r\n".to_string(),
+                _ => "* 1 FETCH (UID 5 BODY[] {10}\r\nSubject: a".to_string(),
+            };
+            w.write_all(part.as_bytes()).await?;
+            return Ok(());
+        }
         let reply = match cmd.as_str() {
             "CAPABILITY" => format!("* CAPABILITY IMAP4rev1 AUTH=PLAIN\r\n{tag} OK done\r\n"),
             "AUTHENTICATE" => match script.auth {
@@ -112,10 +144,25 @@ async fn serve_one(sock: TcpStream, script: Arc<Script>) -> std::io::Result<()> 
 }
 
 async fn start(auth: Auth) -> (Arc<Script>, ServerConfig) {
+    let (script, server, _) = start_with(auth, After::Normal).await;
+    (script, server)
+}
+
+async fn start_with(
+    auth: Auth,
+    after_login: After,
+) -> (
+    Arc<Script>,
+    ServerConfig,
+    tokio::sync::mpsc::UnboundedReceiver<Instant>,
+) {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = listener.local_addr().unwrap().port();
+    let (accepted, accepts) = tokio::sync::mpsc::unbounded_channel();
     let script = Arc::new(Script {
         auth,
+        after_login,
+        accepted,
         connections: AtomicUsize::new(0),
         log: Mutex::new(Vec::new()),
     });
@@ -123,6 +170,7 @@ async fn start(auth: Auth) -> (Arc<Script>, ServerConfig) {
     tokio::spawn(async move {
         loop {
             let (sock, _) = listener.accept().await.unwrap();
+            let _ = s.accepted.send(Instant::now());
             tokio::spawn(serve_one(sock, Arc::clone(&s)));
         }
     });
@@ -140,7 +188,7 @@ async fn start(auth: Auth) -> (Arc<Script>, ServerConfig) {
         leave_on_server: true,
         delete_after_days: None,
     };
-    (script, server)
+    (script, server, accepts)
 }
 
 async fn connect(server: &ServerConfig) -> Result<Imap, tern::sync::SyncError> {
@@ -219,4 +267,104 @@ async fn a_clear_no_is_an_auth_error_without_fallback() {
     assert!(!e.to_string().contains(PASSWORD), "{e}");
     assert_eq!(script.connections.load(Ordering::SeqCst), 1);
     assert!(!log(&script).iter().any(|l| l.ends_with("LOGIN")));
+}
+
+/// The review's reconnect storm: a server that logs tern in and then answers nothing it can use
+/// was retried 18 times in 20 s (the backoff started over at each login), each retry logging
+/// 14-22 KB of the server's bytes. Now a failure after the login counts: a refused or
+/// unreadable answer waits at least half of `backoff_max` and the waits double; the error the
+/// user sees is one short, clean line.
+#[tokio::test]
+async fn a_server_that_refuses_everything_after_login_is_not_hammered() {
+    use tern::domain::ConnState;
+    use tern::sync::actor::{self, Event, Timing};
+
+    let (script, server, mut accepts) = start_with(Auth::BareLf, After::RefuseAll).await;
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let cfg = dir.path().join("config.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "data_dir = \"{}\"\n[[account]]\nname = \"scripted\"\nemail = \"alice@example.test\"\n\
+             [account.imap]\nhost = \"127.0.0.1\"\nport = {}\nsecurity = \"none\"\n\
+             allow_plaintext_auth = true\nusername = \"alice\"\npassword_command = \"echo {PASSWORD}\"\n",
+            data.display(),
+            server.port
+        ),
+    )
+    .unwrap();
+    let config = tern::config::Config::load(&cfg).unwrap();
+    let store = tern::store::StoreHandle::open_in_dir(&config.data_dir).unwrap();
+    let (tx, mut events) = tokio::sync::mpsc::unbounded_channel();
+    let backoff_max = Duration::from_secs(2);
+    let (_engine, task) = actor::spawn(
+        config.accounts[0].clone(),
+        store,
+        tx,
+        Timing {
+            backoff_max,
+            ..Timing::default()
+        },
+    );
+    let mut at = Vec::new();
+    for _ in 0..3 {
+        let t = tokio::time::timeout(Duration::from_secs(20), accepts.recv())
+            .await
+            .expect("the engine connects again within 20 s")
+            .unwrap();
+        at.push(t);
+    }
+    task.abort();
+    let mut offline = Vec::new();
+    while let Ok(e) = events.try_recv() {
+        if let Event::State {
+            state: ConnState::Offline(why),
+            ..
+        } = e
+        {
+            offline.push(why);
+        }
+    }
+    let gaps: Vec<Duration> = at.windows(2).map(|w| w[1] - w[0]).collect();
+    // Half of backoff_max at least, then twice that (plus up to a quarter of jitter).
+    assert!(gaps[0] >= backoff_max / 2, "{gaps:?}");
+    assert!(
+        gaps[1] >= backoff_max,
+        "the wait doubles: {gaps:?} {:?} {offline:?}",
+        log(&script)
+    );
+    assert!(gaps[1] <= backoff_max * 2, "{gaps:?}");
+    assert!(!offline.is_empty(), "the engine said it was offline");
+    for why in &offline {
+        assert!(why.len() <= 400, "a long error: {} bytes", why.len());
+        assert!(
+            !why.chars().any(|c| c.is_control() || c == '\u{202e}'),
+            "control characters in {why:?}"
+        );
+        assert!(
+            !why.contains("[27,") && !why.contains("27, 91"),
+            "a byte array: {why}"
+        );
+    }
+}
+
+/// async-imap ends a LIST or FETCH stream at the end of the connection as it does at the
+/// tagged OK: a LIST cut short read as the whole list (mailboxes gone), a FETCH cut short as
+/// "no such message". Each is an error now, and a refused LIST too.
+#[tokio::test]
+async fn an_answer_cut_short_or_refused_is_an_error_not_an_empty_result() {
+    let (_script, server, _) = start_with(Auth::BareLf, After::Cut).await;
+    let mut imap = connect(&server).await.unwrap();
+    let e = imap.list().await.expect_err("a LIST cut short");
+    assert_eq!(e.kind, ErrorKind::Network, "{e}");
+    let mut imap = connect(&server).await.unwrap();
+    let e = imap.fetch_body(5).await.expect_err("a FETCH cut short");
+    assert_eq!(e.kind, ErrorKind::Network, "{e}");
+
+    let (_script, server, _) = start_with(Auth::BareLf, After::RefuseAll).await;
+    let mut imap = connect(&server).await.unwrap();
+    let e = imap.list().await.expect_err("a refused LIST");
+    assert_eq!(e.kind, ErrorKind::Refused, "{e}");
+    assert!(e.to_string().len() < 400, "{e}");
 }

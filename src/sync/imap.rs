@@ -342,10 +342,12 @@ impl Imap {
             wire_seen: wire.altered(),
             wire,
         };
+        imap.wire.take_done();
         let caps = timed(IO_TIMEOUT, "CAPABILITY", async {
             Ok::<_, SyncError>(imap.session.capabilities().await?)
         })
         .await?;
+        answered(&imap.wire, "CAPABILITY")?;
         imap.caps = caps_of(caps.iter());
         if imap.caps.has("COMPRESS=DEFLATE") && want_compress(server) {
             imap = imap.compress().await?;
@@ -507,6 +509,13 @@ impl Imap {
         })
         .await?;
         self.finish(&id, what, IO_TIMEOUT, into).await
+    }
+
+    /// Before a command whose answer async-imap reads: forget the last tagged answer, and the
+    /// stats to ask afterwards whether this command's came (see [`answered`]).
+    fn expect_answer(&self) -> Arc<WireStats> {
+        self.wire.take_done();
+        Arc::clone(&self.wire)
     }
 
     /// Read responses up to the tagged answer for `id`.
@@ -718,11 +727,12 @@ impl Imap {
         let mut out = self.list_with(pattern).await?;
         if !extended {
             let subscribed: HashSet<String> = {
+                let wire = self.expect_answer();
                 let stream = timed(IO_TIMEOUT, "LSUB", async {
                     Ok::<_, SyncError>(self.session.lsub(Some(""), Some("*")).await?)
                 })
                 .await?;
-                let names = collect(stream, |n| Some(n.name().to_string())).await?;
+                let names = collect(&wire, "LSUB", stream, |n| Some(n.name().to_string())).await?;
                 names.into_iter().collect()
             };
             for l in &mut out {
@@ -736,11 +746,12 @@ impl Imap {
     }
 
     async fn list_with(&mut self, pattern: &str) -> Result<Vec<Listed>, SyncError> {
+        let wire = self.expect_answer();
         let stream = timed(IO_TIMEOUT, "LIST", async {
             Ok::<_, SyncError>(self.session.list(Some(""), Some(pattern)).await?)
         })
         .await?;
-        collect(stream, |n| {
+        collect(&wire, "LIST", stream, |n| {
             let mut special = None;
             let mut subscribed = false;
             let mut selectable = true;
@@ -821,10 +832,12 @@ impl Imap {
         } else {
             "(MESSAGES UIDNEXT UIDVALIDITY)"
         };
+        let answer = self.expect_answer();
         let mb = timed(IO_TIMEOUT, "STATUS", async {
             Ok::<_, SyncError>(self.session.status(wire, items).await?)
         })
         .await?;
+        answered(&answer, "STATUS")?;
         self.drain();
         Ok(status_of(&mb))
     }
@@ -838,6 +851,7 @@ impl Imap {
         let query = format!(
             "(UID FLAGS INTERNALDATE RFC822.SIZE BODYSTRUCTURE BODY.PEEK[HEADER.FIELDS ({HEADER_FIELDS})])"
         );
+        let wire = self.expect_answer();
         let stream = timed(IO_TIMEOUT, "FETCH", async {
             Ok::<_, SyncError>(if uid {
                 self.session.uid_fetch(set, &query).await?.boxed()
@@ -849,7 +863,7 @@ impl Imap {
         // A FETCH without the header section is the server reporting a flag change on its
         // own (RFC 3501 7.4.2), not a row: it is kept for the engine, not stored as a message.
         let mut stray = Vec::new();
-        let rows = collect(stream, |f| {
+        let rows = collect(&wire, "FETCH", stream, |f| {
             let Some(header) = f.header() else {
                 match f.uid {
                     Some(uid) => stray.push((uid, flags_of(f))),
@@ -1000,17 +1014,22 @@ impl Imap {
 
     /// The sequence number of a UID in the selected mailbox, if it still exists.
     pub async fn seq_of(&mut self, uid: u32) -> Result<Option<u32>, SyncError> {
+        let wire = self.expect_answer();
         let stream = timed(IO_TIMEOUT, "FETCH UID", async {
             Ok::<_, SyncError>(self.session.uid_fetch(uid.to_string(), "(UID)").await?)
         })
         .await?;
-        let seqs = collect(stream, |f| (f.uid == Some(uid)).then_some(f.message)).await?;
+        let seqs = collect(&wire, "FETCH UID", stream, |f| {
+            (f.uid == Some(uid)).then_some(f.message)
+        })
+        .await?;
         self.drain();
         Ok(seqs.into_iter().next())
     }
 
     /// The whole message, without setting \Seen.
     pub async fn fetch_body(&mut self, uid: u32) -> Result<Option<Vec<u8>>, SyncError> {
+        let wire = self.expect_answer();
         let stream = timed(IO_TIMEOUT, "FETCH BODY", async {
             Ok::<_, SyncError>(
                 self.session
@@ -1019,7 +1038,7 @@ impl Imap {
             )
         })
         .await?;
-        let bodies = collect(stream, |f| {
+        let bodies = collect(&wire, "FETCH BODY", stream, |f| {
             (f.uid == Some(uid)).then(|| f.body().unwrap_or_default().to_vec())
         })
         .await?;
@@ -1029,11 +1048,15 @@ impl Imap {
 
     /// Whole messages for a UID set, without setting \Seen: (uid, bytes).
     pub async fn fetch_bodies(&mut self, set: &str) -> Result<Vec<(u32, Vec<u8>)>, SyncError> {
+        let wire = self.expect_answer();
         let stream = timed(IO_TIMEOUT, "FETCH BODY", async {
             Ok::<_, SyncError>(self.session.uid_fetch(set, "(UID BODY.PEEK[])").await?)
         })
         .await?;
-        let bodies = collect(stream, |f| Some((f.uid?, f.body()?.to_vec()))).await?;
+        let bodies = collect(&wire, "FETCH BODY", stream, |f| {
+            Some((f.uid?, f.body()?.to_vec()))
+        })
+        .await?;
         self.drain();
         Ok(bodies)
     }
@@ -1047,11 +1070,12 @@ impl Imap {
         max: u32,
     ) -> Result<Vec<(u32, Vec<u8>)>, SyncError> {
         let query = format!("(UID BODY.PEEK[HEADER] BODY.PEEK[TEXT]<0.{max}>)");
+        let wire = self.expect_answer();
         let stream = timed(IO_TIMEOUT, "FETCH TEXT", async {
             Ok::<_, SyncError>(self.session.uid_fetch(set, &query).await?)
         })
         .await?;
-        let texts = collect(stream, |f| {
+        let texts = collect(&wire, "FETCH TEXT", stream, |f| {
             let mut raw = f.header()?.to_vec();
             raw.extend_from_slice(f.text().unwrap_or_default());
             Some((f.uid?, raw))
@@ -1154,9 +1178,30 @@ fn merge(a: &mut Untagged, b: Untagged) {
     a.fetch_modseq = a.fetch_modseq.max(b.fetch_modseq);
 }
 
+/// Whether the command `what` got its tagged OK (see [`WireStats::take_done`]): async-imap's
+/// streams and some of its calls end the same way at a NO, a BAD or the end of the
+/// connection, and an answer cut short must not pass for a whole one (an empty LIST is not
+/// "no mailboxes", an empty FETCH is not "no messages").
+fn answered(wire: &WireStats, what: &str) -> Result<(), SyncError> {
+    match wire.take_done() {
+        Some(Ok(())) => Ok(()),
+        Some(Err(line)) => Err(SyncError::new(
+            ErrorKind::Refused,
+            format!("the server refused {what}: {line}"),
+        )),
+        None => Err(SyncError::new(
+            ErrorKind::Network,
+            format!("the connection ended before the server answered {what}"),
+        )),
+    }
+}
+
 /// Read a response stream to its end (async-imap needs every stream exhausted), mapping each
-/// item and giving each item [`IO_TIMEOUT`].
+/// item and giving each item [`IO_TIMEOUT`]; an error unless the stream ended at the tagged
+/// OK (see [`answered`]). `wire` was cleared before the command went out.
 async fn collect<T, R, S>(
+    wire: &WireStats,
+    what: &str,
     stream: S,
     mut map: impl FnMut(&T) -> Option<R>,
 ) -> Result<Vec<R>, SyncError>
@@ -1173,7 +1218,10 @@ where
                     format!("no answer from the server for {} s", IO_TIMEOUT.as_secs()),
                 ));
             }
-            Ok(None) => return Ok(out),
+            Ok(None) => {
+                answered(wire, what)?;
+                return Ok(out);
+            }
             Ok(Some(item)) => {
                 if let Some(r) = map(&item?) {
                     out.push(r);

@@ -75,9 +75,39 @@ impl Default for Limits {
 pub struct WireStats {
     skipped: AtomicU64,
     rewritten: AtomicU64,
+    /// The last tagged answer handed to async-imap: whether it was OK, and its line (an
+    /// excerpt). async-imap's streaming commands (LIST, FETCH...) end at the tagged answer
+    /// whatever it says, and at the end of the connection as if it were one; this is how the
+    /// session tells a complete answer from a refused or cut one.
+    done: std::sync::Mutex<Option<(bool, String)>>,
 }
 
 impl WireStats {
+    /// The last tagged answer since the previous call (see [`WireStats::done`]): `Ok` for an
+    /// OK, `Err(line)` for NO or BAD, None when none came (the connection ended first).
+    pub fn take_done(&self) -> Option<Result<(), String>> {
+        self.done
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take()
+            .map(|(ok, line)| if ok { Ok(()) } else { Err(line) })
+    }
+
+    /// Note `resp` when it is a tagged OK, NO or BAD.
+    fn note_done(&self, resp: &[u8]) {
+        let line = resp.split(|&b| b == b'\n').next().unwrap_or(resp);
+        if matches!(line.first(), None | Some(b'*' | b'+')) {
+            return;
+        }
+        let mut words = line.split(|&b| b == b' ').skip(1);
+        let ok = match words.next().map(|w| w.strip_suffix(b"\r").unwrap_or(w)) {
+            Some(w) if w.eq_ignore_ascii_case(b"OK") => true,
+            Some(w) if w.eq_ignore_ascii_case(b"NO") || w.eq_ignore_ascii_case(b"BAD") => false,
+            _ => return,
+        };
+        *self.done.lock().unwrap_or_else(|e| e.into_inner()) = Some((ok, excerpt(line)));
+    }
+
     /// Responses dropped because nothing equivalent could be read.
     pub fn skipped(&self) -> u64 {
         self.skipped.load(Ordering::Relaxed)
@@ -306,6 +336,7 @@ impl Wire {
     /// bytes before it are still to be handed out (it is checked again once they are).
     fn check(&mut self, end: usize) -> bool {
         let start = self.ready;
+        self.stats.note_done(&self.buf[start..end]);
         if !self.frame.bare_lf && !trips_imap_proto(&self.buf[start..end]) {
             match Response::parse(&self.buf[start..end]) {
                 Ok((rest, _)) if rest.len() < end - start => {
