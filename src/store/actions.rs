@@ -818,10 +818,14 @@ fn copy_row(
          FROM messages WHERE id = ?1"
     ))?
     .execute(params![from.0, to.0, target.0, uid])?;
-    let body: Option<(Vec<u8>, bool)> = tx
-        .prepare_cached("SELECT raw, partial FROM bodies WHERE message_id = ?1")?
-        .query_row([from.0], |r| Ok((r.get(0)?, r.get(1)?)))
+    let partial: Option<bool> = tx
+        .prepare_cached("SELECT partial FROM bodies WHERE message_id = ?1")?
+        .query_row([from.0], |r| r.get(0))
         .optional()?;
+    let body = match partial {
+        Some(partial) => super::read_body(tx, from)?.map(|raw| (raw, partial)),
+        None => None,
+    };
     if let Some((raw, partial)) = body {
         // The index is contentless: the copy's entry is made from its text again.
         let meta = crate::domain::message::parse(&raw).meta;

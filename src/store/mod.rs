@@ -543,14 +543,7 @@ impl Store {
 
     /// The raw message, when its body is cached.
     pub fn raw_message(&self, msg: MsgId) -> Result<Option<Vec<u8>>> {
-        Ok(self
-            .conn
-            .query_row(
-                "SELECT raw FROM bodies WHERE message_id = ?1",
-                [msg.0],
-                |r| r.get(0),
-            )
-            .optional()?)
+        read_body(&self.conn, msg)
     }
 
     /// The cached message for the reader: whole when it is up to
@@ -558,36 +551,19 @@ impl Store {
     /// from the cache in chunks so the whole message is never in memory.
     pub fn message_for_reader(&self, msg: MsgId) -> Result<Option<ReaderMessage>> {
         use crate::domain::skeleton::{SkeletonBuilder, WHOLE_UP_TO};
-        use std::io::Read;
-        let Some(len) = self
+        let size: Option<i64> = self
             .conn
-            .query_row(
-                "SELECT length(raw) FROM bodies WHERE message_id = ?1",
-                [msg.0],
-                |r| r.get::<_, i64>(0),
-            )
-            .optional()?
-        else {
+            .prepare_cached("SELECT length(coalesce(big, raw)) FROM bodies WHERE message_id = ?1")?
+            .query_row([msg.0], |r| r.get(0))
+            .optional()?;
+        let Some(size) = size else {
             return Ok(None);
         };
-        if usize::try_from(len).unwrap_or(usize::MAX) <= WHOLE_UP_TO {
+        if usize::try_from(size).unwrap_or(usize::MAX) <= WHOLE_UP_TO {
             return Ok(self.raw_message(msg)?.map(ReaderMessage::Whole));
         }
-        // bodies.message_id is the INTEGER PRIMARY KEY: the rowid.
-        let mut blob = self
-            .conn
-            .blob_open(rusqlite::MAIN_DB, "bodies", "raw", msg.0, true)?;
         let mut builder = SkeletonBuilder::default();
-        let mut buf = vec![0u8; 256 * 1024];
-        loop {
-            let n = blob
-                .read(&mut buf)
-                .map_err(|e| StoreError::Invalid(format!("reading message {msg}: {e}")))?;
-            if n == 0 {
-                break;
-            }
-            builder.push(&buf[..n]);
-        }
+        for_each_body_chunk(&self.conn, msg, |_, chunk| builder.push(chunk))?;
         Ok(Some(ReaderMessage::Skeleton(Box::new(builder.finish()))))
     }
 
@@ -845,11 +821,87 @@ fn related_threads(tx: &Transaction<'_>, siblings: &[i64], meta: &MessageMeta) -
 /// `indexed` set): kept, and its text indexed. Two inserts, where [`store_body_tx`] needs five
 /// statements for a row that may have a body and an index entry already.
 fn insert_body_tx(tx: &Connection, msg: MsgId, raw: &[u8], meta: &MessageMeta) -> Result<()> {
-    tx.prepare_cached(
-        "INSERT INTO bodies (message_id, raw, fetched_at, partial) VALUES (?1, ?2, ?3, 0)",
-    )?
-    .execute(params![msg.0, raw, now()])?;
+    write_body_tx(tx, msg, raw, false)?;
     fts_insert_tx(tx, msg, meta)
+}
+
+/// Bodies over this size go to `bodies.big` by incremental blob I/O (see migration 12).
+const LARGE_BODY: usize = 1024 * 1024;
+
+/// Insert the body row of `msg` (none may exist). A large body is written into a trailing
+/// zeroblob in chunks, so neither rusqlite nor SQLite holds a copy of it.
+fn write_body_tx(tx: &Connection, msg: MsgId, raw: &[u8], partial: bool) -> Result<()> {
+    use std::io::Write;
+    let large = raw.len() > LARGE_BODY;
+    let big = large.then(|| rusqlite::blob::ZeroBlob(raw.len() as u64));
+    tx.prepare_cached(
+        "INSERT INTO bodies (message_id, raw, fetched_at, partial, big) VALUES (?1, ?2, ?3, ?4, ?5)",
+    )?
+    .execute(params![
+        msg.0,
+        if large { &[][..] } else { raw },
+        now(),
+        partial,
+        big
+    ])?;
+    if large {
+        // bodies.message_id is the INTEGER PRIMARY KEY: the rowid.
+        let mut blob = tx.blob_open(rusqlite::MAIN_DB, "bodies", "big", msg.0, false)?;
+        for chunk in raw.chunks(256 * 1024) {
+            blob.write_all(chunk)
+                .map_err(|e| StoreError::Invalid(format!("writing message {msg}: {e}")))?;
+        }
+    }
+    Ok(())
+}
+
+/// The raw message of `msg` when its body is cached, read with one copy (a large one by
+/// incremental blob I/O: `SELECT` would hold SQLite's copy and rusqlite's).
+fn read_body(conn: &Connection, msg: MsgId) -> Result<Option<Vec<u8>>> {
+    let mut out = Vec::new();
+    let found = for_each_body_chunk(conn, msg, |size, chunk| {
+        if out.capacity() == 0 {
+            out.reserve_exact(size);
+        }
+        out.extend_from_slice(chunk)
+    })?;
+    Ok(found.map(|_| out))
+}
+
+/// Hand the raw message of `msg` over in chunks, each with the whole size (a small message
+/// comes in one); its size, or None when no body is cached.
+fn for_each_body_chunk(
+    conn: &Connection,
+    msg: MsgId,
+    mut f: impl FnMut(usize, &[u8]),
+) -> Result<Option<usize>> {
+    use std::io::Read;
+    let row: Option<(Option<i64>, Option<Vec<u8>>)> = conn
+        .prepare_cached(
+            "SELECT length(big), CASE WHEN big IS NULL THEN raw END FROM bodies WHERE message_id = ?1",
+        )?
+        .query_row([msg.0], |r| Ok((r.get(0)?, r.get(1)?)))
+        .optional()?;
+    let Some((big, raw)) = row else {
+        return Ok(None);
+    };
+    if let Some(raw) = raw {
+        f(raw.len(), &raw);
+        return Ok(Some(raw.len()));
+    }
+    let len = usize::try_from(big.unwrap_or(0)).unwrap_or(0);
+    let mut blob = conn.blob_open(rusqlite::MAIN_DB, "bodies", "big", msg.0, true)?;
+    let mut buf = vec![0u8; (256 * 1024).min(len.max(1))];
+    loop {
+        let n = blob
+            .read(&mut buf)
+            .map_err(|e| StoreError::Invalid(format!("reading message {msg}: {e}")))?;
+        if n == 0 {
+            break;
+        }
+        f(len, &buf[..n]);
+    }
+    Ok(Some(len))
 }
 
 fn fts_insert_tx(tx: &Connection, msg: MsgId, meta: &MessageMeta) -> Result<()> {
@@ -875,12 +927,10 @@ fn store_body_tx(
     meta: &MessageMeta,
     partial: bool,
 ) -> Result<()> {
-    tx.execute(
-        "INSERT INTO bodies (message_id, raw, fetched_at, partial) VALUES (?1, ?2, ?3, ?4)
-         ON CONFLICT (message_id) DO UPDATE SET raw = excluded.raw, fetched_at = excluded.fetched_at,
-            partial = excluded.partial",
-        params![msg.0, raw, now(), partial],
-    )?;
+    // Replaced whole (an UPSERT would build the large zeroblob in memory).
+    tx.prepare_cached("DELETE FROM bodies WHERE message_id = ?1")?
+        .execute([msg.0])?;
+    write_body_tx(tx, msg, raw, partial)?;
     if partial {
         // What follows the cut is unknown: BODYSTRUCTURE's attachment mark stays.
         tx.prepare_cached("UPDATE messages SET preview = ?2 WHERE id = ?1")?

@@ -234,6 +234,12 @@ ALTER TABLE pending_actions ADD COLUMN waiting INTEGER NOT NULL DEFAULT 0;
     r#"
 ALTER TABLE outbox ADD COLUMN owner TEXT;
 "#,
+    // 12: a large body is kept in `big` (with `raw` empty), the row's last column: SQLite
+    // writes a trailing zeroblob without building it in memory, so the body goes in by
+    // incremental blob I/O with no copy (binding `raw` cost two copies of the message).
+    r#"
+ALTER TABLE bodies ADD COLUMN big BLOB;
+"#,
 ];
 
 /// The migration after which the full-text index is rebuilt from the cached bodies.

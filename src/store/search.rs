@@ -318,14 +318,25 @@ impl Store {
         let (mut done, mut after) = (0u64, 0i64);
         loop {
             let batch: Vec<(i64, Vec<u8>)> = {
+                // A large body (in `big`) is read on its own, not within the batch's query.
                 let mut st = self.conn.prepare_cached(
-                    "SELECT b.message_id, b.raw FROM bodies b WHERE b.message_id > ?1
-                     ORDER BY b.message_id LIMIT ?2",
+                    "SELECT b.message_id, CASE WHEN b.big IS NULL THEN b.raw END FROM bodies b
+                     WHERE b.message_id > ?1 ORDER BY b.message_id LIMIT ?2",
                 )?;
-                st.query_map(rusqlite::params![after, REBUILD_BATCH], |r| {
-                    Ok((r.get(0)?, r.get(1)?))
-                })?
-                .collect::<rusqlite::Result<_>>()?
+                let rows: Vec<(i64, Option<Vec<u8>>)> = st
+                    .query_map(rusqlite::params![after, REBUILD_BATCH], |r| {
+                        Ok((r.get(0)?, r.get(1)?))
+                    })?
+                    .collect::<rusqlite::Result<_>>()?;
+                let mut batch = Vec::with_capacity(rows.len());
+                for (id, raw) in rows {
+                    let raw = match raw {
+                        Some(raw) => raw,
+                        None => super::read_body(&self.conn, MsgId(id))?.unwrap_or_default(),
+                    };
+                    batch.push((id, raw));
+                }
+                batch
             };
             let Some(last) = batch.last() else { break };
             after = last.0;

@@ -26,6 +26,10 @@ pub struct SyncState {
     pub headers_complete: bool,
 }
 
+/// Bytes of whole bodies the prefetch downloads in one batch at most (see
+/// [`Store::bodies_missing`]).
+pub const BODY_BATCH_BYTES: u64 = 8 * 1024 * 1024;
+
 impl Store {
     pub fn account_id(&self, name: &str) -> Result<Option<AccountId>> {
         Ok(self
@@ -110,7 +114,8 @@ impl Store {
     }
 
     /// Messages of a mailbox with no cached body and at most `max_size` bytes, newest first:
-    /// what the background prefetch downloads next. Returns (id, uid).
+    /// what the background prefetch downloads next, at most `limit` and no more than
+    /// [`BODY_BATCH_BYTES`] in all (one at least). Returns (id, uid).
     pub fn bodies_missing(
         &self,
         mailbox: MailboxId,
@@ -139,15 +144,27 @@ impl Store {
         limit: u32,
     ) -> Result<Vec<(MsgId, u32)>> {
         let mut st = self.conn.prepare_cached(
-            "SELECT m.id, m.uid FROM messages m INDEXED BY messages_bodiless_by_date
+            "SELECT m.id, m.uid, m.size FROM messages m INDEXED BY messages_bodiless_by_date
              WHERE m.mailbox_id = ?1 AND m.indexed <> 1 AND m.uid > 0 AND (m.size > ?2) = ?3
              ORDER BY m.date DESC, m.id DESC LIMIT ?4",
         )?;
         let rows = st.query_map(
             params![mailbox.0, max_size.min(i64::MAX as u64) as i64, over, limit],
-            |r| Ok((MsgId(r.get(0)?), r.get(1)?)),
+            |r| Ok((MsgId(r.get(0)?), r.get(1)?, r.get::<_, i64>(2)?)),
         )?;
-        Ok(rows.collect::<rusqlite::Result<_>>()?)
+        // Whole bodies are held in memory together: a batch stops at BODY_BATCH_BYTES (one
+        // message at least). The texts of larger ones are cut short by the fetch itself.
+        let mut out = Vec::new();
+        let mut bytes = 0u64;
+        for row in rows {
+            let (id, uid, size) = row?;
+            bytes += u64::try_from(size).unwrap_or(0);
+            if !over && !out.is_empty() && bytes > BODY_BATCH_BYTES {
+                break;
+            }
+            out.push((id, uid));
+        }
+        Ok(out)
     }
 
     /// Store the first part of several messages (header and text, without the attachments

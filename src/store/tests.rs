@@ -764,6 +764,7 @@ fn the_index_is_rebuilt_when_its_schema_changes() {
                  ALTER TABLE pending_actions DROP COLUMN since_uid;
                  ALTER TABLE pending_actions DROP COLUMN waiting;
                  ALTER TABLE outbox DROP COLUMN owner;
+                 ALTER TABLE bodies DROP COLUMN big;
                  PRAGMA user_version = 7;",
             )
             .unwrap();
@@ -862,4 +863,36 @@ Content-Disposition: attachment; filename=a.zip\r\nContent-Transfer-Encoding: ba
     assert_eq!(view.attachments, whole.attachments);
     assert_eq!(view.meta.size, whole.meta.size);
     assert!(s.message_for_reader(MsgId(9999)).unwrap().is_none());
+}
+
+#[test]
+fn large_bodies_round_trip_through_the_trailing_column() {
+    let (mut s, _a, mb) = setup();
+    let mut big = b"Subject: two megabytes\r\n\r\n".to_vec();
+    while big.len() < 2 * 1024 * 1024 {
+        big.extend_from_slice(b"a line of text that goes on\r\n");
+    }
+    let ids = insert(&mut s, mb, &[(Uid(1), big.clone())], false);
+    assert_eq!(s.raw_message(ids[0]).unwrap().unwrap(), big);
+    let (in_big, raw_len): (bool, i64) = s
+        .conn
+        .query_row(
+            "SELECT big IS NOT NULL, length(raw) FROM bodies WHERE message_id = ?1",
+            [ids[0].0],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    assert!(in_big && raw_len == 0);
+    // A partial body replaced by the whole, and the whole by a small one.
+    let meta = message::parse(&big).meta;
+    s.store_partial_bodies(&[(ids[0], big[..1000].to_vec(), meta.clone())])
+        .unwrap();
+    assert_eq!(s.raw_message(ids[0]).unwrap().unwrap(), &big[..1000]);
+    s.store_body(ids[0], &big, &meta).unwrap();
+    assert_eq!(s.raw_message(ids[0]).unwrap().unwrap(), big);
+    assert!(!s.body_is_partial(ids[0]).unwrap());
+    assert_eq!(s.fts_ids("megabytes", 10).unwrap(), ids);
+    // The index rebuilt from the cache reads it too.
+    s.rebuild_index(&mut |_, _| {}).unwrap();
+    assert_eq!(s.fts_ids("megabytes", 10).unwrap(), ids);
 }

@@ -66,6 +66,10 @@ pub struct HeaderRow {
 /// UIDs per FETCH FLAGS or STORE when checking or expunging a set.
 const PRESENT_BATCH: usize = 2_500;
 
+/// Bytes of a message asked for in one FETCH (`BODY.PEEK[]<offset.size>`): see
+/// [`Imap::fetch_bodies`].
+pub const BODY_PIECE: u32 = 4 * 1024 * 1024;
+
 /// What [`Imap::expunge_exactly`] could do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Expunged {
@@ -1029,36 +1033,72 @@ impl Imap {
 
     /// The whole message, without setting \Seen.
     pub async fn fetch_body(&mut self, uid: u32) -> Result<Option<Vec<u8>>, SyncError> {
-        let wire = self.expect_answer();
-        let stream = timed(IO_TIMEOUT, "FETCH BODY", async {
-            Ok::<_, SyncError>(
-                self.session
-                    .uid_fetch(uid.to_string(), "(UID BODY.PEEK[])")
-                    .await?,
-            )
-        })
-        .await?;
-        let bodies = collect(&wire, "FETCH BODY", stream, |f| {
-            (f.uid == Some(uid)).then(|| f.body().unwrap_or_default().to_vec())
-        })
-        .await?;
-        self.drain();
-        Ok(bodies.into_iter().next())
+        Ok(self
+            .fetch_bodies(&uid.to_string())
+            .await?
+            .into_iter()
+            .find(|(u, _)| *u == uid)
+            .map(|(_, raw)| raw))
     }
 
-    /// Whole messages for a UID set, without setting \Seen: (uid, bytes).
+    /// Whole messages for a UID set, without setting \Seen: (uid, bytes). Fetched in pieces of
+    /// [`BODY_PIECE`]: async-imap's buffer grows to the largest response and keeps that size,
+    /// and the framing layer holds a response whole, so a 50 MB message fetched at once cost
+    /// 150 MB on top of the message itself.
     pub async fn fetch_bodies(&mut self, set: &str) -> Result<Vec<(u32, Vec<u8>)>, SyncError> {
         let wire = self.expect_answer();
+        let query = format!("(UID RFC822.SIZE BODY.PEEK[]<0.{BODY_PIECE}>)");
         let stream = timed(IO_TIMEOUT, "FETCH BODY", async {
-            Ok::<_, SyncError>(self.session.uid_fetch(set, "(UID BODY.PEEK[])").await?)
+            Ok::<_, SyncError>(self.session.uid_fetch(set, &query).await?)
         })
         .await?;
-        let bodies = collect(&wire, "FETCH BODY", stream, |f| {
-            Some((f.uid?, f.body()?.to_vec()))
+        let firsts = collect(&wire, "FETCH BODY", stream, |f| {
+            Some((f.uid?, f.size, f.body().unwrap_or_default().to_vec()))
         })
         .await?;
         self.drain();
-        Ok(bodies)
+        let mut out = Vec::with_capacity(firsts.len());
+        for (uid, size, first) in firsts {
+            if first.len() < BODY_PIECE as usize {
+                out.push((uid, first));
+            } else if let Some(raw) = self.rest_of_body(uid, first, size).await? {
+                out.push((uid, raw));
+            }
+        }
+        Ok(out)
+    }
+
+    /// The message `uid` whose first piece is `raw`, the rest fetched a piece at a time; None
+    /// when it is gone meanwhile. `size`: its RFC822.SIZE, to reserve the memory once.
+    async fn rest_of_body(
+        &mut self,
+        uid: u32,
+        mut raw: Vec<u8>,
+        size: Option<u32>,
+    ) -> Result<Option<Vec<u8>>, SyncError> {
+        if let Some(size) = size {
+            raw.reserve_exact((size as usize).saturating_sub(raw.len()));
+        }
+        loop {
+            let wire = self.expect_answer();
+            let query = format!("(UID BODY.PEEK[]<{}.{BODY_PIECE}>)", raw.len());
+            let stream = timed(IO_TIMEOUT, "FETCH BODY", async {
+                Ok::<_, SyncError>(self.session.uid_fetch(uid.to_string(), &query).await?)
+            })
+            .await?;
+            let pieces = collect(&wire, "FETCH BODY", stream, |f| {
+                (f.uid == Some(uid)).then(|| f.body().unwrap_or_default().to_vec())
+            })
+            .await?;
+            self.drain();
+            let Some(piece) = pieces.into_iter().next() else {
+                return Ok(None);
+            };
+            raw.extend_from_slice(&piece);
+            if piece.len() < BODY_PIECE as usize {
+                return Ok(Some(raw));
+            }
+        }
     }
 
     /// The header and the first `max` bytes of the text of messages in a UID set, without
