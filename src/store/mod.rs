@@ -833,7 +833,7 @@ const LARGE_BODY: usize = 1024 * 1024;
 fn write_body_tx(tx: &Connection, msg: MsgId, raw: &[u8], partial: bool) -> Result<()> {
     use std::io::Write;
     let large = raw.len() > LARGE_BODY;
-    let big = large.then(|| rusqlite::blob::ZeroBlob(raw.len() as u64));
+    let big = large.then_some(rusqlite::blob::ZeroBlob(raw.len() as u64));
     tx.prepare_cached(
         "INSERT INTO bodies (message_id, raw, fetched_at, partial, big) VALUES (?1, ?2, ?3, ?4, ?5)",
     )?
