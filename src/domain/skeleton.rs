@@ -167,9 +167,7 @@ impl SkeletonBuilder {
             limits,
         }
     }
-}
 
-impl SkeletonBuilder {
     /// The next bytes of the message.
     pub fn push(&mut self, mut data: &[u8]) {
         self.size += data.len();
