@@ -756,3 +756,45 @@ fn a_search_lists_its_results_and_the_reader_marks_the_words() {
     assert!(h.state.search.is_none());
     assert!(!screen_text(&h).contains("Search:"));
 }
+
+/// What is drawn on top takes the keys: the action log read in the background arrives over
+/// the help opened meanwhile, and esc closes the log (it closed the hidden help before).
+#[test]
+fn the_overlay_drawn_on_top_is_the_one_esc_closes() {
+    let mut h = Harness::new(120, 40);
+    // `g l` asks for the log; `?` comes before its answer.
+    let cmds = update(&mut h.state, Msg::ActionTriggered(Action::ActionLog));
+    assert_eq!(cmds, [Cmd::LoadActionLog]);
+    h.key(Action::Help);
+    h.run(cmds);
+    let text = screen_text(&h);
+    assert!(text.contains("Actions the server could not take"), "{text}");
+    h.key(Action::Back);
+    let text = screen_text(&h);
+    assert!(
+        !text.contains("Actions the server could not take"),
+        "{text}"
+    );
+    assert!(text.contains("Keys (? or Esc to close)"), "{text}");
+    h.key(Action::Back);
+    assert!(!screen_text(&h).contains("Keys (? or Esc to close)"));
+}
+
+/// A popup is drawn over the panes: a click on what shows around it (or under it) does
+/// nothing while it is open.
+#[test]
+fn a_click_beside_the_folder_picker_does_not_reach_the_list() {
+    let mut h = Harness::new(120, 30);
+    h.key(Action::NextPane);
+    let before = h.state.list.selected;
+    h.key(Action::MoveTo);
+    let picker = screen_text(&h);
+    assert!(picker.contains("Move 1 message to"), "{picker}");
+    let list = tern::app::layout::areas(h.state.size, h.state.layout, false).list;
+    h.send(Msg::Clicked {
+        x: list.x + 2,
+        y: list.y + 3,
+    });
+    assert_eq!(h.state.list.selected, before);
+    assert_eq!(screen_text(&h), picker, "the screen did not change");
+}

@@ -616,18 +616,22 @@ fn relayout_reader(state: &mut AppState, cmds: &mut Vec<Cmd>) {
 
 /// Show the selected message in the reader.
 fn open_selected(state: &mut AppState, cmds: &mut Vec<Cmd>) {
+    // The lists of the message shown before go with it.
+    let close_lists = |state: &mut AppState| {
+        state
+            .overlays
+            .close(|o| matches!(o, Overlay::Links(_) | Overlay::Attachments(_)))
+    };
     let Some(env) = state.list.selected_row().cloned() else {
         state.reader = None;
+        close_lists(state);
         return;
     };
     if state.reader.as_ref().map(|r| r.msg) == Some(env.id) {
         return;
     }
     let req = state.next_req();
-    // The lists of the message shown before go with it.
-    state
-        .overlays
-        .close(|o| matches!(o, Overlay::Links(_) | Overlay::Attachments(_)));
+    close_lists(state);
     if state.mark_read_on_open && !env.flags.seen {
         if state.mark_read_delay_ms > 0 {
             cmds.push(Cmd::MarkReadLater {

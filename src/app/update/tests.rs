@@ -1382,3 +1382,5 @@ fn a_global_search_merges_and_marks_what_the_server_found() {
     typed(&mut s, crate::domain::keys::Key::Enter);
     assert!(s.error.as_ref().unwrap().contains("unknown command `frob`"));
 }
+
+mod overlays;
