@@ -2,7 +2,7 @@ use super::*;
 use crate::app::overlay::Overlay;
 use crate::app::state::SidebarRow;
 use crate::config::Layout;
-use crate::domain::{Account, Mailbox, Role};
+use crate::domain::{Account, Anchor, Mailbox, MailboxId, Role};
 use crate::domain::{AccountId, Envelope, Flags, MsgId, Uid};
 use ratatui::layout::Rect;
 
