@@ -100,11 +100,6 @@ impl Overlays {
         self.0.retain(|o| !f(o));
     }
 
-    /// Whether one of these is open anywhere in the stack.
-    pub fn any(&self, f: impl Fn(&Overlay) -> bool) -> bool {
-        self.0.iter().any(f)
-    }
-
     /// Whether an overlay drawn over the panes is open (clicks stop at it).
     pub fn covers_panes(&self) -> bool {
         self.0.iter().any(Overlay::covers_panes)
