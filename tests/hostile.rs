@@ -431,7 +431,10 @@ fn hostile_mail_leaks_nothing_to_the_terminal_the_json_or_the_disk() {
         app.key(Action::Source);
         if attachments > 0 {
             app.key(Action::Attachments);
-            assert!(app.state.attachments_overlay.is_some());
+            assert!(matches!(
+                app.state.overlays.top(),
+                Some(tern::app::overlay::Overlay::Attachments(_))
+            ));
             app.check_screen(&format!("{what}: the attachments"));
             app.key(Action::Back);
         }

@@ -10,6 +10,7 @@ use ratatui::layout::Rect;
 use tern::app::effects::execute_on;
 use tern::app::keymap::Keymap;
 use tern::app::msg::{Cmd, Msg};
+use tern::app::overlay::Overlay;
 use tern::app::state::{AppState, SidebarRow};
 use tern::app::update::update;
 use tern::config::Layout;
@@ -271,7 +272,7 @@ fn an_html_message_keeps_its_styles_and_numbers_its_links() {
     insta::assert_snapshot!("html_reader", h.screen().backend());
 
     h.key(Action::OpenLink);
-    assert_eq!(h.state.links_overlay, Some(0));
+    assert_eq!(h.state.overlays.top(), Some(&Overlay::Links(0)));
     insta::assert_snapshot!("links_overlay", h.screen().backend());
     h.key(Action::Down);
     let cmds = tern::app::update::update(&mut h.state, Msg::ActionTriggered(Action::Open));
@@ -281,7 +282,7 @@ fn an_html_message_keeps_its_styles_and_numbers_its_links() {
             url: view.links[1].clone()
         }]
     );
-    assert_eq!(h.state.links_overlay, None);
+    assert!(h.state.overlays.is_empty());
 }
 
 #[test]
@@ -356,11 +357,11 @@ fn the_attachments_list_opens_and_asks_to_save_or_open_one() {
     }
     let msg = h.state.reader.as_ref().unwrap().msg;
     h.key(Action::Attachments);
-    assert_eq!(h.state.attachments_overlay, Some(0));
+    assert_eq!(h.state.overlays.top(), Some(&Overlay::Attachments(0)));
     insta::assert_snapshot!("attachments_overlay", h.screen().backend());
     let cmds = tern::app::update::update(&mut h.state, Msg::ActionTriggered(Action::Save));
     assert_eq!(cmds, [Cmd::SaveAttachment { msg, index: 0 }]);
-    assert_eq!(h.state.attachments_overlay, None);
+    assert!(h.state.overlays.is_empty());
     h.key(Action::Attachments);
     let cmds = tern::app::update::update(&mut h.state, Msg::ActionTriggered(Action::Open));
     assert_eq!(cmds, [Cmd::OpenAttachment { msg, index: 0 }]);
@@ -538,7 +539,7 @@ fn the_action_log_lists_what_the_server_could_not_take() {
     assert!(text.contains("already deleted on the server"), "{text}");
     assert!(text.contains("work"));
     h.key(Action::Back);
-    assert!(h.state.action_log.is_none());
+    assert!(h.state.overlays.is_empty());
 }
 
 fn screen_text(h: &Harness) -> String {
@@ -644,7 +645,7 @@ fn the_review_screen_of_a_reply() {
         name: n.map(str::to_string),
         email: e.into(),
     };
-    h.state.compose = Some(tern::app::state::Compose {
+    h.state.overlays.push(Overlay::Compose(Box::new(tern::app::state::Compose {
         account: tern::domain::AccountId(1),
         kind: Kind::ReplyAll,
         original: None,
@@ -672,7 +673,7 @@ fn the_review_screen_of_a_reply() {
         note: Some("\u{1b}[31mnot an address: bob".into()),
         warned_attachment: false,
         confirm_discard: false,
-    });
+    })));
     insta::assert_snapshot!(h.screen().backend());
 }
 
@@ -690,21 +691,23 @@ fn the_built_in_editor() {
         ..Draft::default()
     };
     let text = editable(&draft);
-    h.state.compose = Some(tern::app::state::Compose {
-        account: tern::domain::AccountId(1),
-        kind: Kind::New,
-        original: None,
-        draft_msg: None,
-        draft,
-        file: "/tmp/none".into(),
-        attach_input: None,
-        addr: None,
-        builtin: Some(tern::app::state::Editor::new(&text, NOW)),
-        selected: 0,
-        note: None,
-        warned_attachment: false,
-        confirm_discard: false,
-    });
+    h.state
+        .overlays
+        .push(Overlay::Compose(Box::new(tern::app::state::Compose {
+            account: tern::domain::AccountId(1),
+            kind: Kind::New,
+            original: None,
+            draft_msg: None,
+            draft,
+            file: "/tmp/none".into(),
+            attach_input: None,
+            addr: None,
+            builtin: Some(tern::app::state::Editor::new(&text, NOW)),
+            selected: 0,
+            note: None,
+            warned_attachment: false,
+            confirm_discard: false,
+        })));
     insta::assert_snapshot!(h.screen().backend());
 }
 
@@ -752,4 +755,46 @@ fn a_search_lists_its_results_and_the_reader_marks_the_words() {
     h.send(Msg::Typed(KeyChord::plain(Key::Esc)));
     assert!(h.state.search.is_none());
     assert!(!screen_text(&h).contains("Search:"));
+}
+
+/// What is drawn on top takes the keys: the action log read in the background arrives over
+/// the help opened meanwhile, and esc closes the log (it closed the hidden help before).
+#[test]
+fn the_overlay_drawn_on_top_is_the_one_esc_closes() {
+    let mut h = Harness::new(120, 40);
+    // `g l` asks for the log; `?` comes before its answer.
+    let cmds = update(&mut h.state, Msg::ActionTriggered(Action::ActionLog));
+    assert_eq!(cmds, [Cmd::LoadActionLog]);
+    h.key(Action::Help);
+    h.run(cmds);
+    let text = screen_text(&h);
+    assert!(text.contains("Actions the server could not take"), "{text}");
+    h.key(Action::Back);
+    let text = screen_text(&h);
+    assert!(
+        !text.contains("Actions the server could not take"),
+        "{text}"
+    );
+    assert!(text.contains("Keys (? or Esc to close)"), "{text}");
+    h.key(Action::Back);
+    assert!(!screen_text(&h).contains("Keys (? or Esc to close)"));
+}
+
+/// A popup is drawn over the panes: a click on what shows around it (or under it) does
+/// nothing while it is open.
+#[test]
+fn a_click_beside_the_folder_picker_does_not_reach_the_list() {
+    let mut h = Harness::new(120, 30);
+    h.key(Action::NextPane);
+    let before = h.state.list.selected;
+    h.key(Action::MoveTo);
+    let picker = screen_text(&h);
+    assert!(picker.contains("Move 1 message to"), "{picker}");
+    let list = tern::app::layout::areas(h.state.size, h.state.layout, false).list;
+    h.send(Msg::Clicked {
+        x: list.x + 2,
+        y: list.y + 3,
+    });
+    assert_eq!(h.state.list.selected, before);
+    assert_eq!(screen_text(&h), picker, "the screen did not change");
 }

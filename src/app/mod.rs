@@ -5,6 +5,7 @@ pub mod effects;
 pub mod keymap;
 pub mod layout;
 pub mod msg;
+pub mod overlay;
 pub mod state;
 pub mod update;
 

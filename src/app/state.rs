@@ -3,6 +3,7 @@
 
 use ratatui::layout::Rect;
 
+use super::overlay::{Overlay, Overlays};
 use crate::config::Layout;
 use std::collections::BTreeSet;
 
@@ -231,8 +232,6 @@ pub struct AddrPrompt {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SearchState {
     pub input: String,
-    /// Keys go to the query (else to the list; the results stay).
-    pub typing: bool,
     /// Across every account and folder (else the mailbox the list showed: a filter).
     pub global: bool,
     /// The mailboxes searched (empty: all).
@@ -322,7 +321,6 @@ pub struct AppState {
     pub reader: Option<ReaderState>,
     /// The key bindings in force, as (action, its keys), for the help overlay.
     pub key_help: Vec<(crate::domain::keys::Action, String)>,
-    pub help_visible: bool,
     /// What each account's engine is doing, by account name.
     pub accounts_state: Vec<(String, ConnState)>,
     /// The last error worth showing, one line.
@@ -334,12 +332,8 @@ pub struct AppState {
     pub threaded: bool,
     /// Opening a message marks it read.
     pub mark_read_on_open: bool,
-    /// The links overlay is open, with this link (index into the message's links) selected.
-    pub links_overlay: Option<usize>,
-    /// The attachments overlay is open, with this attachment selected.
-    pub attachments_overlay: Option<usize>,
-    /// The action log overlay is open, with these entries (account, when, what).
-    pub action_log: Option<Vec<(String, i64, String)>>,
+    /// What lies over the panes (popups, prompts), the last opened on top.
+    pub overlays: Overlays,
     /// The last good news worth a line in the status bar (cleared by the next key).
     pub notice: Option<String>,
     /// The reader fills the screen (the other panes are hidden).
@@ -355,12 +349,6 @@ pub struct AppState {
     pub mark_read_delay_ms: u64,
     /// What `u` takes back, the last done last (what, for the status line).
     pub undo: Vec<(super::msg::Undo, String)>,
-    /// The folder picker of a move or copy is open.
-    pub picker: Option<Picker>,
-    /// A yes/no question is asked.
-    pub confirm: Option<Confirm>,
-    /// A message is being written (its review screen shows when no editor runs).
-    pub compose: Option<Compose>,
     /// The run loop is to hand the terminal to the editor on this file.
     pub editing: Option<std::path::PathBuf>,
     /// Ctrl-c was pressed once while a message is being written.
@@ -369,8 +357,6 @@ pub struct AppState {
     pub builtin_editor: bool,
     /// A search (or a filter of the list) is on.
     pub search: Option<SearchState>,
-    /// A command is being typed after `:`.
-    pub command_line: Option<String>,
     next_req: u64,
 }
 
@@ -387,7 +373,6 @@ impl AppState {
             list: ListState::default(),
             reader: None,
             key_help: Vec::new(),
-            help_visible: false,
             accounts_state: Vec::new(),
             error: None,
             banner: banner.into(),
@@ -395,9 +380,7 @@ impl AppState {
             threaded: false,
             // The run loop sets it from the config (default on).
             mark_read_on_open: false,
-            links_overlay: None,
-            attachments_overlay: None,
-            action_log: None,
+            overlays: Overlays::default(),
             notice: None,
             fullscreen: false,
             full_headers: false,
@@ -406,14 +389,10 @@ impl AppState {
             suspend: false,
             mark_read_delay_ms: 0,
             undo: Vec::new(),
-            picker: None,
-            confirm: None,
-            compose: None,
             editing: None,
             builtin_editor: false,
             interrupt_armed: false,
             search: None,
-            command_line: None,
             next_req: 1,
         }
     }
@@ -439,13 +418,14 @@ impl AppState {
         })
     }
 
-    /// Keys go to a prompt as typed, not through the key bindings.
+    /// Keys go to the top overlay as typed, not through the key bindings (a message being
+    /// written takes them once no editor runs on it).
     pub fn typing(&self) -> bool {
-        self.picker.is_some()
-            || self.confirm.is_some()
-            || self.command_line.is_some()
-            || self.search.as_ref().is_some_and(|s| s.typing)
-            || (self.compose.is_some() && self.editing.is_none())
+        match self.overlays.top() {
+            Some(Overlay::Compose(_)) => self.editing.is_none(),
+            Some(o) => o.takes_text(),
+            None => false,
+        }
     }
 
     pub fn account_name(&self, id: AccountId) -> Option<&str> {

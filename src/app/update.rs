@@ -3,11 +3,12 @@
 
 use super::layout;
 use super::msg::{Cmd, Msg};
-use super::state::{AppState, ListState, Pane, ReaderState, SidebarRow};
+use super::overlay::Overlay;
+use super::state::{AppState, Pane, ReaderState};
 use crate::config::Layout;
+use crate::domain::ALL_INBOXES;
 use crate::domain::keys::Action;
 use crate::domain::message::MAX_DISPLAY_BYTES;
-use crate::domain::{ALL_INBOXES, Account, AccountId, Anchor, Mailbox, MailboxId, Role};
 use crate::store::FlagName;
 
 /// Rows loaded on each side of the visible page, so scrolling rarely waits for the cache.
@@ -18,7 +19,7 @@ pub fn update(state: &mut AppState, msg: Msg) -> Vec<Cmd> {
     match msg {
         Msg::ActionTriggered(action) => {
             state.notice = None;
-            on_action(state, action, &mut cmds);
+            overlay::route(state, Input::Key(action), &mut cmds);
             triage::extend_visual(state, &mut cmds);
         }
         Msg::Resized(size) => {
@@ -26,8 +27,10 @@ pub fn update(state: &mut AppState, msg: Msg) -> Vec<Cmd> {
             ensure_visible(state, &mut cmds);
             relayout_reader(state, &mut cmds);
         }
-        Msg::Clicked { x, y } => on_click(state, x, y, &mut cmds),
-        Msg::Scrolled { x, y, down } => on_wheel(state, x, y, down, &mut cmds),
+        Msg::Clicked { x, y } => overlay::route(state, Input::Click { x, y }, &mut cmds),
+        Msg::Scrolled { x, y, down } => {
+            overlay::route(state, Input::Wheel { x, y, down }, &mut cmds)
+        }
         Msg::Ticked { now, utc_offset } => {
             state.clock.now = now;
             state.clock.utc_offset = utc_offset;
@@ -132,7 +135,9 @@ pub fn update(state: &mut AppState, msg: Msg) -> Vec<Cmd> {
         }
         Msg::Failed(text) => state.error = Some(text),
         Msg::Notice(text) => state.notice = Some(text),
-        Msg::ActionLogLoaded(entries) => state.action_log = Some(entries),
+        Msg::ActionLogLoaded(entries) => {
+            state.overlays.replace_or_push(Overlay::ActionLog(entries))
+        }
         Msg::ActionDone { notice, undo } => {
             if !notice.is_empty() {
                 state.notice = Some(notice);
@@ -158,17 +163,7 @@ pub fn update(state: &mut AppState, msg: Msg) -> Vec<Cmd> {
         m @ (Msg::Searched { .. } | Msg::ServerSearched { .. } | Msg::ServerHits { .. }) => {
             search::on_msg(state, m, &mut cmds)
         }
-        Msg::Typed(chord) if state.command_line.is_some() => {
-            search::on_command_typed(state, chord, &mut cmds)
-        }
-        Msg::Typed(chord) if state.search.as_ref().is_some_and(|s| s.typing) => {
-            search::on_typed(state, chord, &mut cmds)
-        }
-        Msg::Typed(chord) if state.confirm.is_none() && state.picker.is_none() => {
-            state.interrupt_armed = false;
-            compose::on_typed(state, chord, &mut cmds)
-        }
-        Msg::Typed(chord) => triage::on_typed(state, chord, &mut cmds),
+        Msg::Typed(chord) => overlay::route(state, Input::Typed(chord), &mut cmds),
         Msg::ReadDelayElapsed { msg } => {
             let unread = state.list.rows.iter().any(|e| e.id == msg && !e.flags.seen);
             if unread && state.reader.as_ref().is_some_and(|r| r.msg == msg) {
@@ -176,7 +171,7 @@ pub fn update(state: &mut AppState, msg: Msg) -> Vec<Cmd> {
             }
         }
         Msg::QuitRequested => state.quit = true,
-        Msg::Interrupted if state.compose.is_some() && !state.interrupt_armed => {
+        Msg::Interrupted if state.overlays.compose().is_some() && !state.interrupt_armed => {
             state.interrupt_armed = true;
             state.notice = Some(
                 "ctrl-c again quits: what is not saved as a draft is lost (s saves it)".into(),
@@ -187,71 +182,12 @@ pub fn update(state: &mut AppState, msg: Msg) -> Vec<Cmd> {
     cmds
 }
 
+/// A key binding for the panes (no overlay is open).
 fn on_action(state: &mut AppState, action: Action, cmds: &mut Vec<Cmd>) {
-    if state.help_visible {
-        // The overlay takes every key; these close it.
-        if matches!(action, Action::Help | Action::Back | Action::Quit) {
-            state.help_visible = false;
-        }
-        return;
-    }
-    if state.action_log.is_some() {
-        // The log overlay takes every key; these close it.
-        if matches!(action, Action::ActionLog | Action::Back | Action::Quit) {
-            state.action_log = None;
-        }
-        return;
-    }
-    if let Some(sel) = state.attachments_overlay {
-        let (msg, count) = match state.reader.as_ref() {
-            Some(r) => (r.msg, r.view.as_ref().map_or(0, |v| v.attachments.len())),
-            None => return,
-        };
-        match action {
-            Action::Down => {
-                state.attachments_overlay = Some((sel + 1).min(count.saturating_sub(1)));
-            }
-            Action::Up => state.attachments_overlay = Some(sel.saturating_sub(1)),
-            Action::Open => {
-                cmds.push(Cmd::OpenAttachment { msg, index: sel });
-                state.attachments_overlay = None;
-            }
-            Action::Save => {
-                cmds.push(Cmd::SaveAttachment { msg, index: sel });
-                state.attachments_overlay = None;
-            }
-            Action::Back | Action::Quit | Action::Attachments => state.attachments_overlay = None,
-            _ => {}
-        }
-        return;
-    }
-    if let Some(sel) = state.links_overlay {
-        let links = state
-            .reader
-            .as_ref()
-            .and_then(|r| r.view.as_ref())
-            .map(|v| v.links.as_slice())
-            .unwrap_or_default();
-        match action {
-            Action::Down => {
-                state.links_overlay = Some((sel + 1).min(links.len().saturating_sub(1)))
-            }
-            Action::Up => state.links_overlay = Some(sel.saturating_sub(1)),
-            Action::Open => {
-                if let Some(url) = links.get(sel) {
-                    cmds.push(Cmd::OpenUrl { url: url.clone() });
-                }
-                state.links_overlay = None;
-            }
-            Action::Back | Action::Quit | Action::OpenLink => state.links_overlay = None,
-            _ => {}
-        }
-        return;
-    }
     let list_page = layout::list_rows(state.size, state.layout);
     match action {
         Action::Quit => state.quit = true,
-        Action::Help => state.help_visible = true,
+        Action::Help => state.overlays.push(Overlay::Help),
         Action::NextPane => {
             state.focus = match state.focus {
                 Pane::Mailboxes => Pane::Messages,
@@ -344,7 +280,7 @@ fn on_action(state: &mut AppState, action: Action, cmds: &mut Vec<Cmd>) {
                 .and_then(|r| r.view.as_ref())
                 .is_some_and(|v| !v.attachments.is_empty())
             {
-                state.attachments_overlay = Some(0);
+                state.overlays.push(Overlay::Attachments(0));
             }
         }
         Action::Save => {}
@@ -360,7 +296,7 @@ fn on_action(state: &mut AppState, action: Action, cmds: &mut Vec<Cmd>) {
         Action::ActionLog => cmds.push(Cmd::LoadActionLog),
         Action::Filter => search::start(state, false, None, cmds),
         Action::Search => search::start(state, true, None, cmds),
-        Action::CommandLine => state.command_line = Some(String::new()),
+        Action::CommandLine => state.overlays.push(Overlay::Command(String::new())),
         Action::Delete
         | Action::Archive
         | Action::Junk
@@ -385,7 +321,7 @@ fn on_action(state: &mut AppState, action: Action, cmds: &mut Vec<Cmd>) {
                 .and_then(|r| r.view.as_ref())
                 .is_some_and(|v| !v.links.is_empty())
             {
-                state.links_overlay = Some(0);
+                state.overlays.push(Overlay::Links(0));
             }
         }
         motion => match state.focus {
@@ -447,64 +383,6 @@ fn on_action(state: &mut AppState, action: Action, cmds: &mut Vec<Cmd>) {
     }
 }
 
-/// A click selects what is under it: a mailbox, a message, or the reader pane.
-fn on_click(state: &mut AppState, x: u16, y: u16, cmds: &mut Vec<Cmd>) {
-    if state.help_visible
-        || state.links_overlay.is_some()
-        || state.attachments_overlay.is_some()
-        || state.action_log.is_some()
-    {
-        return;
-    }
-    let a = layout::areas(state.size, state.layout, state.fullscreen);
-    if let Some(row) = layout::row_in(a.sidebar, x, y) {
-        let height = a.sidebar.height.saturating_sub(2) as usize;
-        let index = layout::sidebar_start(state.sidebar_selected, height) + usize::from(row);
-        if index < state.sidebar.len() {
-            state.focus = Pane::Mailboxes;
-            select_sidebar(state, index, cmds);
-        }
-    } else if let Some(row) = layout::row_in(a.list, x, y) {
-        let index = state.list.top + u32::from(row);
-        if index < state.list.total {
-            state.focus = Pane::Messages;
-            state.list.selected = index;
-            ensure_visible(state, cmds);
-            open_selected(state, cmds);
-        }
-    } else if layout::row_in(a.reader, x, y).is_some() {
-        state.focus = Pane::Reader;
-    }
-}
-
-/// The wheel moves the selection (three rows) or scrolls the reader, in the pane under it.
-fn on_wheel(state: &mut AppState, x: u16, y: u16, down: bool, cmds: &mut Vec<Cmd>) {
-    if state.help_visible
-        || state.links_overlay.is_some()
-        || state.attachments_overlay.is_some()
-        || state.action_log.is_some()
-    {
-        return;
-    }
-    let a = layout::areas(state.size, state.layout, state.fullscreen);
-    let step = if down { Action::Down } else { Action::Up };
-    let (pane, times) = if layout::row_in(a.sidebar, x, y).is_some() {
-        (Pane::Mailboxes, 1)
-    } else if layout::row_in(a.list, x, y).is_some() {
-        (Pane::Messages, 3)
-    } else if layout::row_in(a.reader, x, y).is_some() {
-        (Pane::Reader, 3)
-    } else {
-        return;
-    };
-    let focus = std::mem::replace(&mut state.focus, pane);
-    for _ in 0..times {
-        on_action(state, step, cmds);
-    }
-    // Scrolling a pane does not move the keyboard focus.
-    state.focus = focus;
-}
-
 /// Flip a flag on the selection, or on the current message when nothing is selected: the rows
 /// change at once, the cache and the server follow. With a selection, the flag is set unless
 /// every loaded selected row has it already.
@@ -545,38 +423,6 @@ fn toggle_flag(state: &mut AppState, flag: FlagName, cmds: &mut Vec<Cmd>) {
     });
 }
 
-/// Fold the selected row's thread to its first row, or unfold it; the selection goes to the
-/// thread's first row.
-fn toggle_fold(state: &mut AppState, cmds: &mut Vec<Cmd>) {
-    let list = &mut state.list;
-    let Some(visible) = &list.visible else { return };
-    let Some(row) = visible.get(list.selected as usize) else {
-        return;
-    };
-    let thread = row.thread;
-    if row.size < 2 {
-        return;
-    }
-    if !list.folded.remove(&thread) {
-        list.folded.insert(thread);
-    }
-    let visible = crate::domain::thread::visible(&list.threads, &list.folded);
-    list.selected = visible
-        .iter()
-        .position(|r| r.thread == thread && r.head)
-        .unwrap_or(0) as u32;
-    list.total = visible.len() as u32;
-    list.visible = Some(visible);
-    // Positions moved: the loaded window no longer matches them.
-    list.rows.clear();
-    list.window_offset = 0;
-    list.loading = None;
-    ensure_visible(state, cmds);
-    if state.list.loading.is_none() {
-        reload_window(state, cmds);
-    }
-}
-
 fn reset_reader_scroll(state: &mut AppState) {
     if let Some(r) = &mut state.reader {
         r.scroll = 0;
@@ -597,130 +443,6 @@ fn moved(pos: i64, len: i64, motion: Action, page: i64) -> i64 {
         _ => pos,
     };
     target.clamp(0, (len - 1).max(0))
-}
-
-fn select_sidebar(state: &mut AppState, index: usize, cmds: &mut Vec<Cmd>) {
-    state.sidebar_selected = index;
-    if let Some(SidebarRow::Mailbox(m)) = state.sidebar.get(index) {
-        let id = m.id;
-        if state.list.mailbox != Some(id) || state.search.is_some() {
-            // Another folder ends a search.
-            state.search = None;
-            open_mailbox(state, id, cmds);
-        }
-    }
-}
-
-fn open_mailbox(state: &mut AppState, mailbox: MailboxId, cmds: &mut Vec<Cmd>) {
-    let req = state.next_req();
-    let page = layout::list_rows(state.size, state.layout);
-    state.list = ListState {
-        mailbox: Some(mailbox),
-        loading: Some(req),
-        ..ListState::default()
-    };
-    state.reader = None;
-    if state.threaded {
-        cmds.push(Cmd::LoadThreads { req, mailbox });
-    } else {
-        cmds.push(Cmd::LoadEnvelopes {
-            req,
-            mailbox,
-            offset: 0,
-            limit: page * (1 + 2 * MARGIN_PAGES),
-            anchor: None,
-        });
-    }
-    cmds.push(Cmd::WatchMailbox { mailbox });
-}
-
-/// The command that reads rows `[offset, offset + limit)` of the open list: by position in the
-/// flat view, by id from the threaded order in the threaded one.
-fn window_cmd(list: &ListState, req: u64, mailbox: MailboxId, offset: u32, limit: u32) -> Cmd {
-    match &list.visible {
-        Some(rows) => {
-            let from = (offset as usize).min(rows.len());
-            let to = (from + limit as usize).min(rows.len());
-            Cmd::LoadEnvelopesByIds {
-                req,
-                mailbox,
-                offset,
-                total: rows.len() as u32,
-                ids: rows[from..to].iter().map(|r| r.id).collect(),
-            }
-        }
-        None => Cmd::LoadEnvelopes {
-            req,
-            mailbox,
-            offset,
-            limit,
-            anchor: anchor_for(list, offset, limit),
-        },
-    }
-}
-
-/// The loaded row to read a window from: the last one when the window lies below the loaded
-/// rows, the first when above, none when they overlap (or nothing is loaded).
-fn anchor_for(list: &ListState, offset: u32, limit: u32) -> Option<Anchor> {
-    let (first, last) = (list.rows.first()?, list.rows.last()?);
-    let end = list.window_offset + list.rows.len() as u32;
-    let (row, index) = if offset >= end {
-        (last, end - 1)
-    } else if offset + limit <= list.window_offset {
-        (first, list.window_offset)
-    } else {
-        return None;
-    };
-    Some(Anchor {
-        index,
-        date: row.date,
-        id: row.id,
-    })
-}
-
-/// Read the visible window again from the threaded order just computed (the total changed).
-fn reload_window(state: &mut AppState, cmds: &mut Vec<Cmd>) {
-    let Some(mailbox) = state.list.mailbox else {
-        return;
-    };
-    let req = state.next_req();
-    let page = layout::list_rows(state.size, state.layout);
-    state.list.loading = Some(req);
-    let offset = state.list.top.saturating_sub(page * MARGIN_PAGES);
-    cmds.push(window_cmd(
-        &state.list,
-        req,
-        mailbox,
-        offset,
-        page * (1 + 2 * MARGIN_PAGES),
-    ));
-}
-
-/// Scroll so the selection is visible, and ask for rows that are visible but not loaded.
-fn ensure_visible(state: &mut AppState, cmds: &mut Vec<Cmd>) {
-    let page = layout::list_rows(state.size, state.layout);
-    let list = &mut state.list;
-    if list.selected < list.top {
-        list.top = list.selected;
-    } else if list.selected >= list.top + page {
-        list.top = list.selected + 1 - page;
-    }
-    let max_top = list.total.saturating_sub(page);
-    list.top = list.top.min(max_top);
-    let Some(mailbox) = list.mailbox else { return };
-    if list.loading.is_none() && !list.has_rows(list.top, list.top + page) {
-        let req = state.next_req();
-        let list = &mut state.list;
-        list.loading = Some(req);
-        let offset = list.top.saturating_sub(page * MARGIN_PAGES);
-        cmds.push(window_cmd(
-            list,
-            req,
-            mailbox,
-            offset,
-            page * (1 + 2 * MARGIN_PAGES),
-        ));
-    }
 }
 
 /// Read the open message again (its body arrived, or the reader's width changed).
@@ -750,16 +472,22 @@ fn relayout_reader(state: &mut AppState, cmds: &mut Vec<Cmd>) {
 
 /// Show the selected message in the reader.
 fn open_selected(state: &mut AppState, cmds: &mut Vec<Cmd>) {
+    // The lists of the message shown before go with it.
+    let close_lists = |state: &mut AppState| {
+        state
+            .overlays
+            .close(|o| matches!(o, Overlay::Links(_) | Overlay::Attachments(_)))
+    };
     let Some(env) = state.list.selected_row().cloned() else {
         state.reader = None;
+        close_lists(state);
         return;
     };
     if state.reader.as_ref().map(|r| r.msg) == Some(env.id) {
         return;
     }
     let req = state.next_req();
-    state.links_overlay = None;
-    state.attachments_overlay = None;
+    close_lists(state);
     if state.mark_read_on_open && !env.flags.seen {
         if state.mark_read_delay_ms > 0 {
             cmds.push(Cmd::MarkReadLater {
@@ -801,204 +529,18 @@ fn mark_read(state: &mut AppState, msg: crate::domain::MsgId, cmds: &mut Vec<Cmd
     });
 }
 
-/// Read the visible window of the open list again (the cache changed under it).
-fn reload_list(state: &mut AppState, cmds: &mut Vec<Cmd>) {
-    if state.search.as_ref().is_some_and(|s| s.req.is_some()) {
-        search::run(state, cmds);
-        return;
-    }
-    let Some(mailbox) = state.list.mailbox else {
-        return;
-    };
-    if state.list.loading.is_some() {
-        // Read again once the answer in flight is in: it may predate the change.
-        state.list.stale = true;
-        return;
-    }
-    if state.threaded {
-        let req = state.next_req();
-        state.list.loading = Some(req);
-        cmds.push(Cmd::LoadThreads { req, mailbox });
-    } else {
-        reload_window(state, cmds);
-    }
-}
-
-/// Sort key that puts mailboxes in tree order: at each level, role mailboxes first in role
-/// order, then the rest alphabetically; children right after their parent.
-fn tree_key(m: &Mailbox, all: &[Mailbox]) -> Vec<(usize, String)> {
-    let parts: Vec<&str> = match m.delimiter {
-        Some(d) => m.name.split(d).collect(),
-        None => vec![m.name.as_str()],
-    };
-    let mut key = Vec::with_capacity(parts.len());
-    for i in 0..parts.len() {
-        let prefix = match m.delimiter {
-            Some(d) => parts[..=i].join(&d.to_string()),
-            None => m.name.clone(),
-        };
-        let role = all
-            .iter()
-            .find(|x| x.account == m.account && x.name == prefix)
-            .and_then(|x| x.role)
-            .map(|r| {
-                Role::ALL
-                    .iter()
-                    .position(|y| *y == r)
-                    .unwrap_or(Role::ALL.len())
-            })
-            .unwrap_or(Role::ALL.len());
-        key.push((role, parts[i].to_lowercase()));
-    }
-    key
-}
-
-/// Sidebar rows: each account followed by its mailboxes in tree order, with placeholder rows for
-/// hierarchy levels that are not mailboxes themselves.
-/// The sidebar rows on screen: all rows but those inside a folded account or folder.
-fn rebuild_sidebar(state: &mut AppState) {
-    state.sidebar = state
-        .sidebar_all
-        .iter()
-        .filter(|r| !state.collapsed.iter().any(|k| r.hidden_by(k)))
-        .cloned()
-        .collect();
-}
-
-/// Fold or unfold the selected sidebar row (an account, or a folder with folders inside).
-fn toggle_sidebar_fold(state: &mut AppState) {
-    let Some(row) = state.sidebar.get(state.sidebar_selected) else {
-        return;
-    };
-    let key = (row.fold_key().0, row.fold_key().1.to_string());
-    let has_inside = state.sidebar_all.iter().any(|r| r.hidden_by(&key));
-    if !state.collapsed.remove(&key) && has_inside {
-        state.collapsed.insert(key.clone());
-    }
-    rebuild_sidebar(state);
-    if let Some(i) = state
-        .sidebar
-        .iter()
-        .position(|r| r.fold_key() == (key.0, key.1.as_str()))
-    {
-        state.sidebar_selected = i;
-    }
-}
-
-pub fn sidebar_rows(accounts: Vec<Account>, mailboxes: &[Mailbox]) -> Vec<SidebarRow> {
-    let mut rows = Vec::with_capacity(accounts.len() + mailboxes.len() + 1);
-    // With several accounts, one list of every INBOX comes first.
-    let inboxes: Vec<&Mailbox> = mailboxes
-        .iter()
-        .filter(|m| m.role == Some(Role::Inbox))
-        .collect();
-    if accounts.len() > 1 && inboxes.len() > 1 {
-        rows.push(SidebarRow::Mailbox(Mailbox {
-            id: ALL_INBOXES,
-            account: AccountId(0),
-            name: "All inboxes".into(),
-            delimiter: None,
-            role: Some(Role::Inbox),
-            total: inboxes.iter().map(|m| m.total).sum(),
-            unread: inboxes.iter().map(|m| m.unread).sum(),
-        }));
-    }
-    for a in accounts {
-        let id = a.id;
-        rows.push(SidebarRow::Account(a));
-        let mut mine: Vec<(Vec<(usize, String)>, &Mailbox)> = mailboxes
-            .iter()
-            .filter(|m| m.account == id)
-            .map(|m| (tree_key(m, mailboxes), m))
-            .collect();
-        mine.sort_by(|x, y| x.0.cmp(&y.0));
-        let mut emitted: std::collections::HashSet<String> =
-            mine.iter().map(|(_, m)| m.name.clone()).collect();
-        for (_, m) in mine {
-            if let Some(d) = m.delimiter {
-                let parts: Vec<&str> = m.name.split(d).collect();
-                for depth in 0..parts.len().saturating_sub(1) {
-                    let prefix = parts[..=depth].join(&d.to_string());
-                    if emitted.insert(prefix.clone()) {
-                        rows.push(SidebarRow::Parent {
-                            account: id,
-                            name: prefix,
-                            depth,
-                            delimiter: d,
-                        });
-                    }
-                }
-            }
-            rows.push(SidebarRow::Mailbox(m.clone()));
-        }
-    }
-    rows
-}
-
-fn on_mailboxes(
-    state: &mut AppState,
-    accounts: Vec<Account>,
-    mailboxes: Vec<Mailbox>,
-    cmds: &mut Vec<Cmd>,
-) {
-    // (A global search's list has no mailbox either.)
-    let first_load = state.list.mailbox.is_none() && state.search.is_none();
-    let selected_key = state
-        .sidebar
-        .get(state.sidebar_selected)
-        .map(|r| (r.fold_key().0, r.fold_key().1.to_string()));
-    state.sidebar_all = sidebar_rows(accounts, &mailboxes);
-    rebuild_sidebar(state);
-    let keep = selected_key.and_then(|key| {
-        state
-            .sidebar
-            .iter()
-            .position(|r| r.fold_key() == (key.0, key.1.as_str()))
-    });
-    match keep {
-        Some(i) => state.sidebar_selected = i,
-        None if !first_load => {
-            state.sidebar_selected = state
-                .sidebar_selected
-                .min(state.sidebar.len().saturating_sub(1));
-        }
-        None => {}
-    }
-    if !first_load {
-        // Counts may have changed: refresh the open list in place.
-        let total = state.open_mailbox().map(|m| m.total).unwrap_or(0);
-        let shown = if state.list.visible.is_some() {
-            state.list.threads.len() as u32
-        } else {
-            state.list.total
-        };
-        let searching = state.search.as_ref().is_some_and(|s| s.req.is_some());
-        if state.list.mailbox.is_some() && total != shown && !searching {
-            reload_list(state, cmds);
-        }
-        return;
-    }
-    // Nothing open yet (first load, or the first mailboxes of a new account): the first inbox.
-    let first = state
-        .sidebar
-        .iter()
-        .position(
-            |r| matches!(r, SidebarRow::Mailbox(m) if m.role == Some(Role::Inbox) && m.id != ALL_INBOXES),
-        )
-        .or_else(|| {
-            state
-                .sidebar
-                .iter()
-                .position(|r| matches!(r, SidebarRow::Mailbox(_)))
-        });
-    if let Some(i) = first {
-        select_sidebar(state, i, cmds);
-    }
-}
-
 mod compose;
+mod list;
+mod mouse;
+pub mod overlay;
 mod search;
+mod sidebar;
 mod triage;
+
+use list::{ensure_visible, open_mailbox, reload_list, reload_window, toggle_fold};
+use overlay::Input;
+pub use sidebar::sidebar_rows;
+use sidebar::{on_mailboxes, select_sidebar, toggle_sidebar_fold};
 
 #[cfg(test)]
 mod tests;

@@ -5,6 +5,7 @@
 use std::path::PathBuf;
 
 use super::super::msg::{Cmd, Msg};
+use super::super::overlay::Overlay;
 use super::super::state::{AddrField, AddrPrompt, AppState, Editor};
 use crate::domain::ALL_INBOXES;
 use crate::domain::compose::Kind;
@@ -12,7 +13,7 @@ use crate::domain::compose::{editable, parse_editable};
 use crate::domain::keys::{Action, Key, KeyChord};
 
 pub fn on_action(state: &mut AppState, action: Action, cmds: &mut Vec<Cmd>) {
-    if state.compose.is_some() {
+    if state.overlays.compose().is_some() {
         return;
     }
     if action == Action::EditDraft {
@@ -67,20 +68,24 @@ pub fn on_msg(state: &mut AppState, msg: Msg, cmds: &mut Vec<Cmd>) {
             } else {
                 state.editing = Some(c.file.clone());
             }
-            state.compose = Some(c);
+            state
+                .overlays
+                .replace_or_push(Overlay::Compose(Box::new(c)));
         }
         Msg::Autosaved { msg } => {
-            if let Some(c) = &mut state.compose {
+            if let Some(c) = state.overlays.compose_mut() {
                 c.draft_msg = Some(msg);
             }
         }
         Msg::ComposeFileWritten => {
-            if let Some(c) = &state.compose {
+            if let Some(c) = state.overlays.compose() {
                 state.editing = Some(c.file.clone());
             }
         }
         Msg::EditorClosed { error } => {
-            let Some(c) = &mut state.compose else { return };
+            let Some(c) = state.overlays.compose_mut() else {
+                return;
+            };
             match error {
                 Some(e) => c.note = Some(e),
                 None => cmds.push(Cmd::ReadCompose {
@@ -90,7 +95,9 @@ pub fn on_msg(state: &mut AppState, msg: Msg, cmds: &mut Vec<Cmd>) {
             }
         }
         Msg::ComposeEdited(result) => {
-            let Some(c) = &mut state.compose else { return };
+            let Some(c) = state.overlays.compose_mut() else {
+                return;
+            };
             match result {
                 Ok(d) => {
                     c.draft = *d;
@@ -100,7 +107,9 @@ pub fn on_msg(state: &mut AppState, msg: Msg, cmds: &mut Vec<Cmd>) {
             }
         }
         Msg::Attached(result) => {
-            let Some(c) = &mut state.compose else { return };
+            let Some(c) = state.overlays.compose_mut() else {
+                return;
+            };
             match result {
                 Ok(a) => {
                     c.draft.attachments.push(a);
@@ -111,14 +120,14 @@ pub fn on_msg(state: &mut AppState, msg: Msg, cmds: &mut Vec<Cmd>) {
             }
         }
         Msg::PathCompleted { input, completed } => {
-            if let Some(c) = &mut state.compose
+            if let Some(c) = state.overlays.compose_mut()
                 && c.attach_input.as_deref() == Some(input.as_str())
             {
                 c.attach_input = Some(completed);
             }
         }
         Msg::Suggestions { req, list } => {
-            if let Some(c) = &mut state.compose
+            if let Some(c) = state.overlays.compose_mut()
                 && let Some(p) = &mut c.addr
                 && p.req == req
             {
@@ -127,16 +136,23 @@ pub fn on_msg(state: &mut AppState, msg: Msg, cmds: &mut Vec<Cmd>) {
             }
         }
         Msg::ComposeQueued { notice } => {
-            state.compose = None;
+            close(state);
             state.notice = Some(notice);
         }
         _ => {}
     }
 }
 
+/// The message is sent or given up: its review screen goes.
+fn close(state: &mut AppState) {
+    state.overlays.close(|o| matches!(o, Overlay::Compose(_)));
+}
+
 /// Keys in the built-in editor: esc is done (back to the review), the rest edits.
 fn on_editor_key(state: &mut AppState, chord: KeyChord) {
-    let Some(c) = &mut state.compose else { return };
+    let Some(c) = state.overlays.compose_mut() else {
+        return;
+    };
     let Some(ed) = &mut c.builtin else { return };
     use ratatui_textarea::{Input, Key as T};
     let key = match chord.key {
@@ -180,7 +196,9 @@ fn on_editor_key(state: &mut AppState, chord: KeyChord) {
 /// old or more (the clock ticks every 15 s): a crash loses at most the last 30 s.
 pub fn autosave(state: &mut AppState, cmds: &mut Vec<Cmd>) {
     let now = state.clock.now;
-    let Some(c) = &mut state.compose else { return };
+    let Some(c) = state.overlays.compose_mut() else {
+        return;
+    };
     let Some(ed) = &mut c.builtin else { return };
     let text = ed.text();
     if text == ed.saved || now - ed.saved_at < 15 {
@@ -204,7 +222,9 @@ pub fn autosave(state: &mut AppState, cmds: &mut Vec<Cmd>) {
 /// Keys in the address prompt.
 fn on_addr_key(state: &mut AppState, chord: KeyChord, cmds: &mut Vec<Cmd>) {
     let req = state.next_req();
-    let Some(c) = &mut state.compose else { return };
+    let Some(c) = state.overlays.compose_mut() else {
+        return;
+    };
     let Some(p) = &mut c.addr else { return };
     let ctrl = chord.ctrl;
     let mut changed = false;
@@ -270,13 +290,19 @@ fn on_addr_key(state: &mut AppState, chord: KeyChord, cmds: &mut Vec<Cmd>) {
 
 /// Keys on the review screen (and in its prompts).
 pub fn on_typed(state: &mut AppState, chord: KeyChord, cmds: &mut Vec<Cmd>) {
-    if state.compose.as_ref().is_some_and(|c| c.addr.is_some()) {
+    if state.overlays.compose().is_some_and(|c| c.addr.is_some()) {
         return on_addr_key(state, chord, cmds);
     }
-    if state.compose.as_ref().is_some_and(|c| c.builtin.is_some()) {
+    if state
+        .overlays
+        .compose()
+        .is_some_and(|c| c.builtin.is_some())
+    {
         return on_editor_key(state, chord);
     }
-    let Some(c) = &mut state.compose else { return };
+    let Some(c) = state.overlays.compose_mut() else {
+        return;
+    };
     let ctrl = chord.ctrl;
     if let Some(input) = &mut c.attach_input {
         match chord.key {
@@ -304,7 +330,7 @@ pub fn on_typed(state: &mut AppState, chord: KeyChord, cmds: &mut Vec<Cmd>) {
         c.confirm_discard = false;
         if matches!(chord.key, Key::Char('y') | Key::Char('Y')) {
             let file = c.file.clone();
-            state.compose = None;
+            close(state);
             cmds.push(Cmd::DiscardCompose { file });
         }
         return;

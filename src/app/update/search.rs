@@ -3,6 +3,7 @@
 
 use super::{ensure_visible, open_mailbox, open_selected};
 use crate::app::msg::{Cmd, Msg};
+use crate::app::overlay::Overlay;
 use crate::app::state::{AppState, ListState, Pane, SEARCH_LIMIT, SearchState, SidebarRow};
 use crate::domain::keys::{Key, KeyChord};
 use crate::domain::search;
@@ -15,11 +16,12 @@ pub fn start(state: &mut AppState, global: bool, query: Option<String>, cmds: &m
     if let Some(s) = &mut state.search
         && s.global == global
     {
-        s.typing = query.is_none();
+        let typing = query.is_none();
         if let Some(q) = query {
             s.input = q;
             run(state, cmds);
         }
+        set_typing(state, typing);
         return;
     }
     let back_to = match &state.search {
@@ -48,7 +50,6 @@ pub fn start(state: &mut AppState, global: bool, query: Option<String>, cmds: &m
     };
     state.search = Some(SearchState {
         input: String::new(),
-        typing: query.is_none(),
         global,
         scope,
         back_to,
@@ -59,6 +60,7 @@ pub fn start(state: &mut AppState, global: bool, query: Option<String>, cmds: &m
         headers_only: Vec::new(),
         asking: Vec::new(),
     });
+    set_typing(state, query.is_none());
     if let Some(q) = query {
         if let Some(s) = &mut state.search {
             s.input = q;
@@ -67,8 +69,23 @@ pub fn start(state: &mut AppState, global: bool, query: Option<String>, cmds: &m
     }
 }
 
+/// Keys go to the query (the prompt on top), or to the list (the results stay).
+fn set_typing(state: &mut AppState, on: bool) {
+    state.overlays.close(|o| *o == Overlay::Query);
+    if on {
+        state.overlays.push(Overlay::Query);
+    }
+}
+
+/// The search is over, typed or not (another folder was opened).
+pub fn clear(state: &mut AppState) {
+    state.search = None;
+    set_typing(state, false);
+}
+
 /// End the search: the list shows its mailbox again.
 pub fn end(state: &mut AppState, cmds: &mut Vec<Cmd>) {
+    set_typing(state, false);
     let Some(s) = state.search.take() else { return };
     if let Some(mb) = s.back_to {
         open_mailbox(state, mb, cmds);
@@ -80,14 +97,17 @@ pub fn end(state: &mut AppState, cmds: &mut Vec<Cmd>) {
 
 /// A key typed into the query.
 pub fn on_typed(state: &mut AppState, chord: KeyChord, cmds: &mut Vec<Cmd>) {
-    let Some(s) = &mut state.search else { return };
+    let Some(s) = &mut state.search else {
+        return set_typing(state, false);
+    };
     let plain = !chord.ctrl && !chord.alt;
     match chord.key {
         Key::Esc => return end(state, cmds),
         Key::Char('c') if chord.ctrl => return end(state, cmds),
         Key::Enter => {
-            s.typing = false;
-            if s.input.trim().is_empty() {
+            let empty = s.input.trim().is_empty();
+            set_typing(state, false);
+            if empty {
                 end(state, cmds);
             }
             return;
@@ -271,20 +291,26 @@ fn show(
     open_selected(state, cmds);
 }
 
+/// The command line (on top) closes.
+fn close_command(state: &mut AppState) {
+    state.overlays.pop();
+}
+
 /// A command typed after `:` (enter runs it).
 pub fn on_command_typed(state: &mut AppState, chord: KeyChord, cmds: &mut Vec<Cmd>) {
-    let Some(line) = &mut state.command_line else {
+    let Some(Overlay::Command(line)) = state.overlays.top_mut() else {
         return;
     };
     match chord.key {
-        Key::Esc => state.command_line = None,
-        Key::Char('c') if chord.ctrl => state.command_line = None,
-        Key::Backspace if line.pop().is_none() => state.command_line = None,
+        Key::Esc => close_command(state),
+        Key::Char('c') if chord.ctrl => close_command(state),
+        Key::Backspace if line.pop().is_none() => close_command(state),
         Key::Backspace => {}
         Key::Char('u') if chord.ctrl => line.clear(),
         Key::Char(c) if !chord.ctrl && !chord.alt => line.push(c),
         Key::Enter => {
-            let line = state.command_line.take().unwrap_or_default();
+            let line = std::mem::take(line);
+            close_command(state);
             let (name, rest) = match line.trim().split_once(char::is_whitespace) {
                 Some((n, r)) => (n, r.trim()),
                 None => (line.trim(), ""),

@@ -1,5 +1,8 @@
 use super::*;
+use crate::app::overlay::Overlay;
+use crate::app::state::SidebarRow;
 use crate::config::Layout;
+use crate::domain::{Account, Anchor, Mailbox, MailboxId, Role};
 use crate::domain::{AccountId, Envelope, Flags, MsgId, Uid};
 use ratatui::layout::Rect;
 
@@ -248,10 +251,10 @@ fn panes_help_and_quit() {
     update(&mut s, Msg::ActionTriggered(Action::Back));
     assert_eq!(s.focus, Pane::Messages);
     update(&mut s, Msg::ActionTriggered(Action::Help));
-    assert!(s.help_visible);
+    assert_eq!(s.overlays.top(), Some(&Overlay::Help));
     // While help is up, motion keys do nothing and q closes the overlay, not the app.
     update(&mut s, Msg::ActionTriggered(Action::Quit));
-    assert!(!s.help_visible && !s.quit);
+    assert!(s.overlays.is_empty() && !s.quit);
     update(&mut s, Msg::ActionTriggered(Action::Quit));
     assert!(s.quit);
 }
@@ -624,7 +627,7 @@ fn the_folder_picker_filters_as_you_type_and_moves_or_copies() {
     let first = s.list.rows[0].id;
     key(&mut s, Action::MoveTo);
     let names = |s: &AppState| -> Vec<String> {
-        let p = s.picker.as_ref().unwrap();
+        let p = s.overlays.picker().unwrap();
         p.matches.iter().map(|&i| p.choices[i].1.clone()).collect()
     };
     assert_eq!(
@@ -639,9 +642,12 @@ fn the_folder_picker_filters_as_you_type_and_moves_or_copies() {
     typed(&mut s, Key::Backspace);
     typed(&mut s, Key::Backspace);
     typed(&mut s, Key::Backspace);
-    assert_eq!(s.picker.as_ref().unwrap().query, "a");
+    assert_eq!(s.overlays.picker().unwrap().query, "a");
     typed(&mut s, Key::Esc);
-    assert!(s.picker.is_none(), "esc closes it, nothing moved");
+    assert!(
+        s.overlays.picker().is_none(),
+        "esc closes it, nothing moved"
+    );
     key(&mut s, Action::CopyTo);
     assert!(
         names(&s).contains(&"INBOX".to_string()),
@@ -659,7 +665,7 @@ fn the_folder_picker_filters_as_you_type_and_moves_or_copies() {
             what: "copied".into()
         }]
     );
-    assert!(s.picker.is_none());
+    assert!(s.overlays.picker().is_none());
 }
 
 #[test]
@@ -873,8 +879,8 @@ fn writing_a_reply_goes_through_the_editor_and_the_review() {
     // No recipient yet: sending is refused with a note.
     assert!(typed(&mut s, Key::Char('y')).is_empty());
     assert!(
-        s.compose
-            .as_ref()
+        s.overlays
+            .compose()
             .unwrap()
             .note
             .as_deref()
@@ -891,8 +897,8 @@ fn writing_a_reply_goes_through_the_editor_and_the_review() {
     // The text speaks of an attachment: warned once, then y sends anyway.
     assert!(typed(&mut s, Key::Char('y')).is_empty());
     assert!(
-        s.compose
-            .as_ref()
+        s.overlays
+            .compose()
             .unwrap()
             .note
             .as_deref()
@@ -935,7 +941,7 @@ fn writing_a_reply_goes_through_the_editor_and_the_review() {
             notice: "sending #1".into(),
         },
     );
-    assert!(s.compose.is_none() && !s.typing());
+    assert!(s.overlays.compose().is_none() && !s.typing());
 }
 
 #[test]
@@ -956,13 +962,13 @@ fn discarding_asks_first() {
     s.editing = None;
     typed(&mut s, Key::Char('q'));
     assert!(typed(&mut s, Key::Char('n')).is_empty());
-    assert!(s.compose.is_some(), "kept");
+    assert!(s.overlays.compose().is_some(), "kept");
     typed(&mut s, Key::Char('q'));
     assert_eq!(
         typed(&mut s, Key::Char('y')),
         [Cmd::DiscardCompose { file }]
     );
-    assert!(s.compose.is_none());
+    assert!(s.overlays.compose().is_none());
 }
 
 #[test]
@@ -1005,8 +1011,8 @@ fn recipients_are_added_from_suggestions_or_as_typed() {
         },
     );
     assert!(
-        s.compose
-            .as_ref()
+        s.overlays
+            .compose()
             .unwrap()
             .addr
             .as_ref()
@@ -1023,14 +1029,14 @@ fn recipients_are_added_from_suggestions_or_as_typed() {
     );
     typed(&mut s, Key::Tab);
     typed(&mut s, Key::Enter);
-    assert_eq!(s.compose.as_ref().unwrap().draft.to, [anna]);
+    assert_eq!(s.overlays.compose().unwrap().draft.to, [anna]);
     // Typed as it is: an address with no suggestion goes to Bcc.
     typed(&mut s, Key::Char('b'));
     for ch in "new@z.example".chars() {
         typed(&mut s, Key::Char(ch));
     }
     typed(&mut s, Key::Enter);
-    let c = s.compose.as_ref().unwrap();
+    let c = s.overlays.compose().unwrap();
     assert_eq!(c.draft.bcc[0].email, "new@z.example");
     assert!(c.addr.is_none());
 }
@@ -1067,7 +1073,7 @@ fn the_built_in_editor_writes_autosaves_and_returns_to_the_review() {
         ))),
     );
     assert!(s.editing.is_none(), "no terminal handed over");
-    let ed = s.compose.as_ref().unwrap().builtin.as_ref().unwrap();
+    let ed = s.overlays.compose().unwrap().builtin.as_ref().unwrap();
     assert!(ed.text().contains("> quoted") && !ed.text().contains('\x1b'));
     for ch in "Hi!".chars() {
         typed(&mut s, Key::Char(ch));
@@ -1126,7 +1132,7 @@ fn the_built_in_editor_writes_autosaves_and_returns_to_the_review() {
         }]
     ));
     typed(&mut s, Key::Esc);
-    let c = s.compose.as_ref().unwrap();
+    let c = s.overlays.compose().unwrap();
     assert!(c.builtin.is_none(), "back to the review");
     assert!(c.draft.body.starts_with("Hi!!"), "{:?}", c.draft.body);
     assert_eq!(c.draft.subject, "plans");
@@ -1376,3 +1382,5 @@ fn a_global_search_merges_and_marks_what_the_server_found() {
     typed(&mut s, crate::domain::keys::Key::Enter);
     assert!(s.error.as_ref().unwrap().contains("unknown command `frob`"));
 }
+
+mod overlays;

@@ -5,6 +5,7 @@ use nucleo_matcher::pattern::{CaseMatching, Normalization, Pattern};
 use nucleo_matcher::{Config, Matcher};
 
 use super::super::msg::{Cmd, Dest};
+use super::super::overlay::Overlay;
 use super::super::state::{AppState, Confirm, MarkMode, Picker, SidebarRow, Visual};
 use crate::domain::keys::{Action, Key, KeyChord};
 use crate::domain::{ALL_INBOXES, MsgId, Role};
@@ -58,7 +59,7 @@ pub fn on_action(state: &mut AppState, action: Action, cmds: &mut Vec<Cmd>) {
             match action {
                 Action::Delete if in_role(Role::Trash) => {
                     let n = msgs.len();
-                    state.confirm = Some(Confirm {
+                    state.overlays.push(Overlay::Confirm(Confirm {
                         question: format!(
                             "Delete {} for good? This cannot be undone. (y/n)",
                             if n == 1 {
@@ -68,7 +69,7 @@ pub fn on_action(state: &mut AppState, action: Action, cmds: &mut Vec<Cmd>) {
                             }
                         ),
                         cmd: Cmd::Expunge { msgs },
-                    });
+                    }));
                 }
                 Action::Delete => push_move(state, msgs, Dest::Role(Role::Trash), "deleted", cmds),
                 Action::Archive => {
@@ -130,7 +131,7 @@ fn open_picker(state: &mut AppState, msgs: Vec<MsgId>, copy: bool) {
         selected: 0,
     };
     filter(&mut picker);
-    state.picker = Some(picker);
+    state.overlays.push(Overlay::Picker(picker));
 }
 
 /// Rank the picker's choices against its query (fuzzy, case-insensitive; all of them, in
@@ -163,30 +164,41 @@ fn filter(p: &mut Picker) {
     p.matches = scored.into_iter().map(|(i, _)| i).collect();
 }
 
-/// A key typed while a prompt is open.
-pub fn on_typed(state: &mut AppState, chord: KeyChord, cmds: &mut Vec<Cmd>) {
+/// A key typed while the question is asked (on top): any answer closes it.
+pub fn on_confirm_typed(state: &mut AppState, chord: KeyChord, cmds: &mut Vec<Cmd>) {
     state.notice = None;
-    if let Some(c) = state.confirm.take() {
-        if matches!(chord.key, Key::Char('y') | Key::Char('Y') | Key::Enter) && !chord.ctrl {
-            cmds.push(c.cmd);
-            selection_used(state);
-        } else {
-            state.notice = Some("nothing was deleted".into());
-        }
+    let Some(Overlay::Confirm(c)) = state.overlays.pop() else {
         return;
+    };
+    if matches!(chord.key, Key::Char('y') | Key::Char('Y') | Key::Enter) && !chord.ctrl {
+        cmds.push(c.cmd);
+        selection_used(state);
+    } else {
+        state.notice = Some("nothing was deleted".into());
     }
-    let Some(p) = &mut state.picker else { return };
+}
+
+/// A key typed into the folder picker (on top).
+pub fn on_picker_typed(state: &mut AppState, chord: KeyChord, cmds: &mut Vec<Cmd>) {
+    state.notice = None;
+    let Some(Overlay::Picker(p)) = state.overlays.top_mut() else {
+        return;
+    };
     let ctrl = chord.ctrl;
     match chord.key {
-        Key::Esc => state.picker = None,
-        Key::Char('c') if ctrl => state.picker = None,
+        Key::Esc => {
+            state.overlays.pop();
+        }
+        Key::Char('c') if ctrl => {
+            state.overlays.pop();
+        }
         Key::Enter => {
             let Some(&i) = p.matches.get(p.selected) else {
                 return;
             };
             let (id, _) = p.choices[i];
             let (msgs, copy) = (std::mem::take(&mut p.msgs), p.copy);
-            state.picker = None;
+            state.overlays.pop();
             cmds.push(Cmd::MoveTo {
                 msgs,
                 dest: Dest::Mailbox(id),

@@ -1,0 +1,394 @@
+//! The overlays, drawn bottom to top in the order of `AppState::overlays` (the order keys and
+//! clicks reach them in, top first): the popups here, the prompts in the status line.
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Rect};
+use ratatui::style::{Modifier, Style};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Clear, Paragraph, Row, Table};
+
+use super::theme::Theme;
+use super::{format, pane_block};
+use crate::app::keymap;
+use crate::app::overlay::Overlay;
+use crate::app::state::AppState;
+use crate::domain::keys::Action;
+use crate::domain::sanitize;
+
+pub fn draw(f: &mut Frame, state: &AppState, theme: &Theme) {
+    let area = f.area();
+    for o in state.overlays.iter() {
+        match o {
+            Overlay::Help => draw_help(f, area, state, theme),
+            Overlay::Links(sel) => draw_links(f, area, state, *sel, theme),
+            Overlay::Attachments(sel) => draw_attachments(f, area, state, *sel, theme),
+            Overlay::ActionLog(entries) => draw_action_log(f, area, state, entries, theme),
+            Overlay::Picker(p) => draw_picker(f, area, p, theme),
+            Overlay::Compose(c) => draw_compose(f, area, c, theme),
+            Overlay::Confirm(c) => draw_confirm(f, area, &c.question, theme),
+            // In the status line (see `draw_prompt`).
+            Overlay::Command(_) | Overlay::Query => {}
+        }
+    }
+}
+
+/// The review screen of a message being written.
+fn draw_compose(f: &mut Frame, area: Rect, c: &crate::app::state::Compose, theme: &Theme) {
+    use crate::domain::compose::format_address;
+    let popup = centered(area, 100, area.height.saturating_sub(2).max(10));
+    f.render_widget(Clear, popup);
+    if let Some(ed) = &c.builtin {
+        let block = pane_block(
+            " Writing (esc: done; saved in Drafts as you go) ".into(),
+            true,
+            theme,
+        );
+        let inner = block.inner(popup);
+        f.render_widget(block, popup);
+        f.render_widget(&ed.area, inner);
+        return;
+    }
+    let block = pane_block(
+        " Review (y send · e edit · t/c/b add To/Cc/Bcc · a attach · d remove · s save draft · q discard) ".into(),
+        true,
+        theme,
+    );
+    let inner = block.inner(popup);
+    f.render_widget(block, popup);
+    let d = &c.draft;
+    let label = |s: &'static str| Span::styled(format!("{s:<10}"), Style::default().fg(theme.dim));
+    let list = |l: &[crate::domain::Address]| {
+        sanitize::line(&l.iter().map(format_address).collect::<Vec<_>>().join(", "))
+    };
+    let mut lines = vec![
+        Line::from(vec![
+            label("From:"),
+            Span::raw(sanitize::line(&format_address(&d.from))),
+        ]),
+        Line::from(vec![label("To:"), Span::raw(list(&d.to))]),
+    ];
+    if !d.cc.is_empty() {
+        lines.push(Line::from(vec![label("Cc:"), Span::raw(list(&d.cc))]));
+    }
+    if !d.bcc.is_empty() {
+        lines.push(Line::from(vec![label("Bcc:"), Span::raw(list(&d.bcc))]));
+    }
+    lines.push(Line::from(vec![
+        label("Subject:"),
+        Span::styled(
+            sanitize::line(&d.subject),
+            Style::default().add_modifier(Modifier::BOLD),
+        ),
+    ]));
+    for (i, a) in d.attachments.iter().enumerate() {
+        let text = format!(
+            "{} ({}, {})",
+            sanitize::line(&a.name),
+            if a.content_type.is_empty() {
+                crate::domain::compose::guess_type(&a.name)
+            } else {
+                a.content_type.clone()
+            },
+            crate::config::human_size(a.data.len() as u64)
+        );
+        let style = if i == c.selected {
+            theme.selected()
+        } else {
+            Style::default()
+        };
+        lines.push(Line::from(vec![
+            label(if i == 0 { "Attached:" } else { "" }),
+            Span::styled(text, style),
+        ]));
+    }
+    if let Some(input) = &c.attach_input {
+        lines.push(Line::from(vec![
+            Span::styled(
+                "Attach file (tab completes, enter, esc): ",
+                Style::default().fg(theme.accent),
+            ),
+            Span::raw(sanitize::line(input)),
+            Span::styled("▏", Style::default().fg(theme.accent)),
+        ]));
+    }
+    if let Some(p) = &c.addr {
+        let field = match p.field {
+            crate::app::state::AddrField::To => "To",
+            crate::app::state::AddrField::Cc => "Cc",
+            crate::app::state::AddrField::Bcc => "Bcc",
+        };
+        lines.push(Line::from(vec![
+            Span::styled(
+                format!("Add {field} (tab picks, enter adds, esc): "),
+                Style::default().fg(theme.accent),
+            ),
+            Span::raw(sanitize::line(&p.input)),
+            Span::styled("▏", Style::default().fg(theme.accent)),
+        ]));
+        for (i, a) in p.suggestions.iter().enumerate() {
+            let style = if i == p.selected {
+                theme.selected()
+            } else {
+                Style::default().fg(theme.dim)
+            };
+            lines.push(Line::from(Span::styled(
+                format!("  {}", sanitize::line(&format_address(a))),
+                style,
+            )));
+        }
+    }
+    if c.confirm_discard {
+        lines.push(Line::from(Span::styled(
+            "Discard this message? (y/n)",
+            Style::default()
+                .fg(theme.error)
+                .add_modifier(Modifier::BOLD),
+        )));
+    }
+    if let Some(note) = &c.note {
+        lines.push(Line::from(Span::styled(
+            sanitize::line(note),
+            Style::default().fg(theme.error),
+        )));
+    }
+    lines.push(Line::from(Span::styled(
+        "─".repeat(inner.width as usize),
+        Style::default().fg(theme.dim),
+    )));
+    for l in d.body.lines() {
+        lines.push(Line::from(sanitize::line(l)));
+    }
+    f.render_widget(Paragraph::new(lines), inner);
+}
+
+/// The folder picker: the query on top, the matching folders under it.
+fn draw_picker(f: &mut Frame, area: Rect, p: &crate::app::state::Picker, theme: &Theme) {
+    let rows = p.matches.len().clamp(1, 12) as u16;
+    let popup = centered(area, 60, rows + 4);
+    f.render_widget(Clear, popup);
+    let n = p.msgs.len();
+    let title = format!(
+        " {} {} to (type to filter, enter, esc) ",
+        if p.copy { "Copy" } else { "Move" },
+        if n == 1 {
+            "1 message".to_string()
+        } else {
+            format!("{n} messages")
+        }
+    );
+    let block = pane_block(title, true, theme);
+    let inner = block.inner(popup);
+    f.render_widget(block, popup);
+    if inner.height == 0 {
+        return;
+    }
+    let query = Line::from(vec![
+        Span::styled("> ", Style::default().fg(theme.accent)),
+        Span::raw(sanitize::line(&p.query)),
+        Span::styled("▏", Style::default().fg(theme.accent)),
+    ]);
+    f.render_widget(Paragraph::new(query), Rect { height: 1, ..inner });
+    let list_area = Rect {
+        y: inner.y + 1,
+        height: inner.height.saturating_sub(1),
+        ..inner
+    };
+    if p.matches.is_empty() {
+        f.render_widget(
+            Paragraph::new(Span::styled(
+                "no folder matches",
+                Style::default().fg(theme.dim),
+            )),
+            list_area,
+        );
+        return;
+    }
+    let height = list_area.height as usize;
+    let first = p.selected.saturating_sub(height.saturating_sub(1));
+    let lines: Vec<Line> = p
+        .matches
+        .iter()
+        .enumerate()
+        .skip(first)
+        .take(height)
+        .map(|(i, &c)| {
+            let name = format::fit(&p.choices[c].1, list_area.width as usize);
+            if i == p.selected {
+                Line::from(Span::styled(name, theme.selected()))
+            } else {
+                Line::from(Span::raw(name))
+            }
+        })
+        .collect();
+    f.render_widget(Paragraph::new(lines), list_area);
+}
+
+/// A yes/no question, one line in a box.
+fn draw_confirm(f: &mut Frame, area: Rect, question: &str, theme: &Theme) {
+    let w = (question.chars().count() as u16 + 4).min(area.width);
+    let popup = centered(area, w, 3);
+    f.render_widget(Clear, popup);
+    let block = pane_block(String::new(), true, theme);
+    let inner = block.inner(popup);
+    f.render_widget(block, popup);
+    f.render_widget(
+        Paragraph::new(Span::styled(
+            sanitize::line(question),
+            Style::default()
+                .fg(theme.error)
+                .add_modifier(Modifier::BOLD),
+        )),
+        inner,
+    );
+}
+
+/// A box in the middle of `area`, at most `w` x `h`.
+fn centered(area: Rect, w: u16, h: u16) -> Rect {
+    let (w, h) = (w.min(area.width), h.min(area.height));
+    Rect {
+        x: area.x + (area.width - w) / 2,
+        y: area.y + (area.height - h) / 2,
+        width: w,
+        height: h,
+    }
+}
+
+fn draw_action_log(
+    f: &mut Frame,
+    area: Rect,
+    state: &AppState,
+    entries: &[(String, i64, String)],
+    theme: &Theme,
+) {
+    let popup = centered(area, 110, entries.len().max(1) as u16 + 2);
+    f.render_widget(Clear, popup);
+    let block = pane_block(
+        " Actions the server could not take (esc) ".into(),
+        true,
+        theme,
+    );
+    if entries.is_empty() {
+        let inner = block.inner(popup);
+        f.render_widget(block, popup);
+        f.render_widget(
+            Paragraph::new(Span::styled(
+                "nothing: every action reached the server",
+                Style::default().fg(theme.dim),
+            )),
+            inner,
+        );
+        return;
+    }
+    let rows = entries.iter().map(|(account, at, text)| {
+        Row::new(vec![
+            Span::styled(
+                format::list_date(state.clock, *at),
+                Style::default().fg(theme.dim),
+            ),
+            Span::styled(sanitize::line(account), Style::default().fg(theme.accent)),
+            Span::raw(sanitize::line(text)),
+        ])
+    });
+    let table = Table::new(
+        rows,
+        [
+            Constraint::Length(10),
+            Constraint::Length(14),
+            Constraint::Fill(1),
+        ],
+    )
+    .block(block);
+    f.render_widget(table, popup);
+}
+
+fn draw_attachments(f: &mut Frame, area: Rect, state: &AppState, selected: usize, theme: &Theme) {
+    let list = state
+        .reader
+        .as_ref()
+        .and_then(|r| r.view.as_ref())
+        .map(|v| v.attachments.as_slice())
+        .unwrap_or_default();
+    let popup = centered(area, 80, list.len() as u16 + 2);
+    f.render_widget(Clear, popup);
+    let block = pane_block(
+        " Attachments (enter: open, s: save, esc) ".into(),
+        true,
+        theme,
+    );
+    let rows = list.iter().enumerate().map(|(i, a)| {
+        let style = if i == selected {
+            theme.selected()
+        } else {
+            Style::default()
+        };
+        Row::new(vec![
+            sanitize::line(&a.name),
+            sanitize::line(&a.content_type),
+            format::size(a.size),
+        ])
+        .style(style)
+    });
+    let table = Table::new(
+        rows,
+        [
+            Constraint::Fill(1),
+            Constraint::Length(28),
+            Constraint::Length(9),
+        ],
+    )
+    .block(block);
+    f.render_widget(table, popup);
+}
+
+fn draw_links(f: &mut Frame, area: Rect, state: &AppState, selected: usize, theme: &Theme) {
+    let links = state
+        .reader
+        .as_ref()
+        .and_then(|r| r.view.as_ref())
+        .map(|v| v.links.as_slice())
+        .unwrap_or_default();
+    let popup = centered(area, 90, links.len() as u16 + 2);
+    f.render_widget(Clear, popup);
+    let block = pane_block(" Open a link (enter; esc to close) ".into(), true, theme);
+    let inner_h = popup.height.saturating_sub(2) as usize;
+    let start = selected.saturating_sub(inner_h.saturating_sub(1));
+    let rows = links
+        .iter()
+        .enumerate()
+        .skip(start)
+        .take(inner_h)
+        .map(|(i, url)| {
+            let style = if i == selected {
+                theme.selected()
+            } else {
+                Style::default()
+            };
+            Row::new(vec![
+                Span::styled(format!("[{}]", i + 1), Style::default().fg(theme.link)),
+                Span::raw(sanitize::line(url)),
+            ])
+            .style(style)
+        });
+    let table = Table::new(rows, [Constraint::Length(5), Constraint::Fill(1)]).block(block);
+    f.render_widget(table, popup);
+}
+
+fn draw_help(f: &mut Frame, area: Rect, state: &AppState, theme: &Theme) {
+    let w = area.width.min(64);
+    let help: Vec<&(Action, String)> = state
+        .key_help
+        .iter()
+        .filter(|(a, _)| keymap::applies_in(*a, state.focus))
+        .collect();
+    let popup = centered(area, w, help.len() as u16 + 2);
+    f.render_widget(Clear, popup);
+    let block = pane_block(" Keys (? or Esc to close) ".into(), true, theme);
+    let rows = help.into_iter().map(|(action, keys)| {
+        Row::new(vec![
+            Span::styled(keys.clone(), Style::default().fg(theme.accent)),
+            Span::raw(action.describe()),
+        ])
+    });
+    let table = Table::new(rows, [Constraint::Length(22), Constraint::Fill(1)]).block(block);
+    f.render_widget(table, popup);
+}
