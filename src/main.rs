@@ -15,7 +15,7 @@ use tern::app::{self, Options};
 use tern::cli::{Cli, Command};
 use tern::config::{self, Config, ConfigError};
 use tern::store::{AccountKind, Store, StoreHandle};
-use tern::sync::actor::{self, Timing};
+use tern::sync::engine::{self, Timing};
 use tern::ui::theme::Theme;
 use tern::{demo, tui};
 
@@ -145,7 +145,7 @@ fn open(rt: &tokio::runtime::Runtime, cfg: Config) -> anyhow::Result<()> {
         for (id, account) in imap_accounts {
             let store = StoreHandle::open_in_dir(&cfg.data_dir)?;
             let timing = Timing::for_account(&account);
-            let (handle, task) = actor::spawn(account, store, tx.clone(), timing);
+            let (handle, task) = engine::spawn(account, store, tx.clone(), timing);
             engines.insert(id, handle);
             tasks.push(task);
         }
@@ -181,9 +181,9 @@ fn open(rt: &tokio::runtime::Runtime, cfg: Config) -> anyhow::Result<()> {
                 if (r.sent_copy || r.to_drafts)
                     && let Some(e) = &engine
                 {
-                    e.send(actor::Command::Replay);
+                    e.send(engine::Command::Replay);
                 }
-                let _ = events.send(actor::Event::Notice {
+                let _ = events.send(engine::Event::Notice {
                     account: name.clone(),
                     text: tern::send::describe(r),
                     problem: r.state != tern::store::OutState::Sent,

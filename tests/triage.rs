@@ -18,7 +18,7 @@ use tern::app::msg::{Cmd, Dest, Msg, Undo};
 use tern::config::Config;
 use tern::domain::{AccountId, ConnState, MsgId, Role};
 use tern::store::{FlagName, StoreHandle};
-use tern::sync::actor::{self, Command, EngineHandle, Event, Timing};
+use tern::sync::engine::{self, Command, EngineHandle, Event, Timing};
 use tokio::sync::mpsc::UnboundedReceiver;
 
 const WAIT: Duration = Duration::from_secs(30);
@@ -72,7 +72,7 @@ impl Engines {
             events,
         };
         for a in &cfg.accounts {
-            let (h, t) = actor::spawn(a.clone(), store.clone(), tx.clone(), Timing::default());
+            let (h, t) = engine::spawn(a.clone(), store.clone(), tx.clone(), Timing::default());
             e.handles.push(h);
             e.tasks.push(t);
         }

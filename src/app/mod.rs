@@ -22,7 +22,7 @@ use crate::config::Layout;
 use crate::domain::AccountId;
 use crate::domain::keys::{Action, KeySeq};
 use crate::store::StoreHandle;
-use crate::sync::actor::{Command, EngineHandle, Event as EngineEvent};
+use crate::sync::engine::{Command, EngineHandle, Event as EngineEvent};
 use crate::ui::{self, theme::Theme};
 use effects::Effects;
 use keymap::{Keymap, Resolved};

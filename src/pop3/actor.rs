@@ -16,8 +16,8 @@ use super::fetch::{self, FetchSummary};
 use crate::config::{AccountConfig, Secret};
 use crate::domain::{ConnState, MsgId};
 use crate::store::StoreHandle;
-use crate::sync::actor::{Command, EngineHandle, Event, Timing, jittered};
-use crate::sync::engine::resolve_password;
+use crate::sync::engine::{Command, EngineHandle, Event, Timing, jittered};
+use crate::sync::pass::resolve_password;
 use crate::sync::{ErrorKind, SyncError};
 
 /// Start the fetcher of a POP3 account; it polls at once.
@@ -138,7 +138,7 @@ impl Fetcher {
         let password = self.password.clone().flatten();
         let pop = fetch::connect_with(&self.account, password.as_ref()).await?;
         let progress =
-            crate::sync::actor::progress_events(self.account.name.clone(), self.events.clone());
+            crate::sync::engine::progress_events(self.account.name.clone(), self.events.clone());
         // Between batches: commands are answered, and a Shutdown ends the download.
         let mut shutdown = false;
         let summary: FetchSummary = {

@@ -1,11 +1,11 @@
 //! The IMAP sync engine: the only code that speaks IMAP. `imap` is a thin adapter over
 //! async-imap, `plan` the pure decisions, `engine` the work per account.
 
-pub mod actor;
 pub mod engine;
 pub mod imap;
 mod login;
 pub mod mutf7;
+pub mod pass;
 pub mod plan;
 pub mod replay;
 pub mod wire;
