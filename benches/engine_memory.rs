@@ -34,7 +34,8 @@ use harness::{ALICE, MailServers};
 use tern::config::Config;
 use tern::domain::search::parse;
 use tern::store::{Store, StoreHandle};
-use tern::sync::engine::{self, Event, Timing};
+use tern::sync::engine;
+use tern::worker::{self, Event, Timing};
 
 const MB: usize = 1024 * 1024;
 /// The target for the engine, MiB.
@@ -392,7 +393,7 @@ fn run_open(cfg: &Path) {
             tx,
             Timing::default(),
         );
-        engine.send(engine::Command::FetchBody { msg: biggest.id });
+        engine.send(worker::Command::FetchBody { msg: biggest.id });
         let deadline = tokio::time::Instant::now() + STEP_TIMEOUT;
         loop {
             match tokio::time::timeout_at(deadline, events.recv()).await {
@@ -402,7 +403,7 @@ fn run_open(cfg: &Path) {
                 other => panic!("the body never came: {other:?}"),
             }
         }
-        engine.send(engine::Command::Shutdown);
+        engine.send(worker::Command::Shutdown);
         tokio::time::timeout(Duration::from_secs(30), task)
             .await
             .expect("the engine stops")

@@ -15,8 +15,8 @@ use harness::{ALICE, MailServers};
 use tern::config::Config;
 use tern::domain::ConnState;
 use tern::store::StoreHandle;
-use tern::sync::engine::Event;
 use tern::sync::pass::{self, Progress, SyncOptions, sync_once};
+use tern::worker::Event;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 
 const QUERY: &str = "(UID FLAGS INTERNALDATE RFC822.SIZE BODYSTRUCTURE BODY.PEEK[HEADER.FIELDS \
@@ -232,7 +232,7 @@ fn main() {
             account.clone(),
             store.clone(),
             tx,
-            tern::sync::engine::Timing::default(),
+            tern::worker::Timing::default(),
         );
         loop {
             match tokio::time::timeout(Duration::from_secs(120), events.recv()).await {
@@ -268,7 +268,7 @@ fn main() {
             .await
             .unwrap();
         assert_eq!(n_pushed, 1000);
-        engine.send(tern::sync::engine::Command::Shutdown);
+        engine.send(tern::worker::Command::Shutdown);
 
         let status = server_time(
             &servers,

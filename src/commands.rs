@@ -9,8 +9,8 @@ use crate::config::{AccountConfig, Config};
 use crate::domain::{ConnState, Envelope, sanitize};
 use crate::pop3::fetch;
 use crate::store::{POP3_INBOX, Store, StoreError, StoreHandle};
-use crate::sync::engine;
 use crate::sync::pass::{self, Progress, SyncOptions};
+use crate::worker;
 
 fn pick<'a>(cfg: &'a Config, account: Option<&str>) -> Result<Vec<&'a AccountConfig>, String> {
     if cfg.accounts.is_empty() {
@@ -170,12 +170,13 @@ pub async fn watch(cfg: &Config, account: Option<&str>) -> bool {
                 return false;
             }
         };
-        let timing = engine::Timing::for_account(a);
-        engines.push(if a.pop3.is_some() {
-            crate::pop3::actor::spawn(a.clone(), store, tx.clone(), timing)
-        } else {
-            engine::spawn(a.clone(), store, tx.clone(), timing)
-        });
+        let timing = worker::Timing::for_account(a);
+        engines.push(crate::runtime::spawn_engine(
+            a.clone(),
+            store,
+            tx.clone(),
+            timing,
+        ));
     }
     if engines.is_empty() {
         eprintln!("tern: no account to watch");
@@ -196,7 +197,7 @@ pub async fn watch(cfg: &Config, account: Option<&str>) -> bool {
             _ = term.recv() => break,
             ev = rx.recv() => match ev {
                 None => break,
-                Some(engine::Event::State { account, state }) => {
+                Some(worker::Event::State { account, state }) => {
                     // Progress counts change every batch: print the state kind only once.
                     let kind = match &state {
                         ConnState::Syncing { mailbox, .. } => format!("syncing {mailbox}"),
@@ -212,7 +213,7 @@ pub async fn watch(cfg: &Config, account: Option<&str>) -> bool {
         }
     }
     for (handle, _) in &engines {
-        handle.send(engine::Command::Shutdown);
+        handle.send(worker::Command::Shutdown);
     }
     let tasks = engines.into_iter().map(|(_, t)| t);
     let _ = tokio::time::timeout(

@@ -17,9 +17,10 @@ use harness::{ALICE, ImapKind, ImapServer, TestImap};
 use tern::config::{AccountConfig, Config};
 use tern::domain::{ConnState, Flags, Role};
 use tern::store::StoreHandle;
-use tern::sync::engine::{self, Event, Timing};
+use tern::sync::engine;
 use tern::sync::imap::Imap;
 use tern::sync::pass::{self, Summary, SyncOptions};
+use tern::worker::{Command, EngineHandle, Event, Timing};
 
 const BOTH: [ImapKind; 2] = [ImapKind::Cyrus, ImapKind::Courier];
 /// "Café" and "Café/Пример" in modified UTF-7, as Dovecot would name them.
@@ -338,7 +339,7 @@ fn resync_brings_the_cache_to_another_clients_changes_on_cyrus_and_courier() {
 /// The engine actor running on a server, and its events.
 struct Running {
     c: Client,
-    engine: engine::EngineHandle,
+    engine: EngineHandle,
     events: tokio::sync::mpsc::UnboundedReceiver<Event>,
     /// How long a push may take (Courier rescans every 2 s).
     budget: Duration,
@@ -431,7 +432,7 @@ async fn push(server: &ImapServer) {
         .await;
     eprintln!("{name}: expunge pushed in {took:?}");
     r.c.agrees(name, &mut check, "INBOX", "INBOX").await;
-    r.engine.send(engine::Command::Shutdown);
+    r.engine.send(Command::Shutdown);
 }
 
 #[test]

@@ -13,7 +13,8 @@ use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use tern::config::Config;
 use tern::domain::{ConnState, MsgId};
 use tern::store::{Store, StoreHandle};
-use tern::sync::engine::{self, Command, EngineHandle, Event, Timing};
+use tern::sync::engine;
+use tern::worker::{Command, EngineHandle, Event, Timing};
 use tokio::sync::mpsc::UnboundedReceiver;
 
 /// The budget the issue sets for "new mail is in the cache and announced".
@@ -427,7 +428,7 @@ async fn other_folders_are_checked_on_the_configured_interval() {
     let cfg = Config::load(&path).unwrap();
     let store = StoreHandle::open_in_dir(&cfg.data_dir).unwrap();
     let (tx, mut events) = tokio::sync::mpsc::unbounded_channel();
-    let timing = engine::Timing::for_account(&cfg.accounts[0]);
+    let timing = Timing::for_account(&cfg.accounts[0]);
     assert_eq!(timing.poll_interval, Duration::from_secs(10));
     let (_engine, _task) = engine::spawn(cfg.accounts[0].clone(), store.clone(), tx, timing);
     loop {

@@ -18,7 +18,8 @@ use tern::app::msg::{Cmd, Dest, Msg, Undo};
 use tern::config::Config;
 use tern::domain::{AccountId, ConnState, MsgId, Role};
 use tern::store::{FlagName, StoreHandle};
-use tern::sync::engine::{self, Command, EngineHandle, Event, Timing};
+use tern::sync::engine;
+use tern::worker::{Command, EngineHandle, Event, Timing};
 use tokio::sync::mpsc::UnboundedReceiver;
 
 const WAIT: Duration = Duration::from_secs(30);

@@ -1,6 +1,11 @@
-//! The IMAP sync engine: the only code that speaks IMAP. `imap` is a thin adapter over
-//! async-imap, `plan` the pure decisions, `engine` the work per account.
+//! The IMAP sync engine: the only code that speaks IMAP. `engine` is the actor per account
+//! (a [`crate::worker::Protocol`]: its sessions, IDLE and timers; the account worker
+//! reconnects with backoff), `pass` the sync passes that bring the cache to the server's
+//! state, `bodies` and `search` the work the engine does on request and in the background,
+//! `replay` the queued actions, `imap` a thin adapter over async-imap, `plan` the pure
+//! decisions.
 
+mod bodies;
 pub mod engine;
 pub mod imap;
 mod login;
@@ -8,6 +13,7 @@ pub mod mutf7;
 pub mod pass;
 pub mod plan;
 pub mod replay;
+mod search;
 pub mod wire;
 
 use std::fmt;

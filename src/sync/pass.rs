@@ -1,4 +1,5 @@
-//! The work of an IMAP account's engine: bring the cache to the server's state.
+//! The sync passes of an IMAP account: bring the cache to the server's state (used by the
+//! engine, `tern sync` and the tests).
 //!
 //! Per mailbox: SELECT, then new mail above the newest cached UID, then the rest of an
 //! unfinished initial sync newest first in batches (each batch one transaction), then flag

@@ -11,9 +11,9 @@ use tern::app::msg::{Cmd, Msg, Undo};
 use tern::config::{AccountConfig, Config};
 use tern::domain::{AccountId, MailboxId, MsgId};
 use tern::store::StoreHandle;
-use tern::sync::engine::Event;
 use tern::sync::imap::Imap;
 use tern::sync::pass::{self, SyncOptions};
+use tern::worker::Event;
 use tokio::sync::mpsc::UnboundedReceiver;
 
 pub struct TernAccount {
