@@ -137,7 +137,7 @@ fn open(rt: &tokio::runtime::Runtime, cfg: Config) -> anyhow::Result<()> {
         };
         let result = run_tui(ui_store, opts, cfg.editor.clone()).await;
         // The engines were told to shut down; give them a moment to log out.
-        background.stop(Duration::from_secs(3)).await;
+        let _ = background.stop(Duration::from_secs(3)).await;
         result
     })
 }

@@ -141,11 +141,14 @@ impl Runtime {
     }
 
     /// Stop the outbox workers, then give the account workers (told to shut down) up to
-    /// `grace` to log out.
-    pub async fn stop(self, grace: Duration) {
+    /// `grace` to log out. Returns whether every account worker ended in time, without a panic.
+    pub async fn stop(self, grace: Duration) -> bool {
         for w in &self.outbox {
             w.abort();
         }
-        let _ = tokio::time::timeout(grace, futures::future::join_all(self.tasks)).await;
+        match tokio::time::timeout(grace, futures::future::join_all(self.tasks)).await {
+            Ok(ended) => ended.iter().all(Result::is_ok),
+            Err(_) => false,
+        }
     }
 }

@@ -122,7 +122,7 @@ pub struct EngineHandle {
 impl EngineHandle {
     pub fn send(&self, cmd: Command) {
         let _ = self.tx.send(cmd);
-        // Ends an IDLE (or any wait on [`Commands::woken`]) so the command runs at once.
+        // Ends an IDLE (or any wait on [`Commands::wake`]) so the command runs at once.
         self.wake.notify_one();
     }
 }
@@ -182,7 +182,7 @@ pub trait Protocol: Send + 'static {
 
     /// How long to wait before the next session after a transient error, given the running
     /// backoff (which it advances) and how long the failed session ran. By default
-    /// [`crate::sync::retry_delay`], with the backoff reset after a session that ran a while.
+    /// [`retry_delay`], with the backoff reset after a session that ran a while.
     fn retry_delay(
         &self,
         timing: &Timing,
@@ -193,7 +193,7 @@ pub trait Protocol: Send + 'static {
         if ran > timing.backoff_max {
             *backoff = FIRST_BACKOFF; // a session that ran a while
         }
-        crate::sync::retry_delay(timing.backoff_max, kind, backoff)
+        retry_delay(timing.backoff_max, kind, backoff)
     }
 
     /// Once, when the worker ends (not when its task is aborted).
@@ -270,6 +270,21 @@ pub fn progress_events(
             });
         }
     }
+}
+
+/// How long to wait before retrying after an error of this kind, given the running backoff
+/// (which it advances). Network errors: the backoff itself, doubling up to `backoff_max`.
+/// Protocol errors (the server said something tern cannot work with) seldom pass in seconds
+/// and must not hammer the server: at least half of `backoff_max` (30 s by default), doubling
+/// up to 30 times it (30 min).
+pub fn retry_delay(backoff_max: Duration, kind: ErrorKind, backoff: &mut Duration) -> Duration {
+    let (min, max) = match kind {
+        ErrorKind::Protocol | ErrorKind::Refused => (backoff_max / 2, backoff_max * 30),
+        _ => (Duration::ZERO, backoff_max),
+    };
+    let wait = (*backoff).max(min).min(max);
+    *backoff = (wait * 2).min(max);
+    wait
 }
 
 /// A little jitter (up to a quarter) so many clients do not reconnect in step.
@@ -396,5 +411,25 @@ impl Worker {
                 Some(other) => protocol.offline(self, other),
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn protocol_errors_back_off_slower_and_further_than_network_errors() {
+        let max = Duration::from_secs(60);
+        let mut b = Duration::from_secs(1);
+        let waits: Vec<u64> = (0..8)
+            .map(|_| retry_delay(max, ErrorKind::Network, &mut b).as_secs())
+            .collect();
+        assert_eq!(waits, [1, 2, 4, 8, 16, 32, 60, 60]);
+        let mut b = Duration::from_secs(1);
+        let waits: Vec<u64> = (0..8)
+            .map(|_| retry_delay(max, ErrorKind::Protocol, &mut b).as_secs())
+            .collect();
+        assert_eq!(waits, [30, 60, 120, 240, 480, 960, 1800, 1800]);
     }
 }

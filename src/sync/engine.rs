@@ -297,7 +297,7 @@ impl Watcher {
                     if started.elapsed() > self.timing.backoff_max {
                         backoff = Duration::from_secs(1);
                     }
-                    let wait = super::retry_delay(self.timing.backoff_max, e.kind, &mut backoff);
+                    let wait = worker::retry_delay(self.timing.backoff_max, e.kind, &mut backoff);
                     tokio::time::sleep(jittered(wait)).await;
                 }
             }
