@@ -417,6 +417,91 @@ impl Worker {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::Store;
+
+    /// A protocol whose sessions end as told, one after another.
+    struct Scripted {
+        sessions: Vec<Result<Stop, SyncError>>,
+    }
+
+    impl Protocol for Scripted {
+        async fn session(&mut self, w: &mut Worker) -> Result<Stop, SyncError> {
+            let end = self.sessions.remove(0);
+            if end.is_ok() {
+                w.state(ConnState::Online);
+                w.state(ConnState::Online);
+            }
+            end
+        }
+
+        fn offline(&mut self, w: &Worker, cmd: Command) {
+            if let Command::FetchBody { msg } = cmd {
+                w.emit(Event::BodyFailed {
+                    msg,
+                    error: "offline".into(),
+                });
+            }
+        }
+    }
+
+    fn state(state: ConnState) -> Event {
+        Event::State {
+            account: "a".into(),
+            state,
+        }
+    }
+
+    #[tokio::test]
+    async fn the_worker_retries_answers_offline_and_reports_each_state_once() {
+        let cfg = crate::config::Config::parse(
+            "data_dir = \"/nonexistent\"\n[[account]]\nname = \"a\"\nemail = \"a@example.test\"\n\
+             [account.imap]\nhost = \"localhost\"\nusername = \"a\"\npassword = \"p\"\n",
+            std::path::Path::new("t.toml"),
+        )
+        .unwrap();
+        let store = StoreHandle::spawn(Store::open_in_memory().unwrap()).unwrap();
+        let (tx, mut rx) = mpsc::unbounded_channel();
+        let timing = Timing {
+            poll_interval: Duration::from_secs(3600),
+            ..Timing::default()
+        };
+        let sessions = vec![
+            Err(SyncError::new(ErrorKind::Network, "down")),
+            Err(SyncError::new(ErrorKind::Auth, "no")),
+            Ok(Stop::Done),
+        ];
+        let protocol = Scripted { sessions };
+        let (handle, task) = spawn(protocol, cfg.accounts[0].clone(), store, tx, timing);
+        let mut next = async || rx.recv().await.unwrap();
+        assert_eq!(next().await, state(ConnState::Connecting));
+        assert_eq!(
+            next().await,
+            state(ConnState::Offline("network error: down".into()))
+        );
+        // Offline: the protocol answers; SyncNow retries at once.
+        handle.send(Command::FetchBody { msg: MsgId(7) });
+        assert_eq!(
+            next().await,
+            Event::BodyFailed {
+                msg: MsgId(7),
+                error: "offline".into()
+            }
+        );
+        handle.send(Command::SyncNow);
+        assert_eq!(next().await, state(ConnState::Connecting));
+        assert_eq!(
+            next().await,
+            state(ConnState::Failed("authentication failed: no".into()))
+        );
+        // Failed: only SyncNow starts another session.
+        handle.send(Command::SyncNow);
+        assert_eq!(next().await, state(ConnState::Connecting));
+        assert_eq!(next().await, state(ConnState::Online));
+        // Done: the next session waits for the poll interval; Shutdown ends the worker.
+        handle.send(Command::Shutdown);
+        task.await.unwrap();
+        assert_eq!(rx.recv().await, None);
+    }
 
     #[test]
     fn protocol_errors_back_off_slower_and_further_than_network_errors() {
