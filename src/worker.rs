@@ -157,7 +157,7 @@ impl Commands {
 
 /// Why a session ended without an error.
 pub enum Stop {
-    /// Asked to (or every handle is gone): the worker ends.
+    /// Asked to shut down: the worker ends.
     Shutdown,
     /// Its work is done (a POP3 poll): the next session starts after `poll_interval`, or at
     /// once on SyncNow.
