@@ -34,7 +34,8 @@ use harness::{ALICE, MailServers};
 use tern::config::Config;
 use tern::domain::search::parse;
 use tern::store::{Store, StoreHandle};
-use tern::sync::actor::{self, Event, Timing};
+use tern::sync::engine;
+use tern::worker::{self, Event, Timing};
 
 const MB: usize = 1024 * 1024;
 /// The target for the engine, MiB.
@@ -386,13 +387,13 @@ fn run_open(cfg: &Path) {
             .expect("a synced message");
         let before = status_mib("VmHWM:");
         let (tx, mut events) = tokio::sync::mpsc::unbounded_channel();
-        let (engine, task) = actor::spawn(
+        let (engine, task) = engine::spawn(
             config.accounts[0].clone(),
             store.clone(),
             tx,
             Timing::default(),
         );
-        engine.send(actor::Command::FetchBody { msg: biggest.id });
+        engine.send(worker::Command::FetchBody { msg: biggest.id });
         let deadline = tokio::time::Instant::now() + STEP_TIMEOUT;
         loop {
             match tokio::time::timeout_at(deadline, events.recv()).await {
@@ -402,7 +403,7 @@ fn run_open(cfg: &Path) {
                 other => panic!("the body never came: {other:?}"),
             }
         }
-        engine.send(actor::Command::Shutdown);
+        engine.send(worker::Command::Shutdown);
         tokio::time::timeout(Duration::from_secs(30), task)
             .await
             .expect("the engine stops")

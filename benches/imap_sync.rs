@@ -15,8 +15,8 @@ use harness::{ALICE, MailServers};
 use tern::config::Config;
 use tern::domain::ConnState;
 use tern::store::StoreHandle;
-use tern::sync::actor::Event;
-use tern::sync::engine::{self, Progress, SyncOptions, sync_once};
+use tern::sync::pass::{self, Progress, SyncOptions, sync_once};
+use tern::worker::Event;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 
 const QUERY: &str = "(UID FLAGS INTERNALDATE RFC822.SIZE BODYSTRUCTURE BODY.PEEK[HEADER.FIELDS \
@@ -206,17 +206,17 @@ fn main() {
 
         // The same two on a session that is already open, as the running engine does them.
         let t = Instant::now();
-        let mut imap = engine::connect(&account).await.unwrap();
+        let mut imap = pass::connect(&account).await.unwrap();
         let connect = t.elapsed();
         let t = Instant::now();
-        let (s, _) = engine::sync_connected(&mut imap, &account, &store, &inbox_only, &|_| {})
+        let (s, _) = pass::sync_connected(&mut imap, &account, &store, &inbox_only, &|_| {})
             .await
             .unwrap();
         let unchanged_open = t.elapsed();
         assert_eq!((s.new, s.changed, s.removed), (0, 0, 0));
         change_1000_flags("remove", "$Bench");
         let t = Instant::now();
-        let (s, _) = engine::sync_connected(&mut imap, &account, &store, &inbox_only, &|_| {})
+        let (s, _) = pass::sync_connected(&mut imap, &account, &store, &inbox_only, &|_| {})
             .await
             .unwrap();
         let flags_open = t.elapsed();
@@ -228,11 +228,11 @@ fn main() {
         // the moment the change is committed on the server (doveadm returned) to the engine's
         // event that the cache has them.
         let (tx, mut events) = tokio::sync::mpsc::unbounded_channel();
-        let (engine, _task) = tern::sync::actor::spawn(
+        let (engine, _task) = tern::sync::engine::spawn(
             account.clone(),
             store.clone(),
             tx,
-            tern::sync::actor::Timing::default(),
+            tern::worker::Timing::default(),
         );
         loop {
             match tokio::time::timeout(Duration::from_secs(120), events.recv()).await {
@@ -268,7 +268,7 @@ fn main() {
             .await
             .unwrap();
         assert_eq!(n_pushed, 1000);
-        engine.send(tern::sync::actor::Command::Shutdown);
+        engine.send(tern::worker::Command::Shutdown);
 
         let status = server_time(
             &servers,

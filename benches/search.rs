@@ -38,7 +38,7 @@ use tern::sync::plan::fill_batches;
 
 /// `tern search`'s default `--limit`.
 const LIMIT: u32 = 50;
-/// The prefetch's batch (`sync::actor::PREFETCH_BATCH`).
+/// The prefetch's batch (`sync::bodies::PREFETCH_BATCH`).
 const PREFETCH_BATCH: u32 = 25;
 /// Dates end here (2026-01-01) and go back three years.
 const END: i64 = 1_767_225_600;

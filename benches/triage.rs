@@ -26,7 +26,7 @@ use tern::app::state::{AppState, SidebarRow};
 use tern::config::{Config, Layout};
 use tern::domain::keys::Action;
 use tern::store::{Store, StoreHandle};
-use tern::sync::engine::{self, SyncOptions, sync_once};
+use tern::sync::pass::{self, SyncOptions, sync_once};
 use tern::ui::theme::Theme;
 
 fn main() {
@@ -115,7 +115,7 @@ fn main() {
         );
 
         let (server, commands) = rt.block_on(async {
-            let mut imap = engine::connect(&account).await.unwrap();
+            let mut imap = pass::connect(&account).await.unwrap();
             // Count the replay's commands only (not the login's).
             imap.commands = 0;
             let t = Instant::now();

@@ -9,8 +9,8 @@ use crate::config::{AccountConfig, Config};
 use crate::domain::{ConnState, Envelope, sanitize};
 use crate::pop3::fetch;
 use crate::store::{POP3_INBOX, Store, StoreError, StoreHandle};
-use crate::sync::actor;
-use crate::sync::engine::{self, Progress, SyncOptions};
+use crate::sync::pass::{self, Progress, SyncOptions};
+use crate::worker;
 
 fn pick<'a>(cfg: &'a Config, account: Option<&str>) -> Result<Vec<&'a AccountConfig>, String> {
     if cfg.accounts.is_empty() {
@@ -90,7 +90,7 @@ pub async fn sync(
                     .await
                     .map(|s| pop3_lines(&a.name, s, started))
             } else {
-                engine::sync_once(a, &store, &opts, &progress)
+                pass::sync_once(a, &store, &opts, &progress)
                     .await
                     .map(|s| imap_lines(&a.name, s, started))
             };
@@ -119,7 +119,7 @@ pub async fn sync(
 }
 
 /// The summary of an IMAP account's sync.
-fn imap_lines(name: &str, s: engine::Summary, started: Instant) -> Vec<String> {
+fn imap_lines(name: &str, s: pass::Summary, started: Instant) -> Vec<String> {
     let secs = started.elapsed().as_secs_f64();
     let mut lines = vec![format!(
         "{name}: {} mailboxes, {} new, {} changed, {} removed ({secs:.1} s)",
@@ -170,12 +170,13 @@ pub async fn watch(cfg: &Config, account: Option<&str>) -> bool {
                 return false;
             }
         };
-        let timing = actor::Timing::for_account(a);
-        engines.push(if a.pop3.is_some() {
-            crate::pop3::actor::spawn(a.clone(), store, tx.clone(), timing)
-        } else {
-            actor::spawn(a.clone(), store, tx.clone(), timing)
-        });
+        let timing = worker::Timing::for_account(a);
+        engines.push(crate::runtime::spawn_engine(
+            a.clone(),
+            store,
+            tx.clone(),
+            timing,
+        ));
     }
     if engines.is_empty() {
         eprintln!("tern: no account to watch");
@@ -196,7 +197,7 @@ pub async fn watch(cfg: &Config, account: Option<&str>) -> bool {
             _ = term.recv() => break,
             ev = rx.recv() => match ev {
                 None => break,
-                Some(actor::Event::State { account, state }) => {
+                Some(worker::Event::State { account, state }) => {
                     // Progress counts change every batch: print the state kind only once.
                     let kind = match &state {
                         ConnState::Syncing { mailbox, .. } => format!("syncing {mailbox}"),
@@ -212,7 +213,7 @@ pub async fn watch(cfg: &Config, account: Option<&str>) -> bool {
         }
     }
     for (handle, _) in &engines {
-        handle.send(actor::Command::Shutdown);
+        handle.send(worker::Command::Shutdown);
     }
     let tasks = engines.into_iter().map(|(_, t)| t);
     let _ = tokio::time::timeout(
@@ -826,7 +827,7 @@ async fn file_sent_copies(
     acc: crate::domain::AccountId,
     sent: &[(i64, bool)],
 ) -> Result<(), crate::sync::SyncError> {
-    let mut imap = engine::connect(account).await?;
+    let mut imap = pass::connect(account).await?;
     let result = async {
         let mut listed = false;
         for &(id, queued) in sent {
@@ -834,7 +835,7 @@ async fn file_sent_copies(
                 continue;
             }
             if !listed {
-                engine::list_into_cache(&mut imap, account, store, acc).await?;
+                pass::list_into_cache(&mut imap, account, store, acc).await?;
                 listed = true;
             }
             let ok = store

@@ -2,7 +2,6 @@
 //! tokio runtime, then run the UI or a subcommand. Errors a user can act on end here as one
 //! line and a non-zero exit code.
 
-use std::collections::HashMap;
 use std::path::Path;
 use std::process::ExitCode;
 use std::time::Duration;
@@ -14,10 +13,9 @@ use crossterm::event::EventStream;
 use tern::app::{self, Options};
 use tern::cli::{Cli, Command};
 use tern::config::{self, Config, ConfigError};
-use tern::store::{AccountKind, Store, StoreHandle};
-use tern::sync::actor::{self, Timing};
+use tern::store::{Store, StoreHandle};
 use tern::ui::theme::Theme;
-use tern::{demo, tui};
+use tern::{demo, runtime, tui};
 
 /// Dependencies whose logs carry protocol bytes (and so secrets or mail) or flood the log:
 /// capped whatever `TERN_LOG` asks. async-imap traces every command it writes (LOGIN with its
@@ -115,95 +113,16 @@ fn open(rt: &tokio::runtime::Runtime, cfg: Config) -> anyhow::Result<()> {
     }
     // (Opening it marks what a crashed tern was sending as "may have been sent".)
     let mut store = Store::open_in_dir(&cfg.data_dir)?;
-    let mut imap_accounts = Vec::new();
-    let mut pop3_accounts = Vec::new();
-    let mut smtp_accounts = Vec::new();
-    for a in &cfg.accounts {
-        let id = if a.pop3.is_some() {
-            // Its mail lives in the cache: the local folders are there from the start.
-            let names: Vec<_> = a.folders.iter().map(|(r, n)| (*r, n.clone())).collect();
-            let (id, _) = store.pop3_setup(&a.name, &a.email, &names)?;
-            pop3_accounts.push((id, a.clone()));
-            id
-        } else {
-            store.upsert_account(&a.name, &a.email, AccountKind::Imap)?
-        };
-        if a.imap.is_some() {
-            imap_accounts.push((id, a.clone()));
-        }
-        if a.smtp.is_some() {
-            smtp_accounts.push((id, a.clone()));
-        }
-    }
-    let ui_store = StoreHandle::spawn(store)?;
     rt.block_on(async {
-        // Each engine writes through its own connection, so the UI's reads never queue
-        // behind a sync batch (WAL lets them run side by side).
-        let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
-        let mut engines = HashMap::new();
-        let mut tasks = Vec::new();
-        for (id, account) in imap_accounts {
-            let store = StoreHandle::open_in_dir(&cfg.data_dir)?;
-            let timing = Timing::for_account(&account);
-            let (handle, task) = actor::spawn(account, store, tx.clone(), timing);
-            engines.insert(id, handle);
-            tasks.push(task);
-        }
-        // A POP3 account's fetcher answers the same commands (SyncNow polls at once).
-        for (id, account) in pop3_accounts {
-            let store = StoreHandle::open_in_dir(&cfg.data_dir)?;
-            let timing = Timing::for_account(&account);
-            let (handle, task) = tern::pop3::actor::spawn(account, store, tx.clone(), timing);
-            engines.insert(id, handle);
-            tasks.push(task);
-        }
-        // One outbox worker per account that can send; a sent message's Sent copy waits in
-        // the IMAP queue, so its engine is told.
-        let mut workers = Vec::new();
-        let mut senders = Vec::new();
-        for (id, account) in smtp_accounts {
-            let store = StoreHandle::open_in_dir(&cfg.data_dir)?;
-            let engine = engines.get(&id).cloned();
-            let events = tx.clone();
-            let name = account.name.clone();
-            let me: Vec<tern::domain::Address> = std::iter::once(account.email.clone())
-                .chain(account.aliases.iter().cloned())
-                .map(|email| tern::domain::Address {
-                    name: account.display_name.clone(),
-                    email,
-                })
-                .collect();
-            let signatures = tern::domain::compose::Signatures {
-                default: account.signature.clone(),
-                by_address: account.signatures.clone(),
-            };
-            let (kick, task) = tern::send::spawn_worker(account, store, move |r| {
-                if (r.sent_copy || r.to_drafts)
-                    && let Some(e) = &engine
-                {
-                    e.send(actor::Command::Replay);
-                }
-                let _ = events.send(actor::Event::Notice {
-                    account: name.clone(),
-                    text: tern::send::describe(r),
-                    problem: r.state != tern::store::OutState::Sent,
-                });
-            });
-            senders.push(app::effects::Sender {
-                account: id,
-                me,
-                signatures,
-                kick: Some(kick),
-            });
-            workers.push(task);
-        }
+        let mut background = runtime::start(&cfg, &mut store)?;
+        let ui_store = StoreHandle::spawn(store)?;
         let opts = Options {
             layout: cfg.layout,
             keys: cfg.keys.clone(),
             theme: Theme::from_config(&cfg.theme, Theme::no_color_from_env()),
             banner: "tern".into(),
-            engines,
-            engine_events: Some(rx),
+            engines: background.engines.clone(),
+            engine_events: background.events.take(),
             dirs: app::effects::Dirs {
                 download: cfg.download_dir.clone(),
                 scratch: cfg.data_dir.join("open"),
@@ -214,15 +133,11 @@ fn open(rt: &tokio::runtime::Runtime, cfg: Config) -> anyhow::Result<()> {
             suspend: None,
             editor: None,
             builtin_editor: false,
-            senders,
+            senders: std::mem::take(&mut background.senders),
         };
         let result = run_tui(ui_store, opts, cfg.editor.clone()).await;
-        for w in &workers {
-            w.abort();
-        }
         // The engines were told to shut down; give them a moment to log out.
-        let _ =
-            tokio::time::timeout(Duration::from_secs(3), futures::future::join_all(tasks)).await;
+        let _ = background.stop(Duration::from_secs(3)).await;
         result
     })
 }

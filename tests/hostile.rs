@@ -28,8 +28,9 @@ use tern::config::{Config, Layout};
 use tern::domain::keys::Action;
 use tern::domain::search::parse;
 use tern::store::{Store, StoreHandle};
-use tern::sync::actor::{self, Event, Timing};
+use tern::sync::engine;
 use tern::ui::{self, theme::Theme};
+use tern::worker::{self, Event, Timing};
 
 /// Deadline for one run of the binary (sync of the whole corpus included).
 const COMMAND_TIMEOUT: Duration = Duration::from_secs(40);
@@ -247,7 +248,7 @@ fn prefetch_bodies(config: &Config, n: usize) {
     rt.block_on(async {
         let store = StoreHandle::open_in_dir(&config.data_dir).unwrap();
         let (tx, mut events) = tokio::sync::mpsc::unbounded_channel();
-        let (engine, task) = actor::spawn(
+        let (engine, task) = engine::spawn(
             config.accounts[0].clone(),
             store.clone(),
             tx,
@@ -275,7 +276,7 @@ fn prefetch_bodies(config: &Config, n: usize) {
                 other => panic!("bodies never all arrived ({cached}/{n}): {other:?}"),
             }
         }
-        engine.send(actor::Command::Shutdown);
+        engine.send(worker::Command::Shutdown);
         tokio::time::timeout(COMMAND_TIMEOUT, task)
             .await
             .expect("the engine stops")

@@ -277,7 +277,8 @@ async fn a_clear_no_is_an_auth_error_without_fallback() {
 #[tokio::test]
 async fn a_server_that_refuses_everything_after_login_is_not_hammered() {
     use tern::domain::ConnState;
-    use tern::sync::actor::{self, Event, Timing};
+    use tern::sync::engine;
+    use tern::worker::{Event, Timing};
 
     let (script, server, mut accepts) = start_with(Auth::BareLf, After::RefuseAll).await;
     let dir = tempfile::tempdir().unwrap();
@@ -298,7 +299,7 @@ async fn a_server_that_refuses_everything_after_login_is_not_hammered() {
     let store = tern::store::StoreHandle::open_in_dir(&config.data_dir).unwrap();
     let (tx, mut events) = tokio::sync::mpsc::unbounded_channel();
     let backoff_max = Duration::from_secs(2);
-    let (_engine, task) = actor::spawn(
+    let (_engine, task) = engine::spawn(
         config.accounts[0].clone(),
         store,
         tx,

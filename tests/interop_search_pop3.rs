@@ -24,7 +24,8 @@ use tern::domain::search::{MailboxCtx, imap_criteria, parse};
 use tern::domain::{ConnState, MsgId, Role};
 use tern::pop3::fetch::{FetchSummary, fetch_once};
 use tern::store::StoreHandle;
-use tern::sync::actor::{self, Event, Timing};
+use tern::sync::engine;
+use tern::worker::{Command, Event, Timing};
 
 /// The most any wait for a server or the engine may take.
 const WAIT: Duration = Duration::from_secs(30);
@@ -178,7 +179,7 @@ async fn server_search_fallback(mut server: ImapServer) {
     let cfg = Config::load(&path).unwrap();
     let store = StoreHandle::open_in_dir(&cfg.data_dir).unwrap();
     let (tx, mut events) = tokio::sync::mpsc::unbounded_channel();
-    let (engine, task) = actor::spawn(
+    let (engine, task) = engine::spawn(
         cfg.accounts[0].clone(),
         store.clone(),
         tx,
@@ -216,7 +217,7 @@ async fn server_search_fallback(mut server: ImapServer) {
         let label = format!("{name}: {query}");
         let q = parse(query, chrono::Utc::now().timestamp(), 0).unwrap();
         let c = imap_criteria(&q, &ctx).unwrap().unwrap();
-        engine.send(actor::Command::Search {
+        engine.send(Command::Search {
             req,
             mailboxes: vec![(inbox.mailbox, c.clone())],
         });
@@ -279,14 +280,14 @@ async fn server_search_fallback(mut server: ImapServer) {
             other => panic!("{name}: the engine never went offline: {other:?}"),
         }
     }
-    engine.send(actor::Command::Search {
+    engine.send(Command::Search {
         req: 99,
         mailboxes: vec![(inbox.mailbox, "TEXT x".into())],
     });
     let (found, error) = harness::account::searched(&mut events, 99, WAIT).await;
     assert!(found.is_empty());
     assert_eq!(error.as_deref(), Some("offline"), "{name}");
-    engine.send(actor::Command::Shutdown);
+    engine.send(Command::Shutdown);
     tokio::time::timeout(WAIT, task)
         .await
         .expect("the engine stops")

@@ -17,9 +17,10 @@ use harness::{ALICE, ImapKind, ImapServer, TestImap};
 use tern::config::{AccountConfig, Config};
 use tern::domain::{ConnState, Flags, Role};
 use tern::store::StoreHandle;
-use tern::sync::actor::{self, Event, Timing};
-use tern::sync::engine::{self, Summary, SyncOptions};
+use tern::sync::engine;
 use tern::sync::imap::Imap;
+use tern::sync::pass::{self, Summary, SyncOptions};
+use tern::worker::{Command, EngineHandle, Event, Timing};
 
 const BOTH: [ImapKind; 2] = [ImapKind::Cyrus, ImapKind::Courier];
 /// "Café" and "Café/Пример" in modified UTF-7, as Dovecot would name them.
@@ -46,11 +47,11 @@ impl Client {
     }
 
     async fn connect(&self) -> Imap {
-        engine::connect(&self.account).await.unwrap()
+        pass::connect(&self.account).await.unwrap()
     }
 
     async fn sync(&self, imap: &mut Imap) -> Summary {
-        engine::sync_connected(
+        pass::sync_connected(
             imap,
             &self.account,
             &self.store,
@@ -338,7 +339,7 @@ fn resync_brings_the_cache_to_another_clients_changes_on_cyrus_and_courier() {
 /// The engine actor running on a server, and its events.
 struct Running {
     c: Client,
-    engine: actor::EngineHandle,
+    engine: EngineHandle,
     events: tokio::sync::mpsc::UnboundedReceiver<Event>,
     /// How long a push may take (Courier rescans every 2 s).
     budget: Duration,
@@ -374,7 +375,7 @@ async fn push(server: &ImapServer) {
     check.append("INBOX", "", &message("already-there"));
     let c = Client::new(server);
     let (tx, mut events) = tokio::sync::mpsc::unbounded_channel();
-    let (engine, _task) = actor::spawn(c.account.clone(), c.store.clone(), tx, Timing::default());
+    let (engine, _task) = engine::spawn(c.account.clone(), c.store.clone(), tx, Timing::default());
     let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
     loop {
         let e = tokio::time::timeout_at(deadline, events.recv())
@@ -431,7 +432,7 @@ async fn push(server: &ImapServer) {
         .await;
     eprintln!("{name}: expunge pushed in {took:?}");
     r.c.agrees(name, &mut check, "INBOX", "INBOX").await;
-    r.engine.send(actor::Command::Shutdown);
+    r.engine.send(Command::Shutdown);
 }
 
 #[test]

@@ -20,8 +20,8 @@ use tern::config::{AccountConfig, Config};
 use tern::domain::{ConnState, Envelope, MailboxId, Role};
 use tern::pop3::fetch::{FetchSummary, fetch_once};
 use tern::store::StoreHandle;
-use tern::sync::actor::{Command, EngineHandle, Event, Timing};
 use tern::sync::{ErrorKind, SyncError};
+use tern::worker::{Command, EngineHandle, Event, Timing};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::sync::mpsc::UnboundedReceiver;
 

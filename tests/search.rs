@@ -10,7 +10,8 @@ use harness::{ALICE, MailServers};
 use tern::config::Config;
 use tern::domain::search::parse;
 use tern::store::StoreHandle;
-use tern::sync::actor::{self, Event, Timing};
+use tern::sync::engine;
+use tern::worker::{Command, EngineHandle, Event, Timing};
 
 const WAIT: Duration = Duration::from_secs(60);
 const N: usize = 300;
@@ -34,7 +35,7 @@ fn start_engine(
     offline: &str,
 ) -> (
     StoreHandle,
-    actor::EngineHandle,
+    EngineHandle,
     tokio::task::JoinHandle<()>,
     tokio::sync::mpsc::UnboundedReceiver<Event>,
 ) {
@@ -49,7 +50,7 @@ fn start_engine(
     let cfg = Config::load(&path).unwrap();
     let store = StoreHandle::open_in_dir(&cfg.data_dir).unwrap();
     let (tx, events) = tokio::sync::mpsc::unbounded_channel();
-    let (engine, task) = actor::spawn(
+    let (engine, task) = engine::spawn(
         cfg.accounts[0].clone(),
         store.clone(),
         tx,
@@ -159,7 +160,7 @@ async fn local_search_matches_the_servers_search() {
             other => panic!("the expunges never arrived: {other:?}"),
         }
     }
-    engine.send(actor::Command::Shutdown);
+    engine.send(Command::Shutdown);
     task.await.unwrap();
 }
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -220,7 +221,7 @@ async fn folders_without_bodies_are_searched_on_the_server() {
         }
         // ... the server can: the engine asks it and maps its UIDs to cached messages.
         let c = imap_criteria(&q, &ctx).unwrap().unwrap();
-        engine.send(actor::Command::Search {
+        engine.send(Command::Search {
             req,
             mailboxes: vec![(inbox.mailbox, c)],
         });
@@ -254,13 +255,13 @@ async fn folders_without_bodies_are_searched_on_the_server() {
             other => panic!("the engine never went offline: {other:?}"),
         }
     }
-    engine.send(actor::Command::Search {
+    engine.send(Command::Search {
         req: 9,
         mailboxes: vec![(inbox.mailbox, "TEXT x".into())],
     });
     let (found, error) = harness::account::searched(&mut events, 9, WAIT).await;
     assert!(found.is_empty());
     assert_eq!(error.as_deref(), Some("offline"));
-    engine.send(actor::Command::Shutdown);
+    engine.send(Command::Shutdown);
     task.await.unwrap();
 }

@@ -10,7 +10,7 @@ use tern::config::Config;
 use tern::domain::{MailboxId, Role};
 use tern::store::{Store, StoreHandle};
 use tern::sync::ErrorKind;
-use tern::sync::engine::{Summary, SyncOptions, sync_once};
+use tern::sync::pass::{Summary, SyncOptions, sync_once};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 
 const KYOTO: &[u8] = include_bytes!("../assets/demo/personal/INBOX/09-kyoto-momiji.eml");
@@ -444,14 +444,12 @@ async fn a_compressed_session_syncs_the_same_mail() {
     );
     // Loopback leaves COMPRESS off by default; the key turns it on.
     let plain = Config::load(&path).unwrap();
-    let imap = tern::sync::engine::connect(&plain.accounts[0])
-        .await
-        .unwrap();
+    let imap = tern::sync::pass::connect(&plain.accounts[0]).await.unwrap();
     assert!(!imap.compressed());
     imap.logout().await;
     MailServers::add_imap_keys(&path, "compress = true");
     let config = Config::load(&path).unwrap();
-    let imap = tern::sync::engine::connect(&config.accounts[0])
+    let imap = tern::sync::pass::connect(&config.accounts[0])
         .await
         .unwrap();
     assert!(

@@ -13,7 +13,8 @@ use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use tern::config::Config;
 use tern::domain::{ConnState, MsgId};
 use tern::store::{Store, StoreHandle};
-use tern::sync::actor::{self, Command, EngineHandle, Event, Timing};
+use tern::sync::engine;
+use tern::worker::{Command, EngineHandle, Event, Timing};
 use tokio::sync::mpsc::UnboundedReceiver;
 
 /// The budget the issue sets for "new mail is in the cache and announced".
@@ -48,7 +49,7 @@ impl Running {
         let cfg = Config::load(&path).unwrap();
         let store = StoreHandle::open_in_dir(&cfg.data_dir).unwrap();
         let (tx, events) = tokio::sync::mpsc::unbounded_channel();
-        let (engine, _task) = actor::spawn(cfg.accounts[0].clone(), store.clone(), tx, timing);
+        let (engine, _task) = engine::spawn(cfg.accounts[0].clone(), store.clone(), tx, timing);
         Running {
             _dir: dir,
             store,
@@ -427,9 +428,9 @@ async fn other_folders_are_checked_on_the_configured_interval() {
     let cfg = Config::load(&path).unwrap();
     let store = StoreHandle::open_in_dir(&cfg.data_dir).unwrap();
     let (tx, mut events) = tokio::sync::mpsc::unbounded_channel();
-    let timing = actor::Timing::for_account(&cfg.accounts[0]);
+    let timing = Timing::for_account(&cfg.accounts[0]);
     assert_eq!(timing.poll_interval, Duration::from_secs(10));
-    let (_engine, _task) = actor::spawn(cfg.accounts[0].clone(), store.clone(), tx, timing);
+    let (_engine, _task) = engine::spawn(cfg.accounts[0].clone(), store.clone(), tx, timing);
     loop {
         match tokio::time::timeout(WAIT, events.recv())
             .await
@@ -686,7 +687,7 @@ async fn flag_changes_made_offline_survive_a_restart_and_reach_the_server() {
     let cfg = Config::load(&path).unwrap();
     let store = StoreHandle::open_in_dir(&cfg.data_dir).unwrap();
     let (tx, mut events) = tokio::sync::mpsc::unbounded_channel();
-    let (engine, task) = actor::spawn(
+    let (engine, task) = engine::spawn(
         cfg.accounts[0].clone(),
         store.clone(),
         tx,
@@ -739,7 +740,7 @@ async fn flag_changes_made_offline_survive_a_restart_and_reach_the_server() {
     servers.start_dovecot();
     servers.doveadm(&["expunge", "-u", ALICE.email, "mailbox", "INBOX", "uid", "5"]);
     let (tx, mut events) = tokio::sync::mpsc::unbounded_channel();
-    let (engine, _task) = actor::spawn(
+    let (engine, _task) = engine::spawn(
         cfg.accounts[0].clone(),
         store.clone(),
         tx,

@@ -17,8 +17,9 @@ use tern::app::effects::triage;
 use tern::app::msg::{Cmd, Dest, Msg, Undo};
 use tern::config::Config;
 use tern::domain::{AccountId, ConnState, MsgId, Role};
-use tern::store::{FlagName, StoreHandle};
-use tern::sync::actor::{self, Command, EngineHandle, Event, Timing};
+use tern::runtime::{self, Runtime};
+use tern::store::{FlagName, Store, StoreHandle};
+use tern::worker::{Command, EngineHandle, Event};
 use tokio::sync::mpsc::UnboundedReceiver;
 
 const WAIT: Duration = Duration::from_secs(30);
@@ -57,25 +58,22 @@ fn config(servers: &MailServers, dir: &Path, users: &[harness::TestUser], port: 
 struct Engines {
     store: StoreHandle,
     handles: Vec<EngineHandle>,
-    tasks: Vec<tokio::task::JoinHandle<()>>,
+    runtime: Runtime,
     events: UnboundedReceiver<Event>,
 }
 
 impl Engines {
-    /// One engine per account of the config, sharing the cache; returns once all are online.
+    /// One engine per account of the config, started as the client starts them (each with its
+    /// own connection to the cache); returns once all are online.
     async fn start(cfg: &Config, store: &StoreHandle) -> Engines {
-        let (tx, events) = tokio::sync::mpsc::unbounded_channel();
+        let mut accounts = Store::open_in_dir(&cfg.data_dir).unwrap();
+        let mut runtime = runtime::start(cfg, &mut accounts).unwrap();
         let mut e = Engines {
             store: store.clone(),
-            handles: Vec::new(),
-            tasks: Vec::new(),
-            events,
+            handles: runtime.engines.values().cloned().collect(),
+            events: runtime.events.take().unwrap(),
+            runtime,
         };
-        for a in &cfg.accounts {
-            let (h, t) = actor::spawn(a.clone(), store.clone(), tx.clone(), Timing::default());
-            e.handles.push(h);
-            e.tasks.push(t);
-        }
         e.wait_states(|s| *s == ConnState::Online).await;
         e
     }
@@ -125,12 +123,11 @@ impl Engines {
     }
 
     async fn stop(self) {
-        for h in &self.handles {
-            h.send(Command::Shutdown);
-        }
-        for t in self.tasks {
-            t.await.unwrap();
-        }
+        self.runtime.shutdown();
+        assert!(
+            self.runtime.stop(WAIT).await,
+            "an engine did not end cleanly"
+        );
     }
 }
 

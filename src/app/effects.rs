@@ -10,7 +10,7 @@ use tokio::sync::mpsc::UnboundedSender;
 use super::msg::{Cmd, Dest, Msg, Undo};
 use crate::domain::{AccountId, message};
 use crate::store::{FlagName, ReaderMessage, Store, StoreHandle};
-use crate::sync::actor::{Command, EngineHandle};
+use crate::worker::{Command, EngineHandle};
 
 #[derive(Clone)]
 pub struct Effects {

@@ -19,7 +19,7 @@ use crate::domain::message;
 use crate::domain::{AccountId, MailboxId, Role};
 use crate::net;
 use crate::store::{POP3_INBOX, Pop3Message, StoreHandle};
-use crate::sync::engine::{Progress, ProgressFn, resolve_password};
+use crate::sync::pass::{Progress, ProgressFn, resolve_password};
 use crate::sync::{ErrorKind, SyncError};
 
 /// Messages per stored batch (one transaction: fewer and larger ones keep the search index's

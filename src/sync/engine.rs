@@ -1,561 +1,327 @@
-//! The work of an IMAP account's engine: bring the cache to the server's state.
-//!
-//! Per mailbox: SELECT, then new mail above the newest cached UID, then the rest of an
-//! unfinished initial sync newest first in batches (each batch one transaction), then flag
-//! changes (CONDSTORE CHANGEDSINCE, or all flags without it), then a UID reconciliation only
-//! when the counts disagree. An unchanged mailbox costs SELECT and one FETCH.
+//! The IMAP engine: one long-running [`Protocol`] per IMAP account, run by the account worker
+//! ([`crate::worker`], which reconnects with backoff and answers commands while offline).
+//! A session connects, syncs everything ([`super::pass`]), then serves commands first, keeps
+//! bodies offline ([`super::bodies`]) and IDLEs on INBOX between passes over every mailbox on
+//! an interval; the mailbox the user has open is pushed over a second connection (a
+//! [`Watcher`]). Changes are announced as events, always after the cache has committed them.
 
-use std::collections::HashSet;
-use std::sync::Arc;
+use std::time::{Duration, Instant};
 
-use super::imap::{HeaderRow, Imap, Known, Listed, Untagged};
-use super::plan::{self, Cached, FlagSync};
-use super::{ErrorKind, SyncError, mutf7};
-use crate::config::AccountConfig;
-use crate::domain::message;
-use crate::domain::{AccountId, MailboxId, Role, Uid};
-use crate::net;
-use crate::store::{AccountKind, MailboxInfo, NewMessage, StoreHandle, SyncState};
+use tokio::sync::mpsc;
 
-/// UIDs fetched per command when filling gaps by UID.
-const UID_BATCH: usize = 1000;
+use super::imap::{Imap, Untagged};
+use super::pass::{self, SyncOptions, Tracked};
+use super::{ErrorKind, SyncError, bodies, search};
+use crate::config::{AccountConfig, Offline, Secret};
+use crate::domain::{ConnState, MailboxId, Role};
+use crate::store::StoreHandle;
+use crate::worker::{self, Command, EngineHandle, Event, Protocol, Stop, Timing, Worker, jittered};
 
-#[derive(Debug, Clone, Default)]
-pub struct SyncOptions {
-    /// Only this mailbox (by its decoded name).
-    pub mailbox: Option<String>,
-}
+/// Messages whose header fields are indexed per store call (about 50 ms of work).
+const HEADER_INDEX_BATCH: u32 = 2000;
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Progress {
-    Connecting,
-    Listing,
-    Mailbox { name: String, done: u32, total: u32 },
-}
-
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Summary {
-    pub mailboxes: usize,
-    pub new: usize,
-    pub changed: usize,
-    pub removed: usize,
-    /// Pending actions dropped because their mailbox's UIDVALIDITY changed.
-    pub dropped_actions: usize,
-}
-
-impl std::ops::AddAssign for Summary {
-    fn add_assign(&mut self, o: Summary) {
-        self.mailboxes += o.mailboxes;
-        self.new += o.new;
-        self.changed += o.changed;
-        self.removed += o.removed;
-        self.dropped_actions += o.dropped_actions;
-    }
-}
-
-pub type ProgressFn<'a> = &'a (dyn Fn(Progress) + Send + Sync);
-
-/// Run the password command (or read the password) of the account's incoming server (IMAP or
-/// POP3). Blocking work, off the runtime.
-pub async fn resolve_password(
-    account: &AccountConfig,
-) -> Result<Option<crate::config::Secret>, SyncError> {
-    let server = account
-        .imap
-        .as_ref()
-        .or(account.pop3.as_ref())
-        .ok_or_else(|| {
-            SyncError::new(
-                ErrorKind::Protocol,
-                format!("account `{}` has no incoming server", account.name),
-            )
-        })?;
-    let source = server.password.clone();
-    tokio::task::spawn_blocking(move || source.resolve())
-        .await
-        .map_err(|e| SyncError::new(ErrorKind::Auth, e.to_string()))?
-        .map_err(|e| SyncError::new(ErrorKind::Auth, e.to_string()))
-}
-
-fn imap_server(account: &AccountConfig) -> Result<&crate::config::ServerConfig, SyncError> {
-    account.imap.as_ref().ok_or_else(|| {
-        SyncError::new(
-            ErrorKind::Protocol,
-            format!("account `{}` has no IMAP server", account.name),
-        )
-    })
-}
-
-/// Connect and log in with an already resolved password.
-pub async fn connect_with(
-    account: &AccountConfig,
-    password: Option<&crate::config::Secret>,
-) -> Result<Imap, SyncError> {
-    let server = imap_server(account)?;
-    let tls = net::tls_config(server.ca_file.as_deref())?;
-    Imap::connect(server, password, Arc::clone(&tls)).await
-}
-
-/// Connect and log in to an account's IMAP server (the password command runs here).
-pub async fn connect(account: &AccountConfig) -> Result<Imap, SyncError> {
-    let password = resolve_password(account).await?;
-    connect_with(account, password.as_ref()).await
-}
-
-/// One full sync of an account: connect, mirror the mailbox list, sync each mailbox.
-pub async fn sync_once(
-    account: &AccountConfig,
-    store: &StoreHandle,
-    opts: &SyncOptions,
-    progress: ProgressFn<'_>,
-) -> Result<Summary, SyncError> {
-    progress(Progress::Connecting);
-    let mut imap = connect(account).await?;
-    // What the user did while offline goes to the server first, so the sync sees its result.
-    let name = account.name.clone();
-    if let Some(id) = store.call(move |s| s.account_id(&name)).await? {
-        super::replay::replay(&mut imap, store, id, true).await?;
-    }
-    let result = sync_connected(&mut imap, account, store, opts, progress).await;
-    imap.logout().await;
-    result.map(|(summary, _)| summary)
-}
-
-/// A mailbox the engine keeps in step: its cache id and how the server lists it.
-#[derive(Debug, Clone)]
-pub struct Tracked {
-    pub id: MailboxId,
-    pub listed: Listed,
-    pub role: Option<Role>,
-}
-
-/// Mirror the mailbox list and sync every mailbox (or the one in `opts`) on a connected
-/// session. Returns what it did and the mailboxes it synced, INBOX first.
-/// LIST the account's mailboxes into the cache (with their roles); returns their ids, what
-/// LIST said and the roles, in the same order.
-#[allow(clippy::type_complexity)]
-pub async fn list_into_cache(
-    imap: &mut Imap,
-    account: &AccountConfig,
-    store: &StoreHandle,
-    account_id: AccountId,
-) -> Result<(Vec<MailboxId>, Vec<Listed>, Vec<Option<Role>>), SyncError> {
-    let listed = imap.list().await?;
-    let pairs: Vec<(&str, Option<Role>)> = listed
-        .iter()
-        .map(|l| (l.name.as_str(), l.special_use))
-        .collect();
-    let roles = plan::assign_roles(&pairs, &account.folders);
-    let infos: Vec<MailboxInfo> = listed
-        .iter()
-        .zip(&roles)
-        .map(|(l, role)| MailboxInfo {
-            name: l.name.clone(),
-            delimiter: l.delimiter,
-            role: *role,
-            subscribed: l.subscribed,
-            selectable: l.selectable,
-        })
-        .collect();
-    let ids = store
-        .call(move |s| s.sync_mailbox_list(account_id, &infos))
-        .await?;
-    Ok((ids, listed, roles))
-}
-
-pub async fn sync_connected(
-    imap: &mut Imap,
-    account: &AccountConfig,
-    store: &StoreHandle,
-    opts: &SyncOptions,
-    progress: ProgressFn<'_>,
-) -> Result<(Summary, Vec<Tracked>), SyncError> {
-    let (name, email) = (account.name.clone(), account.email.clone());
-    let account_id: AccountId = store
-        .call(move |s| s.upsert_account(&name, &email, AccountKind::Imap))
-        .await?;
-    // STATUS the mailboxes the cache already knows before LIST: on Dovecot a STATUS after LIST
-    // costs several times more on a large mailbox. Unchanged mailboxes are then skipped.
-    let unchanged = if imap.condstore() {
-        unchanged_mailboxes(imap, store, account_id, opts).await?
-    } else {
-        Default::default()
+/// Start an engine for an IMAP account.
+pub fn spawn(
+    account: AccountConfig,
+    store: StoreHandle,
+    events: mpsc::UnboundedSender<Event>,
+    timing: Timing,
+) -> (EngineHandle, tokio::task::JoinHandle<()>) {
+    let engine = Engine {
+        watching: None,
+        watcher: None,
     };
-    progress(Progress::Listing);
-    let (ids, listed, roles) = list_into_cache(imap, account, store, account_id).await?;
-    let mut work: Vec<Tracked> = ids
-        .into_iter()
-        .zip(listed)
-        .zip(roles)
-        .map(|((id, listed), role)| Tracked { id, listed, role })
-        .collect();
-    if let Some(only) = &opts.mailbox {
-        work.retain(|t| &t.listed.name == only);
-        if work.is_empty() {
-            return Err(SyncError::new(
-                ErrorKind::Protocol,
-                format!("no mailbox `{only}` on the server"),
-            ));
-        }
-    }
-    // INBOX first, then the other roles, then the rest.
-    work.sort_by_key(|t| {
-        (
-            t.role.map(|r| r as u8).unwrap_or(u8::MAX),
-            t.listed.name.clone(),
-        )
-    });
-    let mut summary = Summary::default();
-    for t in &work {
-        if !unchanged.contains(&t.id) {
-            summary += sync_mailbox(imap, store, t.id, &t.listed, progress).await?;
-        }
-        summary.mailboxes += 1;
-    }
-    Ok((summary, work))
+    worker::spawn(engine, account, store, events, timing)
 }
 
-/// The cached mailboxes whose STATUS shows no change since the cache last saw them.
-async fn unchanged_mailboxes(
-    imap: &mut Imap,
-    store: &StoreHandle,
-    account: AccountId,
-    opts: &SyncOptions,
-) -> Result<HashSet<MailboxId>, SyncError> {
-    let known: Vec<(MailboxId, String, Cached)> = store
-        .call(move |s| {
-            let mut out = Vec::new();
-            for m in s.mailboxes(Some(account))? {
-                let cached = Cached {
-                    state: s.sync_state(m.id)?,
-                    count: s.synced_count(m.id)?,
-                    uids: s.uid_range(m.id)?,
-                };
-                out.push((m.id, m.name, cached));
-            }
-            Ok(out)
-        })
-        .await?;
-    let mut unchanged = HashSet::new();
-    for (id, name, cached) in known {
-        if !cached.state.headers_complete || opts.mailbox.as_ref().is_some_and(|only| *only != name)
-        {
-            continue;
-        }
-        match imap.status(&mutf7::wire(&name)).await {
-            Ok(status) if plan::unchanged(cached, status) => {
-                unchanged.insert(id);
-            }
-            Ok(_) => {}
-            // Gone or renamed on the server: LIST will tell.
-            Err(e) if matches!(e.kind, ErrorKind::Protocol | ErrorKind::Refused) => {}
-            Err(e) => return Err(e),
-        }
-    }
-    Ok(unchanged)
+/// What the IMAP engine keeps besides the worker's state.
+struct Engine {
+    /// The mailbox the user has open, pushed over a second connection.
+    watching: Option<MailboxId>,
+    watcher: Option<tokio::task::JoinHandle<()>>,
 }
 
-/// UIDs of a mailbox that queued moves and expunges take away (an original whose expunge
-/// waits stays on the server, marked \Deleted): never fetched back into the cache.
-async fn departing(store: &StoreHandle, mb: MailboxId) -> Result<HashSet<u32>, SyncError> {
-    Ok(store
-        .call(move |s| s.pending_departures(mb))
-        .await?
-        .into_iter()
-        .collect())
-}
-
-/// Turn header rows into cache rows and store them in one transaction.
-async fn store_rows(
-    store: &StoreHandle,
-    mailbox: MailboxId,
-    rows: Vec<HeaderRow>,
-) -> Result<usize, SyncError> {
-    if rows.is_empty() {
-        return Ok(0);
-    }
-    // Parsing runs off the task that reads the socket, so the next batch streams in meanwhile.
-    let metas: Vec<(HeaderRow, message::MessageMeta)> = tokio::task::spawn_blocking(move || {
-        rows.into_iter()
-            .map(|r| {
-                let mut meta = message::parse(&r.header).meta;
-                meta.size = r.size;
-                meta.has_attachments = r.has_attachments;
-                (r, meta)
-            })
-            .collect()
-    })
-    .await
-    .map_err(|e| SyncError::new(ErrorKind::Cache, e.to_string()))?;
-    let n = store
-        .call(move |s| {
-            let batch: Vec<NewMessage<'_>> = metas
-                .into_iter()
-                .map(|(r, meta)| NewMessage {
-                    uid: Uid(r.uid),
-                    meta,
-                    flags: r.flags,
-                    internal_date: r.internal_date,
-                    raw: None,
-                })
-                .collect();
-            Ok(s.insert_messages(mailbox, &batch)?.len())
-        })
-        .await?;
-    Ok(n)
-}
-
-async fn apply_by_uid(
-    store: &StoreHandle,
-    mb: MailboxId,
-    vanished: Vec<(u32, u32)>,
-    flags: Vec<(u32, crate::domain::Flags)>,
-) -> Result<Summary, SyncError> {
-    let mut sum = Summary::default();
-    if !vanished.is_empty() {
-        sum.removed += store
-            .call(move |s| s.delete_uid_ranges(mb, &vanished))
-            .await?;
-    }
-    if !flags.is_empty() {
-        sum.changed += store.call(move |s| s.update_flags(mb, &flags)).await?;
-    }
-    Ok(sum)
-}
-
-/// Apply changes the server reported for the selected mailbox `mb` (during IDLE, or alongside
-/// other commands) without selecting it again: vanished UIDs, new flags, new mail. Returns None
-/// when they cannot be placed by UID (EXPUNGE by sequence number, a FETCH without its UID, a
-/// count that disagrees afterwards): the caller then resyncs the mailbox.
-pub async fn apply_untagged(
-    imap: &mut Imap,
-    store: &StoreHandle,
-    mb: MailboxId,
-    u: Untagged,
-) -> Result<Option<Summary>, SyncError> {
-    if !u.placeable() {
-        return Ok(None);
-    }
-    let mut sum = Summary::default();
-    let Untagged {
-        exists,
-        vanished,
-        flags,
-        fetch_modseq,
-        ..
-    } = u;
-    sum += apply_by_uid(store, mb, vanished, flags).await?;
-    let mut newest = None;
-    if exists.is_some() {
-        let max = store
-            .call(move |s| s.uid_range(mb))
-            .await?
-            .map_or(0, |(_, max)| max);
-        let leaving = departing(store, mb).await?;
-        let rows: Vec<HeaderRow> = imap
-            .fetch_headers(&format!("{}:*", max + 1), true)
-            .await?
-            .into_iter()
-            .filter(|r| r.uid > max)
-            .collect();
-        newest = rows.iter().map(|r| r.uid).max();
-        let rows = rows
-            .into_iter()
-            .filter(|r| !leaving.contains(&r.uid))
-            .collect();
-        sum.new += store_rows(store, mb, rows).await?;
-    }
-    let count = store.call(move |s| s.synced_count(mb)).await?;
-    if exists.is_some_and(|e| e != count) {
-        return Ok(None);
-    }
-    // What the cache has seen now: a MODSEQ no higher than the server's (expunges raise it
-    // unseen, which the next STATUS notices), and the next UID after the newest message.
-    store
-        .call(move |s| {
-            let mut st = s.sync_state(mb)?;
-            if let Some(m) = fetch_modseq {
-                st.highestmodseq = Some(st.highestmodseq.map_or(m, |x| x.max(m)));
-            }
-            if let Some(n) = newest {
-                st.uidnext = Some(st.uidnext.map_or(n + 1, |x| x.max(n + 1)));
-            }
-            s.set_sync_state(mb, st)
-        })
-        .await?;
-    Ok(Some(sum))
-}
-
-/// Bring one mailbox's cache up to the server's state.
-pub async fn sync_mailbox(
-    imap: &mut Imap,
-    store: &StoreHandle,
-    mb: MailboxId,
-    listed: &Listed,
-    progress: ProgressFn<'_>,
-) -> Result<Summary, SyncError> {
-    let cached = store
-        .call(move |s| {
-            Ok(Cached {
-                state: s.sync_state(mb)?,
-                count: s.synced_count(mb)?,
-                uids: s.uid_range(mb)?,
-            })
-        })
-        .await?;
-    // With QRESYNC, SELECT itself reports what vanished and which flags changed since the
-    // cached MODSEQ: one round trip instead of SELECT, FETCH CHANGEDSINCE and a UID diff.
-    let known = match (cached.state.uidvalidity, cached.state.highestmodseq) {
-        (Some(uidvalidity), Some(modseq)) if imap.qresync() && cached.uids.is_some() => {
-            Some(Known {
-                uidvalidity,
-                modseq,
-                uids: cached.uids,
-            })
-        }
-        _ => None,
-    };
-    let (sel, untagged) = imap.select_with(&listed.wire, known).await?;
-    let mut plan = plan::mailbox(cached, sel, imap.condstore());
-    let mut sum = Summary::default();
-    let cached = if plan.reset {
-        sum.dropped_actions += store.call(move |s| s.reset_mailbox(mb)).await?;
-        tracing::warn!(mailbox = %listed.name, "UIDVALIDITY changed: cache of this mailbox rebuilt");
-        Cached::default()
-    } else {
-        cached
-    };
-    // Remember UIDVALIDITY before any row lands, so an interrupted sync resumes safely; keep the
-    // old MODSEQ until flags are known to be current.
-    let mut state = SyncState {
-        uidvalidity: sel.uidvalidity,
-        uidnext: cached.state.uidnext,
-        highestmodseq: cached.state.highestmodseq,
-        headers_complete: cached.state.headers_complete && !plan.fill,
-    };
-    store.call(move |s| s.set_sync_state(mb, state)).await?;
-
-    if !plan.reset && known.is_some_and(|k| Some(k.uidvalidity) == sel.uidvalidity) {
-        let Untagged {
-            vanished,
-            flags,
-            unplaced,
-            ..
-        } = untagged;
-        sum += apply_by_uid(store, mb, vanished, flags).await?;
-        // A response lost from the answer (one tern could not read): flags are checked the
-        // slow way too (a lost VANISHED shows in the count, reconciled below).
-        if !unplaced {
-            plan.flags = FlagSync::None;
-        }
-    }
-    let cached = Cached {
-        count: cached.count.saturating_sub(sum.removed as u32),
-        ..cached
-    };
-
-    let total = sel.exists;
-    let name = listed.name.clone();
-    let report = |done: u32| {
-        progress(Progress::Mailbox {
-            name: name.clone(),
-            done: done.min(total),
-            total,
-        })
-    };
-
-    if let Some(max) = plan.new_above {
-        let leaving = departing(store, mb).await?;
-        let rows: Vec<HeaderRow> = imap
-            .fetch_headers(&format!("{}:*", max + 1), true)
-            .await?
-            .into_iter()
-            .filter(|r| r.uid > max && !leaving.contains(&r.uid))
-            .collect();
-        sum.new += store_rows(store, mb, rows).await?;
-    }
-    let mut done = cached.count + sum.new as u32;
-    report(done);
-
-    if plan.fill {
-        let top = match cached.uids {
-            None => Some(sel.exists),
-            Some((min, _)) => imap.seq_of(min).await?.map(|seq| seq.saturating_sub(1)),
-        };
-        if let Some(top) = top {
-            // Fetch batch N+1 while batch N is being stored: the socket and the cache's
-            // thread work side by side.
-            let mut pending: Option<Vec<HeaderRow>> = None;
-            for (lo, hi) in plan::fill_batches(top, cached.uids.is_none()) {
-                let set = format!("{lo}:{hi}");
-                let fetch = imap.fetch_headers(&set, false);
-                let (rows, stored) = match pending.take() {
-                    Some(prev) => {
-                        let (rows, stored) = tokio::join!(fetch, store_rows(store, mb, prev));
-                        (rows?, stored?)
+impl Protocol for Engine {
+    async fn session(&mut self, w: &mut Worker) -> Result<Stop, SyncError> {
+        let password = w.password().await?;
+        let mut imap = pass::connect_with(&w.account, password.as_ref()).await?;
+        let mut tracked = full_pass(w, &mut imap).await?;
+        // Only a session that got through a pass has shown the account works: an error that
+        // comes back on every connect (a server answer tern cannot use) keeps backing off.
+        w.connected();
+        let mut last_pass = Instant::now();
+        // Whether every body under the limit is cached (reset when new mail may have come).
+        let mut prefetched = false;
+        // Whether every message without a body has its header fields in the index.
+        let mut headers_indexed = false;
+        loop {
+            // Commands first: the user is waiting for them.
+            while let Some(cmd) = w.commands.try_recv() {
+                match cmd {
+                    Command::Shutdown => {
+                        imap.logout().await;
+                        return Ok(Stop::Shutdown);
                     }
-                    None => (fetch.await?, 0),
-                };
-                pending = Some(rows);
-                if stored > 0 {
-                    sum.new += stored;
-                    done += stored as u32;
-                    report(done);
+                    Command::FetchBody { msg } => bodies::fetch_body(w, &mut imap, msg).await?,
+                    Command::Search { req, mailboxes } => {
+                        search::search(w, &mut imap, req, mailboxes).await?
+                    }
+                    Command::SyncNow => {
+                        tracked = full_pass(w, &mut imap).await?;
+                        last_pass = Instant::now();
+                        prefetched = false;
+                        headers_indexed = false;
+                    }
+                    Command::Replay => replay(w, &mut imap, false).await?,
+                    Command::Watch { mailbox } => {
+                        if mailbox != self.watching {
+                            self.watching = mailbox;
+                            if let Some(t) = self.watcher.take() {
+                                t.abort();
+                            }
+                        }
+                    }
                 }
             }
-            if let Some(last) = pending {
-                let n = store_rows(store, mb, last).await?;
-                sum.new += n;
-                done += n as u32;
-                report(done);
+            self.ensure_watcher(w, &imap, &tracked);
+            if last_pass.elapsed() >= w.timing.poll_interval {
+                tracked = full_pass(w, &mut imap).await?;
+                last_pass = Instant::now();
+                prefetched = false;
+                headers_indexed = false;
+            }
+            // Background work comes after commands: keep bodies offline, newest first.
+            if w.account.offline == Offline::Bodies && w.commands.is_empty() && !prefetched {
+                prefetched = bodies::prefetch(w, &mut imap, &tracked).await?;
+                if !prefetched {
+                    continue; // a command arrived: serve it first
+                }
+            }
+            // Then the header fields of messages without a body into the search index, a
+            // batch at a time (commands are served between batches).
+            if w.commands.is_empty() && !headers_indexed {
+                let n = w
+                    .store
+                    .call(|s| s.index_headers(HEADER_INDEX_BATCH))
+                    .await?;
+                if n > 0 {
+                    continue;
+                }
+                headers_indexed = true;
+            }
+            let inbox = tracked
+                .iter()
+                .find(|t| t.role == Some(Role::Inbox))
+                .cloned()
+                .ok_or_else(|| SyncError::new(ErrorKind::Protocol, "the server lists no INBOX"))?;
+            let wait = w
+                .timing
+                .poll_interval
+                .saturating_sub(last_pass.elapsed())
+                .min(w.timing.keepalive);
+            if !imap.caps.has("IDLE") {
+                let _ = tokio::time::timeout(wait, w.commands.wake().notified()).await;
+                continue;
+            }
+            // INBOX is brought up to date as it is selected (other work may have selected
+            // another mailbox meanwhile); then IDLE applies each change as the server reports it.
+            if make_current(&mut imap, &w.store, &inbox).await? {
+                prefetched = false;
+                headers_indexed = false;
+                w.changed(Some(inbox.id));
+            }
+            w.state(ConnState::Idle);
+            let wake = w.commands.wake();
+            if idle_and_apply(&mut imap, &w.store, &inbox, wait, async move {
+                wake.notified().await
+            })
+            .await?
+            {
+                prefetched = false;
+                headers_indexed = false;
+                w.changed(Some(inbox.id));
             }
         }
     }
 
-    let mut server_uids = None;
-    match plan.flags {
-        FlagSync::None => {}
-        FlagSync::ChangedSince(m) => {
-            let changes = imap.fetch_flags(Some(m)).await?;
-            sum.changed += store.call(move |s| s.update_flags(mb, &changes)).await?;
-        }
-        FlagSync::All => {
-            let all = imap.fetch_flags(None).await?;
-            let mut uids: Vec<u32> = all.iter().map(|(u, _)| *u).collect();
-            uids.sort_unstable();
-            server_uids = Some(uids);
-            sum.changed += store.call(move |s| s.update_flags(mb, &all)).await?;
+    /// Offline, commands are answered at once: what needs the server fails (the UI shows
+    /// why); queued actions wait in the cache for the account to be back.
+    fn offline(&mut self, w: &Worker, cmd: Command) {
+        match cmd {
+            Command::Watch { mailbox } => self.watching = mailbox,
+            // Queued durably: sent when the account is back.
+            Command::Replay => {}
+            Command::FetchBody { msg } => w.emit(Event::BodyFailed {
+                msg,
+                error: "offline: the message will download when the account reconnects".into(),
+            }),
+            Command::Search { req, .. } => w.emit(Event::Searched {
+                req,
+                account: w.account.name.clone(),
+                found: Vec::new(),
+                error: Some("offline".into()),
+            }),
+            Command::SyncNow | Command::Shutdown => {}
         }
     }
 
-    // Reconcile UIDs only when something disagrees (expunges, or gaps left by a lost sync).
-    let count = store.call(move |s| s.synced_count(mb)).await?;
-    if count != sel.exists || server_uids.is_some() {
-        let server = match server_uids {
-            Some(u) => u,
-            None => imap.uids().await?,
+    fn stopped(&mut self) {
+        if let Some(t) = self.watcher.take() {
+            t.abort();
+        }
+    }
+}
+
+impl Engine {
+    /// Start the open-mailbox watcher when one is wanted and not running.
+    /// A watcher that ended by itself hit a lasting error (it retries passing ones): it is not
+    /// restarted until the user opens another mailbox.
+    fn ensure_watcher(&mut self, w: &Worker, imap: &Imap, tracked: &[Tracked]) {
+        let Some(mb) = self.watching else { return };
+        if self.watcher.is_some() || !imap.caps.has("IDLE") {
+            return;
+        }
+        let Some(t) = tracked
+            .iter()
+            .find(|t| t.id == mb && t.role != Some(Role::Inbox))
+        else {
+            return; // INBOX is pushed already; an unknown id is ignored
         };
-        let local = store.call(move |s| s.uids(mb)).await?;
-        let gone = plan::missing(&local, &server);
-        if !gone.is_empty() {
-            sum.removed += store.call(move |s| s.delete_uids(mb, &gone)).await?;
-        }
-        // Messages a queued move or expunge takes away are not fetched back meanwhile.
-        let leaving = store.call(move |s| s.pending_departures(mb)).await?;
-        let absent = plan::missing(&plan::missing(&server, &local), &leaving);
-        for chunk in absent.rchunks(UID_BATCH) {
-            let rows = imap.fetch_headers(&plan::uid_set(chunk), true).await?;
-            let n = store_rows(store, mb, rows).await?;
-            sum.new += n;
-            done += n as u32;
-            report(done);
+        let watch = Watcher {
+            account: w.account.clone(),
+            password: w.known_password(),
+            store: w.store.clone(),
+            events: w.events.clone(),
+            mailbox: t.clone(),
+            timing: w.timing,
+        };
+        self.watcher = Some(tokio::spawn(watch.run()));
+    }
+}
+
+/// Send the queued actions; announce the cache change when some were done.
+/// `retry_waiting`: expunges that waited for a safe moment are tried again too.
+async fn replay(w: &Worker, imap: &mut Imap, retry_waiting: bool) -> Result<(), SyncError> {
+    let name = w.account.name.clone();
+    let Some(account) = w.store.call(move |s| s.account_id(&name)).await? else {
+        return Ok(()); // never synced: nothing can be queued yet
+    };
+    if super::replay::replay(imap, &w.store, account, retry_waiting).await? > 0 {
+        w.changed(None);
+    }
+    Ok(())
+}
+
+/// Sync every mailbox, reporting progress; returns the mailboxes now tracked.
+async fn full_pass(w: &mut Worker, imap: &mut Imap) -> Result<Vec<Tracked>, SyncError> {
+    // What the user did (offline too) goes first, so the sync after it sees its result;
+    // expunges that waited for a safe moment are tried again at each pass.
+    replay(w, imap, true).await?;
+    let progress = worker::progress_events(w.account.name.clone(), w.events.clone());
+    let (summary, tracked) = pass::sync_connected(
+        imap,
+        &w.account,
+        &w.store,
+        &SyncOptions::default(),
+        &progress,
+    )
+    .await?;
+    tracing::info!(account = %w.account.name, ?summary, "sync pass done");
+    w.changed(None);
+    w.online();
+    Ok(tracked)
+}
+
+/// Before an IDLE on `t`: when another mailbox is selected (other work ran meanwhile), select
+/// `t` and bring its cache up to date. Returns whether the cache changed.
+async fn make_current(
+    imap: &mut Imap,
+    store: &StoreHandle,
+    t: &Tracked,
+) -> Result<bool, SyncError> {
+    if imap.selected() == Some(t.listed.wire.as_str()) {
+        return Ok(false);
+    }
+    let sum = pass::sync_mailbox(imap, store, t.id, &t.listed, &|_| {}).await?;
+    Ok(sum.new + sum.changed + sum.removed > 0)
+}
+
+/// IDLE on the selected mailbox `t` (see [`Imap::idle`]) and apply what the server reported:
+/// by UID when it said enough (QRESYNC), else by resyncing the mailbox. Returns whether the
+/// mailbox changed.
+async fn idle_and_apply(
+    imap: &mut Imap,
+    store: &StoreHandle,
+    t: &Tracked,
+    until: Duration,
+    interrupt: impl Future<Output = ()>,
+) -> Result<bool, SyncError> {
+    let changes: Untagged = imap.idle(until, interrupt).await?;
+    if !changes.changed() {
+        return Ok(false);
+    }
+    if pass::apply_untagged(imap, store, t.id, changes)
+        .await?
+        .is_none()
+    {
+        pass::sync_mailbox(imap, store, t.id, &t.listed, &|_| {}).await?;
+    }
+    Ok(true)
+}
+
+/// IDLE on the mailbox the user has open, over its own connection, so changes there arrive as
+/// fast as in INBOX. Reconnects with backoff on its own; the main engine's passes still cover the
+/// mailbox if this cannot run.
+struct Watcher {
+    account: AccountConfig,
+    password: Option<Secret>,
+    store: StoreHandle,
+    events: mpsc::UnboundedSender<Event>,
+    mailbox: Tracked,
+    timing: Timing,
+}
+
+impl Watcher {
+    async fn run(self) {
+        let mut backoff = Duration::from_secs(1);
+        loop {
+            let started = Instant::now();
+            match self.session().await {
+                Ok(()) => return,
+                Err(e) if !e.is_transient() => {
+                    tracing::warn!(account = %self.account.name, mailbox = %self.mailbox.listed.name, error = %e, "open-mailbox push stopped");
+                    return;
+                }
+                Err(e) => {
+                    tracing::info!(account = %self.account.name, mailbox = %self.mailbox.listed.name, error = %e, "open-mailbox push offline, will retry");
+                    if started.elapsed() > self.timing.backoff_max {
+                        backoff = Duration::from_secs(1);
+                    }
+                    let wait = worker::retry_delay(self.timing.backoff_max, e.kind, &mut backoff);
+                    tokio::time::sleep(jittered(wait)).await;
+                }
+            }
         }
     }
 
-    state.uidnext = sel.uidnext;
-    state.highestmodseq = sel.highestmodseq;
-    state.headers_complete = true;
-    store.call(move |s| s.set_sync_state(mb, state)).await?;
-    report(total);
-    Ok(sum)
+    fn changed(&self) {
+        let _ = self.events.send(Event::Changed {
+            account: self.account.name.clone(),
+            mailbox: Some(self.mailbox.id),
+        });
+    }
+
+    async fn session(&self) -> Result<(), SyncError> {
+        let mut imap = pass::connect_with(&self.account, self.password.as_ref()).await?;
+        let t = &self.mailbox;
+        loop {
+            if make_current(&mut imap, &self.store, t).await? {
+                self.changed();
+            }
+            let pending = std::future::pending::<()>();
+            if idle_and_apply(&mut imap, &self.store, t, self.timing.keepalive, pending).await? {
+                self.changed();
+            }
+        }
+    }
 }

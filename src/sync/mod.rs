@@ -1,17 +1,22 @@
-//! The IMAP sync engine: the only code that speaks IMAP. `imap` is a thin adapter over
-//! async-imap, `plan` the pure decisions, `engine` the work per account.
+//! The IMAP sync engine: the only code that speaks IMAP. `engine` is the actor per account
+//! (a [`crate::worker::Protocol`]: its sessions, IDLE and timers; the account worker
+//! reconnects with backoff), `pass` the sync passes that bring the cache to the server's
+//! state, `bodies` and `search` the work the engine does on request and in the background,
+//! `replay` the queued actions, `imap` a thin adapter over async-imap, `plan` the pure
+//! decisions.
 
-pub mod actor;
+mod bodies;
 pub mod engine;
 pub mod imap;
 mod login;
 pub mod mutf7;
+pub mod pass;
 pub mod plan;
 pub mod replay;
+mod search;
 pub mod wire;
 
 use std::fmt;
-use std::time::Duration;
 
 use crate::net::NetError;
 use crate::store::StoreError;
@@ -132,43 +137,9 @@ impl SyncError {
     }
 }
 
-/// How long to wait before retrying after an error of this kind, given the running backoff
-/// (which it advances). Network errors: the backoff itself, doubling up to `backoff_max`.
-/// Protocol errors (the server said something tern cannot work with) seldom pass in seconds
-/// and must not hammer the server: at least half of `backoff_max` (30 s by default), doubling
-/// up to 30 times it (30 min).
-pub(crate) fn retry_delay(
-    backoff_max: Duration,
-    kind: ErrorKind,
-    backoff: &mut Duration,
-) -> Duration {
-    let (min, max) = match kind {
-        ErrorKind::Protocol | ErrorKind::Refused => (backoff_max / 2, backoff_max * 30),
-        _ => (Duration::ZERO, backoff_max),
-    };
-    let wait = (*backoff).max(min).min(max);
-    *backoff = (wait * 2).min(max);
-    wait
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn protocol_errors_back_off_slower_and_further_than_network_errors() {
-        let max = Duration::from_secs(60);
-        let mut b = Duration::from_secs(1);
-        let waits: Vec<u64> = (0..8)
-            .map(|_| retry_delay(max, ErrorKind::Network, &mut b).as_secs())
-            .collect();
-        assert_eq!(waits, [1, 2, 4, 8, 16, 32, 60, 60]);
-        let mut b = Duration::from_secs(1);
-        let waits: Vec<u64> = (0..8)
-            .map(|_| retry_delay(max, ErrorKind::Protocol, &mut b).as_secs())
-            .collect();
-        assert_eq!(waits, [30, 60, 120, 240, 480, 960, 1800, 1800]);
-    }
 
     #[test]
     fn wire_and_parse_failures_are_protocol_errors_naming_the_line() {

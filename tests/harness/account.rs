@@ -11,9 +11,9 @@ use tern::app::msg::{Cmd, Msg, Undo};
 use tern::config::{AccountConfig, Config};
 use tern::domain::{AccountId, MailboxId, MsgId};
 use tern::store::StoreHandle;
-use tern::sync::actor::Event;
-use tern::sync::engine::{self, SyncOptions};
 use tern::sync::imap::Imap;
+use tern::sync::pass::{self, SyncOptions};
+use tern::worker::Event;
 use tokio::sync::mpsc::UnboundedReceiver;
 
 pub struct TernAccount {
@@ -45,11 +45,11 @@ impl TernAccount {
     }
 
     pub async fn connect(&self) -> Imap {
-        engine::connect(&self.account).await.unwrap()
+        pass::connect(&self.account).await.unwrap()
     }
 
     pub async fn sync(&self, imap: &mut Imap) {
-        engine::sync_connected(
+        pass::sync_connected(
             imap,
             &self.account,
             &self.store,
