@@ -670,7 +670,7 @@ fn the_folder_picker_filters_as_you_type_and_moves_or_copies() {
 
 #[test]
 fn undo_takes_back_the_last_actions_in_turn() {
-    use super::super::msg::Undo;
+    use super::super::msg::{Dest, Done, Undo};
     let (mut s, cmds) = loaded(5);
     answer(&mut s, &cmds, 5);
     assert!(key(&mut s, Action::Undo).is_empty());
@@ -681,43 +681,39 @@ fn undo_takes_back_the_last_actions_in_turn() {
     let b = Undo::Move {
         from: vec![(MsgId(2), MailboxId(10))],
     };
-    for (u, what) in [(a.clone(), "copied"), (b.clone(), "archived")] {
-        update(
-            &mut s,
-            Msg::ActionDone {
-                notice: what.into(),
-                undo: Some((u, what.into())),
-            },
-        );
-    }
+    let done = |what: &str, from: Vec<(MsgId, MailboxId)>, copies: Vec<MsgId>| {
+        Msg::ActionDone(Done::Moved {
+            what: what.into(),
+            dest: Dest::Mailbox(MailboxId(10)),
+            copy: from.is_empty(),
+            from,
+            copies,
+            missing: Vec::new(),
+        })
+    };
+    update(&mut s, done("copied", Vec::new(), vec![MsgId(1)]));
+    assert_eq!(s.notice.as_deref(), Some("copied: 1 message"));
+    update(
+        &mut s,
+        done("archived", vec![(MsgId(2), MailboxId(10))], Vec::new()),
+    );
     assert_eq!(
         key(&mut s, Action::Undo),
         [Cmd::Undo {
             undo: b,
-            what: "archived".into()
+            what: "archived: 1 message".into()
         }]
     );
     assert_eq!(
         key(&mut s, Action::Undo),
         [Cmd::Undo {
             undo: a,
-            what: "copied".into()
+            what: "copied: 1 message".into()
         }]
     );
     // It keeps at least the last 20 (here: 100).
     for i in 0..150 {
-        update(
-            &mut s,
-            Msg::ActionDone {
-                notice: String::new(),
-                undo: Some((
-                    Undo::Copy {
-                        copies: vec![MsgId(i)],
-                    },
-                    "copied".into(),
-                )),
-            },
-        );
+        update(&mut s, done("copied", Vec::new(), vec![MsgId(i)]));
     }
     assert_eq!(s.undo.len(), 100);
 }
@@ -833,6 +829,7 @@ fn with_a_delay_only_a_message_still_open_is_marked_read() {
 
 #[test]
 fn writing_a_reply_goes_through_the_editor_and_the_review() {
+    use super::super::msg::Queued;
     use crate::domain::compose::{Attachment, Draft, Kind};
     use crate::domain::keys::Key;
     let (mut s, cmds) = loaded(5);
@@ -937,10 +934,12 @@ fn writing_a_reply_goes_through_the_editor_and_the_review() {
     assert_eq!(*original, Some(first));
     update(
         &mut s,
-        Msg::ComposeQueued {
-            notice: "sending #1".into(),
-        },
+        Msg::ComposeQueued(Queued::Sending {
+            id: 1,
+            subject: "Re: hi".into(),
+        }),
     );
+    assert_eq!(s.notice.as_deref(), Some("sending #1: Re: hi"));
     assert!(s.overlays.compose().is_none() && !s.typing());
 }
 
