@@ -185,6 +185,8 @@ pub enum Msg {
     },
     /// The message is in the outbox, or saved in Drafts.
     ComposeQueued(Queued),
+    /// The message given up is gone (its file removed).
+    ComposeDiscarded,
     /// The message has been open for the mark-read delay.
     ReadDelayElapsed {
         msg: MsgId,

@@ -135,6 +135,7 @@ pub fn update(state: &mut AppState, msg: Msg) -> Vec<Cmd> {
         }
         Msg::Failed(text) => state.error = Some(text),
         Msg::Notice(text) => state.notice = Some(text),
+        Msg::ComposeDiscarded => state.notice = Some("discarded".into()),
         Msg::AttachmentSaved { path, opened } => {
             state.notice = Some(match opened {
                 true => format!("opened {}", path.display()),

@@ -280,7 +280,7 @@ async fn save_draft(
 /// The message is given up: its file goes.
 pub async fn discard(file: PathBuf) -> Msg {
     let _ = tokio::fs::remove_file(&file).await;
-    Msg::Notice("discarded".into())
+    Msg::ComposeDiscarded
 }
 
 /// Addresses from the address book that start like `prefix`, best first.

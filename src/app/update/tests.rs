@@ -968,6 +968,8 @@ fn discarding_asks_first() {
         [Cmd::DiscardCompose { file }]
     );
     assert!(s.overlays.compose().is_none());
+    update(&mut s, Msg::ComposeDiscarded);
+    assert_eq!(s.notice.as_deref(), Some("discarded"));
 }
 
 #[test]
@@ -1383,3 +1385,62 @@ fn a_global_search_merges_and_marks_what_the_server_found() {
 }
 
 mod overlays;
+
+#[test]
+fn what_the_cache_did_is_worded_here() {
+    use super::super::msg::{Dest, Done, Undo};
+    use crate::store::FlagName;
+    let flag = |undoable| Done::Flag {
+        flag: FlagName::Flagged,
+        on: true,
+        changed: vec![MsgId(1), MsgId(2)],
+        undoable,
+    };
+    let undo = Undo::Flag {
+        msgs: vec![MsgId(1), MsgId(2)],
+        flag: FlagName::Flagged,
+        on: true,
+    };
+    assert_eq!(
+        worded(flag(true)),
+        (
+            "flagged: 2 messages".to_string(),
+            Some((undo, "flagged: 2 messages".to_string()))
+        )
+    );
+    // Marked read on open: nothing said, nothing to undo.
+    assert_eq!(worded(flag(false)), (String::new(), None));
+    let archived = Done::Moved {
+        what: "archived".into(),
+        dest: Dest::Role(Role::Archive),
+        copy: false,
+        from: vec![(MsgId(3), MailboxId(1))],
+        copies: Vec::new(),
+        missing: vec!["work".into()],
+    };
+    assert_eq!(
+        worded(archived).0,
+        "archived: 1 message (no archive folder in work: those stay)"
+    );
+    assert_eq!(
+        worded(Done::Expunged { count: 1 }),
+        ("deleted for good: 1 message".to_string(), None)
+    );
+    let (mut s, _) = loaded(5);
+    update(
+        &mut s,
+        Msg::AttachmentSaved {
+            path: "/tmp/d/report.pdf".into(),
+            opened: false,
+        },
+    );
+    assert_eq!(s.notice.as_deref(), Some("saved to /tmp/d/report.pdf"));
+    update(
+        &mut s,
+        Msg::AttachmentSaved {
+            path: "/tmp/o/report.pdf".into(),
+            opened: true,
+        },
+    );
+    assert_eq!(s.notice.as_deref(), Some("opened /tmp/o/report.pdf"));
+}
