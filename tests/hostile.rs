@@ -454,7 +454,10 @@ fn hostile_mail_leaks_nothing_to_the_terminal_the_json_or_the_disk() {
             saved += 1;
             // The notice the app shows for it.
             if a < 3 {
-                app.send(Msg::Notice(format!("saved to {}", path.display())));
+                app.send(Msg::AttachmentSaved {
+                    path: path.clone(),
+                    opened: false,
+                });
                 app.check_screen(&format!("{what}: saving attachment {a}"));
             }
         }

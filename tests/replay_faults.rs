@@ -400,7 +400,7 @@ async fn act(c: &TernAccount, kind: Kind, subject: &str) {
         }
     };
     match c.act(cmd).await {
-        Msg::ActionDone { .. } => {}
+        Msg::ActionDone(_) => {}
         other => panic!("{kind:?} {subject}: {other:?}"),
     }
 }

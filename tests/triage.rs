@@ -15,6 +15,7 @@ use std::time::Duration;
 use harness::{ALICE, BOB, HOST, MailServers, TestImap};
 use tern::app::effects::triage;
 use tern::app::msg::{Cmd, Dest, Msg, Undo};
+use tern::app::update::worded;
 use tern::config::Config;
 use tern::domain::{AccountId, ConnState, MsgId, Role};
 use tern::runtime::{self, Runtime};
@@ -196,7 +197,9 @@ async fn act(store: &StoreHandle, cmd: Cmd) -> Msg {
 
 fn undo_of(msg: &Msg) -> (Undo, String) {
     match msg {
-        Msg::ActionDone { undo: Some(u), .. } => u.clone(),
+        Msg::ActionDone(done) => worded(done.clone())
+            .1
+            .unwrap_or_else(|| panic!("nothing to undo: {done:?}")),
         other => panic!("nothing to undo: {other:?}"),
     }
 }

@@ -1,5 +1,7 @@
 //! Whole-screen snapshots of the UI over the demo cache (ratatui TestBackend + insta), driven
-//! through the real update loop with commands executed synchronously against the store.
+//! through the real update loop with the store-side commands executed synchronously against
+//! the store, by the runner's own code (`execute_on`); the others (engines, files, programs,
+//! timers) are not run.
 
 use std::collections::VecDeque;
 

@@ -25,7 +25,8 @@ impl App {
         self.run(cmds);
     }
 
-    /// Execute commands against the store, as the effects runner does, until the state settles.
+    /// Execute the store-side commands against the store, with the effects runner's own code,
+    /// until the state settles (the others are not run).
     pub fn run(&mut self, cmds: Vec<Cmd>) {
         let mut queue: VecDeque<Cmd> = cmds.into();
         while let Some(cmd) = queue.pop_front() {

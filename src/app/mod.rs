@@ -26,6 +26,7 @@ use crate::store::StoreHandle;
 use crate::ui::{self, theme::Theme};
 use crate::worker::{Command, EngineHandle, Event as EngineEvent};
 use effects::Effects;
+use effects::engine::{self, EngineEvent, EngineHandle};
 use keymap::{Keymap, Resolved};
 use msg::{Cmd, Msg};
 use state::AppState;
@@ -62,39 +63,6 @@ pub struct Options {
     pub builtin_editor: bool,
     /// The accounts that can send.
     pub senders: Vec<effects::Sender>,
-}
-
-/// An engine's event as the app sees it.
-fn engine_msg(e: EngineEvent) -> Msg {
-    match e {
-        EngineEvent::State { account, state } => Msg::AccountStateChanged { account, state },
-        EngineEvent::Changed { mailbox, .. } => Msg::CacheChanged { mailbox },
-        EngineEvent::BodyFetched { msg } => Msg::BodyFetched { msg },
-        EngineEvent::BodyFailed { msg, error } => Msg::BodyFailed { msg, error },
-        EngineEvent::Searched {
-            req,
-            account,
-            found,
-            error,
-        } => Msg::ServerSearched {
-            req,
-            account,
-            found,
-            error,
-        },
-        EngineEvent::Notice {
-            account,
-            text,
-            problem,
-        } => {
-            let text = format!("{account}: {text}");
-            if problem {
-                Msg::Failed(text)
-            } else {
-                Msg::Notice(text)
-            }
-        }
-    }
 }
 
 fn clock_msg() -> Msg {
@@ -157,7 +125,6 @@ where
 {
     let mut events = make_events();
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
-    let engines: Vec<EngineHandle> = opts.engines.values().cloned().collect();
     let mut engine_events = opts.engine_events;
     let effects = Effects::new(
         store,
@@ -210,7 +177,7 @@ where
                 Some(e) = async { match engine_events.as_mut() {
                     Some(r) => r.recv().await,
                     None => std::future::pending().await,
-                } } => Some(engine_msg(e)),
+                } } => Some(engine::to_msg(e)),
                 _ = tick.tick() => Some(clock_msg()),
                 _ = term => Some(Msg::QuitRequested),
             };
@@ -251,8 +218,6 @@ where
             dirty = true;
         }
     }
-    for e in &engines {
-        e.send(Command::Shutdown);
-    }
+    effects.shutdown();
     Ok(())
 }

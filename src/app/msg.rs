@@ -33,6 +33,48 @@ pub enum Undo {
     Copy { copies: Vec<MsgId> },
 }
 
+/// What a triage command changed in the cache, as data: `update` words the notice and keeps
+/// the undo record (see `update::triage::worded`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Done {
+    /// A flag was set (`on`) or cleared; `changed`: the messages whose flag changed.
+    /// `undoable`: the user asked for it (as opposed to mark-read-on-open).
+    Flag {
+        flag: FlagName,
+        on: bool,
+        changed: Vec<MsgId>,
+        undoable: bool,
+    },
+    /// Messages were moved (`from`: where each came from) or copied (`copies`: the new rows).
+    /// `what` names the action ("archived"); `missing`: the accounts without the folder of
+    /// the role asked for (their messages stay).
+    Moved {
+        what: String,
+        dest: Dest,
+        copy: bool,
+        from: Vec<Relocation>,
+        copies: Vec<MsgId>,
+        missing: Vec<String>,
+    },
+    /// This many messages were deleted for good.
+    Expunged { count: usize },
+    /// An undo of `what` brought back `done` of the `asked` messages (the others are gone).
+    Undone {
+        what: String,
+        done: usize,
+        asked: usize,
+    },
+}
+
+/// A message that left the review screen for good: in the outbox, or saved in Drafts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Queued {
+    /// In the outbox as row `id`.
+    Sending { id: i64, subject: String },
+    /// Saved in the Drafts folder.
+    Drafted,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Msg {
     /// A key resolved to an action by the keymap.
@@ -99,13 +141,15 @@ pub enum Msg {
     Failed(String),
     /// The action log, newest first: (account, when, what).
     ActionLogLoaded(Vec<(String, i64, String)>),
-    /// A background job finished with something to tell (e.g. where a file was saved).
+    /// A background job finished with something to tell.
     Notice(String),
-    /// A triage action is in the cache: what it did, and how to undo it.
-    ActionDone {
-        notice: String,
-        undo: Option<(Undo, String)>,
+    /// An attachment was saved to this file (and `opened` with the system opener).
+    AttachmentSaved {
+        path: std::path::PathBuf,
+        opened: bool,
     },
+    /// A triage action is in the cache: what it did (update words it and keeps its undo).
+    ActionDone(Done),
     /// Message ids to select (answer to [`Cmd::MarkRange`] / [`Cmd::MarkThread`]).
     Marked {
         req: u64,
@@ -139,10 +183,10 @@ pub enum Msg {
         input: String,
         completed: String,
     },
-    /// The message is in the outbox.
-    ComposeQueued {
-        notice: String,
-    },
+    /// The message is in the outbox, or saved in Drafts.
+    ComposeQueued(Queued),
+    /// The message given up is gone (its file removed).
+    ComposeDiscarded,
     /// The message has been open for the mark-read delay.
     ReadDelayElapsed {
         msg: MsgId,

@@ -135,10 +135,18 @@ pub fn update(state: &mut AppState, msg: Msg) -> Vec<Cmd> {
         }
         Msg::Failed(text) => state.error = Some(text),
         Msg::Notice(text) => state.notice = Some(text),
+        Msg::ComposeDiscarded => state.notice = Some("discarded".into()),
+        Msg::AttachmentSaved { path, opened } => {
+            state.notice = Some(match opened {
+                true => format!("opened {}", path.display()),
+                false => format!("saved to {}", path.display()),
+            })
+        }
         Msg::ActionLogLoaded(entries) => {
             state.overlays.replace_or_push(Overlay::ActionLog(entries))
         }
-        Msg::ActionDone { notice, undo } => {
+        Msg::ActionDone(done) => {
+            let (notice, undo) = triage::worded(done);
             if !notice.is_empty() {
                 state.notice = Some(notice);
             }
@@ -159,7 +167,7 @@ pub fn update(state: &mut AppState, msg: Msg) -> Vec<Cmd> {
         | Msg::PathCompleted { .. }
         | Msg::Suggestions { .. }
         | Msg::Autosaved { .. }
-        | Msg::ComposeQueued { .. }) => compose::on_msg(state, m, &mut cmds),
+        | Msg::ComposeQueued(_)) => compose::on_msg(state, m, &mut cmds),
         m @ (Msg::Searched { .. } | Msg::ServerSearched { .. } | Msg::ServerHits { .. }) => {
             search::on_msg(state, m, &mut cmds)
         }
@@ -541,6 +549,7 @@ use list::{ensure_visible, open_mailbox, reload_list, reload_window, toggle_fold
 use overlay::Input;
 pub use sidebar::sidebar_rows;
 use sidebar::{on_mailboxes, select_sidebar, toggle_sidebar_fold};
+pub use triage::worded;
 
 #[cfg(test)]
 mod tests;

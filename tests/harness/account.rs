@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use tern::app::effects::triage;
 use tern::app::msg::{Cmd, Msg, Undo};
+use tern::app::update::worded;
 use tern::config::{AccountConfig, Config};
 use tern::domain::{AccountId, MailboxId, MsgId};
 use tern::store::StoreHandle;
@@ -143,7 +144,7 @@ impl TernAccount {
     pub async fn act_undoable(&self, cmd: Cmd) -> Option<(Undo, String)> {
         let shown = format!("{cmd:?}");
         match self.act(cmd).await {
-            Msg::ActionDone { undo, .. } => undo,
+            Msg::ActionDone(done) => worded(done).1,
             other => panic!("{shown}: {other:?}"),
         }
     }

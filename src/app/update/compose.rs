@@ -4,7 +4,7 @@
 
 use std::path::PathBuf;
 
-use super::super::msg::{Cmd, Msg};
+use super::super::msg::{Cmd, Msg, Queued};
 use super::super::overlay::Overlay;
 use super::super::state::{AddrField, AddrPrompt, AppState, Editor};
 use crate::domain::ALL_INBOXES;
@@ -135,9 +135,14 @@ pub fn on_msg(state: &mut AppState, msg: Msg, cmds: &mut Vec<Cmd>) {
                 p.selected = 0;
             }
         }
-        Msg::ComposeQueued { notice } => {
+        Msg::ComposeQueued(queued) => {
             close(state);
-            state.notice = Some(notice);
+            state.notice = Some(match queued {
+                Queued::Sending { id, subject } => {
+                    format!("sending #{id}: {}", crate::domain::sanitize::line(&subject))
+                }
+                Queued::Drafted => "saved in Drafts".into(),
+            });
         }
         _ => {}
     }

@@ -670,7 +670,7 @@ fn the_folder_picker_filters_as_you_type_and_moves_or_copies() {
 
 #[test]
 fn undo_takes_back_the_last_actions_in_turn() {
-    use super::super::msg::Undo;
+    use super::super::msg::{Dest, Done, Undo};
     let (mut s, cmds) = loaded(5);
     answer(&mut s, &cmds, 5);
     assert!(key(&mut s, Action::Undo).is_empty());
@@ -681,43 +681,39 @@ fn undo_takes_back_the_last_actions_in_turn() {
     let b = Undo::Move {
         from: vec![(MsgId(2), MailboxId(10))],
     };
-    for (u, what) in [(a.clone(), "copied"), (b.clone(), "archived")] {
-        update(
-            &mut s,
-            Msg::ActionDone {
-                notice: what.into(),
-                undo: Some((u, what.into())),
-            },
-        );
-    }
+    let done = |what: &str, from: Vec<(MsgId, MailboxId)>, copies: Vec<MsgId>| {
+        Msg::ActionDone(Done::Moved {
+            what: what.into(),
+            dest: Dest::Mailbox(MailboxId(10)),
+            copy: from.is_empty(),
+            from,
+            copies,
+            missing: Vec::new(),
+        })
+    };
+    update(&mut s, done("copied", Vec::new(), vec![MsgId(1)]));
+    assert_eq!(s.notice.as_deref(), Some("copied: 1 message"));
+    update(
+        &mut s,
+        done("archived", vec![(MsgId(2), MailboxId(10))], Vec::new()),
+    );
     assert_eq!(
         key(&mut s, Action::Undo),
         [Cmd::Undo {
             undo: b,
-            what: "archived".into()
+            what: "archived: 1 message".into()
         }]
     );
     assert_eq!(
         key(&mut s, Action::Undo),
         [Cmd::Undo {
             undo: a,
-            what: "copied".into()
+            what: "copied: 1 message".into()
         }]
     );
     // It keeps at least the last 20 (here: 100).
     for i in 0..150 {
-        update(
-            &mut s,
-            Msg::ActionDone {
-                notice: String::new(),
-                undo: Some((
-                    Undo::Copy {
-                        copies: vec![MsgId(i)],
-                    },
-                    "copied".into(),
-                )),
-            },
-        );
+        update(&mut s, done("copied", Vec::new(), vec![MsgId(i)]));
     }
     assert_eq!(s.undo.len(), 100);
 }
@@ -833,6 +829,7 @@ fn with_a_delay_only_a_message_still_open_is_marked_read() {
 
 #[test]
 fn writing_a_reply_goes_through_the_editor_and_the_review() {
+    use super::super::msg::Queued;
     use crate::domain::compose::{Attachment, Draft, Kind};
     use crate::domain::keys::Key;
     let (mut s, cmds) = loaded(5);
@@ -937,10 +934,12 @@ fn writing_a_reply_goes_through_the_editor_and_the_review() {
     assert_eq!(*original, Some(first));
     update(
         &mut s,
-        Msg::ComposeQueued {
-            notice: "sending #1".into(),
-        },
+        Msg::ComposeQueued(Queued::Sending {
+            id: 1,
+            subject: "Re: hi".into(),
+        }),
     );
+    assert_eq!(s.notice.as_deref(), Some("sending #1: Re: hi"));
     assert!(s.overlays.compose().is_none() && !s.typing());
 }
 
@@ -969,6 +968,8 @@ fn discarding_asks_first() {
         [Cmd::DiscardCompose { file }]
     );
     assert!(s.overlays.compose().is_none());
+    update(&mut s, Msg::ComposeDiscarded);
+    assert_eq!(s.notice.as_deref(), Some("discarded"));
 }
 
 #[test]
@@ -1384,3 +1385,62 @@ fn a_global_search_merges_and_marks_what_the_server_found() {
 }
 
 mod overlays;
+
+#[test]
+fn what_the_cache_did_is_worded_here() {
+    use super::super::msg::{Dest, Done, Undo};
+    use crate::store::FlagName;
+    let flag = |undoable| Done::Flag {
+        flag: FlagName::Flagged,
+        on: true,
+        changed: vec![MsgId(1), MsgId(2)],
+        undoable,
+    };
+    let undo = Undo::Flag {
+        msgs: vec![MsgId(1), MsgId(2)],
+        flag: FlagName::Flagged,
+        on: true,
+    };
+    assert_eq!(
+        worded(flag(true)),
+        (
+            "flagged: 2 messages".to_string(),
+            Some((undo, "flagged: 2 messages".to_string()))
+        )
+    );
+    // Marked read on open: nothing said, nothing to undo.
+    assert_eq!(worded(flag(false)), (String::new(), None));
+    let archived = Done::Moved {
+        what: "archived".into(),
+        dest: Dest::Role(Role::Archive),
+        copy: false,
+        from: vec![(MsgId(3), MailboxId(1))],
+        copies: Vec::new(),
+        missing: vec!["work".into()],
+    };
+    assert_eq!(
+        worded(archived).0,
+        "archived: 1 message (no archive folder in work: those stay)"
+    );
+    assert_eq!(
+        worded(Done::Expunged { count: 1 }),
+        ("deleted for good: 1 message".to_string(), None)
+    );
+    let (mut s, _) = loaded(5);
+    update(
+        &mut s,
+        Msg::AttachmentSaved {
+            path: "/tmp/d/report.pdf".into(),
+            opened: false,
+        },
+    );
+    assert_eq!(s.notice.as_deref(), Some("saved to /tmp/d/report.pdf"));
+    update(
+        &mut s,
+        Msg::AttachmentSaved {
+            path: "/tmp/o/report.pdf".into(),
+            opened: true,
+        },
+    );
+    assert_eq!(s.notice.as_deref(), Some("opened /tmp/o/report.pdf"));
+}

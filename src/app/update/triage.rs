@@ -4,14 +4,95 @@
 use nucleo_matcher::pattern::{CaseMatching, Normalization, Pattern};
 use nucleo_matcher::{Config, Matcher};
 
-use super::super::msg::{Cmd, Dest};
+use super::super::msg::{Cmd, Dest, Done, Undo};
 use super::super::overlay::Overlay;
 use super::super::state::{AppState, Confirm, MarkMode, Picker, SidebarRow, Visual};
 use crate::domain::keys::{Action, Key, KeyChord};
 use crate::domain::{ALL_INBOXES, MsgId, Role};
+use crate::store::FlagName;
 
 /// How many actions `u` can take back.
 pub const UNDO_DEPTH: usize = 100;
+
+fn count(n: usize) -> String {
+    if n == 1 {
+        "1 message".into()
+    } else {
+        format!("{n} messages")
+    }
+}
+
+/// What the status line says about a triage action the cache has done (empty: nothing, as
+/// for mark-read-on-open), and the record `u` takes it back with (with its wording).
+pub fn worded(done: Done) -> (String, Option<(Undo, String)>) {
+    match done {
+        Done::Flag {
+            flag,
+            on,
+            changed,
+            undoable,
+        } => {
+            let what = match (flag, on) {
+                (FlagName::Seen, true) => "marked read",
+                (FlagName::Seen, false) => "marked unread",
+                (FlagName::Flagged, true) => "flagged",
+                (FlagName::Flagged, false) => "unflagged",
+                (FlagName::Answered, true) => "marked answered",
+                (FlagName::Answered, false) => "marked not answered",
+                (FlagName::Forwarded, true) => "marked forwarded",
+                (FlagName::Forwarded, false) => "marked not forwarded",
+            };
+            let what = format!("{what}: {}", count(changed.len()));
+            let undo = (undoable && !changed.is_empty()).then(|| {
+                (
+                    Undo::Flag {
+                        msgs: changed,
+                        flag,
+                        on,
+                    },
+                    what.clone(),
+                )
+            });
+            let notice = if undoable { what } else { String::new() };
+            (notice, undo)
+        }
+        Done::Moved {
+            what,
+            dest,
+            copy,
+            from,
+            copies,
+            missing,
+        } => {
+            let what = format!("{what}: {}", count(from.len() + copies.len()));
+            let mut notice = what.clone();
+            if let (Dest::Role(r), false) = (dest, missing.is_empty()) {
+                notice = format!(
+                    "{notice} (no {} folder in {}: those stay)",
+                    r.as_str(),
+                    missing.join(", ")
+                );
+            }
+            let undo = if copy {
+                (!copies.is_empty()).then_some((Undo::Copy { copies }, what))
+            } else {
+                (!from.is_empty()).then_some((Undo::Move { from }, what))
+            };
+            (notice, undo)
+        }
+        Done::Expunged { count: n } => (format!("deleted for good: {}", count(n)), None),
+        Done::Undone { what, done, asked } => {
+            let notice = if done == 0 {
+                format!("nothing to undo: {what} (the messages are gone)")
+            } else if done < asked {
+                format!("undone for {done} of {asked}: {what} (the others are gone)")
+            } else {
+                format!("undone: {what}")
+            };
+            (notice, None)
+        }
+    }
+}
 
 /// What an action applies to: the selection, else the current message.
 fn targets(state: &AppState) -> Vec<MsgId> {

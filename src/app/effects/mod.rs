@@ -1,0 +1,192 @@
+//! Runs Cmds: the only app code that holds the store handle and the engine handles. One
+//! exhaustive `match` ([`Effects::run`]) sends each command to the submodule that runs it:
+//!
+//! - `store`: commands answered from the cache alone, on the store's thread; the tests and
+//!   benches run exactly these, through the same [`execute_on`]
+//! - `engine`: the account engines (the only app file naming the sync actor's types)
+//! - `search`: the cache first, then the servers of folders without cached bodies
+//! - `compose`: the files mail is written in, the outbox, Drafts, the address book
+//! - `files`: attachments, links, paths
+//!
+//! Each command runs as its own task and answers with a Msg on the app's channel. What a
+//! command did comes back as data; `update` words the notices and keeps the undo records.
+
+mod compose;
+pub mod engine;
+mod files;
+mod search;
+mod store;
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use tokio::sync::mpsc::UnboundedSender;
+
+use super::msg::{Cmd, Msg};
+use crate::domain::AccountId;
+use crate::store::StoreHandle;
+use engine::{EngineHandle, Engines};
+
+pub use files::{complete_path, opener, save_attachment};
+pub use search::SERVER_SEARCH_PAUSE;
+pub use store::{execute_on, triage};
+
+#[derive(Clone)]
+pub struct Effects {
+    store: StoreHandle,
+    tx: UnboundedSender<Msg>,
+    engines: Engines,
+    dirs: Arc<Dirs>,
+    senders: Arc<Vec<Sender>>,
+    /// The newest search asked for: a server is asked only about a query the user stopped
+    /// typing at (see [`SERVER_SEARCH_PAUSE`]).
+    last_search: Arc<AtomicU64>,
+}
+
+/// An account that can send: its addresses (its own first, then aliases), its signature, and
+/// the kick that wakes its outbox worker.
+#[derive(Clone)]
+pub struct Sender {
+    pub account: AccountId,
+    pub me: Vec<crate::domain::Address>,
+    pub signatures: crate::domain::compose::Signatures,
+    pub kick: Option<crate::send::Kick>,
+}
+
+/// Where files the user asks for go.
+#[derive(Debug, Clone)]
+pub struct Dirs {
+    /// Saved attachments.
+    pub download: PathBuf,
+    /// Attachments saved only to be opened (private to the user).
+    pub scratch: PathBuf,
+}
+
+impl Effects {
+    pub fn new(
+        store: StoreHandle,
+        tx: UnboundedSender<Msg>,
+        engines: HashMap<AccountId, EngineHandle>,
+        dirs: Dirs,
+    ) -> Effects {
+        Effects {
+            store,
+            tx,
+            engines: Engines::new(engines),
+            dirs: Arc::new(dirs),
+            senders: Arc::new(Vec::new()),
+            last_search: Arc::new(AtomicU64::new(0)),
+        }
+    }
+
+    /// The accounts that can send.
+    pub fn with_senders(mut self, senders: Vec<Sender>) -> Effects {
+        self.senders = Arc::new(senders);
+        self
+    }
+
+    /// Every engine stops (the app quits).
+    pub fn shutdown(&self) {
+        self.engines.shutdown();
+    }
+
+    /// Run a command. The one dispatcher: every command has its arm.
+    // Long: one arm per command, each a call into a submodule.
+    pub fn run(&self, cmd: Cmd) {
+        let fx = self.clone();
+        match cmd {
+            Cmd::LoadMailboxes
+            | Cmd::LoadEnvelopes { .. }
+            | Cmd::LoadThreads { .. }
+            | Cmd::LoadEnvelopesByIds { .. }
+            | Cmd::LoadMessage { .. }
+            | Cmd::LoadActionLog
+            | Cmd::LoadServerHits { .. }
+            | Cmd::MarkRange { .. }
+            | Cmd::MarkThread { .. } => self.answer(store::load(fx.store, cmd)),
+            Cmd::SetFlag { .. } | Cmd::MoveTo { .. } | Cmd::Expunge { .. } | Cmd::Undo { .. } => {
+                self.answer(store::act(fx, cmd))
+            }
+            Cmd::Search {
+                req,
+                query,
+                scope,
+                limit,
+            } => {
+                self.last_search.fetch_max(req, Ordering::SeqCst);
+                tokio::spawn(search::run(fx, req, query, scope, limit));
+            }
+            Cmd::FetchBody { msg } => self.answer(engine::fetch_body(fx.store, fx.engines, msg)),
+            Cmd::WatchMailbox { mailbox } => {
+                tokio::spawn(engine::watch(fx.store, fx.engines, mailbox));
+            }
+            Cmd::StartCompose { kind, msg, mailbox } => {
+                self.answer(compose::start(fx, kind, msg, mailbox))
+            }
+            Cmd::ResumeDraft { msg } => self.answer(compose::resume(fx, msg)),
+            Cmd::WriteCompose { path, draft } => {
+                self.answer(async move { compose::write(path, draft) })
+            }
+            Cmd::ReadCompose { path, base } => self.answer(compose::read(path, base)),
+            Cmd::AttachFile { path } => self.answer(compose::attach(path)),
+            Cmd::SendCompose {
+                account,
+                draft,
+                original,
+                kind,
+                file,
+                draft_msg,
+            } => self.answer(compose::send(
+                fx, account, draft, original, kind, file, draft_msg,
+            )),
+            Cmd::SaveDraft {
+                account,
+                draft,
+                replaces,
+                file,
+            } => self.answer(compose::save(fx, account, draft, replaces, file)),
+            Cmd::AutosaveDraft {
+                account,
+                draft,
+                replaces,
+            } => self.answer(compose::autosave(fx, account, draft, replaces)),
+            Cmd::DiscardCompose { file } => self.answer(compose::discard(file)),
+            Cmd::SuggestAddresses { req, prefix } => {
+                self.answer(compose::suggest(fx.store, req, prefix))
+            }
+            Cmd::CompletePath { input } => self.answer(files::complete(input)),
+            Cmd::SaveAttachment { msg, index } => {
+                self.answer(files::attachment(fx, msg, index, false))
+            }
+            Cmd::OpenAttachment { msg, index } => {
+                self.answer(files::attachment(fx, msg, index, true))
+            }
+            // At once, as before: the opener is started, not waited for.
+            Cmd::OpenUrl { url } => {
+                if let Some(failed) = files::open_link(&url) {
+                    let _ = self.tx.send(failed);
+                }
+            }
+            Cmd::MarkReadLater { msg, after_ms } => self.answer(async move {
+                tokio::time::sleep(std::time::Duration::from_millis(after_ms)).await;
+                Msg::ReadDelayElapsed { msg }
+            }),
+        }
+    }
+
+    /// Run a job as its own task; its answer (if any) goes to the app.
+    fn answer<M>(&self, job: impl Future<Output = M> + Send + 'static)
+    where
+        M: Into<Option<Msg>> + Send + 'static,
+    {
+        let tx = self.tx.clone();
+        tokio::spawn(async move {
+            if let Some(msg) = job.await.into() {
+                let _ = tx.send(msg);
+            }
+        });
+    }
+}
