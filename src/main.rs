@@ -175,6 +175,7 @@ fn send(
     Ok(rt.block_on(tern::commands::send(&cfg, store, &input, &opts)))
 }
 
+// Long: one match arm per subcommand, each a few lines.
 fn main() -> ExitCode {
     // Everything tern writes (cache, log, drafts, scratch files, saved attachments) is the
     // user's alone, whatever the umask it was started with.

@@ -78,6 +78,8 @@ fn read_all_in_thread(mut r: impl Read + Send + 'static) -> mpsc::Receiver<Vec<u
     rx
 }
 
+// Long: spawn, wait with a deadline, read both pipes, stop the process group: one sequence
+// whose timeout handling is read whole.
 fn run_password_command(command: &str, timeout: Duration) -> Result<Secret, PasswordError> {
     let mut cmd = Command::new("sh");
     cmd.arg("-c")

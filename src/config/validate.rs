@@ -139,6 +139,7 @@ impl Cx<'_> {
         })
     }
 
+    // Long: one check after another on the top-level fields, each with its own error message.
     fn config(&mut self, raw: RawConfig) -> Config {
         let data_dir = match &raw.data_dir {
             Some(d) => self.path_value("data_dir", d),
@@ -274,6 +275,8 @@ impl Cx<'_> {
         }
     }
 
+    // Long: one check after another on the fields of an account table, each with its own error
+    // message.
     fn account(&mut self, raw: RawAccount, span: Range<usize>) -> Option<AccountConfig> {
         let name = raw.name.get_ref().trim().to_string();
         if name.is_empty() {
@@ -368,6 +371,8 @@ impl Cx<'_> {
         })
     }
 
+    // Long: one check after another on the fields of a server table, each with its own error
+    // message; they share nothing a helper could take.
     fn server(&mut self, protocol: Protocol, raw: RawServer, email: &str) -> Option<ServerConfig> {
         let before = self.errors.len();
         let host = raw.host.get_ref().trim().to_string();

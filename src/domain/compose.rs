@@ -299,6 +299,8 @@ impl Signatures {
 /// The draft a new message, reply or forward starts from. `me`: the account's addresses
 /// (its own first, then its aliases): the From is the one the original was sent to, and
 /// none of them is replied to. `original`: the raw message answered or forwarded.
+// Long: one match arm per kind of draft (new, reply, reply all, forward inline or
+// attached), sharing the From, signature and quoting set up before it.
 pub fn template(
     kind: Kind,
     original: Option<&[u8]>,

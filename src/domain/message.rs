@@ -1,6 +1,9 @@
 //! Parsed messages: the metadata the cache keeps for a list row, and the reader's view of a
 //! whole message. Parsing goes through mail-parser; HTML becomes text through html2text.
 //! Nothing here panics on malformed input: every field falls back to empty.
+//!
+//! Here: the model and the parse. `html` (HTML as styled lines or text), `flowed`
+//! (format=flowed), `cut` (bounds on what the reader lays out), `attachments`.
 
 use mail_parser::{HeaderValue, MessageParser, MimeHeaders};
 
@@ -8,6 +11,17 @@ use super::Address;
 use super::sanitize;
 use super::skeleton::{Skeleton, WHOLE_UP_TO};
 
+mod attachments;
+mod cut;
+mod flowed;
+mod html;
+
+pub use attachments::attachment;
+use attachments::attachment_name;
+use cut::{cut_html, cut_rich, cut_text, rich_text};
+pub use flowed::unflow;
+use html::plain_links;
+pub use html::{html_to_rich, html_to_text};
 /// Bodies larger than this are cut before HTML rendering, so a hostile 100 MB HTML part
 /// cannot stall the reader. The reader says when this happened.
 pub const MAX_RENDER_BYTES: usize = 2 * 1024 * 1024;
@@ -115,200 +129,6 @@ pub fn parse_skeleton_for_reader(sk: &Skeleton, width: usize) -> MessageView {
     parse_inner(&sk.raw, Some(width), Some(sk))
 }
 
-/// `html` cut to at most `max` bytes, before a tag when one starts in the second half of the
-/// cut (else on a char boundary), and the number of bytes left out.
-fn cut_html(html: &str, max: usize) -> (&str, usize) {
-    if html.len() <= max {
-        return (html, 0);
-    }
-    let mut end = max;
-    while !html.is_char_boundary(end) {
-        end -= 1;
-    }
-    if let Some(lt) = html[..end].rfind('<').filter(|&lt| lt >= end / 2) {
-        end = lt;
-    }
-    (&html[..end], html.len() - end)
-}
-
-/// Cut `text` to at most `max_bytes` (on a char boundary) and `max_lines` lines; the bytes
-/// left out.
-fn cut_text(text: &mut String, max_bytes: usize, max_lines: usize) -> usize {
-    let mut end = text.len().min(max_bytes);
-    while !text.is_char_boundary(end) {
-        end -= 1;
-    }
-    if let Some((i, _)) = text[..end]
-        .match_indices('\n')
-        .nth(max_lines.saturating_sub(1))
-    {
-        end = i;
-    }
-    let cut = text.len() - end;
-    if cut > 0 {
-        text.truncate(end);
-        text.shrink_to_fit();
-    }
-    cut
-}
-
-/// The text of styled lines, one line each.
-fn rich_text(lines: &[RichLine]) -> String {
-    let mut out = String::new();
-    for l in lines {
-        for (s, _) in l {
-            out.push_str(s);
-        }
-        out.push('\n');
-    }
-    out
-}
-
-/// Cut styled lines to the same bounds as [`cut_text`]; the bytes left out.
-fn cut_rich(lines: &mut Vec<RichLine>, max_bytes: usize, max_lines: usize) -> usize {
-    let len = |l: &RichLine| l.iter().map(|(s, _)| s.len()).sum::<usize>() + 1;
-    let mut kept = 0;
-    let mut n = 0;
-    for l in lines.iter() {
-        if n == max_lines || kept + len(l) > max_bytes {
-            break;
-        }
-        kept += len(l);
-        n += 1;
-    }
-    let cut: usize = lines[n..].iter().map(len).sum();
-    lines.truncate(n);
-    lines.shrink_to_fit();
-    cut
-}
-
-/// The name and decoded contents of a message's attachment, counted as
-/// [`MessageView::attachments`] lists them.
-pub fn attachment(raw: &[u8], index: usize) -> Option<(String, Vec<u8>)> {
-    let msg = MessageParser::default().parse(raw)?;
-    let part = msg.attachments().nth(index)?;
-    let name = attachment_name(part);
-    // mail-parser gives base64 it cannot decode (cut short, no closing boundary) as its raw
-    // text: decode that leniently instead of saving the base64 itself.
-    let base64 = part
-        .content_transfer_encoding()
-        .is_some_and(|e| e.trim().eq_ignore_ascii_case("base64"));
-    let bytes = if part.is_encoding_problem && base64 {
-        lenient_base64(part.contents())
-    } else {
-        part.contents().to_vec()
-    };
-    Some((name, bytes))
-}
-
-/// Base64 decoded as far as it goes: characters outside the alphabet skipped, everything from
-/// the first `=` ignored, a last incomplete quantum decoded to its whole bytes.
-fn lenient_base64(text: &[u8]) -> Vec<u8> {
-    use base64::Engine as _;
-    use base64::engine::{GeneralPurpose, general_purpose::NO_PAD};
-    const ENGINE: GeneralPurpose = GeneralPurpose::new(
-        &base64::alphabet::STANDARD,
-        NO_PAD.with_decode_allow_trailing_bits(true),
-    );
-    let mut digits: Vec<u8> = text
-        .iter()
-        .copied()
-        .take_while(|&b| b != b'=')
-        .filter(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/'))
-        .collect();
-    if digits.len() % 4 == 1 {
-        digits.pop(); // six bits: not a byte
-    }
-    ENGINE.decode(&digits).unwrap_or_default()
-}
-
-fn attachment_name(p: &mail_parser::MessagePart<'_>) -> String {
-    p.attachment_name()
-        .map(str::to_string)
-        .or_else(|| {
-            p.message()
-                .and_then(|m| m.subject())
-                .map(|s| format!("{s}.eml"))
-        })
-        .unwrap_or_else(|| "unnamed".into())
-}
-
-/// URLs in plain text, in order, each once.
-fn plain_links(text: &str) -> Vec<String> {
-    let mut finder = linkify::LinkFinder::new();
-    finder.kinds(&[linkify::LinkKind::Url]);
-    let mut out: Vec<String> = Vec::new();
-    for l in finder.links(text) {
-        let url = l.as_str().to_string();
-        if !out.contains(&url) {
-            out.push(url);
-        }
-    }
-    out
-}
-
-/// HTML laid out with its styles (html2text's rich output), links numbered: each link's text
-/// is followed by `[n]`. None when html2text refuses the input or it is over the render bound.
-pub fn html_to_rich(html: &str, width: usize) -> Option<(Vec<RichLine>, Vec<String>)> {
-    use html2text::render::RichAnnotation as A;
-    if html.len() > MAX_RENDER_BYTES {
-        return None;
-    }
-    // Escape sequences go whole before html2text, which would drop only their control bytes.
-    let html = sanitize::escapes(html);
-    let lines = html2text::config::rich()
-        .no_table_borders()
-        .lines_from_read(html.as_bytes(), width.max(20))
-        .ok()?;
-    let mut links: Vec<String> = Vec::new();
-    let mut out = Vec::with_capacity(lines.len());
-    for line in &lines {
-        let mut spans: RichLine = Vec::new();
-        let mut open_link: Option<usize> = None;
-        let close = |spans: &mut RichLine, n: Option<usize>| {
-            if let Some(n) = n {
-                let style = SpanStyle {
-                    link: true,
-                    ..SpanStyle::default()
-                };
-                spans.push((format!("[{}]", n + 1), style));
-            }
-        };
-        for ts in line.tagged_strings() {
-            let mut style = SpanStyle::default();
-            let mut link = None;
-            for a in &ts.tag {
-                match a {
-                    A::Strong => style.bold = true,
-                    A::Emphasis => style.italic = true,
-                    A::Code | A::Preformat(_) => style.code = true,
-                    A::Strikeout => style.strike = true,
-                    A::Link(url) => {
-                        style.link = true;
-                        let n = match links.iter().position(|l| l == url) {
-                            Some(n) => n,
-                            None => {
-                                links.push(url.clone());
-                                links.len() - 1
-                            }
-                        };
-                        link = Some(n);
-                    }
-                    _ => {}
-                }
-            }
-            if open_link != link {
-                close(&mut spans, open_link);
-                open_link = link;
-            }
-            spans.push((ts.s.clone(), style));
-        }
-        close(&mut spans, open_link);
-        out.push(spans);
-    }
-    Some((out, links))
-}
-
 /// The raw text of a message for display, cut at [`MAX_RENDER_BYTES`].
 fn raw_text(raw: &[u8]) -> String {
     String::from_utf8_lossy(&raw[..raw.len().min(MAX_RENDER_BYTES)]).into_owned()
@@ -347,78 +167,6 @@ fn addresses(a: Option<&mail_parser::Address<'_>>) -> Vec<Address> {
         .collect()
 }
 
-/// Render HTML as plain text at `width` columns, bounded in size.
-pub fn html_to_text(html: &str, width: usize) -> (String, bool) {
-    let (input, more) = cut_html(html, MAX_HTML_BYTES);
-    let cut = more > 0;
-    // Escape sequences go whole before html2text, which would drop only their control bytes.
-    let input = sanitize::escapes(input);
-    let input = input.as_str();
-    match html2text::config::plain()
-        .no_table_borders()
-        .string_from_read(input.as_bytes(), width.max(20))
-    {
-        Ok(s) => (s, cut),
-        // html2text refuses some pathological input: fall back to the tag-stripped text.
-        Err(_) => (mail_parser::decoders::html::html_to_text(input), true),
-    }
-}
-
-/// Reflow `format=flowed` text (RFC 3676): lines ending in a space continue on the next line
-/// of the same quote depth, so paragraphs are joined and wrap to the reader's width instead of
-/// the sender's. Hand-written: no maintained crate decodes it, and the rules are short.
-pub fn unflow(text: &str, delsp: bool) -> String {
-    let mut out = String::with_capacity(text.len());
-    // The paragraph being joined: its quote depth and text so far.
-    let mut open: Option<(usize, String)> = None;
-    let flush = |out: &mut String, depth: usize, para: &str| {
-        for _ in 0..depth {
-            out.push('>');
-        }
-        if depth > 0 && !para.is_empty() {
-            out.push(' ');
-        }
-        out.push_str(para);
-        out.push('\n');
-    };
-    for raw in text.split('\n') {
-        let line = raw.strip_suffix('\r').unwrap_or(raw);
-        let depth = line.chars().take_while(|c| *c == '>').count();
-        let mut body = &line[depth..];
-        // Space-stuffing: one leading space was added by the sender.
-        if let Some(rest) = body.strip_prefix(' ') {
-            body = rest;
-        }
-        let flowed = body.ends_with(' ') && body != "-- ";
-        if let Some((d, para)) = &mut open
-            && *d != depth
-        {
-            flush(&mut out, *d, para);
-            open = None;
-        }
-        let piece = if flowed && delsp {
-            &body[..body.len() - 1]
-        } else {
-            body
-        };
-        match &mut open {
-            Some((_, para)) => para.push_str(piece),
-            None => open = Some((depth, piece.to_string())),
-        }
-        if !flowed && let Some((d, para)) = open.take() {
-            flush(&mut out, d, &para);
-        }
-    }
-    if let Some((d, para)) = open {
-        flush(&mut out, d, &para);
-    }
-    // split('\n') saw one more (empty) line after a final newline than the text has.
-    if !text.ends_with('\n') || out.ends_with("\n\n") {
-        out.pop();
-    }
-    out
-}
-
 fn preview_of(text: &str) -> String {
     let mut out = String::new();
     for line in text.lines() {
@@ -455,6 +203,8 @@ pub fn parse(raw: &[u8]) -> MessageView {
 
 /// [`parse`], or with `reader` (its width) the reader's view: see [`parse_for_reader`].
 /// With `sk`, `raw` is that skeleton's: sizes, cuts and the source text come from `sk`.
+// Long: one pass that fills one MessageView: which body is shown (text, HTML, skeleton) and
+// the cuts depend on each other's results.
 fn parse_inner(raw: &[u8], reader: Option<usize>, sk: Option<&Skeleton>) -> MessageView {
     let size = u32::try_from(sk.map_or(raw.len(), |s| s.size)).unwrap_or(u32::MAX);
     // Body bytes of the part starting at `offset` that the skeleton left out.
@@ -711,38 +461,6 @@ Hello there,\r\n> quoted\r\nsee you\r\n-- \r\nsig\r\n";
     }
 
     #[test]
-    fn truncated_base64_attachments_are_decoded() {
-        // Without the closing boundary mail-parser gives the raw text; with it, it decodes
-        // the whole quanta itself.
-        for (body, end, want) in [
-            ("QUJD", "", &b"ABC"[..]),
-            ("QUJDRA", "", b"ABCD"),
-            ("QUJDRA=", "", b"ABCD"),
-            ("QUJDREVG\r\nR0g", "", b"ABCDEFGH"),
-            ("QUJD", "\r\n--b--\r\n", b"ABC"),
-            ("QUJDRA", "\r\n--b--\r\n", b"ABC"),
-        ] {
-            {
-                let raw = format!(
-                    "Subject: x\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n\
---b\r\nContent-Type: text/plain\r\n\r\nhi\r\n\
---b\r\nContent-Type: application/octet-stream\r\n\
-Content-Disposition: attachment; filename=a.bin\r\n\
-Content-Transfer-Encoding: base64\r\n\r\n{body}{end}"
-                );
-                let (name, bytes) = attachment(raw.as_bytes(), 0).expect("attachment");
-                assert_eq!(name, "a.bin");
-                assert_eq!(
-                    bytes,
-                    want,
-                    "{body:?} {end:?}: {:?}",
-                    String::from_utf8_lossy(&bytes)
-                );
-            }
-        }
-    }
-
-    #[test]
     fn garbage_never_panics() {
         for raw in [
             &b""[..],
@@ -774,118 +492,8 @@ Content-Transfer-Encoding: base64\r\n\r\n{body}{end}"
     }
 
     #[test]
-    fn a_huge_single_line_is_cut_for_the_reader_only() {
-        let raw = big_line(5);
-        let v = parse_for_reader(&raw, 148);
-        assert!(v.body.len() <= MAX_DISPLAY_BYTES, "{}", v.body.len());
-        assert!(v.body.len() > MAX_DISPLAY_BYTES - 8);
-        assert!(v.cut > 4 << 20, "{}", v.cut);
-        assert!(v.meta.body_text.is_empty());
-        assert!(v.rich.is_none());
-        // The index gets the start of the text: a message over 4 MiB is parsed through its
-        // skeleton, which keeps 512 KiB of each text part.
-        let indexed = parse(&raw).meta.body_text;
-        assert!(
-            indexed.len() > 500 << 10 && indexed.len() <= (512 << 10) + 8,
-            "{}",
-            indexed.len()
-        );
-        assert!(v.body.starts_with(&indexed[..1000]));
-    }
-
-    #[test]
-    fn a_huge_html_body_is_laid_out_from_a_bounded_cut() {
-        let raw = big_html(5);
-        let v = parse_for_reader(&raw, 148);
-        assert_eq!(v.source, BodySource::Html);
-        let rich = v.rich.expect("rich lines");
-        assert!(rich.len() <= MAX_DISPLAY_LINES);
-        let bytes: usize = rich.iter().flatten().map(|(s, _)| s.len() + 1).sum();
-        assert!(bytes <= MAX_DISPLAY_BYTES + rich.len(), "{bytes}");
-        assert!(v.body.len() <= MAX_DISPLAY_BYTES);
-        assert!(v.cut > 4 << 20, "{}", v.cut);
-        assert_eq!(v.links, ["https://x.example/"]);
-    }
-
-    #[test]
-    fn many_short_lines_are_cut_at_the_line_bound() {
-        let mut raw = b"Subject: lines\r\n\r\n".to_vec();
-        for _ in 0..MAX_DISPLAY_LINES + 50 {
-            raw.extend_from_slice(b"x\r\n");
-        }
-        let v = parse_for_reader(&raw, 80);
-        assert_eq!(v.body.lines().count(), MAX_DISPLAY_LINES);
-        assert!(v.cut > 0);
-    }
-
-    #[test]
-    fn a_normal_message_is_not_cut() {
-        let raw = b"Subject: x\r\nContent-Type: text/html; charset=utf-8\r\n\r\n<p>Hi <a href=\"https://a.example/\">there</a></p>";
-        let v = parse_for_reader(raw, 100);
-        assert_eq!(v.cut, 0);
-        assert_eq!(v.body, "Hi there[1]\n");
-        let (rich, links) =
-            html_to_rich("<p>Hi <a href=\"https://a.example/\">there</a></p>", 100).unwrap();
-        assert_eq!(v.rich, Some(rich));
-        assert_eq!(v.links, links);
-        let raw = b"Subject: x\r\n\r\nsee https://b.example/ now\r\n";
-        let v = parse_for_reader(raw, 100);
-        assert_eq!(
-            (v.cut, v.body.as_str()),
-            (0, "see https://b.example/ now\r\n")
-        );
-        assert_eq!(v.links, ["https://b.example/"]);
-    }
-
-    #[test]
-    fn html_is_cut_before_a_tag() {
-        let html = format!("{}<b>tail</b>", "é".repeat(100));
-        let (head, more) = cut_html(&html, 205);
-        assert_eq!(head, "é".repeat(100));
-        assert_eq!(more, "<b>tail</b>".len());
-        let all = "é".repeat(100);
-        let (head, _) = cut_html(&all, 51);
-        assert_eq!(head.len(), 50);
-    }
-
-    #[test]
     fn base_subject_strips_prefix_stack() {
         assert_eq!(base_subject("Re: RE: Fwd: hello"), "hello");
         assert_eq!(base_subject("hello"), "hello");
-    }
-}
-
-#[cfg(test)]
-mod flowed_tests {
-    use super::*;
-
-    #[test]
-    fn flowed_paragraphs_join_and_fixed_lines_stay() {
-        let text =
-            "This is a long \r\nparagraph that was \r\nwrapped.\r\nA fixed line.\r\n-- \r\nSig\r\n";
-        assert_eq!(
-            unflow(text, false),
-            "This is a long paragraph that was wrapped.\nA fixed line.\n-- \nSig\n"
-        );
-    }
-
-    #[test]
-    fn quote_depth_ends_a_paragraph_and_stuffing_is_removed() {
-        let text = "> quoted and \r\n> flowed\r\n>> deeper\r\n From stuffed\r\nafter \r\n";
-        assert_eq!(
-            unflow(text, false),
-            "> quoted and flowed\n>> deeper\nFrom stuffed\nafter \n"
-        );
-    }
-
-    #[test]
-    fn delsp_removes_the_soft_break_space() {
-        assert_eq!(unflow("Ger \r\nman\r\n", true), "German\n");
-    }
-
-    #[test]
-    fn a_flowed_message_is_reflowed_in_the_view() {
-        let raw = b"From: a@b.example\r\nSubject: f\r\nContent-Type: text/plain; charset=utf-8; format=flowed\r\n\r\nOne \r\ntwo \r\nthree.\r\n";
-        assert_eq!(parse(raw).body.trim_end(), "One two three.");
     }
 }

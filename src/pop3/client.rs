@@ -8,6 +8,9 @@
 //! has an inactivity timeout. Responses are scanned as bytes out of a 64 KiB buffer: message
 //! bodies are arbitrary 8-bit data, and RETR makes no syscall or allocation per line. Server
 //! text reaches error messages only through `sanitize::line`; the password never does.
+//!
+//! Here: the session and its I/O. `connect`, `commands` (one method per POP3 command),
+//! `capabilities` (CAPA), `parse` (status lines, numbers, base64, dot-unstuffing).
 
 use std::collections::HashMap;
 use std::str::FromStr;
@@ -20,7 +23,15 @@ use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncWrite, AsyncWriteExt, BufReader
 use crate::config::{Secret, Security, ServerConfig};
 use crate::domain::sanitize;
 use crate::net::{self, BoxStream, NetError};
+
+mod capabilities;
+mod commands;
+mod connect;
+mod parse;
+
 use crate::sync::{ErrorKind, SyncError};
+pub use capabilities::Capabilities;
+use parse::*;
 
 /// How long the server may stay silent: per read or write, not per command, so a large RETR
 /// never times out while its bytes keep arriving.
@@ -46,85 +57,10 @@ pub struct Pop3<S = BoxStream> {
     caps: Capabilities,
 }
 
-/// What the server announced in answer to CAPA: capability names (upper-cased) with their
-/// arguments, e.g. `STLS`, `USER`, `UIDL`, `PIPELINING`, `RESP-CODES`, `SASL PLAIN LOGIN`.
-/// Empty when the server does not know CAPA.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Capabilities(HashMap<String, Vec<String>>);
-
-impl Capabilities {
-    fn parse(lines: &[Vec<u8>]) -> Capabilities {
-        let mut caps = HashMap::new();
-        for line in lines {
-            let text = String::from_utf8_lossy(line);
-            let mut words = text.split_ascii_whitespace();
-            if let Some(name) = words.next() {
-                caps.insert(
-                    name.to_ascii_uppercase(),
-                    words.map(str::to_string).collect(),
-                );
-            }
-        }
-        Capabilities(caps)
-    }
-
-    /// Whether the server announced capability `name` (case-insensitive).
-    pub fn has(&self, name: &str) -> bool {
-        self.0.contains_key(&name.to_ascii_uppercase())
-    }
-
-    /// The arguments of capability `name`, e.g. the mechanisms of `SASL`; empty if absent.
-    pub fn args(&self, name: &str) -> &[String] {
-        self.0
-            .get(&name.to_ascii_uppercase())
-            .map_or(&[], Vec::as_slice)
-    }
-
-    /// Whether SASL mechanism `mech` (e.g. "PLAIN") is offered.
-    pub fn sasl(&self, mech: &str) -> bool {
-        self.args("SASL")
-            .iter()
-            .any(|m| m.eq_ignore_ascii_case(mech))
-    }
-
-    /// True when the server announced nothing (CAPA unknown to it).
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
-}
-
 /// A status line: `+OK` or `-ERR`, with the text after it.
 enum Status {
     Ok(Vec<u8>),
     Err(Vec<u8>),
-}
-
-/// Server text made fit for an error message: at most 200 characters, sanitised.
-fn shown(text: &[u8]) -> String {
-    let text: String = String::from_utf8_lossy(text).chars().take(200).collect();
-    sanitize::line(&text)
-}
-
-/// The response code (RFC 2449) a `-ERR` text starts with, upper-cased: `IN-USE`, `SYS/TEMP`…
-fn code(text: &[u8]) -> Option<String> {
-    let rest = text.strip_prefix(b"[")?;
-    let end = rest.iter().position(|&b| b == b']')?;
-    Some(String::from_utf8_lossy(&rest[..end]).to_ascii_uppercase())
-}
-
-fn words(line: &[u8]) -> impl Iterator<Item = &[u8]> {
-    line.split(u8::is_ascii_whitespace)
-        .filter(|w| !w.is_empty())
-}
-
-fn number<T: FromStr>(word: &[u8]) -> Option<T> {
-    std::str::from_utf8(word).ok()?.parse().ok()
-}
-
-/// `n size` of STAT and LIST.
-fn pair<T: FromStr>(line: &[u8]) -> Option<(u32, T)> {
-    let mut w = words(line);
-    Some((number(w.next()?)?, number(w.next()?)?))
 }
 
 fn timed_out(host: &str, what: &str, limit: Duration) -> SyncError {
@@ -133,159 +69,6 @@ fn timed_out(host: &str, what: &str, limit: Duration) -> SyncError {
         secs: limit.as_secs(),
     }
     .into()
-}
-
-/// Standard base64 (RFC 4648), for AUTH PLAIN.
-fn base64(bytes: &[u8]) -> String {
-    const ABC: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
-    for chunk in bytes.chunks(3) {
-        let b = |i: usize| u32::from(chunk.get(i).copied().unwrap_or(0));
-        let n = (b(0) << 16) | (b(1) << 8) | b(2);
-        for i in 0..4 {
-            out.push(if i <= chunk.len() {
-                char::from(ABC[(n >> (18 - 6 * i)) as usize & 63])
-            } else {
-                '='
-            });
-        }
-    }
-    out
-}
-
-/// Where RETR is in the dot-stuffed stream of a multi-line answer.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum At {
-    LineStart,
-    /// A `.` began the line (consumed, not copied).
-    Dot,
-    /// `.` CR began the line.
-    DotCr,
-    Mid,
-}
-
-/// Copy the message bytes of `chunk` into `out`, undoing dot-stuffing and ending every line
-/// with CRLF (a bare LF too). Returns how many bytes were consumed and whether the final `.`
-/// line was among them; when it was not, the whole chunk was consumed.
-fn unstuff(at: &mut At, chunk: &[u8], out: &mut Vec<u8>) -> (usize, bool) {
-    let mut i = 0;
-    while i < chunk.len() {
-        match *at {
-            At::LineStart if chunk[i] == b'.' => (i, *at) = (i + 1, At::Dot),
-            At::LineStart => *at = At::Mid,
-            At::Dot => match chunk[i] {
-                b'\n' => return (i + 1, true),
-                b'\r' => (i, *at) = (i + 1, At::DotCr),
-                _ => *at = At::Mid,
-            },
-            At::DotCr if chunk[i] == b'\n' => return (i + 1, true),
-            At::DotCr => {
-                out.push(b'\r');
-                *at = At::Mid;
-            }
-            At::Mid => match chunk[i..].iter().position(|&b| b == b'\n') {
-                Some(p) => {
-                    out.extend_from_slice(&chunk[i..i + p]);
-                    if out.last() != Some(&b'\r') {
-                        out.push(b'\r');
-                    }
-                    out.push(b'\n');
-                    (i, *at) = (i + p + 1, At::LineStart);
-                }
-                None => {
-                    out.extend_from_slice(&chunk[i..]);
-                    i = chunk.len();
-                }
-            },
-        }
-    }
-    (i, false)
-}
-
-impl Pop3<BoxStream> {
-    /// Connect, secure the connection (implicit TLS, STLS, or none as configured), read the
-    /// greeting, ask CAPA and log in. With STLS the capabilities are asked again over TLS.
-    pub async fn connect(
-        server: &ServerConfig,
-        password: Option<&Secret>,
-        tls: Arc<ClientConfig>,
-    ) -> Result<Self, SyncError> {
-        let host = server.host.as_str();
-        let password = password.ok_or_else(|| {
-            SyncError::new(
-                ErrorKind::Auth,
-                format!("no password configured for {host}"),
-            )
-        })?;
-        if server.security == Security::None && !server.allow_plaintext_auth {
-            return Err(SyncError::new(
-                ErrorKind::Tls,
-                format!(
-                    "refusing to send the password to {host} in plain text \
-                     (security = \"none\" and allow_plaintext_auth = false)"
-                ),
-            ));
-        }
-        let stream: BoxStream = match server.security {
-            Security::Tls => net::connect_tls(host, server.port, tls.clone()).await?,
-            Security::StartTls | Security::None => {
-                Box::new(net::connect_tcp(host, server.port).await?)
-            }
-        };
-        let (mut pop, caps) = Pop3::secure(stream, host, server.security, tls).await?;
-        pop.login(&server.username, password, &caps).await?;
-        Ok(pop)
-    }
-
-    /// On a connected stream (already TLS for `Security::Tls`): read the greeting, ask CAPA,
-    /// and with `Security::StartTls` upgrade with STLS (refused when not offered) and ask CAPA
-    /// again, since capabilities announced in plain text are not trusted.
-    async fn secure(
-        stream: BoxStream,
-        host: &str,
-        security: Security,
-        tls: Arc<ClientConfig>,
-    ) -> Result<(Self, Capabilities), SyncError> {
-        let mut pop = Pop3::from_stream(stream, host).await?;
-        let caps = pop.capa().await?;
-        if security != Security::StartTls {
-            return Ok((pop, caps));
-        }
-        if !caps.has("STLS") {
-            return Err(SyncError::new(
-                ErrorKind::Tls,
-                format!("{host} does not offer STLS; refusing to continue without encryption"),
-            ));
-        }
-        pop.send("STLS", "STLS").await?;
-        if let Status::Err(text) = pop.status("STLS").await? {
-            return Err(SyncError::new(
-                ErrorKind::Tls,
-                format!(
-                    "{host} did not accept STLS ({}); refusing to continue without encryption",
-                    shown(&text)
-                ),
-            ));
-        }
-        if !pop.io.buffer().is_empty() {
-            // Bytes sent before the handshake would pass for ones sent over TLS.
-            return Err(SyncError::new(
-                ErrorKind::Tls,
-                format!("{host} sent data before the TLS handshake; refusing to continue"),
-            ));
-        }
-        let (commands, timeout) = (pop.commands, pop.timeout);
-        let stream = net::start_tls(pop.io.into_inner(), host, tls).await?;
-        let mut pop = Pop3 {
-            io: BufReader::with_capacity(BUF_SIZE, Box::new(stream) as BoxStream),
-            host: host.to_string(),
-            commands,
-            timeout,
-            caps: Capabilities::default(),
-        };
-        let caps = pop.capa().await?;
-        Ok((pop, caps))
-    }
 }
 
 impl<S: AsyncRead + AsyncWrite + Unpin + Send> Pop3<S> {
@@ -317,199 +100,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Pop3<S> {
         self.commands
     }
 
-    /// Ask for the capabilities; a server that does not know CAPA has none (not an error).
-    pub async fn capa(&mut self) -> Result<Capabilities, SyncError> {
-        self.send("CAPA", "CAPA").await?;
-        let caps = match self.status("CAPA").await? {
-            Status::Ok(_) => Capabilities::parse(&self.lines("CAPA").await?),
-            Status::Err(_) => Capabilities::default(),
-        };
-        self.caps = caps.clone();
-        Ok(caps)
-    }
-
     /// What the server announced in its last answer to CAPA (after STLS: over TLS).
     pub fn capabilities(&self) -> &Capabilities {
         &self.caps
-    }
-
-    /// Log in: AUTH PLAIN when `caps` offers SASL PLAIN, else USER and PASS. A refusal is an
-    /// `Auth` error, except a locked mailbox or a temporary failure (transient `Protocol`).
-    ///
-    /// When `caps` offers UTF8 (RFC 6856), UTF-8 mode is asked for first (it is valid only
-    /// before the login): without it a server may send a stand-in for mail with raw UTF-8 in
-    /// its headers (Courier sends "Cannot display Unicode content" with the original as an
-    /// attachment) instead of the message. A refusal leaves the session as it was.
-    pub async fn login(
-        &mut self,
-        user: &str,
-        password: &Secret,
-        caps: &Capabilities,
-    ) -> Result<(), SyncError> {
-        let pass = password.expose();
-        if user.contains(['\r', '\n', '\0']) || pass.contains(['\r', '\n', '\0']) {
-            return Err(SyncError::new(
-                ErrorKind::Auth,
-                format!(
-                    "{}: the user name or password contains a line break or NUL, which POP3 \
-                     cannot send",
-                    self.host
-                ),
-            ));
-        }
-        if caps.has("UTF8") {
-            self.send("UTF8", "UTF8").await?;
-            self.status("UTF8").await?;
-        }
-        let steps = if caps.sasl("PLAIN") {
-            let msg = [b"\0", user.as_bytes(), b"\0", pass.as_bytes()].concat();
-            vec![(format!("AUTH PLAIN {}", base64(&msg)), "AUTH PLAIN")]
-        } else {
-            vec![
-                (format!("USER {user}"), "USER"),
-                (format!("PASS {pass}"), "PASS"),
-            ]
-        };
-        for (cmd, what) in steps {
-            self.send(&cmd, what).await?;
-            if let Status::Err(text) = self.status(what).await? {
-                return Err(match code(&text).as_deref() {
-                    Some("IN-USE" | "SYS/TEMP" | "LOGIN-DELAY") => self.refused("the login", &text),
-                    _ => SyncError::new(
-                        ErrorKind::Auth,
-                        format!(
-                            "{} refused the login for {user}: {}",
-                            self.host,
-                            shown(&text)
-                        ),
-                    ),
-                });
-            }
-        }
-        Ok(())
-    }
-
-    /// The number of messages and their total size in octets.
-    pub async fn stat(&mut self) -> Result<(u32, u64), SyncError> {
-        let text = self.command("STAT", "STAT").await?;
-        pair(&text).ok_or_else(|| self.garbage("STAT", &text))
-    }
-
-    /// Every message's number and unique id.
-    pub async fn uidl(&mut self) -> Result<Vec<(u32, String)>, SyncError> {
-        self.command("UIDL", "UIDL").await?;
-        let lines = self.lines("UIDL").await?;
-        let parse = |line: &[u8]| {
-            let mut w = words(line);
-            let n = number(w.next()?)?;
-            let uid = w.next()?;
-            // RFC 1939: 1 to 70 characters 0x21..0x7E; some servers use longer ones.
-            let ok = uid.len() <= 255 && uid.iter().all(|b| (0x21..=0x7e).contains(b));
-            ok.then(|| (n, String::from_utf8_lossy(uid).into_owned()))
-        };
-        lines
-            .iter()
-            .map(|l| parse(l).ok_or_else(|| self.garbage("UIDL", l)))
-            .collect()
-    }
-
-    /// Every message's number and size in octets.
-    pub async fn list(&mut self) -> Result<Vec<(u32, u64)>, SyncError> {
-        self.command("LIST", "LIST").await?;
-        let lines = self.lines("LIST").await?;
-        lines
-            .iter()
-            .map(|l| pair(l).ok_or_else(|| self.garbage("LIST", l)))
-            .collect()
-    }
-
-    /// Message `n`, as it is on the server: dot-stuffing undone, lines ending in CRLF (bare
-    /// LFs from a sloppy server made CRLF), without the final `.` line. `size_hint` (its LIST
-    /// size) pre-sizes the buffer.
-    pub async fn retr(&mut self, n: u32, size_hint: u64) -> Result<Vec<u8>, SyncError> {
-        self.retr_send(&[n]).await?;
-        self.retr_answer(n, size_hint)
-            .await?
-            .map_err(|text| self.refused("RETR", &text))
-    }
-
-    /// Send `RETR n` for each of `ns` in one write and read none of the answers: with a
-    /// server that announces PIPELINING (RFC 2449), several messages are then on their way at
-    /// once. Read the answers in order with [`Pop3::retr_answer`] before any other command.
-    pub async fn retr_send(&mut self, ns: &[u32]) -> Result<(), SyncError> {
-        let mut cmds = String::with_capacity(ns.len() * 16);
-        for n in ns {
-            cmds.push_str(&format!("RETR {n}\r\n"));
-        }
-        self.commands += ns.len() as u64;
-        self.write(cmds.as_bytes(), "RETR").await
-    }
-
-    /// The answer to the oldest RETR sent and not yet read: message `n` as [`Pop3::retr`]
-    /// gives it, or the text of the server's `-ERR` (the session goes on: the answers to the
-    /// other RETRs follow).
-    pub async fn retr_answer(
-        &mut self,
-        n: u32,
-        size_hint: u64,
-    ) -> Result<Result<Vec<u8>, Vec<u8>>, SyncError> {
-        if let Status::Err(text) = self.status("RETR").await? {
-            return Ok(Err(text));
-        }
-        let mut out = Vec::with_capacity(size_hint.min(MAX_PREALLOC) as usize);
-        let mut at = At::LineStart;
-        loop {
-            let chunk = self.fill("RETR").await?;
-            let (used, done) = unstuff(&mut at, chunk, &mut out);
-            self.io.consume(used);
-            if done {
-                return Ok(Ok(out));
-            }
-            if out.len() > MAX_MESSAGE {
-                return Err(SyncError::new(
-                    ErrorKind::Protocol,
-                    format!(
-                        "message {n} on {} is larger than {} MiB",
-                        self.host,
-                        MAX_MESSAGE >> 20
-                    ),
-                ));
-            }
-        }
-    }
-
-    /// Mark message `n` deleted; it goes at QUIT.
-    pub async fn dele(&mut self, n: u32) -> Result<(), SyncError> {
-        self.command(&format!("DELE {n}"), "DELE").await.map(drop)
-    }
-
-    /// Unmark every message marked deleted.
-    pub async fn rset(&mut self) -> Result<(), SyncError> {
-        self.command("RSET", "RSET").await.map(drop)
-    }
-
-    /// Do nothing (keep the session alive).
-    pub async fn noop(&mut self) -> Result<(), SyncError> {
-        self.command("NOOP", "NOOP").await.map(drop)
-    }
-
-    /// End the session. The server deletes the messages marked with DELE only now: an error
-    /// here (including a lost connection) means they may not have been deleted.
-    pub async fn quit(mut self) -> Result<(), SyncError> {
-        self.send("QUIT", "QUIT").await?;
-        if let Status::Err(text) = self.status("QUIT").await? {
-            return Err(SyncError::new(
-                ErrorKind::Protocol,
-                format!(
-                    "{} failed to end the session ({}); messages marked for deletion may not \
-                     have been deleted",
-                    self.host,
-                    shown(&text)
-                ),
-            ));
-        }
-        let _ = tokio::time::timeout(self.timeout, self.io.get_mut().shutdown()).await;
-        Ok(())
     }
 
     /// Send `cmd` and read its status line, turning `-ERR` into an error.
@@ -875,35 +468,6 @@ mod tests {
             task.await.unwrap(),
             ["RETR 1\r\n", "RETR 2\r\n", "RETR 3\r\n"]
         );
-    }
-
-    #[test]
-    fn unstuff_across_every_chunk_boundary() {
-        let wire: &[u8] = b"a\r\n..b\r\n.\xff\r\n\n.\rx\r\nc\nd\r\n.\r\nNEXT";
-        let want: &[u8] = b"a\r\n.b\r\n\xff\r\n\r\n\rx\r\nc\r\nd\r\n";
-        for split in 0..=wire.len() {
-            let (mut at, mut out) = (At::LineStart, Vec::new());
-            let (used, done) = unstuff(&mut at, &wire[..split], &mut out);
-            let total = if done {
-                used
-            } else {
-                assert_eq!(used, split);
-                let (more, done) = unstuff(&mut at, &wire[split..], &mut out);
-                assert!(done, "split {split}");
-                split + more
-            };
-            assert_eq!(out, want, "split {split}");
-            assert_eq!(&wire[total..], b"NEXT", "split {split}");
-        }
-    }
-
-    #[test]
-    fn base64_vectors() {
-        let cases = [("", ""), ("f", "Zg=="), ("fo", "Zm8="), ("foo", "Zm9v")];
-        for (plain, coded) in cases {
-            assert_eq!(base64(plain.as_bytes()), coded);
-        }
-        assert_eq!(base64(b"\0user\0pass"), "AHVzZXIAcGFzcw==");
     }
 
     #[tokio::test]

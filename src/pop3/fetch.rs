@@ -131,6 +131,8 @@ async fn finish(storing: Option<Storing>) -> Result<usize, SyncError> {
 /// One poll on a logged-in session, ending with QUIT. `stop` is asked between batches whether
 /// to end early (the engine is shutting down): then what was downloaded is stored, nothing is
 /// deleted, and the session is dropped.
+// Long: one poll in protocol order (UIDL, download in batches, store, delete what is due,
+// QUIT); the UIDL bookkeeping is read in one place to see that nothing is lost or duplicated.
 pub async fn fetch_connected(
     mut pop: Pop3,
     account: &AccountConfig,

@@ -114,6 +114,8 @@ pub async fn smtp_password(account: &AccountConfig) -> Result<Option<Secret>, St
 
 /// Try to send outbox message `id` once. Its state is written before DATA and after the
 /// answer; a message that is not queued is left alone.
+// Long: one attempt through the outbox states: claim, deliver, then write each outcome
+// (sent, retry, failed, may have been sent) with its reply, in one place.
 pub async fn send_one(
     account: &AccountConfig,
     password: Option<&Secret>,

@@ -113,6 +113,8 @@ where
     }
 }
 
+// Long: one SMTP session in protocol order (connect, STARTTLS, AUTH, MAIL, RCPT, DATA);
+// each step decides retry or failure for its own errors.
 async fn attempt<F, Fut>(
     server: &ServerConfig,
     password: Option<&Secret>,

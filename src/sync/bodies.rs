@@ -25,6 +25,8 @@ const PREFETCH_INBOX_CHECK: Duration = Duration::from_millis(500);
 
 /// Download missing bodies, mailbox by mailbox (INBOX first), newest first, in small
 /// batches. Returns false when it stopped early because a command is waiting.
+// Long: one loop over the mailboxes, with the checks for a waiting command and for new
+// INBOX mail between batches; they share the loop's state.
 pub(crate) async fn prefetch(
     w: &Worker,
     imap: &mut Imap,

@@ -42,6 +42,8 @@ struct Engine {
 }
 
 impl Protocol for Engine {
+    // Long: the engine's loop: commands first, then one branch per source (IDLE, timers,
+    // prefetch, the watcher); the order of the branches is the priority and is read here.
     async fn session(&mut self, w: &mut Worker) -> Result<Stop, SyncError> {
         let password = w.password().await?;
         let mut imap = pass::connect_with(&w.account, password.as_ref()).await?;

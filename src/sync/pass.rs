@@ -388,6 +388,8 @@ pub async fn apply_untagged(
 }
 
 /// Bring one mailbox's cache up to the server's state.
+// Long: the steps of one mailbox's sync in the order that keeps the cache safe to
+// interrupt (UIDVALIDITY first, MODSEQ last); each step uses what the one before left.
 pub async fn sync_mailbox(
     imap: &mut Imap,
     store: &StoreHandle,

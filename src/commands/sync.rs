@@ -1,0 +1,190 @@
+//! `tern sync` and `tern sync --watch`: the engines run headless, summaries for people.
+
+use super::*;
+
+/// `tern sync`: every selected account at once (IMAP: synced; POP3: new mail downloaded);
+/// one summary line each. A progress line goes to stderr when it is a terminal.
+pub async fn sync(
+    cfg: &Config,
+    store: StoreHandle,
+    account: Option<&str>,
+    mailbox: Option<&str>,
+) -> bool {
+    let accounts = match pick(cfg, account) {
+        Ok(a) => a,
+        Err(e) => {
+            eprintln!("tern: {e}");
+            return false;
+        }
+    };
+    let tty = std::io::stderr().is_terminal();
+    let status_line = Mutex::new(String::new());
+    let opts = SyncOptions {
+        mailbox: mailbox.map(str::to_string),
+    };
+    let runs = accounts.iter().map(|a| {
+        let store = store.clone();
+        let opts = opts.clone();
+        let status_line = &status_line;
+        async move {
+            let started = Instant::now();
+            if a.pop3.is_some() && opts.mailbox.as_deref().is_some_and(|m| m != POP3_INBOX) {
+                let e = format!("a POP3 account downloads into {POP3_INBOX} only");
+                return (a, Err(e));
+            }
+            let progress = move |p: Progress| {
+                if !tty {
+                    return;
+                }
+                let text = match p {
+                    Progress::Connecting => format!("{}: connecting", a.name),
+                    Progress::Listing => format!("{}: listing mailboxes", a.name),
+                    Progress::Mailbox { name, done, total } => {
+                        format!("{}: {} {done}/{total}", a.name, sanitize::line(&name))
+                    }
+                };
+                if let Ok(mut line) = status_line.lock() {
+                    *line = text;
+                    let mut err = std::io::stderr().lock();
+                    let _ = write!(err, "\r\x1b[2K{}", *line);
+                    let _ = err.flush();
+                }
+            };
+            let r = if a.pop3.is_some() {
+                fetch::fetch_once(a, &store, &progress)
+                    .await
+                    .map(|s| pop3_lines(&a.name, s, started))
+            } else {
+                pass::sync_once(a, &store, &opts, &progress)
+                    .await
+                    .map(|s| imap_lines(&a.name, s, started))
+            };
+            (a, r.map_err(|e| e.to_string()))
+        }
+    });
+    let results = futures::future::join_all(runs).await;
+    if tty {
+        eprint!("\r\x1b[2K");
+    }
+    let mut ok = true;
+    for (a, r) in results {
+        match r {
+            Ok(lines) => {
+                for line in lines {
+                    println!("{line}");
+                }
+            }
+            Err(e) => {
+                ok = false;
+                eprintln!("tern: {}: {e}", a.name);
+            }
+        }
+    }
+    ok
+}
+
+/// The summary of an IMAP account's sync.
+pub(super) fn imap_lines(name: &str, s: pass::Summary, started: Instant) -> Vec<String> {
+    let secs = started.elapsed().as_secs_f64();
+    let mut lines = vec![format!(
+        "{name}: {} mailboxes, {} new, {} changed, {} removed ({secs:.1} s)",
+        s.mailboxes, s.new, s.changed, s.removed
+    )];
+    if s.dropped_actions > 0 {
+        lines.push(format!(
+            "{name}: {} queued actions dropped: their mailbox was recreated on the server",
+            s.dropped_actions
+        ));
+    }
+    lines
+}
+
+/// The summary of a POP3 account's download.
+pub(super) fn pop3_lines(name: &str, s: fetch::FetchSummary, started: Instant) -> Vec<String> {
+    let secs = started.elapsed().as_secs_f64();
+    let mut lines = vec![format!(
+        "{name}: {} new, {} on the server, {} deleted there ({secs:.1} s)",
+        s.new, s.on_server, s.deleted
+    )];
+    if s.skipped > 0 {
+        lines.push(format!(
+            "{name}: {} messages the server would not send; tried again next time",
+            s.skipped
+        ));
+    }
+    lines
+}
+
+/// `tern sync --watch`: run the engines headless (IMAP: IDLE; POP3: polling) until SIGINT or
+/// SIGTERM. State changes go to stderr, one line each.
+pub async fn watch(cfg: &Config, account: Option<&str>) -> bool {
+    let accounts = match pick(cfg, account) {
+        Ok(a) => a,
+        Err(e) => {
+            eprintln!("tern: {e}");
+            return false;
+        }
+    };
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let mut engines = Vec::new();
+    for a in accounts {
+        let store = match StoreHandle::open_in_dir(&cfg.data_dir) {
+            Ok(s) => s,
+            Err(e) => {
+                eprintln!("tern: {e}");
+                return false;
+            }
+        };
+        let timing = worker::Timing::for_account(a);
+        engines.push(crate::runtime::spawn_engine(
+            a.clone(),
+            store,
+            tx.clone(),
+            timing,
+        ));
+    }
+    if engines.is_empty() {
+        eprintln!("tern: no account to watch");
+        return false;
+    }
+    drop(tx);
+    let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("tern: {e}");
+            return false;
+        }
+    };
+    let mut last: std::collections::HashMap<String, String> = Default::default();
+    loop {
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => break,
+            _ = term.recv() => break,
+            ev = rx.recv() => match ev {
+                None => break,
+                Some(worker::Event::State { account, state }) => {
+                    // Progress counts change every batch: print the state kind only once.
+                    let kind = match &state {
+                        ConnState::Syncing { mailbox, .. } => format!("syncing {mailbox}"),
+                        other => other.to_string(),
+                    };
+                    if last.get(&account) != Some(&kind) {
+                        eprintln!("{}: {}", sanitize::line(&account), sanitize::line(&kind));
+                        last.insert(account, kind);
+                    }
+                }
+                Some(_) => {}
+            },
+        }
+    }
+    for (handle, _) in &engines {
+        handle.send(worker::Command::Shutdown);
+    }
+    let tasks = engines.into_iter().map(|(_, t)| t);
+    let _ = tokio::time::timeout(
+        std::time::Duration::from_secs(5),
+        futures::future::join_all(tasks),
+    )
+    .await;
+    true
+}

@@ -1,0 +1,277 @@
+//! Reading messages: header rows, flags, bodies and texts by FETCH; UIDs by SEARCH.
+
+use super::*;
+
+pub(super) fn flags_of(f: &Fetch) -> Flags {
+    let mut flags = Flags::default();
+    for flag in f.flags() {
+        match flag {
+            Flag::Seen => flags.seen = true,
+            Flag::Answered => flags.answered = true,
+            Flag::Flagged => flags.flagged = true,
+            Flag::Deleted => flags.deleted = true,
+            Flag::Draft => flags.draft = true,
+            Flag::Recent | Flag::MayCreate => {}
+            Flag::Custom(c) => flags.set(&c, true),
+        }
+    }
+    flags
+}
+
+/// Whether a body structure has a part a user would call an attachment.
+pub fn has_attachments(bs: &BodyStructure<'_>) -> bool {
+    match bs {
+        BodyStructure::Multipart { bodies, .. } => bodies.iter().any(has_attachments),
+        BodyStructure::Message { .. } => true,
+        BodyStructure::Text { common, .. } => common
+            .disposition
+            .as_ref()
+            .is_some_and(|d| d.ty.eq_ignore_ascii_case("attachment")),
+        BodyStructure::Basic { common, .. } => match &common.disposition {
+            Some(d) => !d.ty.eq_ignore_ascii_case("inline"),
+            None => true,
+        },
+    }
+}
+
+impl Imap {
+    /// List-row data for a sequence set (`uid = false`) or a UID set.
+    pub async fn fetch_headers(
+        &mut self,
+        set: &str,
+        uid: bool,
+    ) -> Result<Vec<HeaderRow>, SyncError> {
+        let query = format!(
+            "(UID FLAGS INTERNALDATE RFC822.SIZE BODYSTRUCTURE BODY.PEEK[HEADER.FIELDS ({HEADER_FIELDS})])"
+        );
+        let wire = self.expect_answer();
+        let stream = timed(IO_TIMEOUT, "FETCH", async {
+            Ok::<_, SyncError>(if uid {
+                self.session.uid_fetch(set, &query).await?.boxed()
+            } else {
+                self.session.fetch(set, &query).await?.boxed()
+            })
+        })
+        .await?;
+        // A FETCH without the header section is the server reporting a flag change on its
+        // own (RFC 3501 7.4.2), not a row: it is kept for the engine, not stored as a message.
+        let mut stray = Vec::new();
+        let rows = collect(&wire, "FETCH", stream, |f| {
+            let Some(header) = f.header() else {
+                match f.uid {
+                    Some(uid) => stray.push((uid, flags_of(f))),
+                    None => stray.push((0, Flags::default())),
+                }
+                return None;
+            };
+            Some(HeaderRow {
+                seq: f.message,
+                uid: f.uid?,
+                flags: flags_of(f),
+                internal_date: f.internal_date().map(|d| d.timestamp()),
+                size: f.size.unwrap_or(0),
+                has_attachments: f.bodystructure().is_some_and(has_attachments),
+                header: header.to_vec(),
+            })
+        })
+        .await?;
+        self.drain();
+        for (uid, flags) in stray {
+            if uid == 0 {
+                self.pending.unplaced = true;
+            } else {
+                self.pending.flags.push((uid, flags));
+            }
+        }
+        Ok(rows)
+    }
+
+    /// Flags of every message, or (with CONDSTORE) of those changed since `modseq`. Read
+    /// straight off the responses: a large answer never passes through async-imap's channel.
+    pub async fn fetch_flags(
+        &mut self,
+        changed_since: Option<u64>,
+    ) -> Result<Vec<(u32, Flags)>, SyncError> {
+        let cmd = match changed_since {
+            Some(m) => format!("UID FETCH 1:* (UID FLAGS) (CHANGEDSINCE {m})"),
+            None => "UID FETCH 1:* (UID FLAGS)".to_string(),
+        };
+        let mut u = Untagged::default();
+        self.command(&cmd, "FETCH FLAGS", &mut u).await?;
+        let flags = std::mem::take(&mut u.flags);
+        // New mail or expunges reported meanwhile are kept for the engine.
+        merge(&mut self.pending, u);
+        Ok(flags)
+    }
+
+    /// The flags of a UID set (of those that exist).
+    pub(super) async fn uid_flags(&mut self, set: &str) -> Result<Vec<(u32, Flags)>, SyncError> {
+        let mut u = Untagged::default();
+        self.command(
+            &format!("UID FETCH {set} (UID FLAGS)"),
+            "FETCH FLAGS",
+            &mut u,
+        )
+        .await?;
+        let flags = std::mem::take(&mut u.flags);
+        merge(&mut self.pending, u);
+        Ok(flags)
+    }
+
+    /// Every UID in the selected mailbox, ascending.
+    pub async fn uids(&mut self) -> Result<Vec<u32>, SyncError> {
+        self.uid_search("ALL").await
+    }
+
+    /// UIDs in the selected mailbox matching SEARCH criteria (tern's own, from
+    /// `domain::search::imap_criteria`; non-ASCII text is sent as UTF-8).
+    pub async fn search(&mut self, criteria: &str) -> Result<Vec<u32>, SyncError> {
+        let query = if criteria.is_ascii() {
+            criteria.to_string()
+        } else {
+            format!("CHARSET UTF-8 {criteria}")
+        };
+        self.uid_search(&query).await
+    }
+
+    /// UID SEARCH, read to its tagged answer: async-imap's own returns what it got so far when
+    /// the connection ends (or the server says NO), which would read as "no such messages".
+    pub(super) async fn uid_search(&mut self, query: &str) -> Result<Vec<u32>, SyncError> {
+        let mut u = Untagged::default();
+        self.command(&format!("UID SEARCH {query}"), "UID SEARCH", &mut u)
+            .await?;
+        let mut v = std::mem::take(&mut u.searched);
+        merge(&mut self.pending, u);
+        v.sort_unstable();
+        v.dedup();
+        Ok(v)
+    }
+
+    /// The UID of the newest message in the selected mailbox with this Message-ID.
+    pub async fn search_message_id(&mut self, message_id: &str) -> Result<Option<u32>, SyncError> {
+        Ok(self.search_message_id_all(message_id).await?.pop())
+    }
+
+    /// The UIDs of every message in the selected mailbox with this Message-ID, ascending.
+    pub async fn search_message_id_all(&mut self, message_id: &str) -> Result<Vec<u32>, SyncError> {
+        // Message-IDs are hostile text too: only what a quoted string can carry.
+        let clean: String = message_id
+            .chars()
+            .filter(|c| c.is_ascii_graphic() && *c != '"' && *c != '\\')
+            .collect();
+        if clean.is_empty() {
+            return Ok(Vec::new());
+        }
+        self.uid_search(&format!("HEADER Message-ID \"{clean}\""))
+            .await
+    }
+
+    /// The sequence number of a UID in the selected mailbox, if it still exists.
+    pub async fn seq_of(&mut self, uid: u32) -> Result<Option<u32>, SyncError> {
+        let wire = self.expect_answer();
+        let stream = timed(IO_TIMEOUT, "FETCH UID", async {
+            Ok::<_, SyncError>(self.session.uid_fetch(uid.to_string(), "(UID)").await?)
+        })
+        .await?;
+        let seqs = collect(&wire, "FETCH UID", stream, |f| {
+            (f.uid == Some(uid)).then_some(f.message)
+        })
+        .await?;
+        self.drain();
+        Ok(seqs.into_iter().next())
+    }
+
+    /// The whole message, without setting \Seen.
+    pub async fn fetch_body(&mut self, uid: u32) -> Result<Option<Vec<u8>>, SyncError> {
+        Ok(self
+            .fetch_bodies(&uid.to_string())
+            .await?
+            .into_iter()
+            .find(|(u, _)| *u == uid)
+            .map(|(_, raw)| raw))
+    }
+
+    /// Whole messages for a UID set, without setting \Seen: (uid, bytes). Fetched in pieces of
+    /// [`BODY_PIECE`]: async-imap's buffer grows to the largest response and keeps that size,
+    /// and the framing layer holds a response whole, so a 50 MB message fetched at once cost
+    /// 150 MB on top of the message itself.
+    pub async fn fetch_bodies(&mut self, set: &str) -> Result<Vec<(u32, Vec<u8>)>, SyncError> {
+        let wire = self.expect_answer();
+        let query = format!("(UID RFC822.SIZE BODY.PEEK[]<0.{BODY_PIECE}>)");
+        let stream = timed(IO_TIMEOUT, "FETCH BODY", async {
+            Ok::<_, SyncError>(self.session.uid_fetch(set, &query).await?)
+        })
+        .await?;
+        let firsts = collect(&wire, "FETCH BODY", stream, |f| {
+            Some((f.uid?, f.size, f.body().unwrap_or_default().to_vec()))
+        })
+        .await?;
+        self.drain();
+        let mut out = Vec::with_capacity(firsts.len());
+        for (uid, size, first) in firsts {
+            if first.len() < BODY_PIECE as usize {
+                out.push((uid, first));
+            } else if let Some(raw) = self.rest_of_body(uid, first, size).await? {
+                out.push((uid, raw));
+            }
+        }
+        Ok(out)
+    }
+
+    /// The message `uid` whose first piece is `raw`, the rest fetched a piece at a time; None
+    /// when it is gone meanwhile. `size`: its RFC822.SIZE, to reserve the memory once.
+    pub(super) async fn rest_of_body(
+        &mut self,
+        uid: u32,
+        mut raw: Vec<u8>,
+        size: Option<u32>,
+    ) -> Result<Option<Vec<u8>>, SyncError> {
+        if let Some(size) = size {
+            raw.reserve_exact((size as usize).saturating_sub(raw.len()));
+        }
+        loop {
+            let wire = self.expect_answer();
+            let query = format!("(UID BODY.PEEK[]<{}.{BODY_PIECE}>)", raw.len());
+            let stream = timed(IO_TIMEOUT, "FETCH BODY", async {
+                Ok::<_, SyncError>(self.session.uid_fetch(uid.to_string(), &query).await?)
+            })
+            .await?;
+            let pieces = collect(&wire, "FETCH BODY", stream, |f| {
+                (f.uid == Some(uid)).then(|| f.body().unwrap_or_default().to_vec())
+            })
+            .await?;
+            self.drain();
+            let Some(piece) = pieces.into_iter().next() else {
+                return Ok(None);
+            };
+            raw.extend_from_slice(&piece);
+            if piece.len() < BODY_PIECE as usize {
+                return Ok(Some(raw));
+            }
+        }
+    }
+
+    /// The header and the first `max` bytes of the text of messages in a UID set, without
+    /// setting \Seen: enough to read and index a message whose attachments are over the offline
+    /// limit. Returns (uid, header followed by the text start).
+    pub async fn fetch_texts(
+        &mut self,
+        set: &str,
+        max: u32,
+    ) -> Result<Vec<(u32, Vec<u8>)>, SyncError> {
+        let query = format!("(UID BODY.PEEK[HEADER] BODY.PEEK[TEXT]<0.{max}>)");
+        let wire = self.expect_answer();
+        let stream = timed(IO_TIMEOUT, "FETCH TEXT", async {
+            Ok::<_, SyncError>(self.session.uid_fetch(set, &query).await?)
+        })
+        .await?;
+        let texts = collect(&wire, "FETCH TEXT", stream, |f| {
+            let mut raw = f.header()?.to_vec();
+            raw.extend_from_slice(f.text().unwrap_or_default());
+            Some((f.uid?, raw))
+        })
+        .await?;
+        self.drain();
+        Ok(texts)
+    }
+}
