@@ -24,7 +24,6 @@ use crate::domain::AccountId;
 use crate::domain::keys::{Action, KeySeq};
 use crate::store::StoreHandle;
 use crate::ui::{self, theme::Theme};
-use crate::worker::{Command, EngineHandle, Event as EngineEvent};
 use effects::Effects;
 use effects::engine::{self, EngineEvent, EngineHandle};
 use keymap::{Keymap, Resolved};

@@ -7,8 +7,8 @@ use std::sync::Arc;
 use super::super::msg::Msg;
 use crate::domain::{AccountId, MailboxId, MsgId};
 use crate::store::StoreHandle;
-use crate::sync::actor::Command;
-pub use crate::sync::actor::{EngineHandle, Event as EngineEvent};
+use crate::worker::Command;
+pub use crate::worker::{EngineHandle, Event as EngineEvent};
 
 /// The engines, by account.
 #[derive(Clone, Default)]
