@@ -77,3 +77,23 @@ fn update_is_pure() {
     );
     assert!(bad.is_empty(), "I/O in update:\n{}", bad.join("\n"));
 }
+
+#[test]
+fn update_and_the_view_speak_the_domain_not_the_store() {
+    let bad = offenders(
+        &[
+            "src/app/update.rs",
+            "src/app/update",
+            "src/app/msg.rs",
+            "src/app/state.rs",
+            "src/ui",
+        ],
+        &["crate::store", "tern::store"],
+        &[],
+    );
+    assert!(
+        bad.is_empty(),
+        "update or the view names the store (use the domain types):\n{}",
+        bad.join("\n")
+    );
+}

@@ -7,8 +7,8 @@ use crate::domain::keys::Action;
 use crate::domain::keys::KeyChord;
 use crate::domain::message::MessageView;
 use crate::domain::thread::ThreadRow;
+use crate::domain::triage::{FlagName, Relocation};
 use crate::domain::{Account, Anchor, ConnState, Envelope, Mailbox, MailboxId, MsgId, Role};
-use crate::store::{FlagName, Relocation};
 
 /// Where a move or copy goes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

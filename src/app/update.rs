@@ -9,7 +9,7 @@ use crate::config::Layout;
 use crate::domain::ALL_INBOXES;
 use crate::domain::keys::Action;
 use crate::domain::message::MAX_DISPLAY_BYTES;
-use crate::store::FlagName;
+use crate::domain::triage::FlagName;
 
 /// Rows loaded on each side of the visible page, so scrolling rarely waits for the cache.
 const MARGIN_PAGES: u32 = 1;

@@ -8,6 +8,7 @@ pub mod sanitize;
 pub mod search;
 pub mod skeleton;
 pub mod thread;
+pub mod triage;
 
 use std::fmt;
 

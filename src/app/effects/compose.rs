@@ -8,8 +8,9 @@ use super::super::state::Compose;
 use super::Effects;
 use super::files::{compose_file, expand_home, write_private};
 use crate::domain::compose::{self, Draft, Kind};
+use crate::domain::triage::FlagName;
 use crate::domain::{AccountId, MailboxId, MsgId};
-use crate::store::{FlagName, Store, StoreHandle};
+use crate::store::{Store, StoreHandle};
 
 const CANNOT_SEND: &str = "this account cannot send: give it an [account.smtp] section";
 

@@ -419,7 +419,7 @@ fn flags_toggle_on_the_row_at_once_and_opening_marks_read() {
     assert!(s.list.rows[0].flags.seen);
     assert!(cmds.contains(&Cmd::SetFlag {
         msgs: vec![first],
-        flag: crate::store::FlagName::Seen,
+        flag: crate::domain::triage::FlagName::Seen,
         on: true,
         undoable: false,
     }));
@@ -433,7 +433,7 @@ fn flags_toggle_on_the_row_at_once_and_opening_marks_read() {
         cmds,
         [Cmd::SetFlag {
             msgs: vec![first],
-            flag: crate::store::FlagName::Flagged,
+            flag: crate::domain::triage::FlagName::Flagged,
             on: true,
             undoable: true,
         }]
@@ -444,7 +444,7 @@ fn flags_toggle_on_the_row_at_once_and_opening_marks_read() {
         cmds,
         [Cmd::SetFlag {
             msgs: vec![first],
-            flag: crate::store::FlagName::Seen,
+            flag: crate::domain::triage::FlagName::Seen,
             on: false,
             undoable: true,
         }]
@@ -819,7 +819,7 @@ fn with_a_delay_only_a_message_still_open_is_marked_read() {
         update(&mut s, Msg::ReadDelayElapsed { msg: second }),
         [Cmd::SetFlag {
             msgs: vec![second],
-            flag: crate::store::FlagName::Seen,
+            flag: crate::domain::triage::FlagName::Seen,
             on: true,
             undoable: false,
         }]
@@ -1389,7 +1389,7 @@ mod overlays;
 #[test]
 fn what_the_cache_did_is_worded_here() {
     use super::super::msg::{Dest, Done, Undo};
-    use crate::store::FlagName;
+    use crate::domain::triage::FlagName;
     let flag = |undoable| Done::Flag {
         flag: FlagName::Flagged,
         on: true,

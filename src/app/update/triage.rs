@@ -8,8 +8,8 @@ use super::super::msg::{Cmd, Dest, Done, Undo};
 use super::super::overlay::Overlay;
 use super::super::state::{AppState, Confirm, MarkMode, Picker, SidebarRow, Visual};
 use crate::domain::keys::{Action, Key, KeyChord};
+use crate::domain::triage::FlagName;
 use crate::domain::{ALL_INBOXES, MsgId, Role};
-use crate::store::FlagName;
 
 /// How many actions `u` can take back.
 pub const UNDO_DEPTH: usize = 100;
