@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::{Notify, mpsc};
 
 use crate::config::{AccountConfig, POP3_POLL_INTERVAL, Secret};
-use crate::domain::{ConnState, MailboxId, MsgId};
+use crate::domain::{ConnState, MailboxId, MsgId, RequestId};
 use crate::store::StoreHandle;
 use crate::sync::pass::{Progress, resolve_password};
 use crate::sync::{ErrorKind, SyncError};
@@ -38,7 +38,7 @@ pub enum Command {
     /// Search these mailboxes on the server (their bodies are not cached), each with its
     /// SEARCH criteria; answered with [`Event::Searched`].
     Search {
-        req: u64,
+        req: RequestId,
         mailboxes: Vec<(MailboxId, String)>,
     },
     Shutdown,
@@ -65,7 +65,7 @@ pub enum Event {
     /// The answer to [`Command::Search`]: the cached messages the server found, or why it
     /// could not be asked (or not about every mailbox).
     Searched {
-        req: u64,
+        req: RequestId,
         account: String,
         found: Vec<MsgId>,
         error: Option<String>,

@@ -8,7 +8,9 @@ use crate::domain::keys::KeyChord;
 use crate::domain::message::MessageView;
 use crate::domain::thread::ThreadRow;
 use crate::domain::triage::{FlagName, Relocation};
-use crate::domain::{Account, Anchor, ConnState, Envelope, Mailbox, MailboxId, MsgId, Role};
+use crate::domain::{
+    Account, Anchor, ConnState, Envelope, Mailbox, MailboxId, MsgId, RequestId, Role,
+};
 
 /// Where a move or copy goes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -101,7 +103,7 @@ pub enum Msg {
         mailboxes: Vec<Mailbox>,
     },
     EnvelopesLoaded {
-        req: u64,
+        req: RequestId,
         mailbox: MailboxId,
         offset: u32,
         total: u32,
@@ -109,12 +111,12 @@ pub enum Msg {
     },
     /// The threaded order of a mailbox.
     ThreadsLoaded {
-        req: u64,
+        req: RequestId,
         mailbox: MailboxId,
         rows: Vec<ThreadRow>,
     },
     MessageLoaded {
-        req: u64,
+        req: RequestId,
         msg: MsgId,
         view: Option<Box<MessageView>>,
         /// The cached body is the text only (the message is over the offline limit): the
@@ -152,7 +154,7 @@ pub enum Msg {
     ActionDone(Done),
     /// Message ids to select (answer to [`Cmd::MarkRange`] / [`Cmd::MarkThread`]).
     Marked {
-        req: u64,
+        req: RequestId,
         ids: Vec<MsgId>,
     },
     /// A key typed into a prompt (the folder picker, a confirmation): not a key binding.
@@ -171,7 +173,7 @@ pub enum Msg {
     Attached(Result<crate::domain::compose::Attachment, String>),
     /// Addresses that complete what is typed, best first.
     Suggestions {
-        req: u64,
+        req: RequestId,
         list: Vec<crate::domain::Address>,
     },
     /// The built-in editor's text was saved in Drafts as this message.
@@ -194,21 +196,21 @@ pub enum Msg {
     /// A search's results from the cache; folders searched on headers only (and why); the
     /// servers being asked about the others (account, its folders).
     Searched {
-        req: u64,
+        req: RequestId,
         rows: Vec<Envelope>,
         headers_only: Vec<String>,
         asking: Vec<(String, Vec<String>)>,
     },
     /// An account's server answered a search: the cached messages it found, or an error.
     ServerSearched {
-        req: u64,
+        req: RequestId,
         account: String,
         found: Vec<MsgId>,
         error: Option<String>,
     },
     /// The list rows of what a server found.
     ServerHits {
-        req: u64,
+        req: RequestId,
         rows: Vec<Envelope>,
     },
     QuitRequested,
@@ -220,7 +222,7 @@ pub enum Msg {
 pub enum Cmd {
     LoadMailboxes,
     LoadEnvelopes {
-        req: u64,
+        req: RequestId,
         mailbox: MailboxId,
         offset: u32,
         limit: u32,
@@ -229,20 +231,20 @@ pub enum Cmd {
     },
     /// Read a mailbox's threaded order.
     LoadThreads {
-        req: u64,
+        req: RequestId,
         mailbox: MailboxId,
     },
     /// Read the list rows of these messages (a window of the threaded order, starting at row
     /// `offset` of `total`).
     LoadEnvelopesByIds {
-        req: u64,
+        req: RequestId,
         mailbox: MailboxId,
         offset: u32,
         total: u32,
         ids: Vec<MsgId>,
     },
     LoadMessage {
-        req: u64,
+        req: RequestId,
         msg: MsgId,
         /// Columns the reader has for the body (HTML is laid out to fit).
         width: u16,
@@ -281,14 +283,14 @@ pub enum Cmd {
     /// Read the ids of list rows `[offset, offset + limit)` of a mailbox (flat order), to
     /// select them.
     MarkRange {
-        req: u64,
+        req: RequestId,
         mailbox: MailboxId,
         offset: u32,
         limit: u32,
     },
     /// Read the ids of a thread's messages in a mailbox, to select them.
     MarkThread {
-        req: u64,
+        req: RequestId,
         mailbox: MailboxId,
         thread: i64,
     },
@@ -326,7 +328,7 @@ pub enum Cmd {
     },
     /// Addresses from the address book that start like `prefix`.
     SuggestAddresses {
-        req: u64,
+        req: RequestId,
         prefix: String,
     },
     /// Complete a path being typed (to the longest shared prefix of what matches).
@@ -376,14 +378,14 @@ pub enum Cmd {
     /// Search the cache (these mailboxes, all when empty); folders without cached bodies are
     /// asked of their servers when the query looks into text.
     Search {
-        req: u64,
+        req: RequestId,
         query: crate::domain::search::Query,
         scope: Vec<MailboxId>,
         limit: u32,
     },
     /// Read the list rows of messages a server found.
     LoadServerHits {
-        req: u64,
+        req: RequestId,
         ids: Vec<MsgId>,
     },
     /// The user opened this mailbox: its account's engine pushes it too (the others stop).

@@ -58,6 +58,12 @@ id_type!(
     ModSeq,
     u64
 );
+id_type!(
+    /// Names one request from the app (a load, a search, a completion) so its answer can be
+    /// told from a stale one: each new request gets a greater id.
+    RequestId,
+    u64
+);
 
 /// What a mailbox is for. Order is the display order in the mailboxes pane.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]

@@ -1,6 +1,7 @@
 //! Writing mail: the files it is written in, the outbox, Drafts and the address book. Never
 //! the network: the outbox worker sends.
 
+use crate::domain::RequestId;
 use std::path::PathBuf;
 
 use super::super::msg::{Msg, Queued};
@@ -285,7 +286,7 @@ pub async fn discard(file: PathBuf) -> Msg {
 }
 
 /// Addresses from the address book that start like `prefix`, best first.
-pub async fn suggest(store: StoreHandle, req: u64, prefix: String) -> Msg {
+pub async fn suggest(store: StoreHandle, req: RequestId, prefix: String) -> Msg {
     refresh_contacts(&store).await;
     let list = store
         .call(move |s| s.suggest_addresses(&prefix, 8))

@@ -1,6 +1,7 @@
 //! The account engines as the app sees them. The only app file that names the sync actor's
 //! types (its handle, commands and events): a change there is a change here.
 
+use crate::domain::RequestId;
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
@@ -35,7 +36,7 @@ impl Engines {
 
     /// Ask an account's server to search these mailboxes (with these criteria); the answer
     /// comes as an engine event.
-    pub fn search(&self, account: AccountId, req: u64, mailboxes: Vec<(MailboxId, String)>) {
+    pub fn search(&self, account: AccountId, req: RequestId, mailboxes: Vec<(MailboxId, String)>) {
         if let Some(engine) = self.0.get(&account) {
             engine.send(Command::Search { req, mailboxes });
         }

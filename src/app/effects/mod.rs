@@ -116,7 +116,7 @@ impl Effects {
                 scope,
                 limit,
             } => {
-                self.last_search.fetch_max(req, Ordering::SeqCst);
+                self.last_search.fetch_max(req.0, Ordering::SeqCst);
                 tokio::spawn(search::run(fx, req, query, scope, limit));
             }
             Cmd::FetchBody { msg } => self.answer(engine::fetch_body(fx.store, fx.engines, msg)),

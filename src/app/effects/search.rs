@@ -1,6 +1,7 @@
 //! Search: the cache first (on the store's thread, the same code the tests run), then the
 //! servers of the folders whose bodies are not cached.
 
+use crate::domain::RequestId;
 use std::collections::HashSet;
 use std::sync::atomic::Ordering;
 
@@ -29,7 +30,7 @@ pub struct Ask {
 /// the servers to ask.
 pub fn local(
     s: &mut Store,
-    req: u64,
+    req: RequestId,
     query: &Query,
     scope: &[MailboxId],
     limit: u32,
@@ -85,7 +86,7 @@ pub fn local(
 
 /// Search the cache; ask the servers about the folders whose bodies are not cached. Their
 /// answers come as engine events, after the local results.
-pub async fn run(fx: Effects, req: u64, query: Query, scope: Vec<MailboxId>, limit: u32) {
+pub async fn run(fx: Effects, req: RequestId, query: Query, scope: Vec<MailboxId>, limit: u32) {
     let servers = fx.engines.accounts();
     let found = fx
         .store
@@ -104,7 +105,7 @@ pub async fn run(fx: Effects, req: u64, query: Query, scope: Vec<MailboxId>, lim
         return;
     }
     tokio::time::sleep(SERVER_SEARCH_PAUSE).await;
-    if fx.last_search.load(Ordering::SeqCst) != req {
+    if fx.last_search.load(Ordering::SeqCst) != req.0 {
         return; // typed on: the newer query asks instead
     }
     for a in ask {

@@ -5,6 +5,7 @@ use super::{ensure_visible, open_mailbox, open_selected};
 use crate::app::msg::{Cmd, Msg};
 use crate::app::overlay::Overlay;
 use crate::app::state::{AppState, ListState, Pane, SEARCH_LIMIT, SearchState, SidebarRow};
+use crate::domain::RequestId;
 use crate::domain::keys::{Key, KeyChord};
 use crate::domain::search;
 use crate::domain::{ALL_INBOXES, MailboxId, Role};
@@ -197,7 +198,7 @@ pub fn run(state: &mut AppState, cmds: &mut Vec<Cmd>) {
     }
 }
 
-fn current(state: &AppState, req: u64) -> bool {
+fn current(state: &AppState, req: RequestId) -> bool {
     state.search.as_ref().is_some_and(|s| s.req == Some(req))
 }
 

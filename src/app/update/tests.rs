@@ -2,6 +2,7 @@ use super::*;
 use crate::app::overlay::Overlay;
 use crate::app::state::SidebarRow;
 use crate::config::Layout;
+use crate::domain::RequestId;
 use crate::domain::{Account, Anchor, Mailbox, MailboxId, Role};
 use crate::domain::{AccountId, Envelope, Flags, MsgId, Uid};
 use ratatui::layout::Rect;
@@ -140,7 +141,7 @@ fn moving_past_the_window_loads_the_next_page_and_stale_answers_are_dropped() {
     update(
         &mut s,
         Msg::EnvelopesLoaded {
-            req: req - 1,
+            req: RequestId(req.0 - 1),
             mailbox,
             offset: 0,
             total: 1000,
@@ -784,7 +785,7 @@ fn visual_range_select_all_and_thread() {
     update(
         &mut s,
         Msg::Marked {
-            req: 9999,
+            req: RequestId(9999),
             ids: vec![MsgId(1)],
         },
     );
@@ -1007,7 +1008,7 @@ fn recipients_are_added_from_suggestions_or_as_typed() {
     update(
         &mut s,
         Msg::Suggestions {
-            req: req - 1,
+            req: RequestId(req.0 - 1),
             list: vec![andy.clone()],
         },
     );
@@ -1194,7 +1195,7 @@ fn type_text(s: &mut AppState, text: &str) -> Vec<Cmd> {
     cmds
 }
 
-fn search_cmd(cmds: &[Cmd]) -> (u64, Vec<MailboxId>) {
+fn search_cmd(cmds: &[Cmd]) -> (RequestId, Vec<MailboxId>) {
     cmds.iter()
         .find_map(|c| match c {
             Cmd::Search { req, scope, .. } => Some((*req, scope.clone())),

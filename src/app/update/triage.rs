@@ -1,6 +1,7 @@
 //! Triage in the state machine: delete, archive, junk, move and copy (with the folder
 //! picker), undo, and the ways to select (a visual range, a thread, everything).
 
+use crate::domain::RequestId;
 use nucleo_matcher::pattern::{CaseMatching, Normalization, Pattern};
 use nucleo_matcher::{Config, Matcher};
 
@@ -396,7 +397,7 @@ fn toggle(state: &mut AppState, ids: Vec<MsgId>) {
 }
 
 /// Ids read for selection arrived.
-pub fn on_marked(state: &mut AppState, req: u64, ids: Vec<MsgId>) {
+pub fn on_marked(state: &mut AppState, req: RequestId, ids: Vec<MsgId>) {
     match state.list.mark_req {
         Some((r, mode)) if r == req => {
             state.list.mark_req = None;
