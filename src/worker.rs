@@ -15,6 +15,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::{Notify, mpsc};
 
 use crate::config::{AccountConfig, POP3_POLL_INTERVAL, Secret};
+pub use crate::domain::engine::Event;
 use crate::domain::{ConnState, MailboxId, MsgId, RequestId};
 use crate::store::StoreHandle;
 use crate::sync::pass::{Progress, resolve_password};
@@ -42,40 +43,6 @@ pub enum Command {
         mailboxes: Vec<(MailboxId, String)>,
     },
     Shutdown,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Event {
-    State {
-        account: String,
-        state: ConnState,
-    },
-    /// The cache changed (for this mailbox, or for several when None).
-    Changed {
-        account: String,
-        mailbox: Option<MailboxId>,
-    },
-    BodyFetched {
-        msg: MsgId,
-    },
-    BodyFailed {
-        msg: MsgId,
-        error: String,
-    },
-    /// The answer to [`Command::Search`]: the cached messages the server found, or why it
-    /// could not be asked (or not about every mailbox).
-    Searched {
-        req: RequestId,
-        account: String,
-        found: Vec<MsgId>,
-        error: Option<String>,
-    },
-    /// Something for the status line (the outbox worker's news); `problem`: shown as an error.
-    Notice {
-        account: String,
-        text: String,
-        problem: bool,
-    },
 }
 
 #[derive(Debug, Clone, Copy)]

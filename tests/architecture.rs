@@ -79,7 +79,7 @@ fn update_is_pure() {
 }
 
 #[test]
-fn update_and_the_view_speak_the_domain_not_the_store() {
+fn update_and_the_view_speak_the_domain_not_the_store_or_the_engines() {
     let bad = offenders(
         &[
             "src/app/update.rs",
@@ -88,12 +88,18 @@ fn update_and_the_view_speak_the_domain_not_the_store() {
             "src/app/state.rs",
             "src/ui",
         ],
-        &["crate::store", "tern::store"],
+        &[
+            "crate::store",
+            "tern::store",
+            "crate::worker",
+            "crate::sync",
+            "crate::pop3",
+        ],
         &[],
     );
     assert!(
         bad.is_empty(),
-        "update or the view names the store (use the domain types):\n{}",
+        "update or the view names the store or an engine (use the domain types):\n{}",
         bad.join("\n")
     );
 }

@@ -25,7 +25,7 @@ use crate::domain::keys::{Action, KeySeq};
 use crate::store::StoreHandle;
 use crate::ui::{self, theme::Theme};
 use effects::Effects;
-use effects::engine::{self, EngineEvent, EngineHandle};
+use effects::engine::{EngineEvent, EngineHandle};
 use keymap::{Keymap, Resolved};
 use msg::{Cmd, Msg};
 use state::AppState;
@@ -176,7 +176,7 @@ where
                 Some(e) = async { match engine_events.as_mut() {
                     Some(r) => r.recv().await,
                     None => std::future::pending().await,
-                } } => Some(engine::to_msg(e)),
+                } } => Some(Msg::Engine(e)),
                 _ = tick.tick() => Some(clock_msg()),
                 _ = term => Some(Msg::QuitRequested),
             };

@@ -3,14 +3,13 @@
 
 use ratatui::layout::Rect;
 
+use crate::domain::engine::Event as EngineEvent;
 use crate::domain::keys::Action;
 use crate::domain::keys::KeyChord;
 use crate::domain::message::MessageView;
 use crate::domain::thread::ThreadRow;
 use crate::domain::triage::{FlagName, Relocation};
-use crate::domain::{
-    Account, Anchor, ConnState, Envelope, Mailbox, MailboxId, MsgId, RequestId, Role,
-};
+use crate::domain::{Account, Anchor, Envelope, Mailbox, MailboxId, MsgId, RequestId, Role};
 
 /// Where a move or copy goes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -123,22 +122,9 @@ pub enum Msg {
         /// whole message is downloaded now that the user reads it.
         partial: bool,
     },
-    /// An account's engine changed state.
-    AccountStateChanged {
-        account: String,
-        state: ConnState,
-    },
-    /// An engine committed changes to the cache (in this mailbox, or in several when None).
-    CacheChanged {
-        mailbox: Option<MailboxId>,
-    },
-    BodyFetched {
-        msg: MsgId,
-    },
-    BodyFailed {
-        msg: MsgId,
-        error: String,
-    },
+    /// An account's engine reported (its state, a cache change, a body, a server search's
+    /// answer, news for the status line), as the engine says it.
+    Engine(EngineEvent),
     /// A background job failed; the text is for the status line.
     Failed(String),
     /// The action log, newest first: (account, when, what).
@@ -200,13 +186,6 @@ pub enum Msg {
         rows: Vec<Envelope>,
         headers_only: Vec<String>,
         asking: Vec<(String, Vec<String>)>,
-    },
-    /// An account's server answered a search: the cached messages it found, or an error.
-    ServerSearched {
-        req: RequestId,
-        account: String,
-        found: Vec<MsgId>,
-        error: Option<String>,
     },
     /// The list rows of what a server found.
     ServerHits {

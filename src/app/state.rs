@@ -1,7 +1,6 @@
 //! AppState: only what is on screen. The cache is the source of truth; the state holds the
 //! visible page of it and the user's position.
 
-use crate::domain::RequestId;
 use ratatui::layout::Rect;
 
 use super::overlay::{Overlay, Overlays};
@@ -10,7 +9,9 @@ use std::collections::BTreeSet;
 
 use crate::domain::message::MessageView;
 use crate::domain::thread::ThreadRow;
-use crate::domain::{Account, AccountId, ConnState, Envelope, Mailbox, MailboxId, MsgId};
+use crate::domain::{
+    Account, AccountId, ConnState, Envelope, Mailbox, MailboxId, MsgId, RequestId,
+};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Pane {

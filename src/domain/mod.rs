@@ -2,6 +2,7 @@
 //! No I/O and no I/O crates here (a test in tests/ enforces it).
 
 pub mod compose;
+pub mod engine;
 pub mod keys;
 pub mod message;
 pub mod sanitize;

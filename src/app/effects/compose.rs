@@ -1,7 +1,6 @@
 //! Writing mail: the files it is written in, the outbox, Drafts and the address book. Never
 //! the network: the outbox worker sends.
 
-use crate::domain::RequestId;
 use std::path::PathBuf;
 
 use super::super::msg::{Msg, Queued};
@@ -10,7 +9,7 @@ use super::Effects;
 use super::files::{compose_file, expand_home, write_private};
 use crate::domain::compose::{self, Draft, Kind};
 use crate::domain::triage::FlagName;
-use crate::domain::{AccountId, MailboxId, MsgId};
+use crate::domain::{AccountId, MailboxId, MsgId, RequestId};
 use crate::store::{Store, StoreHandle};
 
 const CANNOT_SEND: &str = "this account cannot send: give it an [account.smtp] section";

@@ -1,14 +1,13 @@
 //! Search: the cache first (on the store's thread, the same code the tests run), then the
 //! servers of the folders whose bodies are not cached.
 
-use crate::domain::RequestId;
 use std::collections::HashSet;
 use std::sync::atomic::Ordering;
 
 use super::super::msg::Msg;
 use super::Effects;
 use crate::domain::search::{self, Query};
-use crate::domain::{AccountId, MailboxId};
+use crate::domain::{AccountId, MailboxId, RequestId};
 use crate::store::Store;
 
 /// How long a query must stay unchanged before servers are asked about it (typing a word

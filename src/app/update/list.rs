@@ -5,8 +5,7 @@ use super::super::layout;
 use super::super::msg::Cmd;
 use super::super::state::{AppState, ListState};
 use super::{MARGIN_PAGES, search};
-use crate::domain::RequestId;
-use crate::domain::{Anchor, MailboxId};
+use crate::domain::{Anchor, MailboxId, RequestId};
 
 /// Fold the selected row's thread to its first row, or unfold it; the selection goes to the
 /// thread's first row.

@@ -271,9 +271,10 @@ fn new_mail_above_keeps_the_selection_on_the_same_message() {
     // The engine committed two new messages to the open mailbox.
     let cmds = update(
         &mut s,
-        Msg::CacheChanged {
+        Msg::Engine(EngineEvent::Changed {
+            account: "work".into(),
             mailbox: Some(MailboxId(10)),
-        },
+        }),
     );
     let Some(Cmd::LoadEnvelopes {
         req,
@@ -325,7 +326,7 @@ fn a_missing_body_is_fetched_once_and_reloaded_when_it_arrives() {
     );
     assert_eq!(cmds, [Cmd::FetchBody { msg }]);
     assert!(s.reader.as_ref().unwrap().fetching);
-    let cmds = update(&mut s, Msg::BodyFetched { msg });
+    let cmds = update(&mut s, Msg::Engine(EngineEvent::BodyFetched { msg }));
     assert!(matches!(cmds.as_slice(), [Cmd::LoadMessage { msg: m, .. }] if *m == msg));
     // A failure is shown, and not retried in a loop.
     let Some(Cmd::LoadMessage { req, .. }) = cmds.first().cloned() else {
@@ -333,10 +334,10 @@ fn a_missing_body_is_fetched_once_and_reloaded_when_it_arrives() {
     };
     update(
         &mut s,
-        Msg::BodyFailed {
+        Msg::Engine(EngineEvent::BodyFailed {
             msg,
             error: "gone".into(),
-        },
+        }),
     );
     let cmds = update(
         &mut s,
@@ -487,17 +488,17 @@ fn account_states_are_kept_per_account() {
     let (mut s, _) = loaded(0);
     update(
         &mut s,
-        Msg::AccountStateChanged {
+        Msg::Engine(EngineEvent::State {
             account: "work".into(),
             state: crate::domain::ConnState::Connecting,
-        },
+        }),
     );
     update(
         &mut s,
-        Msg::AccountStateChanged {
+        Msg::Engine(EngineEvent::State {
             account: "work".into(),
             state: crate::domain::ConnState::Online,
-        },
+        }),
     );
     assert_eq!(
         s.accounts_state,
@@ -1273,9 +1274,10 @@ fn slash_filters_the_list_as_typed_and_esc_gives_the_mailbox_back() {
     // The cache changed: the search runs again (not the mailbox's list).
     let cmds = update(
         &mut s,
-        Msg::CacheChanged {
+        Msg::Engine(EngineEvent::Changed {
+            account: "work".into(),
             mailbox: Some(MailboxId(10)),
-        },
+        }),
     );
     assert!(cmds.iter().any(|c| matches!(c, Cmd::Search { .. })));
     assert!(!cmds.iter().any(|c| matches!(c, Cmd::LoadEnvelopes { .. })));
@@ -1328,12 +1330,12 @@ fn a_global_search_merges_and_marks_what_the_server_found() {
     assert_eq!(s.list.rows.len(), 1);
     let cmds = update(
         &mut s,
-        Msg::ServerSearched {
+        Msg::Engine(EngineEvent::Searched {
             req,
             account: "work".into(),
             found: vec![MsgId(3), MsgId(1)],
             error: None,
-        },
+        }),
     );
     // Only what the cache did not find is read.
     assert_eq!(
@@ -1367,12 +1369,12 @@ fn a_global_search_merges_and_marks_what_the_server_found() {
     );
     update(
         &mut s,
-        Msg::ServerSearched {
+        Msg::Engine(EngineEvent::Searched {
             req,
             account: "work".into(),
             found: vec![],
             error: Some("offline".into()),
-        },
+        }),
     );
     assert_eq!(
         s.search.as_ref().unwrap().headers_only,

@@ -1,7 +1,6 @@
 //! Triage in the state machine: delete, archive, junk, move and copy (with the folder
 //! picker), undo, and the ways to select (a visual range, a thread, everything).
 
-use crate::domain::RequestId;
 use nucleo_matcher::pattern::{CaseMatching, Normalization, Pattern};
 use nucleo_matcher::{Config, Matcher};
 
@@ -10,7 +9,7 @@ use super::super::overlay::Overlay;
 use super::super::state::{AppState, Confirm, MarkMode, Picker, SidebarRow, Visual};
 use crate::domain::keys::{Action, Key, KeyChord};
 use crate::domain::triage::FlagName;
-use crate::domain::{ALL_INBOXES, MsgId, Role};
+use crate::domain::{ALL_INBOXES, MsgId, RequestId, Role};
 
 /// How many actions `u` can take back.
 pub const UNDO_DEPTH: usize = 100;
