@@ -182,9 +182,15 @@ where
             };
             batch.extend(msg);
         }
-        // Take whatever else is ready before drawing again.
+        // Take whatever else is ready before drawing again: the effects' answers and the
+        // engines' events alike.
         while let Ok(m) = rx.try_recv() {
             batch.push(m);
+        }
+        if let Some(r) = engine_events.as_mut() {
+            while let Ok(e) = r.try_recv() {
+                batch.push(Msg::Engine(e));
+            }
         }
         for msg in batch {
             tracing::trace!(?msg, "update");
