@@ -123,7 +123,7 @@ where
     S: Stream<Item = io::Result<Event>> + Unpin,
 {
     let mut events = make_events();
-    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let (tx, mut rx) = tokio::sync::mpsc::channel(effects::ANSWERS_CAPACITY);
     let mut engine_events = opts.engine_events;
     let effects = Effects::new(
         store,

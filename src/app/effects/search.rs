@@ -94,12 +94,12 @@ pub async fn run(fx: Effects, req: RequestId, query: Query, scope: Vec<MailboxId
     let (found, ask) = match found {
         Ok(x) => x,
         Err(e) => {
-            let _ = fx.tx.send(Msg::Failed(format!("search: {e}")));
+            let _ = fx.tx.send(Msg::Failed(format!("search: {e}"))).await;
             return;
         }
     };
     // The results first: the servers' answers add to them.
-    let _ = fx.tx.send(found);
+    let _ = fx.tx.send(found).await;
     if ask.is_empty() {
         return;
     }
