@@ -27,6 +27,7 @@ use ratatui::layout::Rect;
 use tern::app::msg::{Cmd, Msg};
 use tern::app::state::AppState;
 use tern::config::Layout;
+use tern::domain::engine::Event as EngineEvent;
 use tern::domain::keys::Action;
 use tern::domain::message::MessageMeta;
 use tern::domain::{Address, Flags, MailboxId, Uid};
@@ -152,7 +153,10 @@ fn main() {
     for key in keys {
         let t = Instant::now();
         // New mail committed by the writer is announced the way the engine does it.
-        app.send(Msg::CacheChanged { mailbox: Some(mb) });
+        app.send(Msg::Engine(EngineEvent::Changed {
+            account: "work".into(),
+            mailbox: Some(mb),
+        }));
         app.send(Msg::ActionTriggered(key));
         app.draw();
         let d = t.elapsed();

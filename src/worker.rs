@@ -15,7 +15,8 @@ use std::time::{Duration, Instant};
 use tokio::sync::{Notify, mpsc};
 
 use crate::config::{AccountConfig, POP3_POLL_INTERVAL, Secret};
-use crate::domain::{ConnState, MailboxId, MsgId};
+pub use crate::domain::engine::Event;
+use crate::domain::{ConnState, MailboxId, MsgId, RequestId};
 use crate::store::StoreHandle;
 use crate::sync::pass::{Progress, resolve_password};
 use crate::sync::{ErrorKind, SyncError};
@@ -38,44 +39,10 @@ pub enum Command {
     /// Search these mailboxes on the server (their bodies are not cached), each with its
     /// SEARCH criteria; answered with [`Event::Searched`].
     Search {
-        req: u64,
+        req: RequestId,
         mailboxes: Vec<(MailboxId, String)>,
     },
     Shutdown,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Event {
-    State {
-        account: String,
-        state: ConnState,
-    },
-    /// The cache changed (for this mailbox, or for several when None).
-    Changed {
-        account: String,
-        mailbox: Option<MailboxId>,
-    },
-    BodyFetched {
-        msg: MsgId,
-    },
-    BodyFailed {
-        msg: MsgId,
-        error: String,
-    },
-    /// The answer to [`Command::Search`]: the cached messages the server found, or why it
-    /// could not be asked (or not about every mailbox).
-    Searched {
-        req: u64,
-        account: String,
-        found: Vec<MsgId>,
-        error: Option<String>,
-    },
-    /// Something for the status line (the outbox worker's news); `problem`: shown as an error.
-    Notice {
-        account: String,
-        text: String,
-        problem: bool,
-    },
 }
 
 #[derive(Debug, Clone, Copy)]

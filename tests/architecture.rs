@@ -334,3 +334,29 @@ fn the_function_scan_sees_strings_and_braces_right() {
         "{found:?}"
     );
 }
+
+#[test]
+fn update_and_the_view_speak_the_domain_not_the_store_or_the_engines() {
+    let bad = offenders(
+        &[
+            "src/app/update.rs",
+            "src/app/update",
+            "src/app/msg.rs",
+            "src/app/state.rs",
+            "src/ui",
+        ],
+        &[
+            "crate::store",
+            "tern::store",
+            "crate::worker",
+            "crate::sync",
+            "crate::pop3",
+        ],
+        &[],
+    );
+    assert!(
+        bad.is_empty(),
+        "update or the view names the store or an engine (use the domain types):\n{}",
+        bad.join("\n")
+    );
+}

@@ -217,6 +217,7 @@ async fn server_search_fallback(mut server: ImapServer) {
         let label = format!("{name}: {query}");
         let q = parse(query, chrono::Utc::now().timestamp(), 0).unwrap();
         let c = imap_criteria(&q, &ctx).unwrap().unwrap();
+        let req = tern::domain::RequestId(req);
         engine.send(Command::Search {
             req,
             mailboxes: vec![(inbox.mailbox, c.clone())],
@@ -281,10 +282,11 @@ async fn server_search_fallback(mut server: ImapServer) {
         }
     }
     engine.send(Command::Search {
-        req: 99,
+        req: tern::domain::RequestId(99),
         mailboxes: vec![(inbox.mailbox, "TEXT x".into())],
     });
-    let (found, error) = harness::account::searched(&mut events, 99, WAIT).await;
+    let (found, error) =
+        harness::account::searched(&mut events, tern::domain::RequestId(99), WAIT).await;
     assert!(found.is_empty());
     assert_eq!(error.as_deref(), Some("offline"), "{name}");
     engine.send(Command::Shutdown);

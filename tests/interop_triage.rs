@@ -17,8 +17,8 @@ use harness::account::TernAccount;
 use harness::across::{block_on, message as raw, on_each, snapshot};
 use harness::{ALICE, ImapKind, ImapServer, TestImap};
 use tern::app::msg::{Cmd, Dest, Undo};
+use tern::domain::triage::FlagName;
 use tern::domain::{MsgId, Role};
-use tern::store::FlagName;
 use tern::sync::imap::Imap;
 use tern::sync::replay::replay;
 

@@ -474,14 +474,14 @@ async fn new_mail_through_postfix_arrives_on_the_next_poll_and_with_tern_sync() 
     );
     // What the IMAP engine would ask of a server is answered locally.
     r.engine.send(Command::Search {
-        req: 7,
+        req: tern::domain::RequestId(7),
         mailboxes: vec![(c.mailbox(Role::Inbox).await, "ALL".into())],
     });
     let answer = r
         .until("Searched", |e| matches!(e, Event::Searched { .. }))
         .await;
     assert!(
-        matches!(&answer, Event::Searched { req: 7, found, error: None, .. } if found.is_empty()),
+        matches!(&answer, Event::Searched { req: tern::domain::RequestId(7), found, error: None, .. } if found.is_empty()),
         "{answer:?}"
     );
     r.engine.send(Command::Replay);

@@ -22,7 +22,7 @@ use harness::across::{message as raw, quote, snapshot};
 use harness::{ALICE, HOST, MailServers, TestImap};
 use tern::app::msg::{Cmd, Dest, Msg, Undo};
 use tern::domain::Role;
-use tern::store::FlagName;
+use tern::domain::triage::FlagName;
 use tern::sync::replay::replay;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 

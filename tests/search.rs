@@ -221,6 +221,7 @@ async fn folders_without_bodies_are_searched_on_the_server() {
         }
         // ... the server can: the engine asks it and maps its UIDs to cached messages.
         let c = imap_criteria(&q, &ctx).unwrap().unwrap();
+        let req = tern::domain::RequestId(req);
         engine.send(Command::Search {
             req,
             mailboxes: vec![(inbox.mailbox, c)],
@@ -256,10 +257,11 @@ async fn folders_without_bodies_are_searched_on_the_server() {
         }
     }
     engine.send(Command::Search {
-        req: 9,
+        req: tern::domain::RequestId(9),
         mailboxes: vec![(inbox.mailbox, "TEXT x".into())],
     });
-    let (found, error) = harness::account::searched(&mut events, 9, WAIT).await;
+    let (found, error) =
+        harness::account::searched(&mut events, tern::domain::RequestId(9), WAIT).await;
     assert!(found.is_empty());
     assert_eq!(error.as_deref(), Some("offline"));
     engine.send(Command::Shutdown);

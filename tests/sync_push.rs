@@ -670,7 +670,7 @@ async fn wait_state(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn flag_changes_made_offline_survive_a_restart_and_reach_the_server() {
-    use tern::store::FlagName;
+    use tern::domain::triage::FlagName;
     let servers = MailServers::start();
     for i in 1..=6 {
         servers.deliver(ALICE.email, &raw(&format!("m{i}"), "x"));

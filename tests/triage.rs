@@ -17,9 +17,10 @@ use tern::app::effects::triage;
 use tern::app::msg::{Cmd, Dest, Msg, Undo};
 use tern::app::update::worded;
 use tern::config::Config;
+use tern::domain::triage::FlagName;
 use tern::domain::{AccountId, ConnState, MsgId, Role};
 use tern::runtime::{self, Runtime};
-use tern::store::{FlagName, Store, StoreHandle};
+use tern::store::{Store, StoreHandle};
 use tern::worker::{Command, EngineHandle, Event};
 use tokio::sync::mpsc::UnboundedReceiver;
 

@@ -16,6 +16,7 @@ use tern::app::overlay::Overlay;
 use tern::app::state::{AppState, SidebarRow};
 use tern::app::update::update;
 use tern::config::Layout;
+use tern::domain::engine::Event as EngineEvent;
 use tern::domain::keys::Action;
 use tern::store::Store;
 use tern::ui::{self, theme::Theme};
@@ -454,18 +455,18 @@ fn all_inboxes_lists_every_account_inbox_newest_first() {
 #[test]
 fn each_account_row_says_what_its_engine_is_doing() {
     let mut h = Harness::new(150, 36);
-    h.send(Msg::AccountStateChanged {
+    h.send(Msg::Engine(EngineEvent::State {
         account: "work".into(),
         state: tern::domain::ConnState::Syncing {
             mailbox: "INBOX".into(),
             done: 120,
             total: 5000,
         },
-    });
-    h.send(Msg::AccountStateChanged {
+    }));
+    h.send(Msg::Engine(EngineEvent::State {
         account: "personal".into(),
         state: tern::domain::ConnState::Failed("login refused".into()),
-    });
+    }));
     let term = h.screen();
     let lines: Vec<String> = (0..36)
         .map(|y| {

@@ -25,7 +25,7 @@ use crate::domain::keys::{Action, KeySeq};
 use crate::store::StoreHandle;
 use crate::ui::{self, theme::Theme};
 use effects::Effects;
-use effects::engine::{self, EngineEvent, EngineHandle};
+use effects::engine::{EngineEvent, EngineHandle};
 use keymap::{Keymap, Resolved};
 use msg::{Cmd, Msg};
 use state::AppState;
@@ -123,7 +123,7 @@ where
     S: Stream<Item = io::Result<Event>> + Unpin,
 {
     let mut events = make_events();
-    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let (tx, mut rx) = tokio::sync::mpsc::channel(effects::ANSWERS_CAPACITY);
     let mut engine_events = opts.engine_events;
     let effects = Effects::new(
         store,
@@ -176,15 +176,21 @@ where
                 Some(e) = async { match engine_events.as_mut() {
                     Some(r) => r.recv().await,
                     None => std::future::pending().await,
-                } } => Some(engine::to_msg(e)),
+                } } => Some(Msg::Engine(e)),
                 _ = tick.tick() => Some(clock_msg()),
                 _ = term => Some(Msg::QuitRequested),
             };
             batch.extend(msg);
         }
-        // Take whatever else is ready before drawing again.
+        // Take whatever else is ready before drawing again: the effects' answers and the
+        // engines' events alike.
         while let Ok(m) = rx.try_recv() {
             batch.push(m);
+        }
+        if let Some(r) = engine_events.as_mut() {
+            while let Ok(e) = r.try_recv() {
+                batch.push(Msg::Engine(e));
+            }
         }
         for msg in batch {
             tracing::trace!(?msg, "update");

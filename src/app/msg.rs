@@ -3,12 +3,13 @@
 
 use ratatui::layout::Rect;
 
+use crate::domain::engine::Event as EngineEvent;
 use crate::domain::keys::Action;
 use crate::domain::keys::KeyChord;
 use crate::domain::message::MessageView;
 use crate::domain::thread::ThreadRow;
-use crate::domain::{Account, Anchor, ConnState, Envelope, Mailbox, MailboxId, MsgId, Role};
-use crate::store::{FlagName, Relocation};
+use crate::domain::triage::{FlagName, Relocation};
+use crate::domain::{Account, Anchor, Envelope, Mailbox, MailboxId, MsgId, RequestId, Role};
 
 /// Where a move or copy goes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -101,7 +102,7 @@ pub enum Msg {
         mailboxes: Vec<Mailbox>,
     },
     EnvelopesLoaded {
-        req: u64,
+        req: RequestId,
         mailbox: MailboxId,
         offset: u32,
         total: u32,
@@ -109,34 +110,21 @@ pub enum Msg {
     },
     /// The threaded order of a mailbox.
     ThreadsLoaded {
-        req: u64,
+        req: RequestId,
         mailbox: MailboxId,
         rows: Vec<ThreadRow>,
     },
     MessageLoaded {
-        req: u64,
+        req: RequestId,
         msg: MsgId,
         view: Option<Box<MessageView>>,
         /// The cached body is the text only (the message is over the offline limit): the
         /// whole message is downloaded now that the user reads it.
         partial: bool,
     },
-    /// An account's engine changed state.
-    AccountStateChanged {
-        account: String,
-        state: ConnState,
-    },
-    /// An engine committed changes to the cache (in this mailbox, or in several when None).
-    CacheChanged {
-        mailbox: Option<MailboxId>,
-    },
-    BodyFetched {
-        msg: MsgId,
-    },
-    BodyFailed {
-        msg: MsgId,
-        error: String,
-    },
+    /// An account's engine reported (its state, a cache change, a body, a server search's
+    /// answer, news for the status line), as the engine says it.
+    Engine(EngineEvent),
     /// A background job failed; the text is for the status line.
     Failed(String),
     /// The action log, newest first: (account, when, what).
@@ -152,7 +140,7 @@ pub enum Msg {
     ActionDone(Done),
     /// Message ids to select (answer to [`Cmd::MarkRange`] / [`Cmd::MarkThread`]).
     Marked {
-        req: u64,
+        req: RequestId,
         ids: Vec<MsgId>,
     },
     /// A key typed into a prompt (the folder picker, a confirmation): not a key binding.
@@ -171,7 +159,7 @@ pub enum Msg {
     Attached(Result<crate::domain::compose::Attachment, String>),
     /// Addresses that complete what is typed, best first.
     Suggestions {
-        req: u64,
+        req: RequestId,
         list: Vec<crate::domain::Address>,
     },
     /// The built-in editor's text was saved in Drafts as this message.
@@ -194,21 +182,14 @@ pub enum Msg {
     /// A search's results from the cache; folders searched on headers only (and why); the
     /// servers being asked about the others (account, its folders).
     Searched {
-        req: u64,
+        req: RequestId,
         rows: Vec<Envelope>,
         headers_only: Vec<String>,
         asking: Vec<(String, Vec<String>)>,
     },
-    /// An account's server answered a search: the cached messages it found, or an error.
-    ServerSearched {
-        req: u64,
-        account: String,
-        found: Vec<MsgId>,
-        error: Option<String>,
-    },
     /// The list rows of what a server found.
     ServerHits {
-        req: u64,
+        req: RequestId,
         rows: Vec<Envelope>,
     },
     QuitRequested,
@@ -220,7 +201,7 @@ pub enum Msg {
 pub enum Cmd {
     LoadMailboxes,
     LoadEnvelopes {
-        req: u64,
+        req: RequestId,
         mailbox: MailboxId,
         offset: u32,
         limit: u32,
@@ -229,20 +210,20 @@ pub enum Cmd {
     },
     /// Read a mailbox's threaded order.
     LoadThreads {
-        req: u64,
+        req: RequestId,
         mailbox: MailboxId,
     },
     /// Read the list rows of these messages (a window of the threaded order, starting at row
     /// `offset` of `total`).
     LoadEnvelopesByIds {
-        req: u64,
+        req: RequestId,
         mailbox: MailboxId,
         offset: u32,
         total: u32,
         ids: Vec<MsgId>,
     },
     LoadMessage {
-        req: u64,
+        req: RequestId,
         msg: MsgId,
         /// Columns the reader has for the body (HTML is laid out to fit).
         width: u16,
@@ -281,14 +262,14 @@ pub enum Cmd {
     /// Read the ids of list rows `[offset, offset + limit)` of a mailbox (flat order), to
     /// select them.
     MarkRange {
-        req: u64,
+        req: RequestId,
         mailbox: MailboxId,
         offset: u32,
         limit: u32,
     },
     /// Read the ids of a thread's messages in a mailbox, to select them.
     MarkThread {
-        req: u64,
+        req: RequestId,
         mailbox: MailboxId,
         thread: i64,
     },
@@ -326,7 +307,7 @@ pub enum Cmd {
     },
     /// Addresses from the address book that start like `prefix`.
     SuggestAddresses {
-        req: u64,
+        req: RequestId,
         prefix: String,
     },
     /// Complete a path being typed (to the longest shared prefix of what matches).
@@ -376,14 +357,14 @@ pub enum Cmd {
     /// Search the cache (these mailboxes, all when empty); folders without cached bodies are
     /// asked of their servers when the query looks into text.
     Search {
-        req: u64,
+        req: RequestId,
         query: crate::domain::search::Query,
         scope: Vec<MailboxId>,
         limit: u32,
     },
     /// Read the list rows of messages a server found.
     LoadServerHits {
-        req: u64,
+        req: RequestId,
         ids: Vec<MsgId>,
     },
     /// The user opened this mailbox: its account's engine pushes it too (the others stop).

@@ -9,7 +9,9 @@ use std::collections::BTreeSet;
 
 use crate::domain::message::MessageView;
 use crate::domain::thread::ThreadRow;
-use crate::domain::{Account, AccountId, ConnState, Envelope, Mailbox, MailboxId, MsgId};
+use crate::domain::{
+    Account, AccountId, ConnState, Envelope, Mailbox, MailboxId, MsgId, RequestId,
+};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Pane {
@@ -81,7 +83,7 @@ pub struct ListState {
     pub window_offset: u32,
     pub rows: Vec<Envelope>,
     /// Id of the load request whose answer is awaited (older answers are dropped).
-    pub loading: Option<u64>,
+    pub loading: Option<RequestId>,
     /// Threaded view: the mailbox's threaded order (all rows) ...
     pub threads: Vec<ThreadRow>,
     /// ... the threads shown folded to their first row ...
@@ -95,7 +97,7 @@ pub struct ListState {
     /// A visual range is being selected.
     pub visual: Option<Visual>,
     /// Ids to select are being read (request id, and whether they toggle).
-    pub mark_req: Option<(u64, MarkMode)>,
+    pub mark_req: Option<(RequestId, MarkMode)>,
 }
 
 /// A visual range: from `anchor` to the selected row, added to what was selected before.
@@ -224,7 +226,7 @@ pub struct AddrPrompt {
     pub suggestions: Vec<crate::domain::Address>,
     pub selected: usize,
     /// The suggestions asked for last (older answers are dropped).
-    pub req: u64,
+    pub req: RequestId,
 }
 
 /// A search: the query as typed, and what its results leave out. While it is on, the list
@@ -241,7 +243,7 @@ pub struct SearchState {
     /// What is wrong with the query (its column), shown under it.
     pub error: Option<String>,
     /// The search asked for last (older answers are dropped); None: the query is empty.
-    pub req: Option<u64>,
+    pub req: Option<RequestId>,
     /// Folded words to highlight in the reader.
     pub terms: Vec<String>,
     /// Found by a server in folders whose bodies are not cached (marked in the list).
@@ -289,7 +291,7 @@ pub struct ReaderState {
     pub envelope: Envelope,
     /// None while loading, or when the body is not in the cache.
     pub view: Option<MessageView>,
-    pub loading: Option<u64>,
+    pub loading: Option<RequestId>,
     pub scroll: u16,
     /// The body was asked for from the server.
     pub fetching: bool,
@@ -357,7 +359,7 @@ pub struct AppState {
     pub builtin_editor: bool,
     /// A search (or a filter of the list) is on.
     pub search: Option<SearchState>,
-    next_req: u64,
+    next_req: RequestId,
 }
 
 impl AppState {
@@ -393,13 +395,13 @@ impl AppState {
             builtin_editor: false,
             interrupt_armed: false,
             search: None,
-            next_req: 1,
+            next_req: RequestId(1),
         }
     }
 
-    pub fn next_req(&mut self) -> u64 {
+    pub fn next_req(&mut self) -> RequestId {
         let r = self.next_req;
-        self.next_req += 1;
+        self.next_req.0 += 1;
         r
     }
 

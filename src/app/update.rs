@@ -7,9 +7,10 @@ use super::overlay::Overlay;
 use super::state::{AppState, Pane, ReaderState};
 use crate::config::Layout;
 use crate::domain::ALL_INBOXES;
+use crate::domain::engine::Event as EngineEvent;
 use crate::domain::keys::Action;
 use crate::domain::message::MAX_DISPLAY_BYTES;
-use crate::store::FlagName;
+use crate::domain::triage::FlagName;
 
 /// Rows loaded on each side of the visible page, so scrolling rarely waits for the cache.
 const MARGIN_PAGES: u32 = 1;
@@ -102,37 +103,7 @@ pub fn update(state: &mut AppState, msg: Msg) -> Vec<Cmd> {
                 }
             }
         }
-        Msg::BodyFetched { msg } => {
-            if state.reader.as_ref().is_some_and(|r| r.msg == msg) {
-                reload_message(state, &mut cmds);
-            }
-        }
-        Msg::BodyFailed { msg, error } => {
-            if let Some(r) = &mut state.reader
-                && r.msg == msg
-            {
-                r.fetching = false;
-                r.body_error = Some(error);
-            }
-        }
-        Msg::AccountStateChanged {
-            account,
-            state: conn,
-        } => match state.accounts_state.iter_mut().find(|(a, _)| *a == account) {
-            Some(slot) => slot.1 = conn,
-            None => state.accounts_state.push((account, conn)),
-        },
-        Msg::CacheChanged { mailbox } => {
-            cmds.push(Cmd::LoadMailboxes);
-            // The all-inboxes list shows several mailboxes: any change may be in it.
-            if mailbox.is_none()
-                || mailbox == state.list.mailbox
-                || state.list.mailbox == Some(ALL_INBOXES)
-                || state.search.is_some()
-            {
-                reload_list(state, &mut cmds);
-            }
-        }
+        Msg::Engine(event) => on_engine(state, event, &mut cmds),
         Msg::Failed(text) => state.error = Some(text),
         Msg::Notice(text) => state.notice = Some(text),
         Msg::ComposeDiscarded => state.notice = Some("discarded".into()),
@@ -168,9 +139,7 @@ pub fn update(state: &mut AppState, msg: Msg) -> Vec<Cmd> {
         | Msg::Suggestions { .. }
         | Msg::Autosaved { .. }
         | Msg::ComposeQueued(_)) => compose::on_msg(state, m, &mut cmds),
-        m @ (Msg::Searched { .. } | Msg::ServerSearched { .. } | Msg::ServerHits { .. }) => {
-            search::on_msg(state, m, &mut cmds)
-        }
+        m @ (Msg::Searched { .. } | Msg::ServerHits { .. }) => search::on_msg(state, m, &mut cmds),
         Msg::Typed(chord) => overlay::route(state, Input::Typed(chord), &mut cmds),
         Msg::ReadDelayElapsed { msg } => {
             let unread = state.list.rows.iter().any(|e| e.id == msg && !e.flags.seen);
@@ -188,6 +157,61 @@ pub fn update(state: &mut AppState, msg: Msg) -> Vec<Cmd> {
         Msg::Interrupted => state.quit = true,
     }
     cmds
+}
+
+/// An account's engine reported.
+fn on_engine(state: &mut AppState, event: EngineEvent, cmds: &mut Vec<Cmd>) {
+    match event {
+        EngineEvent::BodyFetched { msg } => {
+            if state.reader.as_ref().is_some_and(|r| r.msg == msg) {
+                reload_message(state, cmds);
+            }
+        }
+        EngineEvent::BodyFailed { msg, error } => {
+            if let Some(r) = &mut state.reader
+                && r.msg == msg
+            {
+                r.fetching = false;
+                r.body_error = Some(error);
+            }
+        }
+        EngineEvent::State {
+            account,
+            state: conn,
+        } => match state.accounts_state.iter_mut().find(|(a, _)| *a == account) {
+            Some(slot) => slot.1 = conn,
+            None => state.accounts_state.push((account, conn)),
+        },
+        EngineEvent::Changed { mailbox, .. } => {
+            cmds.push(Cmd::LoadMailboxes);
+            // The all-inboxes list shows several mailboxes: any change may be in it.
+            if mailbox.is_none()
+                || mailbox == state.list.mailbox
+                || state.list.mailbox == Some(ALL_INBOXES)
+                || state.search.is_some()
+            {
+                reload_list(state, cmds);
+            }
+        }
+        EngineEvent::Searched {
+            req,
+            account,
+            found,
+            error,
+        } => search::on_server_searched(state, req, account, found, error, cmds),
+        EngineEvent::Notice {
+            account,
+            text,
+            problem,
+        } => {
+            let text = format!("{account}: {text}");
+            if problem {
+                state.error = Some(text);
+            } else {
+                state.notice = Some(text);
+            }
+        }
+    }
 }
 
 /// A key binding for the panes (no overlay is open).

@@ -6,275 +6,145 @@
 
 use std::fmt;
 
-/// What a key does. The names (`as_str`) are the ones used in the config's `[keys]` table.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Action {
-    Quit,
-    Down,
-    Up,
-    Top,
-    Bottom,
-    HalfPageDown,
-    HalfPageUp,
-    PageDown,
-    PageUp,
-    NextPane,
-    PrevPane,
-    Open,
-    Back,
-    Help,
-    NextMessage,
-    PrevMessage,
-    Fullscreen,
-    FullHeaders,
-    Source,
-    ToggleLayout,
-    Suspend,
-    ToggleThreads,
-    ToggleFold,
-    OpenLink,
-    Attachments,
-    Save,
-    ToggleRead,
-    ToggleFlag,
-    ToggleSelect,
-    ActionLog,
-    Delete,
-    Archive,
-    Junk,
-    MoveTo,
-    CopyTo,
-    Undo,
-    VisualSelect,
-    SelectThread,
-    SelectAll,
-    Compose,
-    Reply,
-    ReplyAll,
-    Forward,
-    ForwardAttached,
-    EditDraft,
-    Filter,
-    Search,
-    CommandLine,
+/// Declares [`Action`] once: each action with its config name, its default keys and what the
+/// help screen says it does. The enum, [`Action::ALL`] (in this order), [`Action::as_str`],
+/// [`Action::default_keys`] and [`Action::describe`] all derive from this one list.
+macro_rules! actions {
+    ($($name:ident: $config:literal, [$($key:literal),*], $describe:literal;)*) => {
+        /// What a key does. The names (`as_str`) are the ones used in the config's `[keys]` table.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub enum Action {
+            $($name,)*
+        }
+
+        impl Action {
+            pub const ALL: &'static [Action] = &[$(Action::$name,)*];
+
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $(Action::$name => $config,)*
+                }
+            }
+
+            pub fn describe(self) -> &'static str {
+                match self {
+                    $(Action::$name => $describe,)*
+                }
+            }
+
+            /// Default chords for an action (each entry is one binding, possibly a sequence).
+            pub fn default_keys(self) -> &'static [&'static str] {
+                match self {
+                    $(Action::$name => &[$($key),*],)*
+                }
+            }
+        }
+    };
+}
+
+// name: config name, default keys, help text.
+actions! {
+    Quit: "quit", ["q"],
+        "quit tern";
+    Down: "down", ["j", "down"],
+        "move down";
+    Up: "up", ["k", "up"],
+        "move up";
+    Top: "top", ["g g", "home"],
+        "go to the first row";
+    Bottom: "bottom", ["G", "end"],
+        "go to the last row";
+    HalfPageDown: "half_page_down", ["ctrl-d"],
+        "half a page down";
+    HalfPageUp: "half_page_up", ["ctrl-u"],
+        "half a page up";
+    PageDown: "page_down", ["ctrl-f", "pagedown"],
+        "a page down";
+    PageUp: "page_up", ["ctrl-b", "pageup"],
+        "a page up";
+    NextPane: "next_pane", ["tab", "l", "right"],
+        "focus the next pane";
+    PrevPane: "prev_pane", ["shift-tab", "h", "left"],
+        "focus the previous pane";
+    Open: "open", ["enter"],
+        "open the selected folder or message";
+    Back: "back", ["esc"],
+        "close / go back";
+    Help: "help", ["?"],
+        "show the key bindings";
+    NextMessage: "next_message", ["J"],
+        "next message (also from the reader)";
+    PrevMessage: "prev_message", ["K"],
+        "previous message (also from the reader)";
+    Fullscreen: "fullscreen", ["Z"],
+        "reader full screen, or back";
+    FullHeaders: "full_headers", ["H"],
+        "show all header fields, or the usual few";
+    Source: "source", ["M"],
+        "show the raw message source, or the message";
+    ToggleLayout: "toggle_layout", ["L"],
+        "reader beside or under the list";
+    Suspend: "suspend", ["ctrl-z"],
+        "suspend tern (resume with fg)";
+    ToggleThreads: "toggle_threads", ["T"],
+        "threaded or flat list";
+    ToggleFold: "toggle_fold", ["z a", "="],
+        "fold or unfold the thread, folder or account";
+    OpenLink: "open_link", ["o"],
+        "choose a link of the message to open in the browser";
+    Attachments: "attachments", ["a"],
+        "the attachments: enter opens one, s saves it";
+    Save: "save", ["s"],
+        "save the chosen attachment to the download dir";
+    ToggleRead: "toggle_read", ["N"],
+        "mark the message (or the selection) read or unread";
+    ToggleFlag: "toggle_flag", ["*"],
+        "flag or unflag the message (or the selection)";
+    ToggleSelect: "toggle_select", ["space"],
+        "select or unselect the message (esc clears the selection)";
+    ActionLog: "action_log", ["g l"],
+        "actions the server could not take";
+    Delete: "delete", ["d", "delete"],
+        "move to Trash (in Trash: delete for good, after asking)";
+    Archive: "archive", ["A"],
+        "move to the account's archive folder";
+    Junk: "junk", ["!"],
+        "mark as junk: move to the Junk folder";
+    MoveTo: "move", ["v"],
+        "move to a folder chosen from a list (type to filter)";
+    CopyTo: "copy", ["C"],
+        "copy to a folder chosen from a list (type to filter)";
+    Undo: "undo", ["u"],
+        "undo the last action (again for the one before)";
+    VisualSelect: "visual_select", ["V"],
+        "select a range: from here to where you move (again to stop)";
+    SelectThread: "select_thread", ["t"],
+        "select or unselect the whole thread";
+    SelectAll: "select_all", ["ctrl-a"],
+        "select every message in the list, or none";
+    Compose: "compose", ["m"],
+        "write a new message";
+    Reply: "reply", ["r"],
+        "reply to the sender";
+    ReplyAll: "reply_all", ["R"],
+        "reply to the sender and every other recipient";
+    Forward: "forward", ["f"],
+        "forward the message in the text";
+    ForwardAttached: "forward_attached", ["F"],
+        "forward the message as an attachment";
+    EditDraft: "edit_draft", ["e"],
+        "go on writing the draft (or write the message again as a new one)";
+    Filter: "filter", ["/"],
+        "filter the list as you type (enter keeps it, esc ends it)";
+    Search: "search", ["S"],
+        "search every account and folder (results as a folder)";
+    CommandLine: "command_line", [":"],
+        "a command: search QUERY, filter QUERY, quit";
 }
 
 impl Action {
-    pub const ALL: &'static [Action] = &[
-        Action::Quit,
-        Action::Down,
-        Action::Up,
-        Action::Top,
-        Action::Bottom,
-        Action::HalfPageDown,
-        Action::HalfPageUp,
-        Action::PageDown,
-        Action::PageUp,
-        Action::NextPane,
-        Action::PrevPane,
-        Action::Open,
-        Action::Back,
-        Action::Help,
-        Action::NextMessage,
-        Action::PrevMessage,
-        Action::Fullscreen,
-        Action::FullHeaders,
-        Action::Source,
-        Action::ToggleLayout,
-        Action::Suspend,
-        Action::ToggleThreads,
-        Action::ToggleFold,
-        Action::OpenLink,
-        Action::Attachments,
-        Action::Save,
-        Action::ToggleRead,
-        Action::ToggleFlag,
-        Action::ToggleSelect,
-        Action::ActionLog,
-        Action::Delete,
-        Action::Archive,
-        Action::Junk,
-        Action::MoveTo,
-        Action::CopyTo,
-        Action::Undo,
-        Action::VisualSelect,
-        Action::SelectThread,
-        Action::SelectAll,
-        Action::Compose,
-        Action::Reply,
-        Action::ReplyAll,
-        Action::Forward,
-        Action::ForwardAttached,
-        Action::EditDraft,
-        Action::Filter,
-        Action::Search,
-        Action::CommandLine,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Action::Quit => "quit",
-            Action::Down => "down",
-            Action::Up => "up",
-            Action::Top => "top",
-            Action::Bottom => "bottom",
-            Action::HalfPageDown => "half_page_down",
-            Action::HalfPageUp => "half_page_up",
-            Action::PageDown => "page_down",
-            Action::PageUp => "page_up",
-            Action::NextPane => "next_pane",
-            Action::PrevPane => "prev_pane",
-            Action::Open => "open",
-            Action::Back => "back",
-            Action::Help => "help",
-            Action::NextMessage => "next_message",
-            Action::PrevMessage => "prev_message",
-            Action::Fullscreen => "fullscreen",
-            Action::FullHeaders => "full_headers",
-            Action::Source => "source",
-            Action::ToggleLayout => "toggle_layout",
-            Action::Suspend => "suspend",
-            Action::ToggleThreads => "toggle_threads",
-            Action::ToggleFold => "toggle_fold",
-            Action::OpenLink => "open_link",
-            Action::Attachments => "attachments",
-            Action::Save => "save",
-            Action::ToggleRead => "toggle_read",
-            Action::ToggleFlag => "toggle_flag",
-            Action::ToggleSelect => "toggle_select",
-            Action::ActionLog => "action_log",
-            Action::Delete => "delete",
-            Action::Archive => "archive",
-            Action::Junk => "junk",
-            Action::MoveTo => "move",
-            Action::CopyTo => "copy",
-            Action::Undo => "undo",
-            Action::VisualSelect => "visual_select",
-            Action::SelectThread => "select_thread",
-            Action::SelectAll => "select_all",
-            Action::Compose => "compose",
-            Action::Reply => "reply",
-            Action::ReplyAll => "reply_all",
-            Action::Forward => "forward",
-            Action::ForwardAttached => "forward_attached",
-            Action::EditDraft => "edit_draft",
-            Action::Filter => "filter",
-            Action::Search => "search",
-            Action::CommandLine => "command_line",
-        }
-    }
-
-    pub fn describe(self) -> &'static str {
-        match self {
-            Action::Quit => "quit tern",
-            Action::Down => "move down",
-            Action::Up => "move up",
-            Action::Top => "go to the first row",
-            Action::Bottom => "go to the last row",
-            Action::HalfPageDown => "half a page down",
-            Action::HalfPageUp => "half a page up",
-            Action::PageDown => "a page down",
-            Action::PageUp => "a page up",
-            Action::NextPane => "focus the next pane",
-            Action::PrevPane => "focus the previous pane",
-            Action::Open => "open the selected folder or message",
-            Action::Back => "close / go back",
-            Action::Help => "show the key bindings",
-            Action::NextMessage => "next message (also from the reader)",
-            Action::PrevMessage => "previous message (also from the reader)",
-            Action::Fullscreen => "reader full screen, or back",
-            Action::FullHeaders => "show all header fields, or the usual few",
-            Action::Source => "show the raw message source, or the message",
-            Action::ToggleLayout => "reader beside or under the list",
-            Action::Suspend => "suspend tern (resume with fg)",
-            Action::ToggleThreads => "threaded or flat list",
-            Action::ToggleFold => "fold or unfold the thread, folder or account",
-            Action::OpenLink => "choose a link of the message to open in the browser",
-            Action::Attachments => "the attachments: enter opens one, s saves it",
-            Action::Save => "save the chosen attachment to the download dir",
-            Action::ToggleRead => "mark the message (or the selection) read or unread",
-            Action::ToggleFlag => "flag or unflag the message (or the selection)",
-            Action::ToggleSelect => "select or unselect the message (esc clears the selection)",
-            Action::ActionLog => "actions the server could not take",
-            Action::Delete => "move to Trash (in Trash: delete for good, after asking)",
-            Action::Archive => "move to the account's archive folder",
-            Action::Junk => "mark as junk: move to the Junk folder",
-            Action::MoveTo => "move to a folder chosen from a list (type to filter)",
-            Action::CopyTo => "copy to a folder chosen from a list (type to filter)",
-            Action::Undo => "undo the last action (again for the one before)",
-            Action::VisualSelect => "select a range: from here to where you move (again to stop)",
-            Action::SelectThread => "select or unselect the whole thread",
-            Action::SelectAll => "select every message in the list, or none",
-            Action::Compose => "write a new message",
-            Action::Reply => "reply to the sender",
-            Action::ReplyAll => "reply to the sender and every other recipient",
-            Action::Forward => "forward the message in the text",
-            Action::ForwardAttached => "forward the message as an attachment",
-            Action::Filter => "filter the list as you type (enter keeps it, esc ends it)",
-            Action::Search => "search every account and folder (results as a folder)",
-            Action::CommandLine => "a command: search QUERY, filter QUERY, quit",
-            Action::EditDraft => {
-                "go on writing the draft (or write the message again as a new one)"
-            }
-        }
-    }
-
     pub fn from_name(name: &str) -> Option<Action> {
         Action::ALL.iter().copied().find(|a| a.as_str() == name)
-    }
-
-    /// Default chords for an action (each entry is one binding, possibly a sequence).
-    pub fn default_keys(self) -> &'static [&'static str] {
-        match self {
-            Action::Quit => &["q"],
-            Action::Down => &["j", "down"],
-            Action::Up => &["k", "up"],
-            Action::Top => &["g g", "home"],
-            Action::Bottom => &["G", "end"],
-            Action::HalfPageDown => &["ctrl-d"],
-            Action::HalfPageUp => &["ctrl-u"],
-            Action::PageDown => &["ctrl-f", "pagedown"],
-            Action::PageUp => &["ctrl-b", "pageup"],
-            Action::NextPane => &["tab", "l", "right"],
-            Action::PrevPane => &["shift-tab", "h", "left"],
-            Action::Open => &["enter"],
-            Action::Back => &["esc"],
-            Action::Help => &["?"],
-            Action::NextMessage => &["J"],
-            Action::PrevMessage => &["K"],
-            Action::Fullscreen => &["Z"],
-            Action::FullHeaders => &["H"],
-            Action::Source => &["M"],
-            Action::ToggleLayout => &["L"],
-            Action::Suspend => &["ctrl-z"],
-            Action::ToggleThreads => &["T"],
-            Action::ToggleFold => &["z a", "="],
-            Action::OpenLink => &["o"],
-            Action::Attachments => &["a"],
-            Action::Save => &["s"],
-            Action::ToggleRead => &["N"],
-            Action::ToggleFlag => &["*"],
-            Action::ToggleSelect => &["space"],
-            Action::ActionLog => &["g l"],
-            Action::Delete => &["d", "delete"],
-            Action::Archive => &["A"],
-            Action::Junk => &["!"],
-            Action::MoveTo => &["v"],
-            Action::CopyTo => &["C"],
-            Action::Undo => &["u"],
-            Action::VisualSelect => &["V"],
-            Action::SelectThread => &["t"],
-            Action::SelectAll => &["ctrl-a"],
-            Action::Compose => &["m"],
-            Action::Reply => &["r"],
-            Action::ReplyAll => &["R"],
-            Action::Forward => &["f"],
-            Action::ForwardAttached => &["F"],
-            Action::EditDraft => &["e"],
-            Action::Filter => &["/"],
-            Action::Search => &["S"],
-            Action::CommandLine => &[":"],
-        }
     }
 }
 

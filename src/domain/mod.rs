@@ -2,12 +2,14 @@
 //! No I/O and no I/O crates here (a test in tests/ enforces it).
 
 pub mod compose;
+pub mod engine;
 pub mod keys;
 pub mod message;
 pub mod sanitize;
 pub mod search;
 pub mod skeleton;
 pub mod thread;
+pub mod triage;
 
 use std::fmt;
 
@@ -55,6 +57,12 @@ id_type!(
 id_type!(
     /// IMAP MODSEQ (CONDSTORE).
     ModSeq,
+    u64
+);
+id_type!(
+    /// Names one request from the app (a load, a search, a completion) so its answer can be
+    /// told from a stale one: each new request gets a greater id.
+    RequestId,
     u64
 );
 

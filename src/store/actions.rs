@@ -8,39 +8,16 @@ use rusqlite::{OptionalExtension, params};
 use serde::{Deserialize, Serialize};
 
 use super::{Result, Store, now};
+use crate::domain::triage::{FlagName, Relocation};
 use crate::domain::{AccountId, MailboxId, MsgId, Role};
 
-/// A system flag the user sets or clears.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub enum FlagName {
-    Seen,
-    Flagged,
-    Answered,
-    /// The `$Forwarded` keyword.
-    Forwarded,
+/// How the store reads and writes a [`FlagName`] in the messages table.
+trait FlagSql {
+    fn read(self) -> &'static str;
+    fn write(self) -> &'static str;
 }
 
-impl FlagName {
-    /// Whether this flag is set in `f`.
-    pub fn is_set(self, f: &crate::domain::Flags) -> bool {
-        match self {
-            FlagName::Seen => f.seen,
-            FlagName::Flagged => f.flagged,
-            FlagName::Answered => f.answered,
-            FlagName::Forwarded => f.has_keyword(self.imap()),
-        }
-    }
-
-    /// As IMAP spells it.
-    pub fn imap(self) -> &'static str {
-        match self {
-            FlagName::Seen => "\\Seen",
-            FlagName::Flagged => "\\Flagged",
-            FlagName::Answered => "\\Answered",
-            FlagName::Forwarded => "$Forwarded",
-        }
-    }
-
+impl FlagSql for FlagName {
     /// The flag's value in a row (`m` is the messages table), as SQL.
     fn read(self) -> &'static str {
         match self {
@@ -128,13 +105,10 @@ pub struct Moved {
     /// Accounts whose engines have work.
     pub accounts: Vec<AccountId>,
     /// Each moved message with the mailbox it came from (to undo a move).
-    pub from: Vec<(MsgId, MailboxId)>,
+    pub from: Vec<Relocation>,
     /// The new rows a copy made (to undo a copy).
     pub copies: Vec<MsgId>,
 }
-
-/// A message and the mailbox it goes to (or came from).
-pub type Relocation = (MsgId, MailboxId);
 
 /// Placeholder UID of a message row that is not yet known on the server.
 pub fn placeholder(msg: MsgId) -> i64 {

@@ -15,7 +15,7 @@ mod search;
 pub use search::HeadersOnly;
 mod sync;
 
-pub use actions::{FlagName, Moved, Pending, QueuedAction, Relocation, placeholder};
+pub use actions::{Moved, Pending, QueuedAction, placeholder};
 pub use handle::StoreHandle;
 pub use outbox::{OutState, OutboxRow};
 pub use pop3::{POP3_FOLDERS, POP3_INBOX, Pop3Message, Pop3Record};

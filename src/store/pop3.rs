@@ -360,7 +360,7 @@ mod tests {
             .unwrap();
         let (archive, _) = s.role_targets(&ids[..1], Role::Archive).unwrap();
         s.move_messages(&archive, false).unwrap();
-        s.set_flag(&ids[1..], crate::store::FlagName::Seen, true)
+        s.set_flag(&ids[1..], crate::domain::triage::FlagName::Seen, true)
             .unwrap();
         assert_eq!(s.pending_count(a).unwrap(), 0);
         let archive = archive[0].1;

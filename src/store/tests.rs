@@ -1,5 +1,6 @@
 use super::*;
 use crate::domain::message;
+use crate::domain::triage::FlagName;
 
 fn msg(uid: u32, raw: &str) -> (Uid, Vec<u8>) {
     (Uid(uid), raw.replace('\n', "\r\n").into_bytes())

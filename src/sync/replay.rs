@@ -22,8 +22,9 @@ use std::collections::{HashMap, HashSet};
 
 use super::imap::{Expunged, Imap};
 use super::{ErrorKind, SyncError, mutf7, plan};
+use crate::domain::triage::FlagName;
 use crate::domain::{AccountId, Flags, MailboxId, MsgId, message};
-use crate::store::{FlagName, Pending, QueuedAction, StoreHandle};
+use crate::store::{Pending, QueuedAction, StoreHandle};
 
 /// UIDs per command.
 const UID_BATCH: usize = 5000;

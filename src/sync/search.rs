@@ -3,7 +3,7 @@
 
 use super::imap::Imap;
 use super::{ErrorKind, SyncError, mutf7};
-use crate::domain::MailboxId;
+use crate::domain::{MailboxId, RequestId};
 use crate::worker::{Event, Worker};
 
 /// Search mailboxes on the server; the UIDs found are turned into cached messages. A
@@ -11,7 +11,7 @@ use crate::worker::{Event, Worker};
 pub(crate) async fn search(
     w: &Worker,
     imap: &mut Imap,
-    req: u64,
+    req: RequestId,
     mailboxes: Vec<(MailboxId, String)>,
 ) -> Result<(), SyncError> {
     let mut found = Vec::new();

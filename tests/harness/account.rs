@@ -170,7 +170,7 @@ impl TernAccount {
 /// passed over.
 pub async fn searched(
     events: &mut UnboundedReceiver<Event>,
-    req: u64,
+    req: tern::domain::RequestId,
     wait: Duration,
 ) -> (Vec<MsgId>, Option<String>) {
     let deadline = tokio::time::Instant::now() + wait;

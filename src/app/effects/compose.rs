@@ -8,8 +8,9 @@ use super::super::state::Compose;
 use super::Effects;
 use super::files::{compose_file, expand_home, write_private};
 use crate::domain::compose::{self, Draft, Kind};
-use crate::domain::{AccountId, MailboxId, MsgId};
-use crate::store::{FlagName, Store, StoreHandle};
+use crate::domain::triage::FlagName;
+use crate::domain::{AccountId, MailboxId, MsgId, RequestId};
+use crate::store::{Store, StoreHandle};
 
 const CANNOT_SEND: &str = "this account cannot send: give it an [account.smtp] section";
 
@@ -284,7 +285,7 @@ pub async fn discard(file: PathBuf) -> Msg {
 }
 
 /// Addresses from the address book that start like `prefix`, best first.
-pub async fn suggest(store: StoreHandle, req: u64, prefix: String) -> Msg {
+pub async fn suggest(store: StoreHandle, req: RequestId, prefix: String) -> Msg {
     refresh_contacts(&store).await;
     let list = store
         .call(move |s| s.suggest_addresses(&prefix, 8))

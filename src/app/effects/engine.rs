@@ -1,11 +1,11 @@
-//! The account engines as the app sees them. The only app file that names the sync actor's
-//! types (its handle, commands and events): a change there is a change here.
+//! The account engines as the app sees them. The only app file that names the worker's
+//! handle and commands (its events are domain data, read by update as `Msg::Engine`).
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use super::super::msg::Msg;
-use crate::domain::{AccountId, MailboxId, MsgId};
+use crate::domain::{AccountId, MailboxId, MsgId, RequestId};
 use crate::store::StoreHandle;
 use crate::worker::Command;
 pub use crate::worker::{EngineHandle, Event as EngineEvent};
@@ -35,7 +35,7 @@ impl Engines {
 
     /// Ask an account's server to search these mailboxes (with these criteria); the answer
     /// comes as an engine event.
-    pub fn search(&self, account: AccountId, req: u64, mailboxes: Vec<(MailboxId, String)>) {
+    pub fn search(&self, account: AccountId, req: RequestId, mailboxes: Vec<(MailboxId, String)>) {
         if let Some(engine) = self.0.get(&account) {
             engine.send(Command::Search { req, mailboxes });
         }
@@ -63,10 +63,10 @@ pub async fn fetch_body(store: StoreHandle, engines: Engines, msg: MsgId) -> Opt
             engine.send(Command::FetchBody { msg });
             None
         }
-        None => Some(Msg::BodyFailed {
+        None => Some(Msg::Engine(EngineEvent::BodyFailed {
             msg,
             error: "no server to download this message from".to_string(),
-        }),
+        })),
     }
 }
 
@@ -85,38 +85,5 @@ pub async fn watch(store: StoreHandle, engines: Engines, mailbox: MailboxId) {
     for (id, engine) in engines.0.iter() {
         let mailbox = (Some(*id) == account).then_some(mailbox);
         engine.send(Command::Watch { mailbox });
-    }
-}
-
-/// An engine's event as the app sees it.
-pub fn to_msg(e: EngineEvent) -> Msg {
-    match e {
-        EngineEvent::State { account, state } => Msg::AccountStateChanged { account, state },
-        EngineEvent::Changed { mailbox, .. } => Msg::CacheChanged { mailbox },
-        EngineEvent::BodyFetched { msg } => Msg::BodyFetched { msg },
-        EngineEvent::BodyFailed { msg, error } => Msg::BodyFailed { msg, error },
-        EngineEvent::Searched {
-            req,
-            account,
-            found,
-            error,
-        } => Msg::ServerSearched {
-            req,
-            account,
-            found,
-            error,
-        },
-        EngineEvent::Notice {
-            account,
-            text,
-            problem,
-        } => {
-            let text = format!("{account}: {text}");
-            if problem {
-                Msg::Failed(text)
-            } else {
-                Msg::Notice(text)
-            }
-        }
     }
 }

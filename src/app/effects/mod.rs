@@ -23,7 +23,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use tokio::sync::mpsc::UnboundedSender;
+use tokio::sync::mpsc;
 
 use super::msg::{Cmd, Msg};
 use crate::domain::AccountId;
@@ -34,10 +34,17 @@ pub use files::{complete_path, opener, save_attachment};
 pub use search::SERVER_SEARCH_PAUSE;
 pub use store::{execute_on, triage};
 
+/// Room for the answers of the commands a burst of input asks for: a few per message of a
+/// batch (a held key repeats at some 30 per second; each press asks for a page, a message and
+/// a count or two), many times over. When it is full an answer waits in its task (the app
+/// drains the channel before every frame): answers are never dropped, and the UI never waits
+/// on a send.
+pub const ANSWERS_CAPACITY: usize = 1024;
+
 #[derive(Clone)]
 pub struct Effects {
     store: StoreHandle,
-    tx: UnboundedSender<Msg>,
+    tx: mpsc::Sender<Msg>,
     engines: Engines,
     dirs: Arc<Dirs>,
     senders: Arc<Vec<Sender>>,
@@ -68,7 +75,7 @@ pub struct Dirs {
 impl Effects {
     pub fn new(
         store: StoreHandle,
-        tx: UnboundedSender<Msg>,
+        tx: mpsc::Sender<Msg>,
         engines: HashMap<AccountId, EngineHandle>,
         dirs: Dirs,
     ) -> Effects {
@@ -116,7 +123,7 @@ impl Effects {
                 scope,
                 limit,
             } => {
-                self.last_search.fetch_max(req, Ordering::SeqCst);
+                self.last_search.fetch_max(req.0, Ordering::SeqCst);
                 tokio::spawn(search::run(fx, req, query, scope, limit));
             }
             Cmd::FetchBody { msg } => self.answer(engine::fetch_body(fx.store, fx.engines, msg)),
@@ -166,9 +173,8 @@ impl Effects {
             }
             // At once, as before: the opener is started, not waited for.
             Cmd::OpenUrl { url } => {
-                if let Some(failed) = files::open_link(&url) {
-                    let _ = self.tx.send(failed);
-                }
+                let failed = files::open_link(&url);
+                self.answer(std::future::ready(failed));
             }
             Cmd::MarkReadLater { msg, after_ms } => self.answer(async move {
                 tokio::time::sleep(std::time::Duration::from_millis(after_ms)).await;
@@ -185,7 +191,8 @@ impl Effects {
         let tx = self.tx.clone();
         tokio::spawn(async move {
             if let Some(msg) = job.await.into() {
-                let _ = tx.send(msg);
+                // A full channel waits here (the app is behind), never drops the answer.
+                let _ = tx.send(msg).await;
             }
         });
     }

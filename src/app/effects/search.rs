@@ -7,7 +7,7 @@ use std::sync::atomic::Ordering;
 use super::super::msg::Msg;
 use super::Effects;
 use crate::domain::search::{self, Query};
-use crate::domain::{AccountId, MailboxId};
+use crate::domain::{AccountId, MailboxId, RequestId};
 use crate::store::Store;
 
 /// How long a query must stay unchanged before servers are asked about it (typing a word
@@ -29,7 +29,7 @@ pub struct Ask {
 /// the servers to ask.
 pub fn local(
     s: &mut Store,
-    req: u64,
+    req: RequestId,
     query: &Query,
     scope: &[MailboxId],
     limit: u32,
@@ -85,7 +85,7 @@ pub fn local(
 
 /// Search the cache; ask the servers about the folders whose bodies are not cached. Their
 /// answers come as engine events, after the local results.
-pub async fn run(fx: Effects, req: u64, query: Query, scope: Vec<MailboxId>, limit: u32) {
+pub async fn run(fx: Effects, req: RequestId, query: Query, scope: Vec<MailboxId>, limit: u32) {
     let servers = fx.engines.accounts();
     let found = fx
         .store
@@ -94,17 +94,17 @@ pub async fn run(fx: Effects, req: u64, query: Query, scope: Vec<MailboxId>, lim
     let (found, ask) = match found {
         Ok(x) => x,
         Err(e) => {
-            let _ = fx.tx.send(Msg::Failed(format!("search: {e}")));
+            let _ = fx.tx.send(Msg::Failed(format!("search: {e}"))).await;
             return;
         }
     };
     // The results first: the servers' answers add to them.
-    let _ = fx.tx.send(found);
+    let _ = fx.tx.send(found).await;
     if ask.is_empty() {
         return;
     }
     tokio::time::sleep(SERVER_SEARCH_PAUSE).await;
-    if fx.last_search.load(Ordering::SeqCst) != req {
+    if fx.last_search.load(Ordering::SeqCst) != req.0 {
         return; // typed on: the newer query asks instead
     }
     for a in ask {

@@ -7,10 +7,10 @@ use std::path::PathBuf;
 use super::super::msg::{Cmd, Msg, Queued};
 use super::super::overlay::Overlay;
 use super::super::state::{AddrField, AddrPrompt, AppState, Editor};
-use crate::domain::ALL_INBOXES;
 use crate::domain::compose::Kind;
 use crate::domain::compose::{editable, parse_editable};
 use crate::domain::keys::{Action, Key, KeyChord};
+use crate::domain::{ALL_INBOXES, RequestId};
 
 pub fn on_action(state: &mut AppState, action: Action, cmds: &mut Vec<Cmd>) {
     if state.overlays.compose().is_some() {
@@ -388,7 +388,7 @@ pub fn on_typed(state: &mut AppState, chord: KeyChord, cmds: &mut Vec<Cmd>) {
                 input: String::new(),
                 suggestions: Vec::new(),
                 selected: 0,
-                req: 0,
+                req: RequestId(0),
             });
             c.note = None;
         }

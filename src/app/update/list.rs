@@ -5,7 +5,7 @@ use super::super::layout;
 use super::super::msg::Cmd;
 use super::super::state::{AppState, ListState};
 use super::{MARGIN_PAGES, search};
-use crate::domain::{Anchor, MailboxId};
+use crate::domain::{Anchor, MailboxId, RequestId};
 
 /// Fold the selected row's thread to its first row, or unfold it; the selection goes to the
 /// thread's first row.
@@ -64,7 +64,13 @@ pub fn open_mailbox(state: &mut AppState, mailbox: MailboxId, cmds: &mut Vec<Cmd
 
 /// The command that reads rows `[offset, offset + limit)` of the open list: by position in the
 /// flat view, by id from the threaded order in the threaded one.
-fn window_cmd(list: &ListState, req: u64, mailbox: MailboxId, offset: u32, limit: u32) -> Cmd {
+fn window_cmd(
+    list: &ListState,
+    req: RequestId,
+    mailbox: MailboxId,
+    offset: u32,
+    limit: u32,
+) -> Cmd {
     match &list.visible {
         Some(rows) => {
             let from = (offset as usize).min(rows.len());

@@ -7,7 +7,7 @@ use crate::app::overlay::Overlay;
 use crate::app::state::{AppState, ListState, Pane, SEARCH_LIMIT, SearchState, SidebarRow};
 use crate::domain::keys::{Key, KeyChord};
 use crate::domain::search;
-use crate::domain::{ALL_INBOXES, MailboxId, Role};
+use crate::domain::{ALL_INBOXES, MailboxId, MsgId, RequestId, Role};
 
 /// Start typing a search: a filter of the list's mailbox, or a global search. A search of
 /// the same kind already on is typed on again.
@@ -197,8 +197,39 @@ pub fn run(state: &mut AppState, cmds: &mut Vec<Cmd>) {
     }
 }
 
-fn current(state: &AppState, req: u64) -> bool {
+fn current(state: &AppState, req: RequestId) -> bool {
     state.search.as_ref().is_some_and(|s| s.req == Some(req))
+}
+
+/// An account's server answered a search: the cached messages it found, or an error.
+pub fn on_server_searched(
+    state: &mut AppState,
+    req: RequestId,
+    account: String,
+    found: Vec<MsgId>,
+    error: Option<String>,
+    cmds: &mut Vec<Cmd>,
+) {
+    if !current(state, req) {
+        return;
+    }
+    let Some(s) = &mut state.search else { return };
+    let folders = s
+        .asking
+        .iter()
+        .position(|(a, _)| *a == account)
+        .map(|i| s.asking.remove(i).1)
+        .unwrap_or_default();
+    if let Some(e) = error {
+        let e = crate::domain::sanitize::line(&e);
+        s.headers_only
+            .extend(folders.into_iter().map(|f| format!("{f} ({e})")));
+    }
+    let shown: std::collections::HashSet<_> = state.list.rows.iter().map(|e| e.id).collect();
+    let ids: Vec<_> = found.into_iter().filter(|id| !shown.contains(id)).collect();
+    if !ids.is_empty() {
+        cmds.push(Cmd::LoadServerHits { req, ids });
+    }
 }
 
 pub fn on_msg(state: &mut AppState, msg: Msg, cmds: &mut Vec<Cmd>) {
@@ -215,31 +246,6 @@ pub fn on_msg(state: &mut AppState, msg: Msg, cmds: &mut Vec<Cmd>) {
             s.from_server.clear();
             let list_mailbox = if s.global { None } else { s.back_to };
             show(state, list_mailbox, rows, cmds);
-        }
-        Msg::ServerSearched {
-            req,
-            account,
-            found,
-            error,
-        } if current(state, req) => {
-            let Some(s) = &mut state.search else { return };
-            let folders = s
-                .asking
-                .iter()
-                .position(|(a, _)| *a == account)
-                .map(|i| s.asking.remove(i).1)
-                .unwrap_or_default();
-            if let Some(e) = error {
-                let e = crate::domain::sanitize::line(&e);
-                s.headers_only
-                    .extend(folders.into_iter().map(|f| format!("{f} ({e})")));
-            }
-            let shown: std::collections::HashSet<_> =
-                state.list.rows.iter().map(|e| e.id).collect();
-            let ids: Vec<_> = found.into_iter().filter(|id| !shown.contains(id)).collect();
-            if !ids.is_empty() {
-                cmds.push(Cmd::LoadServerHits { req, ids });
-            }
         }
         Msg::ServerHits { req, rows } if current(state, req) => {
             let Some(s) = &mut state.search else { return };

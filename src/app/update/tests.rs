@@ -2,6 +2,7 @@ use super::*;
 use crate::app::overlay::Overlay;
 use crate::app::state::SidebarRow;
 use crate::config::Layout;
+use crate::domain::RequestId;
 use crate::domain::{Account, Anchor, Mailbox, MailboxId, Role};
 use crate::domain::{AccountId, Envelope, Flags, MsgId, Uid};
 use ratatui::layout::Rect;
@@ -140,7 +141,7 @@ fn moving_past_the_window_loads_the_next_page_and_stale_answers_are_dropped() {
     update(
         &mut s,
         Msg::EnvelopesLoaded {
-            req: req - 1,
+            req: RequestId(req.0 - 1),
             mailbox,
             offset: 0,
             total: 1000,
@@ -270,9 +271,10 @@ fn new_mail_above_keeps_the_selection_on_the_same_message() {
     // The engine committed two new messages to the open mailbox.
     let cmds = update(
         &mut s,
-        Msg::CacheChanged {
+        Msg::Engine(EngineEvent::Changed {
+            account: "work".into(),
             mailbox: Some(MailboxId(10)),
-        },
+        }),
     );
     let Some(Cmd::LoadEnvelopes {
         req,
@@ -324,7 +326,7 @@ fn a_missing_body_is_fetched_once_and_reloaded_when_it_arrives() {
     );
     assert_eq!(cmds, [Cmd::FetchBody { msg }]);
     assert!(s.reader.as_ref().unwrap().fetching);
-    let cmds = update(&mut s, Msg::BodyFetched { msg });
+    let cmds = update(&mut s, Msg::Engine(EngineEvent::BodyFetched { msg }));
     assert!(matches!(cmds.as_slice(), [Cmd::LoadMessage { msg: m, .. }] if *m == msg));
     // A failure is shown, and not retried in a loop.
     let Some(Cmd::LoadMessage { req, .. }) = cmds.first().cloned() else {
@@ -332,10 +334,10 @@ fn a_missing_body_is_fetched_once_and_reloaded_when_it_arrives() {
     };
     update(
         &mut s,
-        Msg::BodyFailed {
+        Msg::Engine(EngineEvent::BodyFailed {
             msg,
             error: "gone".into(),
-        },
+        }),
     );
     let cmds = update(
         &mut s,
@@ -419,7 +421,7 @@ fn flags_toggle_on_the_row_at_once_and_opening_marks_read() {
     assert!(s.list.rows[0].flags.seen);
     assert!(cmds.contains(&Cmd::SetFlag {
         msgs: vec![first],
-        flag: crate::store::FlagName::Seen,
+        flag: crate::domain::triage::FlagName::Seen,
         on: true,
         undoable: false,
     }));
@@ -433,7 +435,7 @@ fn flags_toggle_on_the_row_at_once_and_opening_marks_read() {
         cmds,
         [Cmd::SetFlag {
             msgs: vec![first],
-            flag: crate::store::FlagName::Flagged,
+            flag: crate::domain::triage::FlagName::Flagged,
             on: true,
             undoable: true,
         }]
@@ -444,7 +446,7 @@ fn flags_toggle_on_the_row_at_once_and_opening_marks_read() {
         cmds,
         [Cmd::SetFlag {
             msgs: vec![first],
-            flag: crate::store::FlagName::Seen,
+            flag: crate::domain::triage::FlagName::Seen,
             on: false,
             undoable: true,
         }]
@@ -486,17 +488,17 @@ fn account_states_are_kept_per_account() {
     let (mut s, _) = loaded(0);
     update(
         &mut s,
-        Msg::AccountStateChanged {
+        Msg::Engine(EngineEvent::State {
             account: "work".into(),
             state: crate::domain::ConnState::Connecting,
-        },
+        }),
     );
     update(
         &mut s,
-        Msg::AccountStateChanged {
+        Msg::Engine(EngineEvent::State {
             account: "work".into(),
             state: crate::domain::ConnState::Online,
-        },
+        }),
     );
     assert_eq!(
         s.accounts_state,
@@ -784,7 +786,7 @@ fn visual_range_select_all_and_thread() {
     update(
         &mut s,
         Msg::Marked {
-            req: 9999,
+            req: RequestId(9999),
             ids: vec![MsgId(1)],
         },
     );
@@ -819,7 +821,7 @@ fn with_a_delay_only_a_message_still_open_is_marked_read() {
         update(&mut s, Msg::ReadDelayElapsed { msg: second }),
         [Cmd::SetFlag {
             msgs: vec![second],
-            flag: crate::store::FlagName::Seen,
+            flag: crate::domain::triage::FlagName::Seen,
             on: true,
             undoable: false,
         }]
@@ -1007,7 +1009,7 @@ fn recipients_are_added_from_suggestions_or_as_typed() {
     update(
         &mut s,
         Msg::Suggestions {
-            req: req - 1,
+            req: RequestId(req.0 - 1),
             list: vec![andy.clone()],
         },
     );
@@ -1194,7 +1196,7 @@ fn type_text(s: &mut AppState, text: &str) -> Vec<Cmd> {
     cmds
 }
 
-fn search_cmd(cmds: &[Cmd]) -> (u64, Vec<MailboxId>) {
+fn search_cmd(cmds: &[Cmd]) -> (RequestId, Vec<MailboxId>) {
     cmds.iter()
         .find_map(|c| match c {
             Cmd::Search { req, scope, .. } => Some((*req, scope.clone())),
@@ -1272,9 +1274,10 @@ fn slash_filters_the_list_as_typed_and_esc_gives_the_mailbox_back() {
     // The cache changed: the search runs again (not the mailbox's list).
     let cmds = update(
         &mut s,
-        Msg::CacheChanged {
+        Msg::Engine(EngineEvent::Changed {
+            account: "work".into(),
             mailbox: Some(MailboxId(10)),
-        },
+        }),
     );
     assert!(cmds.iter().any(|c| matches!(c, Cmd::Search { .. })));
     assert!(!cmds.iter().any(|c| matches!(c, Cmd::LoadEnvelopes { .. })));
@@ -1327,12 +1330,12 @@ fn a_global_search_merges_and_marks_what_the_server_found() {
     assert_eq!(s.list.rows.len(), 1);
     let cmds = update(
         &mut s,
-        Msg::ServerSearched {
+        Msg::Engine(EngineEvent::Searched {
             req,
             account: "work".into(),
             found: vec![MsgId(3), MsgId(1)],
             error: None,
-        },
+        }),
     );
     // Only what the cache did not find is read.
     assert_eq!(
@@ -1366,12 +1369,12 @@ fn a_global_search_merges_and_marks_what_the_server_found() {
     );
     update(
         &mut s,
-        Msg::ServerSearched {
+        Msg::Engine(EngineEvent::Searched {
             req,
             account: "work".into(),
             found: vec![],
             error: Some("offline".into()),
-        },
+        }),
     );
     assert_eq!(
         s.search.as_ref().unwrap().headers_only,
@@ -1389,7 +1392,7 @@ mod overlays;
 #[test]
 fn what_the_cache_did_is_worded_here() {
     use super::super::msg::{Dest, Done, Undo};
-    use crate::store::FlagName;
+    use crate::domain::triage::FlagName;
     let flag = |undoable| Done::Flag {
         flag: FlagName::Flagged,
         on: true,

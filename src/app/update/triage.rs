@@ -8,8 +8,8 @@ use super::super::msg::{Cmd, Dest, Done, Undo};
 use super::super::overlay::Overlay;
 use super::super::state::{AppState, Confirm, MarkMode, Picker, SidebarRow, Visual};
 use crate::domain::keys::{Action, Key, KeyChord};
-use crate::domain::{ALL_INBOXES, MsgId, Role};
-use crate::store::FlagName;
+use crate::domain::triage::FlagName;
+use crate::domain::{ALL_INBOXES, MsgId, RequestId, Role};
 
 /// How many actions `u` can take back.
 pub const UNDO_DEPTH: usize = 100;
@@ -396,7 +396,7 @@ fn toggle(state: &mut AppState, ids: Vec<MsgId>) {
 }
 
 /// Ids read for selection arrived.
-pub fn on_marked(state: &mut AppState, req: u64, ids: Vec<MsgId>) {
+pub fn on_marked(state: &mut AppState, req: RequestId, ids: Vec<MsgId>) {
     match state.list.mark_req {
         Some((r, mode)) if r == req => {
             state.list.mark_req = None;

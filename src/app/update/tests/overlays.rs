@@ -219,7 +219,13 @@ fn the_lists_of_a_message_close_when_it_goes_away() {
     key(&mut s, Action::Attachments);
     assert_eq!(s.overlays.top(), Some(&Overlay::Attachments(0)));
     // The message is expunged elsewhere: the list is read again, empty.
-    let cmds = update(&mut s, Msg::CacheChanged { mailbox: None });
+    let cmds = update(
+        &mut s,
+        Msg::Engine(EngineEvent::Changed {
+            account: "work".into(),
+            mailbox: None,
+        }),
+    );
     answer(&mut s, &cmds, 0);
     assert!(s.reader.is_none());
     assert!(s.overlays.is_empty(), "{:?}", s.overlays);
