@@ -69,9 +69,9 @@
 //! to the store and commits; only then does the engine send `worker::Event::Changed`
 //! (`Worker::changed`) on the runtime's event channel. `app::run` hands it to `update` as
 //! `Msg::Engine(Event::Changed)` (`update` words engine notices itself); `update` asks for the
-//! mailbox counts and, when the change is
-//! on screen, the visible page again (`Cmd::LoadMailboxes`, then `Cmd::LoadEnvelopes` or
-//! `Cmd::LoadThreads`), and the answers are drawn. The store is the single source of truth: events
+//! mailbox counts and, when the change is on screen, the visible page again
+//! (`Cmd::LoadMailboxes`, then `Cmd::LoadEnvelopes` or `Cmd::LoadThreads`), and the answers are
+//! drawn. The store is the single source of truth: events
 //! only say what to read again. Bodies follow in the background (`sync::bodies`). A POP3 account
 //! does the same by polling (`pop3::fetch`).
 //!
