@@ -433,6 +433,27 @@ fn cached(cfg: &Path) -> (usize, usize, usize, usize) {
 
 // ----- the run ------------------------------------------------------------------------------
 
+/// `tern sync` of alice's mail over POP3 (whole messages) from a fresh cache in `dir`.
+fn pop3_row(servers: &MailServers, dir: &Path, case: &'static str, what: &str) -> Row {
+    std::fs::create_dir_all(dir).unwrap();
+    let pop = servers.write_tern_pop3_config(
+        dir,
+        &ALICE,
+        "tls",
+        servers.pop3s_port(),
+        ALICE.password,
+        "",
+    );
+    let peak = tern_sync(&pop);
+    let (m, b, _, big) = cached(&pop);
+    Row {
+        case,
+        what: format!("POP3 tern sync, {what}"),
+        peak,
+        note: format!("{b}/{m} bodies, biggest {:.1} MiB", big as f64 / MB as f64),
+    }
+}
+
 struct Row {
     case: &'static str,
     what: String,
@@ -522,23 +543,12 @@ fn main() {
             big as f64 / MB as f64
         ),
     });
-    std::fs::create_dir_all(root.path().join("pop3-5mb")).unwrap();
-    let pop = servers.write_tern_pop3_config(
+    rows.push(pop3_row(
+        &servers,
         &root.path().join("pop3-5mb"),
-        &ALICE,
-        "tls",
-        servers.pop3s_port(),
-        ALICE.password,
-        "",
-    );
-    let peak = tern_sync(&pop);
-    let (m, b, _, big) = cached(&pop);
-    rows.push(Row {
-        case: "big-5mb",
-        what: format!("POP3 tern sync, {what}"),
-        peak,
-        note: format!("{b}/{m} bodies, biggest {:.1} MiB", big as f64 / MB as f64),
-    });
+        "big-5mb",
+        &what,
+    ));
     eprintln!("big-5mb done");
 
     // 3. big-50mb
@@ -606,23 +616,12 @@ fn main() {
             big as f64 / MB as f64
         ),
     });
-    std::fs::create_dir_all(root.path().join("pop3-50mb")).unwrap();
-    let pop = servers.write_tern_pop3_config(
+    rows.push(pop3_row(
+        &servers,
         &root.path().join("pop3-50mb"),
-        &ALICE,
-        "tls",
-        servers.pop3s_port(),
-        ALICE.password,
-        "",
-    );
-    let peak = tern_sync(&pop);
-    let (m, b, _, big) = cached(&pop);
-    rows.push(Row {
-        case: "big-50mb",
-        what: format!("POP3 tern sync, {what}"),
-        peak,
-        note: format!("{b}/{m} bodies, biggest {:.1} MiB", big as f64 / MB as f64),
-    });
+        "big-50mb",
+        &what,
+    ));
 
     println!("\nsync engine peak RSS (VmHWM of a fresh process per step), real Dovecot");
     println!(

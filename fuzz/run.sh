@@ -4,8 +4,9 @@
 #   fuzz/run.sh all SECONDS      every target in turn, SECONDS each
 # Needs cargo-afl (`cargo install cargo-afl --locked`, then `cargo afl config --build` once).
 # Seeds come from tests/fuzz-corpus/TARGET/ (crashes/ included); AFL's work goes to
-# fuzz/out/TARGET (not committed). Each new crash is copied to
-# tests/fuzz-corpus/TARGET/crashes/crash-SHA1 to be committed: tests/fuzz_corpus.rs replays it.
+# fuzz/out/TARGET (not committed). After a run the corpus AFL grew is minimised (afl-cmin) into
+# tests/fuzz-corpus/TARGET/queue/ (replacing the one there), and each new crash is copied to
+# tests/fuzz-corpus/TARGET/crashes/crash-SHA1: commit both; tests/fuzz_corpus.rs replays them.
 # Runs under `nice -n 10`.
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -25,6 +26,10 @@ else
 fi
 seconds=$2
 
+# cargo-afl turns on debug assertions everywhere; dependencies' are not what release tern runs
+# (mail-parser 0.11.9 has a `debug_assert!(false)` hostile MIME reaches, which it then recovers
+# from): off, after cargo-afl's flags. Overflow checks stay on. tern itself has no debug_assert.
+export RUSTFLAGS="${RUSTFLAGS:-} -C debug-assertions=off"
 nice -n 10 cargo afl build --release --locked
 
 # No UI, no CPU-governor or core-pattern demands (containers cannot change either).
@@ -45,6 +50,19 @@ for t in "${run[@]}"; do
   stats=out/$t/default/fuzzer_stats
   if [ -f "$stats" ]; then
     awk -F' *: *' '/^(run_time|execs_done|execs_per_sec|corpus_count|saved_crashes|saved_hangs|edges_found) / { printf "  %s=%s", $1, $2 } END { print "" }' "$stats"
+  fi
+  if [ -d "out/$t/default/queue" ]; then
+    rm -rf "out/$t.cmin"
+    if nice -n 10 cargo afl cmin -i "out/$t/default/queue" -o "out/$t.cmin" -- "target/release/$t" > "out/$t.cmin.log" 2>&1; then
+      rm -rf "$corpus/queue"
+      mkdir -p "$corpus/queue"
+      for q in "out/$t.cmin"/*; do
+        [ -f "$q" ] && cp "$q" "$corpus/queue/q-$(sha1sum "$q" | cut -c1-16)"
+      done
+      echo "  corpus: $(ls "$corpus/queue" | wc -l) inputs kept in tests/fuzz-corpus/$t/queue/"
+    else
+      echo "  afl-cmin failed, see fuzz/out/$t.cmin.log"
+    fi
   fi
   new=0
   for c in "out/$t/default/crashes"/id:*; do
