@@ -547,7 +547,7 @@ fn main() {
         &servers,
         &root.path().join("pop3-5mb"),
         "big-5mb",
-        &what,
+        what,
     ));
     eprintln!("big-5mb done");
 
