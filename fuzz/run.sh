@@ -36,6 +36,10 @@ nice -n 10 cargo afl build --release --locked
 export AFL_NO_UI=1 AFL_SKIP_CPUFREQ=1 AFL_I_DONT_CARE_ABOUT_MISSING_CRASHES=1
 export AFL_NO_AFFINITY=1 AFL_SKIP_CRASHES=1
 
+# AFL++'s tools as cargo-afl installed them.
+afl_bin=$(dirname "$(find "$HOME/.local/share/afl.rs" -path '*afl.rs-*/afl/bin/afl-cmin.bash' | head -1)")
+export AFL_PATH=$afl_bin PATH=$afl_bin:$PATH
+
 status=0
 for t in "${run[@]}"; do
   corpus=../tests/fuzz-corpus/$t
@@ -53,7 +57,8 @@ for t in "${run[@]}"; do
   fi
   if [ -d "out/$t/default/queue" ]; then
     rm -rf "out/$t.cmin"
-    if nice -n 10 cargo afl cmin -i "out/$t/default/queue" -o "out/$t.cmin" -- "target/release/$t" > "out/$t.cmin.log" 2>&1; then
+    # The shell afl-cmin: the Python one (`cargo afl cmin`) sometimes records no coverage at all.
+    if nice -n 10 "$afl_bin/afl-cmin.bash" -i "out/$t/default/queue" -o "out/$t.cmin" -- "target/release/$t" > "out/$t.cmin.log" 2>&1; then
       rm -rf "$corpus/queue"
       mkdir -p "$corpus/queue"
       for q in "out/$t.cmin"/*; do
