@@ -56,16 +56,7 @@ pub fn list(
         for e in store.envelopes(mb, 0, limit)? {
             let from = e.from.first().map(|f| f.to_string()).unwrap_or_default();
             let line = if json {
-                sanitize::json(serde_json::json!({
-                    "account": a.name,
-                    "mailbox": mailbox,
-                    "uid": e.uid.0,
-                    "date": e.date,
-                    "from": sanitize::address(&from),
-                    "subject": e.subject,
-                    "flags": e.flags.to_imap(),
-                }))
-                .to_string()
+                envelope_json(&a.name, mailbox, &e, &from)
             } else {
                 format!(
                     "{:<10} {:>7}  {}  {:4}  {:<28}  {}",
@@ -135,16 +126,7 @@ pub fn search(
         let (account, mailbox) = mailboxes.get(&e.mailbox).cloned().unwrap_or_default();
         let from = e.from.first().map(|f| f.to_string()).unwrap_or_default();
         let line = if json {
-            sanitize::json(serde_json::json!({
-                "account": account,
-                "mailbox": mailbox,
-                "uid": e.uid.0,
-                "date": e.date,
-                "from": sanitize::address(&from),
-                "subject": e.subject,
-                "flags": e.flags.to_imap(),
-            }))
-            .to_string()
+            envelope_json(&account, &mailbox, &e, &from)
         } else {
             format!(
                 "{:<10} {:<14} {}  {:4}  {:<28}  {}",
@@ -274,4 +256,18 @@ pub fn outbox(
         }
     }
     Ok(answer)
+}
+
+/// One message as a JSON line of `tern list --json` and `tern search --json` (sanitised).
+fn envelope_json(account: &str, mailbox: &str, e: &crate::domain::Envelope, from: &str) -> String {
+    sanitize::json(serde_json::json!({
+        "account": account,
+        "mailbox": mailbox,
+        "uid": e.uid.0,
+        "date": e.date,
+        "from": sanitize::address(from),
+        "subject": e.subject,
+        "flags": e.flags.to_imap(),
+    }))
+    .to_string()
 }
