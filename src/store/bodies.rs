@@ -28,7 +28,9 @@ impl Store {
         use crate::domain::skeleton::{SkeletonBuilder, WHOLE_UP_TO};
         let size: Option<i64> = self
             .conn
-            .prepare_cached("SELECT length(coalesce(big, raw)) FROM bodies WHERE message_id = ?1")?
+            .prepare_cached(
+                "SELECT coalesce(length(big), length(raw)) FROM bodies WHERE message_id = ?1",
+            )?
             .query_row([msg.0], |r| r.get(0))
             .optional()?;
         let Some(size) = size else {
@@ -117,7 +119,7 @@ fn for_each_body_chunk(
     use std::io::Read;
     let row: Option<(Option<i64>, Option<Vec<u8>>)> = conn
         .prepare_cached(
-            "SELECT length(big), CASE WHEN big IS NULL THEN raw END FROM bodies WHERE message_id = ?1",
+            "SELECT length(big), CASE WHEN length(big) IS NULL THEN raw END FROM bodies WHERE message_id = ?1",
         )?
         .query_row([msg.0], |r| Ok((r.get(0)?, r.get(1)?)))
         .optional()?;

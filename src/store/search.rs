@@ -320,7 +320,7 @@ impl Store {
             let batch: Vec<(i64, Vec<u8>)> = {
                 // A large body (in `big`) is read on its own, not within the batch's query.
                 let mut st = self.conn.prepare_cached(
-                    "SELECT b.message_id, CASE WHEN b.big IS NULL THEN b.raw END FROM bodies b
+                    "SELECT b.message_id, CASE WHEN length(b.big) IS NULL THEN b.raw END FROM bodies b
                      WHERE b.message_id > ?1 ORDER BY b.message_id LIMIT ?2",
                 )?;
                 let rows: Vec<(i64, Option<Vec<u8>>)> = st
