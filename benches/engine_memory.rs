@@ -37,30 +37,18 @@ use tern::store::{Store, StoreHandle};
 use tern::sync::engine;
 use tern::worker::{self, Event, Timing};
 
-const MB: usize = 1024 * 1024;
+#[path = "mail/mod.rs"]
+mod mail;
+
+use mail::{MB, proc_status_mib, status_mib};
 /// The issue's target for the engine, MiB.
 const TARGET: f64 = 100.0;
 /// Deadline for one step (a child is killed after it).
 const STEP_TIMEOUT: Duration = Duration::from_secs(600);
 const TERN: &str = env!("CARGO_BIN_EXE_tern");
 
-fn status_mib(key: &str) -> f64 {
-    proc_status_mib("/proc/self/status", key)
-}
-
 fn pid_status_mib(pid: u32, key: &str) -> f64 {
     proc_status_mib(&format!("/proc/{pid}/status"), key)
-}
-
-fn proc_status_mib(path: &str, key: &str) -> f64 {
-    let status = std::fs::read_to_string(path).unwrap_or_default();
-    status
-        .lines()
-        .find(|l| l.starts_with(key))
-        .and_then(|l| l.split_whitespace().nth(1))
-        .and_then(|kb| kb.parse::<f64>().ok())
-        .map(|kb| kb / 1024.0)
-        .unwrap_or(f64::NAN)
 }
 
 // ----- the messages -------------------------------------------------------------------------
@@ -75,46 +63,7 @@ fn build(kind: &str) -> Vec<u8> {
     raw.extend_from_slice(
         format!("Subject: big {kind}\r\nMessage-ID: <{kind}@example.com>\r\n").as_bytes(),
     );
-    match kind {
-        "html-5mb" => {
-            raw.extend_from_slice(
-                b"Content-Type: text/html; charset=utf-8\r\n\r\n<html><body>\r\n",
-            );
-            let mut i = 0;
-            while raw.len() < 5 * MB {
-                raw.extend_from_slice(
-                    format!("<p>Paragraph {i} with <b>bold</b> and a <a href=\"https://example.com/{i}\">link</a> in it.</p>\r\n<table><tr><td>cell</td><td>{i}</td></tr></table>\r\n")
-                        .as_bytes(),
-                );
-                i += 1;
-            }
-            raw.extend_from_slice(b"</body></html>\r\n");
-        }
-        "line-5mb" => {
-            raw.extend_from_slice(b"Content-Type: text/plain; charset=utf-8\r\n\r\n");
-            let mut i = 0u64;
-            while raw.len() < 5 * MB {
-                raw.extend_from_slice(format!("word{} ", i % 1000).as_bytes());
-                i += 1;
-            }
-            raw.extend_from_slice(b"\r\n");
-        }
-        "attach-50mb" => {
-            raw.extend_from_slice(
-                b"Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\n\
-Content-Type: text/plain; charset=utf-8\r\n\r\nSee the attached archive.\r\n\r\n--b\r\n\
-Content-Type: application/octet-stream\r\n\
-Content-Disposition: attachment; filename=big.bin\r\n\
-Content-Transfer-Encoding: base64\r\n\r\n",
-            );
-            let line = b"QUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVphYmNkZWZnaGlqa2xtbm9wcXJzdHV2\r\n";
-            while raw.len() < 50 * MB {
-                raw.extend_from_slice(line);
-            }
-            raw.extend_from_slice(b"--b--\r\n");
-        }
-        other => panic!("unknown message {other}"),
-    }
+    mail::append_body(kind, &mut raw);
     raw
 }
 

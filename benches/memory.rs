@@ -21,7 +21,10 @@ use tern::domain::{Address, Envelope, Flags, MailboxId, MsgId, Role, Uid};
 use tern::store::{AccountKind, NewMessage, ReaderMessage, Store};
 use tern::ui::theme::Theme;
 
-const MB: usize = 1024 * 1024;
+#[path = "mail/mod.rs"]
+mod mail;
+
+use mail::{MB, status_mib};
 const CASES: &[(&str, &str)] = &[
     ("normal", "4 KB text/plain"),
     ("html-5mb", "5 MB text/html, many lines"),
@@ -35,17 +38,6 @@ const CASES: &[(&str, &str)] = &[
 ];
 /// Targets from the review, MiB.
 const TUI_TARGET: f64 = 50.0;
-
-fn status_mib(key: &str) -> f64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    status
-        .lines()
-        .find(|l| l.starts_with(key))
-        .and_then(|l| l.split_whitespace().nth(1))
-        .and_then(|kb| kb.parse::<f64>().ok())
-        .map(|kb| kb / 1024.0)
-        .unwrap_or(f64::NAN)
-}
 
 const HEAD: &str = "From: Sender <s@example.com>\r\nTo: me@example.com\r\n\
 Subject: big one\r\nDate: Tue, 24 Nov 2026 10:00:00 +0100\r\nMessage-ID: <big@example.com>\r\n\
@@ -99,80 +91,12 @@ fn build(case: &str) -> Vec<Vec<u8>> {
 fn build_one(case: &str) -> Vec<u8> {
     let mut raw = Vec::with_capacity(52 * MB);
     raw.extend_from_slice(HEAD.as_bytes());
-    match case {
-        "normal" => {
-            raw.extend_from_slice(b"Content-Type: text/plain; charset=utf-8\r\n\r\n");
-            for i in 0..50 {
-                raw.extend_from_slice(
-                    format!("Line {i} of an ordinary message, > not a quote, see https://example.com/{i}\r\n")
-                        .as_bytes(),
-                );
-            }
-        }
-        "html-5mb" => {
-            raw.extend_from_slice(
-                b"Content-Type: text/html; charset=utf-8\r\n\r\n<html><body>\r\n",
-            );
-            let mut i = 0;
-            while raw.len() < 5 * MB {
-                raw.extend_from_slice(
-                    format!("<p>Paragraph {i} with <b>bold</b> and a <a href=\"https://example.com/{i}\">link</a> in it.</p>\r\n<table><tr><td>cell</td><td>{i}</td></tr></table>\r\n")
-                        .as_bytes(),
-                );
-                i += 1;
-            }
-            raw.extend_from_slice(b"</body></html>\r\n");
-        }
-        "line-5mb" | "source-5mb" => {
-            raw.extend_from_slice(b"Content-Type: text/plain; charset=utf-8\r\n\r\n");
-            let mut i = 0u64;
-            while raw.len() < 5 * MB {
-                raw.extend_from_slice(format!("word{} ", i % 1000).as_bytes());
-                i += 1;
-            }
-            raw.extend_from_slice(b"\r\n");
-        }
-        "html-50mb" => {
-            raw.extend_from_slice(
-                b"Content-Type: text/html; charset=utf-8\r\n\r\n<html><body>\r\n",
-            );
-            let mut i = 0;
-            while raw.len() < 50 * MB {
-                raw.extend_from_slice(
-                    format!("<p>Paragraph {i} with <b>bold</b> and <a href=\"https://example.com/{i}\">a link</a>.</p>\r\n")
-                        .as_bytes(),
-                );
-                i += 1;
-            }
-            raw.extend_from_slice(b"</body></html>\r\n");
-        }
-        "text-50mb" => {
-            raw.extend_from_slice(
-                b"Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: base64\r\n\r\n",
-            );
-            // "A line of text, number ...\n" in base64, 76 characters a line.
-            let line =
-                b"QSBsaW5lIG9mIHRleHQgdGhhdCBnb2VzIG9uIGFuZCBvbiBhbmQgb24gYW5kIG9uIGFuZCBvbi4K\r\n";
-            while raw.len() < 50 * MB {
-                raw.extend_from_slice(line);
-            }
-        }
-        "attach-50mb" | "source-50mb" => {
-            raw.extend_from_slice(
-                b"Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\n\
-Content-Type: text/plain; charset=utf-8\r\n\r\nSee the attached archive.\r\n\r\n--b\r\n\
-Content-Type: application/octet-stream\r\n\
-Content-Disposition: attachment; filename=big.bin\r\n\
-Content-Transfer-Encoding: base64\r\n\r\n",
-            );
-            let line = b"QUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVphYmNkZWZnaGlqa2xtbm9wcXJzdHV2\r\n";
-            while raw.len() < 50 * MB {
-                raw.extend_from_slice(line);
-            }
-            raw.extend_from_slice(b"--b--\r\n");
-        }
-        other => panic!("unknown case {other}"),
-    }
+    let kind = match case {
+        "source-5mb" => "line-5mb",
+        "source-50mb" => "attach-50mb",
+        other => other,
+    };
+    mail::append_body(kind, &mut raw);
     raw
 }
 
