@@ -25,11 +25,10 @@ use crate::domain::keys::{Action, KeySeq};
 use crate::store::StoreHandle;
 use crate::ui::{self, theme::Theme};
 use effects::Effects;
-use effects::engine::{EngineEvent, EngineHandle};
+use effects::engine::{EngineHandle, EventReceiver};
 use keymap::{Keymap, Resolved};
 use msg::{Cmd, Msg};
 use state::AppState;
-use tokio::sync::mpsc::UnboundedReceiver;
 
 /// Runs the editor on a file (the terminal handed over and taken back).
 pub type EditorHook = Box<dyn Fn(&std::path::Path) -> Result<(), String> + Send>;
@@ -43,7 +42,7 @@ pub struct Options {
     pub banner: String,
     /// The account engines, by account, and the events they send.
     pub engines: HashMap<AccountId, EngineHandle>,
-    pub engine_events: Option<UnboundedReceiver<EngineEvent>>,
+    pub engine_events: Option<EventReceiver>,
     /// Where saved attachments go, and where attachments opened with the system opener are put.
     pub dirs: effects::Dirs,
     /// Opening a message marks it read ...
@@ -188,7 +187,7 @@ where
             batch.push(m);
         }
         if let Some(r) = engine_events.as_mut() {
-            while let Ok(e) = r.try_recv() {
+            while let Some(e) = r.try_recv() {
                 batch.push(Msg::Engine(e));
             }
         }

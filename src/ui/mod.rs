@@ -96,7 +96,7 @@ fn draw_sidebar(f: &mut Frame, area: Rect, state: &AppState, theme: &Theme) {
                 let conn = state
                     .accounts_state
                     .iter()
-                    .find(|(n, _)| *n == a.name)
+                    .find(|(id, _)| *id == a.id)
                     .and_then(|(_, c)| account_note(c, theme));
                 let used = unicode_width::UnicodeWidthStr::width(name.as_str());
                 let mut spans = vec![Span::styled(
@@ -465,7 +465,10 @@ fn draw_status(f: &mut Frame, area: Rect, state: &AppState, theme: &Theme) {
             base.fg(theme.accent).add_modifier(Modifier::BOLD),
         ));
     }
-    for (account, conn) in &state.accounts_state {
+    for (id, conn) in &state.accounts_state {
+        let Some(account) = state.account_name(*id) else {
+            continue; // its row is not loaded yet
+        };
         let (mark, color) = match conn {
             ConnState::Online | ConnState::Idle => ("●", theme.accent),
             ConnState::Connecting | ConnState::Syncing { .. } => ("↻", theme.dim),
