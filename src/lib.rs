@@ -103,6 +103,7 @@ pub mod domain;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod net;
+pub mod notify;
 pub mod pop3;
 pub mod runtime;
 pub mod send;

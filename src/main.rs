@@ -61,6 +61,12 @@ async fn run_tui(
     editor: Option<String>,
 ) -> anyhow::Result<()> {
     opts.suspend = Some(tui::suspend);
+    opts.ring = Some(Box::new(|bytes: &str| {
+        use std::io::Write;
+        let mut out = std::io::stdout().lock();
+        let _ = out.write_all(bytes.as_bytes());
+        let _ = out.flush();
+    }));
     match tui::editor_command(editor.as_deref()) {
         Some(command) => {
             opts.editor = Some(Box::new(move |path: &Path| tui::edit(path, &command)));
@@ -102,6 +108,8 @@ fn demo(rt: &tokio::runtime::Runtime) -> anyhow::Result<()> {
         editor: None,
         builtin_editor: false,
         senders: Vec::new(),
+        notify: None,
+        ring: None,
     };
     rt.block_on(run_tui(StoreHandle::spawn(store)?, opts, None))
 }
@@ -134,6 +142,8 @@ fn open(rt: &tokio::runtime::Runtime, cfg: Config) -> anyhow::Result<()> {
             editor: None,
             builtin_editor: false,
             senders: std::mem::take(&mut background.senders),
+            notify: Some((cfg.accounts.clone(), cfg.notify.clone())),
+            ring: None,
         };
         let result = run_tui(ui_store, opts, cfg.editor.clone()).await;
         // The engines were told to shut down; give them a moment to log out.

@@ -60,6 +60,9 @@ pub fn events() -> (Events, EventReceiver) {
     queue::queue(EVENTS_CAP)
 }
 
+/// New mail waiting to be announced, per account: past this many, a burst is a count.
+const ARRIVED_KEPT: usize = 100;
+
 /// A command waiting for a worker is a request the user made (commands that repeat merge);
 /// past this many unread, the oldest is dropped (logged).
 const COMMANDS_CAP: usize = 1024;
@@ -106,6 +109,20 @@ impl queue::Merge for Event {
                     mailbox: m,
                 },
             ) if *account == a && (mailbox.is_none() || *mailbox == m) => Ok(()),
+            (
+                Event::Arrived { account, msgs },
+                Event::Arrived {
+                    account: a,
+                    msgs: more,
+                },
+            ) if *account == a => {
+                // Notifications summarise a burst: the first ones are enough to name.
+                msgs.extend(
+                    more.into_iter()
+                        .take(ARRIVED_KEPT.saturating_sub(msgs.len())),
+                );
+                Ok(())
+            }
             (_, new) => Err(new),
         }
     }
@@ -342,6 +359,16 @@ impl Worker {
             account: self.id,
             mailbox,
         });
+    }
+
+    /// Announce new mail (nothing when there is none).
+    pub fn arrived(&self, msgs: Vec<MsgId>) {
+        if !msgs.is_empty() {
+            self.emit(Event::Arrived {
+                account: self.id,
+                msgs,
+            });
+        }
     }
 
     /// Report a state, once: a state equal to the last one reported is not sent again.

@@ -33,6 +33,9 @@ use state::AppState;
 /// Runs the editor on a file (the terminal handed over and taken back).
 pub type EditorHook = Box<dyn Fn(&std::path::Path) -> Result<(), String> + Send>;
 
+/// Writes bytes to the terminal between frames (a terminal notification, the bell).
+pub type RingHook = Box<dyn Fn(&str) + Send>;
+
 /// What the run loop needs from the config.
 pub struct Options {
     pub layout: Layout,
@@ -61,6 +64,14 @@ pub struct Options {
     pub builtin_editor: bool,
     /// The accounts that can send.
     pub senders: Vec<effects::Sender>,
+    /// How new mail is announced: the accounts (their `notify` folders) and `[notify]`;
+    /// None: not at all (the demo, tests).
+    pub notify: Option<(
+        Vec<crate::config::AccountConfig>,
+        crate::config::NotifyConfig,
+    )>,
+    /// Writes a terminal notification or the bell (between frames); None: nowhere (tests).
+    pub ring: Option<RingHook>,
 }
 
 fn clock_msg() -> Msg {
@@ -131,6 +142,10 @@ where
         opts.dirs.clone(),
     )
     .with_senders(std::mem::take(&mut opts.senders));
+    let effects = match opts.notify.take() {
+        Some((accounts, config)) => effects.with_notify(accounts, config),
+        None => effects,
+    };
     let mut keymap = Keymap::new(&opts.keys);
     let mut state = AppState::new(opts.layout, opts.banner);
     state.mark_read_on_open = opts.mark_read_on_open;
@@ -195,7 +210,11 @@ where
             tracing::trace!(?msg, "update");
             dirty = true;
             for cmd in update::update(&mut state, msg) {
-                effects.run(cmd);
+                match (cmd, &opts.ring) {
+                    // Between frames, on this thread: never inside a frame being written.
+                    (Cmd::Ring(bytes), Some(ring)) => ring(&bytes),
+                    (cmd, _) => effects.run(cmd),
+                }
             }
         }
         if state.quit {

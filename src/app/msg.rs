@@ -10,7 +10,7 @@ use crate::domain::message::MessageView;
 use crate::domain::thread::ThreadRow;
 use crate::domain::triage::{FlagName, Relocation};
 use crate::domain::{
-    Account, AccountId, Anchor, Envelope, Mailbox, MailboxId, MsgId, RequestId, Role,
+    Account, AccountId, Anchor, Envelope, Mailbox, MailboxId, MsgId, NewMail, RequestId, Role,
 };
 
 /// Where a move or copy goes.
@@ -129,6 +129,12 @@ pub enum Msg {
     Engine(EngineEvent),
     /// A background job failed; the text is for the status line.
     Failed(String),
+    /// New mail worth telling about (see `Cmd::Announce`); `ring`: what to write to the
+    /// terminal (its own notification, or the bell), when that is how the user is told.
+    NewMail {
+        mail: Vec<NewMail>,
+        ring: Option<String>,
+    },
     /// The action log, newest first: (account, when, what).
     ActionLogLoaded(Vec<(String, i64, String)>),
     /// A background job finished with something to tell.
@@ -201,6 +207,14 @@ pub enum Msg {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Cmd {
+    /// An engine announced new mail: find what is news (see `crate::notify`), run the hook,
+    /// show a desktop notification; answered with `Msg::NewMail`.
+    Announce {
+        msgs: Vec<MsgId>,
+    },
+    /// Write this to the terminal between two frames (the run loop does it: a terminal
+    /// notification or the bell).
+    Ring(String),
     LoadMailboxes,
     LoadEnvelopes {
         req: RequestId,

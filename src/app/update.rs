@@ -105,6 +105,15 @@ pub fn update(state: &mut AppState, msg: Msg) -> Vec<Cmd> {
         }
         Msg::Engine(event) => on_engine(state, event, &mut cmds),
         Msg::Failed(text) => state.error = Some(text),
+        Msg::NewMail { mail, ring } => {
+            if let Some(m) = mail.last() {
+                state.notice = Some(match mail.len() {
+                    1 => format!("new mail from {}: {}", m.from, m.subject),
+                    n => format!("{n} new messages, the last from {}: {}", m.from, m.subject),
+                });
+            }
+            cmds.extend(ring.map(Cmd::Ring));
+        }
         Msg::Notice(text) => state.notice = Some(text),
         Msg::ComposeDiscarded => state.notice = Some("discarded".into()),
         Msg::AttachmentSaved { path, opened } => {
@@ -199,6 +208,7 @@ fn on_engine(state: &mut AppState, event: EngineEvent, cmds: &mut Vec<Cmd>) {
             found,
             error,
         } => search::on_server_searched(state, req, account, found, error, cmds),
+        EngineEvent::Arrived { msgs, .. } => cmds.push(Cmd::Announce { msgs }),
         EngineEvent::Notice {
             account,
             text,

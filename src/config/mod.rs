@@ -143,6 +143,48 @@ pub struct AccountConfig {
     pub signature: Option<String>,
     /// Signatures of particular addresses (aliases), by address.
     pub signatures: Vec<(String, String)>,
+    /// Folders whose new mail is announced (names as listed; "INBOX" also names the inbox
+    /// whatever its name). Default: INBOX.
+    pub notify: Vec<String>,
+}
+
+impl AccountConfig {
+    /// Whether new mail in this folder is announced.
+    pub fn notifies(&self, folder: &str, role: Option<Role>) -> bool {
+        self.notify.iter().any(|f| {
+            f == folder || (f.eq_ignore_ascii_case("INBOX") && (role == Some(Role::Inbox)))
+        })
+    }
+}
+
+/// How new mail is announced.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NotifyMethod {
+    /// A desktop notification when a session bus is there, else the terminal's own
+    /// notification where it has one (OSC 9 or OSC 777), else the bell.
+    Auto,
+    Desktop,
+    Terminal,
+    Bell,
+    None,
+}
+
+/// How new mail is announced, and the hook run for each new message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NotifyConfig {
+    pub method: NotifyMethod,
+    /// Run with `sh -c` for each new message, with TERN_ACCOUNT, TERN_FOLDER, TERN_FROM and
+    /// TERN_SUBJECT in its environment (never in the command line itself).
+    pub command: Option<String>,
+}
+
+impl Default for NotifyConfig {
+    fn default() -> Self {
+        NotifyConfig {
+            method: NotifyMethod::Auto,
+            command: None,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -183,6 +225,7 @@ pub struct Config {
     pub editor: Option<String>,
     /// Warnings a user should see (e.g. a readable file holding a plain password).
     pub warnings: Vec<String>,
+    pub notify: NotifyConfig,
 }
 
 impl Config {
@@ -201,6 +244,7 @@ impl Config {
             mark_read_delay: 0,
             editor: None,
             warnings: Vec::new(),
+            notify: NotifyConfig::default(),
         }
     }
 }

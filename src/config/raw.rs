@@ -20,6 +20,7 @@ pub(super) struct RawConfig {
     pub mark_read_delay: Option<u64>,
     pub editor: Option<String>,
     pub download_dir: Option<Spanned<String>>,
+    pub notify: Option<RawNotify>,
     pub theme: Option<BTreeMap<Spanned<String>, Spanned<ColorValue>>>,
     pub keys: Option<BTreeMap<Spanned<String>, Spanned<KeyList>>>,
     #[serde(default, rename = "account")]
@@ -50,6 +51,24 @@ pub(super) struct RawAccount {
     pub pop3: Option<Spanned<RawServer>>,
     pub smtp: Option<Spanned<RawServer>>,
     pub folders: Option<BTreeMap<Spanned<String>, Spanned<String>>>,
+    pub notify: Option<Vec<String>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawNotify {
+    pub method: Option<RawNotifyMethod>,
+    pub command: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub(super) enum RawNotifyMethod {
+    Auto,
+    Desktop,
+    Terminal,
+    Bell,
+    None,
 }
 
 #[derive(Debug, Clone, Copy, Deserialize)]

@@ -8,11 +8,14 @@ use std::str::FromStr;
 use ratatui::style::Color;
 use toml::Spanned;
 
-use super::raw::{KeyList, RawAccount, RawConfig, RawLayout, RawOffline, RawSecurity, RawServer};
+use super::raw::{
+    KeyList, RawAccount, RawConfig, RawLayout, RawNotify, RawNotifyMethod, RawOffline, RawSecurity,
+    RawServer,
+};
 use super::{
     AccountConfig, Config, ConfigError, DEFAULT_ATTACHMENT_LIMIT, Env, FOLDER_ROLES, Layout,
-    Offline, PasswordSource, Position, Protocol, Secret, Security, ServerConfig, THEME_ELEMENTS,
-    ThemeConfig,
+    NotifyConfig, NotifyMethod, Offline, PasswordSource, Position, Protocol, Secret, Security,
+    ServerConfig, THEME_ELEMENTS, ThemeConfig,
 };
 use crate::domain::Role;
 use crate::domain::keys::{Action, validate_binding};
@@ -255,6 +258,7 @@ impl Cx<'_> {
             mark_read_delay: raw.mark_read_delay.unwrap_or(0),
             editor: raw.editor.filter(|e| !e.trim().is_empty()),
             warnings: Vec::new(),
+            notify: notify_config(raw.notify),
         }
     }
 
@@ -368,6 +372,7 @@ impl Cx<'_> {
             save_sent: raw.save_sent.unwrap_or(true),
             signature: raw.signature.filter(|s| !s.trim().is_empty()),
             signatures: raw.signatures.unwrap_or_default().into_iter().collect(),
+            notify: raw.notify.unwrap_or_else(|| vec!["INBOX".into()]),
         })
     }
 
@@ -551,5 +556,22 @@ impl Cx<'_> {
             ca_file,
             allow_plaintext_auth,
         })
+    }
+}
+
+/// The `[notify]` table, with its defaults.
+fn notify_config(raw: Option<RawNotify>) -> NotifyConfig {
+    let Some(raw) = raw else {
+        return NotifyConfig::default();
+    };
+    NotifyConfig {
+        method: match raw.method.unwrap_or(RawNotifyMethod::Auto) {
+            RawNotifyMethod::Auto => NotifyMethod::Auto,
+            RawNotifyMethod::Desktop => NotifyMethod::Desktop,
+            RawNotifyMethod::Terminal => NotifyMethod::Terminal,
+            RawNotifyMethod::Bell => NotifyMethod::Bell,
+            RawNotifyMethod::None => NotifyMethod::None,
+        },
+        command: raw.command.filter(|c| !c.trim().is_empty()),
     }
 }

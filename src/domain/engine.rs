@@ -31,6 +31,13 @@ pub enum Event {
         found: Vec<MsgId>,
         error: Option<String>,
     },
+    /// New mail came (cache ids, in the order stored): messages above the newest UID of a
+    /// mailbox synced before, while the engine ran. Who notifies decides which of them are
+    /// news (unread, recent, in a folder the user wants to hear about).
+    Arrived {
+        account: AccountId,
+        msgs: Vec<MsgId>,
+    },
     /// Something for the status line (the outbox worker's news); `problem`: shown as an error.
     Notice {
         account: AccountId,

@@ -266,6 +266,21 @@ impl fmt::Display for Address {
     }
 }
 
+/// A new message worth telling the user about (see `Store::new_mail`). Its texts come from
+/// the mail: sanitise before showing or passing them on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewMail {
+    pub msg: MsgId,
+    pub account: AccountId,
+    pub account_name: String,
+    /// The folder's name as the mailboxes pane shows it.
+    pub folder: String,
+    pub role: Option<Role>,
+    /// The sender's name, else address.
+    pub from: String,
+    pub subject: String,
+}
+
 /// One row of the message list.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Envelope {

@@ -2,7 +2,8 @@
 //!
 //! rusqlite is synchronous; running each connection on a dedicated thread keeps SQLite work off
 //! the tokio workers and off the UI loop. Each handle is one connection, so the UI's reads and an
-//! engine's writes run side by side (WAL).
+//! engine's writes run side by side (WAL). The job channel needs no bound of its own: every
+//! [`StoreHandle::call`] waits for its answer, so at most one job per calling task waits.
 
 use std::path::Path;
 use std::sync::mpsc;

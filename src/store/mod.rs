@@ -8,6 +8,7 @@ mod bodies;
 mod envelopes;
 mod handle;
 mod messages;
+mod news;
 mod outbox;
 mod pop3;
 mod private;

@@ -8,7 +8,7 @@
 use std::time::{Duration, Instant};
 
 use super::imap::{Imap, Untagged};
-use super::pass::{self, SyncOptions, Tracked};
+use super::pass::{self, Summary, SyncOptions, Tracked};
 use super::{ErrorKind, SyncError, bodies, search};
 use crate::config::{AccountConfig, Offline, Secret};
 use crate::domain::{AccountId, ConnState, MailboxId, Role};
@@ -128,21 +128,21 @@ impl Protocol for Engine {
             }
             // INBOX is brought up to date as it is selected (other work may have selected
             // another mailbox meanwhile); then IDLE applies each change as the server reports it.
-            if make_current(&mut imap, &w.store, &inbox).await? {
-                prefetched = false;
-                headers_indexed = false;
+            if let Some(sum) = make_current(&mut imap, &w.store, &inbox).await? {
+                (prefetched, headers_indexed) = (false, false);
                 w.changed(Some(inbox.id));
+                w.arrived(sum.arrived);
             }
             w.state(ConnState::Idle);
             let wake = w.commands.wake();
-            if idle_and_apply(&mut imap, &w.store, &inbox, wait, async move {
+            if let Some(sum) = idle_and_apply(&mut imap, &w.store, &inbox, wait, async move {
                 wake.notified().await
             })
             .await?
             {
-                prefetched = false;
-                headers_indexed = false;
+                (prefetched, headers_indexed) = (false, false);
                 w.changed(Some(inbox.id));
+                w.arrived(sum.arrived);
             }
         }
     }
@@ -226,47 +226,47 @@ async fn full_pass(w: &mut Worker, imap: &mut Imap) -> Result<Vec<Tracked>, Sync
         &progress,
     )
     .await?;
-    tracing::info!(account = %w.account.name, ?summary, "sync pass done");
+    tracing::info!(account = %w.account.name, new = summary.new, changed = summary.changed,
+        removed = summary.removed, "sync pass done");
     w.changed(None);
+    w.arrived(summary.arrived);
     w.online();
     Ok(tracked)
 }
 
 /// Before an IDLE on `t`: when another mailbox is selected (other work ran meanwhile), select
-/// `t` and bring its cache up to date. Returns whether the cache changed.
+/// `t` and bring its cache up to date. Returns what changed, if anything did.
 async fn make_current(
     imap: &mut Imap,
     store: &StoreHandle,
     t: &Tracked,
-) -> Result<bool, SyncError> {
+) -> Result<Option<Summary>, SyncError> {
     if imap.selected() == Some(t.listed.wire.as_str()) {
-        return Ok(false);
+        return Ok(None);
     }
     let sum = pass::sync_mailbox(imap, store, t.id, &t.listed, &|_| {}).await?;
-    Ok(sum.new + sum.changed + sum.removed > 0)
+    Ok(sum.touched().then_some(sum))
 }
 
 /// IDLE on the selected mailbox `t` (see [`Imap::idle`]) and apply what the server reported:
-/// by UID when it said enough (QRESYNC), else by resyncing the mailbox. Returns whether the
-/// mailbox changed.
+/// by UID when it said enough (QRESYNC), else by resyncing the mailbox. Returns what changed
+/// when the server reported a change.
 async fn idle_and_apply(
     imap: &mut Imap,
     store: &StoreHandle,
     t: &Tracked,
     until: Duration,
     interrupt: impl Future<Output = ()>,
-) -> Result<bool, SyncError> {
+) -> Result<Option<Summary>, SyncError> {
     let changes: Untagged = imap.idle(until, interrupt).await?;
     if !changes.changed() {
-        return Ok(false);
+        return Ok(None);
     }
-    if pass::apply_untagged(imap, store, t.id, changes)
-        .await?
-        .is_none()
-    {
-        pass::sync_mailbox(imap, store, t.id, &t.listed, &|_| {}).await?;
-    }
-    Ok(true)
+    let sum = match pass::apply_untagged(imap, store, t.id, changes).await? {
+        Some(sum) => sum,
+        None => pass::sync_mailbox(imap, store, t.id, &t.listed, &|_| {}).await?,
+    };
+    Ok(Some(sum))
 }
 
 /// IDLE on the mailbox the user has open, over its own connection, so changes there arrive as
@@ -305,23 +305,31 @@ impl Watcher {
         }
     }
 
-    fn changed(&self) {
+    /// Announce a change of the mailbox, and its new mail.
+    fn changed(&self, sum: Summary) {
         self.events.send(Event::Changed {
             account: self.id,
             mailbox: Some(self.mailbox.id),
         });
+        if !sum.arrived.is_empty() {
+            self.events.send(Event::Arrived {
+                account: self.id,
+                msgs: sum.arrived,
+            });
+        }
     }
 
     async fn session(&self) -> Result<(), SyncError> {
         let mut imap = pass::connect_with(&self.account, self.password.as_ref()).await?;
         let t = &self.mailbox;
         loop {
-            if make_current(&mut imap, &self.store, t).await? {
-                self.changed();
+            if let Some(sum) = make_current(&mut imap, &self.store, t).await? {
+                self.changed(sum);
             }
             let pending = std::future::pending::<()>();
-            if idle_and_apply(&mut imap, &self.store, t, self.timing.keepalive, pending).await? {
-                self.changed();
+            let idled = idle_and_apply(&mut imap, &self.store, t, self.timing.keepalive, pending);
+            if let Some(sum) = idled.await? {
+                self.changed(sum);
             }
         }
     }

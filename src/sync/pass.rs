@@ -14,7 +14,7 @@ use super::plan::{self, Cached, FlagSync};
 use super::{ErrorKind, SyncError, mutf7};
 use crate::config::AccountConfig;
 use crate::domain::message;
-use crate::domain::{AccountId, MailboxId, Role, Uid};
+use crate::domain::{AccountId, MailboxId, MsgId, Role, Uid};
 use crate::net;
 use crate::store::{AccountKind, MailboxInfo, NewMessage, StoreHandle, SyncState};
 
@@ -34,20 +34,31 @@ pub enum Progress {
     Mailbox { name: String, done: u32, total: u32 },
 }
 
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Summary {
     pub mailboxes: usize,
     pub new: usize,
+    /// New mail: messages that came above the newest cached UID of a mailbox synced before
+    /// (not the first download of a mailbox, nor a gap filled), as their cache ids.
+    pub arrived: Vec<MsgId>,
     pub changed: usize,
     pub removed: usize,
     /// Pending actions dropped because their mailbox's UIDVALIDITY changed.
     pub dropped_actions: usize,
 }
 
+impl Summary {
+    /// Whether the cache changed.
+    pub fn touched(&self) -> bool {
+        self.new + self.changed + self.removed > 0
+    }
+}
+
 impl std::ops::AddAssign for Summary {
     fn add_assign(&mut self, o: Summary) {
         self.mailboxes += o.mailboxes;
         self.new += o.new;
+        self.arrived.extend(o.arrived);
         self.changed += o.changed;
         self.removed += o.removed;
         self.dropped_actions += o.dropped_actions;
@@ -272,8 +283,17 @@ async fn store_rows(
     mailbox: MailboxId,
     rows: Vec<HeaderRow>,
 ) -> Result<usize, SyncError> {
+    Ok(store_new_rows(store, mailbox, rows).await?.len())
+}
+
+/// [`store_rows`], returning the ids of the rows stored.
+async fn store_new_rows(
+    store: &StoreHandle,
+    mailbox: MailboxId,
+    rows: Vec<HeaderRow>,
+) -> Result<Vec<MsgId>, SyncError> {
     if rows.is_empty() {
-        return Ok(0);
+        return Ok(Vec::new());
     }
     // Parsing runs off the task that reads the socket, so the next batch streams in meanwhile.
     let metas: Vec<(HeaderRow, message::MessageMeta)> = tokio::task::spawn_blocking(move || {
@@ -288,7 +308,7 @@ async fn store_rows(
     })
     .await
     .map_err(|e| SyncError::new(ErrorKind::Cache, e.to_string()))?;
-    let n = store
+    let ids = store
         .call(move |s| {
             let batch: Vec<NewMessage<'_>> = metas
                 .into_iter()
@@ -300,10 +320,10 @@ async fn store_rows(
                     raw: None,
                 })
                 .collect();
-            Ok(s.insert_messages(mailbox, &batch)?.len())
+            s.insert_messages(mailbox, &batch)
         })
         .await?;
-    Ok(n)
+    Ok(ids)
 }
 
 async fn apply_by_uid(
@@ -364,7 +384,9 @@ pub async fn apply_untagged(
             .into_iter()
             .filter(|r| !leaving.contains(&r.uid))
             .collect();
-        sum.new += store_rows(store, mb, rows).await?;
+        let ids = store_new_rows(store, mb, rows).await?;
+        sum.new += ids.len();
+        sum.arrived = ids;
     }
     let count = store.call(move |s| s.synced_count(mb)).await?;
     if exists.is_some_and(|e| e != count) {
@@ -475,7 +497,11 @@ pub async fn sync_mailbox(
             .into_iter()
             .filter(|r| r.uid > max && !leaving.contains(&r.uid))
             .collect();
-        sum.new += store_rows(store, mb, rows).await?;
+        let ids = store_new_rows(store, mb, rows).await?;
+        sum.new += ids.len();
+        if cached.uids.is_some() {
+            sum.arrived = ids; // a mailbox downloaded for the first time brings no news
+        }
     }
     let mut done = cached.count + sum.new as u32;
     report(done);

@@ -14,6 +14,7 @@
 mod compose;
 pub mod engine;
 mod files;
+mod news;
 mod search;
 mod store;
 
@@ -48,6 +49,8 @@ pub struct Effects {
     engines: Engines,
     dirs: Arc<Dirs>,
     senders: Arc<Vec<Sender>>,
+    /// How new mail is announced (None: not at all, as in the tests and the demo).
+    notify: Option<Arc<news::Notify>>,
     /// The newest search asked for: a server is asked only about a query the user stopped
     /// typing at (see [`SERVER_SEARCH_PAUSE`]).
     last_search: Arc<AtomicU64>,
@@ -85,6 +88,7 @@ impl Effects {
             engines: Engines::new(engines),
             dirs: Arc::new(dirs),
             senders: Arc::new(Vec::new()),
+            notify: None,
             last_search: Arc::new(AtomicU64::new(0)),
         }
     }
@@ -92,6 +96,16 @@ impl Effects {
     /// The accounts that can send.
     pub fn with_senders(mut self, senders: Vec<Sender>) -> Effects {
         self.senders = Arc::new(senders);
+        self
+    }
+
+    /// Announce new mail as these accounts and this config say.
+    pub fn with_notify(
+        mut self,
+        accounts: Vec<crate::config::AccountConfig>,
+        config: crate::config::NotifyConfig,
+    ) -> Effects {
+        self.notify = Some(Arc::new(news::Notify::new(accounts, config)));
         self
     }
 
@@ -105,6 +119,10 @@ impl Effects {
     pub fn run(&self, cmd: Cmd) {
         let fx = self.clone();
         match cmd {
+            Cmd::Announce { msgs } => self.answer(news::announce(fx, msgs)),
+            // The run loop writes it between frames; here (a harness without a terminal) it
+            // has nowhere to go.
+            Cmd::Ring(_) => {}
             Cmd::LoadMailboxes
             | Cmd::LoadEnvelopes { .. }
             | Cmd::LoadThreads { .. }

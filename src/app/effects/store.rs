@@ -251,7 +251,9 @@ pub fn execute_on(store: &mut Store, cmd: Cmd) -> crate::store::Result<Option<Ms
         | Cmd::AttachFile { .. }
         | Cmd::DiscardCompose { .. }
         | Cmd::CompletePath { .. }
-        | Cmd::SuggestAddresses { .. } => return Ok(None),
+        | Cmd::SuggestAddresses { .. }
+        | Cmd::Announce { .. }
+        | Cmd::Ring(_) => return Ok(None),
     }))
 }
 
