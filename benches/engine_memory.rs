@@ -34,7 +34,6 @@ use harness::{ALICE, MailServers};
 use tern::config::Config;
 use tern::domain::search::parse;
 use tern::store::{Store, StoreHandle};
-use tern::sync::engine;
 use tern::worker::{self, Event, Timing};
 
 #[path = "mail/mod.rs"]
@@ -335,13 +334,15 @@ fn run_open(cfg: &Path) {
             .unwrap()
             .expect("a synced message");
         let before = status_mib("VmHWM:");
-        let (tx, mut events) = tokio::sync::mpsc::unbounded_channel();
-        let (engine, task) = engine::spawn(
+        let (tx, mut events) = tern::worker::events();
+        let (engine, task) = tern::runtime::start_worker(
             config.accounts[0].clone(),
             store.clone(),
             tx,
             Timing::default(),
-        );
+        )
+        .await
+        .unwrap();
         engine.send(worker::Command::FetchBody { msg: biggest.id });
         let deadline = tokio::time::Instant::now() + STEP_TIMEOUT;
         loop {

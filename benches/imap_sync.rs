@@ -227,13 +227,15 @@ fn main() {
         // The running engine: IDLE on INBOX, another client changes 1,000 flags; timed from
         // the moment the change is committed on the server (doveadm returned) to the engine's
         // event that the cache has them.
-        let (tx, mut events) = tokio::sync::mpsc::unbounded_channel();
-        let (engine, _task) = tern::sync::engine::spawn(
+        let (tx, mut events) = tern::worker::events();
+        let (engine, _task) = tern::runtime::start_worker(
             account.clone(),
             store.clone(),
             tx,
             tern::worker::Timing::default(),
-        );
+        )
+        .await
+        .unwrap();
         loop {
             match tokio::time::timeout(Duration::from_secs(120), events.recv()).await {
                 Ok(Some(Event::State {

@@ -91,7 +91,7 @@ fn main() {
         .and_then(|v| v.parse().ok())
         .unwrap_or(100_000);
     let dir = tempfile::tempdir().unwrap();
-    let mb = {
+    let (account, mb) = {
         let mut store = Store::open_in_dir(dir.path()).unwrap();
         let account = store
             .upsert_account("bench", "me@example.com", AccountKind::Imap)
@@ -104,7 +104,7 @@ fn main() {
             insert(&mut store, mb, from, (from + 5000).min(n));
         }
         eprintln!("cached {n} messages in {:.1} s", t.elapsed().as_secs_f64());
-        mb
+        (account, mb)
     };
 
     // (a) Start: open the cache, load, draw the first complete frame.
@@ -154,7 +154,7 @@ fn main() {
         let t = Instant::now();
         // New mail committed by the writer is announced the way the engine does it.
         app.send(Msg::Engine(EngineEvent::Changed {
-            account: "work".into(),
+            account,
             mailbox: Some(mb),
         }));
         app.send(Msg::ActionTriggered(key));

@@ -5,12 +5,13 @@
 //! - `cache`: `tern list`, `tern search`, `tern index`, `tern outbox` (the cache only)
 //! - `send`: `tern send`, `tern send --flush`
 
+use std::collections::HashMap;
 use std::io::{IsTerminal, Write};
 use std::sync::Mutex;
 use std::time::Instant;
 
 use crate::config::{AccountConfig, Config};
-use crate::domain::{ConnState, Envelope, sanitize};
+use crate::domain::{AccountId, ConnState, Envelope, sanitize};
 use crate::pop3::fetch;
 use crate::store::{POP3_INBOX, Store, StoreError, StoreHandle};
 use crate::sync::pass::{self, Progress, SyncOptions};

@@ -7,27 +7,52 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
-use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
 use crate::app::effects::Sender;
 use crate::config::{AccountConfig, Config};
 use crate::domain::{AccountId, Address, compose::Signatures};
 use crate::store::{AccountKind, OutState, Store, StoreError, StoreHandle};
-use crate::worker::{Command, EngineHandle, Event, Timing};
+use crate::worker::{Command, EngineHandle, Event, EventReceiver, Events, Timing};
 
-/// Start the worker of an account: the POP3 fetcher for a POP3 account, else the IMAP engine.
+/// Record an account of the config in the cache (a POP3 account with its local folders, there
+/// from the start since its mail lives in the cache); its id there.
+pub fn register(store: &mut Store, a: &AccountConfig) -> Result<AccountId, StoreError> {
+    if a.pop3.is_some() {
+        let names: Vec<_> = a.folders.iter().map(|(r, n)| (*r, n.clone())).collect();
+        Ok(store.pop3_setup(&a.name, &a.email, &names)?.0)
+    } else {
+        store.upsert_account(&a.name, &a.email, AccountKind::Imap)
+    }
+}
+
+/// Start the worker of an account (`id`: its id in the cache, see [`register`]): the POP3
+/// fetcher for a POP3 account, else the IMAP engine.
 pub fn spawn_engine(
+    id: AccountId,
     account: AccountConfig,
     store: StoreHandle,
-    events: mpsc::UnboundedSender<Event>,
+    events: Events,
     timing: Timing,
 ) -> (EngineHandle, JoinHandle<()>) {
     if account.pop3.is_some() {
-        crate::pop3::actor::spawn(account, store, events, timing)
+        crate::pop3::actor::spawn(id, account, store, events, timing)
     } else {
-        crate::sync::engine::spawn(account, store, events, timing)
+        crate::sync::engine::spawn(id, account, store, events, timing)
     }
+}
+
+/// Record an account in the cache ([`register`]) and start its worker writing through
+/// `store` (`tern sync --watch` and the tests, which start workers one by one).
+pub async fn start_worker(
+    account: AccountConfig,
+    store: StoreHandle,
+    events: Events,
+    timing: Timing,
+) -> Result<(EngineHandle, JoinHandle<()>), StoreError> {
+    let a = account.clone();
+    let id = store.call(move |s| register(s, &a)).await?;
+    Ok(spawn_engine(id, account, store, events, timing))
 }
 
 /// The running background: what the UI needs to talk to it, and its tasks.
@@ -35,27 +60,21 @@ pub struct Runtime {
     /// The worker of each account with an incoming server, by the account's cache id.
     pub engines: HashMap<AccountId, EngineHandle>,
     /// What the workers report (taken by the UI).
-    pub events: Option<mpsc::UnboundedReceiver<Event>>,
+    pub events: Option<EventReceiver>,
     /// One per account that can send (taken by the UI).
     pub senders: Vec<Sender>,
     tasks: Vec<JoinHandle<()>>,
     outbox: Vec<JoinHandle<()>>,
 }
 
-/// Record every account of the config in the cache (a POP3 account with its local folders,
-/// there from the start since its mail lives in the cache), then start a worker per account
+/// Record every account of the config in the cache ([`register`]), then start a worker per account
 /// with an incoming server and an outbox worker per account that can send. Must run inside a
 /// tokio runtime.
 pub fn start(cfg: &Config, store: &mut Store) -> Result<Runtime, StoreError> {
     let mut incoming = Vec::new();
     let mut smtp_accounts = Vec::new();
     for a in &cfg.accounts {
-        let id = if a.pop3.is_some() {
-            let names: Vec<_> = a.folders.iter().map(|(r, n)| (*r, n.clone())).collect();
-            store.pop3_setup(&a.name, &a.email, &names)?.0
-        } else {
-            store.upsert_account(&a.name, &a.email, AccountKind::Imap)?
-        };
+        let id = register(store, a)?;
         if a.imap.is_some() || a.pop3.is_some() {
             incoming.push((id, a.clone()));
         }
@@ -63,7 +82,7 @@ pub fn start(cfg: &Config, store: &mut Store) -> Result<Runtime, StoreError> {
             smtp_accounts.push((id, a.clone()));
         }
     }
-    let (tx, rx) = mpsc::unbounded_channel();
+    let (tx, rx) = crate::worker::events();
     let mut rt = Runtime {
         engines: HashMap::new(),
         events: Some(rx),
@@ -77,7 +96,7 @@ pub fn start(cfg: &Config, store: &mut Store) -> Result<Runtime, StoreError> {
     for (id, account) in incoming {
         let store = StoreHandle::open_in_dir(&cfg.data_dir)?;
         let timing = Timing::for_account(&account);
-        let (handle, task) = spawn_engine(account, store, tx.clone(), timing);
+        let (handle, task) = spawn_engine(id, account, store, tx.clone(), timing);
         rt.engines.insert(id, handle);
         rt.tasks.push(task);
     }
@@ -98,9 +117,8 @@ impl Runtime {
         account: AccountConfig,
         store: StoreHandle,
         engine: Option<EngineHandle>,
-        events: mpsc::UnboundedSender<Event>,
+        events: Events,
     ) {
-        let name = account.name.clone();
         let me: Vec<Address> = std::iter::once(account.email.clone())
             .chain(account.aliases.iter().cloned())
             .map(|email| Address {
@@ -118,8 +136,8 @@ impl Runtime {
             {
                 e.send(Command::Replay);
             }
-            let _ = events.send(Event::Notice {
-                account: name.clone(),
+            events.send(Event::Notice {
+                account: id,
                 text: crate::send::describe(r),
                 problem: r.state != OutState::Sent,
             });

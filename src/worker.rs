@@ -9,14 +9,16 @@
 //! A protocol supplies only its sessions and passes, as a [`Protocol`]: the IMAP engine
 //! ([`crate::sync::engine`]) and the POP3 fetcher ([`crate::pop3::actor`]).
 
+pub mod queue;
+
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use tokio::sync::{Notify, mpsc};
+use tokio::sync::Notify;
 
 use crate::config::{AccountConfig, POP3_POLL_INTERVAL, Secret};
 pub use crate::domain::engine::Event;
-use crate::domain::{ConnState, MailboxId, MsgId, RequestId};
+use crate::domain::{AccountId, ConnState, MailboxId, MsgId, RequestId};
 use crate::store::StoreHandle;
 use crate::sync::pass::{Progress, resolve_password};
 use crate::sync::{ErrorKind, SyncError};
@@ -43,6 +45,70 @@ pub enum Command {
         mailboxes: Vec<(MailboxId, String)>,
     },
     Shutdown,
+}
+
+/// What the workers report, on one queue for the UI (or a test, or `tern sync --watch`).
+pub type Events = queue::Sender<Event>;
+pub type EventReceiver = queue::Receiver<Event>;
+
+/// The worst burst of events is a few per account and per request (progress counts and cache
+/// changes merge); past this many unread, the oldest is dropped (logged).
+pub const EVENTS_CAP: usize = 4096;
+
+/// The queue the workers report on.
+pub fn events() -> (Events, EventReceiver) {
+    queue::queue(EVENTS_CAP)
+}
+
+/// A command waiting for a worker is a request the user made (commands that repeat merge);
+/// past this many unread, the oldest is dropped (logged).
+const COMMANDS_CAP: usize = 1024;
+
+impl queue::Merge for Command {
+    /// A repeated request waits once: sync now, replay, shut down, the same body; a newer
+    /// Watch replaces the waiting one. Searches are each answered.
+    fn merge(&mut self, new: Self) -> Result<(), Self> {
+        match (self, new) {
+            (Command::Watch { mailbox }, Command::Watch { mailbox: newer }) => {
+                *mailbox = newer;
+                Ok(())
+            }
+            (Command::Search { .. }, new) => Err(new),
+            (waiting, new) if *waiting == new => Ok(()),
+            (_, new) => Err(new),
+        }
+    }
+}
+
+impl queue::Merge for Event {
+    /// A newer progress count replaces the waiting one; a cache change already announced (for
+    /// that mailbox, or for every mailbox of the account) is not announced twice. Every other
+    /// state, and every answer and notice, is kept in order.
+    fn merge(&mut self, new: Self) -> Result<(), Self> {
+        match (self, new) {
+            (
+                Event::State {
+                    account,
+                    state: waiting @ ConnState::Syncing { .. },
+                },
+                Event::State {
+                    account: a,
+                    state: newer @ ConnState::Syncing { .. },
+                },
+            ) if *account == a => {
+                *waiting = newer;
+                Ok(())
+            }
+            (
+                Event::Changed { account, mailbox },
+                Event::Changed {
+                    account: a,
+                    mailbox: m,
+                },
+            ) if *account == a && (mailbox.is_none() || *mailbox == m) => Ok(()),
+            (_, new) => Err(new),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -82,13 +148,14 @@ impl Default for Timing {
 /// Talk to an account's worker. Cheap to clone.
 #[derive(Clone)]
 pub struct EngineHandle {
-    tx: mpsc::UnboundedSender<Command>,
+    tx: queue::Sender<Command>,
     wake: Arc<Notify>,
 }
 
 impl EngineHandle {
+    /// Queue a command; never blocks (see [`queue`]).
     pub fn send(&self, cmd: Command) {
-        let _ = self.tx.send(cmd);
+        self.tx.send(cmd);
         // Ends an IDLE (or any wait on [`Commands::wake`]) so the command runs at once.
         self.wake.notify_one();
     }
@@ -97,14 +164,14 @@ impl EngineHandle {
 /// What a worker reads from its handles: the commands, and the wake-up each send gives (so a
 /// worker waiting on the network serves a command at once).
 pub struct Commands {
-    rx: mpsc::UnboundedReceiver<Command>,
+    rx: queue::Receiver<Command>,
     wake: Arc<Notify>,
 }
 
 impl Commands {
     /// A command waiting, if any.
     pub fn try_recv(&mut self) -> Option<Command> {
-        self.rx.try_recv().ok()
+        self.rx.try_recv()
     }
 
     pub fn is_empty(&self) -> bool {
@@ -172,9 +239,11 @@ const FIRST_BACKOFF: Duration = Duration::from_secs(1);
 /// What a protocol's session works with: the account, its cache, where events go, the
 /// commands, the timing; and the shared state the worker keeps across sessions.
 pub struct Worker {
+    /// The account's id in the cache (its events carry it).
+    pub id: AccountId,
     pub account: AccountConfig,
     pub store: StoreHandle,
-    pub events: mpsc::UnboundedSender<Event>,
+    pub events: Events,
     pub commands: Commands,
     pub timing: Timing,
     /// Resolved once per start and kept in memory only; forgotten after an auth failure.
@@ -186,18 +255,20 @@ pub struct Worker {
 /// Start a worker for an account with this protocol.
 pub fn spawn<P: Protocol>(
     protocol: P,
+    id: AccountId,
     account: AccountConfig,
     store: StoreHandle,
-    events: mpsc::UnboundedSender<Event>,
+    events: Events,
     timing: Timing,
 ) -> (EngineHandle, tokio::task::JoinHandle<()>) {
-    let (tx, rx) = mpsc::unbounded_channel();
+    let (tx, rx) = queue::queue(COMMANDS_CAP);
     let wake = Arc::new(Notify::new());
     let handle = EngineHandle {
         tx,
         wake: Arc::clone(&wake),
     };
     let worker = Worker {
+        id,
         account,
         store,
         events,
@@ -212,10 +283,7 @@ pub fn spawn<P: Protocol>(
 
 /// Sync progress as events: a Syncing state per mailbox step, and a cache change so the UI
 /// shows what arrived.
-pub fn progress_events(
-    account: String,
-    events: mpsc::UnboundedSender<Event>,
-) -> impl Fn(Progress) + Send + Sync {
+pub fn progress_events(account: AccountId, events: Events) -> impl Fn(Progress) + Send + Sync {
     move |p: Progress| {
         if let Progress::Mailbox {
             name: mailbox,
@@ -223,16 +291,16 @@ pub fn progress_events(
             total,
         } = p
         {
-            let _ = events.send(Event::State {
-                account: account.clone(),
+            events.send(Event::State {
+                account,
                 state: ConnState::Syncing {
                     mailbox,
                     done,
                     total,
                 },
             });
-            let _ = events.send(Event::Changed {
-                account: account.clone(),
+            events.send(Event::Changed {
+                account,
                 mailbox: None,
             });
         }
@@ -265,13 +333,13 @@ pub fn jittered(d: Duration) -> Duration {
 
 impl Worker {
     pub fn emit(&self, e: Event) {
-        let _ = self.events.send(e);
+        self.events.send(e);
     }
 
     /// Announce a cache change (for this mailbox, or for several when None).
     pub fn changed(&self, mailbox: Option<MailboxId>) {
         self.emit(Event::Changed {
-            account: self.account.name.clone(),
+            account: self.id,
             mailbox,
         });
     }
@@ -283,7 +351,7 @@ impl Worker {
         }
         self.last_state = Some(state.clone());
         self.emit(Event::State {
-            account: self.account.name.clone(),
+            account: self.id,
             state,
         });
     }
@@ -413,7 +481,7 @@ mod tests {
 
     fn state(state: ConnState) -> Event {
         Event::State {
-            account: "a".into(),
+            account: AccountId(1),
             state,
         }
     }
@@ -427,7 +495,7 @@ mod tests {
         )
         .unwrap();
         let store = StoreHandle::spawn(Store::open_in_memory().unwrap()).unwrap();
-        let (tx, mut rx) = mpsc::unbounded_channel();
+        let (tx, mut rx) = events();
         let timing = Timing {
             poll_interval: Duration::from_secs(3600),
             ..Timing::default()
@@ -438,7 +506,14 @@ mod tests {
             Ok(Stop::Done),
         ];
         let protocol = Scripted { sessions };
-        let (handle, task) = spawn(protocol, cfg.accounts[0].clone(), store, tx, timing);
+        let (handle, task) = spawn(
+            protocol,
+            AccountId(1),
+            cfg.accounts[0].clone(),
+            store,
+            tx,
+            timing,
+        );
         let mut next = async || rx.recv().await.unwrap();
         assert_eq!(next().await, state(ConnState::Connecting));
         assert_eq!(

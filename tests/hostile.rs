@@ -28,7 +28,6 @@ use tern::config::{Config, Layout};
 use tern::domain::keys::Action;
 use tern::domain::search::parse;
 use tern::store::{Store, StoreHandle};
-use tern::sync::engine;
 use tern::ui::{self, theme::Theme};
 use tern::worker::{self, Event, Timing};
 
@@ -247,13 +246,15 @@ fn prefetch_bodies(config: &Config, n: usize) {
         .unwrap();
     rt.block_on(async {
         let store = StoreHandle::open_in_dir(&config.data_dir).unwrap();
-        let (tx, mut events) = tokio::sync::mpsc::unbounded_channel();
-        let (engine, task) = engine::spawn(
+        let (tx, mut events) = tern::worker::events();
+        let (engine, task) = tern::runtime::start_worker(
             config.accounts[0].clone(),
             store.clone(),
             tx,
             Timing::default(),
-        );
+        )
+        .await
+        .unwrap();
         let deadline = tokio::time::Instant::now() + COMMAND_TIMEOUT;
         loop {
             let cached = store

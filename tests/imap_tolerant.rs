@@ -277,7 +277,6 @@ async fn a_clear_no_is_an_auth_error_without_fallback() {
 #[tokio::test]
 async fn a_server_that_refuses_everything_after_login_is_not_hammered() {
     use tern::domain::ConnState;
-    use tern::sync::engine;
     use tern::worker::{Event, Timing};
 
     let (script, server, mut accepts) = start_with(Auth::BareLf, After::RefuseAll).await;
@@ -297,9 +296,9 @@ async fn a_server_that_refuses_everything_after_login_is_not_hammered() {
     .unwrap();
     let config = tern::config::Config::load(&cfg).unwrap();
     let store = tern::store::StoreHandle::open_in_dir(&config.data_dir).unwrap();
-    let (tx, mut events) = tokio::sync::mpsc::unbounded_channel();
+    let (tx, mut events) = tern::worker::events();
     let backoff_max = Duration::from_secs(2);
-    let (_engine, task) = engine::spawn(
+    let (_engine, task) = tern::runtime::start_worker(
         config.accounts[0].clone(),
         store,
         tx,
@@ -307,7 +306,9 @@ async fn a_server_that_refuses_everything_after_login_is_not_hammered() {
             backoff_max,
             ..Timing::default()
         },
-    );
+    )
+    .await
+    .unwrap();
     let mut at = Vec::new();
     for _ in 0..3 {
         let t = tokio::time::timeout(Duration::from_secs(20), accepts.recv())
@@ -318,7 +319,7 @@ async fn a_server_that_refuses_everything_after_login_is_not_hammered() {
     }
     task.abort();
     let mut offline = Vec::new();
-    while let Ok(e) = events.try_recv() {
+    while let Some(e) = events.try_recv() {
         if let Event::State {
             state: ConnState::Offline(why),
             ..

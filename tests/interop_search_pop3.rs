@@ -24,7 +24,6 @@ use tern::domain::search::{MailboxCtx, imap_criteria, parse};
 use tern::domain::{ConnState, MsgId, Role};
 use tern::pop3::fetch::{FetchSummary, fetch_once};
 use tern::store::StoreHandle;
-use tern::sync::engine;
 use tern::worker::{Command, Event, Timing};
 
 /// The most any wait for a server or the engine may take.
@@ -178,13 +177,15 @@ async fn server_search_fallback(mut server: ImapServer) {
     );
     let cfg = Config::load(&path).unwrap();
     let store = StoreHandle::open_in_dir(&cfg.data_dir).unwrap();
-    let (tx, mut events) = tokio::sync::mpsc::unbounded_channel();
-    let (engine, task) = engine::spawn(
+    let (tx, mut events) = tern::worker::events();
+    let (engine, task) = tern::runtime::start_worker(
         cfg.accounts[0].clone(),
         store.clone(),
         tx,
         Timing::default(),
-    );
+    )
+    .await
+    .unwrap();
     // Headers synced; no body is.
     let deadline = tokio::time::Instant::now() + WAIT;
     let inbox = loop {

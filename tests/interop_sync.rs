@@ -17,7 +17,6 @@ use harness::{ALICE, ImapKind, ImapServer, TestImap};
 use tern::config::{AccountConfig, Config};
 use tern::domain::{ConnState, Flags, Role};
 use tern::store::StoreHandle;
-use tern::sync::engine;
 use tern::sync::imap::Imap;
 use tern::sync::pass::{self, Summary, SyncOptions};
 use tern::worker::{Command, EngineHandle, Event, Timing};
@@ -340,7 +339,7 @@ fn resync_brings_the_cache_to_another_clients_changes_on_cyrus_and_courier() {
 struct Running {
     c: Client,
     engine: EngineHandle,
-    events: tokio::sync::mpsc::UnboundedReceiver<Event>,
+    events: tern::worker::EventReceiver,
     /// How long a push may take (Courier rescans every 2 s).
     budget: Duration,
 }
@@ -374,8 +373,11 @@ async fn push(server: &ImapServer) {
     let mut check = server.imap(ALICE.email);
     check.append("INBOX", "", &message("already-there"));
     let c = Client::new(server);
-    let (tx, mut events) = tokio::sync::mpsc::unbounded_channel();
-    let (engine, _task) = engine::spawn(c.account.clone(), c.store.clone(), tx, Timing::default());
+    let (tx, mut events) = tern::worker::events();
+    let (engine, _task) =
+        tern::runtime::start_worker(c.account.clone(), c.store.clone(), tx, Timing::default())
+            .await
+            .unwrap();
     let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
     loop {
         let e = tokio::time::timeout_at(deadline, events.recv())

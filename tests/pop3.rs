@@ -23,7 +23,6 @@ use tern::store::StoreHandle;
 use tern::sync::{ErrorKind, SyncError};
 use tern::worker::{Command, EngineHandle, Event, Timing};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
-use tokio::sync::mpsc::UnboundedReceiver;
 
 /// The most any wait for the server or the engine may take.
 const WAIT: Duration = Duration::from_secs(60);
@@ -213,14 +212,16 @@ async fn send_through_postfix(servers: &MailServers, subject: &str) {
 /// A running fetcher engine for a client's account.
 struct Running {
     engine: EngineHandle,
-    events: UnboundedReceiver<Event>,
+    events: tern::worker::EventReceiver,
     task: tokio::task::JoinHandle<()>,
 }
 
 impl Running {
-    fn start(c: &Client, account: AccountConfig, timing: Timing) -> Running {
-        let (tx, events) = tokio::sync::mpsc::unbounded_channel();
-        let (engine, task) = tern::pop3::actor::spawn(account, c.store.clone(), tx, timing);
+    async fn start(c: &Client, account: AccountConfig, timing: Timing) -> Running {
+        let (tx, events) = tern::worker::events();
+        let (engine, task) = tern::runtime::start_worker(account, c.store.clone(), tx, timing)
+            .await
+            .unwrap();
         Running {
             engine,
             events,
@@ -444,7 +445,7 @@ async fn new_mail_through_postfix_arrives_on_the_next_poll_and_with_tern_sync() 
         poll_interval: Duration::from_millis(500),
         ..Timing::default()
     };
-    let mut r = Running::start(&c, c.account.clone(), timing);
+    let mut r = Running::start(&c, c.account.clone(), timing).await;
     r.online().await;
     send_through_postfix(&servers, "through postfix").await;
     let delivered = Instant::now();
@@ -461,7 +462,7 @@ async fn new_mail_through_postfix_arrives_on_the_next_poll_and_with_tern_sync() 
         poll_interval: Duration::from_secs(3600),
         ..Timing::default()
     };
-    let mut r = Running::start(&c, c.account.clone(), timing);
+    let mut r = Running::start(&c, c.account.clone(), timing).await;
     r.online().await;
     send_through_postfix(&servers, "asked for").await;
     r.engine.send(Command::SyncNow);
@@ -664,7 +665,7 @@ async fn a_connection_cut_mid_download_resumes_with_nothing_twice_and_nothing_mi
     // mid-download; each time offline, retried with backoff, and the rest downloaded.
     let proxy = Proxy::start(servers.pop3s_port(), vec![300, total / 2], false).await;
     let c = Client::tls(&servers, "");
-    let mut r = Running::start(&c, c.through(proxy.port), Timing::default());
+    let mut r = Running::start(&c, c.through(proxy.port), Timing::default()).await;
     let state = r
         .state("Offline", |s| matches!(s, ConnState::Offline(_)))
         .await;
@@ -691,7 +692,7 @@ async fn a_shutdown_mid_download_keeps_what_arrived_and_the_next_poll_completes_
     let servers = MailServers::start();
     servers.populate(ALICE.email, "INBOX", 400, 5);
     let c = Client::tls(&servers, "leave_on_server = false");
-    let mut r = Running::start(&c, c.account.clone(), Timing::default());
+    let mut r = Running::start(&c, c.account.clone(), Timing::default()).await;
     r.state("the download", |s| matches!(s, ConnState::Syncing { .. }))
         .await;
     r.shutdown().await;
@@ -736,7 +737,7 @@ async fn a_wrong_password_is_a_clear_auth_error_and_the_engine_waits_to_be_asked
         backoff_max: Duration::from_millis(200),
         ..Timing::default()
     };
-    let mut r = Running::start(&c, bad, timing);
+    let mut r = Running::start(&c, bad, timing).await;
     let state = r
         .state("Failed", |s| matches!(s, ConnState::Failed(_)))
         .await;

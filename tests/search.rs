@@ -10,7 +10,6 @@ use harness::{ALICE, MailServers};
 use tern::config::Config;
 use tern::domain::search::parse;
 use tern::store::StoreHandle;
-use tern::sync::engine;
 use tern::worker::{Command, EngineHandle, Event, Timing};
 
 const WAIT: Duration = Duration::from_secs(60);
@@ -29,7 +28,7 @@ async fn ours(store: &StoreHandle, query: &str) -> BTreeSet<u32> {
 }
 
 /// The engine of alice's account (offline = `offline`) on a cache in `dir`.
-fn start_engine(
+async fn start_engine(
     servers: &MailServers,
     dir: &std::path::Path,
     offline: &str,
@@ -37,7 +36,7 @@ fn start_engine(
     StoreHandle,
     EngineHandle,
     tokio::task::JoinHandle<()>,
-    tokio::sync::mpsc::UnboundedReceiver<Event>,
+    tern::worker::EventReceiver,
 ) {
     let path = servers.write_tern_config_with(
         dir,
@@ -49,13 +48,15 @@ fn start_engine(
     );
     let cfg = Config::load(&path).unwrap();
     let store = StoreHandle::open_in_dir(&cfg.data_dir).unwrap();
-    let (tx, events) = tokio::sync::mpsc::unbounded_channel();
-    let (engine, task) = engine::spawn(
+    let (tx, events) = tern::worker::events();
+    let (engine, task) = tern::runtime::start_worker(
         cfg.accounts[0].clone(),
         store.clone(),
         tx,
         Timing::default(),
-    );
+    )
+    .await
+    .unwrap();
     (store, engine, task, events)
 }
 
@@ -64,7 +65,7 @@ async fn local_search_matches_the_servers_search() {
     let servers = MailServers::start();
     servers.populate(ALICE.email, "INBOX", N, 5);
     let dir = tempfile::tempdir().unwrap();
-    let (store, engine, task, mut events) = start_engine(&servers, dir.path(), "bodies");
+    let (store, engine, task, mut events) = start_engine(&servers, dir.path(), "bodies").await;
     // Every body downloaded (and indexed) in the background.
     let deadline = tokio::time::Instant::now() + WAIT;
     loop {
@@ -169,7 +170,7 @@ async fn folders_without_bodies_are_searched_on_the_server() {
     let servers = MailServers::start();
     servers.populate(ALICE.email, "INBOX", 120, 5);
     let dir = tempfile::tempdir().unwrap();
-    let (store, engine, task, mut events) = start_engine(&servers, dir.path(), "headers");
+    let (store, engine, task, mut events) = start_engine(&servers, dir.path(), "headers").await;
     // Headers synced; no body is.
     let deadline = tokio::time::Instant::now() + WAIT;
     let inbox = loop {

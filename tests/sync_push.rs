@@ -13,9 +13,7 @@ use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use tern::config::Config;
 use tern::domain::{ConnState, MsgId};
 use tern::store::{Store, StoreHandle};
-use tern::sync::engine;
 use tern::worker::{Command, EngineHandle, Event, Timing};
-use tokio::sync::mpsc::UnboundedReceiver;
 
 /// The budget the issue sets for "new mail is in the cache and announced".
 const PUSH_BUDGET: Duration = Duration::from_secs(2);
@@ -28,15 +26,20 @@ struct Running {
     _dir: tempfile::TempDir,
     store: StoreHandle,
     engine: EngineHandle,
-    events: UnboundedReceiver<Event>,
+    events: tern::worker::EventReceiver,
 }
 
 impl Running {
-    fn start(servers: &MailServers, password: &str, timing: Timing) -> Running {
-        Running::start_with(servers, password, timing, "")
+    async fn start(servers: &MailServers, password: &str, timing: Timing) -> Running {
+        Running::start_with(servers, password, timing, "").await
     }
 
-    fn start_with(servers: &MailServers, password: &str, timing: Timing, keys: &str) -> Running {
+    async fn start_with(
+        servers: &MailServers,
+        password: &str,
+        timing: Timing,
+        keys: &str,
+    ) -> Running {
         let dir = tempfile::tempdir().unwrap();
         let path = servers.write_tern_config_with(
             dir.path(),
@@ -48,8 +51,11 @@ impl Running {
         );
         let cfg = Config::load(&path).unwrap();
         let store = StoreHandle::open_in_dir(&cfg.data_dir).unwrap();
-        let (tx, events) = tokio::sync::mpsc::unbounded_channel();
-        let (engine, _task) = engine::spawn(cfg.accounts[0].clone(), store.clone(), tx, timing);
+        let (tx, events) = tern::worker::events();
+        let (engine, _task) =
+            tern::runtime::start_worker(cfg.accounts[0].clone(), store.clone(), tx, timing)
+                .await
+                .unwrap();
         Running {
             _dir: dir,
             store,
@@ -141,7 +147,7 @@ fn raw(subject: &str, body: &str) -> Vec<u8> {
 async fn mail_submitted_to_postfix_reaches_the_cache_through_idle() {
     let servers = MailServers::start();
     servers.deliver(ALICE.email, &raw("already-there", "x"));
-    let mut r = Running::start(&servers, ALICE.password, Timing::default());
+    let mut r = Running::start(&servers, ALICE.password, Timing::default()).await;
     r.online().await;
     assert_eq!(r.subjects().await, ["already-there"]);
 
@@ -191,7 +197,8 @@ async fn flag_changes_by_another_client_arrive_without_a_command_and_bodies_down
         ALICE.password,
         Timing::default(),
         "offline = \"headers\"",
-    );
+    )
+    .await;
     r.online().await;
 
     servers.doveadm(&[
@@ -264,7 +271,7 @@ async fn dovecot_stopped_mid_sync_the_engine_reconnects_and_finishes() {
         backoff_max: Duration::from_secs(2),
         ..Timing::default()
     };
-    let mut r = Running::start(&servers, ALICE.password, timing);
+    let mut r = Running::start(&servers, ALICE.password, timing).await;
     r.until(
         "sync progress",
         WAIT,
@@ -302,7 +309,7 @@ async fn dovecot_stopped_mid_sync_the_engine_reconnects_and_finishes() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_wrong_password_is_reported_once_and_not_retried() {
     let servers = MailServers::start();
-    let mut r = Running::start(&servers, "wrong", Timing::default());
+    let mut r = Running::start(&servers, "wrong", Timing::default()).await;
     let e = r
         .until("the failure", WAIT, |e| {
             matches!(
@@ -362,7 +369,7 @@ async fn bodies_are_prefetched_and_readable_offline() {
         ALICE.email,
         &raw("marker", "a body with the word quokka in it"),
     );
-    let mut r = Running::start(&servers, ALICE.password, Timing::default());
+    let mut r = Running::start(&servers, ALICE.password, Timing::default()).await;
     r.online().await;
     // Each prefetched batch is announced; wait until nothing is missing.
     let missing = |store: StoreHandle| async move {
@@ -427,10 +434,13 @@ async fn other_folders_are_checked_on_the_configured_interval() {
     MailServers::add_imap_keys(&path, "poll_interval = \"10s\"");
     let cfg = Config::load(&path).unwrap();
     let store = StoreHandle::open_in_dir(&cfg.data_dir).unwrap();
-    let (tx, mut events) = tokio::sync::mpsc::unbounded_channel();
+    let (tx, mut events) = tern::worker::events();
     let timing = Timing::for_account(&cfg.accounts[0]);
     assert_eq!(timing.poll_interval, Duration::from_secs(10));
-    let (_engine, _task) = engine::spawn(cfg.accounts[0].clone(), store.clone(), tx, timing);
+    let (_engine, _task) =
+        tern::runtime::start_worker(cfg.accounts[0].clone(), store.clone(), tx, timing)
+            .await
+            .unwrap();
     loop {
         match tokio::time::timeout(WAIT, events.recv())
             .await
@@ -468,7 +478,7 @@ async fn other_folders_are_checked_on_the_configured_interval() {
 async fn new_mail_arrives_while_a_long_body_prefetch_runs() {
     let servers = MailServers::start();
     servers.populate(ALICE.email, "INBOX", 10_000, 12);
-    let mut r = Running::start(&servers, ALICE.password, Timing::default());
+    let mut r = Running::start(&servers, ALICE.password, Timing::default()).await;
     r.online().await;
     servers.deliver(ALICE.email, &raw("during-prefetch", "x"));
     let delivered = Instant::now();
@@ -524,7 +534,8 @@ async fn expunges_flags_and_new_mail_in_inbox_and_the_open_folder_arrive_within_
         ALICE.password,
         Timing::default(),
         "offline = \"headers\"",
-    );
+    )
+    .await;
     r.online().await;
     assert_eq!(
         cached(&r.store, "Lists/rust").await,
@@ -608,7 +619,8 @@ async fn over_the_limit_the_text_is_kept_offline_without_the_attachment() {
         ALICE.password,
         Timing::default(),
         "offline_attachment_limit = \"100 KiB\"",
-    );
+    )
+    .await;
     r.online().await;
     let find = |store: StoreHandle| async move {
         store
@@ -654,7 +666,7 @@ async fn over_the_limit_the_text_is_kept_offline_without_the_attachment() {
 
 /// Wait (bounded) for an engine state matching `pred`.
 async fn wait_state(
-    events: &mut UnboundedReceiver<Event>,
+    events: &mut tern::worker::EventReceiver,
     what: &str,
     pred: impl Fn(&ConnState) -> bool,
 ) {
@@ -686,13 +698,15 @@ async fn flag_changes_made_offline_survive_a_restart_and_reach_the_server() {
     );
     let cfg = Config::load(&path).unwrap();
     let store = StoreHandle::open_in_dir(&cfg.data_dir).unwrap();
-    let (tx, mut events) = tokio::sync::mpsc::unbounded_channel();
-    let (engine, task) = engine::spawn(
+    let (tx, mut events) = tern::worker::events();
+    let (engine, task) = tern::runtime::start_worker(
         cfg.accounts[0].clone(),
         store.clone(),
         tx,
         Timing::default(),
-    );
+    )
+    .await
+    .unwrap();
     wait_state(&mut events, "online", |s| *s == ConnState::Online).await;
 
     // The server goes away; the user keeps working.
@@ -739,13 +753,15 @@ async fn flag_changes_made_offline_survive_a_restart_and_reach_the_server() {
     // Back online, another client deletes message 5 before tern replays; then tern restarts.
     servers.start_dovecot();
     servers.doveadm(&["expunge", "-u", ALICE.email, "mailbox", "INBOX", "uid", "5"]);
-    let (tx, mut events) = tokio::sync::mpsc::unbounded_channel();
-    let (engine, _task) = engine::spawn(
+    let (tx, mut events) = tern::worker::events();
+    let (engine, _task) = tern::runtime::start_worker(
         cfg.accounts[0].clone(),
         store.clone(),
         tx,
         Timing::default(),
-    );
+    )
+    .await
+    .unwrap();
     wait_state(&mut events, "online", |s| *s == ConnState::Online).await;
     let account = store
         .call(|s| Ok(s.account_id("alice")?.unwrap()))

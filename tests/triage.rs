@@ -22,7 +22,6 @@ use tern::domain::{AccountId, ConnState, MsgId, Role};
 use tern::runtime::{self, Runtime};
 use tern::store::{Store, StoreHandle};
 use tern::worker::{Command, EngineHandle, Event};
-use tokio::sync::mpsc::UnboundedReceiver;
 
 const WAIT: Duration = Duration::from_secs(30);
 
@@ -61,7 +60,7 @@ struct Engines {
     store: StoreHandle,
     handles: Vec<EngineHandle>,
     runtime: Runtime,
-    events: UnboundedReceiver<Event>,
+    events: tern::worker::EventReceiver,
 }
 
 impl Engines {
@@ -82,7 +81,7 @@ impl Engines {
 
     /// Wait until every account's engine reported a state matching `pred`.
     async fn wait_states(&mut self, pred: impl Fn(&ConnState) -> bool) {
-        let mut done: HashMap<String, bool> = HashMap::new();
+        let mut done: HashMap<tern::domain::AccountId, bool> = HashMap::new();
         let deadline = tokio::time::Instant::now() + WAIT;
         while done.values().filter(|d| **d).count() < self.handles.len() {
             match tokio::time::timeout_at(deadline, self.events.recv()).await {

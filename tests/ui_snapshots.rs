@@ -455,8 +455,19 @@ fn all_inboxes_lists_every_account_inbox_newest_first() {
 #[test]
 fn each_account_row_says_what_its_engine_is_doing() {
     let mut h = Harness::new(150, 36);
+    let id = |name: &str| {
+        h.state
+            .sidebar
+            .iter()
+            .find_map(|r| match r {
+                SidebarRow::Account(a) if a.name == name => Some(a.id),
+                _ => None,
+            })
+            .unwrap()
+    };
+    let (work, personal) = (id("work"), id("personal"));
     h.send(Msg::Engine(EngineEvent::State {
-        account: "work".into(),
+        account: work,
         state: tern::domain::ConnState::Syncing {
             mailbox: "INBOX".into(),
             done: 120,
@@ -464,7 +475,7 @@ fn each_account_row_says_what_its_engine_is_doing() {
         },
     }));
     h.send(Msg::Engine(EngineEvent::State {
-        account: "personal".into(),
+        account: personal,
         state: tern::domain::ConnState::Failed("login refused".into()),
     }));
     let term = h.screen();

@@ -25,11 +25,10 @@ use crate::domain::keys::{Action, KeySeq};
 use crate::store::StoreHandle;
 use crate::ui::{self, theme::Theme};
 use effects::Effects;
-use effects::engine::{EngineEvent, EngineHandle};
+use effects::engine::{EngineHandle, EventReceiver};
 use keymap::{Keymap, Resolved};
 use msg::{Cmd, Msg};
 use state::AppState;
-use tokio::sync::mpsc::UnboundedReceiver;
 
 /// Runs the editor on a file (the terminal handed over and taken back).
 pub type EditorHook = Box<dyn Fn(&std::path::Path) -> Result<(), String> + Send>;
@@ -43,7 +42,7 @@ pub struct Options {
     pub banner: String,
     /// The account engines, by account, and the events they send.
     pub engines: HashMap<AccountId, EngineHandle>,
-    pub engine_events: Option<UnboundedReceiver<EngineEvent>>,
+    pub engine_events: Option<EventReceiver>,
     /// Where saved attachments go, and where attachments opened with the system opener are put.
     pub dirs: effects::Dirs,
     /// Opening a message marks it read ...
@@ -124,7 +123,7 @@ fn new_state(opts: &mut Options, keymap: &Keymap) -> AppState {
 /// the clock and SIGTERM.
 struct Inbox {
     rx: tokio::sync::mpsc::Receiver<Msg>,
-    engine_events: Option<UnboundedReceiver<EngineEvent>>,
+    engine_events: Option<EventReceiver>,
     tick: tokio::time::Interval,
     #[cfg(unix)]
     sigterm: tokio::signal::unix::Signal,
@@ -134,7 +133,7 @@ impl Inbox {
     /// Start the clock and listen for SIGTERM.
     fn new(
         rx: tokio::sync::mpsc::Receiver<Msg>,
-        engine_events: Option<UnboundedReceiver<EngineEvent>>,
+        engine_events: Option<EventReceiver>,
     ) -> io::Result<Self> {
         let mut tick = tokio::time::interval(Duration::from_secs(15));
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -195,7 +194,7 @@ impl Inbox {
             batch.push(m);
         }
         if let Some(r) = self.engine_events.as_mut() {
-            while let Ok(e) = r.try_recv() {
+            while let Some(e) = r.try_recv() {
                 batch.push(Msg::Engine(e));
             }
         }

@@ -9,7 +9,9 @@ use crate::domain::keys::KeyChord;
 use crate::domain::message::MessageView;
 use crate::domain::thread::ThreadRow;
 use crate::domain::triage::{FlagName, Relocation};
-use crate::domain::{Account, Anchor, Envelope, Mailbox, MailboxId, MsgId, RequestId, Role};
+use crate::domain::{
+    Account, AccountId, Anchor, Envelope, Mailbox, MailboxId, MsgId, RequestId, Role,
+};
 
 /// Where a move or copy goes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -185,7 +187,7 @@ pub enum Msg {
         req: RequestId,
         rows: Vec<Envelope>,
         headers_only: Vec<String>,
-        asking: Vec<(String, Vec<String>)>,
+        asking: Vec<(AccountId, Vec<String>)>,
     },
     /// The list rows of what a server found.
     ServerHits {

@@ -251,7 +251,7 @@ pub struct SearchState {
     /// Folders searched on their header fields only ("account/folder", why).
     pub headers_only: Vec<String>,
     /// Servers being asked: (account, its folders as "account/folder").
-    pub asking: Vec<(String, Vec<String>)>,
+    pub asking: Vec<(AccountId, Vec<String>)>,
 }
 
 /// The most results a search shows.
@@ -323,8 +323,8 @@ pub struct AppState {
     pub reader: Option<ReaderState>,
     /// The key bindings in force, as (action, its keys), for the help overlay.
     pub key_help: Vec<(crate::domain::keys::Action, String)>,
-    /// What each account's engine is doing, by account name.
-    pub accounts_state: Vec<(String, ConnState)>,
+    /// What each account's engine is doing.
+    pub accounts_state: Vec<(AccountId, ConnState)>,
     /// The last error worth showing, one line.
     pub error: Option<String>,
     /// A short note for the status line (e.g. "demo mode").

@@ -129,7 +129,10 @@ fn on_engine(state: &mut AppState, event: EngineEvent, cmds: &mut Vec<Cmd>) {
             text,
             problem,
         } => {
-            let text = format!("{account}: {text}");
+            let text = match state.account_name(account) {
+                Some(name) => format!("{name}: {text}"),
+                None => text,
+            };
             if problem {
                 state.error = Some(text);
             } else {

@@ -115,6 +115,31 @@ pub(super) fn pop3_lines(name: &str, s: fetch::FetchSummary, started: Instant) -
     lines
 }
 
+type Workers = Vec<(worker::EngineHandle, tokio::task::JoinHandle<()>)>;
+
+/// Start the accounts' workers, each writing through its own cache connection; with each
+/// account's name by id, for the state lines.
+async fn start_workers(
+    cfg: &Config,
+    accounts: &[&AccountConfig],
+    events: worker::Events,
+) -> Result<(Workers, HashMap<AccountId, String>), crate::store::StoreError> {
+    let mut engines = Vec::new();
+    let mut names = HashMap::new();
+    for &a in accounts {
+        let store = StoreHandle::open_in_dir(&cfg.data_dir)?;
+        let account = a.clone();
+        let id = store
+            .call(move |s| crate::runtime::register(s, &account))
+            .await?;
+        names.insert(id, a.name.clone());
+        let timing = worker::Timing::for_account(a);
+        let started = crate::runtime::spawn_engine(id, a.clone(), store, events.clone(), timing);
+        engines.push(started);
+    }
+    Ok((engines, names))
+}
+
 /// `tern sync --watch`: run the engines headless (IMAP: IDLE; POP3: polling) until SIGINT or
 /// SIGTERM. State changes go to stderr, one line each.
 pub async fn watch(cfg: &Config, account: Option<&str>) -> bool {
@@ -125,29 +150,18 @@ pub async fn watch(cfg: &Config, account: Option<&str>) -> bool {
             return false;
         }
     };
-    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
-    let mut engines = Vec::new();
-    for a in accounts {
-        let store = match StoreHandle::open_in_dir(&cfg.data_dir) {
-            Ok(s) => s,
-            Err(e) => {
-                eprintln!("tern: {e}");
-                return false;
-            }
-        };
-        let timing = worker::Timing::for_account(a);
-        engines.push(crate::runtime::spawn_engine(
-            a.clone(),
-            store,
-            tx.clone(),
-            timing,
-        ));
-    }
+    let (tx, mut rx) = worker::events();
+    let (engines, names) = match start_workers(cfg, &accounts, tx).await {
+        Ok(x) => x,
+        Err(e) => {
+            eprintln!("tern: {e}");
+            return false;
+        }
+    };
     if engines.is_empty() {
         eprintln!("tern: no account to watch");
         return false;
     }
-    drop(tx);
     let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
         Ok(t) => t,
         Err(e) => {
@@ -155,7 +169,7 @@ pub async fn watch(cfg: &Config, account: Option<&str>) -> bool {
             return false;
         }
     };
-    let mut last: std::collections::HashMap<String, String> = Default::default();
+    let mut last: std::collections::HashMap<_, String> = Default::default();
     loop {
         tokio::select! {
             _ = tokio::signal::ctrl_c() => break,
@@ -169,7 +183,8 @@ pub async fn watch(cfg: &Config, account: Option<&str>) -> bool {
                         other => other.to_string(),
                     };
                     if last.get(&account) != Some(&kind) {
-                        eprintln!("{}: {}", sanitize::line(&account), sanitize::line(&kind));
+                        let name = names.get(&account).map_or("?", String::as_str);
+                        eprintln!("{}: {}", sanitize::line(name), sanitize::line(&kind));
                         last.insert(account, kind);
                     }
                 }

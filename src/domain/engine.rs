@@ -2,18 +2,18 @@
 //! as they are (`Msg::Engine`), the worker sends them (always after the cache committed what
 //! they announce).
 
-use super::{ConnState, MailboxId, MsgId, RequestId};
+use super::{AccountId, ConnState, MailboxId, MsgId, RequestId};
 
 /// An engine's report.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Event {
     State {
-        account: String,
+        account: AccountId,
         state: ConnState,
     },
     /// The cache changed (for this mailbox, or for several when None).
     Changed {
-        account: String,
+        account: AccountId,
         mailbox: Option<MailboxId>,
     },
     BodyFetched {
@@ -27,13 +27,13 @@ pub enum Event {
     /// server found, or why it could not be asked (or not about every mailbox).
     Searched {
         req: RequestId,
-        account: String,
+        account: AccountId,
         found: Vec<MsgId>,
         error: Option<String>,
     },
     /// Something for the status line (the outbox worker's news); `problem`: shown as an error.
     Notice {
-        account: String,
+        account: AccountId,
         text: String,
         problem: bool,
     },

@@ -10,23 +10,22 @@
 
 use std::time::Duration;
 
-use tokio::sync::mpsc;
-
 use super::fetch::{self, FetchSummary};
 use crate::config::AccountConfig;
-use crate::domain::MsgId;
+use crate::domain::{AccountId, MsgId};
 use crate::store::StoreHandle;
 use crate::sync::{ErrorKind, SyncError};
-use crate::worker::{self, Command, EngineHandle, Event, Protocol, Stop, Timing, Worker};
+use crate::worker::{self, Command, EngineHandle, Event, Events, Protocol, Stop, Timing, Worker};
 
 /// Start the fetcher of a POP3 account; it polls at once.
 pub fn spawn(
+    id: AccountId,
     account: AccountConfig,
     store: StoreHandle,
-    events: mpsc::UnboundedSender<Event>,
+    events: Events,
     timing: Timing,
 ) -> (EngineHandle, tokio::task::JoinHandle<()>) {
-    worker::spawn(Fetcher, account, store, events, timing)
+    worker::spawn(Fetcher, id, account, store, events, timing)
 }
 
 /// The POP3 protocol of the account worker: a session is one poll.
@@ -44,19 +43,19 @@ impl Protocol for Fetcher {
     async fn session(&mut self, w: &mut Worker) -> Result<Stop, SyncError> {
         let password = w.password().await?;
         let pop = fetch::connect_with(&w.account, password.as_ref()).await?;
-        let progress = worker::progress_events(w.account.name.clone(), w.events.clone());
+        let progress = worker::progress_events(w.id, w.events.clone());
         // Between batches: commands are answered, and a Shutdown ends the download.
         let mut shutdown = false;
         let summary: FetchSummary = {
-            let (account, store, events, commands) =
-                (&w.account, &w.store, &w.events, &mut w.commands);
+            let (id, account, store, events, commands) =
+                (w.id, &w.account, &w.store, &w.events, &mut w.commands);
             let mut stop = || {
                 while let Some(cmd) = commands.try_recv() {
                     match cmd {
                         Command::Shutdown => shutdown = true,
                         // Polling already: what came meanwhile arrives at the next poll.
                         Command::SyncNow => {}
-                        other => answer_locally(account, store, events, other),
+                        other => answer_locally(id, store, events, other),
                     }
                 }
                 shutdown
@@ -76,7 +75,7 @@ impl Protocol for Fetcher {
 
     /// Between polls every command is answered from the cache.
     fn offline(&mut self, w: &Worker, cmd: Command) {
-        answer_locally(&w.account, &w.store, &w.events, cmd);
+        answer_locally(w.id, &w.store, &w.events, cmd);
     }
 
     /// A POP3 server that cannot be reached or whose mailbox is in use is tried again soon,
@@ -95,18 +94,13 @@ impl Protocol for Fetcher {
 }
 
 /// Commands a POP3 account answers from the cache alone.
-fn answer_locally(
-    account: &AccountConfig,
-    store: &StoreHandle,
-    events: &mpsc::UnboundedSender<Event>,
-    cmd: Command,
-) {
+fn answer_locally(account: AccountId, store: &StoreHandle, events: &Events, cmd: Command) {
     match cmd {
         // Its mail is all in the cache: nothing to ask a server.
         Command::Search { req, .. } => {
-            let _ = events.send(Event::Searched {
+            events.send(Event::Searched {
                 req,
-                account: account.name.clone(),
+                account,
                 found: Vec::new(),
                 error: None,
             });
@@ -118,8 +112,8 @@ fn answer_locally(
         // Nothing to replay: the change (triage, a Sent copy) is in the cache already, and
         // the UI is told so, as an IMAP engine does once it replayed.
         Command::Replay => {
-            let _ = events.send(Event::Changed {
-                account: account.name.clone(),
+            events.send(Event::Changed {
+                account,
                 mailbox: None,
             });
         }
@@ -131,7 +125,7 @@ fn answer_locally(
 
 /// A body asked for: it is in the cache (downloaded with its message), unless something
 /// removed it.
-async fn answer_body(store: &StoreHandle, events: &mpsc::UnboundedSender<Event>, msg: MsgId) {
+async fn answer_body(store: &StoreHandle, events: &Events, msg: MsgId) {
     let ev = match store.call(move |s| s.raw_message(msg)).await {
         Ok(Some(_)) => Event::BodyFetched { msg },
         Ok(None) => Event::BodyFailed {
@@ -144,5 +138,5 @@ async fn answer_body(store: &StoreHandle, events: &mpsc::UnboundedSender<Event>,
             error: e.to_string(),
         },
     };
-    let _ = events.send(ev);
+    events.send(ev);
 }

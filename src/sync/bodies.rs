@@ -50,7 +50,7 @@ pub(crate) async fn prefetch(
                 if inbox_changed(w, imap, inbox).await? {
                     pass::sync_mailbox(imap, &w.store, inbox.id, &inbox.listed, &|_| {}).await?;
                     w.emit(Event::Changed {
-                        account: w.account.name.clone(),
+                        account: w.id,
                         mailbox: Some(inbox.id),
                     });
                 }
@@ -105,7 +105,7 @@ pub(crate) async fn prefetch(
                 w.store.call(move |s| s.store_bodies(&bodies)).await?;
             }
             w.emit(Event::Changed {
-                account: w.account.name.clone(),
+                account: w.id,
                 mailbox: Some(mb),
             });
         }
@@ -158,7 +158,7 @@ pub(crate) async fn fetch_body(w: &Worker, imap: &mut Imap, msg: MsgId) -> Resul
                 .await?;
             w.emit(Event::BodyFetched { msg });
             w.emit(Event::Changed {
-                account: w.account.name.clone(),
+                account: w.id,
                 mailbox: Some(mailbox),
             });
         }

@@ -7,31 +7,32 @@
 
 use std::time::{Duration, Instant};
 
-use tokio::sync::mpsc;
-
 use super::imap::{Imap, Untagged};
 use super::pass::{self, SyncOptions, Tracked};
 use super::{ErrorKind, SyncError, bodies, search};
 use crate::config::{AccountConfig, Offline, Secret};
-use crate::domain::{ConnState, MailboxId, Role};
+use crate::domain::{AccountId, ConnState, MailboxId, Role};
 use crate::store::StoreHandle;
-use crate::worker::{self, Command, EngineHandle, Event, Protocol, Stop, Timing, Worker, jittered};
+use crate::worker::{
+    self, Command, EngineHandle, Event, Events, Protocol, Stop, Timing, Worker, jittered,
+};
 
 /// Messages whose header fields are indexed per store call (about 50 ms of work).
 const HEADER_INDEX_BATCH: u32 = 2000;
 
 /// Start an engine for an IMAP account.
 pub fn spawn(
+    id: AccountId,
     account: AccountConfig,
     store: StoreHandle,
-    events: mpsc::UnboundedSender<Event>,
+    events: Events,
     timing: Timing,
 ) -> (EngineHandle, tokio::task::JoinHandle<()>) {
     let engine = Engine {
         watching: None,
         watcher: None,
     };
-    worker::spawn(engine, account, store, events, timing)
+    worker::spawn(engine, id, account, store, events, timing)
 }
 
 /// What the IMAP engine keeps besides the worker's state.
@@ -159,7 +160,7 @@ impl Protocol for Engine {
             }),
             Command::Search { req, .. } => w.emit(Event::Searched {
                 req,
-                account: w.account.name.clone(),
+                account: w.id,
                 found: Vec::new(),
                 error: Some("offline".into()),
             }),
@@ -190,6 +191,7 @@ impl Engine {
             return; // INBOX is pushed already; an unknown id is ignored
         };
         let watch = Watcher {
+            id: w.id,
             account: w.account.clone(),
             password: w.known_password(),
             store: w.store.clone(),
@@ -204,11 +206,7 @@ impl Engine {
 /// Send the queued actions; announce the cache change when some were done.
 /// `retry_waiting`: expunges that waited for a safe moment are tried again too.
 async fn replay(w: &Worker, imap: &mut Imap, retry_waiting: bool) -> Result<(), SyncError> {
-    let name = w.account.name.clone();
-    let Some(account) = w.store.call(move |s| s.account_id(&name)).await? else {
-        return Ok(()); // never synced: nothing can be queued yet
-    };
-    if super::replay::replay(imap, &w.store, account, retry_waiting).await? > 0 {
+    if super::replay::replay(imap, &w.store, w.id, retry_waiting).await? > 0 {
         w.changed(None);
     }
     Ok(())
@@ -219,7 +217,7 @@ async fn full_pass(w: &mut Worker, imap: &mut Imap) -> Result<Vec<Tracked>, Sync
     // What the user did (offline too) goes first, so the sync after it sees its result;
     // expunges that waited for a safe moment are tried again at each pass.
     replay(w, imap, true).await?;
-    let progress = worker::progress_events(w.account.name.clone(), w.events.clone());
+    let progress = worker::progress_events(w.id, w.events.clone());
     let (summary, tracked) = pass::sync_connected(
         imap,
         &w.account,
@@ -275,10 +273,11 @@ async fn idle_and_apply(
 /// fast as in INBOX. Reconnects with backoff on its own; the main engine's passes still cover the
 /// mailbox if this cannot run.
 struct Watcher {
+    id: AccountId,
     account: AccountConfig,
     password: Option<Secret>,
     store: StoreHandle,
-    events: mpsc::UnboundedSender<Event>,
+    events: Events,
     mailbox: Tracked,
     timing: Timing,
 }
@@ -307,8 +306,8 @@ impl Watcher {
     }
 
     fn changed(&self) {
-        let _ = self.events.send(Event::Changed {
-            account: self.account.name.clone(),
+        self.events.send(Event::Changed {
+            account: self.id,
             mailbox: Some(self.mailbox.id),
         });
     }

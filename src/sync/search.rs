@@ -46,7 +46,7 @@ pub(crate) async fn search(
                 // The session ends: still answer, so no one waits for it.
                 w.emit(Event::Searched {
                     req,
-                    account: w.account.name.clone(),
+                    account: w.id,
                     found,
                     error: Some(e.to_string()),
                 });
@@ -56,7 +56,7 @@ pub(crate) async fn search(
     }
     w.emit(Event::Searched {
         req,
-        account: w.account.name.clone(),
+        account: w.id,
         found,
         error,
     });

@@ -115,7 +115,7 @@ fn account_line(a: &Account, width: usize, state: &AppState, theme: &Theme) -> L
     let conn = state
         .accounts_state
         .iter()
-        .find(|(n, _)| *n == a.name)
+        .find(|(id, _)| *id == a.id)
         .and_then(|(_, c)| account_note(c, theme));
     let used = unicode_width::UnicodeWidthStr::width(name.as_str());
     let mut spans = vec![Span::styled(
@@ -529,7 +529,10 @@ fn push_selection_marks(spans: &mut Vec<Span<'_>>, state: &AppState, base: Style
 
 /// The status line's word on each account's connection.
 fn push_account_states(spans: &mut Vec<Span<'_>>, state: &AppState, base: Style, theme: &Theme) {
-    for (account, conn) in &state.accounts_state {
+    for (id, conn) in &state.accounts_state {
+        let Some(account) = state.account_name(*id) else {
+            continue; // its row is not loaded yet
+        };
         let (mark, color) = match conn {
             ConnState::Online | ConnState::Idle => ("●", theme.accent),
             ConnState::Connecting | ConnState::Syncing { .. } => ("↻", theme.dim),

@@ -15,7 +15,6 @@ use tern::store::StoreHandle;
 use tern::sync::imap::Imap;
 use tern::sync::pass::{self, SyncOptions};
 use tern::worker::Event;
-use tokio::sync::mpsc::UnboundedReceiver;
 
 pub struct TernAccount {
     pub account: AccountConfig,
@@ -169,7 +168,7 @@ impl TernAccount {
 /// Waits (bounded by `wait`) for the engine's answer to search `req`; other events are
 /// passed over.
 pub async fn searched(
-    events: &mut UnboundedReceiver<Event>,
+    events: &mut tern::worker::EventReceiver,
     req: tern::domain::RequestId,
     wait: Duration,
 ) -> (Vec<MsgId>, Option<String>) {

@@ -8,7 +8,7 @@ use super::super::msg::Msg;
 use crate::domain::{AccountId, MailboxId, MsgId, RequestId};
 use crate::store::StoreHandle;
 use crate::worker::Command;
-pub use crate::worker::{EngineHandle, Event as EngineEvent};
+pub use crate::worker::{EngineHandle, Event as EngineEvent, EventReceiver};
 
 /// The engines, by account.
 #[derive(Clone, Default)]

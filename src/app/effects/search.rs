@@ -14,11 +14,10 @@ use crate::store::Store;
 /// would otherwise send a server search per key).
 pub const SERVER_SEARCH_PAUSE: std::time::Duration = std::time::Duration::from_millis(400);
 
-/// A server to ask: its account, the account's name, its mailboxes with their criteria, and
-/// their names for the status line.
+/// A server to ask: its account, its mailboxes with their criteria, and their names for the
+/// status line.
 pub struct Ask {
     account: AccountId,
-    name: String,
     mailboxes: Vec<(MailboxId, String)>,
     labels: Vec<String>,
 }
@@ -60,7 +59,6 @@ pub fn local(
                     }
                     None => ask.push(Ask {
                         account: b.account,
-                        name: b.account_name.clone(),
                         mailboxes: vec![(b.mailbox, criteria)],
                         labels: vec![label],
                     }),
@@ -70,10 +68,7 @@ pub fn local(
             Err(why) => headers_only.push(format!("{label} ({why})")),
         }
     }
-    let asking = ask
-        .iter()
-        .map(|a| (a.name.clone(), a.labels.clone()))
-        .collect();
+    let asking = ask.iter().map(|a| (a.account, a.labels.clone())).collect();
     let found = Msg::Searched {
         req,
         rows,

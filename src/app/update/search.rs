@@ -7,7 +7,7 @@ use crate::app::overlay::Overlay;
 use crate::app::state::{AppState, ListState, Pane, SEARCH_LIMIT, SearchState, SidebarRow};
 use crate::domain::keys::{Key, KeyChord};
 use crate::domain::search;
-use crate::domain::{ALL_INBOXES, MailboxId, MsgId, RequestId, Role};
+use crate::domain::{ALL_INBOXES, AccountId, MailboxId, MsgId, RequestId, Role};
 
 /// Start typing a search: a filter of the list's mailbox, or a global search. A search of
 /// the same kind already on is typed on again.
@@ -205,7 +205,7 @@ fn current(state: &AppState, req: RequestId) -> bool {
 pub fn on_server_searched(
     state: &mut AppState,
     req: RequestId,
-    account: String,
+    account: AccountId,
     found: Vec<MsgId>,
     error: Option<String>,
     cmds: &mut Vec<Cmd>,

@@ -272,7 +272,7 @@ fn new_mail_above_keeps_the_selection_on_the_same_message() {
     let cmds = update(
         &mut s,
         Msg::Engine(EngineEvent::Changed {
-            account: "work".into(),
+            account: AccountId(1),
             mailbox: Some(MailboxId(10)),
         }),
     );
@@ -489,20 +489,20 @@ fn account_states_are_kept_per_account() {
     update(
         &mut s,
         Msg::Engine(EngineEvent::State {
-            account: "work".into(),
+            account: AccountId(1),
             state: crate::domain::ConnState::Connecting,
         }),
     );
     update(
         &mut s,
         Msg::Engine(EngineEvent::State {
-            account: "work".into(),
+            account: AccountId(1),
             state: crate::domain::ConnState::Online,
         }),
     );
     assert_eq!(
         s.accounts_state,
-        [("work".to_string(), crate::domain::ConnState::Online)]
+        [(AccountId(1), crate::domain::ConnState::Online)]
     );
 }
 
@@ -1275,7 +1275,7 @@ fn slash_filters_the_list_as_typed_and_esc_gives_the_mailbox_back() {
     let cmds = update(
         &mut s,
         Msg::Engine(EngineEvent::Changed {
-            account: "work".into(),
+            account: AccountId(1),
             mailbox: Some(MailboxId(10)),
         }),
     );
@@ -1309,7 +1309,7 @@ fn a_global_search_merges_and_marks_what_the_server_found() {
             req,
             rows: vec![env(3, 10)],
             headers_only: vec!["home/INBOX (no server to ask)".into()],
-            asking: vec![("work".into(), vec!["work/Archive".into()])],
+            asking: vec![(AccountId(1), vec!["work/Archive".into()])],
         },
     );
     assert_eq!(s.list.mailbox, None);
@@ -1332,7 +1332,7 @@ fn a_global_search_merges_and_marks_what_the_server_found() {
         &mut s,
         Msg::Engine(EngineEvent::Searched {
             req,
-            account: "work".into(),
+            account: AccountId(1),
             found: vec![MsgId(3), MsgId(1)],
             error: None,
         }),
@@ -1364,14 +1364,14 @@ fn a_global_search_merges_and_marks_what_the_server_found() {
             req,
             rows: vec![],
             headers_only: vec![],
-            asking: vec![("work".into(), vec!["work/Archive".into()])],
+            asking: vec![(AccountId(1), vec!["work/Archive".into()])],
         },
     );
     update(
         &mut s,
         Msg::Engine(EngineEvent::Searched {
             req,
-            account: "work".into(),
+            account: AccountId(1),
             found: vec![],
             error: Some("offline".into()),
         }),

@@ -222,7 +222,7 @@ fn the_lists_of_a_message_close_when_it_goes_away() {
     let cmds = update(
         &mut s,
         Msg::Engine(EngineEvent::Changed {
-            account: "work".into(),
+            account: AccountId(1),
             mailbox: None,
         }),
     );
