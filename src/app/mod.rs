@@ -120,6 +120,136 @@ fn other_err<E: std::fmt::Display>(e: E) -> io::Error {
     io::Error::other(e.to_string())
 }
 
+/// The app state the run loop starts from, with the options it takes from the config.
+fn new_state(opts: &mut Options, keymap: &Keymap) -> AppState {
+    let mut state = AppState::new(opts.layout, std::mem::take(&mut opts.banner));
+    state.mark_read_on_open = opts.mark_read_on_open;
+    state.mark_read_delay_ms = opts.mark_read_delay_ms;
+    state.builtin_editor = opts.builtin_editor;
+    state.key_help = keymap.help();
+    state
+}
+
+/// What the run loop reads besides the terminal: the effects' answers, the engines' events,
+/// the clock and SIGTERM.
+struct Inbox {
+    rx: tokio::sync::mpsc::Receiver<Msg>,
+    engine_events: Option<EventReceiver>,
+    tick: tokio::time::Interval,
+    #[cfg(unix)]
+    sigterm: tokio::signal::unix::Signal,
+}
+
+impl Inbox {
+    /// Start the clock and listen for SIGTERM.
+    fn new(
+        rx: tokio::sync::mpsc::Receiver<Msg>,
+        engine_events: Option<EventReceiver>,
+    ) -> io::Result<Self> {
+        let mut tick = tokio::time::interval(Duration::from_secs(15));
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        #[cfg(unix)]
+        let sigterm = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+        Ok(Inbox {
+            rx,
+            engine_events,
+            tick,
+            #[cfg(unix)]
+            sigterm,
+        })
+    }
+
+    /// Wait for the next message. Ok(None): the input ended.
+    async fn next<S>(
+        &mut self,
+        events: &mut S,
+        keymap: &mut Keymap,
+        state: &AppState,
+    ) -> io::Result<Option<Option<Msg>>>
+    where
+        S: Stream<Item = io::Result<Event>> + Unpin,
+    {
+        let Inbox {
+            rx,
+            engine_events,
+            tick,
+            #[cfg(unix)]
+            sigterm,
+        } = self;
+        #[cfg(unix)]
+        let term = sigterm.recv();
+        #[cfg(not(unix))]
+        let term = std::future::pending::<Option<()>>();
+        // Input first: a busy background never delays a key press.
+        let msg = tokio::select! {
+            biased;
+            ev = events.next() => match ev {
+                None => return Ok(None),
+                Some(Err(e)) => return Err(e),
+                Some(Ok(ev)) => input_to_msg(keymap, ev, state.typing()),
+            },
+            Some(m) = rx.recv() => Some(m),
+            Some(e) = async { match engine_events.as_mut() {
+                Some(r) => r.recv().await,
+                None => std::future::pending().await,
+            } } => Some(Msg::Engine(e)),
+            _ = tick.tick() => Some(clock_msg()),
+            _ = term => Some(Msg::QuitRequested),
+        };
+        Ok(Some(msg))
+    }
+
+    /// Take whatever else is ready before drawing again: the answers and the engines' events.
+    fn take_ready(&mut self, batch: &mut Vec<Msg>) {
+        while let Ok(m) = self.rx.try_recv() {
+            batch.push(m);
+        }
+        if let Some(r) = self.engine_events.as_mut() {
+            while let Some(e) = r.try_recv() {
+                batch.push(Msg::Engine(e));
+            }
+        }
+    }
+}
+
+/// Hand the terminal to the editor on `path`; the new input reader and the editor's error.
+fn hand_to_editor<B: Backend, S>(
+    terminal: &mut Terminal<B>,
+    events: S,
+    make_events: impl Fn() -> S,
+    editor: &Option<EditorHook>,
+    path: &std::path::Path,
+) -> io::Result<(S, Option<String>)> {
+    // The input reader goes first (it would read the editor's keys), and comes back after.
+    drop(events);
+    let error = match editor {
+        Some(edit) => tokio::task::block_in_place(|| edit(path)).err(),
+        None => None,
+    };
+    let events = make_events();
+    terminal.clear().map_err(other_err)?;
+    Ok((events, error))
+}
+
+/// The runner of the app's commands, with the engines, senders and notifying of `opts`.
+fn new_effects(
+    store: StoreHandle,
+    tx: tokio::sync::mpsc::Sender<Msg>,
+    opts: &mut Options,
+) -> Effects {
+    let effects = Effects::new(
+        store,
+        tx,
+        std::mem::take(&mut opts.engines),
+        opts.dirs.clone(),
+    )
+    .with_senders(std::mem::take(&mut opts.senders));
+    match opts.notify.take() {
+        Some((accounts, config)) => effects.with_notify(accounts, config),
+        None => effects,
+    }
+}
+
 /// Run the UI until the user quits. Generic over the terminal backend and the input stream so
 /// tests can drive it.
 pub async fn run<B, S>(
@@ -133,25 +263,11 @@ where
     S: Stream<Item = io::Result<Event>> + Unpin,
 {
     let mut events = make_events();
-    let (tx, mut rx) = tokio::sync::mpsc::channel(effects::ANSWERS_CAPACITY);
-    let mut engine_events = opts.engine_events;
-    let effects = Effects::new(
-        store,
-        tx,
-        std::mem::take(&mut opts.engines),
-        opts.dirs.clone(),
-    )
-    .with_senders(std::mem::take(&mut opts.senders));
-    let effects = match opts.notify.take() {
-        Some((accounts, config)) => effects.with_notify(accounts, config),
-        None => effects,
-    };
     let mut keymap = Keymap::new(&opts.keys);
-    let mut state = AppState::new(opts.layout, opts.banner);
-    state.mark_read_on_open = opts.mark_read_on_open;
-    state.mark_read_delay_ms = opts.mark_read_delay_ms;
-    state.builtin_editor = opts.builtin_editor;
-    state.key_help = keymap.help();
+    let mut state = new_state(&mut opts, &keymap);
+    let (tx, rx) = tokio::sync::mpsc::channel(effects::ANSWERS_CAPACITY);
+    let engine_events = opts.engine_events.take();
+    let effects = new_effects(store, tx, &mut opts);
     let size = terminal.size().map_err(other_err)?;
     let mut initial = vec![
         Msg::Resized(Rect::new(0, 0, size.width, size.height)),
@@ -159,10 +275,7 @@ where
     ];
     effects.run(Cmd::LoadMailboxes);
 
-    let mut tick = tokio::time::interval(Duration::from_secs(15));
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    #[cfg(unix)]
-    let mut sigterm = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+    let mut inbox = Inbox::new(rx, engine_events)?;
 
     let mut dirty = true;
     loop {
@@ -174,38 +287,12 @@ where
                     .map_err(other_err)?;
                 dirty = false;
             }
-            #[cfg(unix)]
-            let term = sigterm.recv();
-            #[cfg(not(unix))]
-            let term = std::future::pending::<Option<()>>();
-            // Input first: a busy background never delays a key press.
-            let msg = tokio::select! {
-                biased;
-                ev = events.next() => match ev {
-                    None => break,
-                    Some(Err(e)) => return Err(e),
-                    Some(Ok(ev)) => input_to_msg(&mut keymap, ev, state.typing()),
-                },
-                Some(m) = rx.recv() => Some(m),
-                Some(e) = async { match engine_events.as_mut() {
-                    Some(r) => r.recv().await,
-                    None => std::future::pending().await,
-                } } => Some(Msg::Engine(e)),
-                _ = tick.tick() => Some(clock_msg()),
-                _ = term => Some(Msg::QuitRequested),
+            let Some(msg) = inbox.next(&mut events, &mut keymap, &state).await? else {
+                break;
             };
             batch.extend(msg);
         }
-        // Take whatever else is ready before drawing again: the effects' answers and the
-        // engines' events alike.
-        while let Ok(m) = rx.try_recv() {
-            batch.push(m);
-        }
-        if let Some(r) = engine_events.as_mut() {
-            while let Some(e) = r.try_recv() {
-                batch.push(Msg::Engine(e));
-            }
-        }
+        inbox.take_ready(&mut batch);
         for msg in batch {
             tracing::trace!(?msg, "update");
             dirty = true;
@@ -221,15 +308,8 @@ where
             break;
         }
         if let Some(path) = state.editing.take() {
-            // The input reader goes first (it would read the editor's keys), and comes back
-            // after.
-            drop(events);
-            let error = match &opts.editor {
-                Some(edit) => tokio::task::block_in_place(|| edit(&path)).err(),
-                None => None,
-            };
-            events = make_events();
-            terminal.clear().map_err(other_err)?;
+            let error;
+            (events, error) = hand_to_editor(terminal, events, &make_events, &opts.editor, &path)?;
             dirty = true;
             initial.push(Msg::EditorClosed { error });
         }

@@ -9,7 +9,6 @@ use crate::config::Layout;
 use crate::domain::ALL_INBOXES;
 use crate::domain::engine::Event as EngineEvent;
 use crate::domain::keys::Action;
-use crate::domain::message::MAX_DISPLAY_BYTES;
 use crate::domain::triage::FlagName;
 
 /// Rows loaded on each side of the visible page, so scrolling rarely waits for the cache.
@@ -41,67 +40,11 @@ pub fn update(state: &mut AppState, msg: Msg) -> Vec<Cmd> {
             accounts,
             mailboxes,
         } => on_mailboxes(state, accounts, mailboxes, &mut cmds),
-        Msg::EnvelopesLoaded {
-            req,
-            mailbox,
-            offset,
-            total,
-            rows,
-        } => {
-            if state.list.loading != Some(req) || state.list.mailbox != Some(mailbox) {
-                return cmds; // a stale answer
-            }
-            let before = state.list.selected_row().map(|e| e.id);
-            state.list.loading = None;
-            state.list.total = total;
-            state.list.window_offset = offset;
-            state.list.rows = rows;
-            // New mail above the selection must not move it: follow the selected message.
-            if let Some(id) = before
-                && let Some(i) = state.list.rows.iter().position(|e| e.id == id)
-            {
-                let now_at = offset + i as u32;
-                let shift = i64::from(now_at) - i64::from(state.list.selected);
-                state.list.selected = now_at;
-                state.list.top = (i64::from(state.list.top) + shift).max(0) as u32;
-            }
-            state.list.selected = state.list.selected.min(total.saturating_sub(1));
-            ensure_visible(state, &mut cmds);
-            let after = state.list.selected_row().map(|e| e.id);
-            if after != before || state.reader.is_none() {
-                open_selected(state, &mut cmds);
-            }
-            if std::mem::take(&mut state.list.stale) {
-                reload_list(state, &mut cmds);
-            }
+        m @ (Msg::EnvelopesLoaded { .. } | Msg::ThreadsLoaded { .. }) => {
+            list::on_msg(state, m, &mut cmds)
         }
-        Msg::ThreadsLoaded { req, mailbox, rows } => {
-            if state.list.loading != Some(req) || state.list.mailbox != Some(mailbox) {
-                return cmds;
-            }
-            let visible = crate::domain::thread::visible(&rows, &state.list.folded);
-            state.list.total = visible.len() as u32;
-            state.list.threads = rows;
-            state.list.visible = Some(visible);
-            reload_window(state, &mut cmds);
-        }
-        Msg::MessageLoaded {
-            req,
-            msg,
-            view,
-            partial,
-        } => {
-            if let Some(r) = &mut state.reader
-                && r.loading == Some(req)
-                && r.msg == msg
-            {
-                r.loading = None;
-                r.view = view.map(|v| *v);
-                if (r.view.is_none() || partial) && !r.fetching && r.body_error.is_none() {
-                    r.fetching = true;
-                    cmds.push(Cmd::FetchBody { msg });
-                }
-            }
+        m @ (Msg::MessageLoaded { .. } | Msg::ReadDelayElapsed { .. }) => {
+            reader::on_msg(state, m, &mut cmds)
         }
         Msg::Engine(event) => on_engine(state, event, &mut cmds),
         Msg::Failed(text) => state.error = Some(text),
@@ -125,19 +68,7 @@ pub fn update(state: &mut AppState, msg: Msg) -> Vec<Cmd> {
         Msg::ActionLogLoaded(entries) => {
             state.overlays.replace_or_push(Overlay::ActionLog(entries))
         }
-        Msg::ActionDone(done) => {
-            let (notice, undo) = triage::worded(done);
-            if !notice.is_empty() {
-                state.notice = Some(notice);
-            }
-            if let Some(u) = undo {
-                state.undo.push(u);
-                let excess = state.undo.len().saturating_sub(triage::UNDO_DEPTH);
-                state.undo.drain(..excess);
-            }
-            cmds.push(Cmd::LoadMailboxes);
-            reload_list(state, &mut cmds);
-        }
+        Msg::ActionDone(done) => triage::on_done(state, done, &mut cmds),
         Msg::Marked { req, ids } => triage::on_marked(state, req, ids),
         m @ (Msg::ComposeStarted(_)
         | Msg::ComposeFileWritten
@@ -150,12 +81,6 @@ pub fn update(state: &mut AppState, msg: Msg) -> Vec<Cmd> {
         | Msg::ComposeQueued(_)) => compose::on_msg(state, m, &mut cmds),
         m @ (Msg::Searched { .. } | Msg::ServerHits { .. }) => search::on_msg(state, m, &mut cmds),
         Msg::Typed(chord) => overlay::route(state, Input::Typed(chord), &mut cmds),
-        Msg::ReadDelayElapsed { msg } => {
-            let unread = state.list.rows.iter().any(|e| e.id == msg && !e.flags.seen);
-            if unread && state.reader.as_ref().is_some_and(|r| r.msg == msg) {
-                mark_read(state, msg, &mut cmds);
-            }
-        }
         Msg::QuitRequested => state.quit = true,
         Msg::Interrupted if state.overlays.compose().is_some() && !state.interrupt_armed => {
             state.interrupt_armed = true;
@@ -229,10 +154,53 @@ fn on_engine(state: &mut AppState, event: EngineEvent, cmds: &mut Vec<Cmd>) {
 
 /// A key binding for the panes (no overlay is open).
 fn on_action(state: &mut AppState, action: Action, cmds: &mut Vec<Cmd>) {
-    let list_page = layout::list_rows(state.size, state.layout);
     match action {
         Action::Quit => state.quit = true,
         Action::Help => state.overlays.push(Overlay::Help),
+        Action::NextPane
+        | Action::PrevPane
+        | Action::Open
+        | Action::Back
+        | Action::Fullscreen
+        | Action::ToggleLayout => on_pane_action(state, action, cmds),
+        Action::NextMessage
+        | Action::PrevMessage
+        | Action::ToggleThreads
+        | Action::ToggleFold
+        | Action::ToggleSelect => list::on_action(state, action, cmds),
+        Action::FullHeaders | Action::Source | Action::Attachments | Action::OpenLink => {
+            reader::on_action(state, action)
+        }
+        Action::Suspend => state.suspend = true,
+        Action::Save => {}
+        Action::ActionLog => cmds.push(Cmd::LoadActionLog),
+        Action::Filter => search::start(state, false, None, cmds),
+        Action::Search => search::start(state, true, None, cmds),
+        Action::CommandLine => state.overlays.push(Overlay::Command(String::new())),
+        Action::Delete
+        | Action::Archive
+        | Action::Junk
+        | Action::MoveTo
+        | Action::CopyTo
+        | Action::Undo
+        | Action::VisualSelect
+        | Action::SelectThread
+        | Action::SelectAll => triage::on_action(state, action, cmds),
+        Action::Compose
+        | Action::Reply
+        | Action::ReplyAll
+        | Action::Forward
+        | Action::ForwardAttached
+        | Action::EditDraft => compose::on_action(state, action, cmds),
+        Action::ToggleRead => toggle_flag(state, FlagName::Seen, cmds),
+        Action::ToggleFlag => toggle_flag(state, FlagName::Flagged, cmds),
+        motion => on_motion(state, motion, cmds),
+    }
+}
+
+/// A key binding that moves the focus between the panes or changes how they are laid out.
+fn on_pane_action(state: &mut AppState, action: Action, cmds: &mut Vec<Cmd>) {
+    match action {
         Action::NextPane => {
             state.focus = match state.focus {
                 Pane::Mailboxes => Pane::Messages,
@@ -270,30 +238,12 @@ fn on_action(state: &mut AppState, action: Action, cmds: &mut Vec<Cmd>) {
                 _ => Pane::Mailboxes,
             }
         }
-        Action::NextMessage | Action::PrevMessage => {
-            let step: i64 = if action == Action::NextMessage { 1 } else { -1 };
-            let target = (i64::from(state.list.selected) + step)
-                .clamp(0, i64::from(state.list.total.saturating_sub(1)));
-            if target as u32 != state.list.selected {
-                state.list.selected = target as u32;
-                ensure_visible(state, cmds);
-                open_selected(state, cmds);
-            }
-        }
         Action::Fullscreen => {
             state.fullscreen = !state.fullscreen;
             if state.fullscreen {
                 state.focus = Pane::Reader;
             }
             relayout_reader(state, cmds);
-        }
-        Action::FullHeaders => {
-            state.full_headers = !state.full_headers;
-            reset_reader_scroll(state);
-        }
-        Action::Source => {
-            state.show_source = !state.show_source;
-            reset_reader_scroll(state);
         }
         Action::ToggleLayout => {
             state.layout = if layout::is_wide(state.size, state.layout) {
@@ -304,127 +254,34 @@ fn on_action(state: &mut AppState, action: Action, cmds: &mut Vec<Cmd>) {
             ensure_visible(state, cmds);
             relayout_reader(state, cmds);
         }
-        Action::Suspend => state.suspend = true,
-        Action::ToggleThreads => {
-            state.threaded = !state.threaded;
-            let list = &mut state.list;
-            list.threads.clear();
-            list.visible = None;
-            list.rows.clear();
-            list.loading = None;
-            list.selected = 0;
-            list.top = 0;
-            reload_list(state, cmds);
+        _ => {}
+    }
+}
+
+/// A motion key (up, down, a page...): it moves in the focused pane.
+fn on_motion(state: &mut AppState, motion: Action, cmds: &mut Vec<Cmd>) {
+    let list_page = layout::list_rows(state.size, state.layout);
+    match state.focus {
+        Pane::Mailboxes => {
+            let len = state.sidebar.len() as i64;
+            let target = moved(state.sidebar_selected as i64, len, motion, list_page as i64);
+            select_sidebar(state, target as usize, cmds);
         }
-        Action::ToggleFold if state.focus == Pane::Mailboxes => toggle_sidebar_fold(state),
-        Action::ToggleFold => toggle_fold(state, cmds),
-        Action::Attachments => {
-            if state
-                .reader
-                .as_ref()
-                .and_then(|r| r.view.as_ref())
-                .is_some_and(|v| !v.attachments.is_empty())
-            {
-                state.overlays.push(Overlay::Attachments(0));
-            }
-        }
-        Action::Save => {}
-        Action::ToggleSelect => {
-            if let Some(e) = state.list.selected_row() {
-                let id = e.id;
-                if !state.list.marked.remove(&id) {
-                    state.list.marked.insert(id);
-                }
-                on_action(state, Action::Down, cmds);
+        Pane::Messages => {
+            let total = i64::from(state.list.total);
+            let target = moved(
+                i64::from(state.list.selected),
+                total,
+                motion,
+                list_page as i64,
+            );
+            if target as u32 != state.list.selected {
+                state.list.selected = target as u32;
+                ensure_visible(state, cmds);
+                open_selected(state, cmds);
             }
         }
-        Action::ActionLog => cmds.push(Cmd::LoadActionLog),
-        Action::Filter => search::start(state, false, None, cmds),
-        Action::Search => search::start(state, true, None, cmds),
-        Action::CommandLine => state.overlays.push(Overlay::Command(String::new())),
-        Action::Delete
-        | Action::Archive
-        | Action::Junk
-        | Action::MoveTo
-        | Action::CopyTo
-        | Action::Undo
-        | Action::VisualSelect
-        | Action::SelectThread
-        | Action::SelectAll => triage::on_action(state, action, cmds),
-        Action::Compose
-        | Action::Reply
-        | Action::ReplyAll
-        | Action::Forward
-        | Action::ForwardAttached
-        | Action::EditDraft => compose::on_action(state, action, cmds),
-        Action::ToggleRead => toggle_flag(state, FlagName::Seen, cmds),
-        Action::ToggleFlag => toggle_flag(state, FlagName::Flagged, cmds),
-        Action::OpenLink => {
-            if state
-                .reader
-                .as_ref()
-                .and_then(|r| r.view.as_ref())
-                .is_some_and(|v| !v.links.is_empty())
-            {
-                state.overlays.push(Overlay::Links(0));
-            }
-        }
-        motion => match state.focus {
-            Pane::Mailboxes => {
-                let len = state.sidebar.len() as i64;
-                let target = moved(state.sidebar_selected as i64, len, motion, list_page as i64);
-                select_sidebar(state, target as usize, cmds);
-            }
-            Pane::Messages => {
-                let total = i64::from(state.list.total);
-                let target = moved(
-                    i64::from(state.list.selected),
-                    total,
-                    motion,
-                    list_page as i64,
-                );
-                if target as u32 != state.list.selected {
-                    state.list.selected = target as u32;
-                    ensure_visible(state, cmds);
-                    open_selected(state, cmds);
-                }
-            }
-            Pane::Reader => {
-                let page = layout::reader_rows(state.size, state.layout, state.fullscreen);
-                let (source, full) = (state.show_source, state.full_headers);
-                if let Some(r) = &mut state.reader {
-                    // Roughly the lines the reader shows (wrapping aside): enough to scroll to
-                    // the end.
-                    let lines = r
-                        .view
-                        .as_ref()
-                        .map(|v| {
-                            let headers = if full {
-                                v.raw[..v.header_len].lines().count()
-                            } else {
-                                6
-                            };
-                            let n = if source && v.raw.len() > MAX_DISPLAY_BYTES {
-                                // Drawn cut into rows of the pane's width (see ui::reader).
-                                let w = usize::from(r.width.max(1));
-                                v.raw.lines().map(|l| l.chars().count() / w + 1).sum()
-                            } else if source {
-                                v.raw.lines().count()
-                            } else {
-                                v.body.lines().count()
-                                    + v.attachments.len()
-                                    + headers
-                                    + 2
-                                    + usize::from(v.cut > 0)
-                            };
-                            n as i64
-                        })
-                        .unwrap_or(0);
-                    r.scroll =
-                        moved(i64::from(r.scroll), lines.max(1), motion, i64::from(page)) as u16;
-                }
-            }
-        },
+        Pane::Reader => reader::scroll(state, motion),
     }
 }
 
@@ -466,12 +323,6 @@ fn toggle_flag(state: &mut AppState, flag: FlagName, cmds: &mut Vec<Cmd>) {
         on,
         undoable: true,
     });
-}
-
-fn reset_reader_scroll(state: &mut AppState) {
-    if let Some(r) = &mut state.reader {
-        r.scroll = 0;
-    }
 }
 
 /// A new position after a motion, clamped to `0..len`.
@@ -578,11 +429,12 @@ mod compose;
 mod list;
 mod mouse;
 pub mod overlay;
+mod reader;
 mod search;
 mod sidebar;
 mod triage;
 
-use list::{ensure_visible, open_mailbox, reload_list, reload_window, toggle_fold};
+use list::{ensure_visible, open_mailbox, reload_list};
 use overlay::Input;
 pub use sidebar::sidebar_rows;
 use sidebar::{on_mailboxes, select_sidebar, toggle_sidebar_fold};

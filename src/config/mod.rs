@@ -4,6 +4,7 @@
 //! [`resolve_path`] finds the file, [`Config::load`] reads and validates it; every error names
 //! the file, line and column ([`ConfigError`]). `config.example.toml` documents every key.
 
+mod notify;
 mod password;
 mod raw;
 mod validate;
@@ -17,6 +18,7 @@ use std::path::{Path, PathBuf};
 use crate::domain::Role;
 use crate::domain::keys::{Action, KeySeq};
 
+pub use notify::{NotifyConfig, NotifyMethod};
 pub use password::{PASSWORD_COMMAND_TIMEOUT, PasswordError};
 
 /// A secret string. Debug and Display never show it.
@@ -154,36 +156,6 @@ impl AccountConfig {
         self.notify.iter().any(|f| {
             f == folder || (f.eq_ignore_ascii_case("INBOX") && (role == Some(Role::Inbox)))
         })
-    }
-}
-
-/// How new mail is announced.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum NotifyMethod {
-    /// A desktop notification when a session bus is there, else the terminal's own
-    /// notification where it has one (OSC 9 or OSC 777), else the bell.
-    Auto,
-    Desktop,
-    Terminal,
-    Bell,
-    None,
-}
-
-/// How new mail is announced, and the hook run for each new message.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct NotifyConfig {
-    pub method: NotifyMethod,
-    /// Run with `sh -c` for each new message, with TERN_ACCOUNT, TERN_FOLDER, TERN_FROM and
-    /// TERN_SUBJECT in its environment (never in the command line itself).
-    pub command: Option<String>,
-}
-
-impl Default for NotifyConfig {
-    fn default() -> Self {
-        NotifyConfig {
-            method: NotifyMethod::Auto,
-            command: None,
-        }
     }
 }
 

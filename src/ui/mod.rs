@@ -15,7 +15,7 @@ use ratatui::widgets::{Block, BorderType, Borders, Paragraph, Row, Table};
 use crate::app::layout;
 use crate::app::overlay::Overlay;
 use crate::app::state::{AppState, Pane, SEARCH_LIMIT, SearchState, SidebarRow};
-use crate::domain::{ConnState, Envelope, Role, sanitize};
+use crate::domain::{Account, AccountId, ConnState, Envelope, Mailbox, Role, sanitize};
 use theme::Theme;
 
 pub fn draw(f: &mut Frame, state: &AppState, theme: &Theme) {
@@ -88,95 +88,14 @@ fn draw_sidebar(f: &mut Frame, area: Rect, state: &AppState, theme: &Theme) {
     for (i, row) in state.sidebar.iter().enumerate().skip(start).take(height) {
         let selected = i == state.sidebar_selected;
         let line = match row {
-            SidebarRow::Account(a) => {
-                let folded = state.collapsed.contains(&(a.id, String::new()));
-                let name = sanitize::line(&a.name);
-                let name = format::fit(&if folded { format!("{name} ▸") } else { name }, width);
-                // What the account's engine is doing, when it is not simply online.
-                let conn = state
-                    .accounts_state
-                    .iter()
-                    .find(|(id, _)| *id == a.id)
-                    .and_then(|(_, c)| account_note(c, theme));
-                let used = unicode_width::UnicodeWidthStr::width(name.as_str());
-                let mut spans = vec![Span::styled(
-                    name,
-                    Style::default()
-                        .fg(theme.accent)
-                        .add_modifier(Modifier::BOLD),
-                )];
-                if let Some((note, color)) = conn {
-                    let room = width.saturating_sub(used + 1);
-                    if room > 0 {
-                        spans.push(Span::styled(
-                            format!(" {}", format::fit(&note, room)),
-                            Style::default().fg(color),
-                        ));
-                    }
-                }
-                Line::from(spans)
-            }
+            SidebarRow::Account(a) => account_line(a, width, state, theme),
             SidebarRow::Parent {
                 name,
                 depth,
                 account,
                 ..
-            } => {
-                let mark = if state.collapsed.contains(&(*account, name.clone())) {
-                    "▸"
-                } else {
-                    "▾"
-                };
-                let leaf = name.rsplit(['/', '.']).next().unwrap_or(name);
-                Line::from(vec![
-                    Span::raw("  ".repeat(depth + 1)),
-                    Span::styled(
-                        format!(
-                            "{mark} {}",
-                            format::fit(&sanitize::line(leaf), width.saturating_sub(depth * 2 + 4))
-                        ),
-                        Style::default().fg(theme.dim),
-                    ),
-                ])
-            }
-            SidebarRow::Mailbox(m) => {
-                let indent = "  ".repeat(m.depth() + 1);
-                let count = if m.unread > 0 {
-                    format!(" {}", m.unread)
-                } else {
-                    String::new()
-                };
-                // A folded mailbox with folders inside says so.
-                let folded = state.collapsed.contains(&(m.account, m.name.clone()));
-                let count = if folded {
-                    format!(" ▸{count}")
-                } else {
-                    count
-                };
-                let name_w = width.saturating_sub(indent.len() + 2 + count.chars().count());
-                let name = format::fit(&sanitize::line(m.leaf()), name_w);
-                let pad = width.saturating_sub(
-                    indent.len()
-                        + 2
-                        + unicode_width::UnicodeWidthStr::width(name.as_str())
-                        + count.chars().count(),
-                );
-                let base = if m.unread > 0 {
-                    theme.unread_style()
-                } else {
-                    Style::default()
-                };
-                Line::from(vec![
-                    Span::raw(indent),
-                    Span::styled(
-                        format!("{} ", role_icon(m.role)),
-                        Style::default().fg(theme.dim),
-                    ),
-                    Span::styled(name, base),
-                    Span::raw(" ".repeat(pad)),
-                    Span::styled(count, Style::default().fg(theme.accent)),
-                ])
-            }
+            } => parent_line(name, *depth, *account, width, state, theme),
+            SidebarRow::Mailbox(m) => mailbox_line(m, width, state, theme),
         };
         lines.push(if selected {
             line.style(theme.selected())
@@ -185,6 +104,103 @@ fn draw_sidebar(f: &mut Frame, area: Rect, state: &AppState, theme: &Theme) {
         });
     }
     f.render_widget(Paragraph::new(lines), inner);
+}
+
+/// An account's row in the mailboxes pane: its name, and what its engine is doing.
+fn account_line(a: &Account, width: usize, state: &AppState, theme: &Theme) -> Line<'static> {
+    let folded = state.collapsed.contains(&(a.id, String::new()));
+    let name = sanitize::line(&a.name);
+    let name = format::fit(&if folded { format!("{name} ▸") } else { name }, width);
+    // What the account's engine is doing, when it is not simply online.
+    let conn = state
+        .accounts_state
+        .iter()
+        .find(|(id, _)| *id == a.id)
+        .and_then(|(_, c)| account_note(c, theme));
+    let used = unicode_width::UnicodeWidthStr::width(name.as_str());
+    let mut spans = vec![Span::styled(
+        name,
+        Style::default()
+            .fg(theme.accent)
+            .add_modifier(Modifier::BOLD),
+    )];
+    if let Some((note, color)) = conn {
+        let room = width.saturating_sub(used + 1);
+        if room > 0 {
+            spans.push(Span::styled(
+                format!(" {}", format::fit(&note, room)),
+                Style::default().fg(color),
+            ));
+        }
+    }
+    Line::from(spans)
+}
+
+/// A folder that only holds folders, in the mailboxes pane: its fold mark and its last name.
+fn parent_line(
+    name: &str,
+    depth: usize,
+    account: AccountId,
+    width: usize,
+    state: &AppState,
+    theme: &Theme,
+) -> Line<'static> {
+    let mark = if state.collapsed.contains(&(account, name.to_owned())) {
+        "▸"
+    } else {
+        "▾"
+    };
+    let leaf = name.rsplit(['/', '.']).next().unwrap_or(name);
+    Line::from(vec![
+        Span::raw("  ".repeat(depth + 1)),
+        Span::styled(
+            format!(
+                "{mark} {}",
+                format::fit(&sanitize::line(leaf), width.saturating_sub(depth * 2 + 4))
+            ),
+            Style::default().fg(theme.dim),
+        ),
+    ])
+}
+
+/// A mailbox's row in the mailboxes pane: its role, its name, its unread count.
+fn mailbox_line(m: &Mailbox, width: usize, state: &AppState, theme: &Theme) -> Line<'static> {
+    let indent = "  ".repeat(m.depth() + 1);
+    let count = if m.unread > 0 {
+        format!(" {}", m.unread)
+    } else {
+        String::new()
+    };
+    // A folded mailbox with folders inside says so.
+    let folded = state.collapsed.contains(&(m.account, m.name.clone()));
+    let count = if folded {
+        format!(" ▸{count}")
+    } else {
+        count
+    };
+    let name_w = width.saturating_sub(indent.len() + 2 + count.chars().count());
+    let name = format::fit(&sanitize::line(m.leaf()), name_w);
+    let pad = width.saturating_sub(
+        indent.len()
+            + 2
+            + unicode_width::UnicodeWidthStr::width(name.as_str())
+            + count.chars().count(),
+    );
+    let base = if m.unread > 0 {
+        theme.unread_style()
+    } else {
+        Style::default()
+    };
+    Line::from(vec![
+        Span::raw(indent),
+        Span::styled(
+            format!("{} ", role_icon(m.role)),
+            Style::default().fg(theme.dim),
+        ),
+        Span::styled(name, base),
+        Span::raw(" ".repeat(pad)),
+        Span::styled(count, Style::default().fg(theme.accent)),
+    ])
 }
 
 /// Who a row is about: the sender, or the recipient in Sent and Drafts.
@@ -207,7 +223,55 @@ fn correspondent(e: &Envelope, role: Option<Role>) -> String {
 fn draw_list(f: &mut Frame, area: Rect, state: &AppState, theme: &Theme) {
     let mailbox = state.open_mailbox();
     let searching = state.search.as_ref().filter(|s| s.req.is_some());
-    let title = match (searching, mailbox) {
+    let title = list_title(state, mailbox, searching);
+    let block = pane_block(title, state.focus == Pane::Messages, theme);
+    let inner = block.inner(area);
+    f.render_widget(block, area);
+    let list = &state.list;
+    if list.total == 0 {
+        let text = if list.loading.is_some() {
+            "loading…"
+        } else if searching.is_some() {
+            "nothing found"
+        } else {
+            "no messages"
+        };
+        f.render_widget(
+            Paragraph::new(Span::styled(text, Style::default().fg(theme.dim))),
+            inner,
+        );
+        return;
+    }
+    let role = mailbox.and_then(|m| m.role);
+    let page = inner.height as u32;
+    let mut rows = Vec::new();
+    for idx in list.top..(list.top + page).min(list.total) {
+        let Some(e) = list.row(idx) else {
+            rows.push(Row::new(vec!["", "", "…"]).style(Style::default().fg(theme.dim)));
+            continue;
+        };
+        rows.push(list_row(state, e, idx, role, searching, theme));
+    }
+    let table = Table::new(
+        rows,
+        [
+            Constraint::Length(4),
+            Constraint::Length(10),
+            Constraint::Length(22),
+            Constraint::Fill(1),
+        ],
+    )
+    .column_spacing(1);
+    f.render_widget(table, inner);
+}
+
+/// The messages pane's title: the search, or the open mailbox (and its account).
+fn list_title(
+    state: &AppState,
+    mailbox: Option<&Mailbox>,
+    searching: Option<&SearchState>,
+) -> String {
+    match (searching, mailbox) {
         (Some(s), _) if s.global => {
             format!(" Search: {} ", format::fit(&sanitize::line(&s.input), 60))
         }
@@ -235,93 +299,65 @@ fn draw_list(f: &mut Frame, area: Rect, state: &AppState, theme: &Theme) {
             }
             None => " Messages ".into(),
         },
-    };
-    let block = pane_block(title, state.focus == Pane::Messages, theme);
-    let inner = block.inner(area);
-    f.render_widget(block, area);
+    }
+}
+
+/// A message's row in the messages pane: its flags, date, correspondent and subject.
+fn list_row(
+    state: &AppState,
+    e: &Envelope,
+    idx: u32,
+    role: Option<Role>,
+    searching: Option<&SearchState>,
+    theme: &Theme,
+) -> Row<'static> {
     let list = &state.list;
-    if list.total == 0 {
-        let text = if list.loading.is_some() {
-            "loading…"
-        } else if searching.is_some() {
-            "nothing found"
-        } else {
-            "no messages"
-        };
-        f.render_widget(
-            Paragraph::new(Span::styled(text, Style::default().fg(theme.dim))),
-            inner,
-        );
-        return;
-    }
-    let role = mailbox.and_then(|m| m.role);
-    let page = inner.height as u32;
-    let mut rows = Vec::new();
-    for idx in list.top..(list.top + page).min(list.total) {
-        let Some(e) = list.row(idx) else {
-            rows.push(Row::new(vec!["", "", "…"]).style(Style::default().fg(theme.dim)));
-            continue;
-        };
-        let marked = list.marked.contains(&e.id);
-        let glyphs: String = [
-            if marked {
-                '✓'
-            } else if e.flags.seen {
-                ' '
-            } else {
-                '●'
-            },
-            if e.flags.flagged { '⚑' } else { ' ' },
-            if e.flags.answered { '↩' } else { ' ' },
-            if e.has_attachments { '+' } else { ' ' },
-        ]
-        .iter()
-        .collect();
-        let mut style = if e.flags.seen {
-            Style::default()
-        } else {
-            theme.unread_style()
-        };
-        if e.flags.flagged {
-            style = style.fg(theme.flagged);
-        }
+    let marked = list.marked.contains(&e.id);
+    let glyphs: String = [
         if marked {
-            style = style.fg(theme.accent).add_modifier(Modifier::BOLD);
-        }
-        if idx == list.selected {
-            style = style.patch(theme.selected());
-        }
-        rows.push(
-            Row::new(vec![
-                glyphs,
-                format::list_date(state.clock, e.date),
-                correspondent(e, role),
-                match list.visible.as_ref().and_then(|v| v.get(idx as usize)) {
-                    _ if searching.is_some_and(|s| s.from_server.contains(&e.id)) => {
-                        format!("⌕ {}", sanitize::line(&e.subject))
-                    }
-                    Some(t) => format!(
-                        "{}{}",
-                        thread_prefix(t, list.folded.contains(&t.thread)),
-                        sanitize::line(&e.subject)
-                    ),
-                    None => sanitize::line(&e.subject),
-                },
-            ])
-            .style(style),
-        );
+            '✓'
+        } else if e.flags.seen {
+            ' '
+        } else {
+            '●'
+        },
+        if e.flags.flagged { '⚑' } else { ' ' },
+        if e.flags.answered { '↩' } else { ' ' },
+        if e.has_attachments { '+' } else { ' ' },
+    ]
+    .iter()
+    .collect();
+    let mut style = if e.flags.seen {
+        Style::default()
+    } else {
+        theme.unread_style()
+    };
+    if e.flags.flagged {
+        style = style.fg(theme.flagged);
     }
-    let table = Table::new(
-        rows,
-        [
-            Constraint::Length(4),
-            Constraint::Length(10),
-            Constraint::Length(22),
-            Constraint::Fill(1),
-        ],
-    )
-    .column_spacing(1);
-    f.render_widget(table, inner);
+    if marked {
+        style = style.fg(theme.accent).add_modifier(Modifier::BOLD);
+    }
+    if idx == list.selected {
+        style = style.patch(theme.selected());
+    }
+    Row::new(vec![
+        glyphs,
+        format::list_date(state.clock, e.date),
+        correspondent(e, role),
+        match list.visible.as_ref().and_then(|v| v.get(idx as usize)) {
+            _ if searching.is_some_and(|s| s.from_server.contains(&e.id)) => {
+                format!("⌕ {}", sanitize::line(&e.subject))
+            }
+            Some(t) => format!(
+                "{}{}",
+                thread_prefix(t, list.folded.contains(&t.thread)),
+                sanitize::line(&e.subject)
+            ),
+            None => sanitize::line(&e.subject),
+        },
+    ])
+    .style(style)
 }
 
 /// The tree drawing in front of a subject in the threaded view: indentation by depth (capped,
@@ -441,6 +477,30 @@ fn draw_status(f: &mut Frame, area: Rect, state: &AppState, theme: &Theme) {
             base.fg(theme.dim),
         ));
     }
+    push_selection_marks(&mut spans, state, base, theme);
+    push_account_states(&mut spans, state, base, theme);
+    if let Some(note) = &state.notice {
+        spans.push(Span::styled(
+            format!(" {} ", sanitize::line(note)),
+            base.fg(theme.accent),
+        ));
+    }
+    if let Some(err) = &state.error {
+        spans.push(Span::styled(
+            format!(" {} ", sanitize::line(err)),
+            base.fg(theme.error),
+        ));
+    }
+    let hints = " ?:help  q:quit ";
+    let used: usize = spans.iter().map(|s| s.width()).sum();
+    let pad = (area.width as usize).saturating_sub(used + hints.len());
+    spans.push(Span::styled(" ".repeat(pad), base));
+    spans.push(Span::styled(hints, base.fg(theme.dim)));
+    f.render_widget(Paragraph::new(Line::from(spans)).style(base), area);
+}
+
+/// The status line's marks for the list: the search, visual mode, the selected messages.
+fn push_selection_marks(spans: &mut Vec<Span<'_>>, state: &AppState, base: Style, theme: &Theme) {
     if let Some(s) = state.search.as_ref().filter(|s| s.req.is_some()) {
         spans.push(Span::styled(
             format!(
@@ -465,6 +525,10 @@ fn draw_status(f: &mut Frame, area: Rect, state: &AppState, theme: &Theme) {
             base.fg(theme.accent).add_modifier(Modifier::BOLD),
         ));
     }
+}
+
+/// The status line's word on each account's connection.
+fn push_account_states(spans: &mut Vec<Span<'_>>, state: &AppState, base: Style, theme: &Theme) {
     for (id, conn) in &state.accounts_state {
         let Some(account) = state.account_name(*id) else {
             continue; // its row is not loaded yet
@@ -486,22 +550,4 @@ fn draw_status(f: &mut Frame, area: Rect, state: &AppState, theme: &Theme) {
         spans.push(Span::styled(format!(" {mark} "), base.fg(color)));
         spans.push(Span::styled(format::fit(&text, 48), base));
     }
-    if let Some(note) = &state.notice {
-        spans.push(Span::styled(
-            format!(" {} ", sanitize::line(note)),
-            base.fg(theme.accent),
-        ));
-    }
-    if let Some(err) = &state.error {
-        spans.push(Span::styled(
-            format!(" {} ", sanitize::line(err)),
-            base.fg(theme.error),
-        ));
-    }
-    let hints = " ?:help  q:quit ";
-    let used: usize = spans.iter().map(|s| s.width()).sum();
-    let pad = (area.width as usize).saturating_sub(used + hints.len());
-    spans.push(Span::styled(" ".repeat(pad), base));
-    spans.push(Span::styled(hints, base.fg(theme.dim)));
-    f.render_widget(Paragraph::new(Line::from(spans)).style(base), area);
 }

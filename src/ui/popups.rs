@@ -34,7 +34,6 @@ pub fn draw(f: &mut Frame, state: &AppState, theme: &Theme) {
 
 /// The review screen of a message being written.
 fn draw_compose(f: &mut Frame, area: Rect, c: &crate::app::state::Compose, theme: &Theme) {
-    use crate::domain::compose::format_address;
     let popup = centered(area, 100, area.height.saturating_sub(2).max(10));
     f.render_widget(Clear, popup);
     if let Some(ed) = &c.builtin {
@@ -55,6 +54,22 @@ fn draw_compose(f: &mut Frame, area: Rect, c: &crate::app::state::Compose, theme
     );
     let inner = block.inner(popup);
     f.render_widget(block, popup);
+    let d = &c.draft;
+    let mut lines = review_lines(c, theme);
+    push_prompts(&mut lines, c, theme);
+    lines.push(Line::from(Span::styled(
+        "─".repeat(inner.width as usize),
+        Style::default().fg(theme.dim),
+    )));
+    for l in d.body.lines() {
+        lines.push(Line::from(sanitize::line(l)));
+    }
+    f.render_widget(Paragraph::new(lines), inner);
+}
+
+/// The review screen's head: the message's addresses, subject and attachments.
+fn review_lines(c: &crate::app::state::Compose, theme: &Theme) -> Vec<Line<'static>> {
+    use crate::domain::compose::format_address;
     let d = &c.draft;
     let label = |s: &'static str| Span::styled(format!("{s:<10}"), Style::default().fg(theme.dim));
     let list = |l: &[crate::domain::Address]| {
@@ -101,6 +116,12 @@ fn draw_compose(f: &mut Frame, area: Rect, c: &crate::app::state::Compose, theme
             Span::styled(text, style),
         ]));
     }
+    lines
+}
+
+/// The review screen's prompts (attach a file, add an address, discard?) and its note.
+fn push_prompts(lines: &mut Vec<Line<'static>>, c: &crate::app::state::Compose, theme: &Theme) {
+    use crate::domain::compose::format_address;
     if let Some(input) = &c.attach_input {
         lines.push(Line::from(vec![
             Span::styled(
@@ -151,14 +172,6 @@ fn draw_compose(f: &mut Frame, area: Rect, c: &crate::app::state::Compose, theme
             Style::default().fg(theme.error),
         )));
     }
-    lines.push(Line::from(Span::styled(
-        "─".repeat(inner.width as usize),
-        Style::default().fg(theme.dim),
-    )));
-    for l in d.body.lines() {
-        lines.push(Line::from(sanitize::line(l)));
-    }
-    f.render_widget(Paragraph::new(lines), inner);
 }
 
 /// The folder picker: the query on top, the matching folders under it.

@@ -4,12 +4,12 @@ use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Paragraph, Wrap};
+use ratatui::widgets::{Block, Paragraph, Wrap};
 
 use super::theme::Theme;
 use super::{format, pane_block};
-use crate::app::state::{AppState, Pane};
-use crate::domain::message::{BodySource, MAX_DISPLAY_BYTES, SpanStyle};
+use crate::app::state::{AppState, Pane, ReaderState};
+use crate::domain::message::{BodySource, MAX_DISPLAY_BYTES, MessageView, SpanStyle};
 use crate::domain::{Address, sanitize};
 
 fn addr_list(list: &[Address]) -> String {
@@ -143,60 +143,13 @@ pub fn draw(f: &mut Frame, area: Rect, state: &AppState, theme: &Theme) {
         return;
     };
     if let Some(v) = r.view.as_ref().filter(|_| state.show_source) {
-        if v.raw.len() > MAX_DISPLAY_BYTES {
-            // A big source is cut into rows here and only the rows on screen become Lines:
-            // wrapping megabytes of text every frame costs tens of times their size.
-            let text = sanitize::body(&v.raw);
-            let inner = block.inner(area);
-            let lines: Vec<Line> = text
-                .lines()
-                .flat_map(|l| source_rows(l, usize::from(inner.width.max(1))))
-                .skip(usize::from(r.scroll))
-                .take(usize::from(inner.height))
-                .map(|l| Line::raw(l.to_string()))
-                .collect();
-            f.render_widget(Paragraph::new(lines).block(block), area);
-            return;
-        }
-        let lines: Vec<Line> = sanitize::body(&v.raw)
-            .lines()
-            .map(|l| Line::raw(l.to_string()))
-            .collect();
-        f.render_widget(
-            Paragraph::new(lines)
-                .block(block)
-                .wrap(Wrap { trim: false })
-                .scroll((r.scroll, 0)),
-            area,
-        );
-        return;
+        return draw_source(f, area, block, r.scroll, v);
     }
-    let e = &r.envelope;
     let terms: &[String] = match &state.search {
         Some(s) if s.req.is_some() => &s.terms,
         _ => &[],
     };
-    let mut lines: Vec<Line> = match r.view.as_ref().filter(|_| state.full_headers) {
-        Some(v) => raw_headers(&v.raw[..v.header_len], theme),
-        None => vec![
-            header("From:", addr_list(&e.from), terms, theme),
-            header("To:", addr_list(&e.to), terms, theme),
-        ],
-    };
-    if !state.full_headers {
-        if let Some(v) = &r.view
-            && !v.meta.cc.is_empty()
-        {
-            lines.push(header("Cc:", addr_list(&v.meta.cc), terms, theme));
-        }
-        lines.push(header(
-            "Date:",
-            format::full_date(state.clock, e.date),
-            &[],
-            theme,
-        ));
-        lines.push(header("Subject:", sanitize::line(&e.subject), terms, theme));
-    }
+    let mut lines = header_lines(state, r, terms, theme);
     match &r.view {
         None if r.loading.is_some() => {
             lines.push(Line::raw(""));
@@ -217,75 +170,7 @@ pub fn draw(f: &mut Frame, area: Rect, state: &AppState, theme: &Theme) {
             };
             lines.push(Line::styled(text, Style::default().fg(color)));
         }
-        Some(v) => {
-            for a in &v.attachments {
-                lines.push(Line::from(vec![
-                    Span::styled("Attach: ", Style::default().fg(theme.header_name)),
-                    Span::raw(format!(
-                        "{} ({}, {})",
-                        sanitize::line(&a.name),
-                        sanitize::line(&a.content_type),
-                        format::size(a.size)
-                    )),
-                ]));
-            }
-            lines.push(Line::styled(
-                "─".repeat(area.width.saturating_sub(2) as usize),
-                Style::default().fg(theme.border),
-            ));
-            match v.source {
-                BodySource::HtmlTooLarge => lines.push(Line::styled(
-                    "[HTML part too large to lay out: shown as plain text]",
-                    Style::default().fg(theme.dim),
-                )),
-                BodySource::None => lines.push(Line::styled(
-                    "[no text in this message]",
-                    Style::default().fg(theme.dim),
-                )),
-                _ => {}
-            }
-            if let Some(rich) = &v.rich {
-                for l in rich {
-                    lines.push(Line::from(
-                        l.iter()
-                            .flat_map(|(text, st)| {
-                                highlighted(sanitize::body(text), span_style(*st, theme), terms)
-                            })
-                            .collect::<Vec<_>>(),
-                    ));
-                }
-            }
-            for l in sanitize::body(&v.body).lines().filter(|_| v.rich.is_none()) {
-                let depth = quote_depth(l);
-                let style = if depth > 0 {
-                    Style::default().fg(theme.quote[(depth - 1) % 3])
-                } else if l == "-- " {
-                    Style::default().fg(theme.dim)
-                } else {
-                    Style::default()
-                };
-                lines.push(Line::from(highlighted(l.to_string(), style, terms)));
-            }
-            if v.cut > 0 {
-                lines.push(Line::styled(
-                    truncation_note(v.cut),
-                    Style::default().fg(theme.dim),
-                ));
-            }
-            if !v.links.is_empty() {
-                lines.push(Line::raw(""));
-                lines.push(Line::styled(
-                    "Links (o to open one):",
-                    Style::default().fg(theme.header_name),
-                ));
-                for (i, url) in v.links.iter().enumerate() {
-                    lines.push(Line::from(vec![
-                        Span::styled(format!("[{}] ", i + 1), Style::default().fg(theme.link)),
-                        Span::raw(sanitize::line(url)),
-                    ]));
-                }
-            }
-        }
+        Some(v) => push_view(&mut lines, v, area, terms, theme),
     }
     f.render_widget(
         Paragraph::new(lines)
@@ -294,6 +179,150 @@ pub fn draw(f: &mut Frame, area: Rect, state: &AppState, theme: &Theme) {
             .scroll((r.scroll, 0)),
         area,
     );
+}
+
+/// The message's source as it came (M), cut into rows here when it is big.
+fn draw_source(f: &mut Frame, area: Rect, block: Block<'_>, scroll: u16, v: &MessageView) {
+    if v.raw.len() > MAX_DISPLAY_BYTES {
+        // A big source is cut into rows here and only the rows on screen become Lines:
+        // wrapping megabytes of text every frame costs tens of times their size.
+        let text = sanitize::body(&v.raw);
+        let inner = block.inner(area);
+        let lines: Vec<Line> = text
+            .lines()
+            .flat_map(|l| source_rows(l, usize::from(inner.width.max(1))))
+            .skip(usize::from(scroll))
+            .take(usize::from(inner.height))
+            .map(|l| Line::raw(l.to_string()))
+            .collect();
+        f.render_widget(Paragraph::new(lines).block(block), area);
+        return;
+    }
+    let lines: Vec<Line> = sanitize::body(&v.raw)
+        .lines()
+        .map(|l| Line::raw(l.to_string()))
+        .collect();
+    f.render_widget(
+        Paragraph::new(lines)
+            .block(block)
+            .wrap(Wrap { trim: false })
+            .scroll((scroll, 0)),
+        area,
+    );
+}
+
+/// The header lines on top of the message: the main fields, or all of them as they came.
+fn header_lines(
+    state: &AppState,
+    r: &ReaderState,
+    terms: &[String],
+    theme: &Theme,
+) -> Vec<Line<'static>> {
+    let e = &r.envelope;
+    let mut lines: Vec<Line<'static>> = match r.view.as_ref().filter(|_| state.full_headers) {
+        Some(v) => raw_headers(&v.raw[..v.header_len], theme),
+        None => vec![
+            header("From:", addr_list(&e.from), terms, theme),
+            header("To:", addr_list(&e.to), terms, theme),
+        ],
+    };
+    if !state.full_headers {
+        if let Some(v) = &r.view
+            && !v.meta.cc.is_empty()
+        {
+            lines.push(header("Cc:", addr_list(&v.meta.cc), terms, theme));
+        }
+        lines.push(header(
+            "Date:",
+            format::full_date(state.clock, e.date),
+            &[],
+            theme,
+        ));
+        lines.push(header("Subject:", sanitize::line(&e.subject), terms, theme));
+    }
+    lines
+}
+
+/// The message as read: its attachments, its body (quotes coloured) and its links.
+fn push_view(
+    lines: &mut Vec<Line<'static>>,
+    v: &MessageView,
+    area: Rect,
+    terms: &[String],
+    theme: &Theme,
+) {
+    for a in &v.attachments {
+        lines.push(Line::from(vec![
+            Span::styled("Attach: ", Style::default().fg(theme.header_name)),
+            Span::raw(format!(
+                "{} ({}, {})",
+                sanitize::line(&a.name),
+                sanitize::line(&a.content_type),
+                format::size(a.size)
+            )),
+        ]));
+    }
+    lines.push(Line::styled(
+        "─".repeat(area.width.saturating_sub(2) as usize),
+        Style::default().fg(theme.border),
+    ));
+    match v.source {
+        BodySource::HtmlTooLarge => lines.push(Line::styled(
+            "[HTML part too large to lay out: shown as plain text]",
+            Style::default().fg(theme.dim),
+        )),
+        BodySource::None => lines.push(Line::styled(
+            "[no text in this message]",
+            Style::default().fg(theme.dim),
+        )),
+        _ => {}
+    }
+    if let Some(rich) = &v.rich {
+        for l in rich {
+            lines.push(Line::from(
+                l.iter()
+                    .flat_map(|(text, st)| {
+                        highlighted(sanitize::body(text), span_style(*st, theme), terms)
+                    })
+                    .collect::<Vec<_>>(),
+            ));
+        }
+    }
+    for l in sanitize::body(&v.body).lines().filter(|_| v.rich.is_none()) {
+        let depth = quote_depth(l);
+        let style = if depth > 0 {
+            Style::default().fg(theme.quote[(depth - 1) % 3])
+        } else if l == "-- " {
+            Style::default().fg(theme.dim)
+        } else {
+            Style::default()
+        };
+        lines.push(Line::from(highlighted(l.to_string(), style, terms)));
+    }
+    if v.cut > 0 {
+        lines.push(Line::styled(
+            truncation_note(v.cut),
+            Style::default().fg(theme.dim),
+        ));
+    }
+    push_links(lines, v, theme);
+}
+
+/// The list of the message's links, numbered for `o`.
+fn push_links(lines: &mut Vec<Line<'static>>, v: &MessageView, theme: &Theme) {
+    if !v.links.is_empty() {
+        lines.push(Line::raw(""));
+        lines.push(Line::styled(
+            "Links (o to open one):",
+            Style::default().fg(theme.header_name),
+        ));
+        for (i, url) in v.links.iter().enumerate() {
+            lines.push(Line::from(vec![
+                Span::styled(format!("[{}] ", i + 1), Style::default().fg(theme.link)),
+                Span::raw(sanitize::line(url)),
+            ]));
+        }
+    }
 }
 
 #[cfg(test)]

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use super::super::msg::{Cmd, Msg, Queued};
 use super::super::overlay::Overlay;
-use super::super::state::{AddrField, AddrPrompt, AppState, Editor};
+use super::super::state::{AddrField, AddrPrompt, AppState, Compose, Editor};
 use crate::domain::compose::Kind;
 use crate::domain::compose::{editable, parse_editable};
 use crate::domain::keys::{Action, Key, KeyChord};
@@ -77,34 +77,8 @@ pub fn on_msg(state: &mut AppState, msg: Msg, cmds: &mut Vec<Cmd>) {
                 c.draft_msg = Some(msg);
             }
         }
-        Msg::ComposeFileWritten => {
-            if let Some(c) = state.overlays.compose() {
-                state.editing = Some(c.file.clone());
-            }
-        }
-        Msg::EditorClosed { error } => {
-            let Some(c) = state.overlays.compose_mut() else {
-                return;
-            };
-            match error {
-                Some(e) => c.note = Some(e),
-                None => cmds.push(Cmd::ReadCompose {
-                    path: c.file.clone(),
-                    base: Box::new(c.draft.clone()),
-                }),
-            }
-        }
-        Msg::ComposeEdited(result) => {
-            let Some(c) = state.overlays.compose_mut() else {
-                return;
-            };
-            match result {
-                Ok(d) => {
-                    c.draft = *d;
-                    c.note = None;
-                }
-                Err(e) => c.note = Some(format!("{e}: e edits again")),
-            }
+        m @ (Msg::ComposeFileWritten | Msg::EditorClosed { .. } | Msg::ComposeEdited(_)) => {
+            on_editor_msg(state, m, cmds)
         }
         Msg::Attached(result) => {
             let Some(c) = state.overlays.compose_mut() else {
@@ -143,6 +117,42 @@ pub fn on_msg(state: &mut AppState, msg: Msg, cmds: &mut Vec<Cmd>) {
                 }
                 Queued::Drafted => "saved in Drafts".into(),
             });
+        }
+        _ => {}
+    }
+}
+
+/// The external editor's round trip: the file written for it, closed, the text read back.
+fn on_editor_msg(state: &mut AppState, msg: Msg, cmds: &mut Vec<Cmd>) {
+    match msg {
+        Msg::ComposeFileWritten => {
+            if let Some(c) = state.overlays.compose() {
+                state.editing = Some(c.file.clone());
+            }
+        }
+        Msg::EditorClosed { error } => {
+            let Some(c) = state.overlays.compose_mut() else {
+                return;
+            };
+            match error {
+                Some(e) => c.note = Some(e),
+                None => cmds.push(Cmd::ReadCompose {
+                    path: c.file.clone(),
+                    base: Box::new(c.draft.clone()),
+                }),
+            }
+        }
+        Msg::ComposeEdited(result) => {
+            let Some(c) = state.overlays.compose_mut() else {
+                return;
+            };
+            match result {
+                Ok(d) => {
+                    c.draft = *d;
+                    c.note = None;
+                }
+                Err(e) => c.note = Some(format!("{e}: e edits again")),
+            }
         }
         _ => {}
     }
@@ -293,6 +303,61 @@ fn on_addr_key(state: &mut AppState, chord: KeyChord, cmds: &mut Vec<Cmd>) {
     }
 }
 
+/// Keys in the prompt for a file to attach: enter attaches it, tab completes the path.
+fn on_attach_key(attach_input: &mut Option<String>, chord: KeyChord, cmds: &mut Vec<Cmd>) {
+    let Some(input) = attach_input else {
+        return;
+    };
+    let ctrl = chord.ctrl;
+    match chord.key {
+        Key::Esc => *attach_input = None,
+        Key::Enter => {
+            let path = PathBuf::from(input.trim());
+            *attach_input = None;
+            if !path.as_os_str().is_empty() {
+                cmds.push(Cmd::AttachFile { path });
+            }
+        }
+        Key::Tab => cmds.push(Cmd::CompletePath {
+            input: input.clone(),
+        }),
+        Key::Backspace => {
+            input.pop();
+        }
+        Key::Char('u') if ctrl => input.clear(),
+        Key::Char(ch) if !ctrl && !chord.alt && !ch.is_control() => input.push(ch),
+        _ => {}
+    }
+}
+
+/// Send the reviewed message, unless it has no recipient or seems to miss an attachment.
+fn send(c: &mut Compose, cmds: &mut Vec<Cmd>) {
+    let d = &c.draft;
+    if d.to.is_empty() && d.cc.is_empty() && d.bcc.is_empty() {
+        c.note = Some("no recipient: e to edit, then add To".into());
+        return;
+    }
+    if d.attachments.is_empty()
+        && crate::domain::compose::mentions_attachment(&d.body)
+        && !c.warned_attachment
+    {
+        c.warned_attachment = true;
+        c.note = Some(
+            "the text speaks of an attachment but none is attached: a attaches, y sends anyway"
+                .into(),
+        );
+        return;
+    }
+    cmds.push(Cmd::SendCompose {
+        account: c.account,
+        draft: Box::new(c.draft.clone()),
+        original: c.original,
+        kind: c.kind,
+        file: c.file.clone(),
+        draft_msg: c.draft_msg,
+    });
+}
+
 /// Keys on the review screen (and in its prompts).
 pub fn on_typed(state: &mut AppState, chord: KeyChord, cmds: &mut Vec<Cmd>) {
     if state.overlays.compose().is_some_and(|c| c.addr.is_some()) {
@@ -309,27 +374,8 @@ pub fn on_typed(state: &mut AppState, chord: KeyChord, cmds: &mut Vec<Cmd>) {
         return;
     };
     let ctrl = chord.ctrl;
-    if let Some(input) = &mut c.attach_input {
-        match chord.key {
-            Key::Esc => c.attach_input = None,
-            Key::Enter => {
-                let path = PathBuf::from(input.trim());
-                c.attach_input = None;
-                if !path.as_os_str().is_empty() {
-                    cmds.push(Cmd::AttachFile { path });
-                }
-            }
-            Key::Tab => cmds.push(Cmd::CompletePath {
-                input: input.clone(),
-            }),
-            Key::Backspace => {
-                input.pop();
-            }
-            Key::Char('u') if ctrl => input.clear(),
-            Key::Char(ch) if !ctrl && !chord.alt && !ch.is_control() => input.push(ch),
-            _ => {}
-        }
-        return;
+    if c.attach_input.is_some() {
+        return on_attach_key(&mut c.attach_input, chord, cmds);
     }
     if c.confirm_discard {
         c.confirm_discard = false;
@@ -341,32 +387,7 @@ pub fn on_typed(state: &mut AppState, chord: KeyChord, cmds: &mut Vec<Cmd>) {
         return;
     }
     match chord.key {
-        Key::Char('y') | Key::Enter if !ctrl => {
-            let d = &c.draft;
-            if d.to.is_empty() && d.cc.is_empty() && d.bcc.is_empty() {
-                c.note = Some("no recipient: e to edit, then add To".into());
-                return;
-            }
-            if d.attachments.is_empty()
-                && crate::domain::compose::mentions_attachment(&d.body)
-                && !c.warned_attachment
-            {
-                c.warned_attachment = true;
-                c.note = Some(
-                    "the text speaks of an attachment but none is attached: a attaches, y sends anyway"
-                        .into(),
-                );
-                return;
-            }
-            cmds.push(Cmd::SendCompose {
-                account: c.account,
-                draft: Box::new(c.draft.clone()),
-                original: c.original,
-                kind: c.kind,
-                file: c.file.clone(),
-                draft_msg: c.draft_msg,
-            });
-        }
+        Key::Char('y') | Key::Enter if !ctrl => send(c, cmds),
         Key::Char('e') if state.builtin_editor => {
             c.builtin = Some(Editor::new(&editable(&c.draft), state.clock.now));
         }

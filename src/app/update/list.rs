@@ -2,10 +2,101 @@
 //! threaded by id), read again when the cache changes, and threads folded.
 
 use super::super::layout;
-use super::super::msg::Cmd;
-use super::super::state::{AppState, ListState};
-use super::{MARGIN_PAGES, search};
+use super::super::msg::{Cmd, Msg};
+use super::super::state::{AppState, ListState, Pane};
+use super::{MARGIN_PAGES, open_selected, search, toggle_sidebar_fold};
+use crate::domain::keys::Action;
 use crate::domain::{Anchor, MailboxId, RequestId};
+
+/// The rows of the open list arrived: a window of envelopes, or the threaded order.
+pub fn on_msg(state: &mut AppState, msg: Msg, cmds: &mut Vec<Cmd>) {
+    match msg {
+        Msg::EnvelopesLoaded {
+            req,
+            mailbox,
+            offset,
+            total,
+            rows,
+        } => {
+            if state.list.loading != Some(req) || state.list.mailbox != Some(mailbox) {
+                return; // a stale answer
+            }
+            let before = state.list.selected_row().map(|e| e.id);
+            state.list.loading = None;
+            state.list.total = total;
+            state.list.window_offset = offset;
+            state.list.rows = rows;
+            // New mail above the selection must not move it: follow the selected message.
+            if let Some(id) = before
+                && let Some(i) = state.list.rows.iter().position(|e| e.id == id)
+            {
+                let now_at = offset + i as u32;
+                let shift = i64::from(now_at) - i64::from(state.list.selected);
+                state.list.selected = now_at;
+                state.list.top = (i64::from(state.list.top) + shift).max(0) as u32;
+            }
+            state.list.selected = state.list.selected.min(total.saturating_sub(1));
+            ensure_visible(state, cmds);
+            let after = state.list.selected_row().map(|e| e.id);
+            if after != before || state.reader.is_none() {
+                open_selected(state, cmds);
+            }
+            if std::mem::take(&mut state.list.stale) {
+                reload_list(state, cmds);
+            }
+        }
+        Msg::ThreadsLoaded { req, mailbox, rows } => {
+            if state.list.loading != Some(req) || state.list.mailbox != Some(mailbox) {
+                return;
+            }
+            let visible = crate::domain::thread::visible(&rows, &state.list.folded);
+            state.list.total = visible.len() as u32;
+            state.list.threads = rows;
+            state.list.visible = Some(visible);
+            reload_window(state, cmds);
+        }
+        _ => {}
+    }
+}
+
+/// A key binding for the message list: the next message, threads, folds, marks.
+pub fn on_action(state: &mut AppState, action: Action, cmds: &mut Vec<Cmd>) {
+    match action {
+        Action::NextMessage | Action::PrevMessage => {
+            let step: i64 = if action == Action::NextMessage { 1 } else { -1 };
+            let target = (i64::from(state.list.selected) + step)
+                .clamp(0, i64::from(state.list.total.saturating_sub(1)));
+            if target as u32 != state.list.selected {
+                state.list.selected = target as u32;
+                ensure_visible(state, cmds);
+                open_selected(state, cmds);
+            }
+        }
+        Action::ToggleThreads => {
+            state.threaded = !state.threaded;
+            let list = &mut state.list;
+            list.threads.clear();
+            list.visible = None;
+            list.rows.clear();
+            list.loading = None;
+            list.selected = 0;
+            list.top = 0;
+            reload_list(state, cmds);
+        }
+        Action::ToggleFold if state.focus == Pane::Mailboxes => toggle_sidebar_fold(state),
+        Action::ToggleFold => toggle_fold(state, cmds),
+        Action::ToggleSelect => {
+            if let Some(e) = state.list.selected_row() {
+                let id = e.id;
+                if !state.list.marked.remove(&id) {
+                    state.list.marked.insert(id);
+                }
+                super::on_action(state, Action::Down, cmds);
+            }
+        }
+        _ => {}
+    }
+}
 
 /// Fold the selected row's thread to its first row, or unfold it; the selection goes to the
 /// thread's first row.

@@ -7,12 +7,28 @@ use nucleo_matcher::{Config, Matcher};
 use super::super::msg::{Cmd, Dest, Done, Undo};
 use super::super::overlay::Overlay;
 use super::super::state::{AppState, Confirm, MarkMode, Picker, SidebarRow, Visual};
+use super::reload_list;
 use crate::domain::keys::{Action, Key, KeyChord};
 use crate::domain::triage::FlagName;
 use crate::domain::{ALL_INBOXES, MsgId, RequestId, Role};
 
 /// How many actions `u` can take back.
 pub const UNDO_DEPTH: usize = 100;
+
+/// The cache has done a triage action: say so, keep its undo record, read the lists again.
+pub fn on_done(state: &mut AppState, done: Done, cmds: &mut Vec<Cmd>) {
+    let (notice, undo) = worded(done);
+    if !notice.is_empty() {
+        state.notice = Some(notice);
+    }
+    if let Some(u) = undo {
+        state.undo.push(u);
+        let excess = state.undo.len().saturating_sub(UNDO_DEPTH);
+        state.undo.drain(..excess);
+    }
+    cmds.push(Cmd::LoadMailboxes);
+    reload_list(state, cmds);
+}
 
 fn count(n: usize) -> String {
     if n == 1 {
