@@ -540,3 +540,30 @@ fn man_and_completions_are_generated_from_the_command_line() {
     let out = tern(&["completions", "tcsh"]);
     assert_eq!(out.status.code(), Some(2));
 }
+
+#[test]
+fn check_connect_with_a_failing_password_command_says_so_per_server() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("config.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "data_dir = {:?}\n[[account]]\nname = \"work\"\nemail = \"me@example.com\"\n\
+             password_command = \"echo oops >&2; exit 3\"\n\
+             [account.imap]\nhost = \"127.0.0.1\"\nport = 9\n\
+             [account.smtp]\nhost = \"127.0.0.1\"\nport = 9\n",
+            dir.path().join("data").display().to_string()
+        ),
+    )
+    .unwrap();
+    let out = tern(&["check", "--connect", "--config", cfg.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    let stdout = text(&out.stdout);
+    let lines: Vec<&str> = stdout.lines().filter(|l| l.starts_with("work: ")).collect();
+    assert_eq!(lines.len(), 2, "{stdout}");
+    assert!(lines[0].starts_with("work: imap 127.0.0.1:9 FAILED: the password: "));
+    assert!(lines[1].starts_with("work: smtp 127.0.0.1:9 FAILED: the password: "));
+    for l in lines {
+        assert!(l.ends_with("hint: check password_command (run it in a shell: it must print the password on its first line)"), "{l}");
+    }
+}
