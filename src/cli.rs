@@ -26,7 +26,14 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Validate the config and print each account's settings (secrets redacted).
-    Check,
+    /// `--connect` also logs in to every server and prints one line per server.
+    Check {
+        /// Also run the password commands and log in to every IMAP, POP3 and SMTP server,
+        /// printing one line per server (ok with its capabilities, or FAILED with a hint).
+        /// Exit code 0 when every server works, 1 otherwise.
+        #[arg(long)]
+        connect: bool,
+    },
     /// Bring the cache up to date with the servers once, then exit.
     Sync {
         /// Only this account.
@@ -63,9 +70,13 @@ pub enum Command {
     /// List the outbox (newest first): what was sent, what waits, what failed or may have
     /// been sent. `--requeue ID` puts a failed or uncertain message back in the queue.
     Outbox {
-        /// Queue this message again (the running tern, or `tern send --flush`, sends it).
+        /// Queue this message again (the running tern, or `tern outbox --flush`, sends it).
         #[arg(long, value_name = "ID")]
         requeue: Option<i64>,
+        /// Send every queued message now (due or waiting for a retry), ignoring the retry
+        /// delays, and print what became of each. Exit code 1 when any was not sent.
+        #[arg(long)]
+        flush: bool,
         /// One JSON object per line.
         #[arg(long)]
         json: bool,
@@ -104,4 +115,24 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Print the man page (roff) on stdout, e.g. `tern man > tern.1`.
+    Man,
+    /// Print the completion script for a shell on stdout, e.g.
+    /// `tern completions bash > ~/.local/share/bash-completion/completions/tern`.
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
+}
+
+/// The man page of `tern`, generated from these definitions.
+pub fn man_page(out: &mut impl std::io::Write) -> std::io::Result<()> {
+    use clap::CommandFactory;
+    clap_mangen::Man::new(Cli::command()).render(out)
+}
+
+/// The completion script for `shell`, generated from these definitions.
+pub fn completions(shell: clap_complete::Shell, out: &mut impl std::io::Write) {
+    use clap::CommandFactory;
+    clap_complete::generate(shell, &mut Cli::command(), "tern", out);
 }

@@ -3,7 +3,8 @@
 //!
 //! - `sync`: `tern sync`, `tern sync --watch`
 //! - `cache`: `tern list`, `tern search`, `tern index`, `tern outbox` (the cache only)
-//! - `send`: `tern send`, `tern send --flush`
+//! - `send`: `tern send`, `tern send --flush`, `tern outbox --flush`
+//! - `check`: `tern check --connect`
 
 use std::collections::HashMap;
 use std::io::{IsTerminal, Write};
@@ -18,11 +19,13 @@ use crate::sync::pass::{self, Progress, SyncOptions};
 use crate::worker;
 
 mod cache;
+pub mod check;
 mod send;
 mod sync;
 
-pub use self::cache::{index, list, outbox, search};
-pub use self::send::{EXIT_TEMPFAIL, SendOpts, flush, message_from_input, send};
+pub use self::cache::{index, list, outbox, requeue, search};
+pub use self::check::check_connect;
+pub use self::send::{EXIT_TEMPFAIL, SendOpts, flush, flush_counted, message_from_input, send};
 pub use self::sync::{sync, watch};
 
 fn pick<'a>(cfg: &'a Config, account: Option<&str>) -> Result<Vec<&'a AccountConfig>, String> {

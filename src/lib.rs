@@ -32,7 +32,8 @@
 //!   wire.rs          the byte stream under async-imap: frames responses, repairs or skips
 //!                    what imap-proto cannot read (wire/rewrite.rs)
 //! pop3/            POP3: client.rs (the protocol), fetch.rs (one poll), actor.rs (its Protocol)
-//! send/            SMTP and the outbox worker: retries, failures, the Sent copy
+//! send/            SMTP and the outbox worker: retries, failures, the Sent copy; smtp.rs turns
+//!                  lettre's errors into one line and decides retry or failure
 //! net/             TLS configs and connects with timeouts
 //! app/             the TEA core, no terminal:
 //!   mod.rs           the run loop: input first (biased select), draw once per batch
@@ -45,8 +46,10 @@
 //!   keymap.rs        key chords -> actions
 //! ui/              the view: draw(frame, &AppState, &Theme); reader.rs, popups.rs (the
 //!                  overlays), theme.rs. No channels, no SQL, no network
-//! commands.rs      `tern sync | list | search | index | outbox | send` (commands/: per kind)
-//! cli.rs, tui.rs   clap definitions; the terminal guard (raw mode, restored on panic)
+//! commands.rs      `tern sync | list | search | index | outbox | send | check --connect`
+//!                  (commands/: per kind; check.rs logs in to every server with the engines' code)
+//! cli.rs, tui.rs   clap definitions (and the man page, completions made from them); the
+//!                  terminal guard (raw mode, restored on panic)
 //! demo.rs          `--demo`: bundled mail in a temporary cache
 //! ```
 //!

@@ -185,6 +185,42 @@ fn send(
     Ok(rt.block_on(tern::commands::send(&cfg, store, &input, &opts)))
 }
 
+/// `tern check` (and `--connect`): the settings, then with `connect` one line per server.
+/// Returns whether every server worked.
+fn check(rt: &tokio::runtime::Runtime, cfg: Config, connect: bool) -> anyhow::Result<bool> {
+    for w in &cfg.warnings {
+        eprintln!("warning: {w}");
+    }
+    print!("{}", cfg.redacted_summary());
+    if !connect {
+        return Ok(true);
+    }
+    // Logs (the engines' own) go to the data dir, never the terminal.
+    let _log = init_logging(&cfg.data_dir)?;
+    println!();
+    Ok(rt.block_on(tern::commands::check_connect(&cfg)))
+}
+
+/// `tern outbox --flush` (after `--requeue ID`, if given): send every queued message now.
+/// Returns whether all of them went.
+fn flush_outbox(
+    rt: &tokio::runtime::Runtime,
+    cfg: Config,
+    requeue: Option<i64>,
+) -> anyhow::Result<bool> {
+    let _log = init_logging(&cfg.data_dir)?;
+    if let Some(id) = requeue {
+        let mut store = Store::open_in_dir(&cfg.data_dir)?;
+        tern::commands::requeue(&mut store, id)?.map_err(anyhow::Error::msg)?;
+    }
+    let store = StoreHandle::open_in_dir(&cfg.data_dir)?;
+    let (code, tried) = rt.block_on(tern::commands::flush_counted(&cfg, store, None));
+    if tried == 0 && code == 0 {
+        println!("nothing to send: the outbox has no queued message");
+    }
+    Ok(code == 0)
+}
+
 // Long: one match arm per subcommand, each a few lines.
 fn main() -> ExitCode {
     // Everything tern writes (cache, log, drafts, scratch files, saved attachments) is the
@@ -207,16 +243,21 @@ fn main() -> ExitCode {
     };
     let result = match (&cli.command, cli.demo) {
         (None, true) => demo(&rt),
-        (Some(Command::Check), _) => match load_config(&cli) {
-            Ok(cfg) => {
-                for w in &cfg.warnings {
-                    eprintln!("warning: {w}");
-                }
-                print!("{}", cfg.redacted_summary());
-                Ok(())
-            }
+        (Some(Command::Check { connect }), _) => match load_config(&cli) {
+            Ok(cfg) => match check(&rt, cfg, *connect) {
+                Ok(true) => Ok(()),
+                Ok(false) => return ExitCode::FAILURE,
+                Err(e) => Err(e),
+            },
             Err(e) => Err(e.into()),
         },
+        (Some(Command::Man), _) => {
+            tern::cli::man_page(&mut std::io::stdout().lock()).map_err(anyhow::Error::from)
+        }
+        (Some(Command::Completions { shell }), _) => {
+            tern::cli::completions(*shell, &mut std::io::stdout().lock());
+            Ok(())
+        }
         (
             Some(Command::Sync {
                 account,
@@ -304,7 +345,22 @@ fn main() -> ExitCode {
                 .map_err(Into::into),
             Err(e) => Err(e.into()),
         },
-        (Some(Command::Outbox { requeue, json }), _) => match load_config(&cli) {
+        (
+            Some(Command::Outbox {
+                requeue,
+                flush: true,
+                ..
+            }),
+            _,
+        ) => match load_config(&cli) {
+            Ok(cfg) => match flush_outbox(&rt, cfg, *requeue) {
+                Ok(true) => Ok(()),
+                Ok(false) => return ExitCode::FAILURE,
+                Err(e) => Err(e),
+            },
+            Err(e) => Err(e.into()),
+        },
+        (Some(Command::Outbox { requeue, json, .. }), _) => match load_config(&cli) {
             Ok(cfg) => Store::open_in_dir(&cfg.data_dir)
                 .and_then(|mut store| {
                     let mut out = std::io::stdout().lock();

@@ -1,4 +1,7 @@
-//! The binary's command line: `tern check` on good and broken configs.
+//! The binary's command line: `tern check` on good and broken configs, `tern check --connect`
+//! against the real Dovecot and Postfix, `tern man` and `tern completions`.
+
+mod harness;
 
 use std::path::Path;
 use std::process::{Command, Output};
@@ -385,4 +388,182 @@ fn impossible_requests_say_so_and_exit_non_zero() {
     let out = tern(&["--config", empty.to_str().unwrap(), "sync"]);
     assert_ne!(out.status.code(), Some(0), "{out:?}");
     assert!(text(&out.stderr).contains("no accounts"), "{out:?}");
+}
+
+/// A tern config for alice: IMAP (or POP3) and SMTP (submission, STARTTLS), with `password`
+/// and, when `ca` is set, the run's CA given once at the account level.
+fn server_config(
+    servers: &harness::MailServers,
+    dir: &Path,
+    incoming: &str,
+    password: &str,
+    ca: bool,
+) -> std::path::PathBuf {
+    use harness::{ALICE, HOST};
+    let port = match incoming {
+        "imap" => servers.imaps_port(),
+        _ => servers.pop3s_port(),
+    };
+    let ca = if ca {
+        format!(
+            "ca_file = {:?}\n",
+            servers.ca_pem_path().display().to_string()
+        )
+    } else {
+        String::new()
+    };
+    let text = format!(
+        "data_dir = {data:?}\n[[account]]\nname = \"alice\"\nemail = \"{email}\"\n{ca}\
+         username = \"{email}\"\npassword = \"{password}\"\n\
+         [account.{incoming}]\nhost = \"{HOST}\"\nport = {port}\n\
+         [account.smtp]\nhost = \"{HOST}\"\nport = {smtp}\nsecurity = \"starttls\"\n",
+        data = dir.join("data").display().to_string(),
+        email = ALICE.email,
+        smtp = servers.submission_port(),
+    );
+    let path = dir.join("config.toml");
+    std::fs::write(&path, text).unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+    path
+}
+
+fn check_connect(cfg: &Path) -> (Output, Vec<String>) {
+    let out = tern(&["check", "--connect", "--config", cfg.to_str().unwrap()]);
+    let lines = text(&out.stdout)
+        .lines()
+        .filter(|l| l.starts_with("alice: "))
+        .map(str::to_string)
+        .collect();
+    eprintln!("tern check --connect: {:?}\n{lines:#?}", out.status);
+    (out, lines)
+}
+
+#[test]
+fn check_connect_logs_in_to_every_server_and_says_what_to_fix() {
+    let servers = harness::MailServers::start();
+    let (imaps, pop3s, smtp) = (
+        servers.imaps_port(),
+        servers.pop3s_port(),
+        servers.submission_port(),
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let password = harness::ALICE.password;
+
+    // Good: IMAP and SMTP log in, the CA set once for both.
+    let cfg = server_config(&servers, dir.path(), "imap", password, true);
+    let (out, lines) = check_connect(&cfg);
+    assert!(out.status.success(), "{lines:?} {}", text(&out.stderr));
+    assert_eq!(lines.len(), 2, "{lines:?}");
+    assert!(
+        lines[0].starts_with(&format!("alice: imap 127.0.0.1:{imaps} ok (")),
+        "{lines:?}"
+    );
+    for cap in ["CONDSTORE", "QRESYNC", "MOVE", "UIDPLUS", "IDLE"] {
+        assert!(lines[0].contains(cap), "{lines:?}");
+    }
+    assert!(
+        lines[1].starts_with(&format!("alice: smtp 127.0.0.1:{smtp} ok (")),
+        "{lines:?}"
+    );
+    assert!(lines[1].contains("AUTH PLAIN"), "{lines:?}");
+
+    // Good, POP3.
+    let cfg = server_config(&servers, dir.path(), "pop3", password, true);
+    let (out, lines) = check_connect(&cfg);
+    assert!(out.status.success(), "{lines:?}");
+    assert!(
+        lines[0].starts_with(&format!("alice: pop3 127.0.0.1:{pop3s} ok (")),
+        "{lines:?}"
+    );
+    assert!(lines[0].contains("UIDL"), "{lines:?}");
+
+    // A wrong password: both refused, each with its hint; the password is never printed.
+    let cfg = server_config(&servers, dir.path(), "imap", "Wr0ng-s3cret", true);
+    let (out, lines) = check_connect(&cfg);
+    assert_eq!(out.status.code(), Some(1), "{lines:?}");
+    assert_eq!(lines.len(), 2, "{lines:?}");
+    for l in &lines {
+        assert!(l.contains(" FAILED: "), "{l}");
+        assert!(l.contains("— hint: check username and password"), "{l}");
+    }
+    assert!(lines[1].contains("535"), "the server's reply: {lines:?}");
+    let all = format!("{}{}", text(&out.stdout), text(&out.stderr));
+    assert!(!all.contains("Wr0ng-s3cret"), "{all}");
+    assert!(!all.contains("panicked"), "{all}");
+
+    // No ca_file: the servers' certificate is not trusted; the hint names ca_file.
+    let cfg = server_config(&servers, dir.path(), "imap", password, false);
+    let (out, lines) = check_connect(&cfg);
+    assert_eq!(out.status.code(), Some(1), "{lines:?}");
+    assert_eq!(lines.len(), 2, "{lines:?}");
+    for l in &lines {
+        assert!(
+            l.contains(" FAILED: ") && l.contains("UnknownIssuer"),
+            "{l}"
+        );
+        assert_eq!(l.matches("— hint:").count(), 1, "{l}");
+        assert!(l.contains("ca_file = "), "{l}");
+        assert!(!l.contains("Connection error: Connection error"), "{l}");
+    }
+
+    // Nothing listening: the connection is refused; check host, port and security.
+    servers.stop_postfix();
+    let cfg = server_config(&servers, dir.path(), "imap", password, true);
+    let (out, lines) = check_connect(&cfg);
+    assert_eq!(out.status.code(), Some(1), "{lines:?}");
+    assert!(lines[0].contains(" ok ("), "{lines:?}");
+    assert!(lines[1].contains(" FAILED: "), "{lines:?}");
+    assert!(
+        lines[1].contains("— hint: check host, port and security"),
+        "{lines:?}"
+    );
+}
+
+#[test]
+fn man_and_completions_are_generated_from_the_command_line() {
+    let out = tern(&["man"]);
+    assert!(out.status.success());
+    let man = text(&out.stdout);
+    assert!(man.contains(".TH tern"), "{man}");
+    for sub in ["check", "sync", "send", "outbox", "completions"] {
+        assert!(man.contains(sub), "{sub} in {man}");
+    }
+    for shell in ["bash", "zsh", "fish", "elvish", "powershell"] {
+        let out = tern(&["completions", shell]);
+        assert!(out.status.success(), "{shell}");
+        let script = text(&out.stdout);
+        for sub in ["check", "outbox", "--connect", "--flush"] {
+            assert!(script.contains(sub), "{sub} in {shell}: {script}");
+        }
+    }
+    let out = tern(&["completions", "tcsh"]);
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn check_connect_with_a_failing_password_command_says_so_per_server() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("config.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "data_dir = {:?}\n[[account]]\nname = \"work\"\nemail = \"me@example.com\"\n\
+             password_command = \"echo oops >&2; exit 3\"\n\
+             [account.imap]\nhost = \"127.0.0.1\"\nport = 9\n\
+             [account.smtp]\nhost = \"127.0.0.1\"\nport = 9\n",
+            dir.path().join("data").display().to_string()
+        ),
+    )
+    .unwrap();
+    let out = tern(&["check", "--connect", "--config", cfg.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    let stdout = text(&out.stdout);
+    let lines: Vec<&str> = stdout.lines().filter(|l| l.starts_with("work: ")).collect();
+    assert_eq!(lines.len(), 2, "{stdout}");
+    assert!(lines[0].starts_with("work: imap 127.0.0.1:9 FAILED: the password: "));
+    assert!(lines[1].starts_with("work: smtp 127.0.0.1:9 FAILED: the password: "));
+    for l in lines {
+        assert!(l.ends_with("hint: check password_command (run it in a shell: it must print the password on its first line)"), "{l}");
+    }
 }

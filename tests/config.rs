@@ -545,3 +545,50 @@ fn signatures_by_address_and_sending_keys() {
     );
     assert_eq!(c.editor.as_deref(), Some("builtin"));
 }
+
+#[test]
+fn server_keys_set_on_the_account_are_inherited_unless_a_server_sets_its_own() {
+    let dir = tempfile::tempdir().unwrap();
+    let (ca, own) = (dir.path().join("ca.pem"), dir.path().join("own.pem"));
+    std::fs::write(&ca, "x").unwrap();
+    std::fs::write(&own, "x").unwrap();
+    let c = parse_ok(&format!(
+        "[[account]]\nname = \"work\"\nemail = \"me@example.com\"\nca_file = {ca:?}\n\
+         username = \"me\"\npassword_command = \"pass show mail\"\n\
+         [account.imap]\nhost = \"imap.example.com\"\n\
+         [account.smtp]\nhost = \"smtp.example.com\"\nca_file = {own:?}\nusername = \"other\"\n\
+         password = \"x\"\n"
+    ));
+    let a = &c.accounts[0];
+    let imap = a.imap.as_ref().unwrap();
+    assert_eq!(imap.ca_file.as_deref(), Some(ca.as_path()));
+    assert_eq!(imap.username, "me");
+    assert!(matches!(&imap.password, PasswordSource::Command(c) if c == "pass show mail"));
+    let smtp = a.smtp.as_ref().unwrap();
+    assert_eq!(smtp.ca_file.as_deref(), Some(own.as_path()));
+    assert_eq!(smtp.username, "other");
+    assert!(matches!(&smtp.password, PasswordSource::Plain(_)));
+
+    // Both password keys on the account: one error, pointing at the account's key.
+    let e = parse(
+        "[[account]]\nname = \"w\"\nemail = \"me@example.com\"\npassword = \"x\"\n\
+         password_command = \"y\"\n[account.imap]\nhost = \"h\"\n[account.smtp]\nhost = \"s\"\n",
+    )
+    .unwrap_err()
+    .to_string();
+    assert_eq!(
+        e.matches("both password and password_command").count(),
+        1,
+        "{e}"
+    );
+    assert!(e.contains(":5:"), "{e}");
+    // A missing account-level ca_file is an error, like a server's.
+    let e = parse(&account(
+        "ca_file = \"/nonexistent/ca.pem\"\n[account.imap]\nhost = \"h\"\n",
+    ));
+    let e = e.unwrap_err().to_string();
+    assert!(
+        e.contains("ca_file /nonexistent/ca.pem does not exist"),
+        "{e}"
+    );
+}

@@ -508,3 +508,82 @@ fn a_temporary_refusal_keeps_it_queued_with_the_servers_reply() {
     assert_eq!(row.attempts, 1);
     assert!(row.next_attempt_at.unwrap() > row.created_at + 50);
 }
+
+fn tern_outbox(config: &Path, args: &[&str]) -> Output {
+    let out = Command::new(env!("CARGO_BIN_EXE_tern"))
+        .arg("--config")
+        .arg(config)
+        .arg("outbox")
+        .args(args)
+        .output()
+        .unwrap();
+    eprintln!(
+        "tern outbox {args:?}: {:?}\nstdout: {}\nstderr: {}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+#[test]
+fn an_untrusted_certificate_fails_for_good_naming_ca_file_and_outbox_flush_sends_it_once_trusted() {
+    let servers = MailServers::start();
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = config(
+        &servers,
+        dir.path(),
+        servers.submission_port(),
+        "starttls",
+        ALICE.password,
+    );
+    let trusted = std::fs::read_to_string(&cfg).unwrap();
+    // The SMTP table without its ca_file: Postfix's certificate is from the run's own CA.
+    let at = trusted.rfind("ca_file = ").unwrap();
+    std::fs::write(&cfg, &trusted[..at]).unwrap();
+    let input = format!("To: {}\nSubject: trust\n\nx\n", BOB.email);
+    let out = tern_send(&cfg, &[], input.as_bytes());
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "a failure, not queued for a retry"
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("UnknownIssuer") && err.contains("ca_file = "),
+        "{err}"
+    );
+    assert!(!err.contains("Connection error: Connection error"), "{err}");
+    assert_eq!(err.lines().count(), 1, "one line: {err}");
+    assert_eq!(outbox(&cfg)[0].state, OutState::Failed);
+
+    // Trusted again: queued again and flushed at once.
+    std::fs::write(&cfg, &trusted).unwrap();
+    let out = tern_outbox(&cfg, &["--requeue", "1", "--flush"]);
+    assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stdout).contains("sent #1"));
+    servers.wait_for_subject(BOB.email, "INBOX", "trust", WAIT);
+    let out = tern_outbox(&cfg, &["--flush"]);
+    assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stdout).contains("nothing to send"));
+
+    // A message waiting for its retry goes at once, its backoff aside; while the server is
+    // down the flush says so and exits 1.
+    servers.stop_postfix();
+    let input = format!("To: {}\nSubject: backoff\n\nx\n", BOB.email);
+    assert_eq!(
+        tern_send(&cfg, &[], input.as_bytes()).status.code(),
+        Some(75)
+    );
+    let out = tern_outbox(&cfg, &["--flush"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("queued #2"));
+    servers.start_postfix();
+    let out = tern_outbox(&cfg, &["--flush"]);
+    assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stdout).contains("sent #2"));
+    servers.wait_for_subject(BOB.email, "INBOX", "backoff", WAIT);
+    let mut bob = servers.imap(BOB.email);
+    assert_eq!(bob.search("INBOX", "HEADER Subject trust").len(), 1);
+    assert_eq!(bob.search("INBOX", "HEADER Subject backoff").len(), 1);
+}

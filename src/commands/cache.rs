@@ -201,28 +201,32 @@ pub fn index(store: &mut Store, out: &mut dyn Write, rebuild: bool) -> Result<()
 /// `tern outbox`: the outbox, newest first (`requeue`: put that message back in the queue
 /// first). The inner error: the requeue asked for could not be done (no such message, or one
 /// that is not failed or uncertain); the outbox is listed all the same.
+/// `tern outbox --requeue ID`: a failed or uncertain message goes back in the queue, due now.
+pub fn requeue(store: &mut Store, id: i64) -> Result<Result<(), String>, StoreError> {
+    use crate::store::OutState;
+    Ok(match store.outbox_get(id)? {
+        Some(row) if matches!(row.state, OutState::Failed | OutState::Uncertain) => {
+            store.outbox_set(id, OutState::Queued, Some("queued again by the user"), None)?;
+            Ok(())
+        }
+        Some(row) => Err(format!(
+            "#{id} is {}: only a failed or uncertain message can be queued again",
+            row.state.as_str()
+        )),
+        None => Err(format!("no message #{id} in the outbox")),
+    })
+}
+
 pub fn outbox(
     store: &mut Store,
     out: &mut impl Write,
     requeue: Option<i64>,
     json: bool,
 ) -> Result<Result<(), String>, StoreError> {
-    let mut answer = Ok(());
-    use crate::store::OutState;
-    if let Some(id) = requeue {
-        match store.outbox_get(id)? {
-            Some(row) if matches!(row.state, OutState::Failed | OutState::Uncertain) => {
-                store.outbox_set(id, OutState::Queued, Some("queued again by the user"), None)?;
-            }
-            Some(row) => {
-                answer = Err(format!(
-                    "#{id} is {}: only a failed or uncertain message can be queued again",
-                    row.state.as_str()
-                ));
-            }
-            None => answer = Err(format!("no message #{id} in the outbox")),
-        }
-    }
+    let answer = match requeue {
+        Some(id) => self::requeue(store, id)?,
+        None => Ok(()),
+    };
     let names: std::collections::HashMap<_, _> = store
         .accounts()?
         .into_iter()

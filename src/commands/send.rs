@@ -376,15 +376,28 @@ pub(super) async fn file_sent_copies(
 /// `tern send --flush`: send every queued message now (retry delays aside). Returns the exit
 /// code: 0 when nothing is left queued.
 pub async fn flush(cfg: &Config, store: StoreHandle, account: Option<&str>) -> i32 {
+    flush_counted(cfg, store, account).await.0
+}
+
+/// [`flush`], also saying how many messages it tried to send (`tern outbox --flush` says so
+/// when there were none).
+// Long: per account, its password once, each message's outcome printed, then the Sent
+// copies filed.
+pub async fn flush_counted(
+    cfg: &Config,
+    store: StoreHandle,
+    account: Option<&str>,
+) -> (i32, usize) {
     use crate::store::OutState;
     let accounts = match pick(cfg, account) {
         Ok(a) => a,
         Err(e) => {
             eprintln!("tern: {e}");
-            return 1;
+            return (1, 0);
         }
     };
     let mut code = 0;
+    let mut tried = 0;
     for a in accounts {
         let Ok(acc) = crate::send::account_id(&store, a).await else {
             continue;
@@ -396,6 +409,7 @@ pub async fn flush(cfg: &Config, store: StoreHandle, account: Option<&str>) -> i
         if due.is_empty() {
             continue;
         }
+        tried += due.len();
         let password = match crate::send::smtp_password(a).await {
             Ok(p) => p,
             Err(e) => {
@@ -436,7 +450,7 @@ pub async fn flush(cfg: &Config, store: StoreHandle, account: Option<&str>) -> i
             );
         }
     }
-    code
+    (code, tried)
 }
 
 #[cfg(test)]

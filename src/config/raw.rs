@@ -52,6 +52,33 @@ pub(super) struct RawAccount {
     pub smtp: Option<Spanned<RawServer>>,
     pub folders: Option<BTreeMap<Spanned<String>, Spanned<String>>>,
     pub notify: Option<Vec<String>>,
+    /// Defaults for the account's server tables (each may set its own).
+    pub username: Option<Spanned<String>>,
+    pub password: Option<Spanned<PlainPassword>>,
+    pub password_command: Option<Spanned<String>>,
+    pub ca_file: Option<Spanned<String>>,
+    pub allow_plaintext_auth: Option<bool>,
+}
+
+impl RawAccount {
+    /// `server` with the account-level keys it does not set itself. The password comes as a
+    /// pair: a server naming `password` or `password_command` takes neither from the account.
+    pub fn inherit(&self, mut server: RawServer) -> RawServer {
+        if server.username.is_none() {
+            server.username = self.username.clone();
+        }
+        if server.password.is_none() && server.password_command.is_none() {
+            server.password = self.password.clone();
+            server.password_command = self.password_command.clone();
+        }
+        if server.ca_file.is_none() {
+            server.ca_file = self.ca_file.clone();
+        }
+        if server.allow_plaintext_auth.is_none() {
+            server.allow_plaintext_auth = self.allow_plaintext_auth;
+        }
+        server
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -104,6 +131,7 @@ pub(super) enum RawSecurity {
 }
 
 /// A plain password. Unlike a `String`, a value of the wrong type is never echoed in the error.
+#[derive(Clone)]
 pub(super) struct PlainPassword(pub String);
 
 impl fmt::Debug for PlainPassword {

@@ -106,7 +106,11 @@ struct Cx<'a> {
 
 impl Cx<'_> {
     fn err(&mut self, span: Range<usize>, message: impl Into<String>) {
-        self.errors.push((span, message.into()));
+        let e = (span, message.into());
+        // An account-level key inherited by several servers is reported once.
+        if !self.errors.contains(&e) {
+            self.errors.push(e);
+        }
     }
 
     fn config_dir(&self) -> PathBuf {
@@ -281,13 +285,13 @@ impl Cx<'_> {
 
     // Long: one check after another on the fields of an account table, each with its own error
     // message.
-    fn account(&mut self, raw: RawAccount, span: Range<usize>) -> Option<AccountConfig> {
+    fn account(&mut self, mut raw: RawAccount, span: Range<usize>) -> Option<AccountConfig> {
         let name = raw.name.get_ref().trim().to_string();
         if name.is_empty() {
             self.err(raw.name.span(), "account name is empty");
         }
         self.address("email", &raw.email);
-        let aliases = raw.aliases.unwrap_or_default();
+        let aliases = raw.aliases.take().unwrap_or_default();
         for a in &aliases {
             self.address("alias", a);
         }
@@ -314,15 +318,32 @@ impl Cx<'_> {
             }
             _ => Some(()),
         };
-        let imap = raw
-            .imap
-            .map(|s| self.server(Protocol::Imap, s.into_inner(), &email));
-        let pop3 = raw
-            .pop3
-            .map(|s| self.server(Protocol::Pop3, s.into_inner(), &email));
-        let smtp = raw
-            .smtp
-            .map(|s| self.server(Protocol::Smtp, s.into_inner(), &email));
+        if let (Some(p), Some(c)) = (&raw.password, &raw.password_command) {
+            // Said once here, not again for each server that would inherit both.
+            let later = if p.span().start > c.span().start {
+                p.span()
+            } else {
+                c.span()
+            };
+            self.err(
+                later,
+                "both password and password_command are set; keep one",
+            );
+            raw.password = None;
+            raw.password_command = None;
+        }
+        let imap = raw.imap.take().map(|s| {
+            let s = raw.inherit(s.into_inner());
+            self.server(Protocol::Imap, s, &email)
+        });
+        let pop3 = raw.pop3.take().map(|s| {
+            let s = raw.inherit(s.into_inner());
+            self.server(Protocol::Pop3, s, &email)
+        });
+        let smtp = raw.smtp.take().map(|s| {
+            let s = raw.inherit(s.into_inner());
+            self.server(Protocol::Smtp, s, &email)
+        });
 
         let mut folders = BTreeMap::new();
         for (role, folder) in raw.folders.unwrap_or_default() {

@@ -168,32 +168,40 @@ fn handshake_error(host: &str, e: std::io::Error) -> NetError {
         }
         _ => NetError::Tls {
             host: host.to_string(),
-            reason: format!("{e}{}", certificate_hint(&e)),
+            reason: match refused_certificate(&e).and_then(certificate_hint) {
+                Some(hint) => format!("{e} — hint: {hint}"),
+                None => e.to_string(),
+            },
         },
     }
 }
 
-/// What to do about a certificate the handshake refused (empty for other failures).
-fn certificate_hint(e: &std::io::Error) -> &'static str {
+/// The certificate problem of a failed handshake, if that was it.
+fn refused_certificate(e: &std::io::Error) -> Option<&rustls::CertificateError> {
+    match e.get_ref().and_then(|i| i.downcast_ref::<rustls::Error>()) {
+        Some(rustls::Error::InvalidCertificate(c)) => Some(c),
+        _ => None,
+    }
+}
+
+/// What to do about a certificate a handshake refused (None when there is nothing to say).
+/// Shared by IMAP, POP3 and SMTP.
+pub fn certificate_hint(c: &rustls::CertificateError) -> Option<&'static str> {
     use rustls::CertificateError as C;
-    let Some(rustls::Error::InvalidCertificate(c)) =
-        e.get_ref().and_then(|i| i.downcast_ref::<rustls::Error>())
-    else {
-        return "";
-    };
     match c {
-        C::UnknownIssuer | C::BadSignature => {
-            "; the certificate is not signed by a CA this computer trusts: if the server uses \
+        C::UnknownIssuer | C::BadSignature => Some(
+            "the certificate is not signed by a CA this computer trusts: if the server uses \
              its own CA (or a self-signed certificate), trust it by setting \
-             ca_file = \"/path/to/ca.pem\" in the account's server section (e.g. [account.imap])"
-        }
+             ca_file = \"/path/to/ca.pem\" in the [[account]] (or in one server's table, e.g. \
+             [account.smtp])",
+        ),
         C::NotValidForName | C::NotValidForNameContext { .. } => {
-            "; the certificate is for another name: check the host setting"
+            Some("the certificate is for another name: check the host setting")
         }
         C::Expired | C::ExpiredContext { .. } | C::NotValidYet | C::NotValidYetContext { .. } => {
-            "; check the server's certificate dates and this computer's clock"
+            Some("check the server's certificate dates and this computer's clock")
         }
-        _ => "",
+        _ => None,
     }
 }
 

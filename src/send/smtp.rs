@@ -46,14 +46,62 @@ pub struct Refusal {
     pub permanent: bool,
 }
 
-fn text(e: &lettre::transport::smtp::Error) -> String {
-    crate::domain::sanitize::line(&e.to_string())
+/// One clean line for a lettre error. lettre's text nests its kind once per wrapped error
+/// ("Connection error: Connection error: ..."): each part is said once here, a server's
+/// reply starts with its code, and a certificate the handshake refused says how to trust it.
+pub fn text(e: &lettre::transport::smtp::Error) -> String {
+    use std::error::Error as _;
+    let mut out = match (e.status(), e.source()) {
+        (Some(code), Some(reply)) => format!("{code} {reply}"),
+        _ => without_repeats(&e.to_string()),
+    };
+    if let Some(hint) = certificate_error(e).and_then(crate::net::certificate_hint) {
+        out = format!("{out} — hint: {hint}");
+    }
+    crate::domain::sanitize::line(&out)
 }
 
-/// How an error before the message went out counts.
+/// `a: a: b` → `a: b` (a part repeated right after itself, case aside, is dropped), with
+/// lettre's capitalised "Connection error" in lower case.
+pub fn without_repeats(s: &str) -> String {
+    let mut parts: Vec<&str> = Vec::new();
+    for p in s.split(": ") {
+        if parts.last().is_some_and(|l| l.eq_ignore_ascii_case(p)) {
+            continue;
+        }
+        parts.push(p);
+    }
+    parts
+        .join(": ")
+        .replacen("Connection error", "connection error", 1)
+}
+
+/// The certificate problem behind an error, if a TLS handshake refused the server's
+/// certificate (it sits in an I/O error somewhere in lettre's chain of sources).
+fn certificate_error<'a>(
+    e: &'a (dyn std::error::Error + 'static),
+) -> Option<&'a rustls::CertificateError> {
+    let mut cur = Some(e);
+    while let Some(err) = cur {
+        let rustls_err = err.downcast_ref::<rustls::Error>().or_else(|| {
+            err.downcast_ref::<std::io::Error>()
+                .and_then(|io| io.get_ref())
+                .and_then(|inner| inner.downcast_ref::<rustls::Error>())
+        });
+        if let Some(rustls::Error::InvalidCertificate(c)) = rustls_err {
+            return Some(c);
+        }
+        cur = err.source();
+    }
+    None
+}
+
+/// How an error before the message went out counts: a server's 5xx (a refused login
+/// included), a TLS or client error and a refused certificate need the user; the rest (4xx,
+/// the network) may pass.
 fn before_data(e: &lettre::transport::smtp::Error, what: &str) -> Attempt {
     let reply = format!("{what}: {}", text(e));
-    if e.is_permanent() || e.is_tls() || e.is_client() {
+    if e.is_permanent() || e.is_tls() || e.is_client() || certificate_error(e).is_some() {
         Attempt::Failed {
             reply,
             refused: Vec::new(),
@@ -113,42 +161,26 @@ where
     }
 }
 
-// Long: one SMTP session in protocol order (connect, STARTTLS, AUTH, MAIL, RCPT, DATA);
-// each step decides retry or failure for its own errors.
-async fn attempt<F, Fut>(
+/// Connect, secure (implicit TLS or STARTTLS, never a plain fallback) and log in when the
+/// account has a password: every step bounded.
+async fn open(
     server: &ServerConfig,
     password: Option<&Secret>,
-    mail_from: &str,
-    rcpt: &[String],
-    raw: &[u8],
-    sending: F,
-) -> Result<Attempt, Attempt>
-where
-    F: FnOnce() -> Fut,
-    Fut: Future<Output = Result<(), String>>,
-{
-    let hello = ClientId::default();
+    hello: &ClientId,
+) -> Result<AsyncSmtpConnection, Attempt> {
     let addr = (server.host.as_str(), server.port);
     let host = &server.host;
-    let mut conn = match server.security {
-        Security::Tls => {
-            let tls = tls_parameters(server)?;
-            step(
-                &format!("connecting to {host}"),
-                STEP,
-                AsyncSmtpConnection::connect_tokio1(addr, Some(STEP), &hello, Some(tls), None),
-            )
-            .await?
-        }
-        Security::StartTls | Security::None => {
-            step(
-                &format!("connecting to {host}"),
-                STEP,
-                AsyncSmtpConnection::connect_tokio1(addr, Some(STEP), &hello, None, None),
-            )
-            .await?
-        }
+    let connecting = format!("connecting to {host}:{}", server.port);
+    let tls = match server.security {
+        Security::Tls => Some(tls_parameters(server)?),
+        Security::StartTls | Security::None => None,
     };
+    let mut conn = step(
+        &connecting,
+        STEP,
+        AsyncSmtpConnection::connect_tokio1(addr, Some(STEP), hello, tls, None),
+    )
+    .await?;
     if server.security == Security::StartTls {
         // Required: never on in plain text when the server does not offer it.
         if !conn.server_info().supports_feature(Extension::StartTls) {
@@ -162,7 +194,7 @@ where
             });
         }
         let tls = tls_parameters(server)?;
-        step("STARTTLS", STEP, conn.starttls(tls, &hello)).await?;
+        step("STARTTLS", STEP, conn.starttls(tls, hello)).await?;
     }
     let plain_ok = server.security != Security::None || server.allow_plaintext_auth;
     if let (Some(pass), false) = (password, server.username.is_empty()) {
@@ -186,6 +218,58 @@ where
             return Err(a);
         }
     }
+    Ok(conn)
+}
+
+/// Connect, secure and log in, then QUIT, sending nothing (`tern check --connect`). Ok: what
+/// the server offers, e.g. "STARTTLS AUTH PLAIN LOGIN 8BITMIME"; Err: one line saying why.
+pub async fn probe(server: &ServerConfig, password: Option<&Secret>) -> Result<String, String> {
+    let hello = ClientId::default();
+    let mut conn = match open(server, password, &hello).await {
+        Ok(c) => c,
+        Err(Attempt::Failed { reply, .. } | Attempt::Retry(reply) | Attempt::Uncertain(reply)) => {
+            return Err(reply);
+        }
+        Err(Attempt::Sent { reply, .. }) => return Err(reply),
+    };
+    let info = conn.server_info();
+    let mut caps = Vec::new();
+    if server.security == Security::StartTls {
+        caps.push("STARTTLS".to_string());
+    }
+    let mechs: Vec<String> = [Mechanism::Plain, Mechanism::Login, Mechanism::Xoauth2]
+        .into_iter()
+        .filter(|m| info.supports_auth_mechanism(*m))
+        .map(|m| m.to_string())
+        .collect();
+    if !mechs.is_empty() {
+        caps.push(format!("AUTH {}", mechs.join(" ")));
+    }
+    for ext in [Extension::EightBitMime, Extension::SmtpUtfEight] {
+        if info.supports_feature(ext) {
+            caps.push(ext.to_string());
+        }
+    }
+    let _ = tokio::time::timeout(STEP, conn.quit()).await;
+    Ok(caps.join(" "))
+}
+
+// Long: one SMTP session in protocol order (MAIL, RCPT, DATA, the final dot after `open`);
+// each step decides retry or failure for its own errors.
+async fn attempt<F, Fut>(
+    server: &ServerConfig,
+    password: Option<&Secret>,
+    mail_from: &str,
+    rcpt: &[String],
+    raw: &[u8],
+    sending: F,
+) -> Result<Attempt, Attempt>
+where
+    F: FnOnce() -> Fut,
+    Fut: Future<Output = Result<(), String>>,
+{
+    let hello = ClientId::default();
+    let mut conn = open(server, password, &hello).await?;
     let from = lettre::Address::from_str(mail_from).map_err(|e| Attempt::Failed {
         reply: format!("sender {mail_from}: {e}"),
         refused: Vec::new(),
@@ -270,4 +354,94 @@ where
         reply: format!("{} {reply}", answer.code()),
         refused,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Arc;
+
+    fn server(port: u16, security: &str) -> ServerConfig {
+        crate::config::Config::parse(
+            &format!(
+                "[[account]]\nname = \"a\"\nemail = \"a@b.c\"\n[account.imap]\nhost = \"x\"\n\
+                 [account.smtp]\nhost = \"localhost\"\nport = {port}\nsecurity = \"{security}\"\n"
+            ),
+            std::path::Path::new("t.toml"),
+        )
+        .unwrap()
+        .accounts[0]
+            .smtp
+            .clone()
+            .unwrap()
+    }
+
+    async fn nothing() -> Result<(), String> {
+        Ok(())
+    }
+
+    #[test]
+    fn a_repeated_part_is_said_once() {
+        assert_eq!(
+            without_repeats(
+                "Connection error: Connection error: Connection refused (os error 111)"
+            ),
+            "connection error: Connection refused (os error 111)"
+        );
+        assert_eq!(without_repeats("a: b: a"), "a: b: a");
+    }
+
+    #[tokio::test]
+    async fn a_refused_connection_is_one_clean_line_and_retried() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        drop(listener);
+        let a = deliver(&server(port, "starttls"), None, "a@b.c", &[], b"x", nothing).await;
+        let Attempt::Retry(reply) = a else {
+            panic!("{a:?}")
+        };
+        assert!(reply.contains("refused"), "{reply}");
+        assert!(
+            !reply.to_lowercase().contains("error: connection error"),
+            "{reply}"
+        );
+        assert_eq!(reply.lines().count(), 1);
+    }
+
+    #[tokio::test]
+    async fn an_untrusted_certificate_fails_for_good_and_names_ca_file() {
+        let key = rcgen::generate_simple_self_signed(vec!["localhost".to_string()]).unwrap();
+        let config = rustls::ServerConfig::builder_with_provider(Arc::new(
+            rustls::crypto::ring::default_provider(),
+        ))
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_no_client_auth()
+        .with_single_cert(
+            vec![key.cert.der().clone()],
+            rustls::pki_types::PrivatePkcs8KeyDer::from(key.signing_key.serialize_der()).into(),
+        )
+        .unwrap();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        tokio::spawn(async move {
+            let (sock, _) = listener.accept().await.unwrap();
+            let _ = tokio_rustls::TlsAcceptor::from(Arc::new(config))
+                .accept(sock)
+                .await;
+        });
+        let a = deliver(&server(port, "tls"), None, "a@b.c", &[], b"x", nothing).await;
+        let Attempt::Failed { reply, .. } = a else {
+            panic!("not retried: {a:?}")
+        };
+        assert!(reply.contains("UnknownIssuer"), "{reply}");
+        assert!(
+            reply.contains("— hint:") && reply.contains("ca_file = "),
+            "{reply}"
+        );
+        assert!(
+            !reply.contains("Connection error: Connection error"),
+            "{reply}"
+        );
+    }
 }

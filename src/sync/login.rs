@@ -82,7 +82,7 @@ pub(super) async fn log_in(
             ErrorKind::Auth,
             format!(
                 "{host} refused the login for {user}: {}{before}",
-                sanitize::line(text)
+                sanitize::line(&server_words(text))
             ),
         )
     };
@@ -114,6 +114,19 @@ pub(super) async fn log_in(
                 .await
                 .map_err(|e| e.into_sync(&refused, &before))
         }
+    }
+}
+
+/// The server's own words in async-imap's text of a NO (`code: None, info: Some("...")`).
+fn server_words(text: &str) -> String {
+    const INFO: &str = "info: Some(\"";
+    match text.find(INFO) {
+        Some(at) => {
+            let rest = &text[at + INFO.len()..];
+            let end = rest.rfind("\")").unwrap_or(rest.len());
+            rest[..end].replace("\\\"", "\"")
+        }
+        None => text.to_string(),
     }
 }
 
@@ -279,6 +292,17 @@ impl async_imap::Authenticator for &PlainAuth {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_refusal_keeps_the_servers_words_only() {
+        assert_eq!(
+            server_words(
+                r#"code: None, info: Some("[AUTHENTICATIONFAILED] Authentication failed.")"#
+            ),
+            "[AUTHENTICATIONFAILED] Authentication failed."
+        );
+        assert_eq!(server_words("plain text"), "plain text");
+    }
 
     #[test]
     fn login_prefers_authenticate_plain_and_respects_logindisabled() {
