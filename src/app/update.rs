@@ -389,8 +389,10 @@ fn on_action(state: &mut AppState, action: Action, cmds: &mut Vec<Cmd>) {
                         .view
                         .as_ref()
                         .map(|v| {
-                            let headers = if full {
+                            let headers = if full && v.headers.is_empty() {
                                 v.raw[..v.header_len].lines().count()
+                            } else if full {
+                                v.headers.lines().count()
                             } else {
                                 6
                             };
