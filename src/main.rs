@@ -198,10 +198,8 @@ fn main() -> ExitCode {
     let result = match (&cli.command, cli.demo) {
         (None, true) => demo(&rt),
         (Some(Command::Check), _) => match load_config(&cli) {
+            // The summary ends with the warnings: printed there only, once.
             Ok(cfg) => {
-                for w in &cfg.warnings {
-                    eprintln!("warning: {w}");
-                }
                 print!("{}", cfg.redacted_summary());
                 Ok(())
             }
