@@ -86,6 +86,27 @@ fn a_config_others_can_read_is_warned_about_once() {
 }
 
 #[test]
+fn check_warns_once_about_a_key_taken_from_another_action() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("config.toml");
+    std::fs::write(&cfg, "[keys]\ndown = [\"j\", \"d\"]\n").unwrap();
+    let out = tern(&["check", "--config", cfg.to_str().unwrap()]);
+    let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+    assert!(out.status.success(), "{stderr}");
+    let all = format!("{stdout}{stderr}");
+    let warnings: Vec<&str> = all.lines().filter(|l| l.starts_with("warning: ")).collect();
+    assert_eq!(
+        warnings,
+        [format!(
+            "warning: {}:2: key `d` of `down` takes the default key of `delete`, which keeps \
+             `delete`",
+            cfg.display()
+        )],
+        "stdout:\n{stdout}\nstderr:\n{stderr}"
+    );
+}
+
+#[test]
 fn check_on_a_broken_config_names_file_line_column_and_exits_2() {
     let cfg =
         Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/configs/broken/unknown_server_key.toml");

@@ -61,6 +61,8 @@ pub struct Options {
     pub builtin_editor: bool,
     /// The accounts that can send.
     pub senders: Vec<effects::Sender>,
+    /// Shown in the status line at start (the config's warnings).
+    pub notice: Option<String>,
 }
 
 fn clock_msg() -> Msg {
@@ -142,6 +144,7 @@ where
         Msg::Resized(Rect::new(0, 0, size.width, size.height)),
         clock_msg(),
     ];
+    initial.extend(opts.notice.take().map(Msg::Notice));
     effects.run(Cmd::LoadMailboxes);
 
     let mut tick = tokio::time::interval(Duration::from_secs(15));
