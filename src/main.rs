@@ -107,15 +107,6 @@ fn demo(rt: &tokio::runtime::Runtime) -> anyhow::Result<()> {
     rt.block_on(run_tui(StoreHandle::spawn(store)?, opts, None))
 }
 
-/// The config's warnings in the status line: the first, and how many more `tern check` lists.
-fn startup_notice(warnings: &[String]) -> Option<String> {
-    let first = warnings.first()?;
-    Some(match warnings.len() {
-        1 => format!("warning: {first}"),
-        n => format!("warning: {first} ({} more: tern check)", n - 1),
-    })
-}
-
 fn open(rt: &tokio::runtime::Runtime, cfg: Config) -> anyhow::Result<()> {
     let _log = init_logging(&cfg.data_dir)?;
     for w in &cfg.warnings {
@@ -144,7 +135,7 @@ fn open(rt: &tokio::runtime::Runtime, cfg: Config) -> anyhow::Result<()> {
             editor: None,
             builtin_editor: false,
             senders: std::mem::take(&mut background.senders),
-            notice: startup_notice(&cfg.warnings),
+            notice: cfg.startup_notice(),
         };
         let result = run_tui(ui_store, opts, cfg.editor.clone()).await;
         // The engines were told to shut down; give them a moment to log out.

@@ -340,11 +340,18 @@ fn a_key_taken_from_a_default_warns_and_two_bindings_of_one_key_are_an_error() {
              which keeps `delete`",
         ]
     );
+    assert_eq!(
+        c.startup_notice().as_deref(),
+        Some(
+            "warning: /etc/tern/config.toml:4: key `g` (which hides `g g`) of `reply` takes the \
+             default key of `top`, which keeps `home` (2 more: tern check)"
+        )
+    );
     // Rebinding the action that had the key too: nothing taken.
     assert!(
         parse_ok("[keys]\ndown = [\"j\", \"d\"]\ndelete = \"x\"\n")
-            .warnings
-            .is_empty()
+            .startup_notice()
+            .is_none()
     );
     // The same key for two actions: an error at the second, naming the first's line.
     let e = parse("[keys]\ndown = [\"j\", \"d\"]\ndelete = [\"x\", \"d\"]\n").unwrap_err();
