@@ -110,6 +110,7 @@ fn demo(rt: &tokio::runtime::Runtime) -> anyhow::Result<()> {
         senders: Vec::new(),
         notify: None,
         ring: None,
+        notice: None,
     };
     rt.block_on(run_tui(StoreHandle::spawn(store)?, opts, None))
 }
@@ -144,6 +145,7 @@ fn open(rt: &tokio::runtime::Runtime, cfg: Config) -> anyhow::Result<()> {
             senders: std::mem::take(&mut background.senders),
             notify: Some((cfg.accounts.clone(), cfg.notify.clone())),
             ring: None,
+            notice: cfg.startup_notice(),
         };
         let result = run_tui(ui_store, opts, cfg.editor.clone()).await;
         // The engines were told to shut down; give them a moment to log out.
@@ -188,9 +190,7 @@ fn send(
 /// `tern check` (and `--connect`): the settings, then with `connect` one line per server.
 /// Returns whether every server worked.
 fn check(rt: &tokio::runtime::Runtime, cfg: Config, connect: bool) -> anyhow::Result<bool> {
-    for w in &cfg.warnings {
-        eprintln!("warning: {w}");
-    }
+    // The summary ends with the warnings: printed there only, once.
     print!("{}", cfg.redacted_summary());
     if !connect {
         return Ok(true);

@@ -63,6 +63,52 @@ fn check_prints_settings_with_secrets_redacted() {
     assert!(!stdout.contains("hunter2") && !stderr.contains("hunter2"));
 }
 
+#[cfg(unix)]
+#[test]
+fn a_config_others_can_read_is_warned_about_once() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("config.toml");
+    std::fs::write(
+        &cfg,
+        "[[account]]\nname = \"work\"\nemail = \"me@example.com\"\n[account.imap]\n\
+         host = \"imap.example.com\"\npassword = \"hunter2\"\n",
+    )
+    .unwrap();
+    std::fs::set_permissions(&cfg, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let out = tern(&["check", "--config", cfg.to_str().unwrap()]);
+    let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+    assert!(out.status.success(), "{stderr}");
+    let all = format!("{stdout}{stderr}");
+    let warnings: Vec<&str> = all
+        .lines()
+        .filter(|l| l.contains("others can read"))
+        .collect();
+    assert_eq!(warnings.len(), 1, "stdout:\n{stdout}\nstderr:\n{stderr}");
+    assert!(warnings[0].starts_with("warning: ") && warnings[0].contains("`work`"));
+}
+
+#[test]
+fn check_warns_once_about_a_key_taken_from_another_action() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("config.toml");
+    std::fs::write(&cfg, "[keys]\ndown = [\"j\", \"d\"]\n").unwrap();
+    let out = tern(&["check", "--config", cfg.to_str().unwrap()]);
+    let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+    assert!(out.status.success(), "{stderr}");
+    let all = format!("{stdout}{stderr}");
+    let warnings: Vec<&str> = all.lines().filter(|l| l.starts_with("warning: ")).collect();
+    assert_eq!(
+        warnings,
+        [format!(
+            "warning: {}:2: key `d` of `down` takes the default key of `delete`, which keeps \
+             `delete`",
+            cfg.display()
+        )],
+        "stdout:\n{stdout}\nstderr:\n{stderr}"
+    );
+}
+
 #[test]
 fn check_on_a_broken_config_names_file_line_column_and_exits_2() {
     let cfg =

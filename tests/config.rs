@@ -326,6 +326,49 @@ fn plain_password_in_readable_file_warns() {
 }
 
 #[test]
+fn a_key_taken_from_a_default_warns_and_two_bindings_of_one_key_are_an_error() {
+    // A default taken: a warning naming both actions, the key and the line; the binding wins.
+    let c = parse_ok("mouse = true\n[keys]\ndown = [\"j\", \"d\"]\nreply = \"g\"\n");
+    assert_eq!(
+        c.warnings,
+        [
+            "/etc/tern/config.toml:4: key `g` (which hides `g g`) of `reply` takes the default \
+             key of `top`, which keeps `home`",
+            "/etc/tern/config.toml:4: key `g` (which hides `g l`) of `reply` takes the default \
+             key of `action_log`, which now has no key (give it one in [keys])",
+            "/etc/tern/config.toml:3: key `d` of `down` takes the default key of `delete`, \
+             which keeps `delete`",
+        ]
+    );
+    assert_eq!(
+        c.startup_notice().as_deref(),
+        Some(
+            "warning: /etc/tern/config.toml:4: key `g` (which hides `g g`) of `reply` takes the \
+             default key of `top`, which keeps `home` (2 more: tern check)"
+        )
+    );
+    // Rebinding the action that had the key too: nothing taken.
+    assert!(
+        parse_ok("[keys]\ndown = [\"j\", \"d\"]\ndelete = \"x\"\n")
+            .startup_notice()
+            .is_none()
+    );
+    // The same key for two actions: an error at the second, naming the first's line.
+    let e = parse("[keys]\ndown = [\"j\", \"d\"]\ndelete = [\"x\", \"d\"]\n").unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "/etc/tern/config.toml:3:16: key `d` is bound to both `down` (line 2) and `delete`"
+    );
+    let e = parse("[keys]\ntop = \"g g\"\nreply = \"g\"\n").unwrap_err();
+    assert!(
+        e.to_string().starts_with(
+            "/etc/tern/config.toml:3:9: key `g` of `reply` clashes with `g g` of `top` (line 2)"
+        ),
+        "{e}"
+    );
+}
+
+#[test]
 fn secrets_are_redacted() {
     let s = Secret::new("hunter2");
     assert_eq!(format!("{s:?}"), "<redacted>");

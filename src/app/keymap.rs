@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 
 use super::state::Pane;
-use crate::domain::keys::{Action, Key, KeyChord, KeySeq};
+use crate::domain::keys::{self, Action, Key, KeyChord, KeySeq};
 
 /// Whether an action does something when `pane` has the focus (the help overlay lists only
 /// those).
@@ -59,20 +59,16 @@ pub struct Keymap {
 }
 
 impl Keymap {
-    /// Defaults, with each action named in `overrides` bound only to the given keys.
+    /// Defaults, with each action named in `overrides` bound only to the given keys, and the
+    /// defaults those keys clash with left out (`keys::effective_keys`).
     pub fn new(overrides: &BTreeMap<Action, Vec<KeySeq>>) -> Keymap {
         let mut bindings = Vec::new();
         for &action in Action::ALL {
-            match overrides.get(&action) {
-                Some(seqs) => bindings.extend(seqs.iter().map(|s| (s.clone(), action))),
-                None => bindings.extend(
-                    action
-                        .default_keys()
-                        .iter()
-                        .filter_map(|k| KeySeq::parse(k).ok())
-                        .map(|s| (s, action)),
-                ),
-            }
+            bindings.extend(
+                keys::effective_keys(action, overrides)
+                    .into_iter()
+                    .map(|s| (s, action)),
+            );
         }
         Keymap {
             bindings,
@@ -198,6 +194,24 @@ mod tests {
         let help = k.bindings();
         let down = help.iter().find(|(a, _)| *a == Action::Down).unwrap();
         assert_eq!(down.1, vec!["n".to_string()]);
+    }
+
+    #[test]
+    fn a_user_binding_wins_over_the_default_it_clashes_with() {
+        // `j` is down's default, and down comes first in the action list.
+        let mut o = BTreeMap::new();
+        o.insert(Action::Reply, vec![KeySeq::parse("j").unwrap()]);
+        o.insert(Action::Compose, vec![KeySeq::parse("g").unwrap()]);
+        let mut k = Keymap::new(&o);
+        assert_eq!(k.feed(c("j")), Resolved::Action(Action::Reply));
+        assert_eq!(k.feed(c("down")), Resolved::Action(Action::Down));
+        // `g` no longer waits for `g g` (top keeps `home`).
+        assert_eq!(k.feed(c("g")), Resolved::Action(Action::Compose));
+        assert_eq!(k.feed(c("home")), Resolved::Action(Action::Top));
+        let help = k.bindings();
+        let down = help.iter().find(|(a, _)| *a == Action::Down).unwrap();
+        assert_eq!(down.1, vec!["down".to_string()]);
+        assert!(!help.iter().any(|(a, _)| *a == Action::ActionLog));
     }
 
     #[test]

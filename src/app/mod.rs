@@ -72,6 +72,8 @@ pub struct Options {
     )>,
     /// Writes a terminal notification or the bell (between frames); None: nowhere (tests).
     pub ring: Option<RingHook>,
+    /// Shown in the status line at start (the config's warnings).
+    pub notice: Option<String>,
 }
 
 fn clock_msg() -> Msg {
@@ -273,6 +275,7 @@ where
         Msg::Resized(Rect::new(0, 0, size.width, size.height)),
         clock_msg(),
     ];
+    initial.extend(opts.notice.take().map(Msg::Notice));
     effects.run(Cmd::LoadMailboxes);
 
     let mut inbox = Inbox::new(rx, engine_events)?;

@@ -445,6 +445,16 @@ impl Config {
         validate::parse(src, path, env)
     }
 
+    /// The warnings as the UI's status line shows them at start: the first, and how many
+    /// more `tern check` lists.
+    pub fn startup_notice(&self) -> Option<String> {
+        let first = self.warnings.first()?;
+        Some(match self.warnings.len() {
+            1 => format!("warning: {first}"),
+            n => format!("warning: {first} ({} more: tern check)", n - 1),
+        })
+    }
+
     /// What `tern check` prints: the effective settings, without any plain password.
     pub fn redacted_summary(&self) -> String {
         let mut out = String::new();

@@ -9,7 +9,7 @@ use ratatui::style::Color;
 use toml::Spanned;
 
 use super::raw::{
-    KeyList, RawAccount, RawConfig, RawLayout, RawNotify, RawNotifyMethod, RawOffline, RawSecurity,
+    RawAccount, RawConfig, RawLayout, RawNotify, RawNotifyMethod, RawOffline, RawSecurity,
     RawServer,
 };
 use super::{
@@ -18,7 +18,8 @@ use super::{
     ServerConfig, THEME_ELEMENTS, ThemeConfig,
 };
 use crate::domain::Role;
-use crate::domain::keys::{Action, validate_binding};
+
+mod keys;
 
 pub(super) fn parse(src: &str, path: &Path, env: &Env) -> Result<Config, ConfigError> {
     let invalid = |span: Option<Range<usize>>, message: &str| ConfigError::Invalid {
@@ -201,30 +202,7 @@ impl Cx<'_> {
             }
         }
 
-        let mut keys = BTreeMap::new();
-        for (action, list) in raw.keys.unwrap_or_default() {
-            let entries: Vec<(String, Range<usize>)> = match list.get_ref() {
-                KeyList::One(k) => vec![(k.clone(), list.span())],
-                KeyList::Many(ks) => ks.iter().map(|k| (k.get_ref().clone(), k.span())).collect(),
-            };
-            let Some(a) = Action::from_name(action.get_ref()) else {
-                // Unknown action: point at its name.
-                let e = validate_binding(action.get_ref(), "x")
-                    .err()
-                    .unwrap_or_default();
-                self.err(action.span(), e);
-                continue;
-            };
-            let mut seqs = Vec::new();
-            for (key, span) in entries {
-                match validate_binding(action.get_ref(), &key) {
-                    Ok((_, seq)) if !seqs.contains(&seq) => seqs.push(seq),
-                    Ok(_) => {}
-                    Err(e) => self.err(span, e),
-                }
-            }
-            keys.insert(a, seqs);
-        }
+        let (keys, warnings) = self.keys(raw.keys.unwrap_or_default());
 
         let mut accounts = Vec::new();
         let mut names: BTreeMap<String, Range<usize>> = BTreeMap::new();
@@ -261,7 +239,7 @@ impl Cx<'_> {
             mark_read_on_open: raw.mark_read_on_open.unwrap_or(true),
             mark_read_delay: raw.mark_read_delay.unwrap_or(0),
             editor: raw.editor.filter(|e| !e.trim().is_empty()),
-            warnings: Vec::new(),
+            warnings,
             notify: notify_config(raw.notify),
         }
     }

@@ -249,6 +249,49 @@ fn push_unique(list: &mut Vec<Address>, a: &Address) {
     }
 }
 
+/// The To and Cc of a reply to all, as mutt and Thunderbird make it: To the sender (its
+/// Reply-To when it has one), Cc the original's other To and Cc recipients; none of the
+/// user's addresses (`me`), nobody twice. A reply to the user's own message goes To its
+/// recipients instead, Cc its Cc.
+fn reply_all(
+    sender: &[Address],
+    to: &[Address],
+    cc: &[Address],
+    me: &[Address],
+) -> (Vec<Address>, Vec<Address>) {
+    let (mut new_to, mut new_cc) = (Vec::new(), Vec::new());
+    let own = !sender.is_empty() && sender.iter().all(|a| is_me(a, me));
+    let (first, rest): (&[Address], Vec<&Address>) = if own {
+        (to, cc.iter().collect())
+    } else {
+        (sender, to.iter().chain(cc).collect())
+    };
+    for a in first.iter().filter(|a| !is_me(a, me)) {
+        push_unique(&mut new_to, a);
+    }
+    for a in rest.into_iter().filter(|a| !is_me(a, me)) {
+        if !new_to
+            .iter()
+            .any(|t| t.email.eq_ignore_ascii_case(&a.email))
+        {
+            push_unique(&mut new_cc, a);
+        }
+    }
+    if new_to.is_empty() {
+        // A note to oneself: answered to oneself.
+        new_to = unique(sender);
+    }
+    (new_to, new_cc)
+}
+
+fn unique(list: &[Address]) -> Vec<Address> {
+    let mut out = Vec::new();
+    for a in list {
+        push_unique(&mut out, a);
+    }
+    out
+}
+
 /// `Name <email>`, the name quoted when it needs it.
 pub fn format_address(a: &Address) -> String {
     match a.name.as_deref().map(str::trim).filter(|n| !n.is_empty()) {
@@ -368,26 +411,11 @@ pub fn template(
     match kind {
         Kind::Reply | Kind::ReplyAll => {
             d.subject = prefixed_subject("Re:", &meta.subject);
-            for a in &sender {
-                push_unique(&mut d.to, a);
-            }
-            if kind == Kind::ReplyAll {
-                for a in &meta.to {
-                    if !is_me(a, me) {
-                        push_unique(&mut d.to, a);
-                    }
-                }
-                for a in &meta.cc {
-                    if !is_me(a, me) && !d.to.iter().any(|t| t.email.eq_ignore_ascii_case(&a.email))
-                    {
-                        push_unique(&mut d.cc, a);
-                    }
-                }
-                // Replying to one's own message goes to its recipients.
-                if d.to.iter().all(|a| is_me(a, me)) && d.to.len() < meta.to.len() + 1 {
-                    d.to.retain(|a| !is_me(a, me));
-                }
-            }
+            (d.to, d.cc) = if kind == Kind::ReplyAll {
+                reply_all(&sender, &meta.to, &meta.cc, me)
+            } else {
+                (unique(&sender), Vec::new())
+            };
             d.in_reply_to = meta.message_id.clone();
             d.references = meta.references.clone();
             if let Some(id) = &meta.message_id
@@ -646,10 +674,10 @@ Shall we?\r\n> earlier text\r\n"
 
         let all = template(Kind::ReplyAll, Some(&raw), &me(), &Signatures::default(), 0);
         let emails = |l: &[Address]| l.iter().map(|a| a.email.clone()).collect::<Vec<_>>();
-        assert_eq!(emails(&all.to), ["carol@example.test", "dan@example.test"]);
+        assert_eq!(emails(&all.to), ["carol@example.test"]);
         assert_eq!(
             emails(&all.cc),
-            ["eve@example.test"],
+            ["dan@example.test", "eve@example.test"],
             "the alias is the user too"
         );
 
@@ -668,6 +696,42 @@ Shall we?\r\n> earlier text\r\n"
         );
         assert_eq!(att.attachments[0].content_type, "message/rfc822");
         assert_eq!(att.attachments[0].data, raw);
+    }
+
+    #[test]
+    fn reply_all_answers_the_sender_and_copies_the_others() {
+        let emails = |l: &[Address]| l.iter().map(|a| a.email.clone()).collect::<Vec<_>>();
+        let all = |raw: &str| template(Kind::ReplyAll, Some(raw.as_bytes()), &me(), &sigs(""), 0);
+        // Reply-To in To; the sender, To and Cc in Cc, each once, the user's addresses left out.
+        let d = all(
+            "From: Carol <carol@example.test>\r\nReply-To: list@example.test\r\n\
+                     To: me@example.test, Dan <dan@example.test>, CAROL@example.test\r\n\
+                     Cc: dan@example.test, Alias@example.test, eve@example.test\r\n\
+                     Subject: s\r\n\r\nb\r\n",
+        );
+        assert_eq!(emails(&d.to), ["list@example.test"]);
+        assert_eq!(
+            emails(&d.cc),
+            ["dan@example.test", "CAROL@example.test", "eve@example.test"]
+        );
+        // The sender listed again in To or Cc is not copied as well.
+        let d = all(
+            "From: carol@example.test\r\nTo: me@example.test, carol@example.test\r\n\
+                     Cc: dan@example.test\r\nSubject: s\r\n\r\nb\r\n",
+        );
+        assert_eq!(emails(&d.to), ["carol@example.test"]);
+        assert_eq!(emails(&d.cc), ["dan@example.test"]);
+        // The user's own message: To its recipients, Cc its Cc.
+        let d = all(
+            "From: Me <me@example.test>\r\nTo: dan@example.test, alias@example.test\r\n\
+                     Cc: eve@example.test\r\nSubject: s\r\n\r\nb\r\n",
+        );
+        assert_eq!(emails(&d.to), ["dan@example.test"]);
+        assert_eq!(emails(&d.cc), ["eve@example.test"]);
+        // A note to oneself is answered to oneself.
+        let d = all("From: me@example.test\r\nTo: me@example.test\r\nSubject: s\r\n\r\nb\r\n");
+        assert_eq!(emails(&d.to), ["me@example.test"]);
+        assert!(d.cc.is_empty());
     }
 
     #[test]

@@ -4,6 +4,7 @@
 //! Chords are written like `j`, `G`, `ctrl-d`, `alt-x`, `shift-tab`, `enter`, `space`, `f1`,
 //! and sequences separate chords with a space: `g g`.
 
+use std::collections::BTreeMap;
 use std::fmt;
 
 /// Declares [`Action`] once: each action with its config name, its default keys and what the
@@ -378,6 +379,88 @@ pub fn validate_binding(action: &str, key: &str) -> Result<(Action, KeySeq), Str
     Ok((a, seq))
 }
 
+/// Whether pressing one of the two sequences can never reach the other: the same keys, or
+/// one the start of the other (the shorter fires first).
+pub fn clash(a: &KeySeq, b: &KeySeq) -> bool {
+    a.0.starts_with(&b.0) || b.0.starts_with(&a.0)
+}
+
+/// The keys `action` ends up with under the config's `[keys]` (`overrides`): the config's
+/// when it names the action, else its defaults less those that clash with a key the config
+/// gives another action (the user's binding wins).
+pub fn effective_keys(action: Action, overrides: &BTreeMap<Action, Vec<KeySeq>>) -> Vec<KeySeq> {
+    if let Some(seqs) = overrides.get(&action) {
+        return seqs.clone();
+    }
+    action
+        .default_keys()
+        .iter()
+        .filter_map(|k| KeySeq::parse(k).ok())
+        .filter(|d| !overrides.values().flatten().any(|u| clash(u, d)))
+        .collect()
+}
+
+/// A default key the config's `[keys]` takes from an action it leaves alone.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Taken {
+    /// The config's binding, and the action it is for.
+    pub key: KeySeq,
+    pub by: Action,
+    /// The action that had `lost` by default, and the keys it keeps.
+    pub from: Action,
+    pub lost: KeySeq,
+    pub left: Vec<KeySeq>,
+}
+
+impl Taken {
+    /// One line for a warning: both actions, both keys, what is left.
+    pub fn describe(&self) -> String {
+        let left = if self.left.is_empty() {
+            "which now has no key (give it one in [keys])".to_string()
+        } else {
+            let keys: Vec<String> = self.left.iter().map(|k| format!("`{k}`")).collect();
+            format!("which keeps {}", keys.join(", "))
+        };
+        let what = if self.key == self.lost {
+            format!("key `{}`", self.key)
+        } else {
+            format!("key `{}` (which hides `{}`)", self.key, self.lost)
+        };
+        format!(
+            "{what} of `{}` takes the default key of `{}`, {left}",
+            self.by.as_str(),
+            self.from.as_str()
+        )
+    }
+}
+
+/// Every default key the config takes from an action it does not name, in action order.
+pub fn taken(overrides: &BTreeMap<Action, Vec<KeySeq>>) -> Vec<Taken> {
+    let mut out = Vec::new();
+    for &from in Action::ALL.iter().filter(|a| !overrides.contains_key(a)) {
+        let left = effective_keys(from, overrides);
+        for lost in from
+            .default_keys()
+            .iter()
+            .filter_map(|k| KeySeq::parse(k).ok())
+        {
+            let by = overrides
+                .iter()
+                .find_map(|(a, seqs)| seqs.iter().find(|u| clash(u, &lost)).map(|u| (*a, u)));
+            if let Some((by, key)) = by {
+                out.push(Taken {
+                    key: key.clone(),
+                    by,
+                    from,
+                    lost,
+                    left: left.clone(),
+                });
+            }
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -438,5 +521,46 @@ mod tests {
         let e = validate_binding("frobnicate", "x").unwrap_err();
         assert!(e.contains("unknown action `frobnicate`"), "{e}");
         assert!(validate_binding("down", "ctrl-").is_err());
+    }
+
+    fn keys(list: &[(Action, &[&str])]) -> BTreeMap<Action, Vec<KeySeq>> {
+        list.iter()
+            .map(|(a, ks)| (*a, ks.iter().map(|k| KeySeq::parse(k).unwrap()).collect()))
+            .collect()
+    }
+
+    #[test]
+    fn a_binding_takes_the_clashing_defaults_of_other_actions() {
+        let o = keys(&[(Action::Down, &["j", "d"])]);
+        let d = KeySeq::parse("d").unwrap();
+        assert_eq!(
+            effective_keys(Action::Delete, &o),
+            [KeySeq::parse("delete").unwrap()]
+        );
+        assert_eq!(effective_keys(Action::Down, &o)[1], d);
+        let t = taken(&o);
+        assert_eq!(t.len(), 1, "{t:?}");
+        assert_eq!((t[0].by, t[0].from), (Action::Down, Action::Delete));
+        assert_eq!(
+            t[0].describe(),
+            "key `d` of `down` takes the default key of `delete`, which keeps `delete`"
+        );
+        // A prefix hides the longer sequences it starts; the action may be left with none.
+        let t = taken(&keys(&[(Action::Compose, &["g"])]));
+        let lost: Vec<(Action, String)> = t.iter().map(|t| (t.from, t.lost.to_string())).collect();
+        assert_eq!(
+            lost,
+            [
+                (Action::Top, "g g".into()),
+                (Action::ActionLog, "g l".into())
+            ]
+        );
+        assert_eq!(
+            t[1].describe(),
+            "key `g` (which hides `g l`) of `compose` takes the default key of `action_log`, \
+             which now has no key (give it one in [keys])"
+        );
+        // Rebinding an action to its own defaults, or to free keys, takes nothing.
+        assert!(taken(&keys(&[(Action::Delete, &["d", "x"])])).is_empty());
     }
 }

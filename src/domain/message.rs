@@ -3,9 +3,10 @@
 //! Nothing here panics on malformed input: every field falls back to empty.
 //!
 //! Here: the model and the parse. `html` (HTML as styled lines or text), `flowed`
-//! (format=flowed), `cut` (bounds on what the reader lays out), `attachments`.
+//! (format=flowed), `cut` (bounds on what the reader lays out), `attachments`, `words`
+//! (encoded words split mid-character; the full-headers view decoded).
 
-use mail_parser::{HeaderValue, MessageParser, MimeHeaders};
+use mail_parser::{HeaderName, HeaderValue, Message, MessageParser, MimeHeaders};
 
 use super::Address;
 use super::sanitize;
@@ -15,6 +16,7 @@ mod attachments;
 mod cut;
 mod flowed;
 mod html;
+mod words;
 
 pub use attachments::attachment;
 use attachments::attachment_name;
@@ -89,6 +91,10 @@ pub struct MessageView {
     pub raw: String,
     /// Where the body starts in `raw`: `raw[..header_len]` is the header block.
     pub header_len: usize,
+    /// The header block as the full-headers view shows it: encoded words decoded, each such
+    /// field on one sanitised line, the others as in `raw`. Filled by [`parse_for_reader`]
+    /// only (empty otherwise: show `raw[..header_len]`).
+    pub headers: String,
     /// The body with its HTML styles, for the reader (None: show `body` as plain text).
     /// Filled by [`parse_for_reader`] only.
     pub rich: Option<Vec<RichLine>>,
@@ -167,6 +173,34 @@ fn addresses(a: Option<&mail_parser::Address<'_>>) -> Vec<Address> {
         .collect()
 }
 
+/// Whether mail-parser's decoding left a replacement character: maybe a character split
+/// between two encoded words, which [`words::rejoined`] decodes again whole.
+fn split(text: &str) -> bool {
+    text.contains('\u{FFFD}')
+}
+
+fn addresses_of(msg: &Message<'_>, name: HeaderName<'static>) -> Vec<Address> {
+    let list = addresses(msg.header(name.clone()).and_then(HeaderValue::as_address));
+    if !list.iter().any(|a| a.name.as_deref().is_some_and(split)) {
+        return list;
+    }
+    words::rejoined(msg, name.clone(), |m| {
+        Some(addresses(m.header(name).and_then(HeaderValue::as_address)))
+    })
+    .unwrap_or(list)
+}
+
+fn subject_of(msg: &Message<'_>) -> String {
+    let subject = msg.subject().unwrap_or("");
+    if !split(subject) {
+        return subject.to_string();
+    }
+    words::rejoined(msg, HeaderName::Subject, |m| {
+        m.subject().map(str::to_string)
+    })
+    .unwrap_or_else(|| subject.to_string())
+}
+
 fn preview_of(text: &str) -> String {
     let mut out = String::new();
     for line in text.lines() {
@@ -224,6 +258,7 @@ fn parse_inner(raw: &[u8], reader: Option<usize>, sk: Option<&Skeleton>) -> Mess
             attachments: Vec::new(),
             raw: raw_text(sk.map_or(raw, |s| &s.head)),
             header_len: 0,
+            headers: String::new(),
             rich: None,
             links: Vec::new(),
             cut: 0,
@@ -347,10 +382,10 @@ fn parse_inner(raw: &[u8], reader: Option<usize>, sk: Option<&Skeleton>) -> Mess
         in_reply_to: header_ids(msg.in_reply_to()).into_iter().next(),
         references: header_ids(msg.references()),
         date: msg.date().map(|d| d.to_timestamp()),
-        from: addresses(msg.from()),
-        to: addresses(msg.to()),
-        cc: addresses(msg.cc()),
-        subject: msg.subject().unwrap_or("").to_string(),
+        from: addresses_of(&msg, HeaderName::From),
+        to: addresses_of(&msg, HeaderName::To),
+        cc: addresses_of(&msg, HeaderName::Cc),
+        subject: subject_of(&msg),
         list_id: match msg.list_id() {
             HeaderValue::Text(t) => Some(t.to_string()),
             HeaderValue::TextList(l) => l.first().map(|t| t.to_string()),
@@ -371,6 +406,10 @@ fn parse_inner(raw: &[u8], reader: Option<usize>, sk: Option<&Skeleton>) -> Mess
         body,
         source,
         attachments,
+        headers: match reader {
+            Some(_) => words::decode_block(&raw[..header_len]),
+            None => String::new(),
+        },
         raw,
         header_len,
         rich,

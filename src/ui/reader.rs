@@ -220,7 +220,8 @@ fn header_lines(
 ) -> Vec<Line<'static>> {
     let e = &r.envelope;
     let mut lines: Vec<Line<'static>> = match r.view.as_ref().filter(|_| state.full_headers) {
-        Some(v) => raw_headers(&v.raw[..v.header_len], theme),
+        Some(v) if v.headers.is_empty() => raw_headers(&v.raw[..v.header_len], theme),
+        Some(v) => raw_headers(&v.headers, theme),
         None => vec![
             header("From:", addr_list(&e.from), terms, theme),
             header("To:", addr_list(&e.to), terms, theme),
@@ -337,12 +338,12 @@ mod tests {
     use crate::domain::{Envelope, Flags, MailboxId, MsgId, Uid};
     use crate::ui::theme::Theme;
 
-    /// Draws `raw` in a fullscreen 150x40 reader, scrolled from row `from` page by page (38
-    /// rows), until the truncation note shows; the scroll it shows at.
-    fn scroll_to_note(view: message::MessageView, from: usize) -> usize {
+    /// A fullscreen 150x40 reader showing `view` (all its headers with `full`).
+    fn reader(view: message::MessageView, full: bool) -> AppState {
         let mut state = AppState::new(Layout::Auto, "t");
         state.size = Rect::new(0, 0, 150, 40);
         state.fullscreen = true;
+        state.full_headers = full;
         state.focus = Pane::Reader;
         state.reader = Some(ReaderState {
             msg: MsgId(1),
@@ -367,19 +368,27 @@ mod tests {
             fetching: false,
             body_error: None,
         });
-        let theme = Theme::default();
+        state
+    }
+
+    /// The screen's text, row by row.
+    fn screen(term: &mut Terminal<TestBackend>, state: &AppState) -> String {
+        term.draw(|f| super::super::draw(f, state, &Theme::default()))
+            .unwrap();
+        let buf = term.backend().buffer();
+        let width = usize::from(buf.area.width);
+        let cells: Vec<&str> = buf.content().iter().map(|c| c.symbol()).collect();
+        cells.chunks(width).map(|r| r.concat() + "\n").collect()
+    }
+
+    /// Draws `view` scrolled from row `from` page by page (38 rows), until the truncation
+    /// note shows; the scroll it shows at.
+    fn scroll_to_note(view: message::MessageView, from: usize) -> usize {
+        let mut state = reader(view, false);
         let mut term = Terminal::new(TestBackend::new(150, 40)).unwrap();
         for scroll in (from..from + 1000).step_by(38) {
             state.reader.as_mut().unwrap().scroll = scroll as u16;
-            term.draw(|f| super::super::draw(f, &state, &theme))
-                .unwrap();
-            let screen: String = term
-                .backend()
-                .buffer()
-                .content()
-                .iter()
-                .map(|c| c.symbol())
-                .collect();
+            let screen = screen(&mut term, &state).replace('\n', "");
             if screen.contains("… message truncated for display: 4.")
                 && screen.contains(" MB more (M shows the raw source")
             {
@@ -387,6 +396,23 @@ mod tests {
             }
         }
         panic!("no truncation note");
+    }
+
+    #[test]
+    fn all_headers_show_decoded_and_sanitised() {
+        let raw = "From: =?UTF-8?Q?Ren=C3=A9e?= <renee@example.test>\r\n\
+                   Subject: =?UTF-8?B?NSDigg==?= =?UTF-8?Q?=AC_each?=\r\n\
+                   X-Evil: =?UTF-8?Q?=1B]8;;http://x=07a=0AFrom:_boss?=\r\n\r\nbody\r\n";
+        let state = reader(message::parse_for_reader(raw.as_bytes(), 148), true);
+        let mut term = Terminal::new(TestBackend::new(150, 40)).unwrap();
+        let screen = screen(&mut term, &state);
+        assert!(
+            screen.contains("From: Renée <renee@example.test> "),
+            "{screen}"
+        );
+        assert!(screen.contains("Subject: 5 € each "), "{screen}");
+        assert!(screen.contains("X-Evil: a From: boss "), "{screen}");
+        assert!(!screen.contains("=?"), "{screen}");
     }
 
     #[test]

@@ -83,8 +83,10 @@ pub fn scroll(state: &mut AppState, motion: Action) {
             .view
             .as_ref()
             .map(|v| {
-                let headers = if full {
+                let headers = if full && v.headers.is_empty() {
                     v.raw[..v.header_len].lines().count()
+                } else if full {
+                    v.headers.lines().count()
                 } else {
                     6
                 };
