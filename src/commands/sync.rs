@@ -140,8 +140,64 @@ async fn start_workers(
     Ok((engines, names))
 }
 
+/// What `tern sync --watch` needs to announce new mail.
+struct News {
+    store: StoreHandle,
+    accounts: Vec<AccountConfig>,
+    notify: crate::config::NotifyConfig,
+}
+
+/// A worker's event, for `tern sync --watch`: state changes as one stderr line each (progress
+/// counts only once per mailbox), new mail announced (the `[notify]` command, a desktop
+/// notification) and one stderr line per new message.
+fn on_event(
+    ev: worker::Event,
+    names: &HashMap<AccountId, String>,
+    last: &mut HashMap<AccountId, String>,
+    news: &News,
+) {
+    match ev {
+        worker::Event::State { account, state } => {
+            let kind = match &state {
+                ConnState::Syncing { mailbox, .. } => format!("syncing {mailbox}"),
+                other => other.to_string(),
+            };
+            if last.get(&account) != Some(&kind) {
+                let name = names.get(&account).map_or("?", String::as_str);
+                eprintln!("{}: {}", sanitize::line(name), sanitize::line(&kind));
+                last.insert(account, kind);
+            }
+        }
+        worker::Event::Arrived { msgs, .. } => {
+            let (store, accounts, notify) = (
+                news.store.clone(),
+                news.accounts.clone(),
+                news.notify.clone(),
+            );
+            tokio::spawn(async move {
+                let mail = match store.call(move |s| s.new_mail(&msgs)).await {
+                    Ok(m) => crate::notify::worth_telling(&accounts, m),
+                    Err(e) => return tracing::warn!(error = %e, "cannot read the new mail"),
+                };
+                for m in &mail {
+                    eprintln!(
+                        "{}: new mail in {} from {}: {}",
+                        crate::notify::clean(&m.account_name),
+                        crate::notify::clean(&m.folder),
+                        crate::notify::clean(&m.from),
+                        crate::notify::clean(&m.subject)
+                    );
+                }
+                crate::notify::announce_headless(&notify, &mail).await;
+            });
+        }
+        _ => {}
+    }
+}
+
 /// `tern sync --watch`: run the engines headless (IMAP: IDLE; POP3: polling) until SIGINT or
-/// SIGTERM. State changes go to stderr, one line each.
+/// SIGTERM. State changes and new mail go to stderr, one line each; new mail is announced as
+/// `[notify]` says.
 pub async fn watch(cfg: &Config, account: Option<&str>) -> bool {
     let accounts = match pick(cfg, account) {
         Ok(a) => a,
@@ -169,26 +225,25 @@ pub async fn watch(cfg: &Config, account: Option<&str>) -> bool {
             return false;
         }
     };
-    let mut last: std::collections::HashMap<_, String> = Default::default();
+    let news = match StoreHandle::open_in_dir(&cfg.data_dir) {
+        Ok(store) => News {
+            store,
+            accounts: cfg.accounts.clone(),
+            notify: cfg.notify.clone(),
+        },
+        Err(e) => {
+            eprintln!("tern: {e}");
+            return false;
+        }
+    };
+    let mut last = HashMap::new();
     loop {
         tokio::select! {
             _ = tokio::signal::ctrl_c() => break,
             _ = term.recv() => break,
             ev = rx.recv() => match ev {
                 None => break,
-                Some(worker::Event::State { account, state }) => {
-                    // Progress counts change every batch: print the state kind only once.
-                    let kind = match &state {
-                        ConnState::Syncing { mailbox, .. } => format!("syncing {mailbox}"),
-                        other => other.to_string(),
-                    };
-                    if last.get(&account) != Some(&kind) {
-                        let name = names.get(&account).map_or("?", String::as_str);
-                        eprintln!("{}: {}", sanitize::line(name), sanitize::line(&kind));
-                        last.insert(account, kind);
-                    }
-                }
-                Some(_) => {}
+                Some(ev) => on_event(ev, &names, &mut last, &news),
             },
         }
     }

@@ -55,3 +55,64 @@ impl Store {
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::{Flags, Uid, message};
+    use crate::store::{AccountKind, NewMessage};
+
+    fn add(
+        s: &mut Store,
+        mb: crate::domain::MailboxId,
+        uid: u32,
+        id: &str,
+        seen: bool,
+        at: i64,
+    ) -> MsgId {
+        let raw = format!(
+            "From: Bob <bob@example.test>\r\nSubject: s{uid}\r\nMessage-ID: <{id}>\r\n\r\nhi\r\n"
+        );
+        let m = NewMessage {
+            uid: Uid(uid),
+            meta: message::parse(raw.as_bytes()).meta,
+            flags: Flags {
+                seen,
+                ..Default::default()
+            },
+            internal_date: Some(at),
+            raw: None,
+        };
+        s.insert_messages(mb, &[m]).unwrap()[0]
+    }
+
+    #[test]
+    fn news_is_unread_recent_and_the_first_copy_of_its_message_id() {
+        let mut s = Store::open_in_memory().unwrap();
+        let a = s
+            .upsert_account("work", "me@example.test", AccountKind::Imap)
+            .unwrap();
+        let inbox = s
+            .upsert_mailbox(a, "INBOX", Some('/'), Some(Role::Inbox))
+            .unwrap();
+        let archive = s.upsert_mailbox(a, "Archive", Some('/'), None).unwrap();
+        let now = now();
+        let fresh = add(&mut s, inbox, 1, "fresh@x", false, now);
+        let read = add(&mut s, inbox, 2, "read@x", true, now);
+        let old = add(&mut s, inbox, 3, "old@x", false, now - 3 * 24 * 3600);
+        // Moved back from the archive: its original came first.
+        add(&mut s, archive, 1, "moved@x", false, now);
+        let moved = add(&mut s, inbox, 4, "moved@x", false, now);
+        let news = s.new_mail(&[fresh, read, old, moved]).unwrap();
+        assert_eq!(news.len(), 1, "{news:?}");
+        assert_eq!(news[0].msg, fresh);
+        assert_eq!(news[0].from, "Bob");
+        assert_eq!(news[0].subject, "s1");
+        assert_eq!(
+            (news[0].folder.as_str(), news[0].role),
+            ("INBOX", Some(Role::Inbox))
+        );
+        assert_eq!(news[0].account_name, "work");
+        assert!(s.new_mail(&[]).unwrap().is_empty());
+    }
+}
