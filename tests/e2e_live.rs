@@ -47,6 +47,10 @@ fn the_client_syncs_shows_pushed_mail_and_downloads_bodies_on_open() {
     // New mail appears with no key press, through IDLE.
     servers.deliver(ALICE.email, &raw("bravo", "pushed body text"));
     t.wait_for("the pushed message", WAIT, |s| s.contains("bravo"));
+    // And it is announced (the mail there at the first sync was not).
+    t.wait_for("the new-mail notice", WAIT, |s| {
+        s.contains("new mail from Carol Example: bravo")
+    });
 
     // The selection stayed on the message the user was reading; moving up opens the new one.
     let s = t.screen();

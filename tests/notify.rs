@@ -122,3 +122,113 @@ fn watch_runs_the_new_mail_command_for_unread_mail_that_arrives() {
         "alice|INBOX|Bob Example|Lunch tomorrow\n"
     );
 }
+
+/// A private session bus (no service files: nothing is started on it) in `dir`; its address.
+fn session_bus(dir: &std::path::Path) -> (std::process::Child, String) {
+    let socket = dir.join("bus");
+    let address = format!("unix:path={}", socket.display());
+    let config = dir.join("bus.conf");
+    std::fs::write(
+        &config,
+        format!(
+            "<!DOCTYPE busconfig PUBLIC \"-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN\" \
+             \"http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd\">\n\
+             <busconfig><type>session</type><listen>{address}</listen>\
+             <policy context=\"default\"><allow send_destination=\"*\" eavesdrop=\"true\"/>\
+             <allow eavesdrop=\"true\"/><allow own=\"*\"/></policy></busconfig>\n"
+        ),
+    )
+    .unwrap();
+    let mut daemon = Command::new("dbus-daemon")
+        .args(["--nofork", "--print-address"])
+        .arg(format!("--config-file={}", config.display()))
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("dbus-daemon (tests/run installs it)");
+    // It prints its address once it listens.
+    let mut line = String::new();
+    std::io::BufReader::new(daemon.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    assert!(line.starts_with("unix:"), "{line:?}");
+    (daemon, address)
+}
+
+#[test]
+fn with_a_session_bus_new_mail_is_a_desktop_notification() {
+    let servers = MailServers::start();
+    let dir = tempfile::tempdir().unwrap();
+    let (mut daemon, address) = session_bus(dir.path());
+    let mut monitor = Command::new("dbus-monitor")
+        .args([
+            "--address",
+            &address,
+            "interface='org.freedesktop.Notifications'",
+        ])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("dbus-monitor (tests/run installs it)");
+    let (tx, calls) = std::sync::mpsc::channel();
+    let out = monitor.stdout.take().unwrap();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(out).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    // The monitor says it is in place first (a NameAcquired signal, not filtered out).
+    let mut seen = Vec::new();
+    let ready = Instant::now() + Duration::from_secs(30);
+    while !seen
+        .iter()
+        .any(|l: &String| l.contains("NameLost") || l.contains("NameAcquired"))
+    {
+        match calls.recv_timeout(ready.saturating_duration_since(Instant::now())) {
+            Ok(l) => seen.push(l),
+            Err(_) => break, // some versions print nothing before the first match
+        }
+    }
+    let config = servers.write_tern_config(
+        dir.path(),
+        &ALICE,
+        "tls",
+        servers.imaps_port(),
+        ALICE.password,
+    );
+    let mut child = Command::new(env!("CARGO_BIN_EXE_tern"))
+        .args(["sync", "--watch", "--config", config.to_str().unwrap()])
+        .env("DBUS_SESSION_BUS_ADDRESS", &address)
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let rx = stderr_lines(&mut child);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    wait_line(&rx, "alice: online", deadline);
+    servers.deliver(
+        ALICE.email,
+        &message("Bob Example <bob@example.test>", "Lunch tomorrow"),
+    );
+    wait_line(&rx, "new mail", deadline);
+    // The call on the bus: Notify("tern", 0, "", summary, body, ...).
+    let mut got = Vec::new();
+    let call = loop {
+        match calls.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
+            Ok(l) if l.contains("New mail from Bob Example") => break l,
+            Ok(l) => got.push(l),
+            Err(_) => panic!("no Notify call on the bus; saw {got:#?}"),
+        }
+    };
+    assert!(call.contains("string"), "{call}");
+    let body = calls
+        .recv_timeout(Duration::from_secs(10))
+        .expect("the body follows the summary");
+    assert!(body.contains("Lunch tomorrow (alice/INBOX)"), "{body}");
+    assert!(got.iter().any(|l| l.contains("member=Notify")), "{got:#?}");
+    let _ = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
+    let _ = child.wait();
+    let _ = monitor.kill();
+    let _ = monitor.wait();
+    let _ = daemon.kill();
+    let _ = daemon.wait();
+}
