@@ -22,19 +22,20 @@ fn message(from: &str, subject: &str) -> Vec<u8> {
     .into_bytes()
 }
 
-/// Lines `tern sync --watch` writes to stderr, as they come.
-fn stderr_lines(child: &mut std::process::Child) -> std::sync::mpsc::Receiver<String> {
-    let stderr = child.stderr.take().unwrap();
+/// The lines of `read`, as they come.
+fn lines_of(read: impl std::io::Read + Send + 'static) -> std::sync::mpsc::Receiver<String> {
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
-        for line in std::io::BufReader::new(stderr)
-            .lines()
-            .map_while(Result::ok)
-        {
+        for line in std::io::BufReader::new(read).lines().map_while(Result::ok) {
             let _ = tx.send(line);
         }
     });
     rx
+}
+
+/// Lines `tern sync --watch` writes to stderr, as they come.
+fn stderr_lines(child: &mut std::process::Child) -> std::sync::mpsc::Receiver<String> {
+    lines_of(child.stderr.take().unwrap())
 }
 
 /// The next stderr line containing `what`, within `deadline`.
@@ -168,13 +169,7 @@ fn with_a_session_bus_new_mail_is_a_desktop_notification() {
         .stdout(std::process::Stdio::piped())
         .spawn()
         .expect("dbus-monitor (tests/run installs it)");
-    let (tx, calls) = std::sync::mpsc::channel();
-    let out = monitor.stdout.take().unwrap();
-    std::thread::spawn(move || {
-        for line in std::io::BufReader::new(out).lines().map_while(Result::ok) {
-            let _ = tx.send(line);
-        }
-    });
+    let calls = lines_of(monitor.stdout.take().unwrap());
     // The monitor says it is in place first (a NameAcquired signal, not filtered out).
     let mut seen = Vec::new();
     let ready = Instant::now() + Duration::from_secs(30);

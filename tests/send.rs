@@ -55,9 +55,13 @@ fn tern_send(config: &Path, args: &[&str], stdin: &[u8]) -> Output {
         .spawn()
         .unwrap();
     child.stdin.take().unwrap().write_all(stdin).unwrap();
-    let out = child.wait_with_output().unwrap();
+    logged("send", args, child.wait_with_output().unwrap())
+}
+
+/// The output of `tern WHAT ARGS`, shown in the test's log.
+fn logged(what: &str, args: &[&str], out: Output) -> Output {
     eprintln!(
-        "tern send {args:?}: {:?}\nstdout: {}\nstderr: {}",
+        "tern {what} {args:?}: {:?}\nstdout: {}\nstderr: {}",
         out.status,
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
@@ -517,13 +521,7 @@ fn tern_outbox(config: &Path, args: &[&str]) -> Output {
         .args(args)
         .output()
         .unwrap();
-    eprintln!(
-        "tern outbox {args:?}: {:?}\nstdout: {}\nstderr: {}",
-        out.status,
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out
+    logged("outbox", args, out)
 }
 
 #[test]

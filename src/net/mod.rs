@@ -215,6 +215,30 @@ pub async fn connect_tls(
     Ok(Box::new(start_tls(tcp, host, config).await?))
 }
 
+/// A TLS server on loopback with a self-signed certificate no client trusts: it accepts one
+/// connection and its handshake. Its port. (Tests of what tern says about untrusted servers.)
+#[cfg(test)]
+pub(crate) async fn self_signed_tls_port() -> u16 {
+    let key = rcgen::generate_simple_self_signed(vec!["localhost".to_string()]).unwrap();
+    let server_config = rustls::ServerConfig::builder_with_provider(provider())
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_no_client_auth()
+        .with_single_cert(
+            vec![key.cert.der().clone()],
+            rustls::pki_types::PrivatePkcs8KeyDer::from(key.signing_key.serialize_der()).into(),
+        )
+        .unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        let (sock, _) = listener.accept().await.unwrap();
+        let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(server_config));
+        let _ = acceptor.accept(sock).await;
+    });
+    port
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -267,23 +291,7 @@ mod tests {
 
     #[tokio::test]
     async fn an_untrusted_certificate_says_how_to_trust_its_ca() {
-        let key = rcgen::generate_simple_self_signed(vec!["localhost".to_string()]).unwrap();
-        let server_config = rustls::ServerConfig::builder_with_provider(provider())
-            .with_safe_default_protocol_versions()
-            .unwrap()
-            .with_no_client_auth()
-            .with_single_cert(
-                vec![key.cert.der().clone()],
-                rustls::pki_types::PrivatePkcs8KeyDer::from(key.signing_key.serialize_der()).into(),
-            )
-            .unwrap();
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let port = listener.local_addr().unwrap().port();
-        tokio::spawn(async move {
-            let (sock, _) = listener.accept().await.unwrap();
-            let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(server_config));
-            let _ = acceptor.accept(sock).await;
-        });
+        let port = super::self_signed_tls_port().await;
         let tcp = connect_tcp("127.0.0.1", port).await.unwrap();
         let e = start_tls(tcp, "localhost", tls_config(None).unwrap())
             .await

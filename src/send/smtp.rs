@@ -359,7 +359,6 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::sync::Arc;
 
     fn server(port: u16, security: &str) -> ServerConfig {
         crate::config::Config::parse(
@@ -410,26 +409,7 @@ mod tests {
 
     #[tokio::test]
     async fn an_untrusted_certificate_fails_for_good_and_names_ca_file() {
-        let key = rcgen::generate_simple_self_signed(vec!["localhost".to_string()]).unwrap();
-        let config = rustls::ServerConfig::builder_with_provider(Arc::new(
-            rustls::crypto::ring::default_provider(),
-        ))
-        .with_safe_default_protocol_versions()
-        .unwrap()
-        .with_no_client_auth()
-        .with_single_cert(
-            vec![key.cert.der().clone()],
-            rustls::pki_types::PrivatePkcs8KeyDer::from(key.signing_key.serialize_der()).into(),
-        )
-        .unwrap();
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let port = listener.local_addr().unwrap().port();
-        tokio::spawn(async move {
-            let (sock, _) = listener.accept().await.unwrap();
-            let _ = tokio_rustls::TlsAcceptor::from(Arc::new(config))
-                .accept(sock)
-                .await;
-        });
+        let port = crate::net::self_signed_tls_port().await;
         let a = deliver(&server(port, "tls"), None, "a@b.c", &[], b"x", nothing).await;
         let Attempt::Failed { reply, .. } = a else {
             panic!("not retried: {a:?}")
