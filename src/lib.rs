@@ -16,9 +16,13 @@
 //!                  the queue of the user's actions, the outbox, the full-text index
 //! worker.rs        the shared account worker: one task per account whatever its protocol;
 //!                  Commands in, Events out (after the cache committed), connection state,
-//!                  password, reconnect with backoff. A protocol implements worker::Protocol
-//! runtime.rs       starts the workers for the UI (and `tern sync --watch`): one per account,
-//!                  each with its own cache connection, one event channel; the outbox workers
+//!                  password, reconnect with backoff. A protocol implements worker::Protocol.
+//!                  worker/queue.rs: the bounded queues (commands in, events out) that never
+//!                  block a sender and merge what adds nothing
+//! runtime.rs       starts the workers for the UI (and `tern sync --watch`): one per account
+//!                  (by its AccountId, `runtime::register`), each with its own cache
+//!                  connection, one event queue; the outbox workers
+//! notify.rs        new mail announced: which arrivals are news, desktop/terminal/bell, hook
 //! sync/            IMAP, the only code that speaks it:
 //!   engine.rs        the IMAP Protocol: a session syncs, serves commands, IDLEs, re-checks
 //!   pass.rs          sync passes: the cache brought to the server's state, mailbox by mailbox
@@ -75,7 +79,9 @@
 //! mailbox counts and, when the change is on screen, the visible page again
 //! (`Cmd::LoadMailboxes`, then `Cmd::LoadEnvelopes` or `Cmd::LoadThreads`), and the answers are
 //! drawn. The store is the single source of truth: events
-//! only say what to read again. Bodies follow in the background (`sync::bodies`). A POP3 account
+//! only say what to read again. Mail that came above a mailbox's newest cached UID is also
+//! reported as `Event::Arrived`; `update` asks `Cmd::Announce`, whose effect asks the store
+//! which of it is news (`Store::new_mail`) and tells the user (`notify`). Bodies follow in the background (`sync::bodies`). A POP3 account
 //! does the same by polling (`pop3::fetch`).
 //!
 //! # Where a change goes
