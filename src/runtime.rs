@@ -131,7 +131,7 @@ impl Runtime {
             by_address: account.signatures.clone(),
         };
         let (kick, task) = crate::send::spawn_worker(account, store, move |r| {
-            if (r.sent_copy || r.to_drafts)
+            if (r.sent_copy || r.to_drafts || r.original_flagged)
                 && let Some(e) = &engine
             {
                 e.send(Command::Replay);

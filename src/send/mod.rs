@@ -31,6 +31,8 @@ pub struct Report {
     pub sent_copy: bool,
     /// Refused for good: the message went back to the Drafts folder to be edited.
     pub to_drafts: bool,
+    /// Sent: the original it answers (or forwards) got its flag, queued for the server.
+    pub original_flagged: bool,
 }
 
 /// A unique token for a Message-ID: time and randomness (std's per-process random hash keys),
@@ -135,6 +137,7 @@ pub async fn send_one(
         retry_at: None,
         sent_copy: false,
         to_drafts: false,
+        original_flagged: false,
     };
     let claimed = store
         .call(move |s| s.outbox_claim(id))
@@ -186,6 +189,12 @@ pub async fn send_one(
                 text += &format!("; refused {}: {}", r.rcpt, r.reply);
             }
             set(OutState::Sent, text.clone(), None).await?;
+            // Only now is the original answered (or forwarded).
+            let original_flagged = !store
+                .call(move |s| s.outbox_flag_original(id))
+                .await
+                .map_err(|e| e.to_string())?
+                .is_empty();
             // Recipients refused for now get their own queued copy.
             let later: Vec<String> = refused
                 .iter()
@@ -218,6 +227,7 @@ pub async fn send_one(
             Report {
                 refused,
                 sent_copy,
+                original_flagged,
                 ..report(OutState::Sent, text)
             }
         }

@@ -6,6 +6,7 @@ use rusqlite::{OptionalExtension, params};
 
 use super::{Result, Store, now};
 use crate::domain::message::MessageMeta;
+use crate::domain::triage::FlagName;
 use crate::domain::{AccountId, Address, Flags, MailboxId, MsgId, Role, Uid};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -100,6 +101,48 @@ impl Store {
             ],
         )?;
         Ok(self.conn.last_insert_rowid())
+    }
+
+    /// Once outbox row `id` is sent, `original` gets `flag` (a reply's original \Answered, a
+    /// forward's $Forwarded): see [`Store::outbox_flag_original`].
+    pub fn outbox_then_flag(&mut self, id: i64, original: MsgId, flag: FlagName) -> Result<()> {
+        let flag = match flag {
+            FlagName::Answered => "answered",
+            FlagName::Forwarded => "forwarded",
+            FlagName::Seen | FlagName::Flagged => return Ok(()), // not what a send sets
+        };
+        self.conn.execute(
+            "UPDATE outbox SET original = ?2, original_flag = ?3 WHERE id = ?1",
+            params![id, original.0, flag],
+        )?;
+        Ok(())
+    }
+
+    /// Outbox row `id` was sent: its original (if it has one, still cached) gets its flag, in
+    /// the cache and queued for the server, once. Returns the accounts whose engines have
+    /// work.
+    pub fn outbox_flag_original(&mut self, id: i64) -> Result<Vec<AccountId>> {
+        let found: Option<(Option<i64>, Option<String>)> = self
+            .conn
+            .query_row(
+                "SELECT original, original_flag FROM outbox WHERE id = ?1",
+                [id],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()?;
+        let Some((Some(original), Some(flag))) = found else {
+            return Ok(Vec::new());
+        };
+        let flag = match flag.as_str() {
+            "forwarded" => FlagName::Forwarded,
+            _ => FlagName::Answered,
+        };
+        let (accounts, _) = self.set_flag(&[MsgId(original)], flag, true)?;
+        self.conn.execute(
+            "UPDATE outbox SET original = NULL, original_flag = NULL WHERE id = ?1",
+            [id],
+        )?;
+        Ok(accounts)
     }
 
     pub fn outbox_get(&self, id: i64) -> Result<Option<OutboxRow>> {

@@ -240,6 +240,12 @@ ALTER TABLE outbox ADD COLUMN owner TEXT;
     r#"
 ALTER TABLE bodies ADD COLUMN big BLOB;
 "#,
+    // 13: the message a reply answers (a forward forwards) and the flag it gets once the
+    // reply is sent: not before, so a reply that never leaves does not mark it answered.
+    r#"
+ALTER TABLE outbox ADD COLUMN original INTEGER;
+ALTER TABLE outbox ADD COLUMN original_flag TEXT;
+"#,
 ];
 
 /// The migration after which the full-text index is rebuilt from the cached bodies.

@@ -730,6 +730,32 @@ fn only_one_sender_claims_a_queued_message() {
 }
 
 #[test]
+fn a_replys_original_is_answered_once_the_reply_is_sent_not_before() {
+    let (mut s, a, mb) = setup();
+    let original = insert(
+        &mut s,
+        mb,
+        &[msg(1, "From: b@x.example\nSubject: hi\nMessage-ID: <o@x>\n\nhello\n")],
+        true,
+    )[0];
+    let answered = |s: &Store| s.envelopes_by_ids(&[original]).unwrap()[0].flags.answered;
+    let id = s
+        .enqueue(a, "me@example.com", &["b@x.example".into()], b"raw")
+        .unwrap();
+    s.outbox_then_flag(id, original, FlagName::Answered).unwrap();
+    assert!(!answered(&s), "queued is not sent");
+    assert_eq!(s.outbox_flag_original(id).unwrap(), vec![a]);
+    assert!(answered(&s));
+    // Once: the flag is queued for the server one time.
+    assert!(s.outbox_flag_original(id).unwrap().is_empty());
+    // A message with no original changes nothing.
+    let other = s
+        .enqueue(a, "me@example.com", &["b@x.example".into()], b"raw")
+        .unwrap();
+    assert!(s.outbox_flag_original(other).unwrap().is_empty());
+}
+
+#[test]
 fn the_index_is_rebuilt_when_its_schema_changes() {
     let dir = tempfile::tempdir().unwrap();
     let raw = b"From: a@x.example\r\nSubject: hello\r\n\r\nthe quokka text\r\n";
@@ -766,6 +792,8 @@ fn the_index_is_rebuilt_when_its_schema_changes() {
                  ALTER TABLE pending_actions DROP COLUMN waiting;
                  ALTER TABLE outbox DROP COLUMN owner;
                  ALTER TABLE bodies DROP COLUMN big;
+                 ALTER TABLE outbox DROP COLUMN original;
+                 ALTER TABLE outbox DROP COLUMN original_flag;
                  PRAGMA user_version = 7;",
             )
             .unwrap();

@@ -149,8 +149,9 @@ pub async fn attach(path: PathBuf) -> Msg {
     })
 }
 
-/// Build the message, put it in the outbox, wake the account's outbox worker; the original
-/// of a reply gets \Answered (of a forward $Forwarded), the draft it was written from goes.
+/// Build the message, put it in the outbox, wake the account's outbox worker; the draft it
+/// was written from goes. The original of a reply gets \Answered (of a forward $Forwarded)
+/// once it is sent (the outbox worker does it), not before.
 pub async fn send(
     fx: Effects,
     account: AccountId,
@@ -186,8 +187,8 @@ pub async fn send(
     }
 }
 
-/// The store's part of sending: the outbox row, the address book, the original's flag, the
-/// draft removed. Returns the outbox row and the accounts whose engines have work.
+/// The store's part of sending: the outbox row (with the flag its original gets once it is
+/// sent), the address book, the draft removed. Returns the outbox row and the accounts whose engines have work.
 fn enqueue(
     s: &mut Store,
     account: AccountId,
@@ -210,9 +211,9 @@ fn enqueue(
     };
     if let Some(o) = original {
         if forwarded {
-            flagged = s.set_flag(&[o], FlagName::Forwarded, true)?.0;
+            s.outbox_then_flag(id, o, FlagName::Forwarded)?;
         } else if answered {
-            flagged = s.set_flag(&[o], FlagName::Answered, true)?.0;
+            s.outbox_then_flag(id, o, FlagName::Answered)?;
         }
     }
     if let Some(d) = draft_msg {
