@@ -728,6 +728,7 @@ fn a_rejected_text_and_the_paths_to_attach() {
                     reading: false,
                     choices,
                     choice: Some(1),
+                    resumed: false,
                 },
             })));
         let screen = format!("{}", h.screen().backend());

@@ -358,6 +358,10 @@ pub enum Cmd {
     ResumeDraft {
         msg: MsgId,
     },
+    /// A message given up: the draft this session saved of it goes from Drafts.
+    DropDraft {
+        msg: MsgId,
+    },
     /// The message is given up: its file goes.
     DiscardCompose {
         file: std::path::PathBuf,

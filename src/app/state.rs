@@ -172,6 +172,8 @@ pub struct EditState {
     pub choices: Vec<String>,
     /// The choice tab put in the prompt, if any.
     pub choice: Option<usize>,
+    /// Written from a saved draft: discarding keeps it (only a new one saved here goes).
+    pub resumed: bool,
 }
 
 /// The built-in editor (ratatui-textarea) on a message's text, and when it was last saved.

@@ -316,6 +316,18 @@ async fn save_draft(
     Ok(msg)
 }
 
+/// A message given up: the draft saved of it while it was written goes (here and, through
+/// the queue, on the server).
+pub async fn drop_draft(fx: Effects, msg: MsgId) -> Option<Msg> {
+    match fx.store.call(move |s| s.expunge_messages(&[msg])).await {
+        Ok(accounts) => {
+            fx.engines.replay(&accounts);
+            None
+        }
+        Err(e) => Some(Msg::Failed(format!("cannot remove the draft: {e}"))),
+    }
+}
+
 /// The message is given up: its file goes.
 pub async fn discard(file: PathBuf) -> Msg {
     let _ = tokio::fs::remove_file(&file).await;

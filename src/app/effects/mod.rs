@@ -187,6 +187,7 @@ impl Effects {
                 replaces,
             } => self.answer(compose::autosave(fx, account, draft, replaces)),
             Cmd::DiscardCompose { file } => self.answer(compose::discard(file)),
+            Cmd::DropDraft { msg } => self.answer(compose::drop_draft(fx, msg)),
             Cmd::SuggestAddresses { req, prefix } => {
                 self.answer(compose::suggest(fx.store, req, prefix))
             }

@@ -66,6 +66,7 @@ pub fn on_msg(state: &mut AppState, msg: Msg, cmds: &mut Vec<Cmd>) {
     match msg {
         Msg::ComposeStarted(c) => {
             let mut c = *c;
+            c.edit.resumed = c.draft_msg.is_some();
             if state.builtin_editor {
                 c.builtin = Some(Editor::new(&editable(&c.draft), state.clock.now));
             } else {
@@ -389,8 +390,12 @@ pub fn on_typed(state: &mut AppState, chord: KeyChord, cmds: &mut Vec<Cmd>) {
         c.confirm_discard = false;
         if matches!(chord.key, Key::Char('y') | Key::Char('Y')) {
             let file = c.file.clone();
+            let saved_here = c.draft_msg.filter(|_| !c.edit.resumed);
             close(state);
             cmds.push(Cmd::DiscardCompose { file });
+            if let Some(msg) = saved_here {
+                cmds.push(Cmd::DropDraft { msg });
+            }
         }
         return;
     }

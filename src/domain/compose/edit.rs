@@ -35,14 +35,9 @@ pub fn editable(d: &Draft) -> String {
 /// The text without tern's note lines (and with `\n` line ends).
 pub fn strip_notes(text: &str) -> String {
     let text = text.replace("\r\n", "\n");
-    let mut out: String = text
-        .split_inclusive('\n')
+    text.split_inclusive('\n')
         .filter(|l| !l.starts_with(NOTE))
-        .collect();
-    if text.is_empty() {
-        out.clear();
-    }
-    out
+        .collect()
 }
 
 /// The text to hand back to the editor: a note saying what to fix, then the text.

@@ -250,3 +250,37 @@ fn several_paths_to_attach_are_offered_and_tab_goes_through_them() {
     );
     assert!(compose(&s).edit.choices.is_empty());
 }
+
+#[test]
+fn discarding_drops_the_draft_saved_here_but_keeps_a_resumed_one() {
+    for (resumed, dropped) in [(false, true), (true, false)] {
+        let (mut s, _) = loaded(0);
+        let mut c = compose_state(Kind::New, None, Draft::default(), "/tmp/x/m.txt".into());
+        c.draft_msg = resumed.then_some(MsgId(3));
+        update(&mut s, Msg::ComposeStarted(Box::new(c)));
+        s.editing = None;
+        update(&mut s, Msg::EditorClosed { error: None });
+        update(
+            &mut s,
+            Msg::ComposeReadBack(Box::new(ReadBack {
+                parsed: Err(read_back(TYPO)),
+                saved: Ok(Some(MsgId(9))),
+            })),
+        );
+        typed(&mut s, Key::Char('q'));
+        let cmds = typed(&mut s, Key::Char('y'));
+        let want = if dropped {
+            vec![
+                Cmd::DiscardCompose {
+                    file: "/tmp/x/m.txt".into(),
+                },
+                Cmd::DropDraft { msg: MsgId(9) },
+            ]
+        } else {
+            vec![Cmd::DiscardCompose {
+                file: "/tmp/x/m.txt".into(),
+            }]
+        };
+        assert_eq!(cmds, want, "resumed: {resumed}");
+    }
+}
