@@ -97,6 +97,24 @@ pub fn import(store: &mut Store) -> Result<ImportStats, StoreError> {
     Ok(stats)
 }
 
+/// Who writes from each demo account. Nothing sends (no outbox worker, no server): what is
+/// sent stays in the demo cache's outbox, with a copy in the account's Sent folder.
+pub fn senders(store: &Store) -> Result<Vec<crate::app::effects::Sender>, StoreError> {
+    Ok(store
+        .accounts()?
+        .into_iter()
+        .map(|a| crate::app::effects::Sender {
+            account: a.id,
+            me: vec![crate::domain::Address {
+                name: Some("Robin Quill".into()),
+                email: a.email,
+            }],
+            signatures: Default::default(),
+            kick: None,
+        })
+        .collect())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -88,6 +88,7 @@ fn demo(rt: &tokio::runtime::Runtime) -> anyhow::Result<()> {
     let mut store = Store::open_in_dir(dir.path())?;
     let stats = demo::import(&mut store)?;
     tracing::info!(?stats, "demo mail imported");
+    let senders = demo::senders(&store)?;
     let opts = Options {
         layout: config::Layout::Auto,
         keys: Default::default(),
@@ -107,7 +108,7 @@ fn demo(rt: &tokio::runtime::Runtime) -> anyhow::Result<()> {
         suspend: None,
         editor: None,
         builtin_editor: false,
-        senders: Vec::new(),
+        senders,
         notify: None,
         ring: None,
         notice: None,

@@ -159,6 +159,8 @@ fn a_new_message_written_in_the_built_in_editor() {
     t.wait_for("the built-in editor", WAIT, |s| {
         s.contains("Writing (esc: done")
     });
+    // A new message starts in To: down to the body (From, To, Cc, Bcc, Subject, blank).
+    t.keys(&["Down", "Down", "Down", "Down", "Down"]);
     t.keys(&["-l", "Written right here, in tern."]);
     t.keys(&["Escape"]);
     t.wait_for("the review", WAIT, |s| s.contains("Review (y send"));
@@ -185,5 +187,119 @@ fn a_new_message_written_in_the_built_in_editor() {
         "{:?}",
         m.body_text(0)
     );
+    t.keys(&["q"]);
+}
+
+/// A typo in To: the text goes back to the editor whole, with what to fix on top, and is in
+/// Drafts meanwhile; fixed, it is sent with its text intact.
+#[test]
+fn a_typo_goes_back_to_the_editor_with_the_text_and_is_sent_once_fixed() {
+    let servers = MailServers::start();
+    servers.deliver(
+        ALICE.email,
+        format!(
+            "From: Bob <{}>\r\nTo: {}\r\nSubject: hello\r\n\r\nhi\r\n",
+            BOB.email, ALICE.email
+        )
+        .as_bytes(),
+    );
+    let dir = tempfile::tempdir().unwrap();
+    // The "editor": first run, a typo in To and the text; second run (the note on top, the
+    // text still there), the address fixed.
+    let editor = dir.path().join("editor.sh");
+    std::fs::write(
+        &editor,
+        format!(
+            "#!/bin/sh\nif grep -q '^To: al$' \"$1\"; then\n\
+             grep -q '^# tern: not an address: \"al\" (To)' \"$1\" && \
+             grep -q '^the quarterly plan, line two.$' \"$1\" && \
+             sed -i 's/^To: al$/To: {bob}/' \"$1\"\nelse\n\
+             sed -i -e 's/^To:.*$/To: al/' -e 's/^Subject:.*$/Subject: quarterly plan/' \
+             -e '0,/^$/s/^$/\\nDear Bob,\\nthe quarterly plan, line two./' \"$1\"\nfi\n",
+            bob = BOB.email
+        ),
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&editor, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let ca = servers.ca_pem_path().display().to_string();
+    let cfg = dir.path().join("config.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "data_dir = {data:?}\neditor = {editor:?}\n[[account]]\nname = \"alice\"\n\
+             email = \"{email}\"\n\
+             [account.imap]\nhost = \"{HOST}\"\nport = {imaps}\nsecurity = \"tls\"\n\
+             username = \"{email}\"\npassword = \"{pw}\"\nca_file = {ca:?}\n\
+             [account.smtp]\nhost = \"{HOST}\"\nport = {sub}\nsecurity = \"starttls\"\n\
+             username = \"{email}\"\npassword = \"{pw}\"\nca_file = {ca:?}\n",
+            data = dir.path().join("data").display().to_string(),
+            editor = editor.display().to_string(),
+            email = ALICE.email,
+            pw = ALICE.password,
+            imaps = servers.imaps_port(),
+            sub = servers.submission_port(),
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&cfg, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let bin = env!("CARGO_BIN_EXE_tern");
+    let t = Tmux::start(&format!("{bin} --config {}", cfg.display()), 150, 40);
+    t.wait_for("the synced inbox", WAIT, |s| {
+        s.contains("hello") && s.contains("● alice")
+    });
+    t.keys(&["m"]);
+    let s = t.wait_for("the problem on the review", WAIT, |s| {
+        s.contains("not an address: \"al\" (To)")
+    });
+    assert!(
+        s.contains("the quarterly plan, line two."),
+        "the text is shown: {s}"
+    );
+    // Meanwhile the whole text is in Drafts, on the server.
+    let mut alice = servers.imap(ALICE.email);
+    let deadline = std::time::Instant::now() + WAIT;
+    while alice
+        .search("Drafts", "BODY \"quarterly plan, line two\"")
+        .len()
+        != 1
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the text never reached Drafts"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    t.keys(&["e"]);
+    t.wait_for("the fixed review", WAIT, |s| {
+        s.contains("Review (y send")
+            && !s.contains("not an address")
+            && s.lines().any(|l| {
+                l.split_once("To:       ")
+                    .is_some_and(|(_, to)| to.contains(BOB.email))
+            })
+    });
+    t.keys(&["y"]);
+    t.wait_for("the sent notice", WAIT, |s| s.contains("sent #1"));
+    let uid = servers.wait_for_subject(BOB.email, "INBOX", "quarterly plan", WAIT);
+    let mut bob = servers.imap(BOB.email);
+    let raw = bob.fetch_raw("INBOX", uid);
+    let m = MessageParser::default().parse(&raw).unwrap();
+    let body = m.body_text(0).unwrap();
+    assert!(
+        body.starts_with("Dear Bob,\nthe quarterly plan, line two.")
+            || body.starts_with("Dear Bob,\r\nthe quarterly plan, line two."),
+        "{body}"
+    );
+    assert!(!body.contains("# tern:"), "{body}");
+    // The draft goes once the message is sent.
+    let deadline = std::time::Instant::now() + WAIT;
+    while !alice.search("Drafts", "ALL").is_empty() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the draft stayed in Drafts"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
     t.keys(&["q"]);
 }

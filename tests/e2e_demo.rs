@@ -162,3 +162,41 @@ fn an_abort_leaves_the_terminal_usable() {
         "cooked mode again: {line}"
     );
 }
+
+/// `tern --demo` can try writing: with no server, the message stays in the demo cache's
+/// outbox, a copy is in Sent, and the status line says it was not sent.
+#[test]
+fn demo_composes_into_its_outbox_without_a_server() {
+    let dir = tempfile::tempdir().unwrap();
+    // The "editor": fills To, the subject and the text, as a user would.
+    let editor = dir.path().join("editor.sh");
+    std::fs::write(
+        &editor,
+        "#!/bin/sh\nsed -i -e 's/^To:.*$/To: sam@example.test/' \
+         -e 's/^Subject:.*$/Subject: Trying the demo/' \
+         -e '0,/^$/s/^$/\\nHello from the demo./' \"$1\"\n",
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&editor, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let bin = env!("CARGO_BIN_EXE_tern");
+    let e = editor.display();
+    let t = Tmux::start(&format!("env VISUAL={e} EDITOR={e} {bin} --demo"), 150, 40);
+    t.wait_for("the demo inbox", WAIT, |s| s.contains("Dinner Thursday?"));
+    t.keys(&["m"]);
+    let s = t.wait_for("the review", WAIT, |s| {
+        s.contains("Review (y send") && s.contains("Hello from the demo.")
+    });
+    assert!(s.contains("sam@example.test"), "{s}");
+    t.keys(&["y"]);
+    t.wait_for("the demo notice", WAIT, |s| {
+        s.contains("demo: not sent, see the outbox") && !s.contains("Review (y send")
+    });
+    // In the personal account's Sent folder.
+    t.keys(&["j", "Enter"]);
+    let s = t.wait_for("the Sent folder", WAIT, |s| {
+        s.contains("personal · Sent") && s.contains("Trying the demo")
+    });
+    assert!(!s.contains("Dinner Thursday?"), "{s}");
+    t.keys(&["q"]);
+}

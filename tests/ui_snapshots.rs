@@ -687,8 +687,57 @@ fn the_review_screen_of_a_reply() {
         note: Some("\u{1b}[31mnot an address: bob".into()),
         warned_attachment: false,
         confirm_discard: false,
+        edit: Default::default(),
     })));
     insta::assert_snapshot!(h.screen().backend());
+}
+
+/// Text that cannot be sent as it is: shown whole on the review, what to fix under it; and
+/// the paths that complete the one typed to attach, the chosen one marked.
+#[test]
+fn a_rejected_text_and_the_paths_to_attach() {
+    use tern::domain::compose::{Draft, Kind, Rejected};
+    for (w, h_) in [(80, 24), (200, 50)] {
+        let mut h = Harness::new(w, h_);
+        let text = "From: Robin Quill <robin.quill@northwind.example>\nTo: al\nCc:\nBcc:\n\
+                    Subject: plans\n\nDear Al,\nthe plan is ready.\n";
+        let choices: Vec<String> = (1..=10)
+            .map(|i| format!("~/Documents/report-{i:02}.pdf"))
+            .collect();
+        h.state
+            .overlays
+            .push(Overlay::Compose(Box::new(tern::app::state::Compose {
+                account: tern::domain::AccountId(1),
+                kind: Kind::New,
+                original: None,
+                draft_msg: None,
+                draft: Draft::default(),
+                file: "/tmp/none".into(),
+                attach_input: Some(choices[1].clone()),
+                addr: None,
+                builtin: None,
+                selected: 0,
+                note: Some("not an address: \"al\" (To): e edits again, your text is kept".into()),
+                warned_attachment: false,
+                confirm_discard: false,
+                edit: tern::app::state::EditState {
+                    rejected: Some(Rejected {
+                        problem: "not an address: \"al\" (To)".into(),
+                        text: text.into(),
+                    }),
+                    reading: false,
+                    choices,
+                    choice: Some(1),
+                    resumed: false,
+                },
+            })));
+        let screen = format!("{}", h.screen().backend());
+        assert!(screen.contains("Dear Al,"), "{screen}");
+        insta::assert_snapshot!(
+            format!("a_rejected_text_and_the_paths_to_attach_{w}x{h_}"),
+            screen
+        );
+    }
 }
 
 #[test]
@@ -721,6 +770,7 @@ fn the_built_in_editor() {
             note: None,
             warned_attachment: false,
             confirm_discard: false,
+            edit: Default::default(),
         })));
     insta::assert_snapshot!(h.screen().backend());
 }

@@ -74,6 +74,8 @@ pub enum Done {
 pub enum Queued {
     /// In the outbox as row `id`.
     Sending { id: i64, subject: String },
+    /// In the outbox as row `id`, with a copy in Sent, and nothing sends it (the demo).
+    NotSent { id: i64, subject: String },
     /// Saved in the Drafts folder.
     Drafted,
 }
@@ -163,6 +165,8 @@ pub enum Msg {
     },
     /// The edited text, read back (or what is wrong with it).
     ComposeEdited(Result<Box<crate::domain::compose::Draft>, String>),
+    /// The edited text, read back and saved in Drafts.
+    ComposeReadBack(Box<ReadBack>),
     /// A file to attach was read.
     Attached(Result<crate::domain::compose::Attachment, String>),
     /// Addresses that complete what is typed, best first.
@@ -178,6 +182,8 @@ pub enum Msg {
     PathCompleted {
         input: String,
         completed: String,
+        /// The names that complete it, when there are several.
+        choices: Vec<String>,
     },
     /// The message is in the outbox, or saved in Drafts.
     ComposeQueued(Queued),
@@ -296,15 +302,20 @@ pub enum Cmd {
         msg: Option<MsgId>,
         mailbox: Option<MailboxId>,
     },
-    /// Write the draft's editable text to its file again (to edit once more).
+    /// Write the text to edit to its file again (to edit once more).
     WriteCompose {
         path: std::path::PathBuf,
-        draft: Box<crate::domain::compose::Draft>,
+        text: String,
     },
-    /// Read the edited text back onto `base`.
+    /// Read the edited text back onto `base` (`text`: the built-in editor's, written to the
+    /// file first), and save it in the account's Drafts (replacing `replaces`) before anything
+    /// else: what was written is never lost, even when it cannot be read.
     ReadCompose {
         path: std::path::PathBuf,
         base: Box<crate::domain::compose::Draft>,
+        text: Option<String>,
+        account: AccountId,
+        replaces: Option<MsgId>,
     },
     /// Read a file to attach.
     AttachFile {
@@ -347,6 +358,10 @@ pub enum Cmd {
     ResumeDraft {
         msg: MsgId,
     },
+    /// A message given up: the draft this session saved of it goes from Drafts.
+    DropDraft {
+        msg: MsgId,
+    },
     /// The message is given up: its file goes.
     DiscardCompose {
         file: std::path::PathBuf,
@@ -387,4 +402,12 @@ pub enum Cmd {
     WatchMailbox {
         mailbox: MailboxId,
     },
+}
+
+/// The edited text read back: the draft (or the whole text and what to fix), and where it
+/// was saved (the Drafts message, or why it could not be).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReadBack {
+    pub parsed: Result<crate::domain::compose::Draft, crate::domain::compose::Rejected>,
+    pub saved: Result<Option<MsgId>, String>,
 }

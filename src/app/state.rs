@@ -156,6 +156,24 @@ pub struct Compose {
     /// The user was warned that the text speaks of an attachment and none is attached.
     pub warned_attachment: bool,
     pub confirm_discard: bool,
+    /// The edited text as it is being read back, or as it could not be read.
+    pub edit: EditState,
+}
+
+/// Where the edited text is between the editor and the review.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct EditState {
+    /// The text could not be read: the whole of it and what to fix; the next edit starts from
+    /// it (the draft still holds the last text that could be read).
+    pub rejected: Option<crate::domain::compose::Rejected>,
+    /// The text is being read back and saved: sending waits for it.
+    pub reading: bool,
+    /// The paths that complete what is typed to attach, when there are several (tab cycles).
+    pub choices: Vec<String>,
+    /// The choice tab put in the prompt, if any.
+    pub choice: Option<usize>,
+    /// Written from a saved draft: discarding keeps it (only a new one saved here goes).
+    pub resumed: bool,
 }
 
 /// The built-in editor (ratatui-textarea) on a message's text, and when it was last saved.
@@ -174,8 +192,23 @@ impl Editor {
         let mut area = ratatui_textarea::TextArea::new(
             text.lines().map(crate::domain::sanitize::line).collect(),
         );
-        // Start in the body when there is one: under the header fields' blank line.
-        if let Some(row) = text.lines().position(str::is_empty) {
+        // Start in To when it is empty (a new message), else in the body: under the header
+        // fields' blank line.
+        let head = text.lines().take_while(|l| !l.is_empty());
+        let empty_to = head
+            .enumerate()
+            .find(|(_, l)| l.get(..3).is_some_and(|h| h.eq_ignore_ascii_case("to:")))
+            .filter(|(_, l)| l.get(3..).is_some_and(|v| v.trim().is_empty()));
+        if let Some((row, line)) = empty_to {
+            let shown = crate::domain::sanitize::line(line);
+            area.move_cursor(ratatui_textarea::CursorMove::Jump(
+                row as u16,
+                shown.chars().count() as u16,
+            ));
+            if !shown.ends_with(' ') {
+                area.insert_char(' ');
+            }
+        } else if let Some(row) = text.lines().position(str::is_empty) {
             area.move_cursor(ratatui_textarea::CursorMove::Jump(row as u16 + 1, 0));
         }
         Editor {

@@ -74,6 +74,7 @@ pub fn update(state: &mut AppState, msg: Msg) -> Vec<Cmd> {
         | Msg::ComposeFileWritten
         | Msg::EditorClosed { .. }
         | Msg::ComposeEdited(_)
+        | Msg::ComposeReadBack(_)
         | Msg::Attached(_)
         | Msg::PathCompleted { .. }
         | Msg::Suggestions { .. }

@@ -8,6 +8,9 @@ use mail_builder::headers::message_id::MessageId;
 
 use super::Address;
 
+mod edit;
+pub use edit::{NOTE, Rejected, annotate, editable, parse_editable, read_back, strip_notes};
+
 /// A file to attach, already read.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Attachment {
@@ -307,7 +310,7 @@ pub fn format_address(a: &Address) -> String {
     }
 }
 
-fn format_list(list: &[Address]) -> String {
+pub(crate) fn format_list(list: &[Address]) -> String {
     list.iter()
         .map(format_address)
         .collect::<Vec<_>>()
@@ -467,64 +470,6 @@ pub fn template(
         Kind::New => {}
     }
     d
-}
-
-/// The text the user edits: the header fields they may change, a blank line, the body.
-pub fn editable(d: &Draft) -> String {
-    format!(
-        "From: {}\nTo: {}\nCc: {}\nBcc: {}\nSubject: {}\n\n{}",
-        format_address(&d.from),
-        format_list(&d.to),
-        format_list(&d.cc),
-        format_list(&d.bcc),
-        d.subject,
-        d.body
-    )
-}
-
-/// Read back what the user edited onto `base` (which keeps what is not editable: the reply
-/// headers and the attachments).
-pub fn parse_editable(text: &str, base: &Draft) -> Result<Draft, String> {
-    let text = text.replace("\r\n", "\n");
-    let (head, body) = match text.find("\n\n") {
-        Some(i) => (&text[..i + 1], &text[i + 2..]),
-        None => return Err("no blank line between the header fields and the text".into()),
-    };
-    let mut d = base.clone();
-    d.body = body.to_string();
-    let parsed = mail_parser::MessageParser::default()
-        .parse_headers(head.as_bytes())
-        .ok_or("the header fields cannot be read")?;
-    let list = |h: mail_parser::HeaderName<'static>| -> Result<Vec<Address>, String> {
-        let Some(l) = parsed.header(h).and_then(|v| v.as_address()) else {
-            return Ok(Vec::new());
-        };
-        let mut out = Vec::new();
-        for a in l.iter() {
-            match a.address().map(str::trim).filter(|e| e.contains('@')) {
-                Some(e) => out.push(Address {
-                    name: a.name().map(str::to_string),
-                    email: e.to_string(),
-                }),
-                None => {
-                    let what = a.name().or(a.address()).unwrap_or_default();
-                    if !what.trim().is_empty() {
-                        return Err(format!("not an address: {what}"));
-                    }
-                }
-            }
-        }
-        Ok(out)
-    };
-    use mail_parser::HeaderName as H;
-    d.to = list(H::To)?;
-    d.cc = list(H::Cc)?;
-    d.bcc = list(H::Bcc)?;
-    if let Some(f) = list(H::From)?.into_iter().next() {
-        d.from = f;
-    }
-    d.subject = parsed.subject().unwrap_or_default().to_string();
-    Ok(d)
 }
 
 /// Whether the text (not what it quotes) speaks of an attachment.

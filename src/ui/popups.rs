@@ -61,7 +61,9 @@ fn draw_compose(f: &mut Frame, area: Rect, c: &crate::app::state::Compose, theme
         "─".repeat(inner.width as usize),
         Style::default().fg(theme.dim),
     )));
-    for l in d.body.lines() {
+    // Text that cannot be read yet is shown whole, as the user wrote it.
+    let text = c.edit.rejected.as_ref().map_or(&d.body, |r| &r.text);
+    for l in text.lines() {
         lines.push(Line::from(sanitize::line(l)));
     }
     f.render_widget(Paragraph::new(lines), inner);
@@ -131,6 +133,7 @@ fn push_prompts(lines: &mut Vec<Line<'static>>, c: &crate::app::state::Compose, 
             Span::raw(sanitize::line(input)),
             Span::styled("▏", Style::default().fg(theme.accent)),
         ]));
+        push_choices(lines, c, theme);
     }
     if let Some(p) = &c.addr {
         let field = match p.field {
@@ -170,6 +173,41 @@ fn push_prompts(lines: &mut Vec<Line<'static>>, c: &crate::app::state::Compose, 
         lines.push(Line::from(Span::styled(
             sanitize::line(note),
             Style::default().fg(theme.error),
+        )));
+    }
+}
+
+/// The paths that complete the one typed to attach, by name (tab goes through them): the
+/// chosen one and those before it, five at most.
+fn push_choices(lines: &mut Vec<Line<'static>>, c: &crate::app::state::Compose, theme: &Theme) {
+    const SHOWN: usize = 5;
+    let choices = &c.edit.choices;
+    if choices.is_empty() {
+        return;
+    }
+    let chosen = c.edit.choice;
+    let first = chosen.map_or(0, |i| i.saturating_sub(SHOWN - 1));
+    let name = |p: &str| {
+        let trimmed = p.trim_end_matches('/');
+        let n = trimmed.rsplit('/').next().unwrap_or(trimmed);
+        format!("{n}{}", if p.ends_with('/') { "/" } else { "" })
+    };
+    for (i, p) in choices.iter().enumerate().skip(first).take(SHOWN) {
+        let style = if Some(i) == chosen {
+            theme.selected()
+        } else {
+            Style::default().fg(theme.dim)
+        };
+        lines.push(Line::from(Span::styled(
+            format!("  {}", sanitize::line(&name(p))),
+            style,
+        )));
+    }
+    let more = choices.len().saturating_sub(first + SHOWN);
+    if more > 0 {
+        lines.push(Line::from(Span::styled(
+            format!("  … {more} more (tab)"),
+            Style::default().fg(theme.dim),
         )));
     }
 }

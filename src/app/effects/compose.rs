@@ -112,24 +112,50 @@ fn opened(
         note: None,
         warned_attachment: false,
         confirm_discard: false,
+        edit: Default::default(),
     }))
 }
 
-/// Write the draft's editable text to its file again (to edit once more).
-pub fn write(path: PathBuf, draft: Box<Draft>) -> Msg {
-    match write_private(&path, &compose::editable(&draft)) {
+/// Write the text to edit to its file again (to edit once more).
+pub fn write(path: PathBuf, text: String) -> Msg {
+    match write_private(&path, &text) {
         Ok(()) => Msg::ComposeFileWritten,
         Err(e) => Msg::Failed(e),
     }
 }
 
-/// Read the edited text back onto `base`.
-pub async fn read(path: PathBuf, base: Box<Draft>) -> Msg {
-    let text = match tokio::fs::read_to_string(&path).await {
-        Ok(t) => t,
-        Err(e) => return Msg::ComposeEdited(Err(format!("{}: {e}", path.display()))),
+/// Read the edited text back onto `base` (the built-in editor's `text` is written to the
+/// file first), and save it in Drafts before anything else: the whole text as the body when
+/// it cannot be read, so what the user wrote is kept whatever happens next.
+pub async fn read(
+    fx: Effects,
+    path: PathBuf,
+    base: Box<Draft>,
+    text: Option<String>,
+    account: AccountId,
+    replaces: Option<MsgId>,
+) -> Msg {
+    let text = match text {
+        Some(t) => {
+            // The file is the copy in the data dir; Drafts is the second.
+            let _ = write_private(&path, &t);
+            t
+        }
+        None => match tokio::fs::read_to_string(&path).await {
+            Ok(t) => t,
+            Err(e) => return Msg::ComposeEdited(Err(format!("{}: {e}", path.display()))),
+        },
     };
-    Msg::ComposeEdited(compose::parse_editable(&text, &base).map(Box::new))
+    let parsed = compose::read_back(&text, &base);
+    let keep = match &parsed {
+        Ok(d) => d.clone(),
+        Err(r) => Draft {
+            body: r.text.clone(),
+            ..(*base).clone()
+        },
+    };
+    let saved = save_draft(&fx, account, &keep, replaces).await.map(Some);
+    Msg::ComposeReadBack(Box::new(super::super::msg::ReadBack { parsed, saved }))
 }
 
 /// Read a file to attach.
@@ -165,23 +191,35 @@ pub async fn send(
     let now = chrono::Utc::now().timestamp();
     let built = compose::build(&draft, now, &unique);
     let subject = draft.subject.clone();
+    let kick = fx
+        .senders
+        .iter()
+        .find(|s| s.account == account)
+        .and_then(|s| s.kick.clone());
+    // No outbox worker (the demo): the message stays in the outbox, a copy goes to Sent.
+    let local = kick.is_none();
     let queued = fx
         .store
-        .call(move |s| enqueue(s, account, &draft, &built, original, kind, draft_msg))
+        .call(move |s| {
+            let done = enqueue(s, account, &draft, &built, original, kind, draft_msg)?;
+            if local {
+                let meta = crate::domain::message::parse(&built.raw).meta;
+                s.queue_sent_copy(account, &built.raw, &meta)?;
+            }
+            Ok(done)
+        })
         .await;
     match queued {
         Ok((id, flagged)) => {
-            if let Some(k) = fx
-                .senders
-                .iter()
-                .find(|s| s.account == account)
-                .and_then(|s| s.kick.as_ref())
-            {
+            if let Some(k) = kick {
                 k.now();
             }
             fx.engines.replay(&flagged);
             let _ = tokio::fs::remove_file(&file).await;
-            Msg::ComposeQueued(Queued::Sending { id, subject })
+            Msg::ComposeQueued(match local {
+                true => Queued::NotSent { id, subject },
+                false => Queued::Sending { id, subject },
+            })
         }
         Err(e) => Msg::Failed(format!("the outbox: {e}")),
     }
@@ -277,6 +315,18 @@ async fn save_draft(
     })?;
     fx.engines.replay(&[account]);
     Ok(msg)
+}
+
+/// A message given up: the draft saved of it while it was written goes (here and, through
+/// the queue, on the server).
+pub async fn drop_draft(fx: Effects, msg: MsgId) -> Option<Msg> {
+    match fx.store.call(move |s| s.expunge_messages(&[msg])).await {
+        Ok(accounts) => {
+            fx.engines.replay(&accounts);
+            None
+        }
+        Err(e) => Some(Msg::Failed(format!("cannot remove the draft: {e}"))),
+    }
 }
 
 /// The message is given up: its file goes.

@@ -50,13 +50,17 @@ pub fn open_link(url: &str) -> Option<Msg> {
 
 /// Complete a path typed to attach, off the async workers.
 pub async fn complete(input: String) -> Msg {
-    let completed = tokio::task::spawn_blocking({
+    let (completed, choices) = tokio::task::spawn_blocking({
         let input = input.clone();
-        move || complete_path(&input)
+        move || path_choices(&input)
     })
     .await
-    .unwrap_or_else(|_| input.clone());
-    Msg::PathCompleted { input, completed }
+    .unwrap_or_else(|_| (input.clone(), Vec::new()));
+    Msg::PathCompleted {
+        input,
+        completed,
+        choices,
+    }
 }
 
 /// The program and arguments that open `url`: `$BROWSER` when set (its first word is the
@@ -214,6 +218,16 @@ pub fn expand_home(p: &Path) -> PathBuf {
 /// Complete a path being typed: to the longest prefix the matching names share (a directory
 /// gets its slash). Reads the directory: a small, bounded look at the user's own files.
 pub fn complete_path(input: &str) -> String {
+    path_choices(input).0
+}
+
+/// The most paths offered to choose from.
+const MAX_CHOICES: usize = 200;
+
+/// [`complete_path`], and the paths that complete it when there are several (sorted, a
+/// directory with its slash, at most 200).
+// Long: the directory read and the common prefix, one walk over the names.
+pub fn path_choices(input: &str) -> (String, Vec<String>) {
     let expanded = match (input.strip_prefix("~/"), std::env::var_os("HOME")) {
         (Some(rest), Some(home)) => PathBuf::from(home).join(rest),
         _ => PathBuf::from(input),
@@ -238,7 +252,7 @@ pub fn complete_path(input: &str) -> String {
         dir.clone()
     };
     let Ok(entries) = std::fs::read_dir(&dir_for_read) else {
-        return input.to_string();
+        return (input.to_string(), Vec::new());
     };
     let names: Vec<(String, bool)> = entries
         .flatten()
@@ -250,8 +264,19 @@ pub fn complete_path(input: &str) -> String {
         })
         .collect();
     let Some((first, _)) = names.first() else {
-        return input.to_string();
+        return (input.to_string(), Vec::new());
     };
+    let head = &input[..input.len() - prefix.len()];
+    let mut choices: Vec<String> = if names.len() > 1 {
+        names
+            .iter()
+            .map(|(n, d)| format!("{head}{n}{}", if *d { "/" } else { "" }))
+            .collect()
+    } else {
+        Vec::new()
+    };
+    choices.sort();
+    choices.truncate(MAX_CHOICES);
     let mut common = first.clone();
     for (n, _) in &names[1..] {
         while !n.starts_with(&common) {
@@ -259,15 +284,14 @@ pub fn complete_path(input: &str) -> String {
         }
     }
     if common.len() <= prefix.len() && names.len() > 1 {
-        return input.to_string();
+        return (input.to_string(), choices);
     }
     let slash = if names.len() == 1 && names[0].1 {
         "/"
     } else {
         ""
     };
-    let head = &input[..input.len() - prefix.len()];
-    format!("{head}{common}{slash}")
+    (format!("{head}{common}{slash}"), choices)
 }
 
 #[cfg(test)]
@@ -287,6 +311,19 @@ mod tests {
         assert_eq!(complete_path(&format!("{d}/ph")), format!("{d}/photos/"));
         assert_eq!(complete_path(&format!("{d}/zz")), format!("{d}/zz"));
         assert_eq!(complete_path(&format!("{d}/.h")), format!("{d}/.hidden"));
+        // Several: the choices, sorted, each a whole path.
+        assert_eq!(
+            super::path_choices(&format!("{d}/")).1,
+            [
+                format!("{d}/photos/"),
+                format!("{d}/report-2025.pdf"),
+                format!("{d}/report-2026.pdf")
+            ]
+        );
+        assert!(
+            super::path_choices(&format!("{d}/ph")).1.is_empty(),
+            "one: none to choose"
+        );
     }
 
     use super::{complete_path, opener};

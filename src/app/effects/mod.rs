@@ -63,6 +63,8 @@ pub struct Sender {
     pub account: AccountId,
     pub me: Vec<crate::domain::Address>,
     pub signatures: crate::domain::compose::Signatures,
+    /// Wakes the account's outbox worker; None: nothing sends from this account (the demo),
+    /// a message stays in the outbox and a copy goes to Sent.
     pub kick: Option<crate::send::Kick>,
 }
 
@@ -152,10 +154,16 @@ impl Effects {
                 self.answer(compose::start(fx, kind, msg, mailbox))
             }
             Cmd::ResumeDraft { msg } => self.answer(compose::resume(fx, msg)),
-            Cmd::WriteCompose { path, draft } => {
-                self.answer(async move { compose::write(path, draft) })
+            Cmd::WriteCompose { path, text } => {
+                self.answer(async move { compose::write(path, text) })
             }
-            Cmd::ReadCompose { path, base } => self.answer(compose::read(path, base)),
+            Cmd::ReadCompose {
+                path,
+                base,
+                text,
+                account,
+                replaces,
+            } => self.answer(compose::read(fx, path, base, text, account, replaces)),
             Cmd::AttachFile { path } => self.answer(compose::attach(path)),
             Cmd::SendCompose {
                 account,
@@ -179,6 +187,7 @@ impl Effects {
                 replaces,
             } => self.answer(compose::autosave(fx, account, draft, replaces)),
             Cmd::DiscardCompose { file } => self.answer(compose::discard(file)),
+            Cmd::DropDraft { msg } => self.answer(compose::drop_draft(fx, msg)),
             Cmd::SuggestAddresses { req, prefix } => {
                 self.answer(compose::suggest(fx.store, req, prefix))
             }

@@ -247,6 +247,7 @@ pub fn execute_on(store: &mut Store, cmd: Cmd) -> crate::store::Result<Option<Ms
         | Cmd::AutosaveDraft { .. }
         | Cmd::ResumeDraft { .. }
         | Cmd::WriteCompose { .. }
+        | Cmd::DropDraft { .. }
         | Cmd::ReadCompose { .. }
         | Cmd::AttachFile { .. }
         | Cmd::DiscardCompose { .. }

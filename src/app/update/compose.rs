@@ -11,6 +11,9 @@ use crate::domain::compose::Kind;
 use crate::domain::compose::{editable, parse_editable};
 use crate::domain::keys::{Action, Key, KeyChord};
 use crate::domain::{ALL_INBOXES, RequestId};
+use edit::text_to_edit;
+
+mod edit;
 
 pub fn on_action(state: &mut AppState, action: Action, cmds: &mut Vec<Cmd>) {
     if state.overlays.compose().is_some() {
@@ -63,6 +66,7 @@ pub fn on_msg(state: &mut AppState, msg: Msg, cmds: &mut Vec<Cmd>) {
     match msg {
         Msg::ComposeStarted(c) => {
             let mut c = *c;
+            c.edit.resumed = c.draft_msg.is_some();
             if state.builtin_editor {
                 c.builtin = Some(Editor::new(&editable(&c.draft), state.clock.now));
             } else {
@@ -80,6 +84,7 @@ pub fn on_msg(state: &mut AppState, msg: Msg, cmds: &mut Vec<Cmd>) {
         m @ (Msg::ComposeFileWritten | Msg::EditorClosed { .. } | Msg::ComposeEdited(_)) => {
             on_editor_msg(state, m, cmds)
         }
+        Msg::ComposeReadBack(rb) => edit::on_read_back(state, *rb),
         Msg::Attached(result) => {
             let Some(c) = state.overlays.compose_mut() else {
                 return;
@@ -93,13 +98,11 @@ pub fn on_msg(state: &mut AppState, msg: Msg, cmds: &mut Vec<Cmd>) {
                 Err(e) => c.note = Some(e),
             }
         }
-        Msg::PathCompleted { input, completed } => {
-            if let Some(c) = state.overlays.compose_mut()
-                && c.attach_input.as_deref() == Some(input.as_str())
-            {
-                c.attach_input = Some(completed);
-            }
-        }
+        Msg::PathCompleted {
+            input,
+            completed,
+            choices,
+        } => edit::on_completed(state, input, completed, choices),
         Msg::Suggestions { req, list } => {
             if let Some(c) = state.overlays.compose_mut()
                 && let Some(p) = &mut c.addr
@@ -115,6 +118,10 @@ pub fn on_msg(state: &mut AppState, msg: Msg, cmds: &mut Vec<Cmd>) {
                 Queued::Sending { id, subject } => {
                     format!("sending #{id}: {}", crate::domain::sanitize::line(&subject))
                 }
+                Queued::NotSent { id, subject } => format!(
+                    "demo: not sent, see the outbox (#{id}) and Sent: {}",
+                    crate::domain::sanitize::line(&subject)
+                ),
                 Queued::Drafted => "saved in Drafts".into(),
             });
         }
@@ -136,16 +143,14 @@ fn on_editor_msg(state: &mut AppState, msg: Msg, cmds: &mut Vec<Cmd>) {
             };
             match error {
                 Some(e) => c.note = Some(e),
-                None => cmds.push(Cmd::ReadCompose {
-                    path: c.file.clone(),
-                    base: Box::new(c.draft.clone()),
-                }),
+                None => edit::editor_done(c, cmds),
             }
         }
         Msg::ComposeEdited(result) => {
             let Some(c) = state.overlays.compose_mut() else {
                 return;
             };
+            c.edit.reading = false;
             match result {
                 Ok(d) => {
                     c.draft = *d;
@@ -164,7 +169,7 @@ fn close(state: &mut AppState) {
 }
 
 /// Keys in the built-in editor: esc is done (back to the review), the rest edits.
-fn on_editor_key(state: &mut AppState, chord: KeyChord) {
+fn on_editor_key(state: &mut AppState, chord: KeyChord, cmds: &mut Vec<Cmd>) {
     let Some(c) = state.overlays.compose_mut() else {
         return;
     };
@@ -174,14 +179,7 @@ fn on_editor_key(state: &mut AppState, chord: KeyChord) {
         Key::Esc => {
             let text = ed.text();
             c.builtin = None;
-            match parse_editable(&text, &c.draft) {
-                Ok(d) => {
-                    c.draft = d;
-                    c.note = None;
-                }
-                Err(e) => c.note = Some(format!("{e}: e edits again")),
-            }
-            return;
+            return edit::builtin_done(c, text, cmds);
         }
         Key::Char(ch) => T::Char(ch),
         Key::Enter => T::Enter,
@@ -332,9 +330,17 @@ fn on_attach_key(attach_input: &mut Option<String>, chord: KeyChord, cmds: &mut 
 
 /// Send the reviewed message, unless it has no recipient or seems to miss an attachment.
 fn send(c: &mut Compose, cmds: &mut Vec<Cmd>) {
+    if let Some(r) = &c.edit.rejected {
+        c.note = Some(format!("{}: e edits again, your text is kept", r.problem));
+        return;
+    }
     let d = &c.draft;
     if d.to.is_empty() && d.cc.is_empty() && d.bcc.is_empty() {
         c.note = Some("no recipient: e to edit, then add To".into());
+        return;
+    }
+    if c.edit.reading {
+        c.note = Some("the text is still being read back: y again in a moment".into());
         return;
     }
     if d.attachments.is_empty()
@@ -368,32 +374,39 @@ pub fn on_typed(state: &mut AppState, chord: KeyChord, cmds: &mut Vec<Cmd>) {
         .compose()
         .is_some_and(|c| c.builtin.is_some())
     {
-        return on_editor_key(state, chord);
+        return on_editor_key(state, chord, cmds);
     }
     let Some(c) = state.overlays.compose_mut() else {
         return;
     };
     let ctrl = chord.ctrl;
     if c.attach_input.is_some() {
+        if edit::on_choice_key(c, chord) {
+            return;
+        }
         return on_attach_key(&mut c.attach_input, chord, cmds);
     }
     if c.confirm_discard {
         c.confirm_discard = false;
         if matches!(chord.key, Key::Char('y') | Key::Char('Y')) {
             let file = c.file.clone();
+            let saved_here = c.draft_msg.filter(|_| !c.edit.resumed);
             close(state);
             cmds.push(Cmd::DiscardCompose { file });
+            if let Some(msg) = saved_here {
+                cmds.push(Cmd::DropDraft { msg });
+            }
         }
         return;
     }
     match chord.key {
         Key::Char('y') | Key::Enter if !ctrl => send(c, cmds),
         Key::Char('e') if state.builtin_editor => {
-            c.builtin = Some(Editor::new(&editable(&c.draft), state.clock.now));
+            c.builtin = Some(Editor::new(&text_to_edit(c), state.clock.now));
         }
         Key::Char('e') => cmds.push(Cmd::WriteCompose {
             path: c.file.clone(),
-            draft: Box::new(c.draft.clone()),
+            text: text_to_edit(c),
         }),
         Key::Char('a') => {
             c.attach_input = Some(String::new());
@@ -415,7 +428,7 @@ pub fn on_typed(state: &mut AppState, chord: KeyChord, cmds: &mut Vec<Cmd>) {
         }
         Key::Char('s') => cmds.push(Cmd::SaveDraft {
             account: c.account,
-            draft: Box::new(c.draft.clone()),
+            draft: Box::new(edit::to_keep(c)),
             replaces: c.draft_msg,
             file: c.file.clone(),
         }),

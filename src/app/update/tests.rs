@@ -1078,6 +1078,10 @@ fn the_built_in_editor_writes_autosaves_and_returns_to_the_review() {
     assert!(s.editing.is_none(), "no terminal handed over");
     let ed = s.overlays.compose().unwrap().builtin.as_ref().unwrap();
     assert!(ed.text().contains("> quoted") && !ed.text().contains('\x1b'));
+    // A new message starts in To: down to the body.
+    for _ in 0..5 {
+        typed(&mut s, Key::Down);
+    }
     for ch in "Hi!".chars() {
         typed(&mut s, Key::Char(ch));
     }
@@ -1185,6 +1189,7 @@ fn compose_state(
         note: None,
         warned_attachment: false,
         confirm_discard: false,
+        edit: Default::default(),
     }
 }
 
@@ -1387,6 +1392,7 @@ fn a_global_search_merges_and_marks_what_the_server_found() {
     assert!(s.error.as_ref().unwrap().contains("unknown command `frob`"));
 }
 
+mod compose_fix;
 mod news;
 mod overlays;
 
