@@ -359,7 +359,31 @@ pub struct AppState {
     pub builtin_editor: bool,
     /// A search (or a filter of the list) is on.
     pub search: Option<SearchState>,
+    /// The message being read in the focused reader, and the one waiting for its mark-read
+    /// delay (see `update::readstate`).
+    pub read: ReadMark,
+    /// When the notice and the error on the status line were set (seconds since the epoch),
+    /// and the full text of the last error (see `update::status`).
+    pub status: StatusTimes,
     next_req: RequestId,
+}
+
+/// What the user opened to read (moving the cursor only previews).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ReadMark {
+    /// The message shown in the focused reader (or full screen).
+    pub reading: Option<MsgId>,
+    /// The message to mark read when its delay is over, if still read then.
+    pub pending: Option<MsgId>,
+}
+
+/// The status line's notices age: when each was set, and the last error in full.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct StatusTimes {
+    pub notice_at: i64,
+    pub error_at: i64,
+    /// The last error, whole (the status line may shorten it).
+    pub last_error: Option<String>,
 }
 
 impl AppState {
@@ -395,6 +419,8 @@ impl AppState {
             builtin_editor: false,
             interrupt_armed: false,
             search: None,
+            read: ReadMark::default(),
+            status: StatusTimes::default(),
             next_req: RequestId(1),
         }
     }

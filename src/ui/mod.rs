@@ -485,13 +485,21 @@ fn draw_status(f: &mut Frame, area: Rect, state: &AppState, theme: &Theme) {
             base.fg(theme.accent),
         ));
     }
+    let mut hints = " ?:help  q:quit ";
     if let Some(err) = &state.error {
+        // What is left of the line, the hints too if the error needs them: cut at a word.
+        let used: usize = spans.iter().map(|s| s.width()).sum();
+        let left = (area.width as usize).saturating_sub(used + 2);
+        let err = sanitize::line(err);
+        if err.chars().count() > left.saturating_sub(hints.len()) {
+            hints = "";
+        }
+        let room = left.saturating_sub(hints.len());
         spans.push(Span::styled(
-            format!(" {} ", sanitize::line(err)),
+            format!(" {} ", format::fit_words(&err, room)),
             base.fg(theme.error),
         ));
     }
-    let hints = " ?:help  q:quit ";
     let used: usize = spans.iter().map(|s| s.width()).sum();
     let pad = (area.width as usize).saturating_sub(used + hints.len());
     spans.push(Span::styled(" ".repeat(pad), base));
