@@ -332,11 +332,12 @@ pub struct AppState {
     pub clock: Clock,
     /// The message list is threaded (else flat, newest first).
     pub threaded: bool,
-    /// Opening a message marks it read.
+    /// Opening a message (enter, the reader focused on it) marks it read; a preview does not.
     pub mark_read_on_open: bool,
     /// What lies over the panes (popups, prompts), the last opened on top.
     pub overlays: Overlays,
-    /// The last good news worth a line in the status bar (cleared by the next key).
+    /// The last good news worth a line in the status bar (cleared by the next key, or after a
+    /// while: `update::status`).
     pub notice: Option<String>,
     /// The reader fills the screen (the other panes are hidden).
     pub fullscreen: bool,

@@ -78,7 +78,7 @@ pub fn fit_words(s: &str, width: usize) -> String {
         return cut;
     }
     let kept = &cut[..cut.len() - '…'.len_utf8()];
-    if s[kept.len()..].starts_with(char::is_whitespace) {
+    if kept.ends_with(char::is_whitespace) || s[kept.len()..].starts_with(char::is_whitespace) {
         return format!("{}…", kept.trim_end()); // cut between words
     }
     match kept.trim_end().rfind(char::is_whitespace) {
@@ -127,5 +127,9 @@ mod tests {
             "connection refused…"
         );
         assert_eq!(fit_words("unbreakable", 6), "unbre…");
+        assert_eq!(
+            fit_words("log in to a.b:993: the server", 20),
+            "log in to a.b:993:…"
+        );
     }
 }
