@@ -129,3 +129,35 @@ fn a_long_error_is_cut_at_a_word_and_shown_whole_on_e() {
     assert!(text.contains("user name)"), "{text}");
     insta::assert_snapshot!("last_error_popup_80x24", t.screen().backend());
 }
+
+#[test]
+fn new_mail_shows_at_the_top_of_a_list_left_at_its_top() {
+    use tern::domain::engine::Event as EngineEvent;
+    let mut t = Harness::new(80, 24);
+    let inbox = t.state.list.mailbox.unwrap();
+    t.key(Action::NextPane);
+    assert_eq!((t.state.list.selected, t.state.list.top), (0, 0));
+    let raw = b"From: Nadia Brook <nadia@brook.example>\r\nTo: robin@quill.example\r\n\
+        Subject: Just arrived\r\nMessage-ID: <arrived@brook.example>\r\n\
+        Date: Tue, 24 Nov 2026 17:59:00 +0000\r\n\r\nhello\r\n";
+    let msg = tern::store::NewMessage {
+        uid: tern::domain::Uid(9_000),
+        meta: tern::domain::message::parse(raw).meta,
+        flags: Default::default(),
+        internal_date: None,
+        raw: Some(raw),
+    };
+    t.store.insert_messages(inbox, &[msg]).unwrap();
+    let account = t.state.open_mailbox().unwrap().account;
+    t.send(Msg::Engine(EngineEvent::Changed {
+        account,
+        mailbox: Some(inbox),
+    }));
+    assert_eq!((t.state.list.selected, t.state.list.top), (0, 0));
+    assert_eq!(t.state.list.selected_row().unwrap().subject, "Just arrived");
+    assert!(
+        !t.state.list.selected_row().unwrap().flags.seen,
+        "previewed, not read"
+    );
+    insta::assert_snapshot!("new_mail_at_the_top_80x24", t.screen().backend());
+}
