@@ -260,11 +260,10 @@ fn draw_list(f: &mut Frame, area: Rect, state: &AppState, theme: &Theme) {
     if from_w > 0 {
         widths.push(Constraint::Length(from_w as u16));
     }
-    // Narrow: the mailbox column takes from the correspondent's.
-    let who_w = if from_w > 0 && inner.width < 100 {
-        16
-    } else {
-        22
+    // Narrow: the mailbox column takes from the correspondent's, leaving the subject 20.
+    let who_w = match from_w {
+        0 => 22,
+        w => (usize::from(inner.width).saturating_sub(4 + 10 + w + 4 + 20)).clamp(8, 22) as u16,
     };
     widths.extend([Constraint::Length(who_w), Constraint::Fill(1)]);
     let table = Table::new(rows, widths).column_spacing(1);

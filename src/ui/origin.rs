@@ -11,7 +11,8 @@ use unicode_width::UnicodeWidthStr;
 /// The widest the column gets, by the list's width.
 fn cap(list_width: u16) -> usize {
     match list_width {
-        0..=70 => 12,
+        0..=60 => 10,
+        61..=70 => 12,
         71..=120 => 18,
         _ => 28,
     }
