@@ -306,27 +306,14 @@ fn on_motion(state: &mut AppState, motion: Action, cmds: &mut Vec<Cmd>) {
 /// every loaded selected row has it already.
 fn toggle_flag(state: &mut AppState, flag: FlagName, cmds: &mut Vec<Cmd>) {
     let get = |e: &crate::domain::Envelope| flag.is_set(&e.flags);
+    let targets = triage::targets(state);
+    if targets.is_empty() {
+        return;
+    }
     if flag == FlagName::Seen {
-        let targets: Vec<_> = match state.list.marked.is_empty() {
-            true => state
-                .list
-                .selected_row()
-                .map(|e| e.id)
-                .into_iter()
-                .collect(),
-            false => state.list.marked.iter().copied().collect(),
-        };
         readstate::flag_set_by_user(state, &targets);
     }
     let list = &mut state.list;
-    let targets: Vec<crate::domain::MsgId> = if list.marked.is_empty() {
-        match list.selected_row() {
-            Some(e) => vec![e.id],
-            None => return,
-        }
-    } else {
-        list.marked.iter().copied().collect()
-    };
     let on = !list
         .rows
         .iter()

@@ -311,3 +311,30 @@ fn a_notice_at_start_stays_its_time() {
     key(&mut s, Action::LastError);
     assert_eq!(s.notice.as_deref(), Some("no error so far"));
 }
+
+#[test]
+fn in_full_screen_actions_apply_to_the_message_shown_not_a_hidden_selection() {
+    let mut s = reading(5);
+    s.focus = Pane::Messages;
+    key(&mut s, Action::ToggleSelect);
+    key(&mut s, Action::ToggleSelect);
+    assert_eq!(s.list.marked.len(), 2);
+    key(&mut s, Action::Up);
+    key(&mut s, Action::Fullscreen);
+    let shown = s.reader.as_ref().unwrap().msg;
+    let cmds = key(&mut s, Action::ToggleFlag);
+    assert!(
+        matches!(cmds.as_slice(), [Cmd::SetFlag { msgs, .. }] if msgs == &[shown]),
+        "{cmds:?}"
+    );
+    let cmds = key(&mut s, Action::Archive);
+    assert!(
+        matches!(cmds.as_slice(), [Cmd::MoveTo { msgs, .. }] if msgs == &[shown]),
+        "{cmds:?}"
+    );
+    assert_eq!(s.list.marked.len(), 2, "the selection stays for the list");
+    // Back in the list, where the marks show: the selection again.
+    key(&mut s, Action::Fullscreen);
+    let cmds = key(&mut s, Action::ToggleFlag);
+    assert!(matches!(cmds.as_slice(), [Cmd::SetFlag { msgs, .. }] if msgs.len() == 2));
+}
