@@ -148,7 +148,7 @@ impl Inbox {
         rx: tokio::sync::mpsc::Receiver<Msg>,
         engine_events: Option<EventReceiver>,
     ) -> io::Result<Self> {
-        let mut tick = tokio::time::interval(Duration::from_secs(15));
+        let mut tick = tokio::time::interval(Duration::from_secs(update::TICK_SECS));
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         #[cfg(unix)]
         let sigterm = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;

@@ -24,6 +24,8 @@ pub enum Overlay {
     Confirm(Confirm),
     /// A message being written: its review screen, or the built-in editor.
     Compose(Box<Compose>),
+    /// The last error in full (`last_error`).
+    LastError(String),
     /// A command being typed after `:` (in the status line).
     Command(String),
     /// The query of the search in `AppState::search` being typed (in the status line).
@@ -34,9 +36,11 @@ impl Overlay {
     /// Keys go to it as typed (`Msg::Typed`), not through the key bindings.
     pub fn takes_text(&self) -> bool {
         match self {
-            Overlay::Help | Overlay::Links(_) | Overlay::Attachments(_) | Overlay::ActionLog(_) => {
-                false
-            }
+            Overlay::Help
+            | Overlay::Links(_)
+            | Overlay::Attachments(_)
+            | Overlay::ActionLog(_)
+            | Overlay::LastError(_) => false,
             Overlay::Picker(_)
             | Overlay::Confirm(_)
             | Overlay::Compose(_)

@@ -365,11 +365,12 @@ pub struct AppState {
     pub clock: Clock,
     /// The message list is threaded (else flat, newest first).
     pub threaded: bool,
-    /// Opening a message marks it read.
+    /// Opening a message (enter, the reader focused on it) marks it read; a preview does not.
     pub mark_read_on_open: bool,
     /// What lies over the panes (popups, prompts), the last opened on top.
     pub overlays: Overlays,
-    /// The last good news worth a line in the status bar (cleared by the next key).
+    /// The last good news worth a line in the status bar (cleared by the next key, or after a
+    /// while: `update::status`).
     pub notice: Option<String>,
     /// The reader fills the screen (the other panes are hidden).
     pub fullscreen: bool,
@@ -392,7 +393,31 @@ pub struct AppState {
     pub builtin_editor: bool,
     /// A search (or a filter of the list) is on.
     pub search: Option<SearchState>,
+    /// The message being read in the focused reader, and the one waiting for its mark-read
+    /// delay (see `update::readstate`).
+    pub read: ReadMark,
+    /// When the notice and the error on the status line were set (seconds since the epoch),
+    /// and the full text of the last error (see `update::status`).
+    pub status: StatusTimes,
     next_req: RequestId,
+}
+
+/// What the user opened to read (moving the cursor only previews).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ReadMark {
+    /// The message shown in the focused reader (or full screen).
+    pub reading: Option<MsgId>,
+    /// The message to mark read when its delay is over, if still read then.
+    pub pending: Option<MsgId>,
+}
+
+/// The status line's notices age: when each was set, and the last error in full.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct StatusTimes {
+    pub notice_at: i64,
+    pub error_at: i64,
+    /// The last error, whole (the status line may shorten it).
+    pub last_error: Option<String>,
 }
 
 impl AppState {
@@ -428,6 +453,8 @@ impl AppState {
             builtin_editor: false,
             interrupt_armed: false,
             search: None,
+            read: ReadMark::default(),
+            status: StatusTimes::default(),
             next_req: RequestId(1),
         }
     }

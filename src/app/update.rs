@@ -16,37 +16,47 @@ const MARGIN_PAGES: u32 = 1;
 
 pub fn update(state: &mut AppState, msg: Msg) -> Vec<Cmd> {
     let mut cmds = Vec::new();
+    if let Msg::ActionTriggered(_) = msg {
+        state.notice = None; // a key takes the notice away
+    }
+    let before = status::Before::of(state);
+    dispatch(state, msg, &mut cmds);
+    // What follows any message: what the user reads, and the status line's age.
+    readstate::settle(state, &mut cmds);
+    status::settle(state, before);
+    cmds
+}
+
+/// Each message to the code of its concern.
+fn dispatch(state: &mut AppState, msg: Msg, cmds: &mut Vec<Cmd>) {
     match msg {
         Msg::ActionTriggered(action) => {
-            state.notice = None;
-            overlay::route(state, Input::Key(action), &mut cmds);
-            triage::extend_visual(state, &mut cmds);
+            overlay::route(state, Input::Key(action), cmds);
+            triage::extend_visual(state, cmds);
         }
         Msg::Resized(size) => {
             state.size = size;
-            ensure_visible(state, &mut cmds);
-            relayout_reader(state, &mut cmds);
+            ensure_visible(state, cmds);
+            relayout_reader(state, cmds);
         }
-        Msg::Clicked { x, y } => overlay::route(state, Input::Click { x, y }, &mut cmds),
-        Msg::Scrolled { x, y, down } => {
-            overlay::route(state, Input::Wheel { x, y, down }, &mut cmds)
-        }
+        Msg::Clicked { x, y } => overlay::route(state, Input::Click { x, y }, cmds),
+        Msg::Scrolled { x, y, down } => overlay::route(state, Input::Wheel { x, y, down }, cmds),
         Msg::Ticked { now, utc_offset } => {
             state.clock.now = now;
             state.clock.utc_offset = utc_offset;
-            compose::autosave(state, &mut cmds);
+            compose::autosave(state, cmds);
         }
         Msg::MailboxesLoaded {
             accounts,
             mailboxes,
-        } => on_mailboxes(state, accounts, mailboxes, &mut cmds),
+        } => on_mailboxes(state, accounts, mailboxes, cmds),
         m @ (Msg::EnvelopesLoaded { .. } | Msg::ThreadsLoaded { .. }) => {
-            list::on_msg(state, m, &mut cmds)
+            list::on_msg(state, m, cmds)
         }
         m @ (Msg::MessageLoaded { .. } | Msg::ReadDelayElapsed { .. }) => {
-            reader::on_msg(state, m, &mut cmds)
+            reader::on_msg(state, m, cmds)
         }
-        Msg::Engine(event) => on_engine(state, event, &mut cmds),
+        Msg::Engine(event) => on_engine(state, event, cmds),
         Msg::Failed(text) => state.error = Some(text),
         Msg::NewMail { mail, ring } => {
             if let Some(m) = mail.last() {
@@ -68,7 +78,7 @@ pub fn update(state: &mut AppState, msg: Msg) -> Vec<Cmd> {
         Msg::ActionLogLoaded(entries) => {
             state.overlays.replace_or_push(Overlay::ActionLog(entries))
         }
-        Msg::ActionDone(done) => triage::on_done(state, done, &mut cmds),
+        Msg::ActionDone(done) => triage::on_done(state, done, cmds),
         Msg::Marked { req, ids } => triage::on_marked(state, req, ids),
         m @ (Msg::ComposeStarted(_)
         | Msg::ComposeFileWritten
@@ -79,9 +89,9 @@ pub fn update(state: &mut AppState, msg: Msg) -> Vec<Cmd> {
         | Msg::PathCompleted { .. }
         | Msg::Suggestions { .. }
         | Msg::Autosaved { .. }
-        | Msg::ComposeQueued(_)) => compose::on_msg(state, m, &mut cmds),
-        m @ (Msg::Searched { .. } | Msg::ServerHits { .. }) => search::on_msg(state, m, &mut cmds),
-        Msg::Typed(chord) => overlay::route(state, Input::Typed(chord), &mut cmds),
+        | Msg::ComposeQueued(_)) => compose::on_msg(state, m, cmds),
+        m @ (Msg::Searched { .. } | Msg::ServerHits { .. }) => search::on_msg(state, m, cmds),
+        Msg::Typed(chord) => overlay::route(state, Input::Typed(chord), cmds),
         Msg::QuitRequested => state.quit = true,
         Msg::Interrupted if state.overlays.compose().is_some() && !state.interrupt_armed => {
             state.interrupt_armed = true;
@@ -91,7 +101,6 @@ pub fn update(state: &mut AppState, msg: Msg) -> Vec<Cmd> {
         }
         Msg::Interrupted => state.quit = true,
     }
-    cmds
 }
 
 /// An account's engine reported.
@@ -164,6 +173,10 @@ fn on_action(state: &mut AppState, action: Action, cmds: &mut Vec<Cmd>) {
         | Action::Back
         | Action::Fullscreen
         | Action::ToggleLayout => on_pane_action(state, action, cmds),
+        Action::ToggleSelect if state.focus == Pane::Reader || state.fullscreen => {
+            // Like mutt's pager: space pages down (and stops at the end).
+            reader::scroll(state, Action::PageDown)
+        }
         Action::NextMessage
         | Action::PrevMessage
         | Action::ToggleThreads
@@ -175,6 +188,7 @@ fn on_action(state: &mut AppState, action: Action, cmds: &mut Vec<Cmd>) {
         Action::Suspend => state.suspend = true,
         Action::Save => {}
         Action::ActionLog => cmds.push(Cmd::LoadActionLog),
+        Action::LastError => status::show_last_error(state),
         Action::Filter => search::start(state, false, None, cmds),
         Action::Search => search::start(state, true, None, cmds),
         Action::CommandLine => state.overlays.push(Overlay::Command(String::new())),
@@ -220,7 +234,9 @@ fn on_pane_action(state: &mut AppState, action: Action, cmds: &mut Vec<Cmd>) {
             state.focus = match state.focus {
                 Pane::Mailboxes => Pane::Messages,
                 _ => Pane::Reader,
-            }
+            };
+            // Enter on a message reads it (again: a message marked unread is read now).
+            readstate::opened(state, cmds);
         }
         Action::Back if state.fullscreen => state.fullscreen = false,
         Action::Back
@@ -291,15 +307,14 @@ fn on_motion(state: &mut AppState, motion: Action, cmds: &mut Vec<Cmd>) {
 /// every loaded selected row has it already.
 fn toggle_flag(state: &mut AppState, flag: FlagName, cmds: &mut Vec<Cmd>) {
     let get = |e: &crate::domain::Envelope| flag.is_set(&e.flags);
+    let targets = triage::targets(state);
+    if targets.is_empty() {
+        return;
+    }
+    if flag == FlagName::Seen {
+        readstate::flag_set_by_user(state, &targets);
+    }
     let list = &mut state.list;
-    let targets: Vec<crate::domain::MsgId> = if list.marked.is_empty() {
-        match list.selected_row() {
-            Some(e) => vec![e.id],
-            None => return,
-        }
-    } else {
-        list.marked.iter().copied().collect()
-    };
     let on = !list
         .rows
         .iter()
@@ -367,7 +382,7 @@ fn relayout_reader(state: &mut AppState, cmds: &mut Vec<Cmd>) {
     }
 }
 
-/// Show the selected message in the reader.
+/// Show the selected message in the reader (a preview: the user reads it by focusing the reader).
 fn open_selected(state: &mut AppState, cmds: &mut Vec<Cmd>) {
     // The lists of the message shown before go with it.
     let close_lists = |state: &mut AppState| {
@@ -385,16 +400,7 @@ fn open_selected(state: &mut AppState, cmds: &mut Vec<Cmd>) {
     }
     let req = state.next_req();
     close_lists(state);
-    if state.mark_read_on_open && !env.flags.seen {
-        if state.mark_read_delay_ms > 0 {
-            cmds.push(Cmd::MarkReadLater {
-                msg: env.id,
-                after_ms: state.mark_read_delay_ms,
-            });
-        } else {
-            mark_read(state, env.id, cmds);
-        }
-    }
+    // A preview: it marks nothing read (see `readstate`).
     let width = layout::reader_cols(state.size, state.layout, state.fullscreen);
     cmds.push(Cmd::LoadMessage {
         req,
@@ -413,7 +419,7 @@ fn open_selected(state: &mut AppState, cmds: &mut Vec<Cmd>) {
     });
 }
 
-/// Mark a message read because it was opened (not an undoable user action).
+/// Mark a message read because the user opened it (not an undoable user action).
 fn mark_read(state: &mut AppState, msg: crate::domain::MsgId, cmds: &mut Vec<Cmd>) {
     if let Some(row) = state.list.rows.iter_mut().find(|e| e.id == msg) {
         row.flags.seen = true;
@@ -431,14 +437,17 @@ mod list;
 mod mouse;
 pub mod overlay;
 mod reader;
+mod readstate;
 mod search;
 mod sidebar;
+mod status;
 mod triage;
 
 use list::{ensure_visible, open_mailbox, reload_list};
 use overlay::Input;
 pub use sidebar::sidebar_rows;
 use sidebar::{on_mailboxes, select_sidebar, toggle_sidebar_fold};
+pub use status::TICK_SECS;
 pub use triage::worded;
 
 #[cfg(test)]

@@ -105,6 +105,8 @@ actions! {
         "select or unselect the message (esc clears the selection)";
     ActionLog: "action_log", ["g l"],
         "actions the server could not take";
+    LastError: "last_error", ["E"],
+        "the last error in full (also from the action log)";
     Delete: "delete", ["d", "delete"],
         "move to Trash (in Trash: delete for good, after asking)";
     Archive: "archive", ["A"],

@@ -70,6 +70,23 @@ pub fn fit(s: &str, width: usize) -> String {
     out
 }
 
+/// `s` in at most `width` columns, cut at a word's end with an ellipsis when too long (a
+/// single word longer than the width is cut, with the ellipsis).
+pub fn fit_words(s: &str, width: usize) -> String {
+    let cut = fit(s, width);
+    if !cut.ends_with('…') {
+        return cut;
+    }
+    let kept = &cut[..cut.len() - '…'.len_utf8()];
+    if kept.ends_with(char::is_whitespace) || s[kept.len()..].starts_with(char::is_whitespace) {
+        return format!("{}…", kept.trim_end()); // cut between words
+    }
+    match kept.trim_end().rfind(char::is_whitespace) {
+        Some(i) if i > 0 => format!("{}…", kept[..i].trim_end()),
+        _ => cut,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -100,5 +117,19 @@ mod tests {
         assert_eq!(fit("hello world", 6), "hello…");
         assert_eq!(fit("日本語テキスト", 7), "日本語…");
         assert_eq!(size(2048), "2 KB");
+        assert_eq!(
+            fit_words("connection refused by host", 30),
+            "connection refused by host"
+        );
+        assert_eq!(fit_words("connection refused by host", 16), "connection…");
+        assert_eq!(
+            fit_words("connection refused by host", 19),
+            "connection refused…"
+        );
+        assert_eq!(fit_words("unbreakable", 6), "unbre…");
+        assert_eq!(
+            fit_words("log in to a.b:993: the server", 20),
+            "log in to a.b:993:…"
+        );
     }
 }

@@ -2,6 +2,7 @@
 //! network, and every string that came from mail or a server goes through `domain::sanitize`.
 
 pub mod format;
+mod origin;
 mod popups;
 mod reader;
 pub mod theme;
@@ -244,24 +245,28 @@ fn draw_list(f: &mut Frame, area: Rect, state: &AppState, theme: &Theme) {
     }
     let role = mailbox.and_then(|m| m.role);
     let page = inner.height as u32;
+    let end = (list.top + page).min(list.total);
+    // Rows from several mailboxes (a search, all inboxes) say which.
+    let from_w = origin::width(state, list.top, end, inner.width);
     let mut rows = Vec::new();
-    for idx in list.top..(list.top + page).min(list.total) {
+    for idx in list.top..end {
         let Some(e) = list.row(idx) else {
             rows.push(Row::new(vec!["", "", "…"]).style(Style::default().fg(theme.dim)));
             continue;
         };
-        rows.push(list_row(state, e, idx, role, searching, theme));
+        rows.push(list_row(state, e, idx, (role, from_w), searching, theme));
     }
-    let table = Table::new(
-        rows,
-        [
-            Constraint::Length(4),
-            Constraint::Length(10),
-            Constraint::Length(22),
-            Constraint::Fill(1),
-        ],
-    )
-    .column_spacing(1);
+    let mut widths = vec![Constraint::Length(4), Constraint::Length(10)];
+    if from_w > 0 {
+        widths.push(Constraint::Length(from_w as u16));
+    }
+    // Narrow: the mailbox column takes from the correspondent's, leaving the subject 20.
+    let who_w = match from_w {
+        0 => 22,
+        w => (usize::from(inner.width).saturating_sub(4 + 10 + w + 4 + 20)).clamp(8, 22) as u16,
+    };
+    widths.extend([Constraint::Length(who_w), Constraint::Fill(1)]);
+    let table = Table::new(rows, widths).column_spacing(1);
     f.render_widget(table, inner);
 }
 
@@ -302,12 +307,13 @@ fn list_title(
     }
 }
 
-/// A message's row in the messages pane: its flags, date, correspondent and subject.
+/// A message's row in the messages pane: its flags, date, mailbox (in a column `from_w` wide,
+/// when not 0), correspondent and subject.
 fn list_row(
     state: &AppState,
     e: &Envelope,
     idx: u32,
-    role: Option<Role>,
+    (role, from_w): (Option<Role>, usize),
     searching: Option<&SearchState>,
     theme: &Theme,
 ) -> Row<'static> {
@@ -341,10 +347,12 @@ fn list_row(
     if idx == list.selected {
         style = style.patch(theme.selected());
     }
-    Row::new(vec![
-        glyphs,
-        format::list_date(state.clock, e.date),
-        correspondent(e, role),
+    let mut cells = vec![glyphs, format::list_date(state.clock, e.date)];
+    if from_w > 0 {
+        cells.push(origin::cell(state, e.mailbox, from_w));
+    }
+    cells.push(correspondent(e, role));
+    cells.push(
         match list.visible.as_ref().and_then(|v| v.get(idx as usize)) {
             _ if searching.is_some_and(|s| s.from_server.contains(&e.id)) => {
                 format!("⌕ {}", sanitize::line(&e.subject))
@@ -356,8 +364,8 @@ fn list_row(
             ),
             None => sanitize::line(&e.subject),
         },
-    ])
-    .style(style)
+    );
+    Row::new(cells).style(style)
 }
 
 /// The tree drawing in front of a subject in the threaded view: indentation by depth (capped,
@@ -485,13 +493,21 @@ fn draw_status(f: &mut Frame, area: Rect, state: &AppState, theme: &Theme) {
             base.fg(theme.accent),
         ));
     }
+    let mut hints = " ?:help  q:quit ";
     if let Some(err) = &state.error {
+        // What is left of the line, the hints too if the error needs them: cut at a word.
+        let used: usize = spans.iter().map(|s| s.width()).sum();
+        let left = (area.width as usize).saturating_sub(used + 2);
+        let err = sanitize::line(err);
+        if err.chars().count() > left.saturating_sub(hints.len()) {
+            hints = "";
+        }
+        let room = left.saturating_sub(hints.len());
         spans.push(Span::styled(
-            format!(" {} ", sanitize::line(err)),
+            format!(" {} ", format::fit_words(&err, room)),
             base.fg(theme.error),
         ));
     }
-    let hints = " ?:help  q:quit ";
     let used: usize = spans.iter().map(|s| s.width()).sum();
     let pad = (area.width as usize).saturating_sub(used + hints.len());
     spans.push(Span::styled(" ".repeat(pad), base));

@@ -26,6 +26,7 @@ pub fn draw(f: &mut Frame, state: &AppState, theme: &Theme) {
             Overlay::Picker(p) => draw_picker(f, area, p, theme),
             Overlay::Compose(c) => draw_compose(f, area, c, theme),
             Overlay::Confirm(c) => draw_confirm(f, area, &c.question, theme),
+            Overlay::LastError(text) => draw_last_error(f, area, text, theme),
             // In the status line (see `draw_prompt`).
             Overlay::Command(_) | Overlay::Query => {}
         }
@@ -289,6 +290,25 @@ fn draw_confirm(f: &mut Frame, area: Rect, question: &str, theme: &Theme) {
                 .fg(theme.error)
                 .add_modifier(Modifier::BOLD),
         )),
+        inner,
+    );
+}
+
+/// The last error in full, wrapped at words.
+fn draw_last_error(f: &mut Frame, area: Rect, text: &str, theme: &Theme) {
+    let text = sanitize::line(text);
+    let w = area.width.saturating_sub(4).min(80);
+    let inner_w = usize::from(w.saturating_sub(2)).max(1);
+    // Wrapping at words takes a few more rows than the columns say: one spare.
+    let rows = text.chars().count().div_ceil(inner_w) + 1;
+    let popup = centered(area, w, rows as u16 + 2);
+    f.render_widget(Clear, popup);
+    let block = pane_block(" The last error (esc) ".into(), true, theme);
+    let inner = block.inner(popup);
+    f.render_widget(block, popup);
+    f.render_widget(
+        Paragraph::new(Span::styled(text, Style::default().fg(theme.error)))
+            .wrap(ratatui::widgets::Wrap { trim: true }),
         inner,
     );
 }

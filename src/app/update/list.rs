@@ -22,12 +22,19 @@ pub fn on_msg(state: &mut AppState, msg: Msg, cmds: &mut Vec<Cmd>) {
                 return; // a stale answer
             }
             let before = state.list.selected_row().map(|e| e.id);
+            // On the top row (and not reading it), the list follows new arrivals: the
+            // newest message stays selected at the top, as the user left it.
+            let follow_top = state.list.selected == 0
+                && state.list.top == 0
+                && state.focus != Pane::Reader
+                && !state.fullscreen;
             state.list.loading = None;
             state.list.total = total;
             state.list.window_offset = offset;
             state.list.rows = rows;
-            // New mail above the selection must not move it: follow the selected message.
-            if let Some(id) = before
+            // Elsewhere, new mail above the selection must not move it: it follows the
+            // selected message.
+            if let Some(id) = before.filter(|_| !follow_top)
                 && let Some(i) = state.list.rows.iter().position(|e| e.id == id)
             {
                 let now_at = offset + i as u32;

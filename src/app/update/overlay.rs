@@ -41,8 +41,16 @@ pub fn route(state: &mut AppState, input: Input, cmds: &mut Vec<Cmd>) {
                     state.overlays.pop();
                 }
             }
+            Some(Overlay::ActionLog(_)) if action == Action::LastError => {
+                super::status::show_last_error(state)
+            }
             Some(Overlay::ActionLog(_)) => {
                 if matches!(action, Action::ActionLog | Action::Back | Action::Quit) {
+                    state.overlays.pop();
+                }
+            }
+            Some(Overlay::LastError(_)) => {
+                if matches!(action, Action::LastError | Action::Back | Action::Quit) {
                     state.overlays.pop();
                 }
             }
@@ -70,7 +78,11 @@ pub fn route(state: &mut AppState, input: Input, cmds: &mut Vec<Cmd>) {
             // They take key bindings, not text (nor do the panes).
             None
             | Some(
-                Overlay::Help | Overlay::ActionLog(_) | Overlay::Attachments(_) | Overlay::Links(_),
+                Overlay::Help
+                | Overlay::ActionLog(_)
+                | Overlay::LastError(_)
+                | Overlay::Attachments(_)
+                | Overlay::Links(_),
             ) => {}
         },
     }

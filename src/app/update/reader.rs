@@ -5,7 +5,7 @@ use super::super::layout;
 use super::super::msg::{Cmd, Msg};
 use super::super::overlay::Overlay;
 use super::super::state::AppState;
-use super::{mark_read, moved};
+use super::moved;
 use crate::domain::keys::Action;
 use crate::domain::message::MAX_DISPLAY_BYTES;
 
@@ -30,12 +30,7 @@ pub fn on_msg(state: &mut AppState, msg: Msg, cmds: &mut Vec<Cmd>) {
                 }
             }
         }
-        Msg::ReadDelayElapsed { msg } => {
-            let unread = state.list.rows.iter().any(|e| e.id == msg && !e.flags.seen);
-            if unread && state.reader.as_ref().is_some_and(|r| r.msg == msg) {
-                mark_read(state, msg, cmds);
-            }
-        }
+        Msg::ReadDelayElapsed { msg } => super::readstate::delay_elapsed(state, msg, cmds),
         _ => {}
     }
 }

@@ -415,8 +415,10 @@ fn layout_toggles_between_beside_and_under() {
 fn flags_toggle_on_the_row_at_once_and_opening_marks_read() {
     let (mut s, cmds) = loaded(5);
     s.mark_read_on_open = true;
-    // The newest message opens with the first load: unread rows are marked read.
-    let cmds = answer(&mut s, &cmds, 5);
+    // The newest message is previewed with the first load; enter opens it: marked read.
+    answer(&mut s, &cmds, 5);
+    s.focus = Pane::Messages;
+    let cmds = key(&mut s, Action::Open);
     let first = s.list.rows[0].id;
     assert!(s.list.rows[0].flags.seen);
     assert!(cmds.contains(&Cmd::SetFlag {
@@ -802,7 +804,9 @@ fn with_a_delay_only_a_message_still_open_is_marked_read() {
     let (mut s, cmds) = loaded(5);
     s.mark_read_on_open = true;
     s.mark_read_delay_ms = 2000;
-    let cmds = answer(&mut s, &cmds, 5);
+    answer(&mut s, &cmds, 5);
+    s.focus = Pane::Messages;
+    let cmds = key(&mut s, Action::Open);
     let first = s.list.rows[0].id;
     assert!(cmds.contains(&Cmd::MarkReadLater {
         msg: first,
@@ -810,10 +814,14 @@ fn with_a_delay_only_a_message_still_open_is_marked_read() {
     }));
     assert!(!cmds.iter().any(|c| matches!(c, Cmd::SetFlag { .. })));
     assert!(!s.list.rows[0].flags.seen, "not yet");
-    // The user moved on before the delay: the first stays unread.
-    s.focus = Pane::Messages;
-    key(&mut s, Action::Down);
+    // The user moved on (to the next, from the reader) before the delay: the first stays
+    // unread.
+    let cmds = key(&mut s, Action::NextMessage);
     let second = s.list.rows[1].id;
+    assert!(cmds.contains(&Cmd::MarkReadLater {
+        msg: second,
+        after_ms: 2000
+    }));
     assert!(update(&mut s, Msg::ReadDelayElapsed { msg: first }).is_empty());
     assert!(!s.list.rows[0].flags.seen);
     // The second is still open when its delay is up.
@@ -1395,6 +1403,7 @@ fn a_global_search_merges_and_marks_what_the_server_found() {
 mod compose_fix;
 mod news;
 mod overlays;
+mod readstate;
 
 #[test]
 fn what_the_cache_did_is_worded_here() {

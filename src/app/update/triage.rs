@@ -110,8 +110,14 @@ pub fn worded(done: Done) -> (String, Option<(Undo, String)>) {
     }
 }
 
-/// What an action applies to: the selection, else the current message.
-fn targets(state: &AppState) -> Vec<MsgId> {
+/// What an action applies to: the selection, else the current message. In full screen the
+/// list (and its marks) is hidden: only the message shown, never a selection out of sight.
+pub fn targets(state: &AppState) -> Vec<MsgId> {
+    if state.fullscreen
+        && let Some(r) = &state.reader
+    {
+        return vec![r.msg];
+    }
     if !state.list.marked.is_empty() {
         return state.list.marked.iter().copied().collect();
     }
@@ -125,6 +131,9 @@ fn targets(state: &AppState) -> Vec<MsgId> {
 
 /// An action used the selection: it is done with.
 pub fn selection_used(state: &mut AppState) {
+    if state.fullscreen {
+        return; // it was not used (see `targets`)
+    }
     state.list.marked.clear();
     state.list.visual = None;
     state.list.mark_req = None;
