@@ -100,6 +100,7 @@ fn demo(rt: &tokio::runtime::Runtime) -> anyhow::Result<()> {
                 .and_then(|u| u.download_dir().map(Path::to_path_buf))
                 .unwrap_or_else(|| dir.path().join("downloads")),
             scratch: dir.path().join("open"),
+            openers: Default::default(),
         },
         mouse: true,
         mark_read_on_open: true,
@@ -135,6 +136,7 @@ fn open(rt: &tokio::runtime::Runtime, cfg: Config) -> anyhow::Result<()> {
             dirs: app::effects::Dirs {
                 download: cfg.download_dir.clone(),
                 scratch: cfg.data_dir.join("open"),
+                openers: cfg.openers.clone(),
             },
             mouse: cfg.mouse,
             mark_read_on_open: cfg.mark_read_on_open,

@@ -1,6 +1,7 @@
 //! The app core (TEA): key -> Msg -> update(&mut AppState) -> Vec<Cmd> -> effects, and the run
 //! loop that draws once per batch of events, only when something changed.
 
+pub mod command;
 pub mod effects;
 pub mod keymap;
 pub mod layout;
@@ -98,7 +99,8 @@ fn input_to_msg(keymap: &mut Keymap, ev: Event, typing: bool) -> Option<Msg> {
             let chord = keymap::chord_from_event(&key)?;
             match keymap.feed(chord) {
                 Resolved::Action(a) => Some(Msg::ActionTriggered(a)),
-                Resolved::Pending | Resolved::Unbound => None,
+                Resolved::Pending => None,
+                Resolved::Unbound => Some(Msg::Unbound(chord)),
             }
         }
         Event::Resize(w, h) => Some(Msg::Resized(Rect::new(0, 0, w, h))),

@@ -201,6 +201,19 @@ pub enum Msg {
         rows: Vec<Envelope>,
     },
     QuitRequested,
+    /// What a pipe's command wrote (stdout then stderr, at most `effects::pipe::KEEP` bytes),
+    /// and how it ended.
+    Piped {
+        req: RequestId,
+        output: Vec<u8>,
+        ended: String,
+    },
+    /// The command line's path, completed.
+    LineCompleted {
+        line: String,
+    },
+    /// A key bound to nothing was pressed.
+    Unbound(KeyChord),
     /// Ctrl-c: quit (asked twice while a message is being written).
     Interrupted,
 }
@@ -387,4 +400,49 @@ pub enum Cmd {
     WatchMailbox {
         mailbox: MailboxId,
     },
+    /// The command line's commands that reach outside (`update::cmdline`, `effects::pipe`).
+    Line(LineCmd),
+}
+
+/// What the command line (and `|`) asks of the effects.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LineCmd {
+    /// Pipe the message (or one of its attachments) to `sh -c command`; answered with
+    /// `Msg::Piped`.
+    Pipe {
+        req: RequestId,
+        msg: MsgId,
+        part: PipePart,
+        command: String,
+    },
+    /// The pipe's popup closed: stop its command.
+    StopPipe { req: RequestId },
+    /// Write the raw message to this path (never over a file).
+    SaveMessage {
+        msg: MsgId,
+        path: std::path::PathBuf,
+    },
+    /// Save attachment `index` of the message under this path (never over a file).
+    SaveAttachmentAs {
+        msg: MsgId,
+        index: usize,
+        path: std::path::PathBuf,
+    },
+    /// Open the message's first attachment (or the message as .eml) with this program.
+    OpenWith { msg: MsgId, program: String },
+    /// Complete the path at the end of the command line; answered with `Msg::LineCompleted`.
+    CompletePath { head: String, word: String },
+    /// Every account checks for mail now.
+    SyncNow,
+}
+
+/// What a pipe is given.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PipePart {
+    /// The message as it came (.eml).
+    Raw,
+    /// Its decoded text.
+    Text,
+    /// Its attachment with this index, decoded.
+    Attachment(usize),
 }

@@ -28,15 +28,19 @@ pub enum Overlay {
     Command(String),
     /// The query of the search in `AppState::search` being typed (in the status line).
     Query,
+    /// What a command the message was piped to wrote (`|`, `:pipe`).
+    Output(Box<super::command::Output>),
 }
 
 impl Overlay {
     /// Keys go to it as typed (`Msg::Typed`), not through the key bindings.
     pub fn takes_text(&self) -> bool {
         match self {
-            Overlay::Help | Overlay::Links(_) | Overlay::Attachments(_) | Overlay::ActionLog(_) => {
-                false
-            }
+            Overlay::Help
+            | Overlay::Links(_)
+            | Overlay::Attachments(_)
+            | Overlay::ActionLog(_)
+            | Overlay::Output(_) => false,
             Overlay::Picker(_)
             | Overlay::Confirm(_)
             | Overlay::Compose(_)

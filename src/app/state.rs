@@ -359,6 +359,8 @@ pub struct AppState {
     pub builtin_editor: bool,
     /// A search (or a filter of the list) is on.
     pub search: Option<SearchState>,
+    /// The command line's history and the output of a pipe (`update::cmdline`).
+    pub cmdline: super::command::CmdlineState,
     next_req: RequestId,
 }
 
@@ -395,6 +397,7 @@ impl AppState {
             builtin_editor: false,
             interrupt_armed: false,
             search: None,
+            cmdline: Default::default(),
             next_req: RequestId(1),
         }
     }

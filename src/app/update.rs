@@ -82,6 +82,8 @@ pub fn update(state: &mut AppState, msg: Msg) -> Vec<Cmd> {
         m @ (Msg::Searched { .. } | Msg::ServerHits { .. }) => search::on_msg(state, m, &mut cmds),
         Msg::Typed(chord) => overlay::route(state, Input::Typed(chord), &mut cmds),
         Msg::QuitRequested => state.quit = true,
+        Msg::Unbound(chord) => cmdline::unbound(state, chord),
+        m @ (Msg::Piped { .. } | Msg::LineCompleted { .. }) => cmdline::on_msg(state, m),
         Msg::Interrupted if state.overlays.compose().is_some() && !state.interrupt_armed => {
             state.interrupt_armed = true;
             state.notice = Some(
@@ -176,7 +178,8 @@ fn on_action(state: &mut AppState, action: Action, cmds: &mut Vec<Cmd>) {
         Action::ActionLog => cmds.push(Cmd::LoadActionLog),
         Action::Filter => search::start(state, false, None, cmds),
         Action::Search => search::start(state, true, None, cmds),
-        Action::CommandLine => state.overlays.push(Overlay::Command(String::new())),
+        Action::CommandLine => cmdline::open(state, ""),
+        Action::Pipe | Action::SaveAs => cmdline::on_action(state, action),
         Action::Delete
         | Action::Archive
         | Action::Junk
@@ -425,6 +428,7 @@ fn mark_read(state: &mut AppState, msg: crate::domain::MsgId, cmds: &mut Vec<Cmd
     });
 }
 
+mod cmdline;
 mod compose;
 mod list;
 mod mouse;

@@ -19,15 +19,15 @@ pub async fn attachment(fx: Effects, msg: crate::domain::MsgId, index: usize, op
             Err(e) => return Err(e.to_string()),
         };
         if open {
+            // The opener is chosen before the file is written: without one, nothing is left.
+            let template = super::openers::choose(
+                &attachment_type(&raw, index),
+                &dirs.openers,
+                &super::openers::read_mailcaps(),
+                super::openers::system_opener(),
+            )?;
             let path = save_attachment(&raw, index, &dirs.scratch, true)?;
-            let mut child = std::process::Command::new(file_opener())
-                .arg(&path)
-                .stdin(std::process::Stdio::null())
-                .stdout(std::process::Stdio::null())
-                .stderr(std::process::Stdio::null())
-                .spawn()
-                .map_err(|e| format!("{}: {e}", file_opener()))?;
-            let _ = child.wait();
+            super::openers::run_and_wait(&super::openers::command_line(&template, &path)?)?;
             Ok(path)
         } else {
             save_attachment(&raw, index, &dirs.download, false)
@@ -94,13 +94,28 @@ pub fn opener(url: &str, browser: Option<&str>) -> Result<(String, Vec<String>),
     Ok((program, words))
 }
 
-/// The system's opener for files.
-fn file_opener() -> &'static str {
-    if cfg!(target_os = "macos") {
-        "open"
-    } else {
-        "xdg-open"
-    }
+/// The MIME type of attachment `index` (as the message says, else guessed from its name).
+fn attachment_type(raw: &[u8], index: usize) -> String {
+    let view = message::parse(raw);
+    let said = view
+        .attachments
+        .get(index)
+        .map(|a| {
+            a.content_type
+                .split(';')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .to_ascii_lowercase()
+        })
+        .filter(|t| t.contains('/') && t != "application/octet-stream");
+    said.unwrap_or_else(|| {
+        let name = view.attachments.get(index).map_or("", |a| a.name.as_str());
+        mime_guess::from_path(name)
+            .first_or_octet_stream()
+            .essence_str()
+            .to_string()
+    })
 }
 
 /// Write attachment `index` of a raw message into `dir` (created if missing; `private`: only

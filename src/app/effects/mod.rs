@@ -14,7 +14,9 @@
 mod compose;
 pub mod engine;
 mod files;
+mod line;
 mod news;
+pub mod openers;
 mod search;
 mod store;
 
@@ -54,6 +56,9 @@ pub struct Effects {
     /// The newest search asked for: a server is asked only about a query the user stopped
     /// typing at (see [`SERVER_SEARCH_PAUSE`]).
     last_search: Arc<AtomicU64>,
+    /// The pipes running, by request: a send stops one (its popup closed).
+    pipes:
+        Arc<std::sync::Mutex<HashMap<crate::domain::RequestId, tokio::sync::oneshot::Sender<()>>>>,
 }
 
 /// An account that can send: its addresses (its own first, then aliases), its signature, and
@@ -73,6 +78,8 @@ pub struct Dirs {
     pub download: PathBuf,
     /// Attachments saved only to be opened (private to the user).
     pub scratch: PathBuf,
+    /// `[openers]`: the command by MIME type (then mailcap, then the system opener).
+    pub openers: std::collections::BTreeMap<String, String>,
 }
 
 impl Effects {
@@ -90,6 +97,7 @@ impl Effects {
             senders: Arc::new(Vec::new()),
             notify: None,
             last_search: Arc::new(AtomicU64::new(0)),
+            pipes: Default::default(),
         }
     }
 
@@ -194,6 +202,7 @@ impl Effects {
                 let failed = files::open_link(&url);
                 self.answer(std::future::ready(failed));
             }
+            Cmd::Line(c) => line::run(self, c),
             Cmd::MarkReadLater { msg, after_ms } => self.answer(async move {
                 tokio::time::sleep(std::time::Duration::from_millis(after_ms)).await;
                 Msg::ReadDelayElapsed { msg }

@@ -1387,6 +1387,7 @@ fn a_global_search_merges_and_marks_what_the_server_found() {
     assert!(s.error.as_ref().unwrap().contains("unknown command `frob`"));
 }
 
+mod cmdline;
 mod overlays;
 
 #[test]
