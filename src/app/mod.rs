@@ -131,7 +131,20 @@ fn new_state(opts: &mut Options, keymap: &Keymap) -> AppState {
     state.mark_read_delay_ms = opts.mark_read_delay_ms;
     state.builtin_editor = opts.builtin_editor;
     state.key_help = keymap.help();
+    if let Some(path) = &opts.dirs.history {
+        state.cmdline.history = effects::load_history(path);
+    }
     state
+}
+
+/// `:reload` read the config: its keys and theme are used from now on (the answer goes on to
+/// `update`, which says so).
+fn take_reload(msg: &Msg, keymap: &mut Keymap, theme: &mut Theme, state: &mut AppState) {
+    if let Msg::Reloaded(Ok(r)) = msg {
+        *keymap = Keymap::new(&r.keys);
+        *theme = Theme::from_config(&r.theme, Theme::no_color_from_env());
+        state.key_help = keymap.help();
+    }
 }
 
 /// What the run loop reads besides the terminal: the effects' answers, the engines' events,
@@ -301,6 +314,7 @@ where
         for msg in batch {
             tracing::trace!(?msg, "update");
             dirty = true;
+            take_reload(&msg, &mut keymap, &mut opts.theme, &mut state);
             for cmd in update::update(&mut state, msg) {
                 match (cmd, &opts.ring) {
                     // Between frames, on this thread: never inside a frame being written.

@@ -214,6 +214,8 @@ pub enum Msg {
     },
     /// A key bound to nothing was pressed.
     Unbound(KeyChord),
+    /// The config was read again (the run loop has taken its keys and theme), or why not.
+    Reloaded(Result<Box<Reloaded>, String>),
     /// Ctrl-c: quit (asked twice while a message is being written).
     Interrupted,
 }
@@ -434,6 +436,18 @@ pub enum LineCmd {
     CompletePath { head: String, word: String },
     /// Every account checks for mail now.
     SyncNow,
+    /// Read the config file again (its keys and theme); answered with `Msg::Reloaded`.
+    Reload,
+    /// Keep the command line's history in the data dir.
+    SaveHistory(Vec<String>),
+}
+
+/// What `:reload` read from the config: what the run loop and the UI take without a restart.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reloaded {
+    pub keys: std::collections::BTreeMap<Action, Vec<crate::domain::keys::KeySeq>>,
+    pub theme: crate::config::ThemeConfig,
+    pub warnings: Vec<String>,
 }
 
 /// What a pipe is given.

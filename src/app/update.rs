@@ -14,6 +14,7 @@ use crate::domain::triage::FlagName;
 /// Rows loaded on each side of the visible page, so scrolling rarely waits for the cache.
 const MARGIN_PAGES: u32 = 1;
 
+// Long: one arm per message, each a call into the module of its concern.
 pub fn update(state: &mut AppState, msg: Msg) -> Vec<Cmd> {
     let mut cmds = Vec::new();
     match msg {
@@ -83,7 +84,9 @@ pub fn update(state: &mut AppState, msg: Msg) -> Vec<Cmd> {
         Msg::Typed(chord) => overlay::route(state, Input::Typed(chord), &mut cmds),
         Msg::QuitRequested => state.quit = true,
         Msg::Unbound(chord) => cmdline::unbound(state, chord),
-        m @ (Msg::Piped { .. } | Msg::LineCompleted { .. }) => cmdline::on_msg(state, m),
+        m @ (Msg::Piped { .. } | Msg::LineCompleted { .. } | Msg::Reloaded(_)) => {
+            cmdline::on_msg(state, m)
+        }
         Msg::Interrupted if state.overlays.compose().is_some() && !state.interrupt_armed => {
             state.interrupt_armed = true;
             state.notice = Some(

@@ -46,7 +46,52 @@ pub fn run(fx: &Effects, cmd: LineCmd) {
             }
         }),
         LineCmd::SyncNow => fx.engines.sync_now(),
+        LineCmd::Reload => fx.answer(reload(f)),
+        LineCmd::SaveHistory(lines) => {
+            if let Some(path) = fx.dirs.history.clone() {
+                tokio::task::spawn_blocking(move || save_history(&path, &lines));
+            }
+        }
     }
+}
+
+/// Read the config file again, for what can change without a restart.
+async fn reload(fx: Effects) -> Msg {
+    let Some(path) = fx.dirs.config.clone() else {
+        return Msg::Reloaded(Err("there is no config file to read (demo)".into()));
+    };
+    let read = tokio::task::spawn_blocking(move || crate::config::Config::load(&path))
+        .await
+        .map_err(|e| e.to_string());
+    Msg::Reloaded(match read {
+        Ok(Ok(c)) => Ok(Box::new(super::super::msg::Reloaded {
+            keys: c.keys,
+            theme: c.theme,
+            warnings: c.warnings,
+        })),
+        Ok(Err(e)) => Err(crate::domain::sanitize::line(&e.to_string())),
+        Err(e) => Err(e),
+    })
+}
+
+/// The history, one line each, private to the user (a line may name a path or a search).
+pub fn save_history(path: &Path, lines: &[String]) {
+    let text: String = lines.iter().map(|l| format!("{l}\n")).collect();
+    if let Err(e) = super::files::write_private(path, &text) {
+        tracing::warn!("command history: {e}");
+    }
+}
+
+/// The history kept by an earlier session (none when the file is missing).
+pub fn load_history(path: &Path) -> Vec<String> {
+    std::fs::read_to_string(path)
+        .map(|t| {
+            t.lines()
+                .filter(|l| !l.trim().is_empty())
+                .map(str::to_string)
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 /// The raw message from the cache, or why not.
@@ -247,6 +292,23 @@ mod tests {
         let (_keep, stop) = tokio::sync::oneshot::channel();
         let (_, ended) = rt.block_on(run_pipe("exit 3", Vec::new(), stop)).unwrap();
         assert!(ended.contains('3'), "{ended}");
+    }
+
+    #[test]
+    fn a_saved_message_never_replaces_a_file_and_history_comes_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("m.eml");
+        assert_eq!(write_new(&p, b"one").unwrap(), p);
+        let e = write_new(&p, b"two").unwrap_err();
+        assert!(
+            e.ends_with("m.eml exists: tern does not write over a file"),
+            "{e}"
+        );
+        assert_eq!(std::fs::read(&p).unwrap(), b"one");
+        let h = dir.path().join("history");
+        assert!(load_history(&h).is_empty());
+        save_history(&h, &["move Archive".into(), "pipe grep x".into()]);
+        assert_eq!(load_history(&h), ["move Archive", "pipe grep x"]);
     }
 
     #[test]

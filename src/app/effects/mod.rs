@@ -34,6 +34,7 @@ use crate::store::StoreHandle;
 use engine::{EngineHandle, Engines};
 
 pub use files::{complete_path, opener, save_attachment};
+pub use line::load_history;
 pub use search::SERVER_SEARCH_PAUSE;
 pub use store::{execute_on, triage};
 
@@ -80,6 +81,10 @@ pub struct Dirs {
     pub scratch: PathBuf,
     /// `[openers]`: the command by MIME type (then mailcap, then the system opener).
     pub openers: std::collections::BTreeMap<String, String>,
+    /// The config file (`:reload` reads it again); None: none (the demo).
+    pub config: Option<PathBuf>,
+    /// Where the command line's history is kept; None: nowhere (the demo, tests).
+    pub history: Option<PathBuf>,
 }
 
 impl Effects {

@@ -55,6 +55,8 @@ pub fn on_typed(state: &mut AppState, chord: KeyChord, cmds: &mut Vec<Cmd>) {
             let line = std::mem::take(line);
             close(state);
             state.cmdline.record(&line);
+            let history = state.cmdline.history.clone();
+            cmds.push(Cmd::Line(LineCmd::SaveHistory(history)));
             match command::parse(&line) {
                 Ok(Some(c)) => execute(state, c, cmds),
                 Ok(None) => {}
@@ -216,13 +218,7 @@ fn execute(state: &mut AppState, c: Command, cmds: &mut Vec<Cmd>) {
             state.notice = Some("checking for new mail".into());
         }
         Command::Set(s) => set(state, s, cmds),
-        Command::Reload => {
-            state.notice = Some(
-                "the config is read at start: restart tern to use its changes (:set changes \
-                 options for this session)"
-                    .into(),
-            )
-        }
+        Command::Reload => cmds.push(Cmd::Line(LineCmd::Reload)),
         Command::Save(path) => with_message(state, cmds, |msg| LineCmd::SaveMessage {
             msg,
             path: path.clone(),
@@ -361,6 +357,14 @@ pub fn on_action(state: &mut AppState, action: Action) {
 pub fn on_msg(state: &mut AppState, msg: Msg) {
     match msg {
         Msg::LineCompleted { line } => set_line(state, line),
+        // The run loop has taken the keys and the theme.
+        Msg::Reloaded(Ok(r)) => {
+            state.notice = Some(match r.warnings.first() {
+                Some(w) => format!("keys and theme read again; {w}"),
+                None => "keys and theme read again (changes to accounts take a restart)".into(),
+            })
+        }
+        Msg::Reloaded(Err(e)) => state.error = Some(format!("reload: {e}")),
         Msg::Piped { req, output, ended } => {
             let Some(o) = output_of(state, req) else {
                 return;

@@ -4,11 +4,18 @@ use super::*;
 use crate::app::msg::{Dest, LineCmd, PipePart};
 use crate::domain::keys::{Key, KeyChord};
 
-/// `:` then `line`, then enter.
+/// `:` then `line`, then enter: the commands but the history's keeping.
 fn run(s: &mut AppState, line: &str) -> Vec<Cmd> {
     key(s, Action::CommandLine);
     type_text(s, line);
-    typed(s, Key::Enter)
+    let mut cmds = typed(s, Key::Enter);
+    let history = s.cmdline.history.clone();
+    assert_eq!(
+        cmds.first(),
+        Some(&Cmd::Line(LineCmd::SaveHistory(history)))
+    );
+    cmds.remove(0);
+    cmds
 }
 
 fn command_line(s: &AppState) -> Option<&str> {
@@ -188,7 +195,8 @@ fn a_pipe_shows_its_output_sanitised_and_closing_it_stops_the_command() {
     key(&mut s, Action::Pipe);
     assert_eq!(command_line(&s), Some("pipe "));
     type_text(&mut s, "grep lunch");
-    let cmds = typed(&mut s, Key::Enter);
+    let mut cmds = typed(&mut s, Key::Enter);
+    cmds.remove(0);
     let [
         Cmd::Line(LineCmd::Pipe {
             req,
@@ -228,7 +236,8 @@ fn a_pipe_shows_its_output_sanitised_and_closing_it_stops_the_command() {
     // Still running: closing it stops the command.
     key(&mut s, Action::Pipe);
     type_text(&mut s, "sleep 100");
-    let cmds = typed(&mut s, Key::Enter);
+    let mut cmds = typed(&mut s, Key::Enter);
+    cmds.remove(0);
     let [Cmd::Line(LineCmd::Pipe { req, .. })] = cmds.as_slice() else {
         panic!("{cmds:?}")
     };
@@ -249,4 +258,31 @@ fn a_key_bound_to_nothing_says_so() {
     s.key_help = vec![(Action::Help, "?".into())];
     update(&mut s, Msg::Unbound(KeyChord::plain(Key::Char('x'))));
     assert_eq!(s.notice.as_deref(), Some("key x is not bound; ? for help"));
+}
+
+#[test]
+fn reload_reads_the_config_again_and_says_what_it_took() {
+    use crate::app::msg::Reloaded;
+    let (mut s, _) = loaded(5);
+    assert_eq!(run(&mut s, "reload"), [Cmd::Line(LineCmd::Reload)]);
+    update(
+        &mut s,
+        Msg::Reloaded(Ok(Box::new(Reloaded {
+            keys: Default::default(),
+            theme: Default::default(),
+            warnings: vec![],
+        }))),
+    );
+    assert_eq!(
+        s.notice.as_deref(),
+        Some("keys and theme read again (changes to accounts take a restart)")
+    );
+    update(
+        &mut s,
+        Msg::Reloaded(Err("config.toml:3:1: unknown key `x`".into())),
+    );
+    assert_eq!(
+        s.error.as_deref(),
+        Some("reload: config.toml:3:1: unknown key `x`")
+    );
 }
