@@ -147,3 +147,38 @@ fn an_attachment_opens_with_the_configured_opener() {
     assert_eq!(std::fs::read(&got).unwrap(), PDF);
     t.keys(&["q"]);
 }
+
+/// In the demo (no server needed): a key bound to nothing says so, a mistyped command gets a
+/// hint, and `:save` writes the raw message to the path typed (and never over it).
+#[test]
+fn unbound_keys_hints_and_save_in_the_real_binary() {
+    let dir = tempfile::tempdir().unwrap();
+    let bin = env!("CARGO_BIN_EXE_tern");
+    let t = Tmux::start(&format!("{bin} --demo"), 150, 40);
+    t.wait_for("the demo inbox", WAIT, |s| {
+        s.contains("Still on for Thursday?")
+    });
+    t.keys(&["Tab", "x"]);
+    t.wait_for("the unbound key", WAIT, |s| {
+        s.contains("key x is not bound; ? for help")
+    });
+    t.keys(&[":"]);
+    t.keys(&["-l", "mvoe Archive"]);
+    t.keys(&["Enter"]);
+    t.wait_for("the hint", WAIT, |s| {
+        s.contains("unknown command `mvoe`: did you mean `move`?")
+    });
+    let path = dir.path().join("dinner.eml");
+    for _ in 0..2 {
+        t.keys(&["w"]);
+        t.wait_for("the save prompt", WAIT, |s| s.contains(":save█"));
+        t.keys(&["-l", &path.display().to_string()]);
+        t.keys(&["Enter"]);
+    }
+    t.wait_for("the refusal to write over it", WAIT, |s| {
+        s.contains("exists: tern does not write over a file")
+    });
+    let raw = std::fs::read_to_string(&path).unwrap();
+    assert!(raw.contains("Subject: Dinner Thursday?"), "{raw}");
+    t.keys(&["q"]);
+}
