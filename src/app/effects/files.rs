@@ -27,6 +27,7 @@ pub async fn attachment(fx: Effects, msg: crate::domain::MsgId, index: usize, op
                 super::openers::system_opener(),
             )?;
             let path = save_attachment(&raw, index, &dirs.scratch, true)?;
+            let template = template.replace("%t", &attachment_type(&raw, index));
             super::openers::run_and_wait(&super::openers::command_line(&template, &path)?)?;
             Ok(path)
         } else {
@@ -95,8 +96,17 @@ pub fn opener(url: &str, browser: Option<&str>) -> Result<(String, Vec<String>),
 }
 
 /// The MIME type of attachment `index` (as the message says, else guessed from its name).
+/// From mail, so hostile: only a plain `type/subtype` is taken (it reaches the status line and
+/// a command line through mailcap's `%t`).
 fn attachment_type(raw: &[u8], index: usize) -> String {
     let view = message::parse(raw);
+    let plain = |t: &str| {
+        t.split_once('/')
+            .is_some_and(|(a, b)| !a.is_empty() && !b.is_empty())
+            && t.len() <= 127
+            && t.chars()
+                .all(|c| c.is_ascii_alphanumeric() || "/+.-_".contains(c))
+    };
     let said = view
         .attachments
         .get(index)
@@ -108,7 +118,7 @@ fn attachment_type(raw: &[u8], index: usize) -> String {
                 .trim()
                 .to_ascii_lowercase()
         })
-        .filter(|t| t.contains('/') && t != "application/octet-stream");
+        .filter(|t| plain(t) && t != "application/octet-stream");
     said.unwrap_or_else(|| {
         let name = view.attachments.get(index).map_or("", |a| a.name.as_str());
         mime_guess::from_path(name)
@@ -360,5 +370,20 @@ Content-Transfer-Encoding: base64\r\n\r\nJVBERi0xLjQKJcOkw7zDtsOf\r\n--b--\r\n";
             let mode = std::fs::metadata(&private).unwrap().permissions().mode();
             assert_eq!(mode & 0o777, 0o700);
         }
+    }
+}
+
+#[cfg(test)]
+mod type_tests {
+    #[test]
+    fn a_hostile_content_type_is_not_taken() {
+        let raw = b"From: a@b.example\r\nMIME-Version: 1.0\r\n\
+Content-Type: multipart/mixed; boundary=\"b\"\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\nx\r\n\
+--b\r\nContent-Type: application/pdf$(id); name=\"r.pdf\"\r\n\
+Content-Disposition: attachment; filename=\"r.pdf\"\r\n\r\n%PDF\r\n--b\r\n\
+Content-Type: Image/PNG; name=\"p.png\"\r\nContent-Disposition: attachment\r\n\r\nx\r\n--b--\r\n";
+        // Guessed from the name instead.
+        assert_eq!(super::attachment_type(raw, 0), "application/pdf");
+        assert_eq!(super::attachment_type(raw, 1), "image/png");
     }
 }

@@ -116,6 +116,7 @@ pub fn choose(
 
 /// The shell line that runs `template` on `path`: each `%s` (with any quotes around it
 /// dropped) becomes the path quoted for `sh`; without `%s` the quoted path is appended.
+/// (mailcap's `%t` is filled in before, with a type checked to be plain.)
 pub fn command_line(template: &str, path: &Path) -> Result<String, String> {
     let p = path.to_string_lossy();
     let quoted =
