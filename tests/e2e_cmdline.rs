@@ -145,6 +145,15 @@ fn an_attachment_opens_with_the_configured_opener() {
     t.wait_for("the opener", WAIT, |s| s.contains("opened "));
     assert!(got.exists(), "the opener ran");
     assert_eq!(std::fs::read(&got).unwrap(), PDF);
+    // :open-with a program typed on the line: the same bytes, the path quoted in.
+    let again = dir.path().join("again.pdf");
+    t.keys(&[":"]);
+    t.keys(&["-l", &format!("open-with cp %s {}", again.display())]);
+    t.keys(&["Enter"]);
+    t.wait_for("the second opener", WAIT, |s| {
+        again.exists() && s.contains("(1).pdf")
+    });
+    assert_eq!(std::fs::read(&again).unwrap(), PDF);
     t.keys(&["q"]);
 }
 
