@@ -45,8 +45,12 @@
 //!   state.rs         AppState: what is on screen
 //!   update.rs        update(&mut AppState, Msg) -> Vec<Cmd>: pure (update/: per concern)
 //!   overlay.rs       the stack of popups and prompts over the panes
+//!   command.rs       the `:` command line parsed (pure): commands, errors with hints, what
+//!                    Tab completes, the history; update/cmdline.rs runs the commands
 //!   effects/         runs Cmds: the only app code holding the store and engine handles;
 //!                    one exhaustive match in effects/mod.rs, one submodule per kind
+//!                    (line.rs: pipes, save as, open-with, :reload; openers.rs: which
+//!                    program opens a MIME type: [openers], mailcap, xdg-open)
 //!   keymap.rs        key chords -> actions
 //! ui/              the view: draw(frame, &AppState, &Theme); reader.rs, popups.rs (the
 //!                  overlays), theme.rs. No channels, no SQL, no network

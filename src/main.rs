@@ -101,6 +101,9 @@ fn demo(rt: &tokio::runtime::Runtime) -> anyhow::Result<()> {
                 .and_then(|u| u.download_dir().map(Path::to_path_buf))
                 .unwrap_or_else(|| dir.path().join("downloads")),
             scratch: dir.path().join("open"),
+            openers: Default::default(),
+            config: None,
+            history: None,
         },
         mouse: true,
         mark_read_on_open: true,
@@ -136,6 +139,9 @@ fn open(rt: &tokio::runtime::Runtime, cfg: Config) -> anyhow::Result<()> {
             dirs: app::effects::Dirs {
                 download: cfg.download_dir.clone(),
                 scratch: cfg.data_dir.join("open"),
+                openers: cfg.openers.clone(),
+                config: cfg.path.clone(),
+                history: Some(cfg.data_dir.join("command_history")),
             },
             mouse: cfg.mouse,
             mark_read_on_open: cfg.mark_read_on_open,

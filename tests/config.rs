@@ -635,3 +635,24 @@ fn server_keys_set_on_the_account_are_inherited_unless_a_server_sets_its_own() {
         "{e}"
     );
 }
+
+#[test]
+fn openers_by_mime_type() {
+    let c = parse_ok("[openers]\n\"Application/PDF\" = \"zathura %s\"\n\"image/*\" = \" imv \"\n");
+    assert_eq!(
+        c.openers.into_iter().collect::<Vec<_>>(),
+        vec![
+            ("application/pdf".to_string(), "zathura %s".to_string()),
+            ("image/*".to_string(), "imv".to_string()),
+        ]
+    );
+    assert!(parse_ok("").openers.is_empty());
+    let err = parse("[openers]\n\"*/pdf\" = \"x\"\n")
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("is not a MIME type"), "{err}");
+    let err = parse("[openers]\n\"text/html\" = \"  \"\n")
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("\"text/html\" is empty"), "{err}");
+}

@@ -862,3 +862,60 @@ fn a_click_beside_the_folder_picker_does_not_reach_the_list() {
     assert_eq!(h.state.list.selected, before);
     assert_eq!(screen_text(&h), picker, "the screen did not change");
 }
+
+/// Type `text` into the prompt on top.
+fn type_in(h: &mut Harness, text: &str) {
+    for c in text.chars() {
+        h.send(Msg::Typed(tern::domain::keys::KeyChord::plain(
+            tern::domain::keys::Key::Char(c),
+        )));
+    }
+}
+
+/// The command line: `re` and Tab complete to `re`'s commands, listed in the status line.
+#[test]
+fn the_command_line_completes_and_lists_the_names() {
+    for (w, hh) in [(80, 24), (200, 50)] {
+        let mut h = Harness::new(w, hh);
+        h.select_mailbox("work", "INBOX");
+        h.key(Action::NextPane);
+        h.key(Action::CommandLine);
+        type_in(&mut h, "rep");
+        h.send(Msg::Typed(tern::domain::keys::KeyChord::plain(
+            tern::domain::keys::Key::Tab,
+        )));
+        let text = screen_text(&h);
+        assert!(text.contains(":reply"), "{text}");
+        insta::assert_snapshot!(format!("command_line_{w}x{hh}"), h.screen().backend());
+    }
+}
+
+/// A pipe's output in its popup, sanitised, over the panes; esc closes it.
+#[test]
+fn a_pipe_shows_its_output_in_a_popup() {
+    for (w, hh) in [(80, 24), (200, 50)] {
+        let mut h = Harness::new(w, hh);
+        h.select_mailbox("work", "INBOX");
+        h.key(Action::NextPane);
+        h.key(Action::Pipe);
+        type_in(&mut h, "grep -n the");
+        h.send(Msg::Typed(tern::domain::keys::KeyChord::plain(
+            tern::domain::keys::Key::Enter,
+        )));
+        let Some(Overlay::Output(o)) = h.state.overlays.top() else {
+            panic!("no output popup")
+        };
+        let req = o.running.expect("running");
+        assert!(screen_text(&h).contains("waiting for the command"));
+        h.send(Msg::Piped {
+            req,
+            output: b"3:the first line\n7:the \x1b[31mred\x1b[0m one\n".to_vec(),
+            ended: "ended with exit status: 1".into(),
+        });
+        let text = screen_text(&h);
+        assert!(text.contains("7:the red one"), "{text}");
+        insta::assert_snapshot!(format!("pipe_output_{w}x{hh}"), h.screen().backend());
+        h.key(Action::Back);
+        assert!(h.state.overlays.is_empty());
+    }
+}

@@ -1,6 +1,7 @@
 //! The app core (TEA): key -> Msg -> update(&mut AppState) -> Vec<Cmd> -> effects, and the run
 //! loop that draws once per batch of events, only when something changed.
 
+pub mod command;
 pub mod effects;
 pub mod keymap;
 pub mod layout;
@@ -98,7 +99,8 @@ fn input_to_msg(keymap: &mut Keymap, ev: Event, typing: bool) -> Option<Msg> {
             let chord = keymap::chord_from_event(&key)?;
             match keymap.feed(chord) {
                 Resolved::Action(a) => Some(Msg::ActionTriggered(a)),
-                Resolved::Pending | Resolved::Unbound => None,
+                Resolved::Pending => None,
+                Resolved::Unbound => Some(Msg::Unbound(chord)),
             }
         }
         Event::Resize(w, h) => Some(Msg::Resized(Rect::new(0, 0, w, h))),
@@ -129,7 +131,20 @@ fn new_state(opts: &mut Options, keymap: &Keymap) -> AppState {
     state.mark_read_delay_ms = opts.mark_read_delay_ms;
     state.builtin_editor = opts.builtin_editor;
     state.key_help = keymap.help();
+    if let Some(path) = &opts.dirs.history {
+        state.cmdline.history = effects::load_history(path);
+    }
     state
+}
+
+/// `:reload` read the config: its keys and theme are used from now on (the answer goes on to
+/// `update`, which says so).
+fn take_reload(msg: &Msg, keymap: &mut Keymap, theme: &mut Theme, state: &mut AppState) {
+    if let Msg::Reloaded(Ok(r)) = msg {
+        *keymap = Keymap::new(&r.keys);
+        *theme = Theme::from_config(&r.theme, Theme::no_color_from_env());
+        state.key_help = keymap.help();
+    }
 }
 
 /// What the run loop reads besides the terminal: the effects' answers, the engines' events,
@@ -299,6 +314,7 @@ where
         for msg in batch {
             tracing::trace!(?msg, "update");
             dirty = true;
+            take_reload(&msg, &mut keymap, &mut opts.theme, &mut state);
             for cmd in update::update(&mut state, msg) {
                 match (cmd, &opts.ring) {
                     // Between frames, on this thread: never inside a frame being written.

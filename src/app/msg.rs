@@ -207,6 +207,21 @@ pub enum Msg {
         rows: Vec<Envelope>,
     },
     QuitRequested,
+    /// What a pipe's command wrote (stdout then stderr, at most `effects::pipe::KEEP` bytes),
+    /// and how it ended.
+    Piped {
+        req: RequestId,
+        output: Vec<u8>,
+        ended: String,
+    },
+    /// The command line's path, completed.
+    LineCompleted {
+        line: String,
+    },
+    /// A key bound to nothing was pressed.
+    Unbound(KeyChord),
+    /// The config was read again (the run loop has taken its keys and theme), or why not.
+    Reloaded(Result<Box<Reloaded>, String>),
     /// Ctrl-c: quit (asked twice while a message is being written).
     Interrupted,
 }
@@ -402,6 +417,63 @@ pub enum Cmd {
     WatchMailbox {
         mailbox: MailboxId,
     },
+    /// The command line's commands that reach outside (`update::cmdline`, `effects::pipe`).
+    Line(LineCmd),
+}
+
+/// What the command line (and `|`) asks of the effects.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LineCmd {
+    /// Pipe the message (or one of its attachments) to `sh -c command`; answered with
+    /// `Msg::Piped`.
+    Pipe {
+        req: RequestId,
+        msg: MsgId,
+        part: PipePart,
+        command: String,
+    },
+    /// The pipe's popup closed: stop its command.
+    StopPipe { req: RequestId },
+    /// Write the raw message to this path (never over a file).
+    SaveMessage {
+        msg: MsgId,
+        path: std::path::PathBuf,
+    },
+    /// Save attachment `index` of the message under this path (never over a file).
+    SaveAttachmentAs {
+        msg: MsgId,
+        index: usize,
+        path: std::path::PathBuf,
+    },
+    /// Open the message's first attachment (or the message as .eml) with this program.
+    OpenWith { msg: MsgId, program: String },
+    /// Complete the path at the end of the command line; answered with `Msg::LineCompleted`.
+    CompletePath { head: String, word: String },
+    /// Every account checks for mail now.
+    SyncNow,
+    /// Read the config file again (its keys and theme); answered with `Msg::Reloaded`.
+    Reload,
+    /// Keep the command line's history in the data dir.
+    SaveHistory(Vec<String>),
+}
+
+/// What `:reload` read from the config: what the run loop and the UI take without a restart.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reloaded {
+    pub keys: std::collections::BTreeMap<Action, Vec<crate::domain::keys::KeySeq>>,
+    pub theme: crate::config::ThemeConfig,
+    pub warnings: Vec<String>,
+}
+
+/// What a pipe is given.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PipePart {
+    /// The message as it came (.eml).
+    Raw,
+    /// Its decoded text.
+    Text,
+    /// Its attachment with this index, decoded.
+    Attachment(usize),
 }
 
 /// The edited text read back: the draft (or the whole text and what to fix), and where it

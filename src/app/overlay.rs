@@ -30,6 +30,8 @@ pub enum Overlay {
     Command(String),
     /// The query of the search in `AppState::search` being typed (in the status line).
     Query,
+    /// What a command the message was piped to wrote (`|`, `:pipe`).
+    Output(Box<super::command::Output>),
 }
 
 impl Overlay {
@@ -40,7 +42,8 @@ impl Overlay {
             | Overlay::Links(_)
             | Overlay::Attachments(_)
             | Overlay::ActionLog(_)
-            | Overlay::LastError(_) => false,
+            | Overlay::LastError(_)
+            | Overlay::Output(_) => false,
             Overlay::Picker(_)
             | Overlay::Confirm(_)
             | Overlay::Compose(_)

@@ -399,6 +399,8 @@ pub struct AppState {
     /// When the notice and the error on the status line were set (seconds since the epoch),
     /// and the full text of the last error (see `update::status`).
     pub status: StatusTimes,
+    /// The command line's history and the output of a pipe (`update::cmdline`).
+    pub cmdline: super::command::CmdlineState,
     next_req: RequestId,
 }
 
@@ -455,6 +457,7 @@ impl AppState {
             search: None,
             read: ReadMark::default(),
             status: StatusTimes::default(),
+            cmdline: Default::default(),
             next_req: RequestId(1),
         }
     }

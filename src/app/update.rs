@@ -14,6 +14,7 @@ use crate::domain::triage::FlagName;
 /// Rows loaded on each side of the visible page, so scrolling rarely waits for the cache.
 const MARGIN_PAGES: u32 = 1;
 
+// Long: one arm per message, each a call into the module of its concern.
 pub fn update(state: &mut AppState, msg: Msg) -> Vec<Cmd> {
     let mut cmds = Vec::new();
     if let Msg::ActionTriggered(_) = msg {
@@ -93,6 +94,10 @@ fn dispatch(state: &mut AppState, msg: Msg, cmds: &mut Vec<Cmd>) {
         m @ (Msg::Searched { .. } | Msg::ServerHits { .. }) => search::on_msg(state, m, cmds),
         Msg::Typed(chord) => overlay::route(state, Input::Typed(chord), cmds),
         Msg::QuitRequested => state.quit = true,
+        Msg::Unbound(chord) => cmdline::unbound(state, chord),
+        m @ (Msg::Piped { .. } | Msg::LineCompleted { .. } | Msg::Reloaded(_)) => {
+            cmdline::on_msg(state, m)
+        }
         Msg::Interrupted if state.overlays.compose().is_some() && !state.interrupt_armed => {
             state.interrupt_armed = true;
             state.notice = Some(
@@ -191,7 +196,8 @@ fn on_action(state: &mut AppState, action: Action, cmds: &mut Vec<Cmd>) {
         Action::LastError => status::show_last_error(state),
         Action::Filter => search::start(state, false, None, cmds),
         Action::Search => search::start(state, true, None, cmds),
-        Action::CommandLine => state.overlays.push(Overlay::Command(String::new())),
+        Action::CommandLine => cmdline::open(state, ""),
+        Action::Pipe | Action::SaveAs => cmdline::on_action(state, action),
         Action::Delete
         | Action::Archive
         | Action::Junk
@@ -432,6 +438,7 @@ fn mark_read(state: &mut AppState, msg: crate::domain::MsgId, cmds: &mut Vec<Cmd
     });
 }
 
+mod cmdline;
 mod compose;
 mod list;
 mod mouse;

@@ -5,6 +5,7 @@
 //! the file, line and column ([`ConfigError`]). `config.example.toml` documents every key.
 
 mod notify;
+mod openers;
 mod password;
 mod raw;
 mod validate;
@@ -198,6 +199,8 @@ pub struct Config {
     /// Warnings a user should see (e.g. a readable file holding a plain password).
     pub warnings: Vec<String>,
     pub notify: NotifyConfig,
+    /// `[openers]`: a command by MIME type (`image/*` for a whole type); `%s` is the file.
+    pub openers: BTreeMap<String, String>,
 }
 
 impl Config {
@@ -217,6 +220,7 @@ impl Config {
             editor: None,
             warnings: Vec::new(),
             notify: NotifyConfig::default(),
+            openers: BTreeMap::new(),
         }
     }
 }

@@ -21,6 +21,7 @@ pub(super) struct RawConfig {
     pub editor: Option<String>,
     pub download_dir: Option<Spanned<String>>,
     pub notify: Option<RawNotify>,
+    pub openers: Option<BTreeMap<Spanned<String>, Spanned<String>>>,
     pub theme: Option<BTreeMap<Spanned<String>, Spanned<ColorValue>>>,
     pub keys: Option<BTreeMap<Spanned<String>, Spanned<KeyList>>>,
     #[serde(default, rename = "account")]

@@ -98,7 +98,7 @@ fn one_line(s: &str) -> String {
     s.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
-struct Cx<'a> {
+pub(super) struct Cx<'a> {
     src: &'a str,
     path: &'a Path,
     env: &'a Env,
@@ -106,7 +106,7 @@ struct Cx<'a> {
 }
 
 impl Cx<'_> {
-    fn err(&mut self, span: Range<usize>, message: impl Into<String>) {
+    pub(super) fn err(&mut self, span: Range<usize>, message: impl Into<String>) {
         let e = (span, message.into());
         // An account-level key inherited by several servers is reported once.
         if !self.errors.contains(&e) {
@@ -203,6 +203,7 @@ impl Cx<'_> {
         }
 
         let (keys, warnings) = self.keys(raw.keys.unwrap_or_default());
+        let openers = self.openers(raw.openers.unwrap_or_default());
 
         let mut accounts = Vec::new();
         let mut names: BTreeMap<String, Range<usize>> = BTreeMap::new();
@@ -241,6 +242,7 @@ impl Cx<'_> {
             editor: raw.editor.filter(|e| !e.trim().is_empty()),
             warnings,
             notify: notify_config(raw.notify),
+            openers,
         }
     }
 

@@ -142,7 +142,11 @@ actions! {
     Search: "search", ["S"],
         "search every account and folder (results as a folder)";
     CommandLine: "command_line", [":"],
-        "a command: search QUERY, filter QUERY, quit";
+        "a command: move FOLDER, save PATH, pipe CMD, set NAME VALUE... (Tab completes)";
+    Pipe: "pipe", ["|"],
+        "pipe the message (or the chosen attachment) to a shell command";
+    SaveAs: "save_as", ["w"],
+        "save the message (or the chosen attachment) to a path you type";
 }
 
 impl Action {

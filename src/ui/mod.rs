@@ -3,6 +3,7 @@
 
 pub mod format;
 mod origin;
+mod output;
 mod popups;
 mod reader;
 pub mod theme;
@@ -414,7 +415,15 @@ fn draw_prompt(f: &mut Frame, area: Rect, state: &AppState, theme: &Theme) -> bo
         .rev()
         .find(|o| matches!(o, Overlay::Command(_) | Overlay::Query));
     let (lead, input, tail) = match (prompt, &state.search) {
-        (Some(Overlay::Command(line)), _) => (":", line.as_str(), None),
+        // What Tab offers, after the line.
+        (Some(Overlay::Command(line)), _) => (
+            ":",
+            line.as_str(),
+            state
+                .notice
+                .as_ref()
+                .map(|n| (sanitize::line(n), theme.dim)),
+        ),
         (Some(Overlay::Query), Some(s)) => (
             if s.global { "search: " } else { "/" },
             s.input.as_str(),

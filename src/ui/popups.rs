@@ -28,6 +28,7 @@ pub fn draw(f: &mut Frame, state: &AppState, theme: &Theme) {
             Overlay::Confirm(c) => draw_confirm(f, area, &c.question, theme),
             Overlay::LastError(text) => draw_last_error(f, area, text, theme),
             // In the status line (see `draw_prompt`).
+            Overlay::Output(o) => super::output::draw(f, area, o, theme),
             Overlay::Command(_) | Overlay::Query => {}
         }
     }
@@ -314,7 +315,7 @@ fn draw_last_error(f: &mut Frame, area: Rect, text: &str, theme: &Theme) {
 }
 
 /// A box in the middle of `area`, at most `w` x `h`.
-fn centered(area: Rect, w: u16, h: u16) -> Rect {
+pub(super) fn centered(area: Rect, w: u16, h: u16) -> Rect {
     let (w, h) = (w.min(area.width), h.min(area.height));
     Rect {
         x: area.x + (area.width - w) / 2,

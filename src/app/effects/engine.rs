@@ -41,6 +41,13 @@ impl Engines {
         }
     }
 
+    /// Every account checks for mail now.
+    pub fn sync_now(&self) {
+        for e in self.0.values() {
+            e.send(Command::SyncNow);
+        }
+    }
+
     /// Every engine stops.
     pub fn shutdown(&self) {
         for e in self.0.values() {

@@ -19,15 +19,16 @@ pub async fn attachment(fx: Effects, msg: crate::domain::MsgId, index: usize, op
             Err(e) => return Err(e.to_string()),
         };
         if open {
+            // The opener is chosen before the file is written: without one, nothing is left.
+            let template = super::openers::choose(
+                &attachment_type(&raw, index),
+                &dirs.openers,
+                &super::openers::read_mailcaps(),
+                super::openers::system_opener(),
+            )?;
             let path = save_attachment(&raw, index, &dirs.scratch, true)?;
-            let mut child = std::process::Command::new(file_opener())
-                .arg(&path)
-                .stdin(std::process::Stdio::null())
-                .stdout(std::process::Stdio::null())
-                .stderr(std::process::Stdio::null())
-                .spawn()
-                .map_err(|e| format!("{}: {e}", file_opener()))?;
-            let _ = child.wait();
+            let template = template.replace("%t", &attachment_type(&raw, index));
+            super::openers::run_and_wait(&super::openers::command_line(&template, &path)?)?;
             Ok(path)
         } else {
             save_attachment(&raw, index, &dirs.download, false)
@@ -98,13 +99,37 @@ pub fn opener(url: &str, browser: Option<&str>) -> Result<(String, Vec<String>),
     Ok((program, words))
 }
 
-/// The system's opener for files.
-fn file_opener() -> &'static str {
-    if cfg!(target_os = "macos") {
-        "open"
-    } else {
-        "xdg-open"
-    }
+/// The MIME type of attachment `index` (as the message says, else guessed from its name).
+/// From mail, so hostile: only a plain `type/subtype` is taken (it reaches the status line and
+/// a command line through mailcap's `%t`).
+fn attachment_type(raw: &[u8], index: usize) -> String {
+    let view = message::parse(raw);
+    let plain = |t: &str| {
+        t.split_once('/')
+            .is_some_and(|(a, b)| !a.is_empty() && !b.is_empty())
+            && t.len() <= 127
+            && t.chars()
+                .all(|c| c.is_ascii_alphanumeric() || "/+.-_".contains(c))
+    };
+    let said = view
+        .attachments
+        .get(index)
+        .map(|a| {
+            a.content_type
+                .split(';')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .to_ascii_lowercase()
+        })
+        .filter(|t| plain(t) && t != "application/octet-stream");
+    said.unwrap_or_else(|| {
+        let name = view.attachments.get(index).map_or("", |a| a.name.as_str());
+        mime_guess::from_path(name)
+            .first_or_octet_stream()
+            .essence_str()
+            .to_string()
+    })
 }
 
 /// Write attachment `index` of a raw message into `dir` (created if missing; `private`: only
@@ -382,5 +407,20 @@ Content-Transfer-Encoding: base64\r\n\r\nJVBERi0xLjQKJcOkw7zDtsOf\r\n--b--\r\n";
             let mode = std::fs::metadata(&private).unwrap().permissions().mode();
             assert_eq!(mode & 0o777, 0o700);
         }
+    }
+}
+
+#[cfg(test)]
+mod type_tests {
+    #[test]
+    fn a_hostile_content_type_is_not_taken() {
+        let raw = b"From: a@b.example\r\nMIME-Version: 1.0\r\n\
+Content-Type: multipart/mixed; boundary=\"b\"\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\nx\r\n\
+--b\r\nContent-Type: application/pdf$(id); name=\"r.pdf\"\r\n\
+Content-Disposition: attachment; filename=\"r.pdf\"\r\n\r\n%PDF\r\n--b\r\n\
+Content-Type: Image/PNG; name=\"p.png\"\r\nContent-Disposition: attachment\r\n\r\nx\r\n--b--\r\n";
+        // Guessed from the name instead.
+        assert_eq!(super::attachment_type(raw, 0), "application/pdf");
+        assert_eq!(super::attachment_type(raw, 1), "image/png");
     }
 }

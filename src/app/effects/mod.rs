@@ -14,7 +14,9 @@
 mod compose;
 pub mod engine;
 mod files;
+mod line;
 mod news;
+pub mod openers;
 mod search;
 mod store;
 
@@ -32,6 +34,7 @@ use crate::store::StoreHandle;
 use engine::{EngineHandle, Engines};
 
 pub use files::{complete_path, opener, save_attachment};
+pub use line::load_history;
 pub use search::SERVER_SEARCH_PAUSE;
 pub use store::{execute_on, triage};
 
@@ -54,6 +57,9 @@ pub struct Effects {
     /// The newest search asked for: a server is asked only about a query the user stopped
     /// typing at (see [`SERVER_SEARCH_PAUSE`]).
     last_search: Arc<AtomicU64>,
+    /// The pipes running, by request: a send stops one (its popup closed).
+    pipes:
+        Arc<std::sync::Mutex<HashMap<crate::domain::RequestId, tokio::sync::oneshot::Sender<()>>>>,
 }
 
 /// An account that can send: its addresses (its own first, then aliases), its signature, and
@@ -75,6 +81,12 @@ pub struct Dirs {
     pub download: PathBuf,
     /// Attachments saved only to be opened (private to the user).
     pub scratch: PathBuf,
+    /// `[openers]`: the command by MIME type (then mailcap, then the system opener).
+    pub openers: std::collections::BTreeMap<String, String>,
+    /// The config file (`:reload` reads it again); None: none (the demo).
+    pub config: Option<PathBuf>,
+    /// Where the command line's history is kept; None: nowhere (the demo, tests).
+    pub history: Option<PathBuf>,
 }
 
 impl Effects {
@@ -92,6 +104,7 @@ impl Effects {
             senders: Arc::new(Vec::new()),
             notify: None,
             last_search: Arc::new(AtomicU64::new(0)),
+            pipes: Default::default(),
         }
     }
 
@@ -203,6 +216,7 @@ impl Effects {
                 let failed = files::open_link(&url);
                 self.answer(std::future::ready(failed));
             }
+            Cmd::Line(c) => line::run(self, c),
             Cmd::MarkReadLater { msg, after_ms } => self.answer(async move {
                 tokio::time::sleep(std::time::Duration::from_millis(after_ms)).await;
                 Msg::ReadDelayElapsed { msg }

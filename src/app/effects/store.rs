@@ -254,6 +254,7 @@ pub fn execute_on(store: &mut Store, cmd: Cmd) -> crate::store::Result<Option<Ms
         | Cmd::CompletePath { .. }
         | Cmd::SuggestAddresses { .. }
         | Cmd::Announce { .. }
+        | Cmd::Line(_)
         | Cmd::Ring(_) => return Ok(None),
     }))
 }

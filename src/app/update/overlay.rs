@@ -10,7 +10,7 @@
 use super::super::msg::Cmd;
 use super::super::overlay::Overlay;
 use super::super::state::AppState;
-use super::{compose, mouse, search, triage};
+use super::{cmdline, compose, mouse, search, triage};
 use crate::domain::keys::{Action, KeyChord};
 
 /// Input from the user, before it is routed.
@@ -54,6 +54,7 @@ pub fn route(state: &mut AppState, input: Input, cmds: &mut Vec<Cmd>) {
                     state.overlays.pop();
                 }
             }
+            Some(Overlay::Output(_)) => cmdline::on_output_key(state, action, cmds),
             Some(&Overlay::Attachments(sel)) => on_attachments_key(state, sel, action, cmds),
             Some(&Overlay::Links(sel)) => on_links_key(state, sel, action, cmds),
             // These take keys as typed (the run loop sends no key binding while they are on
@@ -67,7 +68,7 @@ pub fn route(state: &mut AppState, input: Input, cmds: &mut Vec<Cmd>) {
             ) => {}
         },
         Input::Typed(chord) => match state.overlays.top() {
-            Some(Overlay::Command(_)) => search::on_command_typed(state, chord, cmds),
+            Some(Overlay::Command(_)) => cmdline::on_typed(state, chord, cmds),
             Some(Overlay::Query) => search::on_typed(state, chord, cmds),
             Some(Overlay::Confirm(_)) => triage::on_confirm_typed(state, chord, cmds),
             Some(Overlay::Picker(_)) => triage::on_picker_typed(state, chord, cmds),
@@ -82,7 +83,8 @@ pub fn route(state: &mut AppState, input: Input, cmds: &mut Vec<Cmd>) {
                 | Overlay::ActionLog(_)
                 | Overlay::LastError(_)
                 | Overlay::Attachments(_)
-                | Overlay::Links(_),
+                | Overlay::Links(_)
+                | Overlay::Output(_),
             ) => {}
         },
     }
@@ -93,6 +95,10 @@ fn on_attachments_key(state: &mut AppState, sel: usize, action: Action, cmds: &m
     if matches!(action, Action::Back | Action::Quit | Action::Attachments) {
         // Closes it even when the message went away under it.
         state.overlays.pop();
+        return;
+    }
+    if matches!(action, Action::Pipe | Action::SaveAs) {
+        cmdline::on_action(state, action);
         return;
     }
     let (msg, count) = match state.reader.as_ref() {

@@ -1400,6 +1400,7 @@ fn a_global_search_merges_and_marks_what_the_server_found() {
     assert!(s.error.as_ref().unwrap().contains("unknown command `frob`"));
 }
 
+mod cmdline;
 mod compose_fix;
 mod news;
 mod overlays;
