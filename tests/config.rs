@@ -635,3 +635,12 @@ fn server_keys_set_on_the_account_are_inherited_unless_a_server_sets_its_own() {
         "{e}"
     );
 }
+
+#[test]
+fn the_mailboxes_pane_can_start_hidden() {
+    assert!(parse_ok("").sidebar, "shown by default");
+    assert!(!parse_ok("sidebar = false\n").sidebar);
+    let file = std::fs::read_to_string("config.example.toml").unwrap();
+    let c = Config::parse_with_env(&file, Path::new("config.example.toml"), &env()).unwrap();
+    assert!(c.sidebar);
+}

@@ -812,3 +812,41 @@ fn a_click_beside_the_folder_picker_does_not_reach_the_list() {
     assert_eq!(h.state.list.selected, before);
     assert_eq!(screen_text(&h), picker, "the screen did not change");
 }
+
+#[test]
+fn the_help_fits_80x24_and_scrolls_to_its_end() {
+    let mut h = Harness::new(80, 24);
+    h.key(Action::Help);
+    insta::assert_snapshot!("help_80x24_top", h.screen().backend());
+    h.key(Action::Bottom);
+    insta::assert_snapshot!("help_80x24_end", h.screen().backend());
+}
+
+#[test]
+fn the_help_is_whole_and_wide_at_200x50() {
+    let mut h = Harness::new(200, 50);
+    h.key(Action::Help);
+    insta::assert_snapshot!("help_200x50", h.screen().backend());
+}
+
+#[test]
+fn the_help_filtered() {
+    let mut h = Harness::new(80, 24);
+    h.key(Action::Help);
+    h.key(Action::Filter);
+    for c in "thread".chars() {
+        h.send(Msg::Typed(tern::domain::keys::KeyChord::plain(
+            tern::domain::keys::Key::Char(c),
+        )));
+    }
+    insta::assert_snapshot!("help_filtered_80x24", h.screen().backend());
+}
+
+#[test]
+fn the_mailboxes_pane_hidden_at_80x24_and_200x50() {
+    for (w, hgt) in [(80, 24), (200, 50)] {
+        let mut h = Harness::new(w, hgt);
+        h.key(Action::ToggleSidebar);
+        insta::assert_snapshot!(format!("sidebar_hidden_{w}x{hgt}"), h.screen().backend());
+    }
+}

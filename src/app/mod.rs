@@ -2,6 +2,7 @@
 //! loop that draws once per batch of events, only when something changed.
 
 pub mod effects;
+pub mod help;
 pub mod keymap;
 pub mod layout;
 pub mod msg;
@@ -54,6 +55,8 @@ pub struct Options {
     pub mark_read_delay_ms: u64,
     /// Mouse reporting is on (the terminal guard turns it on; the config can turn it off).
     pub mouse: bool,
+    /// The mailboxes pane is shown at start.
+    pub sidebar: bool,
     /// Suspends the process and takes the terminal back (Ctrl-z); None where that cannot be
     /// done (tests).
     pub suspend: Option<fn() -> io::Result<()>>,
@@ -129,6 +132,10 @@ fn new_state(opts: &mut Options, keymap: &Keymap) -> AppState {
     state.mark_read_delay_ms = opts.mark_read_delay_ms;
     state.builtin_editor = opts.builtin_editor;
     state.key_help = keymap.help();
+    state.sidebar_hidden = !opts.sidebar;
+    if state.sidebar_hidden {
+        state.focus = state::Pane::Messages;
+    }
     state
 }
 
@@ -293,6 +300,10 @@ where
             let Some(msg) = inbox.next(&mut events, &mut keymap, &state).await? else {
                 break;
             };
+            // With each clock tick: did another process (`tern sync`) change the cache?
+            if matches!(msg, Some(Msg::Ticked { .. })) {
+                batch.push(Msg::CacheCheckDue);
+            }
             batch.extend(msg);
         }
         inbox.take_ready(&mut batch);

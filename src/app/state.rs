@@ -359,6 +359,13 @@ pub struct AppState {
     pub builtin_editor: bool,
     /// A search (or a filter of the list) is on.
     pub search: Option<SearchState>,
+    /// The mailbox opened at start because no inbox was known yet (an empty cache being
+    /// filled): the first account's inbox replaces it when it appears.
+    pub provisional_mailbox: Option<MailboxId>,
+    /// The mailboxes pane is hidden (config `sidebar = false`, or toggled).
+    pub sidebar_hidden: bool,
+    /// The cache's data version last read (see `Cmd::PollCache`).
+    pub cache_version: Option<i64>,
     next_req: RequestId,
 }
 
@@ -395,6 +402,9 @@ impl AppState {
             builtin_editor: false,
             interrupt_armed: false,
             search: None,
+            provisional_mailbox: None,
+            sidebar_hidden: false,
+            cache_version: None,
             next_req: RequestId(1),
         }
     }

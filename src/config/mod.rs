@@ -187,6 +187,8 @@ pub struct Config {
     pub layout: Layout,
     /// Click to select and wheel to scroll (the terminal's own selection needs Shift then).
     pub mouse: bool,
+    /// The mailboxes pane is shown at start (`toggle_sidebar` hides or shows it).
+    pub sidebar: bool,
     /// Where saved attachments go.
     pub download_dir: PathBuf,
     /// Opening a message marks it read ...
@@ -211,6 +213,7 @@ impl Config {
             theme: ThemeConfig::default(),
             layout: Layout::Auto,
             mouse: true,
+            sidebar: true,
             download_dir: data_dir.join("downloads"),
             mark_read_on_open: true,
             mark_read_delay: 0,

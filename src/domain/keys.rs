@@ -141,6 +141,10 @@ actions! {
         "search every account and folder (results as a folder)";
     CommandLine: "command_line", [":"],
         "a command: search QUERY, filter QUERY, quit";
+    SyncNow: "sync_now", ["$"],
+        "check every account for new mail now (POP3 too)";
+    ToggleSidebar: "toggle_sidebar", ["B"],
+        "hide or show the mailboxes pane";
 }
 
 impl Action {

@@ -19,9 +19,16 @@ use crate::domain::{Account, AccountId, ConnState, Envelope, Mailbox, Role, sani
 use theme::Theme;
 
 pub fn draw(f: &mut Frame, state: &AppState, theme: &Theme) {
-    let a = layout::areas(f.area(), state.layout, state.fullscreen);
+    let a = layout::areas_with(
+        f.area(),
+        state.layout,
+        state.fullscreen,
+        state.sidebar_hidden,
+    );
     if !state.fullscreen {
-        draw_sidebar(f, a.sidebar, state, theme);
+        if !state.sidebar_hidden {
+            draw_sidebar(f, a.sidebar, state, theme);
+        }
         draw_list(f, a.list, state, theme);
     }
     reader::draw(f, a.reader, state, theme);

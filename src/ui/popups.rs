@@ -9,17 +9,16 @@ use ratatui::widgets::{Clear, Paragraph, Row, Table};
 
 use super::theme::Theme;
 use super::{format, pane_block};
-use crate::app::keymap;
+use crate::app::help::{self, HelpLine, HelpView};
 use crate::app::overlay::Overlay;
 use crate::app::state::AppState;
-use crate::domain::keys::Action;
 use crate::domain::sanitize;
 
 pub fn draw(f: &mut Frame, state: &AppState, theme: &Theme) {
     let area = f.area();
     for o in state.overlays.iter() {
         match o {
-            Overlay::Help => draw_help(f, area, state, theme),
+            Overlay::Help(view) => draw_help(f, area, state, view, theme),
             Overlay::Links(sel) => draw_links(f, area, state, *sel, theme),
             Overlay::Attachments(sel) => draw_attachments(f, area, state, *sel, theme),
             Overlay::ActionLog(entries) => draw_action_log(f, area, state, entries, theme),
@@ -386,22 +385,60 @@ fn draw_links(f: &mut Frame, area: Rect, state: &AppState, selected: usize, them
     f.render_widget(table, popup);
 }
 
-fn draw_help(f: &mut Frame, area: Rect, state: &AppState, theme: &Theme) {
-    let w = area.width.min(64);
-    let help: Vec<&(Action, String)> = state
-        .key_help
-        .iter()
-        .filter(|(a, _)| keymap::applies_in(*a, state.focus))
-        .collect();
-    let popup = centered(area, w, help.len() as u16 + 2);
-    f.render_widget(Clear, popup);
+fn draw_help(f: &mut Frame, area: Rect, state: &AppState, view: &HelpView, theme: &Theme) {
+    let g = help::geometry(area, &state.key_help);
+    f.render_widget(Clear, g.popup);
     let block = pane_block(" Keys (? or Esc to close) ".into(), true, theme);
-    let rows = help.into_iter().map(|(action, keys)| {
-        Row::new(vec![
-            Span::styled(keys.clone(), Style::default().fg(theme.accent)),
-            Span::raw(action.describe()),
-        ])
-    });
-    let table = Table::new(rows, [Constraint::Length(22), Constraint::Fill(1)]).block(block);
-    f.render_widget(table, popup);
+    let inner = block.inner(g.popup);
+    f.render_widget(block, g.popup);
+    let all = help::lines(&state.key_help, state.focus, &view.filter, g.text);
+    let total = all.len();
+    let keys_w = usize::from(g.keys);
+    let mut lines: Vec<Line> = all
+        .into_iter()
+        .skip(view.scroll)
+        .take(usize::from(g.rows))
+        .map(|l| match l {
+            HelpLine::Title(t) => Line::from(Span::styled(
+                t,
+                Style::default().fg(theme.dim).add_modifier(Modifier::BOLD),
+            )),
+            HelpLine::Entry { keys, text } => Line::from(vec![
+                Span::styled(
+                    format!("{:<keys_w$}  ", format::fit(&keys, keys_w)),
+                    Style::default().fg(theme.accent),
+                ),
+                Span::raw(text),
+            ]),
+            HelpLine::Blank => Line::default(),
+        })
+        .collect();
+    lines.resize(usize::from(g.rows), Line::default());
+    lines.push(help_footer(view, total, g.rows, theme));
+    f.render_widget(Paragraph::new(lines), inner);
+}
+
+/// The help's last line: the filter being typed or in force, else what the keys do; and where
+/// the view is.
+fn help_footer<'a>(view: &HelpView, total: usize, rows: u16, theme: &Theme) -> Line<'a> {
+    let shown = (view.scroll + usize::from(rows)).min(total);
+    let place = format!("  {shown}/{total}");
+    if view.typing || !view.filter.is_empty() {
+        let hint = if view.typing {
+            " (enter keeps, esc drops)"
+        } else {
+            " (esc drops)"
+        };
+        return Line::from(vec![
+            Span::styled(
+                format!("/{}", sanitize::line(&view.filter)),
+                Style::default().fg(theme.accent),
+            ),
+            Span::styled(format!("{hint}{place}"), Style::default().fg(theme.dim)),
+        ]);
+    }
+    Line::from(Span::styled(
+        format!("j/k g/G pgup/pgdn: scroll · /: search{place}"),
+        Style::default().fg(theme.dim),
+    ))
 }

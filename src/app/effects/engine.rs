@@ -41,6 +41,13 @@ impl Engines {
         }
     }
 
+    /// Every engine checks its server now.
+    pub fn sync_now(&self) {
+        for e in self.0.values() {
+            e.send(Command::SyncNow);
+        }
+    }
+
     /// Every engine stops.
     pub fn shutdown(&self) {
         for e in self.0.values() {

@@ -252,7 +252,7 @@ fn panes_help_and_quit() {
     update(&mut s, Msg::ActionTriggered(Action::Back));
     assert_eq!(s.focus, Pane::Messages);
     update(&mut s, Msg::ActionTriggered(Action::Help));
-    assert_eq!(s.overlays.top(), Some(&Overlay::Help));
+    assert_eq!(s.overlays.top(), Some(&Overlay::Help(Default::default())));
     // While help is up, motion keys do nothing and q closes the overlay, not the app.
     update(&mut s, Msg::ActionTriggered(Action::Quit));
     assert!(s.overlays.is_empty() && !s.quit);
@@ -1388,6 +1388,7 @@ fn a_global_search_merges_and_marks_what_the_server_found() {
 }
 
 mod overlays;
+mod smallterm;
 
 #[test]
 fn what_the_cache_did_is_worded_here() {
