@@ -850,3 +850,26 @@ fn the_mailboxes_pane_hidden_at_80x24_and_200x50() {
         insta::assert_snapshot!(format!("sidebar_hidden_{w}x{hgt}"), h.screen().backend());
     }
 }
+
+/// A POP3 account between polls is not "online": the status line says when its last poll
+/// succeeded.
+#[test]
+fn a_pop3_account_says_when_it_last_polled() {
+    let mut h = Harness::new(80, 24);
+    let work = h
+        .state
+        .sidebar
+        .iter()
+        .find_map(|r| match r {
+            SidebarRow::Account(a) if a.name == "work" => Some(a.id),
+            _ => None,
+        })
+        .unwrap();
+    h.send(Msg::Engine(EngineEvent::State {
+        account: work,
+        state: tern::domain::ConnState::Polled { at: NOW - 300 },
+    }));
+    let text = screen_text(&h);
+    assert!(text.contains("✓ work polled 17:55"), "{text}");
+    assert!(!text.contains("● work"), "{text}");
+}

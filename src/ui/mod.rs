@@ -64,6 +64,7 @@ fn pane_block<'a>(title: String, focused: bool, theme: &Theme) -> Block<'a> {
 fn account_note(conn: &ConnState, theme: &Theme) -> Option<(String, ratatui::style::Color)> {
     match conn {
         ConnState::Online | ConnState::Idle => None,
+        ConnState::Polled { .. } => None,
         ConnState::Connecting => Some(("↻ connecting".into(), theme.dim)),
         ConnState::Syncing { done, total, .. } => Some((format!("↻ {done}/{total}"), theme.dim)),
         ConnState::Offline(_) => Some(("○ offline".into(), theme.dim)),
@@ -542,12 +543,18 @@ fn push_account_states(spans: &mut Vec<Span<'_>>, state: &AppState, base: Style,
         };
         let (mark, color) = match conn {
             ConnState::Online | ConnState::Idle => ("●", theme.accent),
+            ConnState::Polled { .. } => ("✓", theme.accent),
             ConnState::Connecting | ConnState::Syncing { .. } => ("↻", theme.dim),
             ConnState::Offline(_) => ("○", theme.dim),
             ConnState::Failed(_) => ("✗", theme.error),
         };
         let text = match conn {
             ConnState::Online | ConnState::Idle => sanitize::line(account),
+            ConnState::Polled { at } => format!(
+                "{} polled {}",
+                sanitize::line(account),
+                format::list_date(state.clock, *at)
+            ),
             other => format!(
                 "{} {}",
                 sanitize::line(account),
