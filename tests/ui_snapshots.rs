@@ -873,3 +873,13 @@ fn a_pop3_account_says_when_it_last_polled() {
     assert!(text.contains("✓ work polled 17:55"), "{text}");
     assert!(!text.contains("● work"), "{text}");
 }
+
+/// The list's columns are sized from its width: at 80x24 the subject keeps most of the row.
+#[test]
+fn the_list_columns_at_80x24_and_200x50() {
+    for (w, hgt) in [(80, 24), (200, 50)] {
+        let mut h = Harness::new(w, hgt);
+        h.key(Action::NextPane);
+        insta::assert_snapshot!(format!("list_columns_{w}x{hgt}"), h.screen().backend());
+    }
+}

@@ -17,6 +17,7 @@ use crate::app::overlay::Overlay;
 use crate::app::state::{AppState, Pane, SEARCH_LIMIT, SearchState, SidebarRow};
 use crate::domain::{Account, AccountId, ConnState, Envelope, Mailbox, Role, sanitize};
 use theme::Theme;
+use unicode_width::UnicodeWidthStr;
 
 pub fn draw(f: &mut Frame, state: &AppState, theme: &Theme) {
     let a = layout::areas_with(
@@ -252,8 +253,16 @@ fn draw_list(f: &mut Frame, area: Rect, state: &AppState, theme: &Theme) {
     }
     let role = mailbox.and_then(|m| m.role);
     let page = inner.height as u32;
+    let shown = list.top..(list.top + page).min(list.total);
+    let date_w = shown
+        .clone()
+        .filter_map(|idx| list.row(idx))
+        .map(|e| format::list_date(state.clock, e.date).width())
+        .max()
+        .unwrap_or(5);
+    let [flags_w, date_w, who_w] = format::list_columns(inner.width, date_w as u16);
     let mut rows = Vec::new();
-    for idx in list.top..(list.top + page).min(list.total) {
+    for idx in shown {
         let Some(e) = list.row(idx) else {
             rows.push(Row::new(vec!["", "", "…"]).style(Style::default().fg(theme.dim)));
             continue;
@@ -263,9 +272,9 @@ fn draw_list(f: &mut Frame, area: Rect, state: &AppState, theme: &Theme) {
     let table = Table::new(
         rows,
         [
-            Constraint::Length(4),
-            Constraint::Length(10),
-            Constraint::Length(22),
+            Constraint::Length(flags_w),
+            Constraint::Length(date_w),
+            Constraint::Length(who_w),
             Constraint::Fill(1),
         ],
     )
