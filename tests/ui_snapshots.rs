@@ -883,3 +883,34 @@ fn the_list_columns_at_80x24_and_200x50() {
         insta::assert_snapshot!(format!("list_columns_{w}x{hgt}"), h.screen().backend());
     }
 }
+
+/// A quoted line too long for the reader keeps its `>` on the rows it wraps to.
+#[test]
+fn wrapped_quotes_keep_their_marker_at_80x24_and_200x50() {
+    for (w, hgt) in [(80, 24), (200, 50)] {
+        let mut h = Harness::new(w, hgt);
+        h.select_mailbox("work", "INBOX");
+        h.key(Action::NextPane);
+        while h
+            .state
+            .list
+            .row(h.state.list.selected)
+            .is_some_and(|e| e.subject != "Re: Fwd: Q4 offsite venue options")
+        {
+            let before = h.state.list.selected;
+            h.key(Action::Down);
+            assert_ne!(before, h.state.list.selected, "the message is in the list");
+        }
+        h.key(Action::NextPane);
+        for _ in 0..10 {
+            h.key(Action::Down);
+        }
+        let text = screen_text(&h);
+        insta::assert_snapshot!(format!("quotes_wrapped_{w}x{hgt}"), h.screen().backend());
+        if w == 80 {
+            // Every row of the quote starts with its marker: no row of a quoted paragraph
+            // starts bare between two quoted rows.
+            assert!(text.contains("┃> proper breakout rooms"), "{text}");
+        }
+    }
+}
