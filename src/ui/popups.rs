@@ -13,6 +13,7 @@ use crate::app::help::{self, HelpLine, HelpView};
 use crate::app::overlay::Overlay;
 use crate::app::state::AppState;
 use crate::domain::sanitize;
+use unicode_width::UnicodeWidthStr;
 
 pub fn draw(f: &mut Frame, state: &AppState, theme: &Theme) {
     let area = f.area();
@@ -34,7 +35,7 @@ pub fn draw(f: &mut Frame, state: &AppState, theme: &Theme) {
 /// The review screen of a message being written.
 fn draw_compose(f: &mut Frame, area: Rect, c: &crate::app::state::Compose, theme: &Theme) {
     let popup = centered(area, 100, area.height.saturating_sub(2).max(10));
-    f.render_widget(Clear, popup);
+    clear(f, popup);
     if let Some(ed) = &c.builtin {
         let block = pane_block(
             " Writing (esc: done; saved in Drafts as you go) ".into(),
@@ -177,7 +178,7 @@ fn push_prompts(lines: &mut Vec<Line<'static>>, c: &crate::app::state::Compose, 
 fn draw_picker(f: &mut Frame, area: Rect, p: &crate::app::state::Picker, theme: &Theme) {
     let rows = p.matches.len().clamp(1, 12) as u16;
     let popup = centered(area, 60, rows + 4);
-    f.render_widget(Clear, popup);
+    clear(f, popup);
     let n = p.msgs.len();
     let title = format!(
         " {} {} to (type to filter, enter, esc) ",
@@ -239,7 +240,7 @@ fn draw_picker(f: &mut Frame, area: Rect, p: &crate::app::state::Picker, theme: 
 fn draw_confirm(f: &mut Frame, area: Rect, question: &str, theme: &Theme) {
     let w = (question.chars().count() as u16 + 4).min(area.width);
     let popup = centered(area, w, 3);
-    f.render_widget(Clear, popup);
+    clear(f, popup);
     let block = pane_block(String::new(), true, theme);
     let inner = block.inner(popup);
     f.render_widget(block, popup);
@@ -255,6 +256,25 @@ fn draw_confirm(f: &mut Frame, area: Rect, question: &str, theme: &Theme) {
 }
 
 /// A box in the middle of `area`, at most `w` x `h`.
+/// Clear the popup's area, and the wide characters (CJK, emoji) of the panes that straddle its
+/// left edge: a two-column character in the column before the popup would cover the popup's
+/// border in the terminal (ratatui skips the cell a wide character covers), so it gives way to
+/// a blank. (One on the right edge is already cut: the popup's border replaced its first half,
+/// and the buffer blanks the cells a character no longer covers.)
+fn clear(f: &mut Frame, popup: Rect) {
+    f.render_widget(Clear, popup);
+    if popup.x == 0 {
+        return;
+    }
+    let buf = f.buffer_mut();
+    for y in popup.top()..popup.bottom() {
+        let cell = &mut buf[(popup.x - 1, y)];
+        if cell.symbol().width() > 1 {
+            cell.set_symbol(" ");
+        }
+    }
+}
+
 fn centered(area: Rect, w: u16, h: u16) -> Rect {
     let (w, h) = (w.min(area.width), h.min(area.height));
     Rect {
@@ -273,7 +293,7 @@ fn draw_action_log(
     theme: &Theme,
 ) {
     let popup = centered(area, 110, entries.len().max(1) as u16 + 2);
-    f.render_widget(Clear, popup);
+    clear(f, popup);
     let block = pane_block(
         " Actions the server could not take (esc) ".into(),
         true,
@@ -321,7 +341,7 @@ fn draw_attachments(f: &mut Frame, area: Rect, state: &AppState, selected: usize
         .map(|v| v.attachments.as_slice())
         .unwrap_or_default();
     let popup = centered(area, 80, list.len() as u16 + 2);
-    f.render_widget(Clear, popup);
+    clear(f, popup);
     let block = pane_block(
         " Attachments (enter: open, s: save, esc) ".into(),
         true,
@@ -360,7 +380,7 @@ fn draw_links(f: &mut Frame, area: Rect, state: &AppState, selected: usize, them
         .map(|v| v.links.as_slice())
         .unwrap_or_default();
     let popup = centered(area, 90, links.len() as u16 + 2);
-    f.render_widget(Clear, popup);
+    clear(f, popup);
     let block = pane_block(" Open a link (enter; esc to close) ".into(), true, theme);
     let inner_h = popup.height.saturating_sub(2) as usize;
     let start = selected.saturating_sub(inner_h.saturating_sub(1));
@@ -387,7 +407,7 @@ fn draw_links(f: &mut Frame, area: Rect, state: &AppState, selected: usize, them
 
 fn draw_help(f: &mut Frame, area: Rect, state: &AppState, view: &HelpView, theme: &Theme) {
     let g = help::geometry(area, &state.key_help);
-    f.render_widget(Clear, g.popup);
+    clear(f, g.popup);
     let block = pane_block(" Keys (? or Esc to close) ".into(), true, theme);
     let inner = block.inner(g.popup);
     f.render_widget(block, g.popup);
@@ -441,4 +461,51 @@ fn help_footer<'a>(view: &HelpView, total: usize, rows: u16, theme: &Theme) -> L
         format!("j/k g/G pgup/pgdn: scroll · /: search{place}"),
         Style::default().fg(theme.dim),
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use ratatui::Terminal;
+    use ratatui::backend::TestBackend;
+    use ratatui::layout::Rect;
+    use ratatui::widgets::Paragraph;
+
+    use crate::app::help;
+    use crate::app::overlay::Overlay;
+    use crate::app::state::AppState;
+    use crate::config::Layout;
+    use crate::ui::theme::Theme;
+
+    /// Wide characters under a popup's left edge, at every parity, never cover its border.
+    #[test]
+    fn wide_characters_under_a_popup_never_break_its_border() {
+        for (w, h) in [(80u16, 24u16), (200, 50)] {
+            let mut state = AppState::new(Layout::Auto, "t");
+            state.size = Rect::new(0, 0, w, h);
+            state.key_help = crate::app::keymap::Keymap::new(&Default::default()).help();
+            state.overlays.push(Overlay::Help(Default::default()));
+            let mut t = Terminal::new(TestBackend::new(w, h)).unwrap();
+            t.draw(|f| {
+                // The panes: CJK text, shifted by one column every other row.
+                let rows: Vec<String> = (0..h)
+                    .map(|y| format!("{}{}", " ".repeat(usize::from(y % 2)), "日本語".repeat(80)))
+                    .collect();
+                f.render_widget(Paragraph::new(rows.join("\n")), f.area());
+                super::draw(f, &state, &Theme::default());
+            })
+            .unwrap();
+            let popup = help::geometry(Rect::new(0, 0, w, h), &state.key_help).popup;
+            let buf = t.backend().buffer();
+            for y in popup.top()..popup.bottom() {
+                let before = buf[(popup.x - 1, y)].symbol();
+                assert!(
+                    unicode_width::UnicodeWidthStr::width(before) <= 1,
+                    "{w}x{h} row {y}: {before:?} covers the border"
+                );
+                let edge = buf[(popup.x, y)].symbol();
+                assert!(["┏", "┃", "┗"].contains(&edge), "{w}x{h} row {y}: {edge:?}");
+            }
+            insta::assert_snapshot!(format!("popup_over_wide_chars_{w}x{h}"), t.backend());
+        }
+    }
 }
