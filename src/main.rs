@@ -50,6 +50,9 @@ fn init_logging(data_dir: &Path) -> anyhow::Result<tracing_appender::non_blockin
     Ok(guard)
 }
 
+/// How long quitting waits for the engines to log out, and then for the runtime's tasks.
+const QUIT_GRACE: Duration = Duration::from_millis(700);
+
 fn load_config(cli: &Cli) -> Result<Config, ConfigError> {
     let path = config::resolve_path(cli.config.as_deref())?;
     Config::load(&path)
@@ -106,6 +109,7 @@ fn demo(rt: &tokio::runtime::Runtime) -> anyhow::Result<()> {
             history: None,
         },
         mouse: true,
+        sidebar: true,
         mark_read_on_open: true,
         mark_read_delay_ms: 0,
         suspend: None,
@@ -144,6 +148,7 @@ fn open(rt: &tokio::runtime::Runtime, cfg: Config) -> anyhow::Result<()> {
                 history: Some(cfg.data_dir.join("command_history")),
             },
             mouse: cfg.mouse,
+            sidebar: cfg.sidebar,
             mark_read_on_open: cfg.mark_read_on_open,
             mark_read_delay_ms: cfg.mark_read_delay.saturating_mul(1000),
             suspend: None,
@@ -155,8 +160,9 @@ fn open(rt: &tokio::runtime::Runtime, cfg: Config) -> anyhow::Result<()> {
             notice: cfg.startup_notice(),
         };
         let result = run_tui(ui_store, opts, cfg.editor.clone()).await;
-        // The engines were told to shut down; give them a moment to log out.
-        let _ = background.stop(Duration::from_secs(3)).await;
+        // The engines were told to shut down; give them a moment to log out (what they were
+        // writing is in transactions: the cache stays consistent whatever they were doing).
+        let _ = background.stop(QUIT_GRACE).await;
         result
     })
 }
@@ -387,6 +393,9 @@ fn main() -> ExitCode {
             Err(e) => Err(e.into()),
         },
     };
+    // Quitting never waits for the background: a blocking task (parsing a batch of a first
+    // sync, a password command) would otherwise hold the runtime's drop for as long as it runs.
+    rt.shutdown_timeout(QUIT_GRACE);
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

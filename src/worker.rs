@@ -390,6 +390,14 @@ impl Worker {
         self.state(ConnState::Online);
     }
 
+    /// A poll succeeded (POP3): not connected until the next one, which may fail.
+    pub fn polled(&mut self) {
+        let at = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs() as i64);
+        self.state(ConnState::Polled { at });
+    }
+
     /// The password, resolved at the first call of this start (or after an auth failure).
     pub async fn password(&mut self) -> Result<Option<Secret>, SyncError> {
         if self.password.is_none() {

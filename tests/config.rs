@@ -656,3 +656,12 @@ fn openers_by_mime_type() {
         .to_string();
     assert!(err.contains("\"text/html\" is empty"), "{err}");
 }
+
+#[test]
+fn the_mailboxes_pane_can_start_hidden() {
+    assert!(parse_ok("").sidebar, "shown by default");
+    assert!(!parse_ok("sidebar = false\n").sidebar);
+    let file = std::fs::read_to_string("config.example.toml").unwrap();
+    let c = Config::parse_with_env(&file, Path::new("config.example.toml"), &env()).unwrap();
+    assert!(c.sidebar);
+}

@@ -257,7 +257,9 @@ impl Running {
     }
 
     async fn online(&mut self) {
-        self.state("Online", |s| *s == ConnState::Online).await;
+        // A poll succeeded (a POP3 account is never "online": it is not connected between polls).
+        self.state("Polled", |s| matches!(s, ConnState::Polled { .. }))
+            .await;
     }
 
     async fn shutdown(self) {
@@ -820,4 +822,44 @@ async fn mail_sent_from_a_pop3_account_is_filed_in_its_local_sent_folder() {
         .await
         .unwrap();
     assert_eq!(pending, 0, "nothing to send to a POP3 server");
+}
+
+/// Between polls a POP3 account is not "online": its state says the last poll succeeded (and
+/// when); with the server down, the next poll (asked for at once: SyncNow, the UI's `$`) says
+/// it is offline.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pop3_account_is_never_online_and_a_failed_poll_shows_offline() {
+    let servers = MailServers::start();
+    servers.deliver(ALICE.email, &raw("before the outage"));
+    let c = Client::tls(&servers, "");
+    let timing = Timing {
+        poll_interval: Duration::from_secs(3600),
+        ..Timing::default()
+    };
+    let mut r = Running::start(&c, c.account.clone(), timing).await;
+    let before = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    match r
+        .state("a poll", |s| {
+            matches!(s, ConnState::Polled { .. } | ConnState::Online)
+        })
+        .await
+    {
+        ConnState::Polled { at } => assert!((before - 5..=before + 60).contains(&at), "{at}"),
+        other => panic!("a POP3 account said {other:?} between polls"),
+    }
+    servers.stop_dovecot();
+    r.engine.send(Command::SyncNow);
+    let s = r
+        .state("offline", |s| {
+            !matches!(s, ConnState::Connecting | ConnState::Syncing { .. })
+        })
+        .await;
+    assert!(matches!(s, ConnState::Offline(_)), "{s:?}");
+    servers.start_dovecot();
+    r.engine.send(Command::SyncNow);
+    r.online().await;
+    r.shutdown().await;
 }

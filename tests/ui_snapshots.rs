@@ -919,3 +919,105 @@ fn a_pipe_shows_its_output_in_a_popup() {
         assert!(h.state.overlays.is_empty());
     }
 }
+
+#[test]
+fn the_help_fits_80x24_and_scrolls_to_its_end() {
+    let mut h = Harness::new(80, 24);
+    h.key(Action::Help);
+    insta::assert_snapshot!("help_80x24_top", h.screen().backend());
+    h.key(Action::Bottom);
+    insta::assert_snapshot!("help_80x24_end", h.screen().backend());
+}
+
+#[test]
+fn the_help_is_whole_and_wide_at_200x50() {
+    let mut h = Harness::new(200, 50);
+    h.key(Action::Help);
+    insta::assert_snapshot!("help_200x50", h.screen().backend());
+}
+
+#[test]
+fn the_help_filtered() {
+    let mut h = Harness::new(80, 24);
+    h.key(Action::Help);
+    h.key(Action::Filter);
+    for c in "thread".chars() {
+        h.send(Msg::Typed(tern::domain::keys::KeyChord::plain(
+            tern::domain::keys::Key::Char(c),
+        )));
+    }
+    insta::assert_snapshot!("help_filtered_80x24", h.screen().backend());
+}
+
+#[test]
+fn the_mailboxes_pane_hidden_at_80x24_and_200x50() {
+    for (w, hgt) in [(80, 24), (200, 50)] {
+        let mut h = Harness::new(w, hgt);
+        h.key(Action::ToggleSidebar);
+        insta::assert_snapshot!(format!("sidebar_hidden_{w}x{hgt}"), h.screen().backend());
+    }
+}
+
+/// A POP3 account between polls is not "online": the status line says when its last poll
+/// succeeded.
+#[test]
+fn a_pop3_account_says_when_it_last_polled() {
+    let mut h = Harness::new(80, 24);
+    let work = h
+        .state
+        .sidebar
+        .iter()
+        .find_map(|r| match r {
+            SidebarRow::Account(a) if a.name == "work" => Some(a.id),
+            _ => None,
+        })
+        .unwrap();
+    h.send(Msg::Engine(EngineEvent::State {
+        account: work,
+        state: tern::domain::ConnState::Polled { at: NOW - 300 },
+    }));
+    let text = screen_text(&h);
+    assert!(text.contains("✓ work polled 17:55"), "{text}");
+    assert!(!text.contains("● work"), "{text}");
+}
+
+/// The list's columns are sized from its width: at 80x24 the subject keeps most of the row.
+#[test]
+fn the_list_columns_at_80x24_and_200x50() {
+    for (w, hgt) in [(80, 24), (200, 50)] {
+        let mut h = Harness::new(w, hgt);
+        h.key(Action::NextPane);
+        insta::assert_snapshot!(format!("list_columns_{w}x{hgt}"), h.screen().backend());
+    }
+}
+
+/// A quoted line too long for the reader keeps its `>` on the rows it wraps to.
+#[test]
+fn wrapped_quotes_keep_their_marker_at_80x24_and_200x50() {
+    for (w, hgt) in [(80, 24), (200, 50)] {
+        let mut h = Harness::new(w, hgt);
+        h.select_mailbox("work", "INBOX");
+        h.key(Action::NextPane);
+        while h
+            .state
+            .list
+            .row(h.state.list.selected)
+            .is_some_and(|e| e.subject != "Re: Fwd: Q4 offsite venue options")
+        {
+            let before = h.state.list.selected;
+            h.key(Action::Down);
+            assert_ne!(before, h.state.list.selected, "the message is in the list");
+        }
+        h.key(Action::NextPane);
+        for _ in 0..10 {
+            h.key(Action::Down);
+        }
+        let text = screen_text(&h);
+        insta::assert_snapshot!(format!("quotes_wrapped_{w}x{hgt}"), h.screen().backend());
+        if w == 80 {
+            // Every row of the quote starts with its marker: no row of a quoted paragraph
+            // starts bare between two quoted rows.
+            assert!(text.contains("┃> proper breakout rooms"), "{text}");
+        }
+    }
+}

@@ -20,6 +20,26 @@ pub struct Areas {
 /// Where the panes go; with `fullscreen` the reader takes the whole screen above the status line
 /// and the sidebar and list get no room.
 pub fn areas(size: Rect, layout: Layout, fullscreen: bool) -> Areas {
+    areas_with(size, layout, fullscreen, false)
+}
+
+/// The areas of the app's screen as its state says (the mailboxes pane may be hidden).
+pub fn areas_of(state: &crate::app::state::AppState) -> Areas {
+    areas_with(
+        state.size,
+        state.layout,
+        state.fullscreen,
+        state.sidebar_hidden,
+    )
+}
+
+/// Columns of text in the reader pane of the app's screen (inside its border).
+pub fn reader_cols_of(state: &crate::app::state::AppState) -> u16 {
+    areas_of(state).reader.width.saturating_sub(2).max(1)
+}
+
+/// [`areas`], with the mailboxes pane hidden (`no_sidebar`: the list and reader take its room).
+pub fn areas_with(size: Rect, layout: Layout, fullscreen: bool, no_sidebar: bool) -> Areas {
     let status = Rect {
         y: size.y + size.height.saturating_sub(1),
         height: size.height.min(1),
@@ -29,7 +49,11 @@ pub fn areas(size: Rect, layout: Layout, fullscreen: bool) -> Areas {
         height: size.height.saturating_sub(1),
         ..size
     };
-    let side_w = (body.width / 5).clamp(18, 32).min(body.width);
+    let side_w = if no_sidebar {
+        0
+    } else {
+        (body.width / 5).clamp(18, 32).min(body.width)
+    };
     let sidebar = Rect {
         width: side_w,
         ..body

@@ -3,6 +3,7 @@
 
 pub mod command;
 pub mod effects;
+pub mod help;
 pub mod keymap;
 pub mod layout;
 pub mod msg;
@@ -55,6 +56,8 @@ pub struct Options {
     pub mark_read_delay_ms: u64,
     /// Mouse reporting is on (the terminal guard turns it on; the config can turn it off).
     pub mouse: bool,
+    /// The mailboxes pane is shown at start.
+    pub sidebar: bool,
     /// Suspends the process and takes the terminal back (Ctrl-z); None where that cannot be
     /// done (tests).
     pub suspend: Option<fn() -> io::Result<()>>,
@@ -133,6 +136,10 @@ fn new_state(opts: &mut Options, keymap: &Keymap) -> AppState {
     state.key_help = keymap.help();
     if let Some(path) = &opts.dirs.history {
         state.cmdline.history = effects::load_history(path);
+    }
+    state.sidebar_hidden = !opts.sidebar;
+    if state.sidebar_hidden {
+        state.focus = state::Pane::Messages;
     }
     state
 }
@@ -308,6 +315,10 @@ where
             let Some(msg) = inbox.next(&mut events, &mut keymap, &state).await? else {
                 break;
             };
+            // With each clock tick: did another process (`tern sync`) change the cache?
+            if matches!(msg, Some(Msg::Ticked { .. })) {
+                batch.push(Msg::CacheCheckDue);
+            }
             batch.extend(msg);
         }
         inbox.take_ready(&mut batch);

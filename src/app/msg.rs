@@ -84,6 +84,11 @@ pub enum Queued {
 pub enum Msg {
     /// A key resolved to an action by the keymap.
     ActionTriggered(Action),
+    /// The cache's data version (see `Cmd::PollCache`).
+    CacheVersion(i64),
+    /// Time to see whether another process changed the cache (the run loop sends it with each
+    /// clock tick).
+    CacheCheckDue,
     Resized(Rect),
     /// A left click at a screen cell.
     Clicked {
@@ -236,6 +241,11 @@ pub enum Cmd {
     /// Write this to the terminal between two frames (the run loop does it: a terminal
     /// notification or the bell).
     Ring(String),
+    /// Every account's engine checks its server now (a POP3 account polls at once).
+    SyncNow,
+    /// Read the cache's data version (it moves when another connection, or another process
+    /// such as `tern sync`, commits); answered with `Msg::CacheVersion`.
+    PollCache,
     LoadMailboxes,
     LoadEnvelopes {
         req: RequestId,

@@ -10,8 +10,8 @@ use super::state::{Compose, Confirm, Picker};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Overlay {
-    /// The key bindings (`?`).
-    Help,
+    /// The key bindings (`?`): scrolled and filtered.
+    Help(super::help::HelpView),
     /// The open message's links, this one selected.
     Links(usize),
     /// The open message's attachments, this one selected.
@@ -38,8 +38,8 @@ impl Overlay {
     /// Keys go to it as typed (`Msg::Typed`), not through the key bindings.
     pub fn takes_text(&self) -> bool {
         match self {
-            Overlay::Help
-            | Overlay::Links(_)
+            Overlay::Help(h) => h.typing,
+            Overlay::Links(_)
             | Overlay::Attachments(_)
             | Overlay::ActionLog(_)
             | Overlay::LastError(_)

@@ -401,6 +401,13 @@ pub struct AppState {
     pub status: StatusTimes,
     /// The command line's history and the output of a pipe (`update::cmdline`).
     pub cmdline: super::command::CmdlineState,
+    /// The mailbox opened at start because no inbox was known yet (an empty cache being
+    /// filled): the first account's inbox replaces it when it appears.
+    pub provisional_mailbox: Option<MailboxId>,
+    /// The mailboxes pane is hidden (config `sidebar = false`, or toggled).
+    pub sidebar_hidden: bool,
+    /// The cache's data version last read (see `Cmd::PollCache`).
+    pub cache_version: Option<i64>,
     next_req: RequestId,
 }
 
@@ -458,6 +465,9 @@ impl AppState {
             read: ReadMark::default(),
             status: StatusTimes::default(),
             cmdline: Default::default(),
+            provisional_mailbox: None,
+            sidebar_hidden: false,
+            cache_version: None,
             next_req: RequestId(1),
         }
     }

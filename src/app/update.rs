@@ -47,6 +47,8 @@ fn dispatch(state: &mut AppState, msg: Msg, cmds: &mut Vec<Cmd>) {
             state.clock.utc_offset = utc_offset;
             compose::autosave(state, cmds);
         }
+        Msg::CacheCheckDue => refresh::on_check_due(cmds),
+        Msg::CacheVersion(v) => refresh::on_cache_version(state, v, cmds),
         Msg::MailboxesLoaded {
             accounts,
             mailboxes,
@@ -171,7 +173,7 @@ fn on_engine(state: &mut AppState, event: EngineEvent, cmds: &mut Vec<Cmd>) {
 fn on_action(state: &mut AppState, action: Action, cmds: &mut Vec<Cmd>) {
     match action {
         Action::Quit => state.quit = true,
-        Action::Help => state.overlays.push(Overlay::Help),
+        Action::Help => state.overlays.push(Overlay::Help(Default::default())),
         Action::NextPane
         | Action::PrevPane
         | Action::Open
@@ -191,6 +193,11 @@ fn on_action(state: &mut AppState, action: Action, cmds: &mut Vec<Cmd>) {
             reader::on_action(state, action)
         }
         Action::Suspend => state.suspend = true,
+        Action::SyncNow => refresh::check_now(state, cmds),
+        Action::ToggleSidebar => {
+            sidebar::toggle_hidden(state);
+            relayout_reader(state, cmds);
+        }
         Action::Save => {}
         Action::ActionLog => cmds.push(Cmd::LoadActionLog),
         Action::LastError => status::show_last_error(state),
@@ -222,18 +229,22 @@ fn on_action(state: &mut AppState, action: Action, cmds: &mut Vec<Cmd>) {
 /// A key binding that moves the focus between the panes or changes how they are laid out.
 fn on_pane_action(state: &mut AppState, action: Action, cmds: &mut Vec<Cmd>) {
     match action {
-        Action::NextPane => {
-            state.focus = match state.focus {
-                Pane::Mailboxes => Pane::Messages,
-                Pane::Messages => Pane::Reader,
-                Pane::Reader => Pane::Mailboxes,
-            }
-        }
-        Action::PrevPane => {
-            state.focus = match state.focus {
-                Pane::Mailboxes => Pane::Reader,
-                Pane::Messages => Pane::Mailboxes,
-                Pane::Reader => Pane::Messages,
+        Action::NextPane | Action::PrevPane => {
+            state.focus = match (action == Action::NextPane, state.focus) {
+                (true, Pane::Mailboxes) => Pane::Messages,
+                (true, Pane::Messages) => Pane::Reader,
+                (true, Pane::Reader) => Pane::Mailboxes,
+                (false, Pane::Mailboxes) => Pane::Reader,
+                (false, Pane::Messages) => Pane::Mailboxes,
+                (false, Pane::Reader) => Pane::Messages,
+            };
+            // A hidden mailboxes pane is passed over.
+            if state.sidebar_hidden && state.focus == Pane::Mailboxes {
+                state.focus = if action == Action::NextPane {
+                    Pane::Messages
+                } else {
+                    Pane::Reader
+                };
             }
         }
         Action::Open => {
@@ -365,7 +376,7 @@ fn moved(pos: i64, len: i64, motion: Action, page: i64) -> i64 {
 
 /// Read the open message again (its body arrived, or the reader's width changed).
 fn reload_message(state: &mut AppState, cmds: &mut Vec<Cmd>) {
-    let width = layout::reader_cols(state.size, state.layout, state.fullscreen);
+    let width = layout::reader_cols_of(state);
     let req = state.next_req();
     if let Some(r) = &mut state.reader {
         r.loading = Some(req);
@@ -380,7 +391,7 @@ fn reload_message(state: &mut AppState, cmds: &mut Vec<Cmd>) {
 
 /// Lay an HTML body out again when the reader's width changed.
 fn relayout_reader(state: &mut AppState, cmds: &mut Vec<Cmd>) {
-    let width = layout::reader_cols(state.size, state.layout, state.fullscreen);
+    let width = layout::reader_cols_of(state);
     if state.reader.as_ref().is_some_and(|r| {
         r.width != width && r.loading.is_none() && r.view.as_ref().is_some_and(|v| v.rich.is_some())
     }) {
@@ -407,7 +418,7 @@ fn open_selected(state: &mut AppState, cmds: &mut Vec<Cmd>) {
     let req = state.next_req();
     close_lists(state);
     // A preview: it marks nothing read (see `readstate`).
-    let width = layout::reader_cols(state.size, state.layout, state.fullscreen);
+    let width = layout::reader_cols_of(state);
     cmds.push(Cmd::LoadMessage {
         req,
         msg: env.id,
@@ -440,11 +451,13 @@ fn mark_read(state: &mut AppState, msg: crate::domain::MsgId, cmds: &mut Vec<Cmd
 
 mod cmdline;
 mod compose;
+mod help;
 mod list;
 mod mouse;
 pub mod overlay;
 mod reader;
 mod readstate;
+mod refresh;
 mod search;
 mod sidebar;
 mod status;

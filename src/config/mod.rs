@@ -151,15 +151,6 @@ pub struct AccountConfig {
     pub notify: Vec<String>,
 }
 
-impl AccountConfig {
-    /// Whether new mail in this folder is announced.
-    pub fn notifies(&self, folder: &str, role: Option<Role>) -> bool {
-        self.notify.iter().any(|f| {
-            f == folder || (f.eq_ignore_ascii_case("INBOX") && (role == Some(Role::Inbox)))
-        })
-    }
-}
-
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Layout {
     /// Reader beside the list when the terminal is wide enough, under it otherwise.
@@ -188,6 +179,8 @@ pub struct Config {
     pub layout: Layout,
     /// Click to select and wheel to scroll (the terminal's own selection needs Shift then).
     pub mouse: bool,
+    /// The mailboxes pane is shown at start (`toggle_sidebar` hides or shows it).
+    pub sidebar: bool,
     /// Where saved attachments go.
     pub download_dir: PathBuf,
     /// Opening a message marks it read ...
@@ -214,6 +207,7 @@ impl Config {
             theme: ThemeConfig::default(),
             layout: Layout::Auto,
             mouse: true,
+            sidebar: true,
             download_dir: data_dir.join("downloads"),
             mark_read_on_open: true,
             mark_read_delay: 0,

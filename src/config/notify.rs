@@ -1,4 +1,17 @@
-//! `[notify]`: how new mail is announced (see `crate::notify`).
+//! `[notify]`: how new mail is announced (see `crate::notify`), and which folders of an
+//! account are announced.
+
+use super::AccountConfig;
+use crate::domain::Role;
+
+impl AccountConfig {
+    /// Whether new mail in this folder is announced.
+    pub fn notifies(&self, folder: &str, role: Option<Role>) -> bool {
+        self.notify.iter().any(|f| {
+            f == folder || (f.eq_ignore_ascii_case("INBOX") && (role == Some(Role::Inbox)))
+        })
+    }
+}
 
 /// How new mail is announced.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

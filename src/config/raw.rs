@@ -16,6 +16,7 @@ pub(super) struct RawConfig {
     pub data_dir: Option<Spanned<String>>,
     pub layout: Option<RawLayout>,
     pub mouse: Option<bool>,
+    pub sidebar: Option<bool>,
     pub mark_read_on_open: Option<bool>,
     pub mark_read_delay: Option<u64>,
     pub editor: Option<String>,

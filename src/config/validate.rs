@@ -236,6 +236,7 @@ impl Cx<'_> {
             theme,
             layout,
             mouse: raw.mouse.unwrap_or(true),
+            sidebar: raw.sidebar.unwrap_or(true),
             download_dir: download_dir.unwrap_or_default(),
             mark_read_on_open: raw.mark_read_on_open.unwrap_or(true),
             mark_read_delay: raw.mark_read_delay.unwrap_or(0),

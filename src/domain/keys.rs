@@ -147,6 +147,10 @@ actions! {
         "pipe the message (or the chosen attachment) to a shell command";
     SaveAs: "save_as", ["w"],
         "save the message (or the chosen attachment) to a path you type";
+    SyncNow: "sync_now", ["$"],
+        "check every account for new mail now (POP3 too)";
+    ToggleSidebar: "toggle_sidebar", ["B"],
+        "hide or show the mailboxes pane";
 }
 
 impl Action {

@@ -311,6 +311,11 @@ pub enum ConnState {
     Online,
     /// Online and in IDLE: the server pushes changes as they happen.
     Idle,
+    /// Not connected between two polls (POP3): the last poll succeeded at `at` (Unix
+    /// seconds). Never "online": the server may have gone since.
+    Polled {
+        at: i64,
+    },
     /// Not connected; the engine retries by itself.
     Offline(String),
     /// The server refused the login (or TLS failed): the engine waits for the user.
@@ -328,6 +333,7 @@ impl fmt::Display for ConnState {
             } => write!(f, "syncing {mailbox} {done}/{total}"),
             ConnState::Online => f.write_str("online"),
             ConnState::Idle => f.write_str("idle"),
+            ConnState::Polled { .. } => f.write_str("last poll ok"),
             ConnState::Offline(why) => write!(f, "offline: {why}"),
             ConnState::Failed(why) => write!(f, "failed: {why}"),
         }

@@ -69,7 +69,8 @@ impl Protocol for Fetcher {
         if shutdown {
             return Ok(Stop::Shutdown);
         }
-        w.online();
+        // Not "online": the connection is closed until the next poll.
+        w.polled();
         Ok(Stop::Done)
     }
 

@@ -206,6 +206,14 @@ impl Store {
         Ok(store)
     }
 
+    /// SQLite's `data_version` of this connection: it moves when another connection (this
+    /// process's engines, or another process such as `tern sync`) commits a change.
+    pub fn data_version(&self) -> Result<i64> {
+        Ok(self
+            .conn
+            .query_row("PRAGMA data_version", [], |r| r.get(0))?)
+    }
+
     pub fn path(&self) -> &Path {
         &self.path
     }

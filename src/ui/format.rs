@@ -48,6 +48,17 @@ pub fn size(bytes: usize) -> String {
     }
 }
 
+/// The message list's columns for a pane `width` columns wide (inside its border) whose
+/// widest date shown is `date` columns: [flags, date, correspondent]; the subject takes the
+/// rest. The correspondent gets about three tenths of the width (10 to 28 columns), so at
+/// 80x24 the subject keeps most of the row.
+pub fn list_columns(width: u16, date: u16) -> [u16; 3] {
+    const FLAGS: u16 = 4;
+    let date = date.clamp(5, 10);
+    let who = (width * 3 / 10).clamp(10, 28);
+    [FLAGS, date, who]
+}
+
 /// Cut `s` to at most `width` terminal columns, with an ellipsis when cut.
 pub fn fit(s: &str, width: usize) -> String {
     let mut out = String::new();
@@ -109,6 +120,20 @@ mod tests {
             utc_offset: 9 * 3600,
         };
         assert_eq!(list_date(tokyo, NOW - 3600), "20:00");
+    }
+
+    #[test]
+    fn list_columns_leave_the_subject_most_of_a_small_pane() {
+        // 80x24: the list pane is 60 columns inside its border.
+        let [flags, date, who] = list_columns(60, 5);
+        let subject = 60 - flags - date - who - 3;
+        assert!(subject >= 30, "{subject}");
+        assert_eq!(who, 18);
+        // Dates as wide as they are, up to a full one.
+        assert_eq!(list_columns(60, 10)[1], 10);
+        // A wide pane: the correspondent stops growing.
+        assert_eq!(list_columns(200, 6)[2], 28);
+        assert_eq!(list_columns(20, 6)[2], 10);
     }
 
     #[test]

@@ -19,11 +19,19 @@ use crate::app::overlay::Overlay;
 use crate::app::state::{AppState, Pane, SEARCH_LIMIT, SearchState, SidebarRow};
 use crate::domain::{Account, AccountId, ConnState, Envelope, Mailbox, Role, sanitize};
 use theme::Theme;
+use unicode_width::UnicodeWidthStr;
 
 pub fn draw(f: &mut Frame, state: &AppState, theme: &Theme) {
-    let a = layout::areas(f.area(), state.layout, state.fullscreen);
+    let a = layout::areas_with(
+        f.area(),
+        state.layout,
+        state.fullscreen,
+        state.sidebar_hidden,
+    );
     if !state.fullscreen {
-        draw_sidebar(f, a.sidebar, state, theme);
+        if !state.sidebar_hidden {
+            draw_sidebar(f, a.sidebar, state, theme);
+        }
         draw_list(f, a.list, state, theme);
     }
     reader::draw(f, a.reader, state, theme);
@@ -59,6 +67,7 @@ fn pane_block<'a>(title: String, focused: bool, theme: &Theme) -> Block<'a> {
 fn account_note(conn: &ConnState, theme: &Theme) -> Option<(String, ratatui::style::Color)> {
     match conn {
         ConnState::Online | ConnState::Idle => None,
+        ConnState::Polled { .. } => None,
         ConnState::Connecting => Some(("↻ connecting".into(), theme.dim)),
         ConnState::Syncing { done, total, .. } => Some((format!("↻ {done}/{total}"), theme.dim)),
         ConnState::Offline(_) => Some(("○ offline".into(), theme.dim)),
@@ -247,8 +256,19 @@ fn draw_list(f: &mut Frame, area: Rect, state: &AppState, theme: &Theme) {
     let role = mailbox.and_then(|m| m.role);
     let page = inner.height as u32;
     let end = (list.top + page).min(list.total);
-    // Rows from several mailboxes (a search, all inboxes) say which.
+    let date_w = (list.top..end)
+        .filter_map(|idx| list.row(idx))
+        .map(|e| format::list_date(state.clock, e.date).width())
+        .max()
+        .unwrap_or(5);
+    let [flags_w, date_w, who_w] = format::list_columns(inner.width, date_w as u16);
+    // Rows from several mailboxes (a search, all inboxes) say which; that column takes its
+    // room from the correspondent's, so the subject keeps its width.
     let from_w = origin::width(state, list.top, end, inner.width);
+    let who_w = match from_w {
+        0 => who_w,
+        w => who_w.saturating_sub(w as u16 + 1).max(8),
+    };
     let mut rows = Vec::new();
     for idx in list.top..end {
         let Some(e) = list.row(idx) else {
@@ -257,15 +277,10 @@ fn draw_list(f: &mut Frame, area: Rect, state: &AppState, theme: &Theme) {
         };
         rows.push(list_row(state, e, idx, (role, from_w), searching, theme));
     }
-    let mut widths = vec![Constraint::Length(4), Constraint::Length(10)];
+    let mut widths = vec![Constraint::Length(flags_w), Constraint::Length(date_w)];
     if from_w > 0 {
         widths.push(Constraint::Length(from_w as u16));
     }
-    // Narrow: the mailbox column takes from the correspondent's, leaving the subject 20.
-    let who_w = match from_w {
-        0 => 22,
-        w => (usize::from(inner.width).saturating_sub(4 + 10 + w + 4 + 20)).clamp(8, 22) as u16,
-    };
     widths.extend([Constraint::Length(who_w), Constraint::Fill(1)]);
     let table = Table::new(rows, widths).column_spacing(1);
     f.render_widget(table, inner);
@@ -560,12 +575,18 @@ fn push_account_states(spans: &mut Vec<Span<'_>>, state: &AppState, base: Style,
         };
         let (mark, color) = match conn {
             ConnState::Online | ConnState::Idle => ("●", theme.accent),
+            ConnState::Polled { .. } => ("✓", theme.accent),
             ConnState::Connecting | ConnState::Syncing { .. } => ("↻", theme.dim),
             ConnState::Offline(_) => ("○", theme.dim),
             ConnState::Failed(_) => ("✗", theme.error),
         };
         let text = match conn {
             ConnState::Online | ConnState::Idle => sanitize::line(account),
+            ConnState::Polled { at } => format!(
+                "{} polled {}",
+                sanitize::line(account),
+                format::list_date(state.clock, *at)
+            ),
             other => format!(
                 "{} {}",
                 sanitize::line(account),

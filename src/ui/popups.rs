@@ -9,17 +9,17 @@ use ratatui::widgets::{Clear, Paragraph, Row, Table};
 
 use super::theme::Theme;
 use super::{format, pane_block};
-use crate::app::keymap;
+use crate::app::help::{self, HelpLine, HelpView};
 use crate::app::overlay::Overlay;
 use crate::app::state::AppState;
-use crate::domain::keys::Action;
 use crate::domain::sanitize;
+use unicode_width::UnicodeWidthStr;
 
 pub fn draw(f: &mut Frame, state: &AppState, theme: &Theme) {
     let area = f.area();
     for o in state.overlays.iter() {
         match o {
-            Overlay::Help => draw_help(f, area, state, theme),
+            Overlay::Help(view) => draw_help(f, area, state, view, theme),
             Overlay::Links(sel) => draw_links(f, area, state, *sel, theme),
             Overlay::Attachments(sel) => draw_attachments(f, area, state, *sel, theme),
             Overlay::ActionLog(entries) => draw_action_log(f, area, state, entries, theme),
@@ -37,7 +37,7 @@ pub fn draw(f: &mut Frame, state: &AppState, theme: &Theme) {
 /// The review screen of a message being written.
 fn draw_compose(f: &mut Frame, area: Rect, c: &crate::app::state::Compose, theme: &Theme) {
     let popup = centered(area, 100, area.height.saturating_sub(2).max(10));
-    f.render_widget(Clear, popup);
+    clear(f, popup);
     if let Some(ed) = &c.builtin {
         let block = pane_block(
             " Writing (esc: done; saved in Drafts as you go) ".into(),
@@ -218,7 +218,7 @@ fn push_choices(lines: &mut Vec<Line<'static>>, c: &crate::app::state::Compose, 
 fn draw_picker(f: &mut Frame, area: Rect, p: &crate::app::state::Picker, theme: &Theme) {
     let rows = p.matches.len().clamp(1, 12) as u16;
     let popup = centered(area, 60, rows + 4);
-    f.render_widget(Clear, popup);
+    clear(f, popup);
     let n = p.msgs.len();
     let title = format!(
         " {} {} to (type to filter, enter, esc) ",
@@ -280,7 +280,7 @@ fn draw_picker(f: &mut Frame, area: Rect, p: &crate::app::state::Picker, theme: 
 fn draw_confirm(f: &mut Frame, area: Rect, question: &str, theme: &Theme) {
     let w = (question.chars().count() as u16 + 4).min(area.width);
     let popup = centered(area, w, 3);
-    f.render_widget(Clear, popup);
+    clear(f, popup);
     let block = pane_block(String::new(), true, theme);
     let inner = block.inner(popup);
     f.render_widget(block, popup);
@@ -315,6 +315,25 @@ fn draw_last_error(f: &mut Frame, area: Rect, text: &str, theme: &Theme) {
 }
 
 /// A box in the middle of `area`, at most `w` x `h`.
+/// Clear the popup's area, and the wide characters (CJK, emoji) of the panes that straddle its
+/// left edge: a two-column character in the column before the popup would cover the popup's
+/// border in the terminal (ratatui skips the cell a wide character covers), so it gives way to
+/// a blank. (One on the right edge is already cut: the popup's border replaced its first half,
+/// and the buffer blanks the cells a character no longer covers.)
+fn clear(f: &mut Frame, popup: Rect) {
+    f.render_widget(Clear, popup);
+    if popup.x == 0 {
+        return;
+    }
+    let buf = f.buffer_mut();
+    for y in popup.top()..popup.bottom() {
+        let cell = &mut buf[(popup.x - 1, y)];
+        if cell.symbol().width() > 1 {
+            cell.set_symbol(" ");
+        }
+    }
+}
+
 pub(super) fn centered(area: Rect, w: u16, h: u16) -> Rect {
     let (w, h) = (w.min(area.width), h.min(area.height));
     Rect {
@@ -333,7 +352,7 @@ fn draw_action_log(
     theme: &Theme,
 ) {
     let popup = centered(area, 110, entries.len().max(1) as u16 + 2);
-    f.render_widget(Clear, popup);
+    clear(f, popup);
     let block = pane_block(
         " Actions the server could not take (esc) ".into(),
         true,
@@ -381,7 +400,7 @@ fn draw_attachments(f: &mut Frame, area: Rect, state: &AppState, selected: usize
         .map(|v| v.attachments.as_slice())
         .unwrap_or_default();
     let popup = centered(area, 80, list.len() as u16 + 2);
-    f.render_widget(Clear, popup);
+    clear(f, popup);
     let block = pane_block(
         " Attachments (enter: open, s: save, esc) ".into(),
         true,
@@ -420,7 +439,7 @@ fn draw_links(f: &mut Frame, area: Rect, state: &AppState, selected: usize, them
         .map(|v| v.links.as_slice())
         .unwrap_or_default();
     let popup = centered(area, 90, links.len() as u16 + 2);
-    f.render_widget(Clear, popup);
+    clear(f, popup);
     let block = pane_block(" Open a link (enter; esc to close) ".into(), true, theme);
     let inner_h = popup.height.saturating_sub(2) as usize;
     let start = selected.saturating_sub(inner_h.saturating_sub(1));
@@ -445,22 +464,107 @@ fn draw_links(f: &mut Frame, area: Rect, state: &AppState, selected: usize, them
     f.render_widget(table, popup);
 }
 
-fn draw_help(f: &mut Frame, area: Rect, state: &AppState, theme: &Theme) {
-    let w = area.width.min(64);
-    let help: Vec<&(Action, String)> = state
-        .key_help
-        .iter()
-        .filter(|(a, _)| keymap::applies_in(*a, state.focus))
-        .collect();
-    let popup = centered(area, w, help.len() as u16 + 2);
-    f.render_widget(Clear, popup);
+fn draw_help(f: &mut Frame, area: Rect, state: &AppState, view: &HelpView, theme: &Theme) {
+    let g = help::geometry(area, &state.key_help);
+    clear(f, g.popup);
     let block = pane_block(" Keys (? or Esc to close) ".into(), true, theme);
-    let rows = help.into_iter().map(|(action, keys)| {
-        Row::new(vec![
-            Span::styled(keys.clone(), Style::default().fg(theme.accent)),
-            Span::raw(action.describe()),
-        ])
-    });
-    let table = Table::new(rows, [Constraint::Length(22), Constraint::Fill(1)]).block(block);
-    f.render_widget(table, popup);
+    let inner = block.inner(g.popup);
+    f.render_widget(block, g.popup);
+    let all = help::lines(&state.key_help, state.focus, &view.filter, g.text);
+    let total = all.len();
+    let keys_w = usize::from(g.keys);
+    let mut lines: Vec<Line> = all
+        .into_iter()
+        .skip(view.scroll)
+        .take(usize::from(g.rows))
+        .map(|l| match l {
+            HelpLine::Title(t) => Line::from(Span::styled(
+                t,
+                Style::default().fg(theme.dim).add_modifier(Modifier::BOLD),
+            )),
+            HelpLine::Entry { keys, text } => Line::from(vec![
+                Span::styled(
+                    format!("{:<keys_w$}  ", format::fit(&keys, keys_w)),
+                    Style::default().fg(theme.accent),
+                ),
+                Span::raw(text),
+            ]),
+            HelpLine::Blank => Line::default(),
+        })
+        .collect();
+    lines.resize(usize::from(g.rows), Line::default());
+    lines.push(help_footer(view, total, g.rows, theme));
+    f.render_widget(Paragraph::new(lines), inner);
+}
+
+/// The help's last line: the filter being typed or in force, else what the keys do; and where
+/// the view is.
+fn help_footer<'a>(view: &HelpView, total: usize, rows: u16, theme: &Theme) -> Line<'a> {
+    let shown = (view.scroll + usize::from(rows)).min(total);
+    let place = format!("  {shown}/{total}");
+    if view.typing || !view.filter.is_empty() {
+        let hint = if view.typing {
+            " (enter keeps, esc drops)"
+        } else {
+            " (esc drops)"
+        };
+        return Line::from(vec![
+            Span::styled(
+                format!("/{}", sanitize::line(&view.filter)),
+                Style::default().fg(theme.accent),
+            ),
+            Span::styled(format!("{hint}{place}"), Style::default().fg(theme.dim)),
+        ]);
+    }
+    Line::from(Span::styled(
+        format!("j/k g/G pgup/pgdn: scroll · /: search{place}"),
+        Style::default().fg(theme.dim),
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use ratatui::Terminal;
+    use ratatui::backend::TestBackend;
+    use ratatui::layout::Rect;
+    use ratatui::widgets::Paragraph;
+
+    use crate::app::help;
+    use crate::app::overlay::Overlay;
+    use crate::app::state::AppState;
+    use crate::config::Layout;
+    use crate::ui::theme::Theme;
+
+    /// Wide characters under a popup's left edge, at every parity, never cover its border.
+    #[test]
+    fn wide_characters_under_a_popup_never_break_its_border() {
+        for (w, h) in [(80u16, 24u16), (200, 50)] {
+            let mut state = AppState::new(Layout::Auto, "t");
+            state.size = Rect::new(0, 0, w, h);
+            state.key_help = crate::app::keymap::Keymap::new(&Default::default()).help();
+            state.overlays.push(Overlay::Help(Default::default()));
+            let mut t = Terminal::new(TestBackend::new(w, h)).unwrap();
+            t.draw(|f| {
+                // The panes: CJK text, shifted by one column every other row.
+                let rows: Vec<String> = (0..h)
+                    .map(|y| format!("{}{}", " ".repeat(usize::from(y % 2)), "日本語".repeat(80)))
+                    .collect();
+                f.render_widget(Paragraph::new(rows.join("\n")), f.area());
+                super::draw(f, &state, &Theme::default());
+            })
+            .unwrap();
+            let popup = help::geometry(Rect::new(0, 0, w, h), &state.key_help).popup;
+            let buf = t.backend().buffer();
+            for y in popup.top()..popup.bottom() {
+                let before = buf[(popup.x - 1, y)].symbol();
+                assert!(
+                    unicode_width::UnicodeWidthStr::width(before) <= 1,
+                    "{w}x{h} row {y}: {before:?} covers the border"
+                );
+                let edge = buf[(popup.x, y)].symbol();
+                assert!(["┏", "┃", "┗"].contains(&edge), "{w}x{h} row {y}: {edge:?}");
+            }
+            insta::assert_snapshot!(format!("popup_over_wide_chars_{w}x{h}"), t.backend());
+        }
+    }
 }

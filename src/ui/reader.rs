@@ -11,6 +11,7 @@ use super::{format, pane_block};
 use crate::app::state::{AppState, Pane, ReaderState};
 use crate::domain::message::{BodySource, MAX_DISPLAY_BYTES, MessageView, SpanStyle};
 use crate::domain::{Address, sanitize};
+use unicode_width::UnicodeWidthStr;
 
 fn addr_list(list: &[Address]) -> String {
     list.iter()
@@ -92,6 +93,32 @@ fn span_style(st: SpanStyle, theme: &Theme) -> Style {
         style = style.fg(theme.link).add_modifier(Modifier::UNDERLINED);
     }
     style
+}
+
+/// A body line cut into rows of `width` columns; a quoted line's rows each start with its
+/// quote marker (`> > `), so a long quoted line stays visibly quoted where it wraps. Other
+/// lines come back whole (the paragraph wraps them).
+fn wrap_quoted(line: &str, width: usize) -> Vec<String> {
+    let marker_len = line
+        .char_indices()
+        .take_while(|(_, c)| *c == '>' || *c == ' ')
+        .last()
+        .map_or(0, |(i, c)| i + c.len_utf8());
+    let marker = &line[..marker_len];
+    let room = width.saturating_sub(marker.width());
+    if quote_depth(line) == 0 || line.width() <= width || room < 8 {
+        return vec![line.to_string()];
+    }
+    let marker = if marker.ends_with(' ') {
+        marker.to_string()
+    } else {
+        format!("{marker} ")
+    };
+    let room = width.saturating_sub(marker.width()).max(1);
+    textwrap::wrap(&line[marker_len..], room)
+        .into_iter()
+        .map(|row| format!("{marker}{row}"))
+        .collect()
 }
 
 /// Quote depth of a body line: the number of leading `>` (spaces between them allowed).
@@ -289,6 +316,7 @@ fn push_view(
             ));
         }
     }
+    let width = usize::from(area.width.saturating_sub(2).max(1));
     for l in sanitize::body(&v.body).lines().filter(|_| v.rich.is_none()) {
         let depth = quote_depth(l);
         let style = if depth > 0 {
@@ -298,7 +326,9 @@ fn push_view(
         } else {
             Style::default()
         };
-        lines.push(Line::from(highlighted(l.to_string(), style, terms)));
+        for row in wrap_quoted(l, width) {
+            lines.push(Line::from(highlighted(row, style, terms)));
+        }
     }
     if v.cut > 0 {
         lines.push(Line::styled(
@@ -337,6 +367,38 @@ mod tests {
     use crate::domain::message::{self, MAX_DISPLAY_BYTES};
     use crate::domain::{Envelope, Flags, MailboxId, MsgId, Uid};
     use crate::ui::theme::Theme;
+
+    #[test]
+    fn a_wrapped_quoted_line_keeps_its_marker_on_every_row() {
+        let line = "> > the quick brown fox jumps over the lazy dog and keeps on running far away";
+        let rows = super::wrap_quoted(line, 30);
+        assert!(rows.len() > 2, "{rows:?}");
+        for r in &rows {
+            assert!(r.starts_with("> > "), "{r:?}");
+            assert!(
+                unicode_width::UnicodeWidthStr::width(r.as_str()) <= 30,
+                "{r:?}"
+            );
+        }
+        let words: Vec<&str> = rows
+            .iter()
+            .flat_map(|r| r[4..].split_whitespace())
+            .collect();
+        assert_eq!(words.join(" "), line[4..]);
+        // `>>text` (no space) gets one after the marker on each row.
+        let rows = super::wrap_quoted(">>aaaa bbbb cccc dddd eeee ffff gggg hhhh", 16);
+        assert!(rows.iter().all(|r| r.starts_with(">> ")), "{rows:?}");
+        // Wide characters count as two columns.
+        let rows = super::wrap_quoted("> 日本語のテキストはとても長いのでここで折り返します", 20);
+        assert!(
+            rows.len() > 1 && rows.iter().all(|r| r.starts_with("> ")),
+            "{rows:?}"
+        );
+        // Short or unquoted lines come back whole.
+        assert_eq!(super::wrap_quoted("> short", 30), ["> short"]);
+        let plain = "a plain line much longer than thirty columns, left to the paragraph";
+        assert_eq!(super::wrap_quoted(plain, 30), [plain]);
+    }
 
     /// A fullscreen 150x40 reader showing `view` (all its headers with `full`).
     fn reader(view: message::MessageView, full: bool) -> AppState {

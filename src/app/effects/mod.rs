@@ -138,7 +138,9 @@ impl Effects {
             // The run loop writes it between frames; here (a harness without a terminal) it
             // has nowhere to go.
             Cmd::Ring(_) => {}
+            Cmd::SyncNow => self.engines.sync_now(),
             Cmd::LoadMailboxes
+            | Cmd::PollCache
             | Cmd::LoadEnvelopes { .. }
             | Cmd::LoadThreads { .. }
             | Cmd::LoadEnvelopesByIds { .. }

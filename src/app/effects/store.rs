@@ -182,6 +182,8 @@ pub fn execute_on(store: &mut Store, cmd: Cmd) -> crate::store::Result<Option<Ms
             req,
             rows: store.envelopes_by_ids(&ids)?,
         },
+        // Read on the UI's own connection: it moves when another one commits.
+        Cmd::PollCache => Msg::CacheVersion(store.data_version()?),
         Cmd::LoadMailboxes => Msg::MailboxesLoaded {
             accounts: store.accounts()?,
             mailboxes: store.mailboxes(None)?,
@@ -255,6 +257,7 @@ pub fn execute_on(store: &mut Store, cmd: Cmd) -> crate::store::Result<Option<Ms
         | Cmd::SuggestAddresses { .. }
         | Cmd::Announce { .. }
         | Cmd::Line(_)
+        | Cmd::SyncNow
         | Cmd::Ring(_) => return Ok(None),
     }))
 }

@@ -207,7 +207,7 @@ fn execute(state: &mut AppState, c: Command, cmds: &mut Vec<Cmd>) {
         Command::Reply => act(state, Action::Reply, cmds),
         Command::ReplyAll => act(state, Action::ReplyAll, cmds),
         Command::Forward => act(state, Action::Forward, cmds),
-        Command::Help => state.overlays.push(Overlay::Help),
+        Command::Help => state.overlays.push(Overlay::Help(Default::default())),
         Command::Quit => state.quit = true,
         Command::Flag(on) => set_flag(state, FlagName::Flagged, on, cmds),
         Command::Read(on) => set_flag(state, FlagName::Seen, on, cmds),

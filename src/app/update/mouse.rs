@@ -9,7 +9,7 @@ use crate::domain::keys::Action;
 
 /// A click selects what is under it: a mailbox, a message, or the reader pane.
 pub fn on_click(state: &mut AppState, x: u16, y: u16, cmds: &mut Vec<Cmd>) {
-    let a = layout::areas(state.size, state.layout, state.fullscreen);
+    let a = layout::areas_of(state);
     if let Some(row) = layout::row_in(a.sidebar, x, y) {
         let height = a.sidebar.height.saturating_sub(2) as usize;
         let index = layout::sidebar_start(state.sidebar_selected, height) + usize::from(row);
@@ -32,7 +32,7 @@ pub fn on_click(state: &mut AppState, x: u16, y: u16, cmds: &mut Vec<Cmd>) {
 
 /// The wheel moves the selection (three rows) or scrolls the reader, in the pane under it.
 pub fn on_wheel(state: &mut AppState, x: u16, y: u16, down: bool, cmds: &mut Vec<Cmd>) {
-    let a = layout::areas(state.size, state.layout, state.fullscreen);
+    let a = layout::areas_of(state);
     let step = if down { Action::Down } else { Action::Up };
     let (pane, times) = if layout::row_in(a.sidebar, x, y).is_some() {
         (Pane::Mailboxes, 1)

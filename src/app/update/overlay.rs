@@ -10,7 +10,7 @@
 use super::super::msg::Cmd;
 use super::super::overlay::Overlay;
 use super::super::state::AppState;
-use super::{cmdline, compose, mouse, search, triage};
+use super::{cmdline, compose, help, mouse, search, triage};
 use crate::domain::keys::{Action, KeyChord};
 
 /// Input from the user, before it is routed.
@@ -29,18 +29,17 @@ pub enum Input {
 /// Send the input to the top overlay, or to the panes.
 pub fn route(state: &mut AppState, input: Input, cmds: &mut Vec<Cmd>) {
     match input {
+        Input::Wheel { down, .. } if matches!(state.overlays.top(), Some(Overlay::Help(_))) => {
+            help::on_wheel(state, down)
+        }
         // A popup is over the panes: a click must not reach what is under it.
         Input::Click { .. } | Input::Wheel { .. } if state.overlays.covers_panes() => {}
         Input::Click { x, y } => mouse::on_click(state, x, y, cmds),
         Input::Wheel { x, y, down } => mouse::on_wheel(state, x, y, down, cmds),
         Input::Key(action) => match state.overlays.top() {
             None => super::on_action(state, action, cmds),
-            Some(Overlay::Help) => {
-                // It takes every key; these close it.
-                if matches!(action, Action::Help | Action::Back | Action::Quit) {
-                    state.overlays.pop();
-                }
-            }
+            // It takes every key.
+            Some(Overlay::Help(_)) => help::on_key(state, action),
             Some(Overlay::ActionLog(_)) if action == Action::LastError => {
                 super::status::show_last_error(state)
             }
@@ -72,6 +71,7 @@ pub fn route(state: &mut AppState, input: Input, cmds: &mut Vec<Cmd>) {
             Some(Overlay::Query) => search::on_typed(state, chord, cmds),
             Some(Overlay::Confirm(_)) => triage::on_confirm_typed(state, chord, cmds),
             Some(Overlay::Picker(_)) => triage::on_picker_typed(state, chord, cmds),
+            Some(Overlay::Help(_)) => help::on_typed(state, chord),
             Some(Overlay::Compose(_)) => {
                 state.interrupt_armed = false;
                 compose::on_typed(state, chord, cmds)
@@ -79,8 +79,7 @@ pub fn route(state: &mut AppState, input: Input, cmds: &mut Vec<Cmd>) {
             // They take key bindings, not text (nor do the panes).
             None
             | Some(
-                Overlay::Help
-                | Overlay::ActionLog(_)
+                Overlay::ActionLog(_)
                 | Overlay::LastError(_)
                 | Overlay::Attachments(_)
                 | Overlay::Links(_)

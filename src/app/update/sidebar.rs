@@ -2,7 +2,7 @@
 //! new counts, and opening the selected mailbox.
 
 use super::super::msg::Cmd;
-use super::super::state::{AppState, SidebarRow};
+use super::super::state::{AppState, Pane, SidebarRow};
 use super::{open_mailbox, reload_list, search};
 use crate::domain::{ALL_INBOXES, Account, AccountId, Mailbox, Role};
 
@@ -158,6 +158,9 @@ pub fn on_mailboxes(
         }
         None => {}
     }
+    if !first_load && open_provisional_inbox(state, cmds) {
+        return;
+    }
     if !first_load {
         // Counts may have changed: refresh the open list in place.
         let total = state.open_mailbox().map(|m| m.total).unwrap_or(0);
@@ -173,19 +176,49 @@ pub fn on_mailboxes(
         return;
     }
     // Nothing open yet (first load, or the first mailboxes of a new account): the first inbox.
-    let first = state
+    if let Some(i) = first_inbox(state) {
+        select_sidebar(state, i, cmds);
+    } else if let Some(i) = state
         .sidebar
         .iter()
-        .position(
-            |r| matches!(r, SidebarRow::Mailbox(m) if m.role == Some(Role::Inbox) && m.id != ALL_INBOXES),
-        )
-        .or_else(|| {
-            state
-                .sidebar
-                .iter()
-                .position(|r| matches!(r, SidebarRow::Mailbox(_)))
-        });
-    if let Some(i) = first {
+        .position(|r| matches!(r, SidebarRow::Mailbox(_)))
+    {
+        // No inbox yet (a first sync creates the folders in the server's order): this one
+        // until the inbox comes.
         select_sidebar(state, i, cmds);
+        state.provisional_mailbox = state.list.mailbox;
+    }
+}
+
+/// The row of the first account's inbox.
+fn first_inbox(state: &AppState) -> Option<usize> {
+    state.sidebar.iter().position(
+        |r| matches!(r, SidebarRow::Mailbox(m) if m.role == Some(Role::Inbox) && m.id != ALL_INBOXES),
+    )
+}
+
+/// The mailbox opened at start stood in for an inbox not yet known: open the inbox once it is
+/// there, unless the user has opened another mailbox since. Whether it did.
+fn open_provisional_inbox(state: &mut AppState, cmds: &mut Vec<Cmd>) -> bool {
+    let Some(stand_in) = state.provisional_mailbox else {
+        return false;
+    };
+    if state.list.mailbox != Some(stand_in) || state.search.is_some() {
+        state.provisional_mailbox = None;
+        return false;
+    }
+    let Some(i) = first_inbox(state) else {
+        return false;
+    };
+    state.provisional_mailbox = None;
+    select_sidebar(state, i, cmds);
+    true
+}
+
+/// Hide or show the mailboxes pane; the focus leaves it when it goes.
+pub fn toggle_hidden(state: &mut AppState) {
+    state.sidebar_hidden = !state.sidebar_hidden;
+    if state.sidebar_hidden && state.focus == Pane::Mailboxes {
+        state.focus = Pane::Messages;
     }
 }

@@ -252,7 +252,7 @@ fn panes_help_and_quit() {
     update(&mut s, Msg::ActionTriggered(Action::Back));
     assert_eq!(s.focus, Pane::Messages);
     update(&mut s, Msg::ActionTriggered(Action::Help));
-    assert_eq!(s.overlays.top(), Some(&Overlay::Help));
+    assert_eq!(s.overlays.top(), Some(&Overlay::Help(Default::default())));
     // While help is up, motion keys do nothing and q closes the overlay, not the app.
     update(&mut s, Msg::ActionTriggered(Action::Quit));
     assert!(s.overlays.is_empty() && !s.quit);
@@ -1405,6 +1405,7 @@ mod compose_fix;
 mod news;
 mod overlays;
 mod readstate;
+mod smallterm;
 
 #[test]
 fn what_the_cache_did_is_worded_here() {

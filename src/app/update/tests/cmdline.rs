@@ -110,7 +110,7 @@ fn flags_and_actions_run_from_the_line() {
         })]
     );
     run(&mut s, "help");
-    assert_eq!(s.overlays.top(), Some(&Overlay::Help));
+    assert_eq!(s.overlays.top(), Some(&Overlay::Help(Default::default())));
 }
 
 #[test]

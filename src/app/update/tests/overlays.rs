@@ -145,7 +145,7 @@ fn the_action_log_arriving_over_the_help_takes_the_keys_it_is_drawn_over() {
     update(&mut s, Msg::ActionLogLoaded(vec![]));
     assert_eq!(s.overlays.top(), Some(&Overlay::ActionLog(vec![])));
     key(&mut s, Action::Back);
-    assert_eq!(s.overlays.top(), Some(&Overlay::Help));
+    assert_eq!(s.overlays.top(), Some(&Overlay::Help(Default::default())));
     key(&mut s, Action::Back);
     assert!(s.overlays.is_empty());
 }
