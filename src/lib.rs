@@ -4,6 +4,8 @@
 //!
 //! # Modules
 //!
+//! A module with submodules is `foo.rs` beside its folder `foo/` (never `foo/mod.rs`).
+//!
 //! ```text
 //! domain/          the pure email model, no I/O: ids, mailboxes, flags, envelopes,
 //!                  message.rs (parsed view: text, HTML, attachments, format=flowed),
@@ -40,7 +42,7 @@
 //!                  lettre's errors into one line and decides retry or failure
 //! net/             TLS configs and connects with timeouts
 //! app/             the TEA core, no terminal:
-//!   mod.rs           the run loop: input first (biased select), draw once per batch
+//!   (app.rs)         the run loop: input first (biased select), draw once per batch
 //!   msg.rs           Msg (what happened, past tense) and Cmd (what to do), plain data
 //!   state.rs         AppState: what is on screen
 //!   update.rs        update(&mut AppState, Msg) -> Vec<Cmd>: pure (update/: per concern)
@@ -48,7 +50,7 @@
 //!   command.rs       the `:` command line parsed (pure): commands, errors with hints, what
 //!                    Tab completes, the history; update/cmdline.rs runs the commands
 //!   effects/         runs Cmds: the only app code holding the store and engine handles;
-//!                    one exhaustive match in effects/mod.rs, one submodule per kind
+//!                    one exhaustive match in effects.rs, one submodule per kind
 //!                    (line.rs: pipes, save as, open-with, :reload; openers.rs: which
 //!                    program opens a MIME type: [openers], mailcap, xdg-open)
 //!   keymap.rs        key chords -> actions
@@ -94,7 +96,7 @@
 //!   `app::update::overlay`, its drawing in `ui::popups` (each a `match` over the enum, so the
 //!   compiler asks for all three).
 //! - A command for the background: a `Cmd` variant in `app/msg.rs` (and the `Msg` it answers
-//!   with), its arm in the match of `app/effects/mod.rs`, its work in one `app/effects/`
+//!   with), its arm in the match of `app/effects.rs`, its work in one `app/effects/`
 //!   submodule (`store`, `engine`, `search`, `compose`, `files`), and the `update` arm that
 //!   handles the answer.
 //! - Something the user sees: `ui/` reads only `AppState`; add the state in `app/state.rs`.

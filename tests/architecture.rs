@@ -47,7 +47,7 @@ fn offenders(dirs: &[&str], crates: &[&str], except: &[&str]) -> Vec<String> {
 #[test]
 fn ui_and_domain_use_no_io_crates() {
     let bad = offenders(
-        &["src/ui", "src/domain"],
+        &["src/ui", "src/ui.rs", "src/domain", "src/domain.rs"],
         &["tokio", "rusqlite", "async_imap", "lettre"],
         &[],
     );
@@ -60,7 +60,7 @@ fn ui_and_domain_use_no_io_crates() {
 
 #[test]
 fn only_the_store_names_rusqlite() {
-    let bad = offenders(&["src"], &["rusqlite"], &["src/store/"]);
+    let bad = offenders(&["src"], &["rusqlite"], &["src/store/", "src/store.rs"]);
     assert!(
         bad.is_empty(),
         "rusqlite outside src/store:\n{}",
@@ -326,6 +326,7 @@ fn update_and_the_view_speak_the_domain_not_the_store_or_the_engines() {
             "src/app/msg.rs",
             "src/app/state.rs",
             "src/ui",
+            "src/ui.rs",
         ],
         &[
             "crate::store",
@@ -340,5 +341,23 @@ fn update_and_the_view_speak_the_domain_not_the_store_or_the_engines() {
         bad.is_empty(),
         "update or the view names the store or an engine (use the domain types):\n{}",
         bad.join("\n")
+    );
+}
+
+/// One module-file convention: a module with submodules is `foo.rs` beside `foo/`, never
+/// `foo/mod.rs`.
+#[test]
+fn no_mod_rs() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut files = Vec::new();
+    rust_files(&root.join("src"), &mut files);
+    let bad: Vec<String> = files
+        .iter()
+        .filter(|f| f.file_name().is_some_and(|n| n == "mod.rs"))
+        .map(|f| f.strip_prefix(root).unwrap().display().to_string())
+        .collect();
+    assert!(
+        bad.is_empty(),
+        "mod.rs files (use foo.rs beside foo/): {bad:?}"
     );
 }

@@ -77,9 +77,7 @@ pub fn group(action: Action) -> Group {
         NextMessage | PrevMessage | Fullscreen | FullHeaders | Source | ToggleLayout | OpenLink
         | Attachments | Save | SaveAs | Pipe => Group::Reading,
         Compose | Reply | ReplyAll | Forward | ForwardAttached | EditDraft => Group::Writing,
-        Quit | Help | Suspend | ActionLog | LastError | Search | CommandLine => {
-            Group::General
-        }
+        Quit | Help | Suspend | ActionLog | LastError | Search | CommandLine => Group::General,
     }
 }
 

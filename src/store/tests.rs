@@ -735,14 +735,18 @@ fn a_replys_original_is_answered_once_the_reply_is_sent_not_before() {
     let original = insert(
         &mut s,
         mb,
-        &[msg(1, "From: b@x.example\nSubject: hi\nMessage-ID: <o@x>\n\nhello\n")],
+        &[msg(
+            1,
+            "From: b@x.example\nSubject: hi\nMessage-ID: <o@x>\n\nhello\n",
+        )],
         true,
     )[0];
     let answered = |s: &Store| s.envelopes_by_ids(&[original]).unwrap()[0].flags.answered;
     let id = s
         .enqueue(a, "me@example.com", &["b@x.example".into()], b"raw")
         .unwrap();
-    s.outbox_then_flag(id, original, FlagName::Answered).unwrap();
+    s.outbox_then_flag(id, original, FlagName::Answered)
+        .unwrap();
     assert!(!answered(&s), "queued is not sent");
     assert_eq!(s.outbox_flag_original(id).unwrap(), vec![a]);
     assert!(answered(&s));

@@ -252,7 +252,7 @@ pub const FOLDER_ROLES: &[Role] = &[
 pub const DEFAULT_ATTACHMENT_LIMIT: u64 = 10 * 1024 * 1024;
 
 /// The documented example config (`config.example.toml`), e.g. for a first-run hint.
-pub const EXAMPLE_CONFIG: &str = include_str!("../../config.example.toml");
+pub const EXAMPLE_CONFIG: &str = include_str!("../config.example.toml");
 
 /// A 1-based line and column (in characters) in the config file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
