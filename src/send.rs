@@ -327,11 +327,28 @@ pub fn describe(r: &Report) -> String {
 
 /// Tells an outbox worker to look at the queue now.
 #[derive(Clone, Default)]
-pub struct Kick(Arc<Notify>);
+pub struct Kick(Arc<KickState>);
+
+#[derive(Default)]
+struct KickState {
+    wake: Notify,
+    /// The next round sends every queued message, retry delays aside.
+    flush: std::sync::atomic::AtomicBool,
+}
 
 impl Kick {
+    /// Send what is due now (a message was just queued).
     pub fn now(&self) {
-        self.0.notify_one();
+        self.0.wake.notify_one();
+    }
+
+    /// Send every queued message now, including those waiting for a retry (the user fixed
+    /// what was wrong, or the network is back), with the password asked for again.
+    pub fn flush(&self) {
+        self.0
+            .flush
+            .store(true, std::sync::atomic::Ordering::SeqCst);
+        self.0.wake.notify_one();
     }
 }
 
@@ -355,8 +372,13 @@ pub fn spawn_worker(
                     continue;
                 }
             };
+            let flush = k.0.flush.swap(false, std::sync::atomic::Ordering::SeqCst);
+            if flush {
+                password = None; // it may be what the user fixed
+            }
+            let at = (!flush).then(now);
             let due = store
-                .call(move |s| s.outbox_due(Some(id), Some(now())))
+                .call(move |s| s.outbox_due(Some(id), at))
                 .await
                 .unwrap_or_default();
             for row in due {
@@ -394,7 +416,7 @@ pub fn spawn_worker(
                 .flatten();
             let wait = next.map_or(300, |t| (t - now()).clamp(1, 300));
             tokio::select! {
-                _ = k.0.notified() => {}
+                _ = k.0.wake.notified() => {}
                 _ = tokio::time::sleep(Duration::from_secs(wait as u64)) => {}
             }
         }

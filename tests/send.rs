@@ -585,3 +585,41 @@ fn an_untrusted_certificate_fails_for_good_naming_ca_file_and_outbox_flush_sends
     assert_eq!(bob.search("INBOX", "HEADER Subject trust").len(), 1);
     assert_eq!(bob.search("INBOX", "HEADER Subject backoff").len(), 1);
 }
+
+/// The UI's "check now" flushes the outbox: the running worker sends a message that waits for
+/// its retry (a minute away) at once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_flush_kick_sends_a_waiting_message_before_its_retry() {
+    let servers = MailServers::start();
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = config(
+        &servers,
+        dir.path(),
+        servers.submission_port(),
+        "starttls",
+        ALICE.password,
+    );
+    servers.stop_postfix();
+    let input = format!("To: {}\nSubject: kicked\n\nnow\n", BOB.email);
+    let out = tern_send(&cfg, &[], input.as_bytes());
+    assert_eq!(out.status.code(), Some(75), "queued, retry in 1 min");
+    servers.start_postfix();
+
+    let config = Config::load(&cfg).unwrap();
+    let store = tern::store::StoreHandle::open_in_dir(&config.data_dir).unwrap();
+    let (tx, mut reports) = tokio::sync::mpsc::unbounded_channel();
+    let (kick, task) = tern::send::spawn_worker(config.accounts[0].clone(), store, move |r| {
+        let _ = tx.send(r.state);
+    });
+    kick.flush();
+    // Well before the retry is due (a minute after the first try).
+    let state = tokio::time::timeout(Duration::from_secs(40), reports.recv())
+        .await
+        .expect("sent at once, not at its retry")
+        .unwrap();
+    assert_eq!(state, OutState::Sent);
+    task.abort();
+    servers.wait_for_subject(BOB.email, "INBOX", "kicked", WAIT);
+    let mut bob = servers.imap(BOB.email);
+    assert_eq!(bob.search("INBOX", "HEADER Subject kicked").len(), 1);
+}

@@ -138,7 +138,13 @@ impl Effects {
             // The run loop writes it between frames; here (a harness without a terminal) it
             // has nowhere to go.
             Cmd::Ring(_) => {}
-            Cmd::SyncNow => self.engines.sync_now(),
+            Cmd::SyncNow => {
+                self.engines.sync_now();
+                // And the outbox: what waits for a retry goes now.
+                for k in self.senders.iter().filter_map(|s| s.kick.as_ref()) {
+                    k.flush();
+                }
+            }
             Cmd::LoadMailboxes
             | Cmd::PollCache
             | Cmd::LoadEnvelopes { .. }

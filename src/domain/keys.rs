@@ -148,7 +148,7 @@ actions! {
     SaveAs: "save_as", ["w"],
         "save the message (or the chosen attachment) to a path you type";
     SyncNow: "sync_now", ["$"],
-        "check every account for new mail now (POP3 too)";
+        "check every account for new mail and send the outbox now (POP3 too)";
     ToggleSidebar: "toggle_sidebar", ["B"],
         "hide or show the mailboxes pane";
 }

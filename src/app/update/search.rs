@@ -105,6 +105,11 @@ pub fn on_typed(state: &mut AppState, chord: KeyChord, cmds: &mut Vec<Cmd>) {
         Key::Esc => return end(state, cmds),
         Key::Char('c') if chord.ctrl => return end(state, cmds),
         Key::Enter => {
+            // A malformed query is not kept: the prompt stays, with its error, so the results
+            // of an earlier query are never taken for its own.
+            if s.error.is_some() {
+                return;
+            }
             let empty = s.input.trim().is_empty();
             set_typing(state, false);
             if empty {

@@ -1465,3 +1465,27 @@ fn what_the_cache_did_is_worded_here() {
     );
     assert_eq!(s.notice.as_deref(), Some("opened /tmp/o/report.pdf"));
 }
+
+#[test]
+fn enter_on_a_malformed_search_keeps_the_prompt_and_its_error() {
+    use crate::domain::keys::Key;
+    let (mut s, cmds) = loaded(50);
+    answer(&mut s, &cmds, 50);
+    s.focus = Pane::Messages;
+    key(&mut s, Action::Search);
+    type_text(&mut s, "from:(bob");
+    assert!(s.search.as_ref().unwrap().error.is_some());
+    let cmds = typed(&mut s, Key::Enter);
+    assert!(cmds.is_empty(), "{cmds:?}");
+    assert!(s.typing(), "the prompt stays for the query to be fixed");
+    assert!(s.search.as_ref().unwrap().error.is_some());
+    // Fixed, enter keeps it.
+    typed(&mut s, Key::Backspace);
+    typed(&mut s, Key::Backspace);
+    typed(&mut s, Key::Backspace);
+    typed(&mut s, Key::Backspace);
+    type_text(&mut s, "bob");
+    assert!(s.search.as_ref().unwrap().error.is_none());
+    typed(&mut s, Key::Enter);
+    assert!(!s.typing());
+}
