@@ -8,7 +8,7 @@ use std::io::BufRead;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use harness::{ALICE, MailServers};
+use harness::{ALICE, BOB, HOST, MailServers};
 
 const KYOTO: &[u8] = include_bytes!("../assets/demo/personal/INBOX/09-kyoto-momiji.eml");
 
@@ -51,19 +51,19 @@ fn wait_line(rx: &std::sync::mpsc::Receiver<String>, what: &str, deadline: Insta
     }
 }
 
-#[test]
-fn watch_runs_the_new_mail_command_for_unread_mail_that_arrives() {
-    let servers = MailServers::start();
-    servers.deliver(ALICE.email, KYOTO);
-    let dir = tempfile::tempdir().unwrap();
-    let config = servers.write_tern_config(
-        dir.path(),
-        &ALICE,
-        "tls",
-        servers.imaps_port(),
-        ALICE.password,
-    );
-    let hooks = dir.path().join("hooks.txt");
+/// alice's `tern sync --watch`, with a `[notify] command` that appends a line per new message
+/// to `hooks.txt` in `dir`: the watcher, its stderr lines, and the file.
+fn watch_with_hook(
+    servers: &MailServers,
+    dir: &std::path::Path,
+) -> (
+    std::process::Child,
+    std::sync::mpsc::Receiver<String>,
+    std::path::PathBuf,
+) {
+    let config =
+        servers.write_tern_config(dir, &ALICE, "tls", servers.imaps_port(), ALICE.password);
+    let hooks = dir.join("hooks.txt");
     let mut text = std::fs::read_to_string(&config).unwrap();
     text.push_str(&format!(
         "\n[notify]\nmethod = \"none\"\ncommand = \"printf '%s|%s|%s|%s\\\\n' \\\"$TERN_ACCOUNT\\\" \
@@ -77,6 +77,40 @@ fn watch_runs_the_new_mail_command_for_unread_mail_that_arrives() {
         .spawn()
         .unwrap();
     let rx = stderr_lines(&mut child);
+    (child, rx, hooks)
+}
+
+/// The hook's file once a command finished writing to it (it runs after the stderr line).
+fn hooked(hooks: &std::path::Path, deadline: Instant) -> String {
+    loop {
+        let text = std::fs::read_to_string(hooks).unwrap_or_default();
+        if text.ends_with('\n') {
+            return text;
+        }
+        assert!(Instant::now() < deadline, "the command never ran");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// SIGTERM, and a clean exit.
+fn stop(mut child: std::process::Child) {
+    let pid = child.id().to_string();
+    assert!(
+        Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    assert!(child.wait().unwrap().success());
+}
+
+#[test]
+fn watch_runs_the_new_mail_command_for_unread_mail_that_arrives() {
+    let servers = MailServers::start();
+    servers.deliver(ALICE.email, KYOTO);
+    let dir = tempfile::tempdir().unwrap();
+    let (child, rx, hooks) = watch_with_hook(&servers, dir.path());
     let deadline = Instant::now() + Duration::from_secs(60);
     wait_line(&rx, "alice: online", deadline);
 
@@ -95,26 +129,11 @@ fn watch_runs_the_new_mail_command_for_unread_mail_that_arrives() {
         line,
         "alice: new mail in INBOX from Bob Example: Lunch tomorrow"
     );
-    // The command runs after the line: its file, bounded.
-    let hooked = loop {
-        let text = std::fs::read_to_string(&hooks).unwrap_or_default();
-        if text.ends_with('\n') {
-            break text;
-        }
-        assert!(Instant::now() < deadline, "the command never ran");
-        std::thread::sleep(Duration::from_millis(50));
-    };
-    assert_eq!(hooked, "alice|INBOX|Bob Example|Lunch tomorrow\n");
-
-    let pid = child.id().to_string();
-    assert!(
-        Command::new("kill")
-            .args(["-TERM", &pid])
-            .status()
-            .unwrap()
-            .success()
+    assert_eq!(
+        hooked(&hooks, deadline),
+        "alice|INBOX|Bob Example|Lunch tomorrow\n"
     );
-    assert!(child.wait().unwrap().success());
+    stop(child);
     // Nothing about the mail that was there before, or the read one.
     let rest: Vec<String> = rx.try_iter().filter(|l| l.contains("new mail")).collect();
     assert!(rest.is_empty(), "{rest:?}");
@@ -226,4 +245,75 @@ fn with_a_session_bus_new_mail_is_a_desktop_notification() {
     let _ = monitor.wait();
     let _ = daemon.kill();
     let _ = daemon.wait();
+}
+
+/// bob's tern config: IMAP (unused here) and SMTP submission with STARTTLS on the real Postfix.
+fn bob_config(servers: &MailServers, dir: &std::path::Path) -> std::path::PathBuf {
+    let path = servers.write_tern_config_with(
+        dir,
+        &BOB,
+        "tls",
+        servers.imaps_port(),
+        BOB.password,
+        "display_name = \"Bob Builder\"",
+    );
+    let mut text = std::fs::read_to_string(&path).unwrap();
+    text.push_str(&format!(
+        "[account.smtp]\nhost = \"{HOST}\"\nport = {}\nsecurity = \"starttls\"\n\
+         username = \"{}\"\npassword = \"{}\"\nca_file = {:?}\n",
+        servers.submission_port(),
+        BOB.email,
+        BOB.password,
+        servers.ca_pem_path().display().to_string()
+    ));
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+/// Mail another account sends, through Postfix and Dovecot, is announced to the running
+/// watcher of its recipient: a line, and the hook with its sender and subject.
+#[test]
+fn mail_bob_sends_through_postfix_is_announced_to_alice() {
+    let servers = MailServers::start();
+    let dir = tempfile::tempdir().unwrap();
+    let (child, rx, hooks) = watch_with_hook(&servers, dir.path());
+    let deadline = Instant::now() + Duration::from_secs(60);
+    wait_line(&rx, "alice: online", deadline);
+
+    let bob_dir = dir.path().join("bob");
+    std::fs::create_dir(&bob_dir).unwrap();
+    let bob = bob_config(&servers, &bob_dir);
+    let mut send = Command::new(env!("CARGO_BIN_EXE_tern"))
+        .arg("--config")
+        .arg(&bob)
+        .arg("send")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    {
+        use std::io::Write;
+        let mut stdin = send.stdin.take().unwrap();
+        stdin
+            .write_all(b"To: alice@example.test\nSubject: Lunch from Bob\n\nat noon?\n")
+            .unwrap();
+    }
+    let out = send.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "tern send: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    let line = wait_line(&rx, "new mail", deadline);
+    assert_eq!(
+        line,
+        "alice: new mail in INBOX from Bob Builder: Lunch from Bob"
+    );
+    assert_eq!(
+        hooked(&hooks, deadline),
+        "alice|INBOX|Bob Builder|Lunch from Bob\n"
+    );
+    stop(child);
 }
