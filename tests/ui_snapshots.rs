@@ -17,7 +17,7 @@ use tern::app::state::{AppState, SidebarRow};
 use tern::app::update::update;
 use tern::config::Layout;
 use tern::domain::engine::Event as EngineEvent;
-use tern::domain::keys::Action;
+use tern::domain::keys::{Action, Key, KeyChord};
 use tern::store::Store;
 use tern::ui::{self, theme::Theme};
 
@@ -72,6 +72,18 @@ impl Harness {
         t.draw(|f| ui::draw(f, &self.state, &Theme::default()))
             .unwrap();
         t
+    }
+
+    /// The screen's text, row by row.
+    fn text(&self) -> String {
+        let t = self.screen();
+        let buf = t.backend().buffer();
+        let w = buf.area.width as usize;
+        buf.content
+            .chunks(w)
+            .map(|row| row.iter().map(|c| c.symbol()).collect::<String>())
+            .collect::<Vec<_>>()
+            .join("\n")
     }
 
     fn select_mailbox(&mut self, account: &str, name: &str) {
@@ -1020,4 +1032,88 @@ fn wrapped_quotes_keep_their_marker_at_80x24_and_200x50() {
             assert!(text.contains("┃> proper breakout rooms"), "{text}");
         }
     }
+}
+
+// The daily-driver changes: the mailbox of each row in lists that mix mailboxes, and the
+// status line's errors.
+
+#[test]
+fn search_results_say_the_account_and_folder_of_each_row() {
+    for (w, h) in [(80, 24), (200, 50)] {
+        let mut t = Harness::new(w, h);
+        t.key(Action::Search);
+        for c in "lisbon OR dumpl OR invoice".chars() {
+            t.send(Msg::Typed(KeyChord::plain(Key::Char(c))));
+        }
+        t.send(Msg::Typed(KeyChord::plain(Key::Enter)));
+        let mailboxes: std::collections::BTreeSet<_> =
+            t.state.list.rows.iter().map(|e| e.mailbox).collect();
+        assert!(mailboxes.len() > 1, "results from several mailboxes");
+        let text = t.text();
+        assert!(text.contains("/INBOX"), "{text}");
+        insta::assert_snapshot!(format!("search_origin_{w}x{h}"), t.screen().backend());
+    }
+}
+
+#[test]
+fn all_inboxes_say_the_account_of_each_row() {
+    for (w, h) in [(80, 24), (200, 50)] {
+        let mut t = Harness::new(w, h);
+        t.key(Action::Top);
+        assert_eq!(t.state.list.mailbox, Some(tern::domain::ALL_INBOXES));
+        let text = t.text();
+        assert!(text.contains("/INBOX"), "{text}");
+        insta::assert_snapshot!(format!("all_inboxes_origin_{w}x{h}"), t.screen().backend());
+    }
+}
+
+#[test]
+fn a_long_error_is_cut_at_a_word_and_shown_whole_on_e() {
+    let mut t = Harness::new(80, 24);
+    t.send(Msg::Failed(
+        "work: cannot log in to imap.example.test:993: the server said AUTHENTICATIONFAILED \
+         Authentication failed (check the password command and the user name)"
+            .into(),
+    ));
+    let text = t.text();
+    let status = text.lines().last().unwrap();
+    assert!(status.contains("work: cannot log in"), "{status}");
+    assert!(status.trim_end().ends_with('…'), "{status}");
+    insta::assert_snapshot!("long_error_status_80x24", t.screen().backend());
+    t.key(Action::LastError);
+    let text = t.text();
+    assert!(text.contains("user name)"), "{text}");
+    insta::assert_snapshot!("last_error_popup_80x24", t.screen().backend());
+}
+
+#[test]
+fn new_mail_shows_at_the_top_of_a_list_left_at_its_top() {
+    use tern::domain::engine::Event as EngineEvent;
+    let mut t = Harness::new(80, 24);
+    let inbox = t.state.list.mailbox.unwrap();
+    t.key(Action::NextPane);
+    assert_eq!((t.state.list.selected, t.state.list.top), (0, 0));
+    let raw = b"From: Nadia Brook <nadia@brook.example>\r\nTo: robin@quill.example\r\n\
+        Subject: Just arrived\r\nMessage-ID: <arrived@brook.example>\r\n\
+        Date: Tue, 24 Nov 2026 17:59:00 +0000\r\n\r\nhello\r\n";
+    let msg = tern::store::NewMessage {
+        uid: tern::domain::Uid(9_000),
+        meta: tern::domain::message::parse(raw).meta,
+        flags: Default::default(),
+        internal_date: None,
+        raw: Some(raw),
+    };
+    t.store.insert_messages(inbox, &[msg]).unwrap();
+    let account = t.state.open_mailbox().unwrap().account;
+    t.send(Msg::Engine(EngineEvent::Changed {
+        account,
+        mailbox: Some(inbox),
+    }));
+    assert_eq!((t.state.list.selected, t.state.list.top), (0, 0));
+    assert_eq!(t.state.list.selected_row().unwrap().subject, "Just arrived");
+    assert!(
+        !t.state.list.selected_row().unwrap().flags.seen,
+        "previewed, not read"
+    );
+    insta::assert_snapshot!("new_mail_at_the_top_80x24", t.screen().backend());
 }
