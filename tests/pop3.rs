@@ -470,6 +470,18 @@ async fn new_mail_through_postfix_arrives_on_the_next_poll_and_with_tern_sync() 
     r.engine.send(Command::SyncNow);
     r.state("syncing", |s| matches!(s, ConnState::Syncing { .. }))
         .await;
+    // What the poll brought is announced as new mail (before the poll's state).
+    let Event::Arrived { msgs, .. } = r
+        .until("new mail", |e| matches!(e, Event::Arrived { .. }))
+        .await
+    else {
+        unreachable!()
+    };
+    let news = c.store.call(move |s| s.new_mail(&msgs)).await.unwrap();
+    assert_eq!(
+        news.iter().map(|m| m.subject.as_str()).collect::<Vec<_>>(),
+        ["asked for"]
+    );
     r.online().await;
     assert_eq!(
         c.subjects().await,

@@ -43,6 +43,9 @@ impl Protocol for Fetcher {
     async fn session(&mut self, w: &mut Worker) -> Result<Stop, SyncError> {
         let password = w.password().await?;
         let pop = fetch::connect_with(&w.account, password.as_ref()).await?;
+        // What the poll brings is new mail, unless the inbox was empty (the first download).
+        let id = w.id;
+        let before = w.store.call(move |s| s.newest_message(id)).await?;
         let progress = worker::progress_events(w.id, w.events.clone());
         // Between batches: commands are answered, and a Shutdown ends the download.
         let mut shutdown = false;
@@ -65,6 +68,10 @@ impl Protocol for Fetcher {
         tracing::info!(account = %w.account.name, ?summary, "POP3 poll done");
         if summary.new > 0 || summary.deleted > 0 {
             w.changed(None);
+        }
+        if let (Some(before), true) = (before, summary.new > 0) {
+            let arrived = w.store.call(move |s| s.messages_after(id, before)).await?;
+            w.arrived(arrived);
         }
         if shutdown {
             return Ok(Stop::Shutdown);

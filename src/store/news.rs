@@ -10,7 +10,35 @@ use crate::domain::{AccountId, MsgId, NewMail, Role};
 /// elsewhere keeps its old internal date).
 const NEWS_AGE: i64 = 24 * 3600;
 
+/// At most this many messages of one poll are announced (a burst is a count anyway).
+const ARRIVED_MAX: i64 = 100;
+
 impl Store {
+    /// The account's newest message (by cache id), if it has any: what a POP3 poll compares
+    /// with to tell what it brought.
+    pub fn newest_message(&self, account: AccountId) -> Result<Option<MsgId>> {
+        let id: Option<i64> = self.conn.query_row(
+            "SELECT max(m.id) FROM messages m JOIN mailboxes b ON b.id = m.mailbox_id
+             WHERE b.account_id = ?1",
+            [account.0],
+            |r| r.get(0),
+        )?;
+        Ok(id.map(MsgId))
+    }
+
+    /// The account's messages stored after `after` (cache ids are given out in order), at
+    /// most `ARRIVED_MAX` of them, oldest first.
+    pub fn messages_after(&self, account: AccountId, after: MsgId) -> Result<Vec<MsgId>> {
+        let mut st = self.conn.prepare(
+            "SELECT m.id FROM messages m JOIN mailboxes b ON b.id = m.mailbox_id
+             WHERE b.account_id = ?1 AND m.id > ?2 ORDER BY m.id LIMIT ?3",
+        )?;
+        let ids = st.query_map(rusqlite::params![account.0, after.0, ARRIVED_MAX], |r| {
+            Ok(MsgId(r.get(0)?))
+        })?;
+        Ok(ids.collect::<rusqlite::Result<_>>()?)
+    }
+
     /// Of these arrived messages, the ones that are news: still cached, unread, not deleted,
     /// received in the last day, and the first copy of their Message-ID in the account (a
     /// message the user moved or copied there has its original, or a placeholder, before it).
