@@ -115,6 +115,29 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Add an account from its address: its servers are discovered (the provider's
+    /// autoconfig file, then tern's provider list), logged in to, and only then written to
+    /// the config (appended; created when there is none).
+    Setup {
+        /// The address.
+        #[arg(long)]
+        email: String,
+        /// A command printing the password (e.g. `pass show mail/work`).
+        #[arg(long)]
+        password_command: String,
+        /// Your name, as recipients see it.
+        #[arg(long)]
+        name: Option<String>,
+        /// The account's name in tern (default: the address's domain).
+        #[arg(long)]
+        account: Option<String>,
+        /// A CA certificate (PEM) to trust for the servers (a self-signed server, a private CA).
+        #[arg(long)]
+        ca_file: Option<std::path::PathBuf>,
+        /// Where the provider's autoconfig file is, when not at its usual places.
+        #[arg(long)]
+        autoconfig: Option<String>,
+    },
     /// Print the man page (roff) on stdout, e.g. `tern man > tern.1`.
     Man,
     /// Print the completion script for a shell on stdout, e.g.

@@ -24,6 +24,8 @@
 //! runtime.rs       starts the workers for the UI (and `tern sync --watch`): one per account
 //!                  (by its AccountId, `runtime::register`), each with its own cache
 //!                  connection, one event queue; the outbox workers
+//! setup.rs         `tern setup`: discover an address's servers (setup/discover.rs: autoconfig,
+//!                  the provider list), check them live, append the account to the config
 //! notify.rs        new mail announced: which arrivals are news, desktop/terminal/bell, hook
 //! sync/            IMAP, the only code that speaks it:
 //!   engine.rs        the IMAP Protocol: a session syncs, serves commands, IDLEs, re-checks
@@ -122,6 +124,7 @@ pub mod notify;
 pub mod pop3;
 pub mod runtime;
 pub mod send;
+pub mod setup;
 pub mod store;
 pub mod sync;
 pub mod tui;

@@ -214,6 +214,23 @@ fn check(rt: &tokio::runtime::Runtime, cfg: Config, connect: bool) -> anyhow::Re
     Ok(rt.block_on(tern::commands::check_connect(&cfg)))
 }
 
+/// `tern setup`: one line per step on stdout; false when nothing could be written.
+fn setup(
+    rt: &tokio::runtime::Runtime,
+    cli: &Cli,
+    req: &tern::setup::Request,
+) -> anyhow::Result<bool> {
+    let path = config::resolve_path(cli.config.as_deref())?;
+    let done = rt.block_on(tern::setup::run(&path, req, &mut |line| println!("{line}")));
+    Ok(match done {
+        Ok(()) => true,
+        Err(e) => {
+            eprintln!("tern: {e}");
+            false
+        }
+    })
+}
+
 /// `tern outbox --flush` (after `--requeue ID`, if given): send every queued message now.
 /// Returns whether all of them went.
 fn flush_outbox(
@@ -264,6 +281,31 @@ fn main() -> ExitCode {
             },
             Err(e) => Err(e.into()),
         },
+        (
+            Some(Command::Setup {
+                email,
+                password_command,
+                name,
+                account,
+                ca_file,
+                autoconfig,
+            }),
+            _,
+        ) => {
+            let req = tern::setup::Request {
+                email: email.clone(),
+                display_name: name.clone(),
+                account: account.clone(),
+                password_command: password_command.clone(),
+                ca_file: ca_file.clone(),
+                autoconfig: autoconfig.clone(),
+            };
+            match setup(&rt, &cli, &req) {
+                Ok(true) => Ok(()),
+                Ok(false) => return ExitCode::FAILURE,
+                Err(e) => Err(e),
+            }
+        }
         (Some(Command::Man), _) => {
             tern::cli::man_page(&mut std::io::stdout().lock()).map_err(anyhow::Error::from)
         }
