@@ -137,6 +137,9 @@ pub enum Command {
         /// Where the provider's autoconfig file is, when not at its usual places.
         #[arg(long)]
         autoconfig: Option<String>,
+        /// A DNS server to ask for SRV and MX records (IP:PORT) instead of the system's.
+        #[arg(long)]
+        dns: Option<std::net::SocketAddr>,
     },
     /// Print the man page (roff) on stdout, e.g. `tern man > tern.1`.
     Man,

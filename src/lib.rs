@@ -25,7 +25,8 @@
 //!                  (by its AccountId, `runtime::register`), each with its own cache
 //!                  connection, one event queue; the outbox workers
 //! setup.rs         `tern setup`: discover an address's servers (setup/discover.rs: autoconfig,
-//!                  the provider list), check them live, append the account to the config
+//!                  the provider list; setup/dns.rs: SRV and MX through hickory), check them
+//!                  live, append the account to the config
 //! notify.rs        new mail announced: which arrivals are news, desktop/terminal/bell, hook
 //! sync/            IMAP, the only code that speaks it:
 //!   engine.rs        the IMAP Protocol: a session syncs, serves commands, IDLEs, re-checks

@@ -289,6 +289,7 @@ fn main() -> ExitCode {
                 account,
                 ca_file,
                 autoconfig,
+                dns,
             }),
             _,
         ) => {
@@ -299,6 +300,7 @@ fn main() -> ExitCode {
                 password_command: password_command.clone(),
                 ca_file: ca_file.clone(),
                 autoconfig: autoconfig.clone(),
+                dns: *dns,
             };
             match setup(&rt, &cli, &req) {
                 Ok(true) => Ok(()),

@@ -5,6 +5,7 @@
 //! one is never rewritten). Nothing is written when a server does not work.
 
 pub mod discover;
+pub mod dns;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -25,6 +26,8 @@ pub struct Request {
     pub ca_file: Option<PathBuf>,
     /// Where the autoconfig file is, instead of the provider's usual places.
     pub autoconfig: Option<String>,
+    /// A DNS server to ask (IP:PORT) instead of the system's.
+    pub dns: Option<std::net::SocketAddr>,
 }
 
 /// Discover, check and write. Each step's news goes to `say` as a line; Ok: the config file
@@ -96,12 +99,23 @@ async fn find(req: &Request, say: &mut impl FnMut(String)) -> Result<Found, Stri
             )),
         }
     }
-    discover::from_providers(&req.email).ok_or_else(|| {
-        format!(
-            "no servers found for {}: write the account by hand (see config.example.toml)",
-            req.email
-        )
-    })
+    if let Some(found) = discover::from_providers(&req.email) {
+        return Ok(found);
+    }
+    say("tern's provider list: not there".into());
+    let resolver = dns::resolver(req.dns)?;
+    if let Some(found) = dns::from_srv(&resolver, &req.email).await {
+        return Ok(found);
+    }
+    say("SRV records: none".into());
+    if let Some(found) = dns::from_mx(&resolver, &req.email).await {
+        return Ok(found);
+    }
+    say("MX records: no provider tern knows".into());
+    Err(format!(
+        "no servers found for {}: write the account by hand (see config.example.toml)",
+        req.email
+    ))
 }
 
 /// The account's name: the one asked for, else the domain without its last label, made

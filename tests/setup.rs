@@ -147,9 +147,15 @@ fn nothing_is_written_when_a_server_refuses_or_nothing_is_found() {
     );
     assert!(!config.exists());
 
-    // A broken autoconfig file, and a domain no list knows: a clear line each, exit 1.
+    // A broken autoconfig file, and a domain no list, SRV or MX record knows (asked of a DNS
+    // server on loopback with no records): a clear line each, exit 1.
+    let (mut dns, addr) = dnsmasq(&[]);
     let url = serve("<html>not found</html>".into());
-    let out = tern(&config, &setup_args(&url, &ca, "echo x"));
+    let mut args = setup_args(&url, &ca, "echo x");
+    args.extend(["--dns", &addr]);
+    let out = tern(&config, &args);
+    let _ = dns.kill();
+    let _ = dns.wait();
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stdout).contains("not an autoconfig file"));
     let err = String::from_utf8_lossy(&out.stderr);
@@ -158,4 +164,115 @@ fn nothing_is_written_when_a_server_refuses_or_nothing_is_found() {
         "{err}"
     );
     assert!(!config.exists());
+}
+
+/// A real DNS server (Debian's dnsmasq) on a free loopback port answering only for
+/// example.test with these extra options; its address, and the process.
+fn dnsmasq(records: &[String]) -> (std::process::Child, String) {
+    let port = std::net::UdpSocket::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let child = Command::new("dnsmasq")
+        .args([
+            "--no-daemon",
+            "--conf-file=/dev/null",
+            "--no-resolv",
+            "--no-hosts",
+            "--bind-interfaces",
+            "--listen-address=127.0.0.1",
+            &format!("--port={port}"),
+        ])
+        .args(records)
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("dnsmasq (tests/run installs dnsmasq-base)");
+    // Listening once it takes a TCP connection (bounded).
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "dnsmasq did not start"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    (child, format!("127.0.0.1:{port}"))
+}
+
+/// With no autoconfig file (a 404 on loopback) and a domain no list knows, the SRV records
+/// (RFC 6186) served by a real DNS server name the servers; MX records pointing at a known
+/// provider name it.
+#[test]
+fn setup_finds_the_servers_in_srv_records_and_a_provider_in_mx_records() {
+    let servers = MailServers::start();
+    let (mut dns, addr) = dnsmasq(&[
+        format!(
+            "--srv-host=_imaps._tcp.example.test,localhost,{},0,0",
+            servers.imaps_port()
+        ),
+        format!(
+            "--srv-host=_submission._tcp.example.test,localhost,{},0,0",
+            servers.submission_port()
+        ),
+        "--mx-host=hosted.test,hosted-test.mail.protection.outlook.com,10".into(),
+    ]);
+    let missing = {
+        let server = tiny_http::Server::http("127.0.0.1:0").unwrap();
+        let port = server.server_addr().to_ip().unwrap().port();
+        std::thread::spawn(move || {
+            for request in server.incoming_requests() {
+                let _ = request.respond(tiny_http::Response::empty(404));
+            }
+        });
+        format!("http://127.0.0.1:{port}/mail/config-v1.1.xml")
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("config.toml");
+    let ca = servers.ca_pem_path().display().to_string();
+    let pw = format!("echo {}", ALICE.password);
+    let mut args = setup_args(&missing, &ca, &pw);
+    args.extend(["--dns", &addr]);
+    let out = tern(&config, &args);
+    assert!(out.status.success());
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(said.contains("HTTP 404"), "{said}");
+    assert!(
+        said.contains("found in the SRV records of example.test"),
+        "{said}"
+    );
+    let text = std::fs::read_to_string(&config).unwrap();
+    assert!(text.contains("host = \"localhost\""), "{text}");
+    assert!(tern(&config, &["check", "--connect"]).status.success());
+
+    // A custom domain hosted by Microsoft: its MX records say so, and that it takes only
+    // OAuth2 (so nothing is tried or written; no connection leaves loopback).
+    let other = dir.path().join("other.toml");
+    let args = [
+        "setup",
+        "--email",
+        "pat@hosted.test",
+        "--password-command",
+        "echo x",
+        "--autoconfig",
+        &missing,
+        "--dns",
+        &addr,
+    ];
+    let out = Command::new(env!("CARGO_BIN_EXE_tern"))
+        .arg("--config")
+        .arg(&other)
+        .args(args)
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        said.contains("found in the MX records of hosted.test (tern's provider list: Microsoft"),
+        "{said}"
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("only OAuth2"));
+    assert!(!other.exists());
+    let _ = dns.kill();
+    let _ = dns.wait();
 }

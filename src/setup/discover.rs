@@ -56,6 +56,9 @@ struct Provider {
     note: Option<String>,
     /// "local": the login is the address's local part.
     username: Option<String>,
+    /// What its MX hosts end with (a custom domain it hosts).
+    #[serde(default)]
+    mx: Vec<String>,
 }
 
 fn yes() -> bool {
@@ -64,25 +67,44 @@ fn yes() -> bool {
 
 const PROVIDERS: &str = include_str!("../../assets/providers.toml");
 
+fn providers() -> Vec<Provider> {
+    let list: Providers = toml::from_str(PROVIDERS).expect("assets/providers.toml parses");
+    list.provider
+}
+
 /// The shipped provider list's entry for this address's domain.
 pub fn from_providers(email: &str) -> Option<Found> {
     let domain = domain_of(email)?.to_ascii_lowercase();
-    let list: Providers = toml::from_str(PROVIDERS).expect("assets/providers.toml parses");
-    let p = list
-        .provider
+    let p = providers()
         .into_iter()
         .find(|p| p.domains.contains(&domain))?;
-    Some(Found {
+    Some(found_at(p, email))
+}
+
+/// The provider whose mail hosts these MX hosts are (a custom domain it hosts).
+pub fn from_mx_hosts(hosts: &[String]) -> Option<Found> {
+    let p = providers().into_iter().find(|p| {
+        hosts
+            .iter()
+            .any(|h| p.mx.iter().any(|m| h == m || h.ends_with(&format!(".{m}"))))
+    })?;
+    // The login is the whole address on a custom domain.
+    Some(found_at(p, ""))
+}
+
+/// A provider's servers for an address.
+fn found_at(p: Provider, email: &str) -> Found {
+    Found {
         source: format!("tern's provider list: {}", p.name),
         incoming: p.imap,
         pop3: false,
         smtp: Some(p.smtp),
-        username: (p.username.as_deref() == Some("local"))
+        username: (p.username.as_deref() == Some("local") && !email.is_empty())
             .then(|| email.split('@').next().unwrap_or(email).to_string()),
         save_sent: p.save_sent,
         oauth2_only: p.auth == "oauth2",
         note: p.note,
-    })
+    }
 }
 
 /// The domain of an address.
@@ -283,6 +305,9 @@ mod tests {
         let i = from_providers("kim@icloud.com").unwrap();
         assert_eq!(i.username.as_deref(), Some("kim"));
         assert!(from_providers("a@example.test").is_none());
+        let w = from_mx_hosts(&["aspmx.l.google.com".into()]).unwrap();
+        assert_eq!(w.incoming.host, "imap.gmail.com");
+        assert!(from_mx_hosts(&["mx.example.test".into(), "notgoogle.com".into()]).is_none());
         assert_eq!(
             autoconfig_urls("a@example.org", None)[0],
             "https://autoconfig.example.org/mail/config-v1.1.xml?emailaddress=a@example.org"
