@@ -119,12 +119,13 @@ pub enum Command {
     /// autoconfig file, then tern's provider list), logged in to, and only then written to
     /// the config (appended; created when there is none).
     Setup {
-        /// The address.
+        /// The address (asked for when missing and run in a terminal).
         #[arg(long)]
-        email: String,
-        /// A command printing the password (e.g. `pass show mail/work`).
+        email: Option<String>,
+        /// A command printing the password, e.g. `pass show mail/work` (asked for when
+        /// missing and run in a terminal).
         #[arg(long)]
-        password_command: String,
+        password_command: Option<String>,
         /// Your name, as recipients see it.
         #[arg(long)]
         name: Option<String>,

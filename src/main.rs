@@ -293,15 +293,36 @@ fn main() -> ExitCode {
             }),
             _,
         ) => {
-            let req = tern::setup::Request {
-                email: email.clone(),
+            let mut req = tern::setup::Request {
+                email: email.clone().unwrap_or_default(),
                 display_name: name.clone(),
                 account: account.clone(),
-                password_command: password_command.clone(),
+                password_command: password_command.clone().unwrap_or_default(),
                 ca_file: ca_file.clone(),
                 autoconfig: autoconfig.clone(),
                 dns: *dns,
             };
+            let asked = if req.email.is_empty() || req.password_command.is_empty() {
+                use std::io::IsTerminal;
+                if std::io::stdin().is_terminal() {
+                    tern::setup::ask(
+                        &mut req,
+                        &mut std::io::stdin().lock(),
+                        &mut std::io::stderr(),
+                    )
+                } else {
+                    Err(
+                        "--email and --password-command are needed when not run in a terminal"
+                            .into(),
+                    )
+                }
+            } else {
+                Ok(())
+            };
+            if let Err(e) = asked {
+                eprintln!("tern: {e}");
+                return ExitCode::FAILURE;
+            }
             match setup(&rt, &cli, &req) {
                 Ok(true) => Ok(()),
                 Ok(false) => return ExitCode::FAILURE,

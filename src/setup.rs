@@ -30,6 +30,38 @@ pub struct Request {
     pub dns: Option<std::net::SocketAddr>,
 }
 
+/// Ask on the terminal for what the command line did not give: the address, a name, the
+/// password command.
+pub fn ask(
+    req: &mut Request,
+    input: &mut impl std::io::BufRead,
+    out: &mut impl Write,
+) -> Result<(), String> {
+    let mut line = |prompt: &str| -> Result<String, String> {
+        write!(out, "{prompt}")
+            .and_then(|()| out.flush())
+            .map_err(|e| e.to_string())?;
+        let mut answer = String::new();
+        match input.read_line(&mut answer) {
+            Ok(0) => Err("no answer (end of input)".into()),
+            Ok(_) => Ok(answer.trim().to_string()),
+            Err(e) => Err(e.to_string()),
+        }
+    };
+    while req.email.is_empty() {
+        req.email = line("Your address: ")?;
+    }
+    if req.display_name.is_none() {
+        let name = line("Your name, as recipients see it (enter to skip): ")?;
+        req.display_name = (!name.is_empty()).then_some(name);
+    }
+    while req.password_command.is_empty() {
+        req.password_command =
+            line("A command that prints the password (e.g. pass show mail/you): ")?;
+    }
+    Ok(())
+}
+
 /// Discover, check and write. Each step's news goes to `say` as a line; Ok: the config file
 /// written.
 pub async fn run(config: &Path, req: &Request, say: &mut impl FnMut(String)) -> Result<(), String> {
@@ -200,6 +232,30 @@ fn append(config: &Path, new: bool, block: &str) -> Result<(), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn what_the_command_line_left_out_is_asked_for() {
+        let mut req = Request::default();
+        let mut input = std::io::Cursor::new("\nann@example.org\nAnn\n\npass show ann\n");
+        let mut out = Vec::new();
+        ask(&mut req, &mut input, &mut out).unwrap();
+        assert_eq!(req.email, "ann@example.org");
+        assert_eq!(req.display_name.as_deref(), Some("Ann"));
+        assert_eq!(req.password_command, "pass show ann");
+        let said = String::from_utf8(out).unwrap();
+        assert_eq!(
+            said.matches("Your address").count(),
+            2,
+            "asked again when empty"
+        );
+        // Given ones are not asked; an input that ends is an error.
+        let mut req = Request {
+            email: "a@b.c".into(),
+            ..Default::default()
+        };
+        let e = ask(&mut req, &mut std::io::Cursor::new("\n"), &mut Vec::new()).unwrap_err();
+        assert!(e.contains("end of input"), "{e}");
+    }
 
     #[test]
     fn the_block_reads_back_as_the_account_found() {

@@ -166,38 +166,54 @@ fn nothing_is_written_when_a_server_refuses_or_nothing_is_found() {
     assert!(!config.exists());
 }
 
-/// A real DNS server (Debian's dnsmasq) on a free loopback port answering only for
-/// example.test with these extra options; its address, and the process.
-fn dnsmasq(records: &[String]) -> (std::process::Child, String) {
-    let port = std::net::UdpSocket::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let child = Command::new("dnsmasq")
-        .args([
-            "--no-daemon",
-            "--conf-file=/dev/null",
-            "--no-resolv",
-            "--no-hosts",
-            "--bind-interfaces",
-            "--listen-address=127.0.0.1",
-            &format!("--port={port}"),
-        ])
-        .args(records)
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .expect("dnsmasq (tests/run installs dnsmasq-base)");
-    // Listening once it takes a TCP connection (bounded).
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "dnsmasq did not start"
-        );
-        std::thread::sleep(std::time::Duration::from_millis(20));
+/// A loopback port free for both TCP and UDP (a DNS server listens on both).
+fn free_dns_port() -> u16 {
+    loop {
+        let tcp = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = tcp.local_addr().unwrap().port();
+        if std::net::UdpSocket::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
     }
-    (child, format!("127.0.0.1:{port}"))
+}
+
+/// A real DNS server (Debian's dnsmasq) on a free loopback port answering only with these
+/// records; its address, and the process. Another test may take the port first: then it tries
+/// another one (bounded).
+fn dnsmasq(records: &[String]) -> (std::process::Child, String) {
+    let mut said = String::new();
+    for _ in 0..5 {
+        let port = free_dns_port();
+        let mut child = Command::new("dnsmasq")
+            .args([
+                "--no-daemon",
+                "--conf-file=/dev/null",
+                "--no-resolv",
+                "--no-hosts",
+                "--bind-interfaces",
+                "--listen-address=127.0.0.1",
+                &format!("--port={port}"),
+            ])
+            .args(records)
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("dnsmasq (tests/run installs dnsmasq-base)");
+        // Listening once it takes a TCP connection; gone if it could not bind (bounded).
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        loop {
+            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                return (child, format!("127.0.0.1:{port}"));
+            }
+            if child.try_wait().unwrap().is_some() || std::time::Instant::now() > deadline {
+                let _ = child.kill();
+                let out = child.wait_with_output().unwrap();
+                said = String::from_utf8_lossy(&out.stderr).into_owned();
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+    }
+    panic!("dnsmasq did not start on five ports: {said}")
 }
 
 /// With no autoconfig file (a 404 on loopback) and a domain no list knows, the SRV records
