@@ -282,8 +282,9 @@ impl Position {
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     #[error(
-        "{}: no config file here; to start, copy config.example.toml to this path and edit it \
-         (or pass --config PATH, or set TERN_CONFIG)",
+        "{}: no config file here; to start, run `tern setup` (it finds your servers and writes \
+         the account), or copy config.example.toml to this path and edit it (or pass --config \
+         PATH, or set TERN_CONFIG)",
         .path.display()
     )]
     NotFound { path: PathBuf },

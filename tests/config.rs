@@ -285,6 +285,7 @@ fn missing_file_says_how_to_start() {
     let msg = e.to_string();
     assert!(msg.starts_with(&format!("{}: ", path.display())), "{msg}");
     assert!(msg.contains("copy config.example.toml"), "{msg}");
+    assert!(msg.contains("run `tern setup`"), "{msg}");
     assert_eq!(e.exit_code(), 2);
 }
 
