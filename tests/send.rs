@@ -272,21 +272,32 @@ fn a_wrong_password_fails_clearly_and_keeps_the_message() {
     assert!(String::from_utf8_lossy(&kept.raw).contains("Subject: never"));
 }
 
-#[test]
-fn with_postfix_down_it_stays_queued_and_goes_exactly_once_later() {
-    let servers = MailServers::start();
-    let dir = tempfile::tempdir().unwrap();
+/// alice's config (submission, STARTTLS) and a message to Bob with this subject sent with
+/// Postfix stopped: queued for a retry, not failed. Postfix stays stopped.
+fn queued_while_postfix_is_down(
+    servers: &MailServers,
+    dir: &Path,
+    subject: &str,
+) -> (PathBuf, Output) {
     let cfg = config(
-        &servers,
-        dir.path(),
+        servers,
+        dir,
         servers.submission_port(),
         "starttls",
         ALICE.password,
     );
     servers.stop_postfix();
-    let input = format!("To: {}\nSubject: patience\n\nlater\n", BOB.email);
+    let input = format!("To: {}\nSubject: {subject}\n\nlater\n", BOB.email);
     let out = tern_send(&cfg, &[], input.as_bytes());
     assert_eq!(out.status.code(), Some(75), "queued, not failed");
+    (cfg, out)
+}
+
+#[test]
+fn with_postfix_down_it_stays_queued_and_goes_exactly_once_later() {
+    let servers = MailServers::start();
+    let dir = tempfile::tempdir().unwrap();
+    let (cfg, out) = queued_while_postfix_is_down(&servers, dir.path(), "patience");
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("queued #1, retry in 1 min"), "{err}");
     assert_eq!(outbox(&cfg)[0].state, OutState::Queued);
@@ -592,17 +603,7 @@ fn an_untrusted_certificate_fails_for_good_naming_ca_file_and_outbox_flush_sends
 async fn a_flush_kick_sends_a_waiting_message_before_its_retry() {
     let servers = MailServers::start();
     let dir = tempfile::tempdir().unwrap();
-    let cfg = config(
-        &servers,
-        dir.path(),
-        servers.submission_port(),
-        "starttls",
-        ALICE.password,
-    );
-    servers.stop_postfix();
-    let input = format!("To: {}\nSubject: kicked\n\nnow\n", BOB.email);
-    let out = tern_send(&cfg, &[], input.as_bytes());
-    assert_eq!(out.status.code(), Some(75), "queued, retry in 1 min");
+    let (cfg, _) = queued_while_postfix_is_down(&servers, dir.path(), "kicked");
     servers.start_postfix();
 
     let config = Config::load(&cfg).unwrap();

@@ -260,17 +260,10 @@ fn panes_help_and_quit() {
     assert!(s.quit);
 }
 
-#[test]
-fn new_mail_above_keeps_the_selection_on_the_same_message() {
-    let (mut s, cmds) = loaded(10);
-    answer(&mut s, &cmds, 10);
-    s.focus = Pane::Messages;
-    update(&mut s, Msg::ActionTriggered(Action::Down));
-    update(&mut s, Msg::ActionTriggered(Action::Down));
-    let reading = s.list.selected_row().unwrap().id;
-    // The engine committed two new messages to the open mailbox.
+/// New mail (two messages) arrives in the open INBOX of 10 and the list is read again.
+pub(super) fn two_arrive(s: &mut AppState) -> Vec<Cmd> {
     let cmds = update(
-        &mut s,
+        s,
         Msg::Engine(EngineEvent::Changed {
             account: AccountId(1),
             mailbox: Some(MailboxId(10)),
@@ -290,8 +283,8 @@ fn new_mail_above_keeps_the_selection_on_the_same_message() {
     };
     let mut rows = vec![env(100, 10), env(101, 10)];
     rows.extend((1..=10).map(|i| env(i, 10)));
-    let next = update(
-        &mut s,
+    update(
+        s,
         Msg::EnvelopesLoaded {
             req,
             mailbox,
@@ -299,7 +292,19 @@ fn new_mail_above_keeps_the_selection_on_the_same_message() {
             total: 12,
             rows,
         },
-    );
+    )
+}
+
+#[test]
+fn new_mail_above_keeps_the_selection_on_the_same_message() {
+    let (mut s, cmds) = loaded(10);
+    answer(&mut s, &cmds, 10);
+    s.focus = Pane::Messages;
+    update(&mut s, Msg::ActionTriggered(Action::Down));
+    update(&mut s, Msg::ActionTriggered(Action::Down));
+    let reading = s.list.selected_row().unwrap().id;
+    // The engine committed two new messages to the open mailbox.
+    let next = two_arrive(&mut s);
     assert_eq!(s.list.selected_row().unwrap().id, reading);
     assert_eq!(s.list.selected, 4);
     assert!(

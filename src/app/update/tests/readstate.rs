@@ -182,41 +182,6 @@ fn space_pages_the_reader_down_and_never_selects_there() {
     assert_eq!(s.list.marked.len(), 1);
 }
 
-/// New mail (two messages) arrives in the open INBOX of 10 and the list is read again.
-fn two_arrive(s: &mut AppState) -> Vec<Cmd> {
-    let cmds = update(
-        s,
-        Msg::Engine(EngineEvent::Changed {
-            account: AccountId(1),
-            mailbox: Some(MailboxId(10)),
-        }),
-    );
-    let Some(Cmd::LoadEnvelopes {
-        req,
-        mailbox,
-        offset,
-        ..
-    }) = cmds
-        .iter()
-        .find(|c| matches!(c, Cmd::LoadEnvelopes { .. }))
-        .cloned()
-    else {
-        panic!("no reload: {cmds:?}")
-    };
-    let mut rows = vec![env(100, 10), env(101, 10)];
-    rows.extend((1..=10).map(|i| env(i, 10)));
-    update(
-        s,
-        Msg::EnvelopesLoaded {
-            req,
-            mailbox,
-            offset,
-            total: 12,
-            rows,
-        },
-    )
-}
-
 #[test]
 fn a_list_at_its_top_follows_new_mail() {
     let mut s = reading(10);
