@@ -12,6 +12,38 @@ use tmux::Tmux;
 
 const WAIT: Duration = Duration::from_secs(30);
 
+/// alice's config (IMAP over TLS, submission with STARTTLS, trusting the run's CA) with this
+/// editor and these extra account keys, mode 0600; its path.
+fn alice_config(
+    servers: &MailServers,
+    dir: &std::path::Path,
+    editor: &str,
+    account_keys: &str,
+) -> std::path::PathBuf {
+    let ca = servers.ca_pem_path().display().to_string();
+    let cfg = dir.join("config.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "data_dir = {data:?}\neditor = {editor:?}\n[[account]]\nname = \"alice\"\n\
+             email = \"{email}\"\n{account_keys}\
+             [account.imap]\nhost = \"{HOST}\"\nport = {imaps}\nsecurity = \"tls\"\n\
+             username = \"{email}\"\npassword = \"{pw}\"\nca_file = {ca:?}\n\
+             [account.smtp]\nhost = \"{HOST}\"\nport = {sub}\nsecurity = \"starttls\"\n\
+             username = \"{email}\"\npassword = \"{pw}\"\nca_file = {ca:?}\n",
+            data = dir.join("data").display().to_string(),
+            email = ALICE.email,
+            pw = ALICE.password,
+            imaps = servers.imaps_port(),
+            sub = servers.submission_port(),
+        ),
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&cfg, std::fs::Permissions::from_mode(0o600)).unwrap();
+    cfg
+}
+
 #[test]
 fn a_reply_written_in_the_editor_is_reviewed_sent_and_filed() {
     let servers = MailServers::start();
@@ -34,27 +66,12 @@ fn a_reply_written_in_the_editor_is_reviewed_sent_and_filed() {
     .unwrap();
     use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(&editor, std::fs::Permissions::from_mode(0o755)).unwrap();
-    let ca = servers.ca_pem_path().display().to_string();
-    let cfg = dir.path().join("config.toml");
-    std::fs::write(
-        &cfg,
-        format!(
-            "data_dir = {data:?}\neditor = {editor:?}\n[[account]]\nname = \"alice\"\n\
-             email = \"{email}\"\ndisplay_name = \"Alice\"\nsignature = \"Alice\\nexample.test\"\n\
-             [account.imap]\nhost = \"{HOST}\"\nport = {imaps}\nsecurity = \"tls\"\n\
-             username = \"{email}\"\npassword = \"{pw}\"\nca_file = {ca:?}\n\
-             [account.smtp]\nhost = \"{HOST}\"\nport = {sub}\nsecurity = \"starttls\"\n\
-             username = \"{email}\"\npassword = \"{pw}\"\nca_file = {ca:?}\n",
-            data = dir.path().join("data").display().to_string(),
-            editor = editor.display().to_string(),
-            email = ALICE.email,
-            pw = ALICE.password,
-            imaps = servers.imaps_port(),
-            sub = servers.submission_port(),
-        ),
-    )
-    .unwrap();
-    std::fs::set_permissions(&cfg, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let cfg = alice_config(
+        &servers,
+        dir.path(),
+        &editor.display().to_string(),
+        "display_name = \"Alice\"\nsignature = \"Alice\\nexample.test\"\n",
+    );
     let bin = env!("CARGO_BIN_EXE_tern");
     let t = Tmux::start(&format!("{bin} --config {}", cfg.display()), 150, 40);
     t.wait_for("the synced inbox", WAIT, |s| {
@@ -129,27 +146,7 @@ fn a_new_message_written_in_the_built_in_editor() {
         .as_bytes(),
     );
     let dir = tempfile::tempdir().unwrap();
-    let ca = servers.ca_pem_path().display().to_string();
-    let cfg = dir.path().join("config.toml");
-    std::fs::write(
-        &cfg,
-        format!(
-            "data_dir = {data:?}\neditor = \"builtin\"\n[[account]]\nname = \"alice\"\n\
-             email = \"{email}\"\n\
-             [account.imap]\nhost = \"{HOST}\"\nport = {imaps}\nsecurity = \"tls\"\n\
-             username = \"{email}\"\npassword = \"{pw}\"\nca_file = {ca:?}\n\
-             [account.smtp]\nhost = \"{HOST}\"\nport = {sub}\nsecurity = \"starttls\"\n\
-             username = \"{email}\"\npassword = \"{pw}\"\nca_file = {ca:?}\n",
-            data = dir.path().join("data").display().to_string(),
-            email = ALICE.email,
-            pw = ALICE.password,
-            imaps = servers.imaps_port(),
-            sub = servers.submission_port(),
-        ),
-    )
-    .unwrap();
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(&cfg, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let cfg = alice_config(&servers, dir.path(), "builtin", "");
     let bin = env!("CARGO_BIN_EXE_tern");
     let t = Tmux::start(&format!("{bin} --config {}", cfg.display()), 150, 40);
     t.wait_for("the synced inbox", WAIT, |s| {
@@ -222,27 +219,7 @@ fn a_typo_goes_back_to_the_editor_with_the_text_and_is_sent_once_fixed() {
     .unwrap();
     use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(&editor, std::fs::Permissions::from_mode(0o755)).unwrap();
-    let ca = servers.ca_pem_path().display().to_string();
-    let cfg = dir.path().join("config.toml");
-    std::fs::write(
-        &cfg,
-        format!(
-            "data_dir = {data:?}\neditor = {editor:?}\n[[account]]\nname = \"alice\"\n\
-             email = \"{email}\"\n\
-             [account.imap]\nhost = \"{HOST}\"\nport = {imaps}\nsecurity = \"tls\"\n\
-             username = \"{email}\"\npassword = \"{pw}\"\nca_file = {ca:?}\n\
-             [account.smtp]\nhost = \"{HOST}\"\nport = {sub}\nsecurity = \"starttls\"\n\
-             username = \"{email}\"\npassword = \"{pw}\"\nca_file = {ca:?}\n",
-            data = dir.path().join("data").display().to_string(),
-            editor = editor.display().to_string(),
-            email = ALICE.email,
-            pw = ALICE.password,
-            imaps = servers.imaps_port(),
-            sub = servers.submission_port(),
-        ),
-    )
-    .unwrap();
-    std::fs::set_permissions(&cfg, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let cfg = alice_config(&servers, dir.path(), &editor.display().to_string(), "");
     let bin = env!("CARGO_BIN_EXE_tern");
     let t = Tmux::start(&format!("{bin} --config {}", cfg.display()), 150, 40);
     t.wait_for("the synced inbox", WAIT, |s| {
