@@ -136,14 +136,19 @@ async fn find(req: &Request, say: &mut impl FnMut(String)) -> Result<Found, Stri
     }
     say("tern's provider list: not there".into());
     let resolver = dns::resolver(req.dns)?;
-    if let Some(found) = dns::from_srv(&resolver, &req.email).await {
-        return Ok(found);
+    match dns::from_srv(&resolver, &req.email).await {
+        Ok(Some(found)) => return Ok(found),
+        Ok(None) => say("SRV records: none".into()),
+        Err(e) => say(format!(
+            "SRV records: {}",
+            crate::domain::sanitize::line(&e)
+        )),
     }
-    say("SRV records: none".into());
-    if let Some(found) = dns::from_mx(&resolver, &req.email).await {
-        return Ok(found);
+    match dns::from_mx(&resolver, &req.email).await {
+        Ok(Some(found)) => return Ok(found),
+        Ok(None) => say("MX records: no provider tern knows".into()),
+        Err(e) => say(format!("MX records: {}", crate::domain::sanitize::line(&e))),
     }
-    say("MX records: no provider tern knows".into());
     Err(format!(
         "no servers found for {}: write the account by hand (see config.example.toml)",
         req.email

@@ -149,13 +149,12 @@ fn nothing_is_written_when_a_server_refuses_or_nothing_is_found() {
 
     // A broken autoconfig file, and a domain no list, SRV or MX record knows (asked of a DNS
     // server on loopback with no records): a clear line each, exit 1.
-    let (mut dns, addr) = dnsmasq(&[]);
+    let (dns, addr) = dnsmasq(&[]);
     let url = serve("<html>not found</html>".into());
     let mut args = setup_args(&url, &ca, "echo x");
     args.extend(["--dns", &addr]);
     let out = tern(&config, &args);
-    let _ = dns.kill();
-    let _ = dns.wait();
+    drop(dns);
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stdout).contains("not an autoconfig file"));
     let err = String::from_utf8_lossy(&out.stderr);
@@ -180,7 +179,17 @@ fn free_dns_port() -> u16 {
 /// A real DNS server (Debian's dnsmasq) on a free loopback port answering only with these
 /// records; its address, and the process. Another test may take the port first: then it tries
 /// another one (bounded).
-fn dnsmasq(records: &[String]) -> (std::process::Child, String) {
+/// The DNS server's process, stopped when the test ends (a failed assertion too).
+struct Dns(std::process::Child);
+
+impl Drop for Dns {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn dnsmasq(records: &[String]) -> (Dns, String) {
     let mut said = String::new();
     for _ in 0..5 {
         let port = free_dns_port();
@@ -202,7 +211,7 @@ fn dnsmasq(records: &[String]) -> (std::process::Child, String) {
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
         loop {
             if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-                return (child, format!("127.0.0.1:{port}"));
+                return (Dns(child), format!("127.0.0.1:{port}"));
             }
             if child.try_wait().unwrap().is_some() || std::time::Instant::now() > deadline {
                 let _ = child.kill();
@@ -222,7 +231,7 @@ fn dnsmasq(records: &[String]) -> (std::process::Child, String) {
 #[test]
 fn setup_finds_the_servers_in_srv_records_and_a_provider_in_mx_records() {
     let servers = MailServers::start();
-    let (mut dns, addr) = dnsmasq(&[
+    let (dns, addr) = dnsmasq(&[
         format!(
             "--srv-host=_imaps._tcp.example.test,localhost,{},0,0",
             servers.imaps_port()
@@ -289,6 +298,5 @@ fn setup_finds_the_servers_in_srv_records_and_a_provider_in_mx_records() {
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("only OAuth2"));
     assert!(!other.exists());
-    let _ = dns.kill();
-    let _ = dns.wait();
+    drop(dns);
 }

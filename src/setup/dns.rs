@@ -37,10 +37,24 @@ pub fn resolver(server: Option<SocketAddr>) -> Result<TokioResolver, String> {
         .map_err(|e| format!("DNS: {e}"))
 }
 
+/// A DNS answer that says "no such record" is an empty answer; anything else (no answer, a
+/// refusal) is an error worth saying.
+fn answered(
+    got: Result<hickory_resolver::lookup::Lookup, hickory_resolver::net::NetError>,
+) -> Result<Option<hickory_resolver::lookup::Lookup>, String> {
+    match got {
+        Ok(lookup) => Ok(Some(lookup)),
+        Err(e) if e.is_no_records_found() || e.is_nx_domain() => Ok(None),
+        Err(e) => Err(format!("the DNS server did not answer: {e}")),
+    }
+}
+
 /// The best target of a service's SRV records (lowest priority, then highest weight); None
 /// when there is none or the domain says the service is not offered (target ".").
-async fn srv(r: &TokioResolver, name: &str) -> Option<(String, u16)> {
-    let lookup = r.srv_lookup(name).await.ok()?;
+async fn srv(r: &TokioResolver, name: &str) -> Result<Option<(String, u16)>, String> {
+    let Some(lookup) = answered(r.srv_lookup(name).await)? else {
+        return Ok(None);
+    };
     let mut records: Vec<_> = lookup
         .answers()
         .iter()
@@ -50,58 +64,61 @@ async fn srv(r: &TokioResolver, name: &str) -> Option<(String, u16)> {
         })
         .collect();
     records.sort_by_key(|s| (s.priority, std::cmp::Reverse(s.weight)));
-    let best = records.into_iter().next()?;
+    let Some(best) = records.into_iter().next() else {
+        return Ok(None);
+    };
     let host = best.target.to_utf8();
     let host = host.trim_end_matches('.');
-    (!host.is_empty()).then(|| (host.to_string(), best.port))
+    Ok((!host.is_empty()).then(|| (host.to_string(), best.port)))
 }
 
 /// The first service of `services` (name, security) with an SRV record under `domain`.
-async fn first(r: &TokioResolver, domain: &str, services: &[(&str, &str)]) -> Option<Server> {
+async fn first(
+    r: &TokioResolver,
+    domain: &str,
+    services: &[(&str, &str)],
+) -> Result<Option<Server>, String> {
+    // A server that refuses one name may answer the next (one that is not a recursive
+    // resolver refuses names it has no records for): its refusal counts only if none answers.
+    let mut refused = None;
     for (service, security) in services {
-        if let Some((host, port)) = srv(r, &format!("{service}.{domain}.")).await {
-            return Some(Server {
-                host,
-                port,
-                security: (*security).into(),
-            });
+        match srv(r, &format!("{service}.{domain}.")).await {
+            Ok(Some((host, port))) => {
+                return Ok(Some(Server {
+                    host,
+                    port,
+                    security: (*security).into(),
+                }));
+            }
+            Ok(None) => {}
+            Err(e) => refused = refused.or(Some(e)),
         }
     }
-    None
+    refused.map_or(Ok(None), Err)
 }
 
 /// The servers an address's domain publishes in SRV records (RFC 6186, RFC 8314): IMAP
-/// (else POP3) and submission, implicit TLS preferred.
-pub async fn from_srv(r: &TokioResolver, email: &str) -> Option<Found> {
-    let domain = discover::domain_of(email)?;
-    let imap = first(
-        r,
-        domain,
-        &[("_imaps._tcp", "tls"), ("_imap._tcp", "starttls")],
-    )
-    .await;
-    let (incoming, pop3) = match imap {
-        Some(s) => (s, false),
-        None => (
-            first(
-                r,
-                domain,
-                &[("_pop3s._tcp", "tls"), ("_pop3._tcp", "starttls")],
-            )
-            .await?,
-            true,
-        ),
+/// (else POP3) and submission, implicit TLS preferred. Err: the DNS server did not answer.
+pub async fn from_srv(r: &TokioResolver, email: &str) -> Result<Option<Found>, String> {
+    let Some(domain) = discover::domain_of(email) else {
+        return Ok(None);
     };
-    let smtp = first(
-        r,
-        domain,
-        &[
-            ("_submissions._tcp", "tls"),
-            ("_submission._tcp", "starttls"),
-        ],
-    )
-    .await;
-    Some(Found {
+    let imap = [("_imaps._tcp", "tls"), ("_imap._tcp", "starttls")];
+    let pop3 = [("_pop3s._tcp", "tls"), ("_pop3._tcp", "starttls")];
+    let submission = [
+        ("_submissions._tcp", "tls"),
+        ("_submission._tcp", "starttls"),
+    ];
+    let (incoming, pop3) = match first(r, domain, &imap).await? {
+        Some(s) => (s, false),
+        None => match first(r, domain, &pop3).await? {
+            Some(s) => (s, true),
+            None => return Ok(None),
+        },
+    };
+    // Submission is optional: an incoming server without it is still an account.
+    let smtp = first(r, domain, &submission).await.unwrap_or(None);
+    Ok(Some(Found {
         source: format!("the SRV records of {domain}"),
         incoming,
         pop3,
@@ -110,13 +127,18 @@ pub async fn from_srv(r: &TokioResolver, email: &str) -> Option<Found> {
         save_sent: true,
         note: None,
         oauth2_only: false,
-    })
+    }))
 }
 
 /// The provider an address's domain hands its mail to (its MX records), if tern knows it.
-pub async fn from_mx(r: &TokioResolver, email: &str) -> Option<Found> {
-    let domain = discover::domain_of(email)?;
-    let lookup = r.mx_lookup(format!("{domain}.")).await.ok()?;
+/// Err: the DNS server did not answer.
+pub async fn from_mx(r: &TokioResolver, email: &str) -> Result<Option<Found>, String> {
+    let Some(domain) = discover::domain_of(email) else {
+        return Ok(None);
+    };
+    let Some(lookup) = answered(r.mx_lookup(format!("{domain}.")).await)? else {
+        return Ok(None);
+    };
     let hosts: Vec<String> = lookup
         .answers()
         .iter()
@@ -125,7 +147,8 @@ pub async fn from_mx(r: &TokioResolver, email: &str) -> Option<Found> {
             _ => None,
         })
         .collect();
-    let mut found = discover::from_mx_hosts(&hosts)?;
-    found.source = format!("the MX records of {domain} ({})", found.source);
-    Some(found)
+    Ok(discover::from_mx_hosts(&hosts).map(|mut found| {
+        found.source = format!("the MX records of {domain} ({})", found.source);
+        found
+    }))
 }
