@@ -5,6 +5,7 @@
 //! - `cache`: `tern list`, `tern search`, `tern index`, `tern outbox` (the cache only)
 //! - `send`: `tern send`, `tern send --flush`, `tern outbox --flush`
 //! - `check`: `tern check --connect`
+//! - `password`: `tern password ACCOUNT` (the system keyring)
 
 use std::collections::HashMap;
 use std::io::{IsTerminal, Write};
@@ -20,11 +21,13 @@ use crate::worker;
 
 mod cache;
 pub mod check;
+pub mod password;
 mod send;
 mod sync;
 
 pub use self::cache::{index, list, outbox, requeue, search};
 pub use self::check::check_connect;
+pub use self::password::password;
 pub use self::send::{EXIT_TEMPFAIL, SendOpts, flush, flush_counted, message_from_input, send};
 pub use self::sync::{sync, watch};
 

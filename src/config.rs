@@ -4,9 +4,11 @@
 //! [`resolve_path`] finds the file, [`Config::load`] reads and validates it; every error names
 //! the file, line and column ([`ConfigError`]). `config.example.toml` documents every key.
 
+mod fingerprint;
 mod notify;
 mod openers;
 mod password;
+mod position;
 mod raw;
 mod validate;
 
@@ -19,8 +21,10 @@ use std::path::{Path, PathBuf};
 use crate::domain::Role;
 use crate::domain::keys::{Action, KeySeq};
 
+pub use fingerprint::Fingerprint;
 pub use notify::{NotifyConfig, NotifyMethod};
 pub use password::{PASSWORD_COMMAND_TIMEOUT, PasswordError};
+pub use position::Position;
 
 /// A secret string. Debug and Display never show it.
 #[derive(Clone, PartialEq, Eq)]
@@ -85,6 +89,8 @@ pub enum PasswordSource {
     Command(String),
     /// Stored in the config file.
     Plain(Secret),
+    /// In the system keyring (`password_keyring = true`), under this account's name.
+    Keyring { account: String },
     /// No password configured.
     None,
 }
@@ -99,6 +105,9 @@ pub struct ServerConfig {
     pub password: PasswordSource,
     /// Extra CA certificate(s) (PEM) to trust besides the system roots.
     pub ca_file: Option<PathBuf>,
+    /// Trust the server's certificate if and only if its SHA-256 fingerprint is this one
+    /// (whatever its issuer, name and dates; `ca_file` is not used then).
+    pub tls_fingerprint: Option<Fingerprint>,
     pub allow_plaintext_auth: bool,
     /// How often to check the mailboxes (IMAP: all but the IDLE'd one; POP3: the server).
     /// None: the protocol's default.
@@ -253,29 +262,6 @@ pub const DEFAULT_ATTACHMENT_LIMIT: u64 = 10 * 1024 * 1024;
 
 /// The documented example config (`config.example.toml`), e.g. for a first-run hint.
 pub const EXAMPLE_CONFIG: &str = include_str!("../config.example.toml");
-
-/// A 1-based line and column (in characters) in the config file.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Position {
-    pub line: usize,
-    pub column: usize,
-}
-
-impl Position {
-    /// The position of byte `offset` in `src`.
-    pub fn at(src: &str, offset: usize) -> Position {
-        let mut offset = offset.min(src.len());
-        while !src.is_char_boundary(offset) {
-            offset -= 1;
-        }
-        let before = &src[..offset];
-        let line_start = before.rfind('\n').map_or(0, |i| i + 1);
-        Position {
-            line: before.matches('\n').count() + 1,
-            column: before[line_start..].chars().count() + 1,
-        }
-    }
-}
 
 /// A config that could not be found, read or accepted. Display is one line:
 /// `PATH:LINE:COL: message`, or `PATH: message` when there is no position.
@@ -533,6 +519,9 @@ impl ServerConfig {
             PasswordSource::Plain(_) => {
                 let _ = writeln!(o, "    password: <redacted>");
             }
+            PasswordSource::Keyring { .. } => {
+                let _ = writeln!(o, "    password: keyring");
+            }
             PasswordSource::None => {
                 let _ = writeln!(o, "    password: none");
             }
@@ -554,6 +543,9 @@ impl ServerConfig {
         }
         if let Some(ca) = &self.ca_file {
             let _ = writeln!(o, "    ca_file: {}", ca.display());
+        }
+        if let Some(f) = &self.tls_fingerprint {
+            let _ = writeln!(o, "    tls_fingerprint: {f}");
         }
         if self.allow_plaintext_auth {
             let _ = writeln!(o, "    allow_plaintext_auth: true");

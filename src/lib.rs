@@ -12,7 +12,9 @@
 //!                  skeleton.rs (a bounded stand-in for a message too big to parse whole),
 //!                  search.rs (the query language), compose.rs (drafts), keys.rs, thread.rs,
 //!                  sanitize.rs (every string from mail or a server goes through it)
-//! config/          TOML -> validated Config; password commands
+//! config/          TOML -> validated Config; password commands, certificate fingerprints
+//! keyring.rs       the system keyring (Secret Service): get/set/delete a secret by account
+//!                  and item, blocking, bounded
 //! store/           the local cache, one SQLite database: the only code naming rusqlite.
 //!                  Store (synchronous) and StoreHandle (its own thread, for async callers);
 //!                  the queue of the user's actions, the outbox, the full-text index
@@ -43,7 +45,8 @@
 //! pop3/            POP3: client.rs (the protocol), fetch.rs (one poll), actor.rs (its Protocol)
 //! send/            SMTP and the outbox worker: retries, failures, the Sent copy; smtp.rs turns
 //!                  lettre's errors into one line and decides retry or failure
-//! net/             TLS configs and connects with timeouts
+//! net/             TLS configs and connects with timeouts; net/pinned.rs: a certificate trusted
+//!                  by its SHA-256 fingerprint (tls_fingerprint)
 //! app/             the TEA core, no terminal:
 //!   (app.rs)         the run loop: input first (biased select), draw once per batch
 //!   msg.rs           Msg (what happened, past tense) and Cmd (what to do), plain data
@@ -120,6 +123,7 @@ pub mod demo;
 pub mod domain;
 #[doc(hidden)]
 pub mod fuzzing;
+pub mod keyring;
 pub mod net;
 pub mod notify;
 pub mod pop3;

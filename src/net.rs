@@ -1,5 +1,8 @@
 //! Network plumbing shared by the engines: TLS client configs (rustls with ring; system roots
-//! plus an optional per-account CA file) and TCP/TLS connects with timeouts.
+//! plus an optional per-account CA file, or a certificate trusted by its fingerprint:
+//! [`pinned`]) and TCP/TLS connects with timeouts.
+
+pub mod pinned;
 
 use std::fmt::Debug;
 use std::path::Path;
@@ -96,6 +99,37 @@ pub fn tls_config(ca_file: Option<&Path>) -> Result<Arc<ClientConfig>, NetError>
     Ok(Arc::new(config))
 }
 
+/// The TLS client config of a server: its certificate trusted by `tls_fingerprint` when set,
+/// else verified against the system roots and `ca_file`.
+pub fn server_tls_config(
+    server: &crate::config::ServerConfig,
+) -> Result<Arc<ClientConfig>, NetError> {
+    match server.tls_fingerprint {
+        Some(f) => pinned_tls_config(f),
+        None => tls_config(server.ca_file.as_deref()),
+    }
+}
+
+/// A TLS client config accepting only the certificate of this fingerprint ([`pinned`]).
+pub fn pinned_tls_config(
+    fingerprint: crate::config::Fingerprint,
+) -> Result<Arc<ClientConfig>, NetError> {
+    let verifier = pinned::PinnedVerifier {
+        fingerprint,
+        provider: provider(),
+    };
+    let config = ClientConfig::builder_with_provider(provider())
+        .with_safe_default_protocol_versions()
+        .map_err(|e| NetError::Tls {
+            host: String::new(),
+            reason: e.to_string(),
+        })?
+        .dangerous()
+        .with_custom_certificate_verifier(Arc::new(verifier))
+        .with_no_client_auth();
+    Ok(Arc::new(config))
+}
+
 /// Run `fut`, failing with a timeout error naming `what` after `limit`.
 pub async fn timed<T, E>(
     limit: Duration,
@@ -168,9 +202,10 @@ fn handshake_error(host: &str, e: std::io::Error) -> NetError {
         }
         _ => NetError::Tls {
             host: host.to_string(),
-            reason: match refused_certificate(&e).and_then(certificate_hint) {
-                Some(hint) => format!("{e} — hint: {hint}"),
-                None => e.to_string(),
+            reason: match refused_certificate(&e) {
+                Some(c) if let Some(m) = pinned::mismatch(c) => m.to_string(),
+                Some(c) if let Some(hint) = certificate_hint(c) => format!("{e} — hint: {hint}"),
+                _ => e.to_string(),
             },
         },
     }
@@ -193,7 +228,8 @@ pub fn certificate_hint(c: &rustls::CertificateError) -> Option<&'static str> {
             "the certificate is not signed by a CA this computer trusts: if the server uses \
              its own CA (or a self-signed certificate), trust it by setting \
              ca_file = \"/path/to/ca.pem\" in the [[account]] (or in one server's table, e.g. \
-             [account.smtp])",
+             [account.smtp]); a server on this computer (Proton Bridge) can be trusted by its \
+             fingerprint instead: tls_fingerprint = \"sha256:...\" (`tern setup` shows it)",
         ),
         C::NotValidForName | C::NotValidForNameContext { .. } => {
             Some("the certificate is for another name: check the host setting")

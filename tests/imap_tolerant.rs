@@ -182,6 +182,7 @@ async fn start_with(
         username: "alice".into(),
         password: PasswordSource::None,
         ca_file: None,
+        tls_fingerprint: None,
         allow_plaintext_auth: true,
         poll_interval: None,
         compress: None,

@@ -124,10 +124,14 @@ async fn check_pop3(account: &AccountConfig) -> Result<String, String> {
 }
 
 fn password_failed(e: &str) -> String {
+    let e = crate::domain::sanitize::line(e);
+    if e.contains("keyring") {
+        // A keyring error says what to do itself.
+        return format!("the password: {e}");
+    }
     format!(
-        "the password: {}{HINT}check password_command (run it in a shell: it must print the \
-         password on its first line)",
-        crate::domain::sanitize::line(e)
+        "the password: {e}{HINT}check password_command (run it in a shell: it must print the \
+         password on its first line)"
     )
 }
 

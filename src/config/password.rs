@@ -11,7 +11,8 @@ use super::{PasswordSource, Secret};
 /// How long `password_command` may run (it may wait for a GPG pin entry).
 pub const PASSWORD_COMMAND_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// Why `password_command` gave no password. Never contains the command's standard output.
+/// Why no password could be had (from `password_command` or the keyring). Never contains the
+/// command's standard output or a secret.
 #[derive(Debug, thiserror::Error)]
 pub enum PasswordError {
     #[error("password_command `{command}` could not be started: {source}")]
@@ -34,6 +35,17 @@ pub enum PasswordError {
     Empty { command: String },
     #[error("password_command `{command}` did not finish within {} s and was stopped", .timeout.as_secs())]
     Timeout { command: String, timeout: Duration },
+    #[error(
+        "no password for account `{account}` in the system keyring: store it with \
+         `tern password {account}`"
+    )]
+    NotInKeyring { account: String },
+    #[error("the password of account `{account}`: {source}")]
+    Keyring {
+        account: String,
+        #[source]
+        source: crate::keyring::KeyringError,
+    },
 }
 
 impl PasswordError {
@@ -51,8 +63,9 @@ fn stderr_suffix(stderr: &Option<String>) -> String {
 }
 
 impl PasswordSource {
-    /// The password: the plain one, or the first line of `password_command`'s output
-    /// (run with `sh -c`, 30 s timeout). `Ok(None)` when no password is configured.
+    /// The password: the plain one, the first line of `password_command`'s output (run with
+    /// `sh -c`, 30 s timeout), or the one in the system keyring. `Ok(None)` when no password
+    /// is configured.
     /// Blocking: call it from a blocking context (e.g. `spawn_blocking`).
     pub fn resolve(&self) -> Result<Option<Secret>, PasswordError> {
         self.resolve_with_timeout(PASSWORD_COMMAND_TIMEOUT)
@@ -64,6 +77,18 @@ impl PasswordSource {
             PasswordSource::None => Ok(None),
             PasswordSource::Plain(s) => Ok(Some(s.clone())),
             PasswordSource::Command(cmd) => run_password_command(cmd, timeout).map(Some),
+            PasswordSource::Keyring { account } => {
+                match crate::keyring::get(account, crate::keyring::PASSWORD) {
+                    Ok(Some(s)) => Ok(Some(s)),
+                    Ok(None) => Err(PasswordError::NotInKeyring {
+                        account: account.clone(),
+                    }),
+                    Err(source) => Err(PasswordError::Keyring {
+                        account: account.clone(),
+                        source,
+                    }),
+                }
+            }
         }
     }
 }

@@ -58,23 +58,33 @@ pub(super) struct RawAccount {
     pub username: Option<Spanned<String>>,
     pub password: Option<Spanned<PlainPassword>>,
     pub password_command: Option<Spanned<String>>,
+    pub password_keyring: Option<Spanned<bool>>,
     pub ca_file: Option<Spanned<String>>,
+    pub tls_fingerprint: Option<Spanned<String>>,
     pub allow_plaintext_auth: Option<bool>,
 }
 
 impl RawAccount {
     /// `server` with the account-level keys it does not set itself. The password comes as a
-    /// pair: a server naming `password` or `password_command` takes neither from the account.
+    /// set: a server naming `password`, `password_command` or `password_keyring` takes none of
+    /// them from the account.
     pub fn inherit(&self, mut server: RawServer) -> RawServer {
         if server.username.is_none() {
             server.username = self.username.clone();
         }
-        if server.password.is_none() && server.password_command.is_none() {
+        if server.password.is_none()
+            && server.password_command.is_none()
+            && server.password_keyring.is_none()
+        {
             server.password = self.password.clone();
             server.password_command = self.password_command.clone();
+            server.password_keyring = self.password_keyring.clone();
         }
         if server.ca_file.is_none() {
             server.ca_file = self.ca_file.clone();
+        }
+        if server.tls_fingerprint.is_none() {
+            server.tls_fingerprint = self.tls_fingerprint.clone();
         }
         if server.allow_plaintext_auth.is_none() {
             server.allow_plaintext_auth = self.allow_plaintext_auth;
@@ -116,7 +126,9 @@ pub(super) struct RawServer {
     pub username: Option<Spanned<String>>,
     pub password: Option<Spanned<PlainPassword>>,
     pub password_command: Option<Spanned<String>>,
+    pub password_keyring: Option<Spanned<bool>>,
     pub ca_file: Option<Spanned<String>>,
+    pub tls_fingerprint: Option<Spanned<String>>,
     pub allow_plaintext_auth: Option<bool>,
     pub poll_interval: Option<Spanned<Interval>>,
     pub compress: Option<Spanned<bool>>,

@@ -14,12 +14,13 @@ use super::raw::{
 };
 use super::{
     AccountConfig, Config, ConfigError, DEFAULT_ATTACHMENT_LIMIT, Env, FOLDER_ROLES, Layout,
-    NotifyConfig, NotifyMethod, Offline, PasswordSource, Position, Protocol, Secret, Security,
+    NotifyConfig, NotifyMethod, Offline, PasswordSource, Position, Protocol, Security,
     ServerConfig, THEME_ELEMENTS, ThemeConfig,
 };
 use crate::domain::Role;
 
 mod keys;
+mod password;
 
 pub(super) fn parse(src: &str, path: &Path, env: &Env) -> Result<Config, ConfigError> {
     let invalid = |span: Option<Range<usize>>, message: &str| ConfigError::Invalid {
@@ -299,31 +300,25 @@ impl Cx<'_> {
             }
             _ => Some(()),
         };
-        if let (Some(p), Some(c)) = (&raw.password, &raw.password_command) {
-            // Said once here, not again for each server that would inherit both.
-            let later = if p.span().start > c.span().start {
-                p.span()
-            } else {
-                c.span()
-            };
-            self.err(
-                later,
-                "both password and password_command are set; keep one",
-            );
+        // Said once here, not again for each server that would inherit them.
+        let set =
+            password::sources_set(&raw.password, &raw.password_command, &raw.password_keyring);
+        if self.clashing_passwords(&set) {
             raw.password = None;
             raw.password_command = None;
+            raw.password_keyring = None;
         }
         let imap = raw.imap.take().map(|s| {
             let s = raw.inherit(s.into_inner());
-            self.server(Protocol::Imap, s, &email)
+            self.server(Protocol::Imap, s, &name, &email)
         });
         let pop3 = raw.pop3.take().map(|s| {
             let s = raw.inherit(s.into_inner());
-            self.server(Protocol::Pop3, s, &email)
+            self.server(Protocol::Pop3, s, &name, &email)
         });
         let smtp = raw.smtp.take().map(|s| {
             let s = raw.inherit(s.into_inner());
-            self.server(Protocol::Smtp, s, &email)
+            self.server(Protocol::Smtp, s, &name, &email)
         });
 
         let mut folders = BTreeMap::new();
@@ -380,7 +375,13 @@ impl Cx<'_> {
 
     // Long: one check after another on the fields of a server table, each with its own error
     // message; they share nothing a helper could take.
-    fn server(&mut self, protocol: Protocol, raw: RawServer, email: &str) -> Option<ServerConfig> {
+    fn server(
+        &mut self,
+        protocol: Protocol,
+        raw: RawServer,
+        account: &str,
+        email: &str,
+    ) -> Option<ServerConfig> {
         let before = self.errors.len();
         let host = raw.host.get_ref().trim().to_string();
         if host.is_empty() {
@@ -428,39 +429,9 @@ impl Cx<'_> {
             Some(u) => u.get_ref().clone(),
             None => email.to_string(),
         };
-        let password = match (&raw.password, &raw.password_command) {
-            (Some(p), Some(c)) => {
-                let later = if p.span().start > c.span().start {
-                    p.span()
-                } else {
-                    c.span()
-                };
-                self.err(
-                    later,
-                    "both password and password_command are set; keep one",
-                );
-                PasswordSource::None
-            }
-            (Some(p), None) if p.get_ref().0.is_empty() => {
-                self.err(
-                    p.span(),
-                    "password is empty (remove it if the server needs none)",
-                );
-                PasswordSource::None
-            }
-            (Some(p), None) => PasswordSource::Plain(Secret::new(p.get_ref().0.clone())),
-            (None, Some(c)) if c.get_ref().trim().is_empty() => {
-                self.err(c.span(), "password_command is empty");
-                PasswordSource::None
-            }
-            (None, Some(c)) => PasswordSource::Command(c.get_ref().clone()),
-            (None, None) => PasswordSource::None,
-        };
+        let password = self.password_source(&raw, account);
         let allow_plaintext_auth = raw.allow_plaintext_auth.unwrap_or(false);
-        if security == Security::None
-            && (raw.password.is_some() || raw.password_command.is_some())
-            && !allow_plaintext_auth
-        {
+        if security == Security::None && password != PasswordSource::None && !allow_plaintext_auth {
             let span = raw.security.as_ref().map_or(raw.host.span(), |s| s.span());
             self.err(
                 span,
@@ -478,6 +449,7 @@ impl Cx<'_> {
             },
             None => None,
         };
+        let tls_fingerprint = self.fingerprint(&raw.tls_fingerprint);
         let poll_interval = match &raw.poll_interval {
             Some(p) if protocol == Protocol::Smtp => {
                 self.err(p.span(), "poll_interval has no meaning for [account.smtp]; set it on the incoming server");
@@ -556,6 +528,7 @@ impl Cx<'_> {
             username,
             password,
             ca_file,
+            tls_fingerprint,
             allow_plaintext_auth,
         })
     }

@@ -609,6 +609,7 @@ mod tests {
             username: "alice".into(),
             password: crate::config::PasswordSource::None,
             ca_file: None,
+            tls_fingerprint: None,
             allow_plaintext_auth: false,
             poll_interval: None,
             compress: None,

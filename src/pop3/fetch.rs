@@ -67,7 +67,7 @@ pub async fn connect_with(
     password: Option<&crate::config::Secret>,
 ) -> Result<Pop3, SyncError> {
     let server = pop3_server(account)?;
-    let tls = net::tls_config(server.ca_file.as_deref())?;
+    let tls = net::server_tls_config(server)?;
     Pop3::connect(server, password, Arc::clone(&tls)).await
 }
 

@@ -132,6 +132,16 @@ fn tls_parameters(server: &ServerConfig) -> Result<TlsParameters, Attempt> {
         refused: Vec::new(),
     };
     let mut b = TlsParameters::builder(server.host.clone());
+    if server.tls_fingerprint.is_some() {
+        // lettre takes no rustls verifier of ours: it checks the handshake's signature with
+        // the certificate's key but accepts any certificate, and `pinned_certificate` checks
+        // the fingerprint before anything is sent over the connection.
+        return b
+            .dangerous_accept_invalid_certs(true)
+            .dangerous_accept_invalid_hostnames(true)
+            .build_rustls()
+            .map_err(|e| failed(format!("TLS setup: {}", text(&e))));
+    }
     if let Some(path) = &server.ca_file {
         let pem = std::fs::read(path).map_err(|e| failed(format!("{}: {e}", path.display())))?;
         let cert =
@@ -140,6 +150,22 @@ fn tls_parameters(server: &ServerConfig) -> Result<TlsParameters, Attempt> {
     }
     b.build_rustls()
         .map_err(|e| failed(format!("TLS setup: {}", text(&e))))
+}
+
+/// With `tls_fingerprint`, the server's certificate must be that one (checked once TLS is up,
+/// before the login or any mail).
+fn pinned_certificate(server: &ServerConfig, conn: &AsyncSmtpConnection) -> Result<(), Attempt> {
+    let Some(want) = server.tls_fingerprint else {
+        return Ok(());
+    };
+    let failed = |reply: String| Attempt::Failed {
+        reply: format!("TLS with {}: {reply}", server.host),
+        refused: Vec::new(),
+    };
+    let der = conn
+        .peer_certificate()
+        .map_err(|e| failed(format!("no certificate: {}", text(&e))))?;
+    crate::net::pinned::check(&der, want).map_err(|e| failed(e.to_string()))
 }
 
 /// Deliver `raw` from `mail_from` to `rcpt`. `sending` is awaited just before DATA (the
@@ -195,6 +221,12 @@ async fn open(
         }
         let tls = tls_parameters(server)?;
         step("STARTTLS", STEP, conn.starttls(tls, hello)).await?;
+    }
+    if server.security != Security::None
+        && let Err(a) = pinned_certificate(server, &conn)
+    {
+        conn.abort().await;
+        return Err(a);
     }
     let plain_ok = server.security != Security::None || server.allow_plaintext_auth;
     if let (Some(pass), false) = (password, server.username.is_empty()) {

@@ -104,7 +104,7 @@ pub async fn connect_with(
     password: Option<&crate::config::Secret>,
 ) -> Result<Imap, SyncError> {
     let server = imap_server(account)?;
-    let tls = net::tls_config(server.ca_file.as_deref())?;
+    let tls = net::server_tls_config(server)?;
     Imap::connect(server, password, Arc::clone(&tls)).await
 }
 
