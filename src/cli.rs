@@ -122,10 +122,19 @@ pub enum Command {
         /// The address (asked for when missing and run in a terminal).
         #[arg(long)]
         email: Option<String>,
-        /// A command printing the password, e.g. `pass show mail/work` (asked for when
-        /// missing and run in a terminal).
-        #[arg(long)]
+        /// A command printing the password, e.g. `pass show mail/work` (in a terminal, when
+        /// neither this nor --password-stdin is given, the password is asked for and stored
+        /// in the system keyring, or a command is).
+        #[arg(long, conflicts_with = "password_stdin")]
         password_command: Option<String>,
+        /// Read the password from standard input (its first line) and store it in the system
+        /// keyring once the servers accepted it; the account gets `password_keyring = true`.
+        #[arg(long)]
+        password_stdin: bool,
+        /// Trust the servers' certificate by its SHA-256 fingerprint (`sha256:AB:CD:...`), for
+        /// a server on this computer with its own certificate, such as Proton Bridge.
+        #[arg(long, value_name = "FINGERPRINT")]
+        trust_fingerprint: Option<String>,
         /// Your name, as recipients see it.
         #[arg(long)]
         name: Option<String>,
@@ -141,6 +150,15 @@ pub enum Command {
         /// A DNS server to ask for SRV and MX records (IP:PORT) instead of the system's.
         #[arg(long)]
         dns: Option<std::net::SocketAddr>,
+    },
+    /// Store an account's password in the system keyring (for `password_keyring = true`):
+    /// typed without echo in a terminal, else the first line of standard input.
+    Password {
+        /// The account's name in the config.
+        account: String,
+        /// Remove the account's password from the keyring instead.
+        #[arg(long)]
+        delete: bool,
     },
     /// Print the man page (roff) on stdout, e.g. `tern man > tern.1`.
     Man,

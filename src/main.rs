@@ -214,14 +214,102 @@ fn check(rt: &tokio::runtime::Runtime, cfg: Config, connect: bool) -> anyhow::Re
     Ok(rt.block_on(tern::commands::check_connect(&cfg)))
 }
 
-/// `tern setup`: one line per step on stdout; false when nothing could be written.
+/// `tern setup`'s request from its command line, with what it left out asked for in a
+/// terminal (the password typed without echo when there is a keyring to keep it).
+fn setup_request(args: &Command) -> Result<tern::setup::Request, String> {
+    use std::io::IsTerminal;
+    let Command::Setup {
+        email,
+        password_command,
+        password_stdin,
+        trust_fingerprint,
+        name,
+        account,
+        ca_file,
+        autoconfig,
+        dns,
+    } = args
+    else {
+        return Err("not a setup command".into());
+    };
+    let mut req = tern::setup::Request {
+        email: email.clone().unwrap_or_default(),
+        display_name: name.clone(),
+        account: account.clone(),
+        password_command: password_command.clone().unwrap_or_default(),
+        ca_file: ca_file.clone(),
+        autoconfig: autoconfig.clone(),
+        dns: *dns,
+        ..Default::default()
+    };
+    if let Some(f) = trust_fingerprint {
+        req.trust_fingerprint = Some(config::Fingerprint::parse(f)?);
+    }
+    if *password_stdin {
+        let line = tern::commands::password::first_line(&mut std::io::stdin().lock())?;
+        if line.is_empty() {
+            return Err(
+                "--password-stdin: standard input has no password on its first line".into(),
+            );
+        }
+        req.password = Some(config::Secret::new(line));
+    }
+    let complete =
+        !req.email.is_empty() && (req.password.is_some() || !req.password_command.is_empty());
+    if complete {
+        return Ok(req);
+    }
+    if !std::io::stdin().is_terminal() {
+        return Err(
+            "--email and --password-command (or --password-stdin) are needed when not run in a \
+             terminal"
+                .into(),
+        );
+    }
+    let mut hidden = |prompt: &str| {
+        rpassword::prompt_password(prompt).map_err(|e| format!("reading the password: {e}"))
+    };
+    let keyring = tern::keyring::available();
+    if let Err(e) = &keyring {
+        eprintln!("{e}: the password cannot be kept there; give a command that prints it");
+    }
+    let hidden: Option<&mut tern::setup::ReadHidden> = keyring.is_ok().then_some(&mut hidden);
+    tern::setup::ask(
+        &mut req,
+        &mut std::io::stdin().lock(),
+        &mut std::io::stderr(),
+        hidden,
+    )?;
+    Ok(req)
+}
+
+/// `tern setup`: one line per step on stdout; false when nothing could be written. In a
+/// terminal, a certificate no CA signed on a server of this computer may be trusted by its
+/// fingerprint after a yes.
 fn setup(
     rt: &tokio::runtime::Runtime,
     cli: &Cli,
     req: &tern::setup::Request,
 ) -> anyhow::Result<bool> {
+    use std::io::{BufRead, IsTerminal, Write};
     let path = config::resolve_path(cli.config.as_deref())?;
-    let done = rt.block_on(tern::setup::run(&path, req, &mut |line| println!("{line}")));
+    let interactive = std::io::stdin().is_terminal();
+    let mut trust = |f: &config::Fingerprint| {
+        if !interactive {
+            return false;
+        }
+        eprint!("Trust the certificate with the fingerprint {f} for this account? [y/N] ");
+        let _ = std::io::stderr().flush();
+        let mut answer = String::new();
+        let _ = std::io::stdin().lock().read_line(&mut answer);
+        matches!(answer.trim(), "y" | "Y" | "yes")
+    };
+    let done = rt.block_on(tern::setup::run_with(
+        &path,
+        req,
+        &mut |line| println!("{line}"),
+        &mut trust,
+    ));
     Ok(match done {
         Ok(()) => true,
         Err(e) => {
@@ -281,54 +369,30 @@ fn main() -> ExitCode {
             },
             Err(e) => Err(e.into()),
         },
-        (
-            Some(Command::Setup {
-                email,
-                password_command,
-                name,
-                account,
-                ca_file,
-                autoconfig,
-                dns,
-            }),
-            _,
-        ) => {
-            let mut req = tern::setup::Request {
-                email: email.clone().unwrap_or_default(),
-                display_name: name.clone(),
-                account: account.clone(),
-                password_command: password_command.clone().unwrap_or_default(),
-                ca_file: ca_file.clone(),
-                autoconfig: autoconfig.clone(),
-                dns: *dns,
-            };
-            let asked = if req.email.is_empty() || req.password_command.is_empty() {
-                use std::io::IsTerminal;
-                if std::io::stdin().is_terminal() {
-                    tern::setup::ask(
-                        &mut req,
-                        &mut std::io::stdin().lock(),
-                        &mut std::io::stderr(),
-                    )
-                } else {
-                    Err(
-                        "--email and --password-command are needed when not run in a terminal"
-                            .into(),
-                    )
-                }
-            } else {
-                Ok(())
-            };
-            if let Err(e) = asked {
-                eprintln!("tern: {e}");
-                return ExitCode::FAILURE;
-            }
-            match setup(&rt, &cli, &req) {
+        (Some(setup_args @ Command::Setup { .. }), _) => match setup_request(setup_args) {
+            Ok(req) => match setup(&rt, &cli, &req) {
                 Ok(true) => Ok(()),
                 Ok(false) => return ExitCode::FAILURE,
                 Err(e) => Err(e),
+            },
+            Err(e) => {
+                eprintln!("tern: {e}");
+                return ExitCode::FAILURE;
             }
-        }
+        },
+        (Some(Command::Password { account, delete }), _) => match load_config(&cli) {
+            Ok(cfg) => match tern::commands::password(&cfg, account, *delete) {
+                Ok(said) => {
+                    println!("{said}");
+                    Ok(())
+                }
+                Err(e) => {
+                    eprintln!("tern: {e}");
+                    return ExitCode::FAILURE;
+                }
+            },
+            Err(e) => Err(e.into()),
+        },
         (Some(Command::Man), _) => {
             tern::cli::man_page(&mut std::io::stdout().lock()).map_err(anyhow::Error::from)
         }

@@ -1,16 +1,19 @@
 //! `tern setup`: an account from an address. Its servers are discovered ([`discover`]: the
 //! provider's autoconfig file, then tern's provider list), every one of them is logged in to
-//! with the password command (the same code as `tern check --connect`), and only then is a
+//! with the password (the same code as `tern check --connect`), and only then is a
 //! commented account block appended to the config (created when there is none; an existing
-//! one is never rewritten). Nothing is written when a server does not work.
+//! one is never rewritten) and a typed password stored in the system keyring. Nothing is
+//! written or stored when a server does not work. A server on this computer whose certificate
+//! no CA signed (Proton Bridge) may be trusted by its fingerprint ([`trust`]).
 
 pub mod discover;
 pub mod dns;
+pub mod trust;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use crate::config::Config;
+use crate::config::{AccountConfig, Config, Fingerprint, PasswordSource, Secret};
 use discover::Found;
 
 /// What the user gave.
@@ -22,6 +25,11 @@ pub struct Request {
     /// The account's name in tern (default: the address's domain, without its last label).
     pub account: Option<String>,
     pub password_command: String,
+    /// The password itself (typed, or read from standard input): used for the check, then
+    /// stored in the system keyring; the account reads it from there (`password_keyring`).
+    pub password: Option<Secret>,
+    /// Trust the servers' certificate by this fingerprint (`tls_fingerprint`).
+    pub trust_fingerprint: Option<Fingerprint>,
     /// A CA to trust for the account's servers (and its autoconfig).
     pub ca_file: Option<PathBuf>,
     /// Where the autoconfig file is, instead of the provider's usual places.
@@ -30,12 +38,17 @@ pub struct Request {
     pub dns: Option<std::net::SocketAddr>,
 }
 
+/// Reads a line typed without echo, after its prompt.
+pub type ReadHidden = dyn FnMut(&str) -> Result<String, String>;
+
 /// Ask on the terminal for what the command line did not give: the address, a name, the
+/// password (read by `hidden`, without echo, when there is a keyring to keep it) or else the
 /// password command.
 pub fn ask(
     req: &mut Request,
     input: &mut impl std::io::BufRead,
     out: &mut impl Write,
+    hidden: Option<&mut ReadHidden>,
 ) -> Result<(), String> {
     let mut line = |prompt: &str| -> Result<String, String> {
         write!(out, "{prompt}")
@@ -55,7 +68,17 @@ pub fn ask(
         let name = line("Your name, as recipients see it (enter to skip): ")?;
         req.display_name = (!name.is_empty()).then_some(name);
     }
-    while req.password_command.is_empty() {
+    if let Some(read) = hidden
+        && req.password.is_none()
+        && req.password_command.is_empty()
+    {
+        let typed = read(
+            "Password (kept in the system keyring; enter alone to give a password command \
+             instead): ",
+        )?;
+        req.password = (!typed.is_empty()).then(|| Secret::new(typed));
+    }
+    while req.password.is_none() && req.password_command.is_empty() {
         req.password_command =
             line("A command that prints the password (e.g. pass show mail/you): ")?;
     }
@@ -65,8 +88,25 @@ pub fn ask(
 /// Discover, check and write. Each step's news goes to `say` as a line; Ok: the config file
 /// written.
 pub async fn run(config: &Path, req: &Request, say: &mut impl FnMut(String)) -> Result<(), String> {
+    run_with(config, req, say, &mut |_| false).await
+}
+
+/// [`run`], asking `trust` (in a terminal) whether to trust a certificate by its fingerprint
+/// when a server on this computer shows one no CA signed.
+pub async fn run_with(
+    config: &Path,
+    req: &Request,
+    say: &mut impl FnMut(String),
+    trust: &mut impl FnMut(&Fingerprint) -> bool,
+) -> Result<(), String> {
     if discover::domain_of(&req.email).is_none() || !req.email.contains('@') {
         return Err(format!("not an address: {:?}", req.email));
+    }
+    if req.password.is_some() {
+        // Before anything: without a keyring the password has nowhere to go.
+        keyring_call(crate::keyring::available)
+            .await
+            .map_err(|e| format!("{e}; give a password command instead; nothing written"))?;
     }
     let found = find(req, say).await?;
     say(format!("found in {}", found.source));
@@ -78,6 +118,56 @@ pub async fn run(config: &Path, req: &Request, say: &mut impl FnMut(String)) -> 
             "this provider accepts only OAuth2, which tern does not do yet; nothing written".into(),
         );
     }
+    let (existing, taken) = existing(config)?;
+    let name = unique_name(req, &taken);
+    let mut fingerprint = req.trust_fingerprint;
+    let block = loop {
+        let block = account_block(req, &name, &found, fingerprint);
+        let whole = format!("{}{block}", existing.as_deref().unwrap_or(""));
+        let cfg = Config::parse(&whole, config).map_err(|e| format!("the account block: {e}"))?;
+        let account = cfg
+            .accounts
+            .iter()
+            .find(|a| a.name == name)
+            .ok_or("the account block was not read back")?;
+        let outcomes = crate::commands::check::check_account(&with_password(account, req)).await;
+        for outcome in &outcomes {
+            say(outcome.line());
+        }
+        if outcomes.iter().all(|o| o.result.is_ok()) {
+            break block;
+        }
+        if fingerprint.is_none()
+            && let Some(f) = trust::offer(account, &outcomes, say).await
+        {
+            if trust(&f) {
+                fingerprint = Some(f);
+                continue;
+            }
+            say(format!(
+                "if it is the server you expect, trust it: run tern setup again with \
+                 --trust-fingerprint {f}"
+            ));
+        }
+        return Err("a server did not work; nothing written".into());
+    };
+    if let Some(secret) = req.password.clone() {
+        let account = name.clone();
+        keyring_call(move || crate::keyring::set(&account, crate::keyring::PASSWORD, &secret))
+            .await
+            .map_err(|e| format!("cannot store the password: {e}; nothing written"))?;
+        say("the password is in the system keyring".into());
+    }
+    append(config, existing.is_none(), &block)?;
+    say(format!(
+        "account {name:?} written to {}; `tern` opens it",
+        config.display()
+    ));
+    Ok(())
+}
+
+/// The config as it is (None when there is none), and its accounts' names.
+fn existing(config: &Path) -> Result<(Option<String>, Vec<String>), String> {
     let existing = match std::fs::read_to_string(config) {
         Ok(text) => Some(text),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
@@ -92,29 +182,34 @@ pub async fn run(config: &Path, req: &Request, say: &mut impl FnMut(String)) -> 
             .collect(),
         None => Vec::new(),
     };
-    let name = unique_name(req, &taken);
-    let block = account_block(req, &name, &found);
-    let whole = format!("{}{block}", existing.as_deref().unwrap_or(""));
-    let cfg = Config::parse(&whole, config).map_err(|e| format!("the account block: {e}"))?;
-    let account = cfg
-        .accounts
-        .iter()
-        .find(|a| a.name == name)
-        .ok_or("the account block was not read back")?;
-    let mut ok = true;
-    for outcome in crate::commands::check::check_account(account).await {
-        say(outcome.line());
-        ok &= outcome.result.is_ok();
+    Ok((existing, taken))
+}
+
+/// A keyring call, off the async threads.
+async fn keyring_call<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, crate::keyring::KeyringError> + Send + 'static,
+) -> Result<T, String> {
+    match tokio::task::spawn_blocking(f).await {
+        Ok(r) => r.map_err(|e| e.to_string()),
+        Err(e) => Err(e.to_string()),
     }
-    if !ok {
-        return Err("a server did not work; nothing written".into());
+}
+
+/// The account as checked: with the typed password in memory where it will read the keyring
+/// (nothing is stored before the servers accepted it).
+fn with_password(account: &AccountConfig, req: &Request) -> AccountConfig {
+    let mut a = account.clone();
+    if let Some(p) = &req.password {
+        for s in [&mut a.imap, &mut a.pop3, &mut a.smtp]
+            .into_iter()
+            .flatten()
+        {
+            if matches!(s.password, PasswordSource::Keyring { .. }) {
+                s.password = PasswordSource::Plain(p.clone());
+            }
+        }
     }
-    append(config, existing.is_none(), &block)?;
-    say(format!(
-        "account {name:?} written to {}; `tern` opens it",
-        config.display()
-    ));
-    Ok(())
+    a
 }
 
 /// The first source that knows the address's servers; each one that did not is said.
@@ -180,7 +275,7 @@ fn quoted(s: &str) -> String {
 }
 
 /// The account block appended to the config, commented.
-fn account_block(req: &Request, name: &str, f: &Found) -> String {
+fn account_block(req: &Request, name: &str, f: &Found, trusted: Option<Fingerprint>) -> String {
     let mut b = format!(
         "\n# Added by `tern setup`: servers from {}.\n[[account]]\nname = {}\nemail = {}\n",
         f.source.replace('\n', " "),
@@ -194,12 +289,24 @@ fn account_block(req: &Request, name: &str, f: &Found) -> String {
         b += "# The provider files sent mail itself.\nsave_sent = false\n";
     }
     b += &format!(
-        "username = {}\npassword_command = {}\n",
-        quoted(f.username.as_deref().unwrap_or(&req.email)),
-        quoted(&req.password_command)
+        "username = {}\n",
+        quoted(f.username.as_deref().unwrap_or(&req.email))
     );
+    if req.password.is_some() {
+        b += &format!(
+            "# The password is in the system keyring (`tern password {name}` changes it).\n\
+             password_keyring = true\n"
+        );
+    } else {
+        b += &format!("password_command = {}\n", quoted(&req.password_command));
+    }
     if let Some(ca) = &req.ca_file {
         b += &format!("ca_file = {}\n", quoted(&ca.display().to_string()));
+    }
+    if let Some(f) = trusted {
+        b += &format!(
+            "# The servers' own certificate, trusted by its fingerprint.\ntls_fingerprint = \"{f}\"\n"
+        );
     }
     let table = if f.pop3 { "pop3" } else { "imap" };
     let server = |t: &str, s: &discover::Server| {
@@ -243,7 +350,7 @@ mod tests {
         let mut req = Request::default();
         let mut input = std::io::Cursor::new("\nann@example.org\nAnn\n\npass show ann\n");
         let mut out = Vec::new();
-        ask(&mut req, &mut input, &mut out).unwrap();
+        ask(&mut req, &mut input, &mut out, None).unwrap();
         assert_eq!(req.email, "ann@example.org");
         assert_eq!(req.display_name.as_deref(), Some("Ann"));
         assert_eq!(req.password_command, "pass show ann");
@@ -258,7 +365,13 @@ mod tests {
             email: "a@b.c".into(),
             ..Default::default()
         };
-        let e = ask(&mut req, &mut std::io::Cursor::new("\n"), &mut Vec::new()).unwrap_err();
+        let e = ask(
+            &mut req,
+            &mut std::io::Cursor::new("\n"),
+            &mut Vec::new(),
+            None,
+        )
+        .unwrap_err();
         assert!(e.contains("end of input"), "{e}");
     }
 
@@ -273,7 +386,7 @@ mod tests {
         let f = discover::from_providers("x@gmail.com").unwrap();
         let name = unique_name(&req, &["example".into()]);
         assert_eq!(name, "example-2");
-        let block = account_block(&req, &name, &f);
+        let block = account_block(&req, &name, &f, None);
         let cfg = Config::parse(
             &format!("data_dir = \"/nonexistent\"\n{block}"),
             Path::new("t.toml"),

@@ -16,6 +16,7 @@
 
 pub mod account;
 pub mod across;
+pub mod autoconfig;
 pub mod client;
 mod config;
 mod courier;
@@ -23,6 +24,7 @@ mod cyrus;
 mod exim;
 mod imap;
 mod interop;
+pub mod keyring;
 mod populate;
 mod process;
 mod servers;
