@@ -28,7 +28,8 @@
 //!                  connection, one event queue; the outbox workers
 //! setup.rs         `tern setup`: discover an address's servers (setup/discover.rs: autoconfig,
 //!                  the provider list; setup/dns.rs: SRV and MX through hickory), check them
-//!                  live, append the account to the config
+//!                  live, append the account to the config; setup/trust.rs: a loopback
+//!                  server's certificate shown and trusted by its fingerprint
 //! notify.rs        new mail announced: which arrivals are news, desktop/terminal/bell, hook
 //! sync/            IMAP, the only code that speaks it:
 //!   engine.rs        the IMAP Protocol: a session syncs, serves commands, IDLEs, re-checks

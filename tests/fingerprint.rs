@@ -222,3 +222,33 @@ fn setup_shows_a_loopback_servers_fingerprint_and_trusts_it_when_told() {
     );
     assert!(tern(&config, &["check", "--connect"]).status.success());
 }
+
+#[test]
+fn a_fingerprint_needs_tls_and_is_inherited_like_ca_file() {
+    let text = "data_dir = \"/tmp\"\n[[account]]\nname = \"a\"\nemail = \"a@b.c\"\n\
+                tls_fingerprint = \"sha256:12\"\n[account.imap]\nhost = \"h\"\n";
+    let e = tern::config::Config::parse(text, Path::new("c.toml")).unwrap_err();
+    assert!(
+        e.to_string()
+            .starts_with("c.toml:5:19: tls_fingerprint `sha256:12` is not a SHA-256 fingerprint"),
+        "{e}"
+    );
+    let f = format!("sha256:{}", ["AB"; 32].join(":"));
+    let text = format!(
+        "data_dir = \"/tmp\"\n[[account]]\nname = \"a\"\nemail = \"a@b.c\"\n\
+         tls_fingerprint = \"{f}\"\n[account.imap]\nhost = \"h\"\n\
+         [account.smtp]\nhost = \"h\"\nsecurity = \"none\"\n"
+    );
+    let e = tern::config::Config::parse(&text, Path::new("c.toml")).unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "c.toml:5:19: tls_fingerprint has no meaning with security = \"none\" (no TLS); use \
+         \"starttls\" or \"tls\""
+    );
+    let text = text.replace("security = \"none\"\n", "");
+    let cfg = tern::config::Config::parse(&text, Path::new("c.toml")).unwrap();
+    let a = &cfg.accounts[0];
+    for s in [a.imap.as_ref().unwrap(), a.smtp.as_ref().unwrap()] {
+        assert_eq!(s.tls_fingerprint.map(|f| f.to_string()), Some(f.clone()));
+    }
+}

@@ -449,7 +449,7 @@ impl Cx<'_> {
             },
             None => None,
         };
-        let tls_fingerprint = self.fingerprint(&raw.tls_fingerprint);
+        let tls_fingerprint = self.fingerprint(&raw.tls_fingerprint, security);
         let poll_interval = match &raw.poll_interval {
             Some(p) if protocol == Protocol::Smtp => {
                 self.err(p.span(), "poll_interval has no meaning for [account.smtp]; set it on the incoming server");

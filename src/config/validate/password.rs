@@ -6,7 +6,7 @@ use std::ops::Range;
 use toml::Spanned;
 
 use super::super::raw::{PlainPassword, RawServer};
-use super::super::{Fingerprint, PasswordSource, Secret};
+use super::super::{Fingerprint, PasswordSource, Secret, Security};
 use super::Cx;
 
 /// The password keys that are set (`password_keyring = false` is not), with their spans, in
@@ -72,8 +72,21 @@ impl Cx<'_> {
         }
     }
 
-    pub(super) fn fingerprint(&mut self, raw: &Option<Spanned<String>>) -> Option<Fingerprint> {
+    /// `tls_fingerprint`, read; it needs TLS to mean anything.
+    pub(super) fn fingerprint(
+        &mut self,
+        raw: &Option<Spanned<String>>,
+        security: Security,
+    ) -> Option<Fingerprint> {
         let f = raw.as_ref()?;
+        if security == Security::None {
+            self.err(
+                f.span(),
+                "tls_fingerprint has no meaning with security = \"none\" (no TLS); use \
+                 \"starttls\" or \"tls\"",
+            );
+            return None;
+        }
         match Fingerprint::parse(f.get_ref()) {
             Ok(fp) => Some(fp),
             Err(e) => {
