@@ -122,6 +122,7 @@ pub mod domain;
 pub mod fuzzing;
 pub mod net;
 pub mod notify;
+pub mod oauth;
 pub mod pop3;
 pub mod runtime;
 pub mod send;

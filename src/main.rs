@@ -231,6 +231,35 @@ fn setup(
     })
 }
 
+/// `tern setup --reauth ACCOUNT`.
+fn reauth(
+    rt: &tokio::runtime::Runtime,
+    cli: &Cli,
+    account: &str,
+    req: &tern::setup::oauth2::OAuth2Request,
+) -> ExitCode {
+    let path = match config::resolve_path(cli.config.as_deref()) {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("tern: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let done = rt.block_on(tern::setup::oauth2::reauth(
+        &path,
+        account,
+        req,
+        &mut |line| println!("{line}"),
+    ));
+    match done {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("tern: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
 /// `tern outbox --flush` (after `--requeue ID`, if given): send every queued message now.
 /// Returns whether all of them went.
 fn flush_outbox(
@@ -290,9 +319,20 @@ fn main() -> ExitCode {
                 ca_file,
                 autoconfig,
                 dns,
+                oauth2,
             }),
             _,
         ) => {
+            let oauth2_req = tern::setup::oauth2::OAuth2Request {
+                enabled: oauth2.oauth2 || oauth2.client_id.is_some(),
+                client_id: oauth2.client_id.clone(),
+                client_secret: oauth2.client_secret.clone(),
+                device: oauth2.device,
+                no_browser: oauth2.no_browser,
+            };
+            if let Some(account) = &oauth2.reauth {
+                return reauth(&rt, &cli, account, &oauth2_req);
+            }
             let mut req = tern::setup::Request {
                 email: email.clone().unwrap_or_default(),
                 display_name: name.clone(),
@@ -301,8 +341,11 @@ fn main() -> ExitCode {
                 ca_file: ca_file.clone(),
                 autoconfig: autoconfig.clone(),
                 dns: *dns,
+                oauth2: oauth2_req,
             };
-            let asked = if req.email.is_empty() || req.password_command.is_empty() {
+            let asked = if req.email.is_empty()
+                || (req.password_command.is_empty() && !req.oauth2.enabled)
+            {
                 use std::io::IsTerminal;
                 if std::io::stdin().is_terminal() {
                     tern::setup::ask(
@@ -312,7 +355,8 @@ fn main() -> ExitCode {
                     )
                 } else {
                     Err(
-                        "--email and --password-command are needed when not run in a terminal"
+                        "--email and --password-command (or --oauth2) are needed when not run \
+                         in a terminal"
                             .into(),
                     )
                 }

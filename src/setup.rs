@@ -6,6 +6,7 @@
 
 pub mod discover;
 pub mod dns;
+pub mod oauth2;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -28,6 +29,8 @@ pub struct Request {
     pub autoconfig: Option<String>,
     /// A DNS server to ask (IP:PORT) instead of the system's.
     pub dns: Option<std::net::SocketAddr>,
+    /// Sign in with OAuth2 instead of a password.
+    pub oauth2: oauth2::OAuth2Request,
 }
 
 /// Ask on the terminal for what the command line did not give: the address, a name, the
@@ -55,6 +58,18 @@ pub fn ask(
         let name = line("Your name, as recipients see it (enter to skip): ")?;
         req.display_name = (!name.is_empty()).then_some(name);
     }
+    // A provider known to take only OAuth2 needs no password.
+    if discover::from_providers(&req.email).is_some_and(|f| f.oauth2_only) {
+        req.oauth2.enabled = true;
+    }
+    if req.oauth2.enabled {
+        if req.oauth2.client_id.is_none() {
+            let id =
+                line("The OAuth2 client id you registered with the provider (README: OAuth2): ")?;
+            req.oauth2.client_id = (!id.is_empty()).then_some(id);
+        }
+        return Ok(());
+    }
     while req.password_command.is_empty() {
         req.password_command =
             line("A command that prints the password (e.g. pass show mail/you): ")?;
@@ -64,7 +79,11 @@ pub fn ask(
 
 /// Discover, check and write. Each step's news goes to `say` as a line; Ok: the config file
 /// written.
-pub async fn run(config: &Path, req: &Request, say: &mut impl FnMut(String)) -> Result<(), String> {
+pub async fn run(
+    config: &Path,
+    req: &Request,
+    say: &mut (impl FnMut(String) + Send),
+) -> Result<(), String> {
     if discover::domain_of(&req.email).is_none() || !req.email.contains('@') {
         return Err(format!("not an address: {:?}", req.email));
     }
@@ -73,11 +92,19 @@ pub async fn run(config: &Path, req: &Request, say: &mut impl FnMut(String)) -> 
     if let Some(note) = &found.note {
         say(format!("note: {note}"));
     }
-    if found.oauth2_only {
-        return Err(
-            "this provider accepts only OAuth2, which tern does not do yet; nothing written".into(),
-        );
+    let mut oauth = req.oauth2.clone();
+    if found.oauth2_only && !oauth.enabled {
+        say("the provider accepts only OAuth2: signing in with OAuth2".into());
+        oauth.enabled = true;
     }
+    let oauth_table = if oauth.enabled {
+        Some(oauth2::table(&found, &oauth).map_err(|e| format!("{e}; nothing written"))?)
+    } else {
+        if req.password_command.trim().is_empty() {
+            return Err("a password command is needed (--password-command), or --oauth2".into());
+        }
+        None
+    };
     let existing = match std::fs::read_to_string(config) {
         Ok(text) => Some(text),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
@@ -93,7 +120,7 @@ pub async fn run(config: &Path, req: &Request, say: &mut impl FnMut(String)) -> 
         None => Vec::new(),
     };
     let name = unique_name(req, &taken);
-    let block = account_block(req, &name, &found);
+    let block = account_block(req, &name, &found, oauth_table.as_deref());
     let whole = format!("{}{block}", existing.as_deref().unwrap_or(""));
     let cfg = Config::parse(&whole, config).map_err(|e| format!("the account block: {e}"))?;
     let account = cfg
@@ -101,12 +128,19 @@ pub async fn run(config: &Path, req: &Request, say: &mut impl FnMut(String)) -> 
         .iter()
         .find(|a| a.name == name)
         .ok_or("the account block was not read back")?;
+    let tokens = account.imap.as_ref().and_then(|s| s.password.oauth2());
+    if let Some(o) = tokens {
+        oauth2::consent(o, &oauth, say).await?;
+    }
     let mut ok = true;
     for outcome in crate::commands::check::check_account(account).await {
         say(outcome.line());
         ok &= outcome.result.is_ok();
     }
     if !ok {
+        if let Some(o) = tokens {
+            let _ = crate::oauth::tokens::remove(o);
+        }
         return Err("a server did not work; nothing written".into());
     }
     append(config, existing.is_none(), &block)?;
@@ -179,8 +213,9 @@ fn quoted(s: &str) -> String {
     toml::Value::String(s.to_string()).to_string()
 }
 
-/// The account block appended to the config, commented.
-fn account_block(req: &Request, name: &str, f: &Found) -> String {
+/// The account block appended to the config, commented: with a password command, or with
+/// the `[account.oauth2]` table given.
+fn account_block(req: &Request, name: &str, f: &Found, oauth2: Option<&str>) -> String {
     let mut b = format!(
         "\n# Added by `tern setup`: servers from {}.\n[[account]]\nname = {}\nemail = {}\n",
         f.source.replace('\n', " "),
@@ -194,10 +229,12 @@ fn account_block(req: &Request, name: &str, f: &Found) -> String {
         b += "# The provider files sent mail itself.\nsave_sent = false\n";
     }
     b += &format!(
-        "username = {}\npassword_command = {}\n",
-        quoted(f.username.as_deref().unwrap_or(&req.email)),
-        quoted(&req.password_command)
+        "username = {}\n",
+        quoted(f.username.as_deref().unwrap_or(&req.email))
     );
+    if oauth2.is_none() {
+        b += &format!("password_command = {}\n", quoted(&req.password_command));
+    }
     if let Some(ca) = &req.ca_file {
         b += &format!("ca_file = {}\n", quoted(&ca.display().to_string()));
     }
@@ -213,6 +250,9 @@ fn account_block(req: &Request, name: &str, f: &Found) -> String {
     b += &server(table, &f.incoming);
     if let Some(smtp) = &f.smtp {
         b += &server("smtp", smtp);
+    }
+    if let Some(table) = oauth2 {
+        b += table;
     }
     b
 }
@@ -273,7 +313,7 @@ mod tests {
         let f = discover::from_providers("x@gmail.com").unwrap();
         let name = unique_name(&req, &["example".into()]);
         assert_eq!(name, "example-2");
-        let block = account_block(&req, &name, &f);
+        let block = account_block(&req, &name, &f, None);
         let cfg = Config::parse(
             &format!("data_dir = \"/nonexistent\"\n{block}"),
             Path::new("t.toml"),
