@@ -15,6 +15,10 @@ use std::time::Duration;
 
 use harness::oauth::{AuthServer, CLIENT_ID};
 use harness::{ALICE, HOST, MailServers};
+use tern::config::Config;
+use tern::domain::ConnState;
+use tern::store::StoreHandle;
+use tern::worker::{Event, EventReceiver, Timing};
 
 const WAIT: Duration = Duration::from_secs(60);
 
@@ -403,4 +407,135 @@ fn oauth2_config_mistakes_are_said_with_their_line() {
     let out = tern(&config, &["check"]);
     assert!(out.status.success(), "{}", text(&out));
     assert!(text(&out).contains("auth: oauth2 (microsoft, client abc)"));
+}
+
+/// The engine's next state change matching `pred`.
+async fn state(
+    events: &mut EventReceiver,
+    what: &str,
+    pred: impl Fn(&ConnState) -> bool,
+) -> ConnState {
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        match tokio::time::timeout_at(deadline, events.recv()).await {
+            Ok(Some(Event::State { state, .. })) if pred(&state) => return state,
+            Ok(Some(_)) => {}
+            other => panic!("no {what}: {other:?}"),
+        }
+    }
+}
+
+async fn subjects(store: &StoreHandle) -> Vec<String> {
+    store
+        .call(|s| {
+            let mut all = Vec::new();
+            for mb in s.mailboxes(None)? {
+                all.extend(s.envelopes(mb.id, 0, 1000)?.into_iter().map(|e| e.subject));
+            }
+            Ok(all)
+        })
+        .await
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn idle_runs_on_a_token_and_a_revoked_consent_stops_the_engine_once() {
+    let auth = AuthServer::start(3600);
+    let servers = MailServers::start_with_oauth2(&auth);
+    let s = set_up(&servers, &auth);
+    let cfg = Config::load(&s.config).unwrap();
+    let store = StoreHandle::open_in_dir(&cfg.data_dir).unwrap();
+    let (tx, mut events) = tern::worker::events();
+    let (engine, _task) = tern::runtime::start_worker(
+        cfg.accounts[0].clone(),
+        store.clone(),
+        tx,
+        Timing::default(),
+    )
+    .await
+    .unwrap();
+    state(&mut events, "online", |s| *s == ConnState::Online).await;
+
+    // New mail comes through IDLE on the session the token opened.
+    servers.deliver(
+        ALICE.email,
+        b"From: bob@example.test\r\nSubject: pushed to a token\r\n\r\nhello\r\n",
+    );
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while !subjects(&store)
+        .await
+        .contains(&"pushed to a token".to_string())
+    {
+        match tokio::time::timeout_at(deadline, events.recv()).await {
+            Ok(Some(_)) => {}
+            other => panic!("the pushed mail never arrived: {other:?}"),
+        }
+    }
+    engine.send(tern::worker::Command::Shutdown);
+
+    // The user revokes tern's access: a new engine says so once and waits for them.
+    auth.revoke(ALICE.email);
+    let (tx, mut events) = tern::worker::events();
+    let (engine, _task) = tern::runtime::start_worker(
+        cfg.accounts[0].clone(),
+        store.clone(),
+        tx,
+        Timing::default(),
+    )
+    .await
+    .unwrap();
+    let failed = state(&mut events, "the failure", |s| {
+        matches!(s, ConnState::Failed(_))
+    })
+    .await;
+    let ConnState::Failed(why) = failed else {
+        unreachable!()
+    };
+    assert!(why.contains("tern setup --reauth example"), "{why}");
+    let quiet = tokio::time::timeout(Duration::from_secs(2), events.recv()).await;
+    assert!(
+        quiet.is_err(),
+        "no retry after a revoked consent: {quiet:?}"
+    );
+    assert_eq!(
+        auth.attempts("refresh_token"),
+        1,
+        "one refresh tried, no loop"
+    );
+    engine.send(tern::worker::Command::Shutdown);
+}
+
+#[test]
+fn a_token_command_for_an_external_broker() {
+    let auth = AuthServer::start(3600);
+    let servers = MailServers::start_with_oauth2(&auth);
+    servers.deliver(
+        ALICE.email,
+        b"From: bob@example.test\r\nSubject: via the broker\r\n\r\nhello\r\n",
+    );
+    let token = auth.issue(ALICE.email);
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("config.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "data_dir = {:?}\n[[account]]\nname = \"example\"\nemail = \"{a}\"\n\
+             ca_file = {:?}\n[account.imap]\nhost = \"{HOST}\"\nport = {}\n\
+             [account.smtp]\nhost = \"{HOST}\"\nport = {}\nsecurity = \"starttls\"\n\
+             [account.oauth2]\ntoken_command = \"echo {token}\"\n",
+            dir.path().join("data").display().to_string(),
+            servers.ca_pem_path().display().to_string(),
+            servers.imaps_port(),
+            servers.submission_port(),
+            a = ALICE.email,
+        ),
+    )
+    .unwrap();
+    assert!(tern(&config, &["check", "--connect"]).status.success());
+    sync_finds(&config, "via the broker");
+    assert_eq!(
+        auth.attempts("refresh_token"),
+        0,
+        "tern refreshes nothing itself"
+    );
 }
