@@ -43,7 +43,13 @@ pub async fn authorize(
         .to_ip()
         .map(|a| a.port())
         .ok_or_else(|| fail(&"no loopback port"))?;
-    let redirect = format!("http://127.0.0.1:{port}/");
+    // Microsoft's portal registers loopback redirects as http://localhost (any port); the
+    // others take the address itself (RFC 8252 prefers it).
+    let name = match cfg.provider.as_deref() {
+        Some("microsoft") => "localhost",
+        _ => "127.0.0.1",
+    };
+    let redirect = format!("http://{name}:{port}/");
     let client = client(cfg)?.set_redirect_uri(RedirectUrl::new(redirect).map_err(|e| fail(&e))?);
     let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
     let mut request = client
