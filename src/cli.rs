@@ -150,6 +150,8 @@ pub enum Command {
         /// A DNS server to ask for SRV and MX records (IP:PORT) instead of the system's.
         #[arg(long)]
         dns: Option<std::net::SocketAddr>,
+        #[command(flatten)]
+        oauth2: Box<OAuth2Args>,
     },
     /// Store an account's password in the system keyring (for `password_keyring = true`):
     /// typed without echo in a terminal, else the first line of standard input.
@@ -180,4 +182,28 @@ pub fn man_page(out: &mut impl std::io::Write) -> std::io::Result<()> {
 pub fn completions(shell: clap_complete::Shell, out: &mut impl std::io::Write) {
     use clap::CommandFactory;
     clap_complete::generate(shell, &mut Cli::command(), "tern", out);
+}
+
+/// `tern setup`'s OAuth2 options.
+#[derive(Debug, Clone, clap::Args)]
+pub struct OAuth2Args {
+    /// Sign in with OAuth2 instead of a password (chosen anyway for a provider that takes
+    /// nothing else, such as Microsoft).
+    #[arg(long)]
+    pub oauth2: bool,
+    /// The OAuth2 client id you registered with the provider (see the README, OAuth2).
+    #[arg(long, value_name = "ID")]
+    pub client_id: Option<String>,
+    /// The client secret, for providers that give one with the id (Google).
+    #[arg(long, value_name = "SECRET")]
+    pub client_secret: Option<String>,
+    /// Sign in with a code typed on another device, instead of a browser on this machine.
+    #[arg(long)]
+    pub device: bool,
+    /// Do not open a browser: only print the address to open.
+    #[arg(long)]
+    pub no_browser: bool,
+    /// Sign in again to this OAuth2 account (its consent was revoked or has expired).
+    #[arg(long, value_name = "ACCOUNT")]
+    pub reauth: Option<String>,
 }

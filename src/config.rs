@@ -6,6 +6,7 @@
 
 mod fingerprint;
 mod notify;
+mod oauth2;
 mod openers;
 mod password;
 mod position;
@@ -23,34 +24,12 @@ use crate::domain::keys::{Action, KeySeq};
 
 pub use fingerprint::Fingerprint;
 pub use notify::{NotifyConfig, NotifyMethod};
-pub use password::{PASSWORD_COMMAND_TIMEOUT, PasswordError};
+pub use oauth2::{
+    OAuth2Config, PRESETS as OAUTH2_PRESETS, Preset as OAuth2Preset, endpoint_ok,
+    preset as oauth2_preset,
+};
+pub use password::{PASSWORD_COMMAND_TIMEOUT, PasswordError, Secret};
 pub use position::Position;
-
-/// A secret string. Debug and Display never show it.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Secret(String);
-
-impl Secret {
-    pub fn new(s: impl Into<String>) -> Self {
-        Secret(s.into())
-    }
-    /// The secret itself: use only where it is handed to a server.
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Debug for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("<redacted>")
-    }
-}
-
-impl fmt::Display for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("<redacted>")
-    }
-}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Security {
@@ -93,6 +72,8 @@ pub enum PasswordSource {
     Keyring { account: String },
     /// No password configured.
     None,
+    /// OAuth2 access tokens instead of a password (`[account.oauth2]`).
+    OAuth2(std::sync::Arc<OAuth2Config>),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -521,6 +502,14 @@ impl ServerConfig {
             }
             PasswordSource::Keyring { .. } => {
                 let _ = writeln!(o, "    password: keyring");
+            }
+            PasswordSource::OAuth2(c) => {
+                let how = match (&c.token_command, &c.provider) {
+                    (Some(cmd), _) => format!("token_command {cmd}"),
+                    (None, Some(p)) => format!("{p}, client {}", c.client_id),
+                    (None, None) => format!("{}, client {}", c.token_url, c.client_id),
+                };
+                let _ = writeln!(o, "    auth: oauth2 ({how})");
             }
             PasswordSource::None => {
                 let _ = writeln!(o, "    password: none");

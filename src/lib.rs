@@ -127,6 +127,7 @@ pub mod fuzzing;
 pub mod keyring;
 pub mod net;
 pub mod notify;
+pub mod oauth;
 pub mod pop3;
 pub mod runtime;
 pub mod send;

@@ -214,6 +214,17 @@ fn check(rt: &tokio::runtime::Runtime, cfg: Config, connect: bool) -> anyhow::Re
     Ok(rt.block_on(tern::commands::check_connect(&cfg)))
 }
 
+/// The OAuth2 part of `tern setup`'s command line.
+fn oauth2_request(o: &tern::cli::OAuth2Args) -> tern::setup::oauth2::OAuth2Request {
+    tern::setup::oauth2::OAuth2Request {
+        enabled: o.oauth2 || o.client_id.is_some(),
+        client_id: o.client_id.clone(),
+        client_secret: o.client_secret.clone(),
+        device: o.device,
+        no_browser: o.no_browser,
+    }
+}
+
 /// `tern setup`'s request from its command line, with what it left out asked for in a
 /// terminal (the password typed without echo when there is a keyring to keep it).
 fn setup_request(args: &Command) -> Result<tern::setup::Request, String> {
@@ -228,6 +239,7 @@ fn setup_request(args: &Command) -> Result<tern::setup::Request, String> {
         ca_file,
         autoconfig,
         dns,
+        oauth2,
     } = args
     else {
         return Err("not a setup command".into());
@@ -240,6 +252,7 @@ fn setup_request(args: &Command) -> Result<tern::setup::Request, String> {
         ca_file: ca_file.clone(),
         autoconfig: autoconfig.clone(),
         dns: *dns,
+        oauth2: oauth2_request(oauth2),
         ..Default::default()
     };
     if let Some(f) = trust_fingerprint {
@@ -254,15 +267,15 @@ fn setup_request(args: &Command) -> Result<tern::setup::Request, String> {
         }
         req.password = Some(config::Secret::new(line));
     }
-    let complete =
-        !req.email.is_empty() && (req.password.is_some() || !req.password_command.is_empty());
+    let complete = !req.email.is_empty()
+        && (req.password.is_some() || !req.password_command.is_empty() || req.oauth2.enabled);
     if complete {
         return Ok(req);
     }
     if !std::io::stdin().is_terminal() {
         return Err(
-            "--email and --password-command (or --password-stdin) are needed when not run in a \
-             terminal"
+            "--email and --password-command (or --password-stdin, or --oauth2) are needed when \
+             not run in a terminal"
                 .into(),
         );
     }
@@ -319,6 +332,35 @@ fn setup(
     })
 }
 
+/// `tern setup --reauth ACCOUNT`.
+fn reauth(
+    rt: &tokio::runtime::Runtime,
+    cli: &Cli,
+    account: &str,
+    req: &tern::setup::oauth2::OAuth2Request,
+) -> ExitCode {
+    let path = match config::resolve_path(cli.config.as_deref()) {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("tern: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let done = rt.block_on(tern::setup::oauth2::reauth(
+        &path,
+        account,
+        req,
+        &mut |line| println!("{line}"),
+    ));
+    match done {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("tern: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
 /// `tern outbox --flush` (after `--requeue ID`, if given): send every queued message now.
 /// Returns whether all of them went.
 fn flush_outbox(
@@ -369,17 +411,22 @@ fn main() -> ExitCode {
             },
             Err(e) => Err(e.into()),
         },
-        (Some(setup_args @ Command::Setup { .. }), _) => match setup_request(setup_args) {
-            Ok(req) => match setup(&rt, &cli, &req) {
-                Ok(true) => Ok(()),
-                Ok(false) => return ExitCode::FAILURE,
-                Err(e) => Err(e),
-            },
-            Err(e) => {
-                eprintln!("tern: {e}");
-                return ExitCode::FAILURE;
+        (Some(setup_args @ Command::Setup { oauth2, .. }), _) => {
+            if let Some(account) = &oauth2.reauth {
+                return reauth(&rt, &cli, account, &oauth2_request(oauth2));
             }
-        },
+            match setup_request(setup_args) {
+                Ok(req) => match setup(&rt, &cli, &req) {
+                    Ok(true) => Ok(()),
+                    Ok(false) => return ExitCode::FAILURE,
+                    Err(e) => Err(e),
+                },
+                Err(e) => {
+                    eprintln!("tern: {e}");
+                    return ExitCode::FAILURE;
+                }
+            }
+        }
         (Some(Command::Password { account, delete }), _) => match load_config(&cli) {
             Ok(cfg) => match tern::commands::password(&cfg, account, *delete) {
                 Ok(said) => {

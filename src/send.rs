@@ -107,6 +107,12 @@ pub async fn smtp_password(account: &AccountConfig) -> Result<Option<Secret>, St
     let Some(server) = &account.smtp else {
         return Ok(None);
     };
+    if let Some(oauth) = server.password.oauth2() {
+        return crate::oauth::access_token(oauth, false)
+            .await
+            .map(Some)
+            .map_err(|e| e.to_string());
+    }
     let source = server.password.clone();
     tokio::task::spawn_blocking(move || source.resolve())
         .await
@@ -382,12 +388,21 @@ pub fn spawn_worker(
                 .await
                 .unwrap_or_default();
             for row in due {
-                if password.is_none() {
+                let tokens = account
+                    .smtp
+                    .as_ref()
+                    .is_some_and(|s| s.password.oauth2().is_some());
+                if password.is_none() || tokens {
                     match smtp_password(&account).await {
                         Ok(p) => password = Some(p),
                         Err(e) => {
                             // E.g. a locked keyring: the message waits, it did not fail.
-                            let reply = format!("the SMTP password: {e}");
+                            let what = if tokens {
+                                "the OAuth2 token"
+                            } else {
+                                "the SMTP password"
+                            };
+                            let reply = format!("{what}: {e}");
                             let at = now() + retry_delay(row.attempts + 1);
                             let _ = store
                                 .call(move |s| {

@@ -8,6 +8,7 @@
 
 pub mod discover;
 pub mod dns;
+pub mod oauth2;
 pub mod trust;
 
 use std::io::Write;
@@ -36,6 +37,8 @@ pub struct Request {
     pub autoconfig: Option<String>,
     /// A DNS server to ask (IP:PORT) instead of the system's.
     pub dns: Option<std::net::SocketAddr>,
+    /// Sign in with OAuth2 instead of a password.
+    pub oauth2: oauth2::OAuth2Request,
 }
 
 /// Reads a line typed without echo, after its prompt.
@@ -68,6 +71,18 @@ pub fn ask(
         let name = line("Your name, as recipients see it (enter to skip): ")?;
         req.display_name = (!name.is_empty()).then_some(name);
     }
+    // A provider known to take only OAuth2 needs no password.
+    if discover::from_providers(&req.email).is_some_and(|f| f.oauth2_only) {
+        req.oauth2.enabled = true;
+    }
+    if req.oauth2.enabled {
+        if req.oauth2.client_id.is_none() {
+            let id =
+                line("The OAuth2 client id you registered with the provider (README: OAuth2): ")?;
+            req.oauth2.client_id = (!id.is_empty()).then_some(id);
+        }
+        return Ok(());
+    }
     if let Some(read) = hidden
         && req.password.is_none()
         && req.password_command.is_empty()
@@ -87,7 +102,11 @@ pub fn ask(
 
 /// Discover, check and write. Each step's news goes to `say` as a line; Ok: the config file
 /// written.
-pub async fn run(config: &Path, req: &Request, say: &mut impl FnMut(String)) -> Result<(), String> {
+pub async fn run(
+    config: &Path,
+    req: &Request,
+    say: &mut (impl FnMut(String) + Send),
+) -> Result<(), String> {
     run_with(config, req, say, &mut |_| false).await
 }
 
@@ -96,13 +115,13 @@ pub async fn run(config: &Path, req: &Request, say: &mut impl FnMut(String)) -> 
 pub async fn run_with(
     config: &Path,
     req: &Request,
-    say: &mut impl FnMut(String),
+    say: &mut (impl FnMut(String) + Send),
     trust: &mut impl FnMut(&Fingerprint) -> bool,
 ) -> Result<(), String> {
     if discover::domain_of(&req.email).is_none() || !req.email.contains('@') {
         return Err(format!("not an address: {:?}", req.email));
     }
-    if req.password.is_some() {
+    if req.password.is_some() && !req.oauth2.enabled {
         // Before anything: without a keyring the password has nowhere to go.
         keyring_call(crate::keyring::available)
             .await
@@ -113,29 +132,91 @@ pub async fn run_with(
     if let Some(note) = &found.note {
         say(format!("note: {note}"));
     }
-    if found.oauth2_only {
-        return Err(
-            "this provider accepts only OAuth2, which tern does not do yet; nothing written".into(),
-        );
+    let mut oauth = req.oauth2.clone();
+    if found.oauth2_only && !oauth.enabled {
+        say("the provider accepts only OAuth2: signing in with OAuth2".into());
+        oauth.enabled = true;
     }
+    let oauth_table = if oauth.enabled {
+        Some(oauth2::table(&found, &oauth).map_err(|e| format!("{e}; nothing written"))?)
+    } else {
+        if req.password.is_none() && req.password_command.trim().is_empty() {
+            return Err(
+                "a password is needed (--password-command or --password-stdin), or --oauth2".into(),
+            );
+        }
+        None
+    };
     let (existing, taken) = existing(config)?;
     let name = unique_name(req, &taken);
+    let shape = Shape {
+        config,
+        existing: existing.as_deref(),
+        name: &name,
+        found: &found,
+        oauth: &oauth,
+        oauth_table: oauth_table.as_deref(),
+    };
+    let block = checked_block(&shape, req, say, trust).await?;
+    if let (Some(secret), None) = (req.password.clone(), &oauth_table) {
+        let account = name.clone();
+        keyring_call(move || crate::keyring::set(&account, crate::keyring::PASSWORD, &secret))
+            .await
+            .map_err(|e| format!("cannot store the password: {e}; nothing written"))?;
+        say("the password is in the system keyring".into());
+    }
+    append(config, existing.is_none(), &block)?;
+    say(format!(
+        "account {name:?} written to {}; `tern` opens it",
+        config.display()
+    ));
+    Ok(())
+}
+
+/// What the account block is made of.
+struct Shape<'a> {
+    config: &'a Path,
+    existing: Option<&'a str>,
+    name: &'a str,
+    found: &'a Found,
+    oauth: &'a oauth2::OAuth2Request,
+    oauth_table: Option<&'a str>,
+}
+
+/// The account block, once every server of its account worked (OAuth2's consent given first;
+/// a loopback server's certificate trusted on the way when `trust` says yes). Err: nothing is
+/// to be written.
+async fn checked_block(
+    shape: &Shape<'_>,
+    req: &Request,
+    say: &mut (impl FnMut(String) + Send),
+    trust: &mut impl FnMut(&Fingerprint) -> bool,
+) -> Result<String, String> {
     let mut fingerprint = req.trust_fingerprint;
-    let block = loop {
-        let block = account_block(req, &name, &found, fingerprint);
-        let whole = format!("{}{block}", existing.as_deref().unwrap_or(""));
-        let cfg = Config::parse(&whole, config).map_err(|e| format!("the account block: {e}"))?;
+    let mut consented = false;
+    loop {
+        let block = account_block(req, shape.name, shape.found, shape.oauth_table, fingerprint);
+        let whole = format!("{}{block}", shape.existing.unwrap_or(""));
+        let cfg =
+            Config::parse(&whole, shape.config).map_err(|e| format!("the account block: {e}"))?;
         let account = cfg
             .accounts
             .iter()
-            .find(|a| a.name == name)
+            .find(|a| a.name == shape.name)
             .ok_or("the account block was not read back")?;
+        let tokens = account.imap.as_ref().and_then(|s| s.password.oauth2());
+        if let Some(o) = tokens
+            && !consented
+        {
+            oauth2::consent(o, shape.oauth, say).await?;
+            consented = true;
+        }
         let outcomes = crate::commands::check::check_account(&with_password(account, req)).await;
         for outcome in &outcomes {
             say(outcome.line());
         }
         if outcomes.iter().all(|o| o.result.is_ok()) {
-            break block;
+            return Ok(block);
         }
         if fingerprint.is_none()
             && let Some(f) = trust::offer(account, &outcomes, say).await
@@ -149,21 +230,11 @@ pub async fn run_with(
                  --trust-fingerprint {f}"
             ));
         }
+        if let Some(o) = tokens {
+            let _ = crate::oauth::tokens::remove(o);
+        }
         return Err("a server did not work; nothing written".into());
-    };
-    if let Some(secret) = req.password.clone() {
-        let account = name.clone();
-        keyring_call(move || crate::keyring::set(&account, crate::keyring::PASSWORD, &secret))
-            .await
-            .map_err(|e| format!("cannot store the password: {e}; nothing written"))?;
-        say("the password is in the system keyring".into());
     }
-    append(config, existing.is_none(), &block)?;
-    say(format!(
-        "account {name:?} written to {}; `tern` opens it",
-        config.display()
-    ));
-    Ok(())
 }
 
 /// The config as it is (None when there is none), and its accounts' names.
@@ -274,8 +345,15 @@ fn quoted(s: &str) -> String {
     toml::Value::String(s.to_string()).to_string()
 }
 
-/// The account block appended to the config, commented.
-fn account_block(req: &Request, name: &str, f: &Found, trusted: Option<Fingerprint>) -> String {
+/// The account block appended to the config, commented: with a password command, the keyring
+/// (a password given), or the `[account.oauth2]` table given; with a fingerprint to trust.
+fn account_block(
+    req: &Request,
+    name: &str,
+    f: &Found,
+    oauth2: Option<&str>,
+    trusted: Option<Fingerprint>,
+) -> String {
     let mut b = format!(
         "\n# Added by `tern setup`: servers from {}.\n[[account]]\nname = {}\nemail = {}\n",
         f.source.replace('\n', " "),
@@ -292,13 +370,17 @@ fn account_block(req: &Request, name: &str, f: &Found, trusted: Option<Fingerpri
         "username = {}\n",
         quoted(f.username.as_deref().unwrap_or(&req.email))
     );
-    if req.password.is_some() {
-        b += &format!(
-            "# The password is in the system keyring (`tern password {name}` changes it).\n\
-             password_keyring = true\n"
-        );
-    } else {
-        b += &format!("password_command = {}\n", quoted(&req.password_command));
+    match (oauth2, &req.password) {
+        (Some(_), _) => {}
+        (None, Some(_)) => {
+            b += &format!(
+                "# The password is in the system keyring (`tern password {name}` changes it).\n\
+                 password_keyring = true\n"
+            );
+        }
+        (None, None) => {
+            b += &format!("password_command = {}\n", quoted(&req.password_command));
+        }
     }
     if let Some(ca) = &req.ca_file {
         b += &format!("ca_file = {}\n", quoted(&ca.display().to_string()));
@@ -320,6 +402,9 @@ fn account_block(req: &Request, name: &str, f: &Found, trusted: Option<Fingerpri
     b += &server(table, &f.incoming);
     if let Some(smtp) = &f.smtp {
         b += &server("smtp", smtp);
+    }
+    if let Some(table) = oauth2 {
+        b += table;
     }
     b
 }
@@ -386,7 +471,7 @@ mod tests {
         let f = discover::from_providers("x@gmail.com").unwrap();
         let name = unique_name(&req, &["example".into()]);
         assert_eq!(name, "example-2");
-        let block = account_block(&req, &name, &f, None);
+        let block = account_block(&req, &name, &f, None, None);
         let cfg = Config::parse(
             &format!("data_dir = \"/nonexistent\"\n{block}"),
             Path::new("t.toml"),

@@ -55,6 +55,17 @@ pub struct SyncError {
     pub message: String,
 }
 
+/// Why there is no OAuth2 token: a new consent is needed (an auth failure, not retried), or
+/// the provider could not be reached (retried).
+impl From<crate::oauth::Failure> for SyncError {
+    fn from(e: crate::oauth::Failure) -> Self {
+        match e {
+            crate::oauth::Failure::Reauth(m) => SyncError::new(ErrorKind::Auth, m),
+            crate::oauth::Failure::Temporary(m) => SyncError::new(ErrorKind::Network, m),
+        }
+    }
+}
+
 impl SyncError {
     pub fn new(kind: ErrorKind, message: impl Into<String>) -> SyncError {
         SyncError {

@@ -400,7 +400,13 @@ impl Worker {
 
     /// The password, resolved at the first call of this start (or after an auth failure).
     pub async fn password(&mut self) -> Result<Option<Secret>, SyncError> {
-        if self.password.is_none() {
+        // An OAuth2 token is asked for each time: it may have been refreshed, or be due.
+        let tokens = self
+            .account
+            .imap
+            .as_ref()
+            .is_some_and(|s| s.password.oauth2().is_some());
+        if self.password.is_none() || tokens {
             self.password = Some(resolve_password(&self.account).await?);
         }
         Ok(self.password.clone().flatten())

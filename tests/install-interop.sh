@@ -26,7 +26,8 @@ deps=(sasl2-bin db-util libsasl2-modules libclamav12 libical3 libicu72 libjansso
   libidn12 libdb5.3 libgnutls-dane0 libgnutls30 libidn2-0 libnsl2 libpcre2-8-0 zlib1g libssl3)
 
 # one dpkg-query for all (a dpkg -s per package costs ~10 ms each)
-installed=$(dpkg-query -W -f '${Package} ${Status}\n' "${deps[@]}" 2>/dev/null |
+# (dpkg-query exits 1 when it has never heard of one of them, as on a fresh machine)
+installed=$({ dpkg-query -W -f '${Package} ${Status}\n' "${deps[@]}" 2>/dev/null || true; } |
   awk '$NF == "installed" { print $1 }')
 missing=()
 for p in "${deps[@]}"; do

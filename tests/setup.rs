@@ -296,7 +296,16 @@ fn setup_finds_the_servers_in_srv_records_and_a_provider_in_mx_records() {
         "{said}"
     );
     assert_eq!(out.status.code(), Some(1));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("only OAuth2"));
+    // Microsoft takes only OAuth2: without a client id of the user's own, nothing is written.
+    assert!(
+        said.contains("accepts only OAuth2: signing in with OAuth2"),
+        "{said}"
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("needs a client id registered with microsoft"),
+        "{err}"
+    );
     assert!(!other.exists());
     drop(dns);
 }

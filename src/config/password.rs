@@ -6,7 +6,35 @@ use std::sync::mpsc;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use super::{PasswordSource, Secret};
+use std::fmt;
+
+use super::PasswordSource;
+
+/// A secret string. Debug and Display never show it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(s: impl Into<String>) -> Self {
+        Secret(s.into())
+    }
+    /// The secret itself: use only where it is handed to a server.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("<redacted>")
+    }
+}
+
+impl fmt::Display for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("<redacted>")
+    }
+}
 
 /// How long `password_command` may run (it may wait for a GPG pin entry).
 pub const PASSWORD_COMMAND_TIMEOUT: Duration = Duration::from_secs(30);
@@ -89,6 +117,8 @@ impl PasswordSource {
                     }),
                 }
             }
+            // Tokens come from crate::oauth (async, with refresh), not from here.
+            PasswordSource::OAuth2(_) => Ok(None),
         }
     }
 }

@@ -62,6 +62,21 @@ pub(super) struct RawAccount {
     pub ca_file: Option<Spanned<String>>,
     pub tls_fingerprint: Option<Spanned<String>>,
     pub allow_plaintext_auth: Option<bool>,
+    /// `[account.oauth2]`: tokens instead of a password.
+    pub oauth2: Option<Spanned<RawOAuth2>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawOAuth2 {
+    pub provider: Option<Spanned<String>>,
+    pub client_id: Option<Spanned<String>>,
+    pub client_secret: Option<Spanned<PlainPassword>>,
+    pub auth_url: Option<Spanned<String>>,
+    pub token_url: Option<Spanned<String>>,
+    pub device_url: Option<Spanned<String>>,
+    pub scopes: Option<Vec<String>>,
+    pub token_command: Option<Spanned<String>>,
 }
 
 impl RawAccount {

@@ -20,6 +20,7 @@ use super::{
 use crate::domain::Role;
 
 mod keys;
+mod oauth2;
 mod password;
 
 pub(super) fn parse(src: &str, path: &Path, env: &Env) -> Result<Config, ConfigError> {
@@ -224,7 +225,7 @@ impl Cx<'_> {
             } else {
                 names.insert(name.get_ref().clone(), name.span());
             }
-            if let Some(a) = self.account(acc, span) {
+            if let Some(a) = self.account(acc, span, data_dir.as_deref()) {
                 accounts.push(a);
             }
         }
@@ -267,7 +268,12 @@ impl Cx<'_> {
 
     // Long: one check after another on the fields of an account table, each with its own error
     // message.
-    fn account(&mut self, mut raw: RawAccount, span: Range<usize>) -> Option<AccountConfig> {
+    fn account(
+        &mut self,
+        mut raw: RawAccount,
+        span: Range<usize>,
+        data_dir: Option<&Path>,
+    ) -> Option<AccountConfig> {
         let name = raw.name.get_ref().trim().to_string();
         if name.is_empty() {
             self.err(raw.name.span(), "account name is empty");
@@ -308,6 +314,7 @@ impl Cx<'_> {
             raw.password_command = None;
             raw.password_keyring = None;
         }
+        let oauth2 = self.account_oauth2(&mut raw, &name, &email, data_dir);
         let imap = raw.imap.take().map(|s| {
             let s = raw.inherit(s.into_inner());
             self.server(Protocol::Imap, s, &name, &email)
@@ -347,6 +354,7 @@ impl Cx<'_> {
         }
 
         incoming?;
+        let (imap, smtp) = oauth2::with_tokens(oauth2?, imap.flatten(), smtp.flatten());
         Some(AccountConfig {
             name,
             email,
@@ -355,9 +363,9 @@ impl Cx<'_> {
                 .into_iter()
                 .map(|a| a.get_ref().trim().to_string())
                 .collect(),
-            imap: imap.flatten(),
+            imap,
             pop3: pop3.flatten(),
-            smtp: smtp.flatten(),
+            smtp,
             folders,
             offline: match raw.offline.unwrap_or(RawOffline::Bodies) {
                 RawOffline::Headers => Offline::Headers,

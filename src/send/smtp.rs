@@ -188,10 +188,45 @@ where
 }
 
 /// Connect, secure (implicit TLS or STARTTLS, never a plain fallback) and log in when the
-/// account has a password: every step bounded.
+/// account has a password or an OAuth2 token: every step bounded. A token the server refuses
+/// is refreshed once and tried on a new connection (it may have expired early or been
+/// revoked; a refused refresh says to sign in again).
 async fn open(
     server: &ServerConfig,
     password: Option<&Secret>,
+    hello: &ClientId,
+) -> Result<AsyncSmtpConnection, Attempt> {
+    let Some(oauth) = server.password.oauth2() else {
+        let conn = connect_secure(server, hello).await?;
+        return log_in(
+            conn,
+            server,
+            password,
+            &[Mechanism::Plain, Mechanism::Login],
+        )
+        .await;
+    };
+    let conn = connect_secure(server, hello).await?;
+    if let Ok(conn) = log_in(conn, server, password, &[Mechanism::Xoauth2]).await {
+        return Ok(conn);
+    }
+    tracing::info!(host = %server.host, "SMTP refused the OAuth2 token; refreshing it");
+    let fresh = crate::oauth::access_token(oauth, true)
+        .await
+        .map_err(|e| match e {
+            crate::oauth::Failure::Reauth(m) => Attempt::Failed {
+                reply: m,
+                refused: Vec::new(),
+            },
+            crate::oauth::Failure::Temporary(m) => Attempt::Retry(m),
+        })?;
+    let conn = connect_secure(server, hello).await?;
+    log_in(conn, server, Some(&fresh), &[Mechanism::Xoauth2]).await
+}
+
+/// Connect and secure (implicit TLS or STARTTLS, never a plain fallback).
+async fn connect_secure(
+    server: &ServerConfig,
     hello: &ClientId,
 ) -> Result<AsyncSmtpConnection, Attempt> {
     let addr = (server.host.as_str(), server.port);
@@ -228,6 +263,16 @@ async fn open(
         conn.abort().await;
         return Err(a);
     }
+    Ok(conn)
+}
+
+/// Log in with one of `mechanisms` when there is a password (or token).
+async fn log_in(
+    mut conn: AsyncSmtpConnection,
+    server: &ServerConfig,
+    password: Option<&Secret>,
+    mechanisms: &[Mechanism],
+) -> Result<AsyncSmtpConnection, Attempt> {
     let plain_ok = server.security != Security::None || server.allow_plaintext_auth;
     if let (Some(pass), false) = (password, server.username.is_empty()) {
         if !plain_ok {
@@ -239,13 +284,7 @@ async fn open(
             });
         }
         let creds = Credentials::new(server.username.clone(), pass.expose().to_string());
-        if let Err(a) = step(
-            "authentication",
-            STEP,
-            conn.auth(&[Mechanism::Plain, Mechanism::Login], &creds),
-        )
-        .await
-        {
+        if let Err(a) = step("authentication", STEP, conn.auth(mechanisms, &creds)).await {
             conn.abort().await;
             return Err(a);
         }

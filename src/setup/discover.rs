@@ -35,8 +35,21 @@ pub struct Found {
     pub save_sent: bool,
     /// What the user must know (an app password, OAuth2 only...).
     pub note: Option<String>,
-    /// The provider takes OAuth2 only, which tern cannot do yet.
+    /// The provider takes OAuth2 only.
     pub oauth2_only: bool,
+    /// Where the provider's OAuth2 endpoints are, when known.
+    pub oauth2: Option<OAuth2Found>,
+}
+
+/// A provider's OAuth2 endpoints: one of tern's presets, or as its autoconfig file gives them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OAuth2Found {
+    Preset(String),
+    Endpoints {
+        auth_url: String,
+        token_url: String,
+        scopes: Vec<String>,
+    },
 }
 
 #[derive(Debug, Deserialize)]
@@ -59,6 +72,8 @@ struct Provider {
     /// What its MX hosts end with (a custom domain it hosts).
     #[serde(default)]
     mx: Vec<String>,
+    /// Its OAuth2 preset (config::OAUTH2_PRESETS), if it takes OAuth2.
+    oauth2: Option<String>,
 }
 
 fn yes() -> bool {
@@ -103,6 +118,7 @@ fn found_at(p: Provider, email: &str) -> Found {
             .then(|| email.split('@').next().unwrap_or(email).to_string()),
         save_sent: p.save_sent,
         oauth2_only: p.auth == "oauth2",
+        oauth2: p.oauth2.map(OAuth2Found::Preset),
         note: p.note,
     }
 }
@@ -201,6 +217,31 @@ pub fn parse_autoconfig(xml: &str, email: &str, source: &str) -> Result<Found, S
         save_sent: true,
         note: oauth2_only.then(|| "the provider accepts only OAuth2".to_string()),
         oauth2_only,
+        oauth2: oauth2_of(&doc),
+    })
+}
+
+/// An autoconfig file's `<oAuth2>` element (Thunderbird's format): its endpoints, when both
+/// are HTTPS (or loopback).
+fn oauth2_of(doc: &roxmltree::Document<'_>) -> Option<OAuth2Found> {
+    let o = doc.descendants().find(|n| n.has_tag_name("oAuth2"))?;
+    let text = |tag: &str| {
+        o.children()
+            .find(|c| c.has_tag_name(tag))
+            .and_then(|c| c.text())
+            .map(|t| t.trim().to_string())
+    };
+    let (auth_url, token_url) = (text("authURL")?, text("tokenURL")?);
+    if !crate::config::endpoint_ok(&auth_url) || !crate::config::endpoint_ok(&token_url) {
+        return None;
+    }
+    let scopes = text("scope")
+        .map(|s| s.split_whitespace().map(str::to_string).collect())
+        .unwrap_or_default();
+    Some(OAuth2Found::Endpoints {
+        auth_url,
+        token_url,
+        scopes,
     })
 }
 

@@ -127,6 +127,7 @@ pub async fn from_srv(r: &TokioResolver, email: &str) -> Result<Option<Found>, S
         save_sent: true,
         note: None,
         oauth2_only: false,
+        oauth2: None,
     }))
 }
 

@@ -3,6 +3,8 @@
 //! connection when a server's AUTHENTICATE is broken (an unreadable answer, BAD) rather than
 //! refused. Every connection reads through a [`Wire`].
 
+mod bearer;
+
 use std::sync::Arc;
 
 use async_imap::imap_proto::{Response, ResponseCode, Status};
@@ -75,6 +77,9 @@ pub(super) async fn log_in(
     client: Client<Wire>,
     pre: &Caps,
 ) -> Result<Session<Wire>, SyncError> {
+    if let Some(oauth) = server.password.oauth2() {
+        return log_in_with_token(server, oauth, password, tls, stats, client, pre).await;
+    }
     let host = server.host.as_str();
     let user = server.username.as_str();
     let refused = |text: &str, before: &str| {
@@ -115,6 +120,51 @@ pub(super) async fn log_in(
                 .map_err(|e| e.into_sync(&refused, &before))
         }
     }
+}
+
+/// Log in with an OAuth2 access token (OAUTHBEARER, else XOAUTH2). A token the server refuses
+/// may have expired early or been revoked: a fresh one is asked for, once, and tried on a new
+/// connection; a refused refresh is the error that says to sign in again.
+async fn log_in_with_token(
+    server: &ServerConfig,
+    oauth: &crate::config::OAuth2Config,
+    token: &Secret,
+    tls: Arc<ClientConfig>,
+    stats: &Arc<WireStats>,
+    client: Client<Wire>,
+    pre: &Caps,
+) -> Result<Session<Wire>, SyncError> {
+    let (host, user, port) = (server.host.as_str(), server.username.as_str(), server.port);
+    let mechanism = bearer::Mechanism::offered(pre).ok_or_else(|| {
+        SyncError::new(
+            ErrorKind::Auth,
+            format!("{host} offers no OAuth2 login (AUTH=OAUTHBEARER or AUTH=XOAUTH2)"),
+        )
+    })?;
+    let refused = |text: &str, before: &str| {
+        SyncError::new(
+            ErrorKind::Auth,
+            format!(
+                "{host} refused the OAuth2 token for {user} ({}): {}{before}",
+                mechanism.name(),
+                sanitize::line(&server_words(text))
+            ),
+        )
+    };
+    match bearer::authenticate(client, mechanism, user, token, host, port).await {
+        Ok(session) => return Ok(session),
+        Err(Failed::Other(e)) => return Err(e),
+        Err(Failed::Refused(text)) => {
+            tracing::info!(%host, words = %sanitize::line(&server_words(&text)), "token refused; refreshing it");
+        }
+    }
+    let fresh = crate::oauth::access_token(oauth, true)
+        .await
+        .map_err(SyncError::from)?;
+    let (client, _) = open(server, tls, stats).await?;
+    bearer::authenticate(client, mechanism, user, &fresh, host, port)
+        .await
+        .map_err(|e| e.into_sync(&refused, " (with a token refreshed just now)"))
 }
 
 /// The server's own words in async-imap's text of a NO (`code: None, info: Some("...")`).

@@ -82,6 +82,12 @@ pub async fn resolve_password(
                 format!("account `{}` has no incoming server", account.name),
             )
         })?;
+    if let Some(oauth) = server.password.oauth2() {
+        return crate::oauth::access_token(oauth, false)
+            .await
+            .map(Some)
+            .map_err(SyncError::from);
+    }
     let source = server.password.clone();
     tokio::task::spawn_blocking(move || source.resolve())
         .await

@@ -144,6 +144,23 @@ service anvil {{
     )
 }
 
+/// What dovecot.conf gets for OAuth2: the mechanisms, and a passdb that validates their tokens
+/// as `ext` says (introspection at the test's authorization server). Settings given again
+/// later in the file win, so auth_mechanisms is extended here.
+pub fn dovecot_oauth2(ext: &Path) -> String {
+    format!(
+        r#"
+auth_mechanisms = plain login cram-md5 scram-sha-1 scram-sha-256 xoauth2 oauthbearer
+passdb {{
+  driver = oauth2
+  mechanisms = xoauth2 oauthbearer
+  args = {}
+}}
+"#,
+        ext.display()
+    )
+}
+
 /// The passwd-file shared by Dovecot's passdb and userdb.
 pub fn dovecot_users() -> String {
     USERS
@@ -216,7 +233,8 @@ smtpd_sasl_path = {b}/run/auth-postfix
 smtpd_sasl_auth_enable = no
 smtpd_sasl_security_options = noanonymous
 smtpd_sasl_tls_security_options = noanonymous
-smtpd_sasl_mechanism_filter = plain, login
+# xoauth2/oauthbearer only reach clients when Dovecot offers them (the OAuth2 fixture)
+smtpd_sasl_mechanism_filter = plain, login, xoauth2, oauthbearer
 smtpd_sasl_authenticated_header = yes
 smtpd_relay_restrictions = reject_unauth_destination
 smtpd_forbid_bare_newline = normalize

@@ -25,6 +25,7 @@ mod exim;
 mod imap;
 mod interop;
 pub mod keyring;
+pub mod oauth;
 mod populate;
 mod process;
 mod servers;
@@ -150,6 +151,9 @@ pub struct MailServers {
     ca_pem: Vec<u8>,
     ca_der: Vec<u8>,
     startup: Duration,
+    /// dovecot-oauth2.conf.ext: Dovecot also takes OAuth2 tokens (XOAUTH2, OAUTHBEARER),
+    /// checked against this authorization server.
+    oauth2: Option<String>,
 }
 
 /// In each instance dir: "<pid> <starttime>" of the test process that owns it.
@@ -297,6 +301,16 @@ impl MailServers {
     /// anything fails; panics with "... not installed: run tests/run ..." if a server
     /// binary is missing.
     pub fn start() -> MailServers {
+        Self::start_with(None)
+    }
+
+    /// [`start`](Self::start), with Dovecot (and through it Postfix's SMTP AUTH) also taking
+    /// OAuth2 tokens that `auth` validates by introspection.
+    pub fn start_with_oauth2(auth: &oauth::AuthServer) -> MailServers {
+        Self::start_with(Some(auth.dovecot_conf()))
+    }
+
+    fn start_with(oauth2: Option<String>) -> MailServers {
         let t0 = Instant::now();
         for (bin, what) in [
             (DOVECOT, "dovecot"),
@@ -341,6 +355,7 @@ impl MailServers {
             ca_pem: pki.ca_pem.clone().into_bytes(),
             ca_der: pki.ca_der.clone(),
             startup: Duration::ZERO,
+            oauth2,
         };
         // from here on, a panic drops `servers`, which stops whatever already runs
         servers.prepare(&pki);
@@ -402,11 +417,13 @@ impl MailServers {
     }
 
     fn write_dovecot_conf(&self) {
-        write(
-            &self.dovecot_conf(),
-            &config::dovecot_conf(&self.base, &self.instance, &self.ports),
-            0o644,
-        );
+        let mut conf = config::dovecot_conf(&self.base, &self.instance, &self.ports);
+        if let Some(oauth2) = &self.oauth2 {
+            let ext = self.base.join("etc/dovecot-oauth2.conf.ext");
+            write(&ext, oauth2, 0o644);
+            conf += &config::dovecot_oauth2(&ext);
+        }
+        write(&self.dovecot_conf(), &conf, 0o644);
     }
 
     fn write_postfix_master_cf(&self) {
