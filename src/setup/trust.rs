@@ -53,12 +53,12 @@ pub async fn offer(
         return None;
     }
     if let Some(remote) = refused.iter().find(|s| !is_loopback(&s.host)) {
-        say(format!(
+        say(crate::domain::sanitize::line(&format!(
             "{}: no CA this computer trusts signed its certificate: if the server has its own \
              CA, run tern setup again with --ca-file CA.pem (tern offers to trust a certificate \
              by its fingerprint only for a server on this computer)",
             remote.host
-        ));
+        )));
         return None;
     }
     let mut seen: Option<Fingerprint> = None;
@@ -66,7 +66,10 @@ pub async fn offer(
         let f = match fingerprint(s).await {
             Ok(f) => f,
             Err(e) => {
-                say(format!("{}:{}: its certificate: {e}", s.host, s.port));
+                say(crate::domain::sanitize::line(&format!(
+                    "{}:{}: its certificate: {e}",
+                    s.host, s.port
+                )));
                 return None;
             }
         };
@@ -85,11 +88,12 @@ pub async fn offer(
         .iter()
         .map(|s| format!("{}:{}", s.host, s.port))
         .collect();
-    say(format!(
+    // Host names come from an autoconfig file or DNS: sanitised like all outside text.
+    say(crate::domain::sanitize::line(&format!(
         "{} on this computer: its certificate is signed by no CA this computer trusts; its \
          fingerprint is {f}",
         addrs.join(" and ")
-    ));
+    )));
     Some(f)
 }
 
@@ -196,5 +200,26 @@ mod tests {
         ] {
             assert!(!is_loopback(host), "{host}");
         }
+    }
+
+    #[tokio::test]
+    async fn a_remote_servers_certificate_is_never_offered() {
+        let text = "data_dir = \"/nonexistent\"\n[[account]]\nname = \"a\"\n\
+                    email = \"a@example.com\"\n[account.imap]\nhost = \"mail.example.com\"\n";
+        let cfg = crate::config::Config::parse(text, std::path::Path::new("t.toml")).unwrap();
+        let outcome = Outcome {
+            account: "a".into(),
+            protocol: "imap",
+            addr: "mail.example.com:993".into(),
+            result: Err("TLS error: invalid peer certificate: UnknownIssuer".into()),
+        };
+        let mut said = Vec::new();
+        // No connection is tried: the answer comes before any.
+        let offered = offer(&cfg.accounts[0], &[outcome], &mut |l| said.push(l)).await;
+        assert_eq!(offered, None);
+        assert!(
+            said[0].starts_with("mail.example.com: no CA") && said[0].contains("--ca-file"),
+            "{said:?}"
+        );
     }
 }
