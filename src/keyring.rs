@@ -102,8 +102,11 @@ fn default_bus_exists() -> bool {
 }
 
 fn entry(user: &str) -> Result<keyring_core::Entry, KeyringError> {
+    // The label keyring managers (Seahorse, KeePassXC) show for an item tern creates.
+    let label = format!("tern: {user}");
+    let modifiers = std::collections::HashMap::from([("label", label.as_str())]);
     store()?
-        .build(SERVICE, user, None)
+        .build(SERVICE, user, Some(&modifiers))
         .map_err(|e| classify(&e))
 }
 
