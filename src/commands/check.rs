@@ -76,6 +76,7 @@ pub async fn check_account(account: &AccountConfig) -> Vec<Outcome> {
     }
     if let Some(server) = &account.smtp {
         let result = match crate::send::smtp_password(account).await {
+            Err(e) if server.password.oauth2().is_some() => Err(token_failed(&e)),
             Err(e) => Err(password_failed(&e)),
             Ok(password) => crate::send::smtp::probe(server, password.as_ref())
                 .await
@@ -89,7 +90,7 @@ pub async fn check_account(account: &AccountConfig) -> Vec<Outcome> {
 async fn check_imap(account: &AccountConfig) -> Result<String, String> {
     let password = crate::sync::pass::resolve_password(account)
         .await
-        .map_err(|e| password_failed(&e.message))?;
+        .map_err(|e| credential_failed(account, &e.message))?;
     let imap = crate::sync::pass::connect_with(account, password.as_ref())
         .await
         .map_err(|e| sync_failed(&e))?;
@@ -105,7 +106,7 @@ async fn check_imap(account: &AccountConfig) -> Result<String, String> {
 async fn check_pop3(account: &AccountConfig) -> Result<String, String> {
     let password = crate::sync::pass::resolve_password(account)
         .await
-        .map_err(|e| password_failed(&e.message))?;
+        .map_err(|e| credential_failed(account, &e.message))?;
     let pop = crate::pop3::fetch::connect_with(account, password.as_ref())
         .await
         .map_err(|e| sync_failed(&e))?;
@@ -121,6 +122,21 @@ async fn check_pop3(account: &AccountConfig) -> Result<String, String> {
     }
     let _ = pop.quit().await;
     Ok(names.join(" "))
+}
+
+/// The password or token of the incoming server could not be had.
+fn credential_failed(account: &AccountConfig, e: &str) -> String {
+    let server = account.imap.as_ref().or(account.pop3.as_ref());
+    if server.is_some_and(|s| s.password.oauth2().is_some()) {
+        token_failed(e)
+    } else {
+        password_failed(e)
+    }
+}
+
+/// No OAuth2 token: its text says what to do (sign in again, or the provider is away).
+fn token_failed(e: &str) -> String {
+    format!("the OAuth2 token: {}", crate::domain::sanitize::line(e))
 }
 
 fn password_failed(e: &str) -> String {
@@ -169,7 +185,9 @@ fn hint(kind: Option<ErrorKind>, text: &str) -> Option<&'static str> {
         ]
         .iter()
         .any(|w| lower.contains(w));
-    if auth {
+    if auth && lower.contains("oauth2") {
+        Some("sign in again with `tern setup --reauth ACCOUNT`, or check the client id's scopes")
+    } else if auth {
         Some("check username and password (or password_command) for this server")
     } else if network {
         Some(
