@@ -309,3 +309,88 @@ fn setup_finds_the_servers_in_srv_records_and_a_provider_in_mx_records() {
     assert!(!other.exists());
     drop(dns);
 }
+
+/// Forward every connection to `bind` (a privileged port on a loopback address of its own) to
+/// `to`, until the test ends. Binding a port under 1024 needs root (tests/run runs as root):
+/// without it the test fails and says so.
+fn forward(bind: &str, to: u16) {
+    let listener = std::net::TcpListener::bind(bind).unwrap_or_else(|e| {
+        panic!("cannot listen on {bind} ({e}): this test binds the usual mail ports and must run as root")
+    });
+    std::thread::spawn(move || {
+        for client in listener.incoming() {
+            let Ok(client) = client else { continue };
+            let Ok(server) = std::net::TcpStream::connect((HOST, to)) else {
+                continue;
+            };
+            for (mut from, mut into) in [
+                (client.try_clone().unwrap(), server.try_clone().unwrap()),
+                (server, client),
+            ] {
+                std::thread::spawn(move || {
+                    let _ = std::io::copy(&mut from, &mut into);
+                    let _ = into.shutdown(std::net::Shutdown::Write);
+                });
+            }
+        }
+    });
+}
+
+/// No autoconfig, no provider, no SRV or MX record: the usual host names are probed. The
+/// test's DNS server points imap.probe.test and smtp.probe.test at a loopback address where
+/// the usual ports (993, 465) lead to the real Dovecot and Postfix; each answers a real
+/// greeting and CAPABILITY / EHLO over TLS verified for its name.
+#[test]
+fn probing_finds_the_servers_at_the_usual_host_names() {
+    let servers = MailServers::start();
+    let ip = "127.0.0.77";
+    forward(&format!("{ip}:993"), servers.imaps_port());
+    forward(&format!("{ip}:465"), servers.smtps_port());
+    let (dns, addr) = dnsmasq(&[
+        format!("--address=/imap.probe.test/{ip}"),
+        format!("--address=/smtp.probe.test/{ip}"),
+    ]);
+    let req = tern::setup::Request {
+        email: "alice@probe.test".into(),
+        password_command: "echo x".into(),
+        ca_file: Some(servers.ca_pem_path()),
+        autoconfig: Some("http://127.0.0.1:9/mail/config-v1.1.xml".into()),
+        dns: Some(addr.parse().unwrap()),
+        ..Default::default()
+    };
+    let mut said = Vec::new();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let found = rt
+        .block_on(tern::setup::find::find(&req, &mut |l| said.push(l)))
+        .unwrap_or_else(|e| panic!("{e}; said:\n{}", said.join("\n")));
+    drop(dns);
+    let said = said.join("\n");
+    eprintln!("{said}");
+    assert!(said.contains("SRV records:"), "{said}");
+    assert!(
+        said.contains("probing the usual host names of probe.test"),
+        "{said}"
+    );
+    assert!(
+        said.contains("probe: imap imap.probe.test:993 (tls) answers: "),
+        "{said}"
+    );
+    assert!(said.contains("IMAP4rev1"), "{said}");
+    assert!(
+        said.contains("probe: smtp smtp.probe.test:465 (tls) answers: "),
+        "{said}"
+    );
+    assert_eq!(found.incoming.host, "imap.probe.test");
+    assert_eq!(
+        (found.incoming.port, found.incoming.security.as_str()),
+        (993, "tls")
+    );
+    assert!(!found.pop3);
+    let smtp = found.smtp.unwrap();
+    assert_eq!((smtp.host.as_str(), smtp.port), ("smtp.probe.test", 465));
+    assert!(
+        found.source.contains("usual host names of probe.test"),
+        "{}",
+        found.source
+    );
+}
