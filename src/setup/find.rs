@@ -70,8 +70,12 @@ fn decided(results: &[Option<Outcome>]) -> Option<Found> {
 /// The first source (in order) that knows the address's servers; what each one said goes to
 /// `say` as it comes.
 pub async fn find(req: &Request, say: &mut impl FnMut(String)) -> Result<Found, String> {
-    let resolver = dns::resolver(req.dns)?;
-    let http = req.dns.map(|_| dns::ForHttp(resolver.clone()));
+    // Without a resolver (no DNS configured) the other sources still answer.
+    let resolver = dns::resolver(req.dns);
+    let http = req
+        .dns
+        .and(resolver.as_ref().ok())
+        .map(|r| dns::ForHttp(r.clone()));
     let mut labels = Vec::new();
     let mut tasks: FuturesUnordered<BoxFuture<'_, (usize, Outcome)>> = FuturesUnordered::new();
     for url in discover::autoconfig_urls(&req.email, req.autoconfig.as_deref()) {
@@ -93,14 +97,22 @@ pub async fn find(req: &Request, say: &mut impl FnMut(String)) -> Result<Found, 
     }));
     let rank = labels.len();
     labels.push("SRV records".into());
-    let r = &resolver;
+    let r = resolver.as_ref();
     tasks.push(Box::pin(async move {
-        (rank, bounded(dns::from_srv(r, &req.email)).await)
+        let got = match r {
+            Ok(r) => bounded(dns::from_srv(r, &req.email)).await,
+            Err(e) => Err(e.clone()),
+        };
+        (rank, got)
     }));
     let rank = labels.len();
     labels.push("MX records".into());
     tasks.push(Box::pin(async move {
-        (rank, bounded(dns::from_mx(r, &req.email)).await)
+        let got = match r {
+            Ok(r) => bounded(dns::from_mx(r, &req.email)).await,
+            Err(e) => Err(e.clone()),
+        };
+        (rank, got)
     }));
 
     let mut results: Vec<Option<Outcome>> = vec![None; labels.len()];
@@ -119,22 +131,36 @@ pub async fn find(req: &Request, say: &mut impl FnMut(String)) -> Result<Found, 
     drop(tasks);
 
     let domain = discover::domain_of(&req.email).unwrap_or_default();
-    say(format!("probing the usual host names of {domain}..."));
-    match probe::probe(&resolver, &req.email, req.ca_file.as_deref()).await {
-        Ok(probed) => {
-            for l in probed.lines {
-                say(format!("probe: {l}"));
-            }
-            if let Some(found) = probed.found {
-                return Ok(found);
-            }
+    if let Ok(resolver) = &resolver {
+        say(format!("probing the usual host names of {domain}..."));
+        if let Some(found) = probe_for(resolver, req, say).await {
+            return Ok(found);
         }
-        Err(e) => say(format!("probe: {}", sanitize::line(&e))),
     }
     Err(format!(
         "no servers found for {}: write the account by hand (see config.example.toml)",
         req.email
     ))
+}
+
+/// The fallback: the usual host names; the servers that answered there.
+async fn probe_for(
+    resolver: &hickory_resolver::TokioResolver,
+    req: &Request,
+    say: &mut impl FnMut(String),
+) -> Option<Found> {
+    match probe::probe(resolver, &req.email, req.ca_file.as_deref()).await {
+        Ok(probed) => {
+            for l in probed.lines {
+                say(format!("probe: {l}"));
+            }
+            probed.found
+        }
+        Err(e) => {
+            say(format!("probe: {}", sanitize::line(&e)));
+            None
+        }
+    }
 }
 
 #[cfg(test)]

@@ -44,10 +44,15 @@ pub(super) fn run(fx: &Effects, cmd: SetupCmd) {
                         let _ = app.send(Msg::Setup(SetupMsg::Said(line))).await;
                     }
                 });
-                let done = crate::setup::run(&start.config, &req, &mut |line| {
+                let mut say = |line| {
                     let _ = lines_tx.send(line);
-                })
-                .await;
+                };
+                // The app quit (esc): the setup stops where it is. It writes the config in one
+                // step with no wait inside, so the file is either whole or not there.
+                let done = tokio::select! {
+                    done = crate::setup::run(&start.config, &req, &mut say) => done,
+                    () = tx.closed() => return,
+                };
                 drop(lines_tx);
                 let _ = forward.await;
                 let _ = tx.send(Msg::Setup(SetupMsg::Done(done))).await;
