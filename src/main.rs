@@ -53,6 +53,12 @@ fn init_logging(data_dir: &Path) -> anyhow::Result<tracing_appender::non_blockin
 /// How long quitting waits for the engines to log out, and then for the runtime's tasks.
 const QUIT_GRACE: Duration = Duration::from_millis(700);
 
+/// Both ends are a terminal (a first start may show the setup screen).
+fn interactive() -> bool {
+    use std::io::IsTerminal;
+    std::io::stdin().is_terminal() && std::io::stdout().is_terminal()
+}
+
 fn load_config(cli: &Cli) -> Result<Config, ConfigError> {
     let path = config::resolve_path(cli.config.as_deref())?;
     Config::load(&path)
@@ -119,6 +125,7 @@ fn demo(rt: &tokio::runtime::Runtime) -> anyhow::Result<()> {
         notify: None,
         ring: None,
         notice: None,
+        setup: None,
     };
     rt.block_on(run_tui(StoreHandle::spawn(store)?, opts, None))
 }
@@ -158,6 +165,7 @@ fn open(rt: &tokio::runtime::Runtime, cfg: Config) -> anyhow::Result<()> {
             notify: Some((cfg.accounts.clone(), cfg.notify.clone())),
             ring: None,
             notice: cfg.startup_notice(),
+            setup: None,
         };
         let result = run_tui(ui_store, opts, cfg.editor.clone()).await;
         // The engines were told to shut down; give them a moment to log out (what they were
@@ -165,6 +173,31 @@ fn open(rt: &tokio::runtime::Runtime, cfg: Config) -> anyhow::Result<()> {
         let _ = background.stop(QUIT_GRACE).await;
         result
     })
+}
+
+/// `tern` in a terminal with no config file: the setup screen (`app::firststart`); once it
+/// wrote the config, that config is opened: the user lands in the INBOX. Esc: nothing written.
+fn first_start(rt: &tokio::runtime::Runtime, config: std::path::PathBuf) -> anyhow::Result<()> {
+    let dns = tern::setup::dns::from_env().map_err(anyhow::Error::msg)?;
+    let dir = tempfile::Builder::new()
+        .prefix("tern-setup-")
+        .tempdir()
+        .context("cannot create a temporary dir")?;
+    let start = app::firststart::SetupStart {
+        config: config.clone(),
+        base: tern::setup::Request {
+            dns,
+            ..Default::default()
+        },
+    };
+    let opts = app::firststart::options(start, dir.path());
+    let store = Store::open_in_dir(dir.path())?;
+    rt.block_on(run_tui(StoreHandle::spawn(store)?, opts, None))?;
+    drop(dir);
+    if !config.exists() {
+        return Ok(());
+    }
+    open(rt, Config::load(&config)?)
 }
 
 /// `tern sync` (and `--watch`): log to the data dir (the terminal gets the summary), exit 1 on any failure.
@@ -499,6 +532,7 @@ fn main() -> ExitCode {
                 }
                 open(&rt, cfg)
             }
+            Err(ConfigError::NotFound { path }) if interactive() => first_start(&rt, path),
             Err(e) => Err(e.into()),
         },
     };
