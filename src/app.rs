@@ -3,6 +3,7 @@
 
 pub mod command;
 pub mod effects;
+pub mod firststart;
 pub mod help;
 pub mod keymap;
 pub mod layout;
@@ -78,6 +79,8 @@ pub struct Options {
     pub ring: Option<RingHook>,
     /// Shown in the status line at start (the config's warnings).
     pub notice: Option<String>,
+    /// No config yet: the app opens on the setup screen (`app::firststart`).
+    pub setup: Option<firststart::SetupStart>,
 }
 
 fn clock_msg() -> Msg {
@@ -136,6 +139,9 @@ fn new_state(opts: &mut Options, keymap: &Keymap) -> AppState {
     state.key_help = keymap.help();
     if let Some(path) = &opts.dirs.history {
         state.cmdline.history = effects::load_history(path);
+    }
+    if opts.setup.is_some() {
+        state.overlays.push(overlay::Overlay::Setup(Box::default()));
     }
     state.sidebar_hidden = !opts.sidebar;
     if state.sidebar_hidden {
@@ -268,6 +274,10 @@ fn new_effects(
         opts.dirs.clone(),
     )
     .with_senders(std::mem::take(&mut opts.senders));
+    let effects = match opts.setup.take() {
+        Some(setup) => effects.with_setup(setup),
+        None => effects,
+    };
     match opts.notify.take() {
         Some((accounts, config)) => effects.with_notify(accounts, config),
         None => effects,

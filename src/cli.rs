@@ -147,8 +147,9 @@ pub enum Command {
         /// Where the provider's autoconfig file is, when not at its usual places.
         #[arg(long)]
         autoconfig: Option<String>,
-        /// A DNS server to ask for SRV and MX records (IP:PORT) instead of the system's.
-        #[arg(long)]
+        /// A DNS server to ask (IP:PORT) instead of the system's: for the SRV and MX records,
+        /// the autoconfig hosts and the usual host names probed.
+        #[arg(long, env = "TERN_DNS")]
         dns: Option<std::net::SocketAddr>,
         #[command(flatten)]
         oauth2: Box<OAuth2Args>,

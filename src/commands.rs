@@ -6,6 +6,7 @@
 //! - `send`: `tern send`, `tern send --flush`, `tern outbox --flush`
 //! - `check`: `tern check --connect`
 //! - `password`: `tern password ACCOUNT` (the system keyring)
+//! - `setup`: `tern setup`'s command line and terminal questions (the work is `crate::setup`)
 
 use std::collections::HashMap;
 use std::io::{IsTerminal, Write};
@@ -23,6 +24,7 @@ mod cache;
 pub mod check;
 pub mod password;
 mod send;
+pub mod setup;
 mod sync;
 
 pub use self::cache::{index, list, outbox, requeue, search};

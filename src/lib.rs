@@ -26,10 +26,11 @@
 //! runtime.rs       starts the workers for the UI (and `tern sync --watch`): one per account
 //!                  (by its AccountId, `runtime::register`), each with its own cache
 //!                  connection, one event queue; the outbox workers
-//! setup.rs         `tern setup`: discover an address's servers (setup/discover.rs: autoconfig,
-//!                  the provider list; setup/dns.rs: SRV and MX through hickory), check them
-//!                  live, append the account to the config; setup/trust.rs: a loopback
-//!                  server's certificate shown and trusted by its fingerprint
+//! setup.rs         `tern setup`: discover an address's servers (setup/find.rs: every source at
+//!                  once, picked in order; setup/discover.rs: autoconfig, the provider list;
+//!                  setup/dns.rs: SRV and MX through hickory; setup/probe.rs: the usual host
+//!                  names), check them live, append the account to the config; setup/trust.rs:
+//!                  a loopback server's certificate shown and trusted by its fingerprint
 //! notify.rs        new mail announced: which arrivals are news, desktop/terminal/bell, hook
 //! sync/            IMAP, the only code that speaks it:
 //!   engine.rs        the IMAP Protocol: a session syncs, serves commands, IDLEs, re-checks
@@ -54,6 +55,9 @@
 //!   state.rs         AppState: what is on screen
 //!   update.rs        update(&mut AppState, Msg) -> Vec<Cmd>: pure (update/: per concern)
 //!   overlay.rs       the stack of popups and prompts over the panes
+//!   firststart.rs    the setup screen of a first start with no config (its keys in
+//!                    update/firststart.rs, its task in effects/firststart.rs, its view in
+//!                    ui/firststart.rs)
 //!   command.rs       the `:` command line parsed (pure): commands, errors with hints, what
 //!                    Tab completes, the history; update/cmdline.rs runs the commands
 //!   effects/         runs Cmds: the only app code holding the store and engine handles;

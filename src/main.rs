@@ -53,6 +53,12 @@ fn init_logging(data_dir: &Path) -> anyhow::Result<tracing_appender::non_blockin
 /// How long quitting waits for the engines to log out, and then for the runtime's tasks.
 const QUIT_GRACE: Duration = Duration::from_millis(700);
 
+/// Both ends are a terminal (a first start may show the setup screen).
+fn interactive() -> bool {
+    use std::io::IsTerminal;
+    std::io::stdin().is_terminal() && std::io::stdout().is_terminal()
+}
+
 fn load_config(cli: &Cli) -> Result<Config, ConfigError> {
     let path = config::resolve_path(cli.config.as_deref())?;
     Config::load(&path)
@@ -119,6 +125,7 @@ fn demo(rt: &tokio::runtime::Runtime) -> anyhow::Result<()> {
         notify: None,
         ring: None,
         notice: None,
+        setup: None,
     };
     rt.block_on(run_tui(StoreHandle::spawn(store)?, opts, None))
 }
@@ -158,6 +165,7 @@ fn open(rt: &tokio::runtime::Runtime, cfg: Config) -> anyhow::Result<()> {
             notify: Some((cfg.accounts.clone(), cfg.notify.clone())),
             ring: None,
             notice: cfg.startup_notice(),
+            setup: None,
         };
         let result = run_tui(ui_store, opts, cfg.editor.clone()).await;
         // The engines were told to shut down; give them a moment to log out (what they were
@@ -165,6 +173,31 @@ fn open(rt: &tokio::runtime::Runtime, cfg: Config) -> anyhow::Result<()> {
         let _ = background.stop(QUIT_GRACE).await;
         result
     })
+}
+
+/// `tern` in a terminal with no config file: the setup screen (`app::firststart`); once it
+/// wrote the config, that config is opened: the user lands in the INBOX. Esc: nothing written.
+fn first_start(rt: &tokio::runtime::Runtime, config: std::path::PathBuf) -> anyhow::Result<()> {
+    let dns = tern::setup::dns::from_env().map_err(anyhow::Error::msg)?;
+    let dir = tempfile::Builder::new()
+        .prefix("tern-setup-")
+        .tempdir()
+        .context("cannot create a temporary dir")?;
+    let start = app::firststart::SetupStart {
+        config: config.clone(),
+        base: tern::setup::Request {
+            dns,
+            ..Default::default()
+        },
+    };
+    let opts = app::firststart::options(start, dir.path());
+    let store = Store::open_in_dir(dir.path())?;
+    rt.block_on(run_tui(StoreHandle::spawn(store)?, opts, None))?;
+    drop(dir);
+    if !config.exists() {
+        return Ok(());
+    }
+    open(rt, Config::load(&config)?)
 }
 
 /// `tern sync` (and `--watch`): log to the data dir (the terminal gets the summary), exit 1 on any failure.
@@ -214,88 +247,6 @@ fn check(rt: &tokio::runtime::Runtime, cfg: Config, connect: bool) -> anyhow::Re
     Ok(rt.block_on(tern::commands::check_connect(&cfg)))
 }
 
-/// The OAuth2 part of `tern setup`'s command line.
-fn oauth2_request(o: &tern::cli::OAuth2Args) -> tern::setup::oauth2::OAuth2Request {
-    tern::setup::oauth2::OAuth2Request {
-        enabled: o.oauth2 || o.client_id.is_some(),
-        client_id: o.client_id.clone(),
-        client_secret: o.client_secret.clone(),
-        device: o.device,
-        no_browser: o.no_browser,
-    }
-}
-
-/// `tern setup`'s request from its command line, with what it left out asked for in a
-/// terminal (the password typed without echo when there is a keyring to keep it).
-fn setup_request(args: &Command) -> Result<tern::setup::Request, String> {
-    use std::io::IsTerminal;
-    let Command::Setup {
-        email,
-        password_command,
-        password_stdin,
-        trust_fingerprint,
-        name,
-        account,
-        ca_file,
-        autoconfig,
-        dns,
-        oauth2,
-    } = args
-    else {
-        return Err("not a setup command".into());
-    };
-    let mut req = tern::setup::Request {
-        email: email.clone().unwrap_or_default(),
-        display_name: name.clone(),
-        account: account.clone(),
-        password_command: password_command.clone().unwrap_or_default(),
-        ca_file: ca_file.clone(),
-        autoconfig: autoconfig.clone(),
-        dns: *dns,
-        oauth2: oauth2_request(oauth2),
-        ..Default::default()
-    };
-    if let Some(f) = trust_fingerprint {
-        req.trust_fingerprint = Some(config::Fingerprint::parse(f)?);
-    }
-    if *password_stdin {
-        let line = tern::commands::password::first_line(&mut std::io::stdin().lock())?;
-        if line.is_empty() {
-            return Err(
-                "--password-stdin: standard input has no password on its first line".into(),
-            );
-        }
-        req.password = Some(config::Secret::new(line));
-    }
-    let complete = !req.email.is_empty()
-        && (req.password.is_some() || !req.password_command.is_empty() || req.oauth2.enabled);
-    if complete {
-        return Ok(req);
-    }
-    if !std::io::stdin().is_terminal() {
-        return Err(
-            "--email and --password-command (or --password-stdin, or --oauth2) are needed when \
-             not run in a terminal"
-                .into(),
-        );
-    }
-    let mut hidden = |prompt: &str| {
-        rpassword::prompt_password(prompt).map_err(|e| format!("reading the password: {e}"))
-    };
-    let keyring = tern::keyring::available();
-    if let Err(e) = &keyring {
-        eprintln!("{e}: the password cannot be kept there; give a command that prints it");
-    }
-    let hidden: Option<&mut tern::setup::ReadHidden> = keyring.is_ok().then_some(&mut hidden);
-    tern::setup::ask(
-        &mut req,
-        &mut std::io::stdin().lock(),
-        &mut std::io::stderr(),
-        hidden,
-    )?;
-    Ok(req)
-}
-
 /// `tern setup`: one line per step on stdout; false when nothing could be written. In a
 /// terminal, a certificate no CA signed on a server of this computer may be trusted by its
 /// fingerprint after a yes.
@@ -304,24 +255,12 @@ fn setup(
     cli: &Cli,
     req: &tern::setup::Request,
 ) -> anyhow::Result<bool> {
-    use std::io::{BufRead, IsTerminal, Write};
     let path = config::resolve_path(cli.config.as_deref())?;
-    let interactive = std::io::stdin().is_terminal();
-    let mut trust = |f: &config::Fingerprint| {
-        if !interactive {
-            return false;
-        }
-        eprint!("Trust the certificate with the fingerprint {f} for this account? [y/N] ");
-        let _ = std::io::stderr().flush();
-        let mut answer = String::new();
-        let _ = std::io::stdin().lock().read_line(&mut answer);
-        matches!(answer.trim(), "y" | "Y" | "yes")
-    };
     let done = rt.block_on(tern::setup::run_with(
         &path,
         req,
         &mut |line| println!("{line}"),
-        &mut trust,
+        &mut tern::commands::setup::ask_trust,
     ));
     Ok(match done {
         Ok(()) => true,
@@ -413,9 +352,14 @@ fn main() -> ExitCode {
         },
         (Some(setup_args @ Command::Setup { oauth2, .. }), _) => {
             if let Some(account) = &oauth2.reauth {
-                return reauth(&rt, &cli, account, &oauth2_request(oauth2));
+                return reauth(
+                    &rt,
+                    &cli,
+                    account,
+                    &tern::commands::setup::oauth2_request(oauth2),
+                );
             }
-            match setup_request(setup_args) {
+            match tern::commands::setup::request(setup_args) {
                 Ok(req) => match setup(&rt, &cli, &req) {
                     Ok(true) => Ok(()),
                     Ok(false) => return ExitCode::FAILURE,
@@ -566,6 +510,7 @@ fn main() -> ExitCode {
                 }
                 open(&rt, cfg)
             }
+            Err(ConfigError::NotFound { path }) if interactive() => first_start(&rt, path),
             Err(e) => Err(e.into()),
         },
     };

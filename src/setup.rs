@@ -8,7 +8,9 @@
 
 pub mod discover;
 pub mod dns;
+pub mod find;
 pub mod oauth2;
+pub mod probe;
 pub mod trust;
 
 use std::io::Write;
@@ -127,7 +129,7 @@ pub async fn run_with(
             .await
             .map_err(|e| format!("{e}; give a password command instead; nothing written"))?;
     }
-    let found = find(req, say).await?;
+    let found = find::find(req, say).await?;
     say(format!("found in {}", found.source));
     if let Some(note) = &found.note {
         say(format!("note: {note}"));
@@ -281,44 +283,6 @@ fn with_password(account: &AccountConfig, req: &Request) -> AccountConfig {
         }
     }
     a
-}
-
-/// The first source that knows the address's servers; each one that did not is said.
-async fn find(req: &Request, say: &mut impl FnMut(String)) -> Result<Found, String> {
-    for url in discover::autoconfig_urls(&req.email, req.autoconfig.as_deref()) {
-        let got = discover::fetch(&url, req.ca_file.as_deref())
-            .await
-            .and_then(|xml| discover::parse_autoconfig(&xml, &req.email, &url));
-        match got {
-            Ok(found) => return Ok(found),
-            Err(e) => say(format!(
-                "autoconfig {url}: {}",
-                crate::domain::sanitize::line(&e)
-            )),
-        }
-    }
-    if let Some(found) = discover::from_providers(&req.email) {
-        return Ok(found);
-    }
-    say("tern's provider list: not there".into());
-    let resolver = dns::resolver(req.dns)?;
-    match dns::from_srv(&resolver, &req.email).await {
-        Ok(Some(found)) => return Ok(found),
-        Ok(None) => say("SRV records: none".into()),
-        Err(e) => say(format!(
-            "SRV records: {}",
-            crate::domain::sanitize::line(&e)
-        )),
-    }
-    match dns::from_mx(&resolver, &req.email).await {
-        Ok(Some(found)) => return Ok(found),
-        Ok(None) => say("MX records: no provider tern knows".into()),
-        Err(e) => say(format!("MX records: {}", crate::domain::sanitize::line(&e))),
-    }
-    Err(format!(
-        "no servers found for {}: write the account by hand (see config.example.toml)",
-        req.email
-    ))
 }
 
 /// The account's name: the one asked for, else the domain without its last label, made

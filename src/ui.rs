@@ -1,6 +1,7 @@
 //! The view: `draw(frame, &AppState, &Theme)`. Pure over the state: no channels, no SQL, no
 //! network, and every string that came from mail or a server goes through `domain::sanitize`.
 
+mod firststart;
 pub mod format;
 mod origin;
 mod output;

@@ -7,6 +7,7 @@ mod harness;
 use std::path::Path;
 use std::process::{Command, Output};
 
+use harness::dns::dnsmasq;
 use harness::{ALICE, HOST, MailServers};
 
 /// An HTTP server on loopback answering every request with `body` (until the test ends); its
@@ -165,66 +166,6 @@ fn nothing_is_written_when_a_server_refuses_or_nothing_is_found() {
     assert!(!config.exists());
 }
 
-/// A loopback port free for both TCP and UDP (a DNS server listens on both).
-fn free_dns_port() -> u16 {
-    loop {
-        let tcp = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        let port = tcp.local_addr().unwrap().port();
-        if std::net::UdpSocket::bind(("127.0.0.1", port)).is_ok() {
-            return port;
-        }
-    }
-}
-
-/// A real DNS server (Debian's dnsmasq) on a free loopback port answering only with these
-/// records; its address, and the process. Another test may take the port first: then it tries
-/// another one (bounded).
-/// The DNS server's process, stopped when the test ends (a failed assertion too).
-struct Dns(std::process::Child);
-
-impl Drop for Dns {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn dnsmasq(records: &[String]) -> (Dns, String) {
-    let mut said = String::new();
-    for _ in 0..5 {
-        let port = free_dns_port();
-        let mut child = Command::new("dnsmasq")
-            .args([
-                "--no-daemon",
-                "--conf-file=/dev/null",
-                "--no-resolv",
-                "--no-hosts",
-                "--bind-interfaces",
-                "--listen-address=127.0.0.1",
-                &format!("--port={port}"),
-            ])
-            .args(records)
-            .stderr(std::process::Stdio::piped())
-            .spawn()
-            .expect("dnsmasq (tests/run installs dnsmasq-base)");
-        // Listening once it takes a TCP connection; gone if it could not bind (bounded).
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-        loop {
-            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-                return (Dns(child), format!("127.0.0.1:{port}"));
-            }
-            if child.try_wait().unwrap().is_some() || std::time::Instant::now() > deadline {
-                let _ = child.kill();
-                let out = child.wait_with_output().unwrap();
-                said = String::from_utf8_lossy(&out.stderr).into_owned();
-                break;
-            }
-            std::thread::sleep(std::time::Duration::from_millis(20));
-        }
-    }
-    panic!("dnsmasq did not start on five ports: {said}")
-}
-
 /// With no autoconfig file (a 404 on loopback) and a domain no list knows, the SRV records
 /// (RFC 6186) served by a real DNS server name the servers; MX records pointing at a known
 /// provider name it.
@@ -308,4 +249,89 @@ fn setup_finds_the_servers_in_srv_records_and_a_provider_in_mx_records() {
     );
     assert!(!other.exists());
     drop(dns);
+}
+
+/// Forward every connection to `bind` (a privileged port on a loopback address of its own) to
+/// `to`, until the test ends. Binding a port under 1024 needs root (tests/run runs as root):
+/// without it the test fails and says so.
+fn forward(bind: &str, to: u16) {
+    let listener = std::net::TcpListener::bind(bind).unwrap_or_else(|e| {
+        panic!("cannot listen on {bind} ({e}): this test binds the usual mail ports and must run as root")
+    });
+    std::thread::spawn(move || {
+        for client in listener.incoming() {
+            let Ok(client) = client else { continue };
+            let Ok(server) = std::net::TcpStream::connect((HOST, to)) else {
+                continue;
+            };
+            for (mut from, mut into) in [
+                (client.try_clone().unwrap(), server.try_clone().unwrap()),
+                (server, client),
+            ] {
+                std::thread::spawn(move || {
+                    let _ = std::io::copy(&mut from, &mut into);
+                    let _ = into.shutdown(std::net::Shutdown::Write);
+                });
+            }
+        }
+    });
+}
+
+/// No autoconfig, no provider, no SRV or MX record: the usual host names are probed. The
+/// test's DNS server points imap.probe.test and smtp.probe.test at a loopback address where
+/// the usual ports (993, 465) lead to the real Dovecot and Postfix; each answers a real
+/// greeting and CAPABILITY / EHLO over TLS verified for its name.
+#[test]
+fn probing_finds_the_servers_at_the_usual_host_names() {
+    let servers = MailServers::start();
+    let ip = "127.0.0.77";
+    forward(&format!("{ip}:993"), servers.imaps_port());
+    forward(&format!("{ip}:465"), servers.smtps_port());
+    let (dns, addr) = dnsmasq(&[
+        format!("--address=/imap.probe.test/{ip}"),
+        format!("--address=/smtp.probe.test/{ip}"),
+    ]);
+    let req = tern::setup::Request {
+        email: "alice@probe.test".into(),
+        password_command: "echo x".into(),
+        ca_file: Some(servers.ca_pem_path()),
+        autoconfig: Some("http://127.0.0.1:9/mail/config-v1.1.xml".into()),
+        dns: Some(addr.parse().unwrap()),
+        ..Default::default()
+    };
+    let mut said = Vec::new();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let found = rt
+        .block_on(tern::setup::find::find(&req, &mut |l| said.push(l)))
+        .unwrap_or_else(|e| panic!("{e}; said:\n{}", said.join("\n")));
+    drop(dns);
+    let said = said.join("\n");
+    eprintln!("{said}");
+    assert!(said.contains("SRV records:"), "{said}");
+    assert!(
+        said.contains("probing the usual host names of probe.test"),
+        "{said}"
+    );
+    assert!(
+        said.contains("probe: imap imap.probe.test:993 (tls) answers: "),
+        "{said}"
+    );
+    assert!(said.contains("IMAP4rev1"), "{said}");
+    assert!(
+        said.contains("probe: smtp smtp.probe.test:465 (tls) answers: "),
+        "{said}"
+    );
+    assert_eq!(found.incoming.host, "imap.probe.test");
+    assert_eq!(
+        (found.incoming.port, found.incoming.security.as_str()),
+        (993, "tls")
+    );
+    assert!(!found.pop3);
+    let smtp = found.smtp.unwrap();
+    assert_eq!((smtp.host.as_str(), smtp.port), ("smtp.probe.test", 465));
+    assert!(
+        found.source.contains("usual host names of probe.test"),
+        "{}",
+        found.source
+    );
 }

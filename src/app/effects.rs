@@ -14,6 +14,7 @@
 mod compose;
 pub mod engine;
 mod files;
+mod firststart;
 mod line;
 mod news;
 pub mod openers;
@@ -60,6 +61,9 @@ pub struct Effects {
     /// The pipes running, by request: a send stops one (its popup closed).
     pipes:
         Arc<std::sync::Mutex<HashMap<crate::domain::RequestId, tokio::sync::oneshot::Sender<()>>>>,
+    /// The first start's setup: where the config goes and the discovery's settings (None:
+    /// there is a config).
+    setup: Option<Arc<super::firststart::SetupStart>>,
 }
 
 /// An account that can send: its addresses (its own first, then aliases), its signature, and
@@ -105,7 +109,14 @@ impl Effects {
             notify: None,
             last_search: Arc::new(AtomicU64::new(0)),
             pipes: Default::default(),
+            setup: None,
         }
+    }
+
+    /// Run the first start's setup (there is no config yet).
+    pub fn with_setup(mut self, setup: super::firststart::SetupStart) -> Effects {
+        self.setup = Some(Arc::new(setup));
+        self
     }
 
     /// The accounts that can send.
@@ -225,6 +236,7 @@ impl Effects {
                 self.answer(std::future::ready(failed));
             }
             Cmd::Line(c) => line::run(self, c),
+            Cmd::Setup(c) => firststart::run(self, c),
             Cmd::MarkReadLater { msg, after_ms } => self.answer(async move {
                 tokio::time::sleep(std::time::Duration::from_millis(after_ms)).await;
                 Msg::ReadDelayElapsed { msg }

@@ -229,10 +229,14 @@ pub enum Msg {
     Reloaded(Result<Box<Reloaded>, String>),
     /// Ctrl-c: quit (asked twice while a message is being written).
     Interrupted,
+    /// The first start's setup answered.
+    Setup(super::firststart::SetupMsg),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Cmd {
+    /// The first start's setup: discover, check, write; or open the written config.
+    Setup(super::firststart::SetupCmd),
     /// An engine announced new mail: find what is news (see `crate::notify`), run the hook,
     /// show a desktop notification; answered with `Msg::NewMail`.
     Announce {

@@ -6,6 +6,7 @@
 //! the panes), its keys in `update::overlay::route`, its drawing in `ui::popups::draw`. Each of
 //! those is a `match` over this enum, so the compiler asks for all three.
 
+use super::firststart::SetupForm;
 use super::state::{Compose, Confirm, Picker};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -32,6 +33,8 @@ pub enum Overlay {
     Query,
     /// What a command the message was piped to wrote (`|`, `:pipe`).
     Output(Box<super::command::Output>),
+    /// The setup of the first start (no config yet): the whole screen.
+    Setup(Box<SetupForm>),
 }
 
 impl Overlay {
@@ -48,7 +51,8 @@ impl Overlay {
             | Overlay::Confirm(_)
             | Overlay::Compose(_)
             | Overlay::Command(_)
-            | Overlay::Query => true,
+            | Overlay::Query
+            | Overlay::Setup(_) => true,
         }
     }
 
@@ -123,6 +127,14 @@ impl Overlays {
     pub fn compose_mut(&mut self) -> Option<&mut Compose> {
         self.0.iter_mut().find_map(|o| match o {
             Overlay::Compose(c) => Some(&mut **c),
+            _ => None,
+        })
+    }
+
+    /// The setup screen, wherever it is in the stack.
+    pub fn setup_mut(&mut self) -> Option<&mut SetupForm> {
+        self.0.iter_mut().find_map(|o| match o {
+            Overlay::Setup(f) => Some(&mut **f),
             _ => None,
         })
     }

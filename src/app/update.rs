@@ -29,6 +29,7 @@ pub fn update(state: &mut AppState, msg: Msg) -> Vec<Cmd> {
 }
 
 /// Each message to the code of its concern.
+// Long: one arm per message, each a call into the module of its concern.
 fn dispatch(state: &mut AppState, msg: Msg, cmds: &mut Vec<Cmd>) {
     match msg {
         Msg::ActionTriggered(action) => {
@@ -107,6 +108,7 @@ fn dispatch(state: &mut AppState, msg: Msg, cmds: &mut Vec<Cmd>) {
             );
         }
         Msg::Interrupted => state.quit = true,
+        Msg::Setup(m) => firststart::on_msg(state, m, cmds),
     }
 }
 
@@ -451,6 +453,7 @@ fn mark_read(state: &mut AppState, msg: crate::domain::MsgId, cmds: &mut Vec<Cmd
 
 mod cmdline;
 mod compose;
+mod firststart;
 mod help;
 mod list;
 mod mouse;

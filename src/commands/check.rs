@@ -2,7 +2,7 @@
 //! names (with the engines' own connect and login code, every step under its timeout), then
 //! say in one line per server whether it worked and, when not, what to change.
 
-use crate::config::{AccountConfig, Config, ServerConfig};
+use crate::config::{AccountConfig, Config, PasswordSource, ServerConfig};
 use crate::sync::{ErrorKind, SyncError};
 
 /// The IMAP extensions worth naming (what tern uses or notices).
@@ -76,7 +76,8 @@ pub async fn check_account(account: &AccountConfig) -> Vec<Outcome> {
     }
     if let Some(server) = &account.smtp {
         let result = match crate::send::smtp_password(account).await {
-            Err(e) => Err(password_failed(&e)),
+            Err(e) if server.password.oauth2().is_some() => Err(token_failed(&e)),
+            Err(e) => Err(password_failed(&server.password, &e)),
             Ok(password) => crate::send::smtp::probe(server, password.as_ref())
                 .await
                 .map_err(|e| with_hint(None, &e)),
@@ -89,7 +90,7 @@ pub async fn check_account(account: &AccountConfig) -> Vec<Outcome> {
 async fn check_imap(account: &AccountConfig) -> Result<String, String> {
     let password = crate::sync::pass::resolve_password(account)
         .await
-        .map_err(|e| password_failed(&e.message))?;
+        .map_err(|e| credential_failed(account, &e.message))?;
     let imap = crate::sync::pass::connect_with(account, password.as_ref())
         .await
         .map_err(|e| sync_failed(&e))?;
@@ -105,7 +106,7 @@ async fn check_imap(account: &AccountConfig) -> Result<String, String> {
 async fn check_pop3(account: &AccountConfig) -> Result<String, String> {
     let password = crate::sync::pass::resolve_password(account)
         .await
-        .map_err(|e| password_failed(&e.message))?;
+        .map_err(|e| credential_failed(account, &e.message))?;
     let pop = crate::pop3::fetch::connect_with(account, password.as_ref())
         .await
         .map_err(|e| sync_failed(&e))?;
@@ -123,10 +124,25 @@ async fn check_pop3(account: &AccountConfig) -> Result<String, String> {
     Ok(names.join(" "))
 }
 
-fn password_failed(e: &str) -> String {
+/// The password or token of the incoming server could not be had.
+fn credential_failed(account: &AccountConfig, e: &str) -> String {
+    let server = account.imap.as_ref().or(account.pop3.as_ref());
+    match server {
+        Some(s) if s.password.oauth2().is_some() => token_failed(e),
+        Some(s) => password_failed(&s.password, e),
+        None => password_failed(&PasswordSource::None, e),
+    }
+}
+
+/// No OAuth2 token: its text says what to do (sign in again, or the provider is away).
+fn token_failed(e: &str) -> String {
+    format!("the OAuth2 token: {}", crate::domain::sanitize::line(e))
+}
+
+fn password_failed(source: &PasswordSource, e: &str) -> String {
     let e = crate::domain::sanitize::line(e);
-    if e.contains("keyring") {
-        // A keyring error says what to do itself.
+    if let PasswordSource::Keyring { .. } = source {
+        // A keyring error says what to do itself (store it, unlock the keyring).
         return format!("the password: {e}");
     }
     format!(
@@ -173,7 +189,9 @@ fn hint(kind: Option<ErrorKind>, text: &str) -> Option<&'static str> {
         ]
         .iter()
         .any(|w| lower.contains(w));
-    if auth {
+    if auth && lower.contains("oauth2") {
+        Some("sign in again with `tern setup --reauth ACCOUNT`, or check the client id's scopes")
+    } else if auth {
         Some("check username and password (or password_command) for this server")
     } else if network {
         Some(

@@ -5,6 +5,8 @@
 //! - [`device`]: the device code (RFC 8628), for a machine without a browser: a code to type
 //!   on any other device, while tern polls the provider.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use oauth2::{
@@ -75,7 +77,11 @@ pub async fn authorize(
         CONSENT_TIMEOUT.as_secs() / 60
     ));
     let expected = state.secret().clone();
-    let code = tokio::task::spawn_blocking(move || wait_for_code(&server, &expected))
+    // The wait stops soon after this future is dropped (the user left the setup screen), so
+    // no thread holds the port, or tern's exit, for the rest of the five minutes.
+    let stop = Arc::new(AtomicBool::new(false));
+    let _stop_on_drop = StopOnDrop(Arc::clone(&stop));
+    let code = tokio::task::spawn_blocking(move || wait_for_code(&server, &expected, &stop))
         .await
         .map_err(|e| fail(&e))??;
     let http = http_client(cfg)?;
@@ -88,19 +94,35 @@ pub async fn authorize(
     Ok(Tokens::from_response(&answer, None))
 }
 
+/// Sets its flag when dropped.
+struct StopOnDrop(Arc<AtomicBool>);
+
+impl Drop for StopOnDrop {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::SeqCst);
+    }
+}
+
 /// Answer requests on the loopback server until the redirect with our `state` comes (other
-/// requests, such as a browser's favicon, get a 404), or the time is up.
-fn wait_for_code(server: &tiny_http::Server, state: &str) -> Result<String, Failure> {
+/// requests, such as a browser's favicon, get a 404), the time is up, or `stop` is set.
+fn wait_for_code(
+    server: &tiny_http::Server,
+    state: &str,
+    stop: &AtomicBool,
+) -> Result<String, Failure> {
     let deadline = Instant::now() + CONSENT_TIMEOUT;
     loop {
         let left = deadline.saturating_duration_since(Instant::now());
+        if stop.load(Ordering::SeqCst) {
+            return Err(Failure::Temporary("the sign-in was abandoned".into()));
+        }
         if left.is_zero() {
             return Err(Failure::Temporary(format!(
                 "no consent within {} minutes; run setup again",
                 CONSENT_TIMEOUT.as_secs() / 60
             )));
         }
-        let request = match server.recv_timeout(left) {
+        let request = match server.recv_timeout(left.min(Duration::from_millis(200))) {
             Ok(Some(r)) => r,
             Ok(None) => continue,
             Err(e) => return Err(Failure::Temporary(e.to_string())),

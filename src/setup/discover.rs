@@ -145,15 +145,22 @@ pub fn autoconfig_urls(email: &str, given: Option<&str>) -> Vec<String> {
     ]
 }
 
-/// Fetch an autoconfig file (TLS verified against the system roots and `ca_file`).
-pub async fn fetch(url: &str, ca_file: Option<&std::path::Path>) -> Result<String, String> {
+/// Fetch an autoconfig file (TLS verified against the system roots and `ca_file`); names
+/// resolved by `dns` when given (a DNS server the user named), else by the system.
+pub async fn fetch(
+    url: &str,
+    ca_file: Option<&std::path::Path>,
+    dns: Option<super::dns::ForHttp>,
+) -> Result<String, String> {
     let tls = crate::net::tls_config(ca_file).map_err(|e| e.to_string())?;
-    let client = reqwest::Client::builder()
+    let mut builder = reqwest::Client::builder()
         .tls_backend_preconfigured((*tls).clone())
         .timeout(HTTP_TIMEOUT)
-        .connect_timeout(HTTP_TIMEOUT)
-        .build()
-        .map_err(|e| e.to_string())?;
+        .connect_timeout(HTTP_TIMEOUT);
+    if let Some(dns) = dns {
+        builder = builder.dns_resolver(dns);
+    }
+    let client = builder.build().map_err(|e| e.to_string())?;
     let response = client.get(url).send().await.map_err(|e| with_causes(&e))?;
     if !response.status().is_success() {
         return Err(format!("HTTP {}", response.status()));

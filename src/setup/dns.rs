@@ -153,3 +153,33 @@ pub async fn from_mx(r: &TokioResolver, email: &str) -> Result<Option<Found>, St
         found
     }))
 }
+
+/// The discovery's resolver, for reqwest: the autoconfig requests ask the DNS server the user
+/// named (`--dns`, `TERN_DNS`) too, not only the SRV and MX questions.
+#[derive(Clone)]
+pub struct ForHttp(pub TokioResolver);
+
+impl reqwest::dns::Resolve for ForHttp {
+    fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
+        let resolver = self.0.clone();
+        let host = name.as_str().trim_end_matches('.').to_string();
+        Box::pin(async move {
+            let ips = resolver.lookup_ip(format!("{host}.")).await?;
+            let addrs: Vec<SocketAddr> = ips.iter().map(|ip| SocketAddr::new(ip, 0)).collect();
+            Ok(Box::new(addrs.into_iter()) as reqwest::dns::Addrs)
+        })
+    }
+}
+
+/// The DNS server named by `TERN_DNS` (IP:PORT), if set: `tern setup` and the setup on first
+/// start ask it instead of the system's.
+pub fn from_env() -> Result<Option<SocketAddr>, String> {
+    match std::env::var("TERN_DNS") {
+        Ok(v) if !v.trim().is_empty() => v
+            .trim()
+            .parse()
+            .map(Some)
+            .map_err(|_| format!("TERN_DNS={v:?}: not an IP:PORT (e.g. 127.0.0.1:53)")),
+        _ => Ok(None),
+    }
+}

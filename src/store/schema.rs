@@ -246,6 +246,12 @@ ALTER TABLE bodies ADD COLUMN big BLOB;
 ALTER TABLE outbox ADD COLUMN original INTEGER;
 ALTER TABLE outbox ADD COLUMN original_flag TEXT;
 "#,
+    // 14: a mailbox that shows copies of messages kept in other mailboxes (SPECIAL-USE \All
+    // or \Flagged, Gmail's \Important: "[Gmail]/All Mail", "Starred"). Searching every
+    // mailbox leaves it out, so a message is found once.
+    r#"
+ALTER TABLE mailboxes ADD COLUMN aggregate INTEGER NOT NULL DEFAULT 0;
+"#,
 ];
 
 /// The migration after which the full-text index is rebuilt from the cached bodies.

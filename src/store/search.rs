@@ -232,7 +232,15 @@ impl Store {
                 .is_ok_and(|n| n < FEW_MATCHES)
         });
         let walk = match scope {
-            [] => "messages_newest",
+            // Every mailbox but those showing copies of the others' messages (Gmail's All
+            // Mail): each message is found once.
+            [] => {
+                sql.text = format!(
+                    "({}) AND m.mailbox_id NOT IN (SELECT id FROM mailboxes WHERE aggregate = 1)",
+                    sql.text
+                );
+                "messages_newest"
+            }
             [one] => {
                 let p = sql.param(one.0);
                 sql.text = format!("({}) AND m.mailbox_id = {p}", sql.text);
@@ -278,7 +286,7 @@ impl Store {
              FROM (SELECT mailbox_id, count(*) AS missing FROM messages INDEXED BY messages_bodiless
                    WHERE indexed <> 1 AND uid > 0 GROUP BY mailbox_id) n
              JOIN mailboxes b ON b.id = n.mailbox_id JOIN accounts a ON a.id = b.account_id
-             WHERE ?1 = 0 OR b.id IN rarray(?2)
+             WHERE (?1 = 0 AND b.aggregate = 0) OR b.id IN rarray(?2)
              ORDER BY a.name, b.name",
         )?;
         let rows = st.query_map(rusqlite::params![scope.len() as i64, ids], |r| {

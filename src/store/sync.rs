@@ -15,6 +15,8 @@ pub struct MailboxInfo {
     pub role: Option<Role>,
     pub subscribed: bool,
     pub selectable: bool,
+    /// It shows copies of messages that live in other mailboxes (\All, \Flagged).
+    pub aggregate: bool,
 }
 
 /// The server state a mailbox's cache was last brought up to.
@@ -65,10 +67,11 @@ impl Store {
         let mut ids = Vec::with_capacity(list.len());
         {
             let mut up = tx.prepare_cached(
-                "INSERT INTO mailboxes (account_id, name, delimiter, role, subscribed, selectable)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+                "INSERT INTO mailboxes (account_id, name, delimiter, role, subscribed, selectable, aggregate)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
                  ON CONFLICT (account_id, name) DO UPDATE SET delimiter = excluded.delimiter,
-                    role = excluded.role, subscribed = excluded.subscribed, selectable = excluded.selectable
+                    role = excluded.role, subscribed = excluded.subscribed,
+                    selectable = excluded.selectable, aggregate = excluded.aggregate
                  RETURNING id",
             )?;
             for m in list {
@@ -79,7 +82,8 @@ impl Store {
                         m.delimiter.map(|c| c.to_string()),
                         m.role.map(Role::as_str),
                         m.subscribed,
-                        m.selectable
+                        m.selectable,
+                        m.aggregate
                     ],
                     |r| r.get(0),
                 )?;
@@ -350,6 +354,7 @@ mod tests {
             role,
             subscribed: true,
             selectable: true,
+            aggregate: false,
         }
     }
 

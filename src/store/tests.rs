@@ -798,6 +798,7 @@ fn the_index_is_rebuilt_when_its_schema_changes() {
                  ALTER TABLE bodies DROP COLUMN big;
                  ALTER TABLE outbox DROP COLUMN original;
                  ALTER TABLE outbox DROP COLUMN original_flag;
+                 ALTER TABLE mailboxes DROP COLUMN aggregate;
                  PRAGMA user_version = 7;",
             )
             .unwrap();

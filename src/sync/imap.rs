@@ -65,6 +65,9 @@ pub struct Listed {
     pub special_use: Option<Role>,
     pub subscribed: bool,
     pub selectable: bool,
+    /// SPECIAL-USE \All or \Flagged (Gmail: also \Important): copies of messages that live
+    /// in other mailboxes.
+    pub aggregate: bool,
 }
 
 /// One message's list-row data from a header FETCH.

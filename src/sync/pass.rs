@@ -173,6 +173,7 @@ pub async fn list_into_cache(
             role: *role,
             subscribed: l.subscribed,
             selectable: l.selectable,
+            aggregate: l.aggregate,
         })
         .collect();
     let ids = store

@@ -29,6 +29,7 @@ pub fn draw(f: &mut Frame, state: &AppState, theme: &Theme) {
             Overlay::LastError(text) => draw_last_error(f, area, text, theme),
             // In the status line (see `draw_prompt`).
             Overlay::Output(o) => super::output::draw(f, area, o, theme),
+            Overlay::Setup(form) => super::firststart::draw(f, area, form, theme),
             Overlay::Command(_) | Overlay::Query => {}
         }
     }

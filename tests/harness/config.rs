@@ -90,6 +90,10 @@ namespace inbox {{
     special_use = \Archive
     auto = subscribe
   }}
+  # Not created unless a test does (as Gmail's "[Gmail]/All Mail": copies of every message)
+  mailbox "All Mail" {{
+    special_use = \All
+  }}
 }}
 
 service imap-login {{

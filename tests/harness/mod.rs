@@ -21,6 +21,7 @@ pub mod client;
 mod config;
 mod courier;
 mod cyrus;
+pub mod dns;
 mod exim;
 mod imap;
 mod interop;

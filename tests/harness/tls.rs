@@ -17,7 +17,8 @@ pub struct Pki {
 }
 
 /// A fresh CA (CA:TRUE) and a server certificate (CA:FALSE, EKU serverAuth,
-/// SAN localhost, 127.0.0.1, ::1) signed by it. ECDSA P-256 keys.
+/// SAN localhost, 127.0.0.1, ::1, and probe.test with its subdomains, for the test of setup
+/// probing the usual host names) signed by it. ECDSA P-256 keys.
 pub fn generate(instance: &str) -> Pki {
     let ca_key = KeyPair::generate().expect("generate CA key");
     let mut ca_params = CertificateParams::new(Vec::<String>::new()).expect("CA params");
@@ -41,6 +42,8 @@ pub fn generate(instance: &str) -> Pki {
         "localhost".to_string(),
         "127.0.0.1".to_string(),
         "::1".to_string(),
+        "probe.test".to_string(),
+        "*.probe.test".to_string(),
     ])
     .expect("server params");
     params.is_ca = IsCa::ExplicitNoCa;

@@ -257,6 +257,7 @@ pub fn execute_on(store: &mut Store, cmd: Cmd) -> crate::store::Result<Option<Ms
         | Cmd::SuggestAddresses { .. }
         | Cmd::Announce { .. }
         | Cmd::Line(_)
+        | Cmd::Setup(_)
         | Cmd::SyncNow
         | Cmd::Ring(_) => return Ok(None),
     }))

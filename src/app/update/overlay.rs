@@ -10,7 +10,7 @@
 use super::super::msg::Cmd;
 use super::super::overlay::Overlay;
 use super::super::state::AppState;
-use super::{cmdline, compose, help, mouse, search, triage};
+use super::{cmdline, compose, firststart, help, mouse, search, triage};
 use crate::domain::keys::{Action, KeyChord};
 
 /// Input from the user, before it is routed.
@@ -63,7 +63,8 @@ pub fn route(state: &mut AppState, input: Input, cmds: &mut Vec<Cmd>) {
                 | Overlay::Confirm(_)
                 | Overlay::Compose(_)
                 | Overlay::Command(_)
-                | Overlay::Query,
+                | Overlay::Query
+                | Overlay::Setup(_),
             ) => {}
         },
         Input::Typed(chord) => match state.overlays.top() {
@@ -72,6 +73,7 @@ pub fn route(state: &mut AppState, input: Input, cmds: &mut Vec<Cmd>) {
             Some(Overlay::Confirm(_)) => triage::on_confirm_typed(state, chord, cmds),
             Some(Overlay::Picker(_)) => triage::on_picker_typed(state, chord, cmds),
             Some(Overlay::Help(_)) => help::on_typed(state, chord),
+            Some(Overlay::Setup(_)) => firststart::on_typed(state, chord, cmds),
             Some(Overlay::Compose(_)) => {
                 state.interrupt_armed = false;
                 compose::on_typed(state, chord, cmds)

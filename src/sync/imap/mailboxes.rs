@@ -57,9 +57,14 @@ impl Imap {
             let mut special = None;
             let mut subscribed = false;
             let mut selectable = true;
+            let mut aggregate = false;
             for a in n.attributes() {
                 match a {
                     NameAttribute::NoSelect => selectable = false,
+                    NameAttribute::All | NameAttribute::Flagged => aggregate = true,
+                    NameAttribute::Extension(e) if e.eq_ignore_ascii_case("\\Important") => {
+                        aggregate = true
+                    }
                     NameAttribute::Sent => special = Some(Role::Sent),
                     NameAttribute::Drafts => special = Some(Role::Drafts),
                     NameAttribute::Junk => special = Some(Role::Junk),
@@ -87,6 +92,7 @@ impl Imap {
                 special_use: special,
                 subscribed,
                 selectable,
+                aggregate,
             })
         })
         .await
