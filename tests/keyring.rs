@@ -112,12 +112,15 @@ fn setup_stores_the_password_in_the_keyring_and_the_account_reads_it_there() {
             .status
             .success()
     );
-    assert!(tern(&ss, &config, &["sync"], "").status.success());
+    // At the most verbose log level, as tests/secrets.rs does.
+    let mut sync = ss.command(env!("CARGO_BIN_EXE_tern"));
+    sync.env("TERN_LOG", "trace");
+    assert!(run(sync, &config, &["sync"], "").status.success());
     let list = tern(&ss, &config, &["list", "--account", "example"], "");
     assert!(stdout(&list).contains("kept safe"));
     // Nor is it in the log, nor in the keyring's files (encrypted there).
-    let log = std::fs::read_to_string(dir.path().join("data/tern.log")).unwrap_or_default();
-    assert!(!log.contains(ALICE.password));
+    let log = std::fs::read_to_string(dir.path().join("data/tern.log")).unwrap();
+    assert!(log.contains("TRACE") && !log.contains(ALICE.password));
     let files = String::from_utf8_lossy(&ss.files()).into_owned();
     assert!(!files.is_empty() && !files.contains(ALICE.password));
 
