@@ -233,7 +233,8 @@ async fn checked_block(
             ));
         }
         if let Some(o) = tokens {
-            let _ = crate::oauth::tokens::remove(o);
+            let o = o.clone();
+            let _ = tokio::task::spawn_blocking(move || crate::oauth::tokens::remove(&o)).await;
         }
         return Err("a server did not work; nothing written".into());
     }

@@ -67,12 +67,16 @@ fn the_first_start_sets_up_the_account_and_opens_its_inbox() {
     assert!(!config.exists());
 
     let t = Tmux::start(&cmd, 100, 30);
-    t.wait_for("the setup screen", WAIT, |s| s.contains("Password command"));
+    t.wait_for("the setup screen", WAIT, |s| {
+        s.contains("or password command")
+    });
     t.keys(&["-l", ALICE.email]);
     t.keys(&["Enter"]);
     t.keys(&["-l", "Alice Example"]);
     t.keys(&["Enter"]);
-    // A wrong password first: the check says so, nothing is written, the fields stay.
+    // A password command (the field after the password's), a wrong one first: the check says
+    // so, nothing is written, the fields stay.
+    t.keys(&["Tab"]);
     t.keys(&["-l", "echo wrong"]);
     t.keys(&["Enter"]);
     let s = t.wait_for("the failed check", WAIT, |s| {

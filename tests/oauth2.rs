@@ -13,6 +13,7 @@ use std::process::{Command, Output, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
 
+use harness::keyring::SecretService;
 use harness::oauth::{AuthServer, CLIENT_ID};
 use harness::{ALICE, HOST, MailServers};
 use tern::config::Config;
@@ -67,15 +68,31 @@ fn autoconfig(servers: &MailServers, auth: &AuthServer) -> String {
     )
 }
 
-fn tern(config: &Path, args: &[&str]) -> Output {
-    let out = Command::new(env!("CARGO_BIN_EXE_tern"))
-        .arg("--config")
+/// tern, with no browser to open and, unless `keyring` is given, no keyring to reach (the
+/// tokens then go to a file).
+fn command(config: &Path, keyring: Option<&SecretService>) -> Command {
+    let mut c = match keyring {
+        Some(k) => k.command(env!("CARGO_BIN_EXE_tern")),
+        None => {
+            let mut c = Command::new(env!("CARGO_BIN_EXE_tern"));
+            c.env_remove("DBUS_SESSION_BUS_ADDRESS")
+                .env_remove("XDG_RUNTIME_DIR");
+            c
+        }
+    };
+    c.arg("--config")
         .arg(config)
-        .args(args)
         .env_remove("DISPLAY")
-        .env_remove("WAYLAND_DISPLAY")
-        .output()
-        .unwrap();
+        .env_remove("WAYLAND_DISPLAY");
+    c
+}
+
+fn tern(config: &Path, args: &[&str]) -> Output {
+    tern_with(config, None, args)
+}
+
+fn tern_with(config: &Path, keyring: Option<&SecretService>, args: &[&str]) -> Output {
+    let out = command(config, keyring).args(args).output().unwrap();
     eprintln!(
         "tern {args:?}: {:?}\nstdout: {}\nstderr: {}",
         out.status,
@@ -98,14 +115,19 @@ fn text(out: &Output) -> String {
 fn signing_in(
     config: &Path,
     args: &[&str],
+    on_line: impl FnMut(&str),
+) -> (std::process::ExitStatus, String) {
+    signing_in_with(config, None, args, on_line)
+}
+
+fn signing_in_with(
+    config: &Path,
+    keyring: Option<&SecretService>,
+    args: &[&str],
     mut on_line: impl FnMut(&str),
 ) -> (std::process::ExitStatus, String) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_tern"))
-        .arg("--config")
-        .arg(config)
+    let mut child = command(config, keyring)
         .args(args)
-        .env_remove("DISPLAY")
-        .env_remove("WAYLAND_DISPLAY")
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -163,6 +185,10 @@ struct Setup {
 
 /// `tern setup` for alice with OAuth2, consenting in the "browser".
 fn set_up(servers: &MailServers, auth: &AuthServer) -> Setup {
+    set_up_with(servers, auth, None)
+}
+
+fn set_up_with(servers: &MailServers, auth: &AuthServer, keyring: Option<&SecretService>) -> Setup {
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("config.toml");
     let data = dir.path().join("data");
@@ -173,8 +199,9 @@ fn set_up(servers: &MailServers, auth: &AuthServer) -> Setup {
     .unwrap();
     let url = serve(autoconfig(servers, auth));
     let ca = servers.ca_pem_path().display().to_string();
-    let (status, said) = signing_in(
+    let (status, said) = signing_in_with(
         &config,
+        keyring,
         &[
             "setup",
             "--email",
@@ -212,9 +239,7 @@ fn sync_finds(config: &Path, subject: &str) {
 }
 
 fn send(config: &Path, subject: &str) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_tern"))
-        .arg("--config")
-        .arg(config)
+    let mut child = command(config, None)
         .arg("send")
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -538,4 +563,34 @@ fn a_token_command_for_an_external_broker() {
         0,
         "tern refreshes nothing itself"
     );
+}
+
+#[test]
+fn with_a_keyring_the_tokens_go_there_and_not_to_a_file() {
+    let keyring = SecretService::start();
+    let auth = AuthServer::start(3600);
+    let servers = MailServers::start_with_oauth2(&auth);
+    servers.deliver(
+        ALICE.email,
+        b"From: bob@example.test\r\nSubject: from the keyring\r\n\r\nhello\r\n",
+    );
+    let s = set_up_with(&servers, &auth, Some(&keyring));
+    assert!(
+        !s.data.join("oauth2").join("example.json").exists(),
+        "no token file when there is a keyring"
+    );
+    let out = tern_with(&s.config, Some(&keyring), &["sync"]);
+    assert!(out.status.success(), "{}", text(&out));
+    let list = tern_with(&s.config, Some(&keyring), &["list", "--account", "example"]);
+    assert!(String::from_utf8_lossy(&list.stdout).contains("from the keyring"));
+    // The tokens are in that keyring only: without it there is none.
+    let out = tern(&s.config, &["check", "--connect"]);
+    assert!(!out.status.success());
+    assert!(text(&out).contains("no OAuth2 token"), "{}", text(&out));
+    // A refresh is kept there too.
+    auth.expire_access_tokens();
+    let out = tern_with(&s.config, Some(&keyring), &["check", "--connect"]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert_eq!(auth.grants("refresh_token"), 1);
+    assert!(!s.data.join("oauth2").join("example.json").exists());
 }

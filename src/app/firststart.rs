@@ -16,11 +16,20 @@ pub struct SetupStart {
     pub base: crate::setup::Request,
 }
 
-/// The fields, in the order they are asked.
-pub const FIELDS: [&str; 3] = ["Address", "Your name", "Password command"];
+/// The fields, in the order they are asked. Of the last three, one is given: the password
+/// (kept in the system keyring), a command printing it, or an OAuth2 client id.
+pub const FIELDS: [&str; 5] = [
+    "Address",
+    "Your name",
+    "Password",
+    "or password command",
+    "or OAuth2 client id",
+];
 pub const ADDRESS: usize = 0;
 pub const NAME: usize = 1;
-pub const PASSWORD_COMMAND: usize = 2;
+pub const PASSWORD: usize = 2;
+pub const PASSWORD_COMMAND: usize = 3;
+pub const CLIENT_ID: usize = 4;
 
 /// How long the screen stays once the account is written (what was found and checked can be
 /// read), unless a key is pressed.
@@ -37,10 +46,10 @@ pub enum Phase {
     Written,
 }
 
-/// The setup screen's state.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+/// The setup screen's state (its Debug leaves the password out).
+#[derive(Clone, Default, PartialEq, Eq)]
 pub struct SetupForm {
-    pub fields: [String; 3],
+    pub fields: [String; 5],
     /// The field being typed in.
     pub focus: usize,
     pub phase: Phase,
@@ -48,6 +57,34 @@ pub struct SetupForm {
     pub lines: Vec<String>,
     /// Why the last try failed, or what is missing.
     pub error: Option<String>,
+}
+
+impl std::fmt::Debug for SetupForm {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut fields = self.fields.clone();
+        if !fields[PASSWORD].is_empty() {
+            fields[PASSWORD] = "<redacted>".into();
+        }
+        f.debug_struct("SetupForm")
+            .field("fields", &fields)
+            .field("focus", &self.focus)
+            .field("phase", &self.phase)
+            .field("lines", &self.lines)
+            .field("error", &self.error)
+            .finish()
+    }
+}
+
+/// How the account signs in, as typed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SignIn {
+    /// Kept in the system keyring once the servers took it.
+    Password(crate::config::Secret),
+    Command(String),
+    /// OAuth2 with this client id: the consent in a browser.
+    OAuth2 {
+        client_id: String,
+    },
 }
 
 /// What the setup effect answers.
@@ -68,7 +105,7 @@ pub enum SetupCmd {
     Run {
         email: String,
         display_name: Option<String>,
-        password_command: String,
+        sign_in: SignIn,
     },
     /// Answer `SetupMsg::Open` after this long.
     OpenAfter { ms: u64 },

@@ -84,10 +84,16 @@ pub async fn consent(
         flow::authorize(cfg, !req.no_browser, say).await
     };
     let tokens = got.map_err(|e| e.to_string())?;
-    tokens::save(cfg, &tokens)
+    match tokens::save(cfg, &tokens)
         .await
-        .map_err(|e| e.to_string())?;
-    say("signed in; the tokens are kept in tern's data directory".into());
+        .map_err(|e| e.to_string())?
+    {
+        tokens::Kept::Keyring => say("signed in; the tokens are in the system keyring".into()),
+        tokens::Kept::File => say(format!(
+            "signed in; no system keyring, so the tokens are in {} (yours alone)",
+            cfg.token_file.display()
+        )),
+    }
     Ok(())
 }
 

@@ -11,11 +11,11 @@ use unicode_width::UnicodeWidthChar;
 
 use super::pane_block;
 use super::theme::Theme;
-use crate::app::firststart::{FIELDS, Phase, SetupForm};
+use crate::app::firststart::{FIELDS, PASSWORD, Phase, SetupForm};
 use crate::domain::sanitize;
 
 /// The width of the fields' labels.
-const LABEL: usize = 18;
+const LABEL: usize = 21;
 
 pub fn draw(f: &mut Frame, area: Rect, form: &SetupForm, theme: &Theme) {
     f.render_widget(Clear, area);
@@ -69,9 +69,14 @@ fn field(form: &SetupForm, i: usize, label: &str, theme: &Theme) -> Line<'static
     } else {
         Style::default().fg(theme.dim)
     };
+    let text = if i == PASSWORD {
+        "•".repeat(form.fields[i].chars().count())
+    } else {
+        sanitize::line(&form.fields[i])
+    };
     let mut spans = vec![
         Span::styled(format!("{label:<LABEL$}"), label_style),
-        Span::raw(sanitize::line(&form.fields[i])),
+        Span::raw(text),
     ];
     if focused {
         spans.push(Span::styled(
@@ -89,7 +94,7 @@ fn status(form: &SetupForm) -> String {
             "Edit and press enter to try again · tab: next field · esc: quit".into()
         }
         Phase::Editing => {
-            "tab/enter: next field · enter on the last: find the servers · esc: quit".into()
+            "tab: next field · enter on a way to sign in: find the servers · esc: quit".into()
         }
         Phase::Running => "Discovering the servers and checking them...".into(),
         Phase::Written => "✓ Account written: opening your INBOX (any key: now)".into(),
@@ -151,11 +156,13 @@ mod tests {
         t
     }
 
-    fn fields() -> [String; 3] {
+    fn fields() -> [String; 5] {
         [
             "alice@example.test".into(),
             "Alice Example".into(),
+            String::new(),
             "pass show mail/alice".into(),
+            String::new(),
         ]
     }
 
@@ -182,7 +189,7 @@ mod tests {
         insta::assert_snapshot!("setup_running", screen(form.clone()).backend());
 
         form.phase = Phase::Editing;
-        form.focus = 2;
+        form.focus = 3;
         form.lines.push(
             "example: smtp localhost:587 FAILED: authentication failed \x1b[31m— hint: check the password"
                 .into(),
@@ -197,6 +204,26 @@ mod tests {
         form.lines
             .push("account \"example\" written to /home/alice/.config/tern/config.toml".into());
         insta::assert_snapshot!("setup_written", screen(form).backend());
+    }
+
+    #[test]
+    fn the_password_is_never_drawn() {
+        let mut f = fields();
+        f[2] = "hunter2".into();
+        f[3] = String::new();
+        let t = screen(SetupForm {
+            fields: f,
+            ..Default::default()
+        });
+        let text: String = t
+            .backend()
+            .buffer()
+            .content()
+            .iter()
+            .map(|c| c.symbol())
+            .collect();
+        assert!(!text.contains("hunter2"), "{text}");
+        assert!(text.contains("•••••••"), "{text}");
     }
 
     #[test]

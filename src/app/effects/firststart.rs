@@ -7,7 +7,7 @@ use std::time::Duration;
 use tokio::sync::mpsc;
 
 use super::Effects;
-use crate::app::firststart::{SetupCmd, SetupMsg};
+use crate::app::firststart::{SetupCmd, SetupMsg, SignIn};
 use crate::app::msg::Msg;
 
 pub(super) fn run(fx: &Effects, cmd: SetupCmd) {
@@ -19,7 +19,7 @@ pub(super) fn run(fx: &Effects, cmd: SetupCmd) {
         SetupCmd::Run {
             email,
             display_name,
-            password_command,
+            sign_in,
         } => {
             let Some(start) = fx.setup.clone() else {
                 fx.answer(std::future::ready(Msg::Setup(SetupMsg::Done(Err(
@@ -27,12 +27,19 @@ pub(super) fn run(fx: &Effects, cmd: SetupCmd) {
                 )))));
                 return;
             };
-            let req = crate::setup::Request {
+            let mut req = crate::setup::Request {
                 email,
                 display_name,
-                password_command,
                 ..start.base.clone()
             };
+            match sign_in {
+                SignIn::Password(p) => req.password = Some(p),
+                SignIn::Command(c) => req.password_command = c,
+                SignIn::OAuth2 { client_id } => {
+                    req.oauth2.enabled = true;
+                    req.oauth2.client_id = Some(client_id);
+                }
+            }
             let tx = fx.tx.clone();
             tokio::spawn(async move {
                 // The lines go through a queue of their own (`say` cannot wait), in order,

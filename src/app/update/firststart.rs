@@ -1,7 +1,8 @@
 //! The keys and answers of the first start's setup screen (see `app::firststart`).
 
 use super::super::firststart::{
-    ADDRESS, FIELDS, NAME, OPEN_AFTER_MS, PASSWORD_COMMAND, Phase, SetupCmd, SetupForm, SetupMsg,
+    ADDRESS, CLIENT_ID, FIELDS, NAME, OPEN_AFTER_MS, PASSWORD, PASSWORD_COMMAND, Phase, SetupCmd,
+    SetupForm, SetupMsg, SignIn,
 };
 use super::super::msg::Cmd;
 use super::super::state::AppState;
@@ -38,31 +39,59 @@ fn edit(f: &mut SetupForm, chord: KeyChord, cmds: &mut Vec<Cmd>) {
         }
         Key::Tab | Key::Down => f.focus = (f.focus + 1).min(last),
         Key::BackTab | Key::Up => f.focus = f.focus.saturating_sub(1),
-        Key::Enter if f.focus < last => f.focus += 1,
+        // The address and name lead on; enter in any way of signing in tries.
+        Key::Enter if f.focus < PASSWORD => f.focus += 1,
         Key::Enter => submit(f, cmds),
         _ => {}
     }
 }
 
-/// Enter on the last field: try, when the fields are complete.
+/// How the account signs in: the one of the last three fields given. Err: the field to go
+/// to and why.
+fn sign_in(f: &SetupForm) -> Result<SignIn, (usize, &'static str)> {
+    let password = &f.fields[PASSWORD];
+    let command = f.fields[PASSWORD_COMMAND].trim();
+    let client = f.fields[CLIENT_ID].trim();
+    let given = [
+        !password.is_empty(),
+        !command.is_empty(),
+        !client.is_empty(),
+    ];
+    match given {
+        [true, false, false] => Ok(SignIn::Password(crate::config::Secret::new(
+            password.clone(),
+        ))),
+        [false, true, false] => Ok(SignIn::Command(command.to_string())),
+        [false, false, true] => Ok(SignIn::OAuth2 {
+            client_id: client.to_string(),
+        }),
+        [false, false, false] => Err((
+            PASSWORD,
+            "the password is needed (or a command printing it, or an OAuth2 client id)",
+        )),
+        _ => Err((
+            PASSWORD,
+            "give one of the three: the password, a password command, or an OAuth2 client id",
+        )),
+    }
+}
+
+/// Enter in a way of signing in: try, when the fields are complete.
 fn submit(f: &mut SetupForm, cmds: &mut Vec<Cmd>) {
     let email = f.fields[ADDRESS].trim().to_string();
-    let command = f.fields[PASSWORD_COMMAND].trim().to_string();
-    let missing = if !email.contains('@') || email.ends_with('@') || email.starts_with('@') {
-        Some((ADDRESS, "an address is needed, like you@example.org"))
-    } else if command.is_empty() {
-        Some((
-            PASSWORD_COMMAND,
-            "a command printing the password is needed, e.g. pass show mail/you",
-        ))
+    let checked = if !email.contains('@') || email.ends_with('@') || email.starts_with('@') {
+        Err((ADDRESS, "an address is needed, like you@example.org"))
     } else {
-        None
+        sign_in(f)
     };
-    if let Some((field, why)) = missing {
-        f.focus = field;
-        f.error = Some(why.into());
-        return;
-    }
+    let sign_in = match checked {
+        Ok(s) => s,
+        Err((field, why)) => {
+            f.focus = field;
+            f.error = Some(why.into());
+            return;
+        }
+    };
     let name = f.fields[NAME].trim();
     f.phase = Phase::Running;
     f.error = None;
@@ -70,7 +99,7 @@ fn submit(f: &mut SetupForm, cmds: &mut Vec<Cmd>) {
     cmds.push(Cmd::Setup(SetupCmd::Run {
         email,
         display_name: (!name.is_empty()).then(|| name.to_string()),
-        password_command: command,
+        sign_in,
     }));
 }
 
@@ -137,13 +166,28 @@ mod tests {
         assert!(typed(&mut s, "\n\nx\n").is_empty());
         assert_eq!(the_form(&s).focus, ADDRESS);
         assert!(the_form(&s).error.as_ref().unwrap().contains("address"));
-        let cmds = typed(&mut s, "ann@example.org\tAnn\tpass show ann\n");
+        // A password ("x") and a command: one of them, please.
+        assert!(typed(&mut s, "ann@example.org\tAnn\t\tpass show ann\n").is_empty());
+        assert_eq!(the_form(&s).focus, PASSWORD);
+        assert!(
+            the_form(&s)
+                .error
+                .as_ref()
+                .unwrap()
+                .contains("one of the three")
+        );
+        assert!(
+            !format!("{:?}", the_form(&s)).contains("\"x\""),
+            "no password in Debug"
+        );
+        update(&mut s, Msg::Typed(KeyChord::plain(Key::Backspace)));
+        let cmds = typed(&mut s, "\n");
         assert_eq!(
             cmds,
             [Cmd::Setup(SetupCmd::Run {
                 email: "ann@example.org".into(),
                 display_name: Some("Ann".into()),
-                password_command: "xpass show ann".into(),
+                sign_in: SignIn::Command("pass show ann".into()),
             })]
         );
         assert_eq!(the_form(&s).phase, Phase::Running);
@@ -160,7 +204,7 @@ mod tests {
         // An error: the fields again, with it, to edit and retry.
         let f = the_form(&s);
         assert_eq!((f.phase, f.lines.len()), (Phase::Editing, 1));
-        assert_eq!(f.fields[PASSWORD_COMMAND], "xpass show ann");
+        assert_eq!(f.fields[PASSWORD_COMMAND], "pass show ann");
         // Written: the INBOX opens after a moment, or at a key.
         let cmds = typed(&mut s, "\n");
         assert!(matches!(cmds[..], [Cmd::Setup(SetupCmd::Run { .. })]));
@@ -176,6 +220,40 @@ mod tests {
         assert!(!s.quit);
         update(&mut s, Msg::Setup(SetupMsg::Open));
         assert!(s.quit);
+    }
+
+    #[test]
+    fn a_password_or_a_client_id_signs_in_instead() {
+        let mut s = setup_state();
+        let cmds = typed(&mut s, "ann@example.org\n\nsecret\n");
+        let [Cmd::Setup(SetupCmd::Run { sign_in, .. })] = &cmds[..] else {
+            panic!("{cmds:?}")
+        };
+        assert_eq!(
+            *sign_in,
+            SignIn::Password(crate::config::Secret::new("secret"))
+        );
+        let mut s = setup_state();
+        let cmds = typed(&mut s, "ann@outlook.com\n\n\t\tmy-client-id\n");
+        let [Cmd::Setup(SetupCmd::Run { sign_in, .. })] = &cmds[..] else {
+            panic!("{cmds:?}")
+        };
+        assert_eq!(
+            *sign_in,
+            SignIn::OAuth2 {
+                client_id: "my-client-id".into()
+            }
+        );
+        // None of the three: asked for.
+        let mut s = setup_state();
+        assert!(typed(&mut s, "ann@example.org\n\n\n").is_empty());
+        assert!(
+            the_form(&s)
+                .error
+                .as_ref()
+                .unwrap()
+                .contains("password is needed")
+        );
     }
 
     #[test]
