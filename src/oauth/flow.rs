@@ -71,9 +71,17 @@ pub async fn authorize(
     ));
     if open_browser && can_open_browser() && webbrowser::open(url.as_str()).is_ok() {
         say("(a browser was opened for you)".into());
+    } else if !can_open_browser() {
+        // The provider sends the browser back to this machine: a browser elsewhere cannot
+        // finish it (short of forwarding the port over ssh).
+        say(format!(
+            "(no display here: the browser must run on this machine, e.g. through `ssh -L \
+             {port}:127.0.0.1:{port}`; or sign in with a code on any device: `tern setup \
+             --device`, where the provider has it)"
+        ));
     }
     say(format!(
-        "waiting for the browser to come back to 127.0.0.1:{port} (up to {} minutes)...",
+        "waiting for the browser to come back to {name}:{port} (up to {} minutes)...",
         CONSENT_TIMEOUT.as_secs() / 60
     ));
     let expected = state.secret().clone();
