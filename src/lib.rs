@@ -15,6 +15,9 @@
 //! config/          TOML -> validated Config; password commands, certificate fingerprints
 //! keyring.rs       the system keyring (Secret Service): get/set/delete a secret by account
 //!                  and item, blocking, bounded
+//! oauth.rs         OAuth2 access tokens for IMAP and SMTP: the stored one while good, else
+//!                  refreshed (oauth/tokens.rs: keyring or a private file), or token_command;
+//!                  oauth/flow.rs: the consents (PKCE with a loopback redirect, device code)
 //! store/           the local cache, one SQLite database: the only code naming rusqlite.
 //!                  Store (synchronous) and StoreHandle (its own thread, for async callers);
 //!                  the queue of the user's actions, the outbox, the full-text index
@@ -30,7 +33,8 @@
 //!                  once, picked in order; setup/discover.rs: autoconfig, the provider list;
 //!                  setup/dns.rs: SRV and MX through hickory; setup/probe.rs: the usual host
 //!                  names), check them live, append the account to the config; setup/trust.rs:
-//!                  a loopback server's certificate shown and trusted by its fingerprint
+//!                  a loopback server's certificate shown and trusted by its fingerprint;
+//!                  setup/oauth2.rs: the [account.oauth2] table, the consent, --reauth
 //! notify.rs        new mail announced: which arrivals are news, desktop/terminal/bell, hook
 //! sync/            IMAP, the only code that speaks it:
 //!   engine.rs        the IMAP Protocol: a session syncs, serves commands, IDLEs, re-checks
