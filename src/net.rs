@@ -130,6 +130,21 @@ pub fn pinned_tls_config(
     Ok(Arc::new(config))
 }
 
+/// An error and what caused it, in one line (reqwest's own text hides the cause: "error
+/// sending request").
+pub fn with_causes(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        let more = c.to_string();
+        if !text.contains(&more) {
+            text = format!("{text}: {more}");
+        }
+        cause = c.source();
+    }
+    text
+}
+
 /// Run `fut`, failing with a timeout error naming `what` after `limit`.
 pub async fn timed<T, E>(
     limit: Duration,

@@ -158,9 +158,10 @@ pub(crate) fn token_error<RE: std::error::Error + 'static>(
                 }
             }
         }
-        RequestTokenError::Request(e) => {
-            Failure::Temporary(format!("could not reach {host}: {}", with_causes(&e)))
-        }
+        RequestTokenError::Request(e) => Failure::Temporary(format!(
+            "could not reach {host}: {}",
+            crate::net::with_causes(&e)
+        )),
         RequestTokenError::Parse(e, _) => {
             Failure::Temporary(format!("{host} gave an answer tern cannot read: {e}"))
         }
@@ -176,20 +177,6 @@ fn host_of(url: &str) -> String {
         .next()
         .unwrap_or(rest)
         .to_string()
-}
-
-/// An error and its causes in one line.
-fn with_causes(e: &dyn std::error::Error) -> String {
-    let mut text = e.to_string();
-    let mut cause = e.source();
-    while let Some(c) = cause {
-        let more = c.to_string();
-        if !text.contains(&more) {
-            text = format!("{text}: {more}");
-        }
-        cause = c.source();
-    }
-    text
 }
 
 /// The HTTP client for the provider: verified TLS (system roots), bounded, never following
@@ -227,11 +214,12 @@ pub struct HttpError(String);
 
 /// One request of the oauth2 crate, sent with reqwest.
 async fn send(http: &reqwest::Client, request: HttpRequest) -> Result<HttpResponse, HttpError> {
-    let request = reqwest::Request::try_from(request).map_err(|e| HttpError(with_causes(&e)))?;
+    let request =
+        reqwest::Request::try_from(request).map_err(|e| HttpError(crate::net::with_causes(&e)))?;
     let response = http
         .execute(request)
         .await
-        .map_err(|e| HttpError(with_causes(&e)))?;
+        .map_err(|e| HttpError(crate::net::with_causes(&e)))?;
     let mut builder = oauth2::http::Response::builder().status(response.status());
     for (name, value) in response.headers() {
         builder = builder.header(name, value);
@@ -241,7 +229,7 @@ async fn send(http: &reqwest::Client, request: HttpRequest) -> Result<HttpRespon
     let body = response
         .bytes()
         .await
-        .map_err(|e| HttpError(with_causes(&e)))?;
+        .map_err(|e| HttpError(crate::net::with_causes(&e)))?;
     if body.len() > MAX {
         return Err(HttpError("the answer is too large".into()));
     }

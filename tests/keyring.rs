@@ -8,40 +8,17 @@
 mod harness;
 mod tmux;
 
-use std::io::Write;
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Output};
 
 use harness::keyring::{SecretService, session_bus};
 use harness::{ALICE, MailServers, autoconfig};
 use std::time::Duration;
 
-/// `tern --config CONFIG ARGS` run by `cmd` (with the keyring's environment), `stdin` on its
-/// standard input.
-fn run(mut cmd: Command, config: &Path, args: &[&str], stdin: &str) -> Output {
-    let mut child = cmd
-        .arg("--config")
-        .arg(config)
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(stdin.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    eprintln!(
-        "tern {args:?}: {:?}\nstdout: {}\nstderr: {}",
-        out.status,
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    // Whatever it did, it never shows the password.
+/// `tern ARGS` on the keyring's bus, with `stdin` on its standard input; whatever it did, it
+/// never shows the password.
+fn run(cmd: Command, config: &Path, args: &[&str], stdin: &str) -> Output {
+    let out = harness::tern::run_with_input(cmd, config, args, stdin);
     for text in [&out.stdout, &out.stderr] {
         assert!(
             !String::from_utf8_lossy(text).contains(ALICE.password),

@@ -13,6 +13,7 @@ use std::process::{Command, Output, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
 
+use harness::autoconfig::serve;
 use harness::keyring::SecretService;
 use harness::oauth::{AuthServer, CLIENT_ID};
 use harness::{ALICE, HOST, MailServers};
@@ -22,18 +23,6 @@ use tern::store::StoreHandle;
 use tern::worker::{Event, EventReceiver, Timing};
 
 const WAIT: Duration = Duration::from_secs(60);
-
-/// An HTTP server on loopback answering every request with `body`; its URL.
-fn serve(body: String) -> String {
-    let server = tiny_http::Server::http("127.0.0.1:0").unwrap();
-    let port = server.server_addr().to_ip().unwrap().port();
-    std::thread::spawn(move || {
-        for request in server.incoming_requests() {
-            let _ = request.respond(tiny_http::Response::from_string(body.clone()));
-        }
-    });
-    format!("http://127.0.0.1:{port}/mail/config-v1.1.xml")
-}
 
 /// The provider's autoconfig file: IMAP and SMTP taking OAuth2 only, and where its endpoints
 /// are (Thunderbird's `<oAuth2>` element).
@@ -450,6 +439,23 @@ async fn state(
     }
 }
 
+/// The account's engine, started.
+async fn start_engine(
+    cfg: &Config,
+    store: &StoreHandle,
+) -> (tern::worker::EngineHandle, EventReceiver) {
+    let (tx, events) = tern::worker::events();
+    let (engine, _task) = tern::runtime::start_worker(
+        cfg.accounts[0].clone(),
+        store.clone(),
+        tx,
+        Timing::default(),
+    )
+    .await
+    .unwrap();
+    (engine, events)
+}
+
 async fn subjects(store: &StoreHandle) -> Vec<String> {
     store
         .call(|s| {
@@ -470,15 +476,7 @@ async fn idle_runs_on_a_token_and_a_revoked_consent_stops_the_engine_once() {
     let s = set_up(&servers, &auth);
     let cfg = Config::load(&s.config).unwrap();
     let store = StoreHandle::open_in_dir(&cfg.data_dir).unwrap();
-    let (tx, mut events) = tern::worker::events();
-    let (engine, _task) = tern::runtime::start_worker(
-        cfg.accounts[0].clone(),
-        store.clone(),
-        tx,
-        Timing::default(),
-    )
-    .await
-    .unwrap();
+    let (engine, mut events) = start_engine(&cfg, &store).await;
     state(&mut events, "online", |s| *s == ConnState::Online).await;
 
     // New mail comes through IDLE on the session the token opened.
@@ -500,15 +498,7 @@ async fn idle_runs_on_a_token_and_a_revoked_consent_stops_the_engine_once() {
 
     // The user revokes tern's access: a new engine says so once and waits for them.
     auth.revoke(ALICE.email);
-    let (tx, mut events) = tern::worker::events();
-    let (engine, _task) = tern::runtime::start_worker(
-        cfg.accounts[0].clone(),
-        store.clone(),
-        tx,
-        Timing::default(),
-    )
-    .await
-    .unwrap();
+    let (engine, mut events) = start_engine(&cfg, &store).await;
     let failed = state(&mut events, "the failure", |s| {
         matches!(s, ConnState::Failed(_))
     })

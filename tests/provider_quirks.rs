@@ -4,26 +4,8 @@
 
 mod harness;
 
-use std::path::Path;
-use std::process::{Command, Output};
-
+use harness::tern::tern;
 use harness::{ALICE, MailServers};
-
-fn tern(config: &Path, args: &[&str]) -> Output {
-    let out = Command::new(env!("CARGO_BIN_EXE_tern"))
-        .arg("--config")
-        .arg(config)
-        .args(args)
-        .output()
-        .unwrap();
-    eprintln!(
-        "tern {args:?}: {:?}\nstdout: {}\nstderr: {}",
-        out.status,
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out
-}
 
 #[test]
 fn all_mail_is_synced_but_not_searched_twice() {

@@ -4,62 +4,19 @@
 
 mod harness;
 
-use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Command;
 
+use harness::autoconfig::serve;
 use harness::dns::dnsmasq;
+use harness::tern::tern;
 use harness::{ALICE, HOST, MailServers};
 
-/// An HTTP server on loopback answering every request with `body` (until the test ends); its
-/// URL.
-fn serve(body: String) -> String {
-    let server = tiny_http::Server::http("127.0.0.1:0").unwrap();
-    let port = server.server_addr().to_ip().unwrap().port();
-    std::thread::spawn(move || {
-        for request in server.incoming_requests() {
-            let _ = request.respond(tiny_http::Response::from_string(body.clone()));
-        }
-    });
-    format!("http://127.0.0.1:{port}/mail/config-v1.1.xml")
-}
-
+/// The autoconfig file naming the harness's IMAP (TLS) and submission (STARTTLS) servers.
 fn autoconfig(servers: &MailServers) -> String {
-    format!(
-        r#"<?xml version="1.0"?>
-<clientConfig version="1.1">
-  <emailProvider id="example.test">
-    <domain>example.test</domain>
-    <incomingServer type="imap">
-      <hostname>{HOST}</hostname><port>{imaps}</port><socketType>SSL</socketType>
-      <username>%EMAILADDRESS%</username>
-      <authentication>password-cleartext</authentication>
-    </incomingServer>
-    <outgoingServer type="smtp">
-      <hostname>{HOST}</hostname><port>{submission}</port><socketType>STARTTLS</socketType>
-      <username>%EMAILADDRESS%</username>
-      <authentication>password-cleartext</authentication>
-    </outgoingServer>
-  </emailProvider>
-</clientConfig>"#,
-        imaps = servers.imaps_port(),
-        submission = servers.submission_port(),
+    harness::autoconfig::autoconfig(
+        (servers.imaps_port(), "SSL"),
+        (servers.submission_port(), "STARTTLS"),
     )
-}
-
-fn tern(config: &Path, args: &[&str]) -> Output {
-    let out = Command::new(env!("CARGO_BIN_EXE_tern"))
-        .arg("--config")
-        .arg(config)
-        .args(args)
-        .output()
-        .unwrap();
-    eprintln!(
-        "tern {args:?}: {:?}\nstdout: {}\nstderr: {}",
-        out.status,
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out
 }
 
 fn setup_args<'a>(url: &'a str, ca: &'a str, password_command: &'a str) -> Vec<&'a str> {

@@ -161,30 +161,22 @@ pub async fn fetch(
         builder = builder.dns_resolver(dns);
     }
     let client = builder.build().map_err(|e| e.to_string())?;
-    let response = client.get(url).send().await.map_err(|e| with_causes(&e))?;
+    let response = client
+        .get(url)
+        .send()
+        .await
+        .map_err(|e| crate::net::with_causes(&e))?;
     if !response.status().is_success() {
         return Err(format!("HTTP {}", response.status()));
     }
-    let body = response.bytes().await.map_err(|e| with_causes(&e))?;
+    let body = response
+        .bytes()
+        .await
+        .map_err(|e| crate::net::with_causes(&e))?;
     if body.len() > MAX_AUTOCONFIG {
         return Err("larger than an autoconfig file can be".into());
     }
     String::from_utf8(body.to_vec()).map_err(|_| "not UTF-8".into())
-}
-
-/// An error and what caused it, in one line (reqwest's own text hides the cause: "error
-/// sending request").
-fn with_causes(e: &dyn std::error::Error) -> String {
-    let mut text = e.to_string();
-    let mut cause = e.source();
-    while let Some(c) = cause {
-        let more = c.to_string();
-        if !text.contains(&more) {
-            text = format!("{text}: {more}");
-        }
-        cause = c.source();
-    }
-    text
 }
 
 /// Read an autoconfig file (`clientConfig`) for this address: its first IMAP server with TLS

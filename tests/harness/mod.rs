@@ -30,6 +30,7 @@ pub mod oauth;
 mod populate;
 mod process;
 mod servers;
+pub mod tern;
 mod tls;
 
 use std::fs;
