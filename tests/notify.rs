@@ -143,42 +143,11 @@ fn watch_runs_the_new_mail_command_for_unread_mail_that_arrives() {
     );
 }
 
-/// A private session bus (no service files: nothing is started on it) in `dir`; its address.
-fn session_bus(dir: &std::path::Path) -> (std::process::Child, String) {
-    let socket = dir.join("bus");
-    let address = format!("unix:path={}", socket.display());
-    let config = dir.join("bus.conf");
-    std::fs::write(
-        &config,
-        format!(
-            "<!DOCTYPE busconfig PUBLIC \"-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN\" \
-             \"http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd\">\n\
-             <busconfig><type>session</type><listen>{address}</listen>\
-             <policy context=\"default\"><allow send_destination=\"*\" eavesdrop=\"true\"/>\
-             <allow eavesdrop=\"true\"/><allow own=\"*\"/></policy></busconfig>\n"
-        ),
-    )
-    .unwrap();
-    let mut daemon = Command::new("dbus-daemon")
-        .args(["--nofork", "--print-address"])
-        .arg(format!("--config-file={}", config.display()))
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .expect("dbus-daemon (tests/run installs it)");
-    // It prints its address once it listens.
-    let mut line = String::new();
-    std::io::BufReader::new(daemon.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    assert!(line.starts_with("unix:"), "{line:?}");
-    (daemon, address)
-}
-
 #[test]
 fn with_a_session_bus_new_mail_is_a_desktop_notification() {
     let servers = MailServers::start();
     let dir = tempfile::tempdir().unwrap();
-    let (mut daemon, address) = session_bus(dir.path());
+    let (mut daemon, address) = harness::keyring::session_bus(dir.path());
     let mut monitor = Command::new("dbus-monitor")
         .args([
             "--address",

@@ -32,13 +32,24 @@ pub fn session_bus(dir: &Path) -> (Child, String) {
         ),
     )
     .unwrap();
-    let bus = Command::new("dbus-daemon")
+    let mut bus = Command::new("dbus-daemon")
+        .args(["--nofork", "--print-address"])
         .arg(format!("--config-file={}", config.display()))
-        .arg("--nofork")
+        .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
         .expect("dbus-daemon is needed (tests/run installs dbus-daemon)");
-    wait_for("the session bus socket", || socket.exists());
+    // It prints its address once it listens (a line, or nothing if it died).
+    let mut line = String::new();
+    std::io::BufRead::read_line(
+        &mut std::io::BufReader::new(bus.stdout.take().expect("piped")),
+        &mut line,
+    )
+    .expect("read the bus address");
+    assert!(
+        line.starts_with("unix:"),
+        "dbus-daemon did not start: {line:?}"
+    );
     (bus, address)
 }
 
