@@ -73,14 +73,17 @@ pub fn request(args: &Command) -> Result<Request, String> {
                 .into(),
         );
     }
-    let mut hidden = |prompt: &str| {
-        rpassword::prompt_password(prompt).map_err(|e| format!("reading the password: {e}"))
+    // The keyring is looked for only when a password is to be asked (an OAuth2 account
+    // needs none); without one, nothing is typed and a password command is asked instead.
+    let mut hidden = |prompt: &str| match crate::keyring::available() {
+        Ok(()) => rpassword::prompt_password(prompt)
+            .map_err(|e| format!("reading the password: {e}")),
+        Err(e) => {
+            eprintln!("{e}: the password cannot be kept there; give a command that prints it");
+            Ok(String::new())
+        }
     };
-    let keyring = crate::keyring::available();
-    if let Err(e) = &keyring {
-        eprintln!("{e}: the password cannot be kept there; give a command that prints it");
-    }
-    let hidden: Option<&mut ReadHidden> = keyring.is_ok().then_some(&mut hidden);
+    let hidden: Option<&mut ReadHidden> = Some(&mut hidden);
     ask(
         &mut req,
         &mut std::io::stdin().lock(),
