@@ -170,6 +170,7 @@ fn run_case(case: &str, dir: &str, n: i64) {
                 size: 0,
                 preview: String::new(),
                 thread: None,
+                labels: Vec::new(),
             },
             view: Some(view),
             loading: None,

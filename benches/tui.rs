@@ -66,6 +66,7 @@ fn meta(i: u32) -> MessageMeta {
         preview: String::new(),
         body_text: String::new(),
         size: 4000 + i % 5000,
+        labels: Vec::new(),
     }
 }
 

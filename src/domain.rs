@@ -297,6 +297,8 @@ pub struct Envelope {
     pub size: u32,
     pub preview: String,
     pub thread: Option<i64>,
+    /// Gmail's labels (read-only tags; empty on other servers): sanitized, one line each.
+    pub labels: Vec<String>,
 }
 
 /// What an account's engine is doing, as the UI shows it.

@@ -39,12 +39,13 @@
 //! sync/            IMAP, the only code that speaks it:
 //!   engine.rs        the IMAP Protocol: a session syncs, serves commands, IDLEs, re-checks
 //!   pass.rs          sync passes: the cache brought to the server's state, mailbox by mailbox
+//!                    (pass/rows.rs: header rows, flag and label changes written to the cache)
 //!   bodies.rs        bodies: the one opened, and the background prefetch
 //!   search.rs        server search (UID SEARCH) for folders without cached bodies
 //!   replay.rs        the queued actions replayed on the server, safely (replay/: per kind)
 //!   plan.rs          pure decisions: cached state + server answers -> what to do
 //!   imap.rs          a thin adapter over async-imap (imap/: connect, mailboxes, fetch,
-//!                    changes, idle, untagged responses)
+//!                    changes, idle, untagged responses, gmail: X-GM-LABELS cleaned)
 //!   login.rs         TLS or STARTTLS, capabilities, AUTHENTICATE PLAIN or LOGIN
 //!   wire.rs          the byte stream under async-imap: frames responses, repairs or skips
 //!                    what imap-proto cannot read (wire/rewrite.rs)

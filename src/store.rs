@@ -27,7 +27,7 @@ pub use private::{ensure_private_dir, make_private};
 pub use sync::{MailboxInfo, SyncState};
 
 use bodies::{index_tx, insert_body_tx, read_body, store_body_tx};
-use envelopes::{ENVELOPE_COLUMNS, envelope_from_row};
+use envelopes::{ENVELOPE_COLUMNS, envelope_from_row, join_labels};
 use messages::insert_one;
 
 use std::path::{Path, PathBuf};

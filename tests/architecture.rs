@@ -178,6 +178,7 @@ fn src_files() -> Vec<(String, String)> {
 const TEST_ONLY: &[&str] = &[
     "src/app/update/tests.rs",
     "src/store/tests.rs",
+    "src/sync/imap/gmail_tests.rs",
     "src/sync/wire_tests.rs",
 ];
 

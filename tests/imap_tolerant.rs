@@ -223,7 +223,7 @@ async fn a_session_survives_bare_lf_and_responses_imap_proto_cannot_read() {
     assert!(imap.take_pending().unplaced);
 
     // The same through tern's own response loop (FETCH FLAGS).
-    let flags = imap.fetch_flags(None).await.unwrap();
+    let flags = imap.fetch_flags(None).await.unwrap().flags;
     assert_eq!(flags.len(), 2);
     assert!(flags[0].1.seen && !flags[1].1.seen);
     assert!(imap.take_pending().unplaced);

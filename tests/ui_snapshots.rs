@@ -1117,3 +1117,32 @@ fn new_mail_shows_at_the_top_of_a_list_left_at_its_top() {
     );
     insta::assert_snapshot!("new_mail_at_the_top_80x24", t.screen().backend());
 }
+
+/// Gmail's labels (X-GM-LABELS, kept by the cache) show in the reader as read-only tags,
+/// under the subject; a message without labels has no such line. A change the engine reports
+/// shows in the open message at once.
+#[test]
+fn gmail_labels_show_as_tags_in_the_reader_80x24() {
+    let mut h = Harness::new(80, 24);
+    let first = h.state.list.rows[0].clone();
+    assert!(!screen_text(&h).contains("Labels:"));
+    let labels = vec!["Inbox".to_string(), "Important".into(), "Family/Été".into()];
+    assert_eq!(
+        h.store
+            .update_labels(first.mailbox, &[(first.uid.0, labels)])
+            .unwrap(),
+        1
+    );
+    let account = h.store.account_id("personal").unwrap().unwrap();
+    h.send(Msg::Engine(EngineEvent::Changed {
+        account,
+        mailbox: Some(first.mailbox),
+    }));
+    assert_eq!(h.state.reader.as_ref().unwrap().msg, first.id);
+    let text = screen_text(&h);
+    assert!(
+        text.contains("Labels:  [Inbox] [Important] [Family/Été]"),
+        "{text}"
+    );
+    insta::assert_snapshot!("gmail_labels_80x24", h.screen().backend());
+}

@@ -58,6 +58,9 @@ pub struct MessageMeta {
     /// Plain text of the body for the full-text index (HTML rendered to text).
     pub body_text: String,
     pub size: u32,
+    /// Gmail's labels, read-only tags from the server (never from the message itself):
+    /// sanitized, one line each, no line ends.
+    pub labels: Vec<String>,
 }
 
 /// An attachment as the reader lists it.
@@ -399,6 +402,7 @@ fn parse_inner(raw: &[u8], reader: Option<usize>, sk: Option<&Skeleton>) -> Mess
             body.clone()
         },
         size,
+        labels: Vec::new(),
     };
     MessageView {
         date_header: msg.header_raw("Date").map(|s| s.trim().to_string()),

@@ -134,7 +134,7 @@ fn in_mailbox(mailbox: MailboxId) -> &'static str {
 /// The columns [`envelope_from_row`] reads, in its order.
 pub(super) const ENVELOPE_COLUMNS: &str =
     "id, mailbox_id, uid, date, from_json, to_json, subject, seen,
-    answered, flagged, deleted, draft, keywords, has_attachments, size, preview, thread_id";
+    answered, flagged, deleted, draft, keywords, has_attachments, size, preview, thread_id, labels";
 
 pub(super) fn envelope_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Envelope> {
     let from_json: String = r.get(4)?;
@@ -161,5 +161,26 @@ pub(super) fn envelope_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Envel
         size: r.get(14)?,
         preview: r.get(15)?,
         thread: r.get(16)?,
+        labels: split_labels(&r.get::<_, String>(17)?),
     })
+}
+
+/// Labels as the `labels` column keeps them: one per line (a label has no line end: the
+/// engine sanitized it to one line; any that does is left out).
+pub(super) fn join_labels(labels: &[String]) -> String {
+    labels
+        .iter()
+        .filter(|l| !l.is_empty() && !l.contains(['\n', '\r']))
+        .map(String::as_str)
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// The labels of a `labels` column.
+fn split_labels(column: &str) -> Vec<String> {
+    column
+        .split('\n')
+        .filter(|l| !l.is_empty())
+        .map(str::to_string)
+        .collect()
 }

@@ -60,12 +60,13 @@ pub(super) fn insert_one(
         "INSERT INTO messages (mailbox_id, uid, message_id, in_reply_to, refs, date, internal_date,
             from_name, from_addr, from_json, to_json, cc_json, subject, list_id,
             seen, answered, flagged, deleted, draft, keywords, size, has_attachments, preview,
-            id, thread_id, indexed)
+            id, thread_id, indexed, labels)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19,
-                 ?20, ?21, ?22, ?23, ?24, ?25, ?26)
+                 ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27)
          ON CONFLICT (mailbox_id, uid) DO UPDATE SET
             seen = excluded.seen, answered = excluded.answered, flagged = excluded.flagged,
-            deleted = excluded.deleted, draft = excluded.draft, keywords = excluded.keywords
+            deleted = excluded.deleted, draft = excluded.draft, keywords = excluded.keywords,
+            labels = excluded.labels
          RETURNING id",
     )?;
     let id: i64 = insert.query_row(
@@ -97,6 +98,7 @@ pub(super) fn insert_one(
             thread,
             // A new row with its body is indexed below, in this transaction.
             m.raw.is_some(),
+            join_labels(&meta.labels),
         ],
         |r| r.get(0),
     )?;

@@ -252,6 +252,11 @@ ALTER TABLE outbox ADD COLUMN original_flag TEXT;
     r#"
 ALTER TABLE mailboxes ADD COLUMN aggregate INTEGER NOT NULL DEFAULT 0;
 "#,
+    // 15: Gmail's labels (X-GM-LABELS), read-only tags: joined by line ends, which a label
+    // never holds (sanitized to one line by the engine); '' for none and on other servers.
+    r#"
+ALTER TABLE messages ADD COLUMN labels TEXT NOT NULL DEFAULT '';
+"#,
 ];
 
 /// The migration after which the full-text index is rebuilt from the cached bodies.

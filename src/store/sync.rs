@@ -3,7 +3,7 @@
 
 use rusqlite::{OptionalExtension, params};
 
-use super::{Result, Store};
+use super::{Result, Store, join_labels};
 use crate::domain::message::MessageMeta;
 use crate::domain::{AccountId, Flags, MailboxId, MsgId, Role};
 
@@ -338,6 +338,30 @@ impl Store {
         tx.commit()?;
         Ok(n)
     }
+
+    /// Set Gmail's labels of messages by UID (those cached); returns how many rows changed.
+    pub fn update_labels(
+        &mut self,
+        mailbox: MailboxId,
+        changes: &[(u32, Vec<String>)],
+    ) -> Result<usize> {
+        if changes.is_empty() {
+            return Ok(0);
+        }
+        let tx = self.conn.transaction()?;
+        let mut n = 0;
+        {
+            let mut up = tx.prepare_cached(
+                "UPDATE messages SET labels = ?3
+                 WHERE mailbox_id = ?1 AND uid = ?2 AND labels IS NOT ?3",
+            )?;
+            for (uid, labels) in changes {
+                n += up.execute(params![mailbox.0, uid, join_labels(labels)])?;
+            }
+        }
+        tx.commit()?;
+        Ok(n)
+    }
 }
 
 #[cfg(test)]
@@ -425,5 +449,56 @@ mod tests {
         assert_eq!(s.reset_mailbox(mb).unwrap(), 1);
         assert!(s.uids(mb).unwrap().is_empty());
         assert_eq!(s.sync_state(mb).unwrap(), SyncState::default());
+    }
+
+    #[test]
+    fn gmail_labels_are_stored_listed_and_updated_by_uid() {
+        let mut s = Store::open_in_memory().unwrap();
+        let a = s.upsert_account("w", "w@x", AccountKind::Imap).unwrap();
+        let mb = s
+            .sync_mailbox_list(a, &[info("INBOX", Some(Role::Inbox))])
+            .unwrap()[0];
+        let labels = |l: &[&str]| l.iter().map(|x| x.to_string()).collect::<Vec<_>>();
+        let new = |uid: u32, l: &[&str]| NewMessage {
+            uid: Uid(uid),
+            meta: MessageMeta {
+                labels: labels(l),
+                ..Default::default()
+            },
+            flags: Flags::default(),
+            internal_date: Some(i64::from(uid)),
+            raw: None,
+        };
+        // A label with a line end (never one the engine hands over) would split: left out.
+        s.insert_messages(mb, &[new(1, &["Inbox", "Work/Été", "a\nb"]), new(2, &[])])
+            .unwrap();
+        let listed = |s: &Store| {
+            let mut rows = s.envelopes(mb, 0, 10).unwrap();
+            rows.sort_by_key(|e| e.uid.0);
+            rows.into_iter().map(|e| e.labels).collect::<Vec<_>>()
+        };
+        assert_eq!(listed(&s), [labels(&["Inbox", "Work/Été"]), vec![]]);
+        assert_eq!(
+            s.update_labels(
+                mb,
+                &[
+                    (1, labels(&["Inbox", "Work/Été"])),
+                    (2, labels(&["Starred"])),
+                    (9, labels(&["x"]))
+                ]
+            )
+            .unwrap(),
+            1,
+            "unchanged and uncached rows are not counted"
+        );
+        assert_eq!(
+            listed(&s),
+            [labels(&["Inbox", "Work/Été"]), labels(&["Starred"])]
+        );
+        // Fetched again (a UID gap filled): the header fetch's labels replace the old ones.
+        s.insert_messages(mb, &[new(2, &[])]).unwrap();
+        assert_eq!(listed(&s), [labels(&["Inbox", "Work/Été"]), vec![]]);
+        assert_eq!(s.update_labels(mb, &[(1, vec![])]).unwrap(), 1);
+        assert_eq!(listed(&s), [Vec::<String>::new(), vec![]]);
     }
 }

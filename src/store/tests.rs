@@ -799,6 +799,7 @@ fn the_index_is_rebuilt_when_its_schema_changes() {
                  ALTER TABLE outbox DROP COLUMN original;
                  ALTER TABLE outbox DROP COLUMN original_flag;
                  ALTER TABLE mailboxes DROP COLUMN aggregate;
+                 ALTER TABLE messages DROP COLUMN labels;
                  PRAGMA user_version = 7;",
             )
             .unwrap();

@@ -4,7 +4,8 @@
 //!
 //! Here: the session's plumbing (commands, answers, draining). By concern: `connect`,
 //! `mailboxes` (LIST, SELECT, STATUS), `fetch` (FETCH and SEARCH), `changes` (STORE, MOVE,
-//! COPY, EXPUNGE, APPEND), `idle`, `untagged` (what the server says unasked).
+//! COPY, EXPUNGE, APPEND), `idle`, `untagged` (what the server says unasked), `gmail`
+//! (Gmail's labels, read-only tags).
 
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -29,6 +30,7 @@ use crate::net::timed;
 mod changes;
 mod connect;
 mod fetch;
+pub mod gmail;
 mod idle;
 mod mailboxes;
 mod untagged;
@@ -80,6 +82,16 @@ pub struct HeaderRow {
     pub size: u32,
     pub has_attachments: bool,
     pub header: Vec<u8>,
+    /// Gmail's labels (X-GM-LABELS), cleaned (see [`gmail::clean`]); empty elsewhere.
+    pub labels: Vec<String>,
+}
+
+/// What a FETCH of flags answered, by UID: the flags, and Gmail's labels when the server
+/// has them (X-GM-EXT-1: only the messages whose answer carried them).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FlagFetch {
+    pub flags: Vec<(u32, Flags)>,
+    pub labels: Vec<(u32, Vec<String>)>,
 }
 
 /// UIDs per FETCH FLAGS or STORE when checking or expunging a set.
@@ -152,6 +164,11 @@ impl Imap {
     /// QRESYNC is on (the server offers it and it was enabled).
     pub fn qresync(&self) -> bool {
         self.caps.has("QRESYNC")
+    }
+
+    /// The server has Gmail's extensions (X-GM-EXT-1): labels can be fetched.
+    pub fn gmail(&self) -> bool {
+        self.caps.has(gmail::CAPABILITY)
     }
 
     /// CONDSTORE (or QRESYNC, which implies it) is on.

@@ -9,7 +9,7 @@
 use std::collections::HashSet;
 use std::sync::Arc;
 
-use super::imap::{HeaderRow, Imap, Known, Listed, Untagged};
+use super::imap::{FlagFetch, HeaderRow, Imap, Known, Listed, Untagged};
 use super::plan::{self, Cached, FlagSync};
 use super::{ErrorKind, SyncError, mutf7};
 use crate::config::AccountConfig;
@@ -17,6 +17,10 @@ use crate::domain::message;
 use crate::domain::{AccountId, MailboxId, MsgId, Role, Uid};
 use crate::net;
 use crate::store::{AccountKind, MailboxInfo, NewMessage, StoreHandle, SyncState};
+
+mod rows;
+
+use rows::{apply_by_uid, store_new_rows, store_rows};
 
 /// UIDs fetched per command when filling gaps by UID.
 const UID_BATCH: usize = 1000;
@@ -284,73 +288,6 @@ async fn departing(store: &StoreHandle, mb: MailboxId) -> Result<HashSet<u32>, S
         .collect())
 }
 
-/// Turn header rows into cache rows and store them in one transaction.
-async fn store_rows(
-    store: &StoreHandle,
-    mailbox: MailboxId,
-    rows: Vec<HeaderRow>,
-) -> Result<usize, SyncError> {
-    Ok(store_new_rows(store, mailbox, rows).await?.len())
-}
-
-/// [`store_rows`], returning the ids of the rows stored.
-async fn store_new_rows(
-    store: &StoreHandle,
-    mailbox: MailboxId,
-    rows: Vec<HeaderRow>,
-) -> Result<Vec<MsgId>, SyncError> {
-    if rows.is_empty() {
-        return Ok(Vec::new());
-    }
-    // Parsing runs off the task that reads the socket, so the next batch streams in meanwhile.
-    let metas: Vec<(HeaderRow, message::MessageMeta)> = tokio::task::spawn_blocking(move || {
-        rows.into_iter()
-            .map(|r| {
-                let mut meta = message::parse(&r.header).meta;
-                meta.size = r.size;
-                meta.has_attachments = r.has_attachments;
-                (r, meta)
-            })
-            .collect()
-    })
-    .await
-    .map_err(|e| SyncError::new(ErrorKind::Cache, e.to_string()))?;
-    let ids = store
-        .call(move |s| {
-            let batch: Vec<NewMessage<'_>> = metas
-                .into_iter()
-                .map(|(r, meta)| NewMessage {
-                    uid: Uid(r.uid),
-                    meta,
-                    flags: r.flags,
-                    internal_date: r.internal_date,
-                    raw: None,
-                })
-                .collect();
-            s.insert_messages(mailbox, &batch)
-        })
-        .await?;
-    Ok(ids)
-}
-
-async fn apply_by_uid(
-    store: &StoreHandle,
-    mb: MailboxId,
-    vanished: Vec<(u32, u32)>,
-    flags: Vec<(u32, crate::domain::Flags)>,
-) -> Result<Summary, SyncError> {
-    let mut sum = Summary::default();
-    if !vanished.is_empty() {
-        sum.removed += store
-            .call(move |s| s.delete_uid_ranges(mb, &vanished))
-            .await?;
-    }
-    if !flags.is_empty() {
-        sum.changed += store.call(move |s| s.update_flags(mb, &flags)).await?;
-    }
-    Ok(sum)
-}
-
 /// Apply changes the server reported for the selected mailbox `mb` (during IDLE, or alongside
 /// other commands) without selecting it again: vanished UIDs, new flags, new mail. Returns None
 /// when they cannot be placed by UID (EXPUNGE by sequence number, a FETCH without its UID, a
@@ -369,10 +306,11 @@ pub async fn apply_untagged(
         exists,
         vanished,
         flags,
+        labels,
         fetch_modseq,
         ..
     } = u;
-    sum += apply_by_uid(store, mb, vanished, flags).await?;
+    sum += apply_by_uid(store, mb, vanished, FlagFetch { flags, labels }).await?;
     let mut newest = None;
     if exists.is_some() {
         let max = store
@@ -471,10 +409,11 @@ pub async fn sync_mailbox(
         let Untagged {
             vanished,
             flags,
+            labels,
             unplaced,
             ..
         } = untagged;
-        sum += apply_by_uid(store, mb, vanished, flags).await?;
+        sum += apply_by_uid(store, mb, vanished, FlagFetch { flags, labels }).await?;
         // A response lost from the answer (one tern could not read): flags are checked the
         // slow way too (a lost VANISHED shows in the count, reconciled below).
         if !unplaced {
@@ -553,14 +492,14 @@ pub async fn sync_mailbox(
         FlagSync::None => {}
         FlagSync::ChangedSince(m) => {
             let changes = imap.fetch_flags(Some(m)).await?;
-            sum.changed += store.call(move |s| s.update_flags(mb, &changes)).await?;
+            sum += apply_by_uid(store, mb, Vec::new(), changes).await?;
         }
         FlagSync::All => {
             let all = imap.fetch_flags(None).await?;
-            let mut uids: Vec<u32> = all.iter().map(|(u, _)| *u).collect();
+            let mut uids: Vec<u32> = all.flags.iter().map(|(u, _)| *u).collect();
             uids.sort_unstable();
             server_uids = Some(uids);
-            sum.changed += store.call(move |s| s.update_flags(mb, &all)).await?;
+            sum += apply_by_uid(store, mb, Vec::new(), all).await?;
         }
     }
 

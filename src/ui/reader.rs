@@ -267,8 +267,31 @@ fn header_lines(
             theme,
         ));
         lines.push(header("Subject:", sanitize::line(&e.subject), terms, theme));
+        if !e.labels.is_empty() {
+            lines.push(labels_line(&e.labels, theme));
+        }
     }
     lines
+}
+
+/// Gmail's labels as read-only tags: `Labels:  [Inbox] [Work]`.
+fn labels_line(labels: &[String], theme: &Theme) -> Line<'static> {
+    let mut spans = vec![Span::styled(
+        format!("{:<9}", "Labels:"),
+        Style::default()
+            .fg(theme.header_name)
+            .add_modifier(Modifier::BOLD),
+    )];
+    for (i, l) in labels.iter().enumerate() {
+        if i > 0 {
+            spans.push(Span::raw(" "));
+        }
+        spans.push(Span::styled(
+            format!("[{}]", sanitize::line(l)),
+            Style::default().fg(theme.accent),
+        ));
+    }
+    Line::from(spans)
 }
 
 /// The message as read: its attachments, its body (quotes coloured) and its links.
@@ -423,6 +446,7 @@ mod tests {
                 size: 0,
                 preview: String::new(),
                 thread: None,
+                labels: Vec::new(),
             },
             view: Some(view),
             loading: None,

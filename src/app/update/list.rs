@@ -32,6 +32,13 @@ pub fn on_msg(state: &mut AppState, msg: Msg, cmds: &mut Vec<Cmd>) {
             state.list.total = total;
             state.list.window_offset = offset;
             state.list.rows = rows;
+            // The message open in the reader shows its Gmail labels as they are now (they
+            // change on the server; the reader keeps the rest of the envelope it opened with).
+            if let Some(r) = state.reader.as_mut()
+                && let Some(e) = state.list.rows.iter().find(|e| e.id == r.msg)
+            {
+                r.envelope.labels.clone_from(&e.labels);
+            }
             // Elsewhere, new mail above the selection must not move it: it follows the
             // selected message.
             if let Some(id) = before.filter(|_| !follow_top)

@@ -33,6 +33,7 @@ fn env(id: i64, mailbox: i64) -> Envelope {
         size: 10,
         preview: String::new(),
         thread: None,
+        labels: Vec::new(),
     }
 }
 

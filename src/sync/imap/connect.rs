@@ -31,6 +31,17 @@ impl Imap {
             )
         })?;
         let session = login::log_in(server, password, tls, &wire, client, &pre).await?;
+        Imap::start(session, host, wire, want_compress(server)).await
+    }
+
+    /// A logged-in session made ready: its capabilities learnt, COMPRESS (when `compress`),
+    /// CONDSTORE or QRESYNC enabled, ID sent.
+    pub(super) async fn start(
+        session: Session<Wire>,
+        host: &str,
+        wire: Arc<WireStats>,
+        compress: bool,
+    ) -> Result<Imap, SyncError> {
         let mut imap = Imap {
             session,
             caps: Caps::default(),
@@ -49,7 +60,7 @@ impl Imap {
         .await?;
         answered(&imap.wire, "CAPABILITY")?;
         imap.caps = caps_of(caps.iter());
-        if imap.caps.has("COMPRESS=DEFLATE") && want_compress(server) {
+        if imap.caps.has("COMPRESS=DEFLATE") && compress {
             imap = imap.compress().await?;
         }
         if imap.caps.has("QRESYNC") {

@@ -41,8 +41,9 @@ impl Imap {
         set: &str,
         uid: bool,
     ) -> Result<Vec<HeaderRow>, SyncError> {
+        let labels = if self.gmail() { " X-GM-LABELS" } else { "" };
         let query = format!(
-            "(UID FLAGS INTERNALDATE RFC822.SIZE BODYSTRUCTURE BODY.PEEK[HEADER.FIELDS ({HEADER_FIELDS})])"
+            "(UID FLAGS INTERNALDATE RFC822.SIZE BODYSTRUCTURE{labels} BODY.PEEK[HEADER.FIELDS ({HEADER_FIELDS})])"
         );
         let wire = self.expect_answer();
         let stream = timed(IO_TIMEOUT, "FETCH", async {
@@ -72,6 +73,7 @@ impl Imap {
                 size: f.size.unwrap_or(0),
                 has_attachments: f.bodystructure().is_some_and(has_attachments),
                 header: header.to_vec(),
+                labels: f.gmail_labels().map(|l| gmail::of(l)).unwrap_or_default(),
             })
         })
         .await?;
@@ -86,22 +88,32 @@ impl Imap {
         Ok(rows)
     }
 
-    /// Flags of every message, or (with CONDSTORE) of those changed since `modseq`. Read
-    /// straight off the responses: a large answer never passes through async-imap's channel.
+    /// Flags of every message, or (with CONDSTORE) of those changed since `modseq`; with
+    /// X-GM-EXT-1 their Gmail labels too (a label change moves MODSEQ as a flag change does).
+    /// Read straight off the responses: a large answer never passes through async-imap's
+    /// channel.
     pub async fn fetch_flags(
         &mut self,
         changed_since: Option<u64>,
-    ) -> Result<Vec<(u32, Flags)>, SyncError> {
+    ) -> Result<FlagFetch, SyncError> {
+        let items = if self.gmail() {
+            "UID FLAGS X-GM-LABELS"
+        } else {
+            "UID FLAGS"
+        };
         let cmd = match changed_since {
-            Some(m) => format!("UID FETCH 1:* (UID FLAGS) (CHANGEDSINCE {m})"),
-            None => "UID FETCH 1:* (UID FLAGS)".to_string(),
+            Some(m) => format!("UID FETCH 1:* ({items}) (CHANGEDSINCE {m})"),
+            None => format!("UID FETCH 1:* ({items})"),
         };
         let mut u = Untagged::default();
         self.command(&cmd, "FETCH FLAGS", &mut u).await?;
-        let flags = std::mem::take(&mut u.flags);
+        let got = FlagFetch {
+            flags: std::mem::take(&mut u.flags),
+            labels: std::mem::take(&mut u.labels),
+        };
         // New mail or expunges reported meanwhile are kept for the engine.
         merge(&mut self.pending, u);
-        Ok(flags)
+        Ok(got)
     }
 
     /// The flags of a UID set (of those that exist).

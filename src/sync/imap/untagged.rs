@@ -20,6 +20,8 @@ pub struct Untagged {
     pub vanished: Vec<(u32, u32)>,
     /// Flags by UID, from FETCH responses.
     pub flags: Vec<(u32, Flags)>,
+    /// Gmail's labels by UID, from FETCH responses that carry X-GM-LABELS (cleaned).
+    pub labels: Vec<(u32, Vec<String>)>,
     /// A change came that cannot be placed (a FETCH without UID, responses lost): the mailbox
     /// needs a resync.
     pub unplaced: bool,
@@ -36,6 +38,7 @@ impl Untagged {
             || self.expunges > 0
             || !self.vanished.is_empty()
             || !self.flags.is_empty()
+            || !self.labels.is_empty()
             || self.unplaced
     }
 
@@ -63,7 +66,7 @@ impl Untagged {
                 }
             }
             Response::Fetch(_, attrs) => {
-                let (mut uid, mut flags) = (None, None);
+                let (mut uid, mut flags, mut labels) = (None, None, None);
                 for a in attrs {
                     match a {
                         AttributeValue::Uid(u) => uid = Some(*u),
@@ -74,6 +77,7 @@ impl Untagged {
                             }
                             flags = Some(set);
                         }
+                        AttributeValue::GmailLabels(l) => labels = Some(super::gmail::of(l)),
                         AttributeValue::ModSeq(m) => {
                             self.fetch_modseq = Some(self.fetch_modseq.map_or(*m, |x| x.max(*m)))
                         }
@@ -84,6 +88,9 @@ impl Untagged {
                     (Some(uid), Some(flags)) => self.flags.push((uid, flags)),
                     (None, Some(_)) => self.unplaced = true,
                     _ => {}
+                }
+                if let (Some(uid), Some(labels)) = (uid, labels) {
+                    self.labels.push((uid, labels));
                 }
             }
             Response::Data { outcome, .. } => match &outcome.code {
@@ -146,6 +153,7 @@ pub(super) fn merge(a: &mut Untagged, b: Untagged) {
     a.expunges += b.expunges;
     a.vanished.extend(b.vanished);
     a.flags.extend(b.flags);
+    a.labels.extend(b.labels);
     a.unplaced |= b.unplaced;
     a.fetch_modseq = a.fetch_modseq.max(b.fetch_modseq);
 }
@@ -193,6 +201,24 @@ mod tests {
         assert!(u.flags[0].1.seen && u.flags[0].1.keywords == ["$Important"]);
         assert!(!u.flags[1].1.seen);
         assert_eq!(u.fetch_modseq, Some(41));
+        assert!(u.changed() && u.placeable());
+    }
+
+    #[test]
+    fn gmail_labels_in_fetch_responses_are_kept_by_uid_and_cleaned() {
+        let u = absorb_all(&[
+            "* 4 FETCH (UID 8 FLAGS (\\Seen) X-GM-LABELS (\"\\\\Inbox\" Work \"&AOk-t&AOk-\") MODSEQ (40))\r\n",
+            "* 5 FETCH (X-GM-LABELS () UID 9 FLAGS ())\r\n",
+            "* 6 FETCH (X-GM-LABELS (Lost))\r\n",
+        ]);
+        assert_eq!(
+            u.labels,
+            [
+                (8, vec!["Inbox".to_string(), "Work".into(), "été".into()]),
+                (9, vec![])
+            ]
+        );
+        assert_eq!(u.flags.len(), 2);
         assert!(u.changed() && u.placeable());
     }
 
