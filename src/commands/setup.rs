@@ -76,8 +76,9 @@ pub fn request(args: &Command) -> Result<Request, String> {
     // The keyring is looked for only when a password is to be asked (an OAuth2 account
     // needs none); without one, nothing is typed and a password command is asked instead.
     let mut hidden = |prompt: &str| match crate::keyring::available() {
-        Ok(()) => rpassword::prompt_password(prompt)
-            .map_err(|e| format!("reading the password: {e}")),
+        Ok(()) => {
+            rpassword::prompt_password(prompt).map_err(|e| format!("reading the password: {e}"))
+        }
         Err(e) => {
             eprintln!("{e}: the password cannot be kept there; give a command that prints it");
             Ok(String::new())
