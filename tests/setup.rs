@@ -292,3 +292,78 @@ fn probing_finds_the_servers_at_the_usual_host_names() {
         found.source
     );
 }
+
+/// A server that takes connections (TCP: an autoconfig host; UDP: a DNS server) and never
+/// answers, until the test ends. Its address.
+fn silent() -> (String, String) {
+    let tcp = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let udp = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    let (http, dns) = (
+        format!("http://{}/mail/config-v1.1.xml", tcp.local_addr().unwrap()),
+        udp.local_addr().unwrap().to_string(),
+    );
+    std::thread::spawn(move || {
+        let _udp = udp;
+        let mut held = Vec::new();
+        for c in tcp.incoming().flatten() {
+            held.push(c); // kept open, never answered
+        }
+    });
+    (http, dns)
+}
+
+/// Sources that never answer are each bounded: a stalled autoconfig host does not keep the
+/// SRV records' answer from being used, and with a DNS server that is silent too, setup
+/// ends with what each source said (no hang, nothing written).
+#[test]
+fn stalled_sources_are_bounded_and_setup_goes_on() {
+    let servers = MailServers::start();
+    let (stalled, mute_dns) = silent();
+    let (dns, addr) = dnsmasq(&[
+        format!(
+            "--srv-host=_imaps._tcp.example.test,localhost,{},0,0",
+            servers.imaps_port()
+        ),
+        format!(
+            "--srv-host=_submission._tcp.example.test,localhost,{},0,0",
+            servers.submission_port()
+        ),
+    ]);
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("config.toml");
+    let ca = servers.ca_pem_path().display().to_string();
+    let pw = format!("echo {}", ALICE.password);
+    let mut args = setup_args(&stalled, &ca, &pw);
+    args.extend(["--dns", &addr]);
+    let out = tern(&config, &args);
+    assert!(out.status.success());
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(said.contains(&format!("autoconfig {stalled}")), "{said}");
+    assert!(
+        said.contains("found in the SRV records of example.test"),
+        "{said}"
+    );
+    drop(dns);
+
+    let other = dir.path().join("other.toml");
+    let started = std::time::Instant::now();
+    let mut args = setup_args(&stalled, &ca, "echo x");
+    args.extend(["--dns", &mute_dns]);
+    let out = tern(&other, &args);
+    assert_eq!(out.status.code(), Some(1));
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(said.contains("SRV records:"), "{said}");
+    assert!(said.contains("MX records:"), "{said}");
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("no servers found"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(!other.exists());
+    // Every source is bounded (15 s each, asked at once; probing after): well under a minute.
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(60),
+        "{:?}",
+        started.elapsed()
+    );
+}
