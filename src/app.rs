@@ -55,6 +55,8 @@ pub struct Options {
     pub mark_read_on_open: bool,
     /// ... after it has been open this long (0: at once).
     pub mark_read_delay_ms: u64,
+    /// Seconds a message sent waits in the outbox, to be taken back with `u` (0: none).
+    pub send_delay_secs: u64,
     /// Mouse reporting is on (the terminal guard turns it on; the config can turn it off).
     pub mouse: bool,
     /// The mailboxes pane is shown at start.
@@ -135,6 +137,7 @@ fn new_state(opts: &mut Options, keymap: &Keymap) -> AppState {
     let mut state = AppState::new(opts.layout, std::mem::take(&mut opts.banner));
     state.mark_read_on_open = opts.mark_read_on_open;
     state.mark_read_delay_ms = opts.mark_read_delay_ms;
+    state.send_delay_secs = opts.send_delay_secs;
     state.builtin_editor = opts.builtin_editor;
     state.key_help = keymap.help();
     if let Some(path) = &opts.dirs.history {

@@ -177,6 +177,9 @@ pub struct Config {
     pub mark_read_on_open: bool,
     /// ... once it has been open this many seconds (0: at once).
     pub mark_read_delay: u64,
+    /// How long a message sent from the client waits in the outbox before it goes, so that
+    /// `u` can take it back (zero: it goes at once).
+    pub send_delay: std::time::Duration,
     /// The editor for writing mail (None: $VISUAL, else $EDITOR, else vi).
     pub editor: Option<String>,
     /// Warnings a user should see (e.g. a readable file holding a plain password).
@@ -201,6 +204,7 @@ impl Config {
             download_dir: data_dir.join("downloads"),
             mark_read_on_open: true,
             mark_read_delay: 0,
+            send_delay: DEFAULT_SEND_DELAY,
             editor: None,
             warnings: Vec::new(),
             notify: NotifyConfig::default(),
@@ -237,6 +241,9 @@ pub const FOLDER_ROLES: &[Role] = &[
     Role::Archive,
     Role::Junk,
 ];
+
+/// Default for `send_delay`: 10 s to take a message back.
+pub const DEFAULT_SEND_DELAY: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// Default for `offline_attachment_limit`: 10 MiB.
 pub const DEFAULT_ATTACHMENT_LIMIT: u64 = 10 * 1024 * 1024;

@@ -25,7 +25,7 @@ fn alice_config(
     std::fs::write(
         &cfg,
         format!(
-            "data_dir = {data:?}\neditor = {editor:?}\n[[account]]\nname = \"alice\"\n\
+            "data_dir = {data:?}\neditor = {editor:?}\nsend_delay = \"0s\"\n[[account]]\nname = \"alice\"\n\
              email = \"{email}\"\n{account_keys}\
              [account.imap]\nhost = \"{HOST}\"\nport = {imaps}\nsecurity = \"tls\"\n\
              username = \"{email}\"\npassword = \"{pw}\"\nca_file = {ca:?}\n\
@@ -278,5 +278,75 @@ fn a_typo_goes_back_to_the_editor_with_the_text_and_is_sent_once_fixed() {
         );
         std::thread::sleep(Duration::from_millis(100));
     }
+    t.keys(&["q"]);
+}
+
+/// Undo send: a message sent waits `send_delay` in the outbox; `u` takes it back to the review
+/// screen (nothing reaches the server), and sent again it goes once the delay is over.
+#[test]
+fn undo_send_takes_a_message_back_and_it_goes_after_the_delay() {
+    let servers = MailServers::start();
+    servers.deliver(
+        ALICE.email,
+        format!(
+            "From: Bob <{}>\r\nTo: Alice <{}>\r\nSubject: tea?\r\nMessage-ID: <tea@example.test>\r\n\
+             Date: Tue, 24 Nov 2026 10:00:00 +0000\r\n\r\nTea at four?\r\n",
+            BOB.email, ALICE.email
+        )
+        .as_bytes(),
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let editor = dir.path().join("editor.sh");
+    std::fs::write(
+        &editor,
+        "#!/bin/sh\nawk 'BEGIN{d=0} {print} /^$/ && !d {print \"Yes please.\"; d=1}' \"$1\" > \"$1.new\" && mv \"$1.new\" \"$1\"\n",
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&editor, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let cfg = alice_config(&servers, dir.path(), &editor.display().to_string(), "");
+    let text = std::fs::read_to_string(&cfg)
+        .unwrap()
+        .replace("send_delay = \"0s\"", "send_delay = \"4s\"");
+    std::fs::write(&cfg, text).unwrap();
+    let bin = env!("CARGO_BIN_EXE_tern");
+    let t = Tmux::start(&format!("{bin} --config {}", cfg.display()), 150, 40);
+    t.wait_for("the synced inbox", WAIT, |s| {
+        s.contains("tea?") && s.contains("● alice") && s.contains("Tea at four?")
+    });
+    t.keys(&["Tab", "r"]);
+    t.wait_for("the review screen", WAIT, |s| {
+        s.contains("Review (y send") && s.contains("Yes please.")
+    });
+    t.keys(&["y"]);
+    t.wait_for("the countdown", WAIT, |s| {
+        s.contains("sending in") && s.contains("u takes it back")
+    });
+    let outbox = || {
+        let out = std::process::Command::new(bin)
+            .args(["--config", &cfg.display().to_string(), "outbox", "--json"])
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let listed = outbox();
+    assert!(
+        listed.contains("\"state\":\"queued\"") && listed.contains("bob@example.test"),
+        "it waits in the outbox: {listed}"
+    );
+    t.keys(&["u"]);
+    let s = t.wait_for("the message back on the review screen", WAIT, |s| {
+        s.contains("Review (y send") && s.contains("taken back, not sent")
+    });
+    assert!(s.contains("Yes please."), "{s}");
+    // Nothing waits in the outbox any more.
+    let listed = outbox();
+    assert!(!listed.contains("bob@example.test"), "{listed}");
+
+    // Sent again: it waits, then goes.
+    t.keys(&["y"]);
+    t.wait_for("the countdown again", WAIT, |s| s.contains("sending in"));
+    servers.wait_for_subject(BOB.email, "INBOX", "Re: tea?", WAIT);
+    t.wait_for("the sent notice", WAIT, |s| s.contains("sent #"));
     t.keys(&["q"]);
 }

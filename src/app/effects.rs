@@ -198,6 +198,7 @@ impl Effects {
             } => self.answer(compose::read(fx, path, base, text, account, replaces)),
             Cmd::AttachFile { path } => self.answer(compose::attach(path)),
             Cmd::SendCompose {
+                delay_secs,
                 account,
                 draft,
                 original,
@@ -205,8 +206,30 @@ impl Effects {
                 file,
                 draft_msg,
             } => self.answer(compose::send(
-                fx, account, draft, original, kind, file, draft_msg,
+                fx,
+                compose::Send {
+                    account,
+                    draft,
+                    original,
+                    kind,
+                    file,
+                    draft_msg,
+                    delay_secs,
+                },
             )),
+            Cmd::SendCountdown => self.answer(async {
+                tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+                Msg::SendCountdown {
+                    now: chrono::Utc::now().timestamp(),
+                }
+            }),
+            Cmd::WithdrawSend { id } => self.answer(async move {
+                let withdrawn = fx.store.call(move |s| s.outbox_withdraw(id)).await;
+                match withdrawn {
+                    Ok(withdrawn) => Msg::SendWithdrawn { id, withdrawn },
+                    Err(e) => Msg::Failed(format!("the outbox: {e}")),
+                }
+            }),
             Cmd::SaveDraft {
                 account,
                 draft,

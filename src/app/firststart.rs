@@ -133,6 +133,7 @@ pub fn options(start: SetupStart, scratch: &std::path::Path) -> super::Options {
         sidebar: true,
         mark_read_on_open: true,
         mark_read_delay_ms: 0,
+        send_delay_secs: 0,
         suspend: None,
         editor: None,
         builtin_editor: false,

@@ -74,6 +74,13 @@ pub enum Done {
 pub enum Queued {
     /// In the outbox as row `id`.
     Sending { id: i64, subject: String },
+    /// In the outbox as row `id`, to go at `until` (seconds since the epoch): `u` can take it
+    /// back until then.
+    Waiting {
+        id: i64,
+        subject: String,
+        until: i64,
+    },
     /// In the outbox as row `id`, with a copy in Sent, and nothing sends it (the demo).
     NotSent { id: i64, subject: String },
     /// Saved in the Drafts folder.
@@ -192,6 +199,15 @@ pub enum Msg {
     },
     /// The message is in the outbox, or saved in Drafts.
     ComposeQueued(Queued),
+    /// A second of the undo-send countdown passed: the time.
+    SendCountdown {
+        now: i64,
+    },
+    /// Outbox row `id` was taken back (`withdrawn`), or had gone already.
+    SendWithdrawn {
+        id: i64,
+        withdrawn: bool,
+    },
     /// The message given up is gone (its file removed).
     ComposeDiscarded,
     /// The message has been open for the mark-read delay.
@@ -350,9 +366,10 @@ pub enum Cmd {
     AttachFile {
         path: std::path::PathBuf,
     },
-    /// Build the message, put it in the outbox, wake the account's outbox worker; the original
-    /// of a reply gets \Answered.
+    /// Build the message, put it in the outbox (to go after `delay_secs`), wake the account's
+    /// outbox worker; the original of a reply gets \Answered.
     SendCompose {
+        delay_secs: u64,
         account: crate::domain::AccountId,
         draft: Box<crate::domain::compose::Draft>,
         original: Option<MsgId>,
@@ -390,6 +407,12 @@ pub enum Cmd {
     /// A message given up: the draft this session saved of it goes from Drafts.
     DropDraft {
         msg: MsgId,
+    },
+    /// Tell the time again in a second (the undo-send countdown).
+    SendCountdown,
+    /// Take back outbox row `id` if it has not gone yet (undo send).
+    WithdrawSend {
+        id: i64,
     },
     /// The message is given up: its file goes.
     DiscardCompose {

@@ -160,6 +160,17 @@ pub struct Compose {
     pub edit: EditState,
 }
 
+/// A message sent that waits in the outbox (undo send): its row, when it goes, and what was
+/// being written, to open again when it is taken back.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PendingSend {
+    pub id: i64,
+    pub subject: String,
+    /// Seconds since the epoch.
+    pub until: i64,
+    pub compose: Box<Compose>,
+}
+
 /// Where the edited text is between the editor and the review.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct EditState {
@@ -383,6 +394,10 @@ pub struct AppState {
     pub suspend: bool,
     /// Mark read only after the message has been open this long (0: at once).
     pub mark_read_delay_ms: u64,
+    /// Seconds a message sent waits in the outbox before it goes (0: at once).
+    pub send_delay_secs: u64,
+    /// The message just sent, while it waits and `u` can still take it back.
+    pub pending_send: Option<Box<PendingSend>>,
     /// What `u` takes back, the last done last (what, for the status line).
     pub undo: Vec<(super::msg::Undo, String)>,
     /// The run loop is to hand the terminal to the editor on this file.
@@ -457,6 +472,8 @@ impl AppState {
             quit: false,
             suspend: false,
             mark_read_delay_ms: 0,
+            send_delay_secs: 0,
+            pending_send: None,
             undo: Vec::new(),
             editing: None,
             builtin_editor: false,

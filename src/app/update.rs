@@ -48,6 +48,8 @@ fn dispatch(state: &mut AppState, msg: Msg, cmds: &mut Vec<Cmd>) {
             state.clock.utc_offset = utc_offset;
             compose::autosave(state, cmds);
         }
+        Msg::SendCountdown { now } => undosend::on_countdown(state, now, cmds),
+        Msg::SendWithdrawn { id, withdrawn } => undosend::on_withdrawn(state, id, withdrawn),
         Msg::CacheCheckDue => refresh::on_check_due(cmds),
         Msg::CacheVersion(v) => refresh::on_cache_version(state, v, cmds),
         Msg::MailboxesLoaded {
@@ -465,6 +467,7 @@ mod search;
 mod sidebar;
 mod status;
 mod triage;
+mod undosend;
 
 use list::{ensure_visible, open_mailbox, reload_list};
 use overlay::Input;

@@ -19,6 +19,7 @@ pub(super) struct RawConfig {
     pub sidebar: Option<bool>,
     pub mark_read_on_open: Option<bool>,
     pub mark_read_delay: Option<u64>,
+    pub send_delay: Option<Spanned<Interval>>,
     pub editor: Option<String>,
     pub download_dir: Option<Spanned<String>>,
     pub notify: Option<RawNotify>,

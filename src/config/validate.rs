@@ -9,13 +9,13 @@ use ratatui::style::Color;
 use toml::Spanned;
 
 use super::raw::{
-    RawAccount, RawConfig, RawLayout, RawNotify, RawNotifyMethod, RawOffline, RawSecurity,
-    RawServer,
+    Interval, RawAccount, RawConfig, RawLayout, RawNotify, RawNotifyMethod, RawOffline,
+    RawSecurity, RawServer,
 };
 use super::{
-    AccountConfig, Config, ConfigError, DEFAULT_ATTACHMENT_LIMIT, Env, FOLDER_ROLES, Layout,
-    NotifyConfig, NotifyMethod, Offline, PasswordSource, Position, Protocol, Security,
-    ServerConfig, THEME_ELEMENTS, ThemeConfig,
+    AccountConfig, Config, ConfigError, DEFAULT_ATTACHMENT_LIMIT, DEFAULT_SEND_DELAY, Env,
+    FOLDER_ROLES, Layout, NotifyConfig, NotifyMethod, Offline, PasswordSource, Position, Protocol,
+    Security, ServerConfig, THEME_ELEMENTS, ThemeConfig,
 };
 use crate::domain::Role;
 
@@ -242,10 +242,24 @@ impl Cx<'_> {
             download_dir: download_dir.unwrap_or_default(),
             mark_read_on_open: raw.mark_read_on_open.unwrap_or(true),
             mark_read_delay: raw.mark_read_delay.unwrap_or(0),
+            send_delay: self.send_delay(raw.send_delay.as_ref()),
             editor: raw.editor.filter(|e| !e.trim().is_empty()),
             warnings,
             notify: notify_config(raw.notify),
             openers,
+        }
+    }
+
+    /// `send_delay`: default 10 s, "0s" turns it off, at most an hour.
+    fn send_delay(&mut self, raw: Option<&Spanned<Interval>>) -> std::time::Duration {
+        const MAX: std::time::Duration = std::time::Duration::from_secs(3600);
+        match raw {
+            Some(d) if d.get_ref().0 > MAX => {
+                self.err(d.span(), "send_delay is at most an hour (\"1h\")");
+                MAX
+            }
+            Some(d) => d.get_ref().0,
+            None => DEFAULT_SEND_DELAY,
         }
     }
 

@@ -118,7 +118,7 @@ actions! {
     CopyTo: "copy", ["C"],
         "copy to a folder chosen from a list (type to filter)";
     Undo: "undo", ["u"],
-        "undo the last action (again for the one before)";
+        "take back a message just sent, else undo the last action";
     VisualSelect: "visual_select", ["V"],
         "select a range: from here to where you move (again to stop)";
     SelectThread: "select_thread", ["t"],

@@ -88,19 +88,46 @@ impl Store {
         rcpt: &[String],
         raw: &[u8],
     ) -> Result<i64> {
+        self.enqueue_at(account, mail_from, rcpt, raw, None)
+    }
+
+    /// Put a message in the outbox, queued to be sent at `not_before` (seconds since the
+    /// epoch; None: now). Returns its id.
+    pub fn enqueue_at(
+        &mut self,
+        account: AccountId,
+        mail_from: &str,
+        rcpt: &[String],
+        raw: &[u8],
+        not_before: Option<i64>,
+    ) -> Result<i64> {
         let t = now();
         self.conn.execute(
-            "INSERT INTO outbox (account_id, created_at, updated_at, mail_from, rcpt_json, raw, state)
-             VALUES (?1, ?2, ?2, ?3, ?4, ?5, 'queued')",
+            "INSERT INTO outbox (account_id, created_at, updated_at, mail_from, rcpt_json, raw, state,
+                                 next_attempt_at)
+             VALUES (?1, ?2, ?2, ?3, ?4, ?5, 'queued', ?6)",
             params![
                 account.0,
                 t,
                 mail_from,
                 serde_json::to_string(rcpt).expect("strings serialise"),
-                raw
+                raw,
+                not_before
             ],
         )?;
         Ok(self.conn.last_insert_rowid())
+    }
+
+    /// Take back a message that has not been tried yet (undo send): Ok(true) when it was
+    /// still waiting and is gone, Ok(false) when it is already being sent (or was), and then
+    /// it is left alone.
+    pub fn outbox_withdraw(&mut self, id: i64) -> Result<bool> {
+        let n = self.conn.execute(
+            "DELETE FROM outbox WHERE id = ?1 AND state = 'queued' AND attempts = 0
+               AND owner IS NULL",
+            [id],
+        )?;
+        Ok(n == 1)
     }
 
     /// Once outbox row `id` is sent, `original` gets `flag` (a reply's original \Answered, a

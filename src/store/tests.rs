@@ -730,6 +730,29 @@ fn only_one_sender_claims_a_queued_message() {
 }
 
 #[test]
+fn a_message_waiting_to_be_sent_can_be_taken_back_until_it_is_claimed() {
+    let (mut s, a, _) = setup();
+    let rcpt = ["x@example.test".to_string()];
+    let at = crate::store::now() + 60;
+    let id = s
+        .enqueue_at(a, "me@example.com", &rcpt, b"raw", Some(at))
+        .unwrap();
+    // Not due before its time; due then.
+    assert!(s.outbox_due(Some(a), Some(at - 1)).unwrap().is_empty());
+    assert_eq!(s.outbox_due(Some(a), Some(at)).unwrap().len(), 1);
+    assert_eq!(s.outbox_next_due(a).unwrap(), Some(at));
+    assert!(s.outbox_withdraw(id).unwrap());
+    assert!(s.outbox_get(id).unwrap().is_none(), "gone");
+    // Once a sender has it, it is not taken back.
+    let id = s
+        .enqueue_at(a, "me@example.com", &rcpt, b"raw", Some(at))
+        .unwrap();
+    assert!(s.outbox_claim(id).unwrap());
+    assert!(!s.outbox_withdraw(id).unwrap());
+    assert!(s.outbox_get(id).unwrap().is_some());
+}
+
+#[test]
 fn a_replys_original_is_answered_once_the_reply_is_sent_not_before() {
     let (mut s, a, mb) = setup();
     let original = insert(

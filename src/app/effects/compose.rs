@@ -175,18 +175,31 @@ pub async fn attach(path: PathBuf) -> Msg {
     })
 }
 
-/// Build the message, put it in the outbox, wake the account's outbox worker; the draft it
-/// was written from goes. The original of a reply gets \Answered (of a forward $Forwarded)
-/// once it is sent (the outbox worker does it), not before.
-pub async fn send(
-    fx: Effects,
-    account: AccountId,
-    draft: Box<Draft>,
-    original: Option<MsgId>,
-    kind: Kind,
-    file: PathBuf,
-    draft_msg: Option<MsgId>,
-) -> Msg {
+/// A message to send, as the review screen hands it over.
+pub struct Send {
+    pub account: AccountId,
+    pub draft: Box<Draft>,
+    pub original: Option<MsgId>,
+    pub kind: Kind,
+    pub file: PathBuf,
+    pub draft_msg: Option<MsgId>,
+    /// It waits this long in the outbox (undo send).
+    pub delay_secs: u64,
+}
+
+/// Build the message, put it in the outbox (to go after the delay), wake the account's outbox
+/// worker; the draft it was written from goes. The original of a reply gets \Answered (of a
+/// forward $Forwarded) once it is sent (the outbox worker does it), not before.
+pub async fn send(fx: Effects, m: Send) -> Msg {
+    let Send {
+        account,
+        draft,
+        original,
+        kind,
+        file,
+        draft_msg,
+        delay_secs,
+    } = m;
     let unique = crate::send::unique_token();
     let now = chrono::Utc::now().timestamp();
     let built = compose::build(&draft, now, &unique);
@@ -198,10 +211,11 @@ pub async fn send(
         .and_then(|s| s.kick.clone());
     // No outbox worker (the demo): the message stays in the outbox, a copy goes to Sent.
     let local = kick.is_none();
+    let until = (delay_secs > 0 && !local).then(|| now + delay_secs as i64);
     let queued = fx
         .store
         .call(move |s| {
-            let done = enqueue(s, account, &draft, &built, original, kind, draft_msg)?;
+            let done = enqueue(s, account, &draft, &built, original, kind, draft_msg, until)?;
             if local {
                 let meta = crate::domain::message::parse(&built.raw).meta;
                 s.queue_sent_copy(account, &built.raw, &meta)?;
@@ -216,17 +230,20 @@ pub async fn send(
             }
             fx.engines.replay(&flagged);
             let _ = tokio::fs::remove_file(&file).await;
-            Msg::ComposeQueued(match local {
-                true => Queued::NotSent { id, subject },
-                false => Queued::Sending { id, subject },
+            Msg::ComposeQueued(match (local, until) {
+                (true, _) => Queued::NotSent { id, subject },
+                (false, Some(until)) => Queued::Waiting { id, subject, until },
+                (false, None) => Queued::Sending { id, subject },
             })
         }
         Err(e) => Msg::Failed(format!("the outbox: {e}")),
     }
 }
 
-/// The store's part of sending: the outbox row (with the flag its original gets once it is
-/// sent), the address book, the draft removed. Returns the outbox row and the accounts whose engines have work.
+/// The store's part of sending: the outbox row (to go at `until`, with the flag its original
+/// gets once it is sent), the address book, the draft removed. Returns the outbox row and the
+/// accounts whose engines have work.
+#[allow(clippy::too_many_arguments)]
 fn enqueue(
     s: &mut Store,
     account: AccountId,
@@ -235,10 +252,11 @@ fn enqueue(
     original: Option<MsgId>,
     kind: Kind,
     draft_msg: Option<MsgId>,
+    until: Option<i64>,
 ) -> crate::store::Result<(i64, Vec<AccountId>)> {
     let answered = matches!(kind, Kind::Reply | Kind::ReplyAll) || draft.in_reply_to.is_some();
     let forwarded = matches!(kind, Kind::Forward | Kind::ForwardAttached);
-    let id = s.enqueue(account, &built.mail_from, &built.rcpt, &built.raw)?;
+    let id = s.enqueue_at(account, &built.mail_from, &built.rcpt, &built.raw, until)?;
     s.note_sent_to(&[draft.to.as_slice(), &draft.cc, &draft.bcc].concat())?;
     let mut flagged = Vec::new();
     // A reply written from a saved draft finds what it answers by Message-ID.

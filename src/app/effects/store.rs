@@ -245,6 +245,8 @@ pub fn execute_on(store: &mut Store, cmd: Cmd) -> crate::store::Result<Option<Ms
         | Cmd::OpenAttachment { .. }
         | Cmd::StartCompose { .. }
         | Cmd::SendCompose { .. }
+        | Cmd::SendCountdown
+        | Cmd::WithdrawSend { .. }
         | Cmd::SaveDraft { .. }
         | Cmd::AutosaveDraft { .. }
         | Cmd::ResumeDraft { .. }

@@ -113,7 +113,11 @@ pub fn on_msg(state: &mut AppState, msg: Msg, cmds: &mut Vec<Cmd>) {
             }
         }
         Msg::ComposeQueued(queued) => {
+            let kept = state.overlays.compose().cloned();
             close(state);
+            if let Queued::Waiting { id, subject, until } = queued {
+                return super::undosend::waiting(state, id, subject, until, kept, cmds);
+            }
             state.notice = Some(match queued {
                 Queued::Sending { id, subject } => {
                     format!("sending #{id}: {}", crate::domain::sanitize::line(&subject))
@@ -123,6 +127,7 @@ pub fn on_msg(state: &mut AppState, msg: Msg, cmds: &mut Vec<Cmd>) {
                     crate::domain::sanitize::line(&subject)
                 ),
                 Queued::Drafted => "saved in Drafts".into(),
+                Queued::Waiting { .. } => return,
             });
         }
         _ => {}
@@ -329,7 +334,7 @@ fn on_attach_key(attach_input: &mut Option<String>, chord: KeyChord, cmds: &mut 
 }
 
 /// Send the reviewed message, unless it has no recipient or seems to miss an attachment.
-fn send(c: &mut Compose, cmds: &mut Vec<Cmd>) {
+fn send(c: &mut Compose, delay_secs: u64, cmds: &mut Vec<Cmd>) {
     if let Some(r) = &c.edit.rejected {
         c.note = Some(format!("{}: e edits again, your text is kept", r.problem));
         return;
@@ -355,6 +360,7 @@ fn send(c: &mut Compose, cmds: &mut Vec<Cmd>) {
         return;
     }
     cmds.push(Cmd::SendCompose {
+        delay_secs,
         account: c.account,
         draft: Box::new(c.draft.clone()),
         original: c.original,
@@ -400,7 +406,7 @@ pub fn on_typed(state: &mut AppState, chord: KeyChord, cmds: &mut Vec<Cmd>) {
         return;
     }
     match chord.key {
-        Key::Char('y') | Key::Enter if !ctrl => send(c, cmds),
+        Key::Char('y') | Key::Enter if !ctrl => send(c, state.send_delay_secs, cmds),
         Key::Char('e') if state.builtin_editor => {
             c.builtin = Some(Editor::new(&text_to_edit(c), state.clock.now));
         }

@@ -1412,6 +1412,7 @@ mod news;
 mod overlays;
 mod readstate;
 mod smallterm;
+mod undosend;
 
 #[test]
 fn what_the_cache_did_is_worded_here() {

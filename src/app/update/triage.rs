@@ -141,6 +141,8 @@ pub fn selection_used(state: &mut AppState) {
 
 pub fn on_action(state: &mut AppState, action: Action, cmds: &mut Vec<Cmd>) {
     match action {
+        // A message waiting to be sent is taken back first.
+        Action::Undo if super::undosend::undo(state, cmds) => {}
         Action::Undo => match state.undo.pop() {
             Some((undo, what)) => cmds.push(Cmd::Undo { undo, what }),
             None => state.notice = Some("nothing to undo".into()),
