@@ -624,3 +624,41 @@ async fn a_flush_kick_sends_a_waiting_message_before_its_retry() {
     let mut bob = servers.imap(BOB.email);
     assert_eq!(bob.search("INBOX", "HEADER Subject kicked").len(), 1);
 }
+
+/// What waits in the outbox (here a message queued for the running tern) goes from
+/// `tern sync --watch` too, with its Sent copy filed.
+#[test]
+fn a_queued_message_goes_from_sync_watch() {
+    let servers = MailServers::start();
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = config(
+        &servers,
+        dir.path(),
+        servers.submission_port(),
+        "starttls",
+        ALICE.password,
+    );
+    let input = format!("To: {}\nSubject: from the watch\n\nhello\n", BOB.email);
+    let out = tern_send(&cfg, &["--queue-only"], input.as_bytes());
+    assert!(out.status.success());
+    assert_eq!(outbox(&cfg)[0].state, OutState::Queued);
+    let mut watch = Command::new(env!("CARGO_BIN_EXE_tern"))
+        .arg("--config")
+        .arg(&cfg)
+        .args(["sync", "--watch"])
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    servers.wait_for_subject(BOB.email, "INBOX", "from the watch", WAIT);
+    let mut alice = servers.imap(ALICE.email);
+    let deadline = std::time::Instant::now() + WAIT;
+    while alice.search("Sent", "HEADER Subject watch").len() != 1 {
+        assert!(std::time::Instant::now() < deadline, "no Sent copy");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let _ = Command::new("kill")
+        .args(["-TERM", &watch.id().to_string()])
+        .status();
+    assert!(watch.wait().unwrap().success());
+    assert_eq!(outbox(&cfg)[0].state, OutState::Sent);
+}

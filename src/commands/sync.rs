@@ -135,9 +135,36 @@ async fn start_workers(
         names.insert(id, a.name.clone());
         let timing = worker::Timing::for_account(a);
         let started = crate::runtime::spawn_engine(id, a.clone(), store, events.clone(), timing);
+        if a.smtp.is_some() {
+            outbox_worker(cfg, a, started.0.clone())?;
+        }
         engines.push(started);
     }
     Ok((engines, names))
+}
+
+/// The account's outbox worker, so that what waits in the outbox (a message sent from the
+/// client with its undo delay, one waiting for a retry) goes while tern runs headless; one
+/// line on stderr for each attempt. Another tern running takes turns with it: a message is
+/// claimed by one sender only.
+fn outbox_worker(
+    cfg: &Config,
+    a: &AccountConfig,
+    engine: worker::EngineHandle,
+) -> Result<(), crate::store::StoreError> {
+    let store = StoreHandle::open_in_dir(&cfg.data_dir)?;
+    let name = a.name.clone();
+    // The task ends with the process.
+    let _ = crate::send::spawn_worker(a.clone(), store, move |r| {
+        if r.sent_copy || r.to_drafts || r.original_flagged {
+            engine.send(worker::Command::Replay);
+        }
+        eprintln!(
+            "{name}: {}",
+            crate::domain::sanitize::line(&crate::send::describe(r))
+        );
+    });
+    Ok(())
 }
 
 /// What `tern sync --watch` needs to announce new mail.
