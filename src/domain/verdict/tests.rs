@@ -269,3 +269,23 @@ fn a_huge_from_line_is_bounded() {
         "{w:?}"
     );
 }
+
+#[test]
+fn the_html_alternative_is_scanned_when_the_text_is_shown() {
+    let raw = "From: a@shop.example\r\nSubject: x\r\nMIME-Version: 1.0\r\n\
+               Content-Type: multipart/alternative; boundary=b\r\n\r\n\
+               --b\r\nContent-Type: text/plain\r\n\r\nSee https://bank.com\r\n\
+               --b\r\nContent-Type: text/html\r\n\r\n\
+               <a href=\"http://evil.example/\">bank.com</a><img src=\"http://t.example/p\" width=0 height=0>\r\n\
+               --b--\r\n";
+    let v = parse_for_reader(raw.as_bytes(), 80);
+    assert_eq!(v.links, ["https://bank.com"]);
+    assert_eq!(v.signs.deceptive_count, 1);
+    assert_eq!(
+        v.signs.remote,
+        Remote {
+            resources: 1,
+            trackers: 1
+        }
+    );
+}
