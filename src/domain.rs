@@ -10,6 +10,7 @@ pub mod search;
 pub mod skeleton;
 pub mod thread;
 pub mod triage;
+pub mod verdict;
 
 use std::fmt;
 

@@ -368,7 +368,7 @@ fn list_row(
     if from_w > 0 {
         cells.push(origin::cell(state, e.mailbox, from_w));
     }
-    cells.push(correspondent(e, role));
+    cells.push(format::mark_suspect(&e.from, correspondent(e, role)));
     cells.push(
         match list.visible.as_ref().and_then(|v| v.get(idx as usize)) {
             _ if searching.is_some_and(|s| s.from_server.contains(&e.id)) => {

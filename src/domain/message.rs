@@ -11,6 +11,7 @@ use mail_parser::{HeaderName, HeaderValue, Message, MessageParser, MimeHeaders};
 use super::Address;
 use super::sanitize;
 use super::skeleton::{Skeleton, WHOLE_UP_TO};
+use super::verdict;
 
 mod attachments;
 mod cut;
@@ -106,6 +107,12 @@ pub struct MessageView {
     /// Bytes of the body left out of `body` and `rich` so the reader stays small (0: all of
     /// it is there). Filled by [`parse_for_reader`] only.
     pub cut: usize,
+    /// What the body says about who sent it (Reply-To, deceptive links, remote content).
+    /// Filled by [`parse_for_reader`] only.
+    pub signs: verdict::Signs,
+    /// The warnings the reader shows: [`verdict::assess`] of this view with the domains the
+    /// user knows, set by whoever loads it (empty from the parse).
+    pub warnings: Vec<verdict::Warning>,
 }
 
 /// How a piece of the reader's text is shown. Plain data: the view maps it to colours.
@@ -265,6 +272,8 @@ fn parse_inner(raw: &[u8], reader: Option<usize>, sk: Option<&Skeleton>) -> Mess
             rich: None,
             links: Vec::new(),
             cut: 0,
+            signs: verdict::Signs::default(),
+            warnings: Vec::new(),
         };
     };
 
@@ -419,7 +428,33 @@ fn parse_inner(raw: &[u8], reader: Option<usize>, sk: Option<&Skeleton>) -> Mess
         rich,
         links,
         cut,
+        signs: match reader {
+            Some(_) => signs_of(&msg),
+            None => verdict::Signs::default(),
+        },
+        warnings: Vec::new(),
     }
+}
+
+/// What the reader warns about in a message (see [`verdict`]): its Reply-To, and its HTML
+/// parts' links and remote content (the first few parts, each cut as for the layout).
+fn signs_of(msg: &Message<'_>) -> verdict::Signs {
+    let mut signs = verdict::Signs {
+        reply_to: addresses_of(msg, HeaderName::ReplyTo)
+            .into_iter()
+            .take(verdict::MAX_REPLY_TO)
+            .collect(),
+        ..Default::default()
+    };
+    for i in 0..msg.html_body_count().min(4) {
+        if let Some(p) = msg.html_part(i as u32)
+            && p.is_text_html()
+            && let Some(h) = p.text_contents()
+        {
+            verdict::scan(cut_html(h, MAX_HTML_BYTES).0, &mut signs);
+        }
+    }
+    signs
 }
 
 /// Remove "Re:", "Fwd:" and similar prefixes (any number, any case) for thread display.

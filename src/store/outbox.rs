@@ -323,6 +323,24 @@ impl Store {
         Ok(())
     }
 
+    /// The domains the user writes to (the address book's, by how often) and their accounts'
+    /// own, lower case, at most `limit`: what a sender's domain is compared with for
+    /// lookalikes (`domain::verdict`).
+    pub fn known_domains(&self, limit: usize) -> Result<Vec<String>> {
+        let mut st = self.conn.prepare_cached(
+            "SELECT d FROM (
+               SELECT lower(rtrim(substr(email, instr(email, '@') + 1), '.')) AS d, max(w) AS w
+               FROM (SELECT email, 1000000000 AS w FROM accounts
+                     UNION ALL SELECT email, sent FROM contacts WHERE sent > 0)
+               WHERE instr(email, '@') > 0 GROUP BY 1)
+             WHERE d != '' ORDER BY w DESC, d LIMIT ?1",
+        )?;
+        let rows = st.query_map(params![i64::try_from(limit).unwrap_or(i64::MAX)], |r| {
+            r.get(0)
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
     /// When the address book was last rebuilt (seconds since the epoch).
     pub fn contacts_refreshed_at(&self) -> Result<Option<i64>> {
         Ok(self

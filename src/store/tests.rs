@@ -703,6 +703,23 @@ fn addresses_complete_ranked_by_use_and_recency() {
         s.suggest_addresses("an", 10).unwrap()[0].email,
         "anna@x.example"
     );
+    // The domains the user knows: their own first, then those written to, by how often;
+    // a domain that only wrote is not one of them.
+    insert(
+        &mut s,
+        inbox,
+        &[msg(
+            4,
+            "From: Stranger <s@Z.example.>\nDate: Tue, 24 Nov 2026 13:00:00 +0000\nSubject: e\n\nx\n",
+        )],
+        false,
+    );
+    s.refresh_contacts().unwrap();
+    assert_eq!(
+        s.known_domains(10).unwrap(),
+        ["example.com", "x.example", "y.example"]
+    );
+    assert_eq!(s.known_domains(2).unwrap(), ["example.com", "x.example"]);
 }
 
 #[test]

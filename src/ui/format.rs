@@ -10,6 +10,17 @@ fn local(clock: Clock, ts: i64) -> Option<DateTime<FixedOffset>> {
     tz.timestamp_opt(ts, 0).single()
 }
 
+/// A list row's correspondent, marked `⚠` when the sender's address alone looks spoofed
+/// (its display name, its domain's spelling: `domain::verdict::suspect`; the checks that
+/// need the body or the known domains are the reader's).
+pub fn mark_suspect(from: &[crate::domain::Address], who: String) -> String {
+    if crate::domain::verdict::suspect(from) {
+        format!("⚠ {who}")
+    } else {
+        who
+    }
+}
+
 /// List date: the time today, the weekday this week, day and month this year, else the full date.
 pub fn list_date(clock: Clock, ts: i64) -> String {
     if ts <= 0 {

@@ -271,6 +271,35 @@ fn header_lines(
             lines.push(labels_line(&e.labels, theme));
         }
     }
+    if let Some(v) = &r.view {
+        lines.extend(verdict_lines(v, theme));
+    }
+    lines
+}
+
+/// The warnings about who sent the message, and its remote content (never loaded), one line
+/// each under the header block.
+fn verdict_lines(v: &MessageView, theme: &Theme) -> Vec<Line<'static>> {
+    let warn = Style::default()
+        .fg(theme.error)
+        .add_modifier(Modifier::BOLD);
+    let mut lines: Vec<Line<'static>> = v
+        .warnings
+        .iter()
+        .map(|w| Line::styled(format!("⚠ {}", sanitize::line(&w.to_string())), warn))
+        .collect();
+    let remote = v.signs.remote;
+    if remote.resources > 0 {
+        let (text, style) = match remote.trackers {
+            0 => (String::new(), Style::default().fg(theme.dim)),
+            1 => (" (1 tracker)".to_string(), Style::default().fg(theme.error)),
+            n => (format!(" ({n} trackers)"), Style::default().fg(theme.error)),
+        };
+        lines.push(Line::styled(
+            format!("Remote content: {}{text}, not loaded", remote.resources),
+            style,
+        ));
+    }
     lines
 }
 
@@ -371,10 +400,18 @@ fn push_links(lines: &mut Vec<Line<'static>>, v: &MessageView, theme: &Theme) {
             Style::default().fg(theme.header_name),
         ));
         for (i, url) in v.links.iter().enumerate() {
-            lines.push(Line::from(vec![
+            let mut spans = vec![
                 Span::styled(format!("[{}] ", i + 1), Style::default().fg(theme.link)),
                 Span::raw(sanitize::line(url)),
-            ]));
+            ];
+            // A link whose text shows another host: the real target above, marked.
+            if let Some(d) = v.signs.deceptive.iter().find(|d| d.href == *url) {
+                spans.push(Span::styled(
+                    format!("  ⚠ its text shows {}", sanitize::line(&d.shown)),
+                    Style::default().fg(theme.error),
+                ));
+            }
+            lines.push(Line::from(spans));
         }
     }
 }
@@ -499,6 +536,54 @@ mod tests {
         assert!(screen.contains("Subject: 5 € each "), "{screen}");
         assert!(screen.contains("X-Evil: a From: boss "), "{screen}");
         assert!(!screen.contains("=?"), "{screen}");
+    }
+
+    /// A phishing message open beside the list, at 80x24 and wide: the warnings under the
+    /// header block, the remote content counted, the lying link marked, the row marked.
+    #[test]
+    fn spoofing_warnings_show_under_the_headers_and_in_the_list() {
+        let host = url::Url::parse("http://p\u{430}ypal.com").unwrap();
+        let raw = format!(
+            "From: \"paypal.com\" <service@{}>\r\nReply-To: claims@evil.example\r\n\
+             Subject: Your account is limited\r\nContent-Type: text/html; charset=utf-8\r\n\r\n\
+             <p>Dear customer, sign in at <a href=\"http://evil.example/login\">\
+             https://www.paypal.com/signin</a> or <a href=\"https://www.paypal.com/help\">help</a>.</p>\
+             <img src=\"https://t.evil.example/o.gif\" width=1 height=1>\
+             <img src=\"https://cdn.evil.example/logo.png\">",
+            host.host_str().unwrap()
+        );
+        let mut view = message::parse_for_reader(raw.as_bytes(), 78);
+        view.warnings = crate::domain::verdict::assess(&view, &["paypal.com".to_string()]);
+        assert_eq!(view.warnings.len(), 5, "{:?}", view.warnings);
+        let mut phish = reader(view, false).reader.unwrap().envelope;
+        phish.from = message::parse(raw.as_bytes()).meta.from;
+        phish.subject = "Your account is limited".into();
+        let honest = Envelope {
+            id: MsgId(2),
+            from: vec![crate::domain::Address {
+                name: Some("PayPal".into()),
+                email: "service@paypal.com".into(),
+            }],
+            subject: "Receipt".into(),
+            ..phish.clone()
+        };
+        for (w, h) in [(80u16, 24u16), (160, 40)] {
+            let mut state = reader(message::parse_for_reader(raw.as_bytes(), 78), false);
+            let r = state.reader.as_mut().unwrap();
+            r.view.as_mut().unwrap().warnings =
+                crate::domain::verdict::assess(r.view.as_ref().unwrap(), &["paypal.com".into()]);
+            r.envelope = phish.clone();
+            state.size = Rect::new(0, 0, w, h);
+            state.fullscreen = false;
+            state.list.mailbox = Some(MailboxId(1));
+            state.list.total = 2;
+            state.list.rows = vec![phish.clone(), honest.clone()];
+            let mut term = Terminal::new(TestBackend::new(w, h)).unwrap();
+            let text = screen(&mut term, &state);
+            assert!(text.contains("⚠ paypal.com"), "{text}");
+            assert!(!text.contains("⚠ PayPal"), "{text}");
+            insta::assert_snapshot!(format!("spoof_warnings_{w}x{h}"), term.backend());
+        }
     }
 
     #[test]

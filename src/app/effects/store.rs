@@ -5,7 +5,7 @@ use std::collections::{HashMap, HashSet};
 
 use super::super::msg::{Cmd, Dest, Done, Msg, Undo};
 use super::Effects;
-use crate::domain::{AccountId, message};
+use crate::domain::{AccountId, message, verdict};
 use crate::store::{ReaderMessage, Store, StoreHandle};
 
 /// How often a triage action is tried again when the cache stayed busy past its timeout.
@@ -122,6 +122,22 @@ pub fn triage(store: &mut Store, cmd: Cmd) -> crate::store::Result<(Vec<AccountI
     Ok((accounts, Msg::ActionDone(done)))
 }
 
+/// A cached message as the reader shows it: parsed at `width`, with its warnings about who
+/// sent it, judged against the domains the user writes to.
+fn reader_view(
+    store: &Store,
+    m: ReaderMessage,
+    width: usize,
+) -> crate::store::Result<message::MessageView> {
+    let mut view = match m {
+        ReaderMessage::Whole(raw) => message::parse_for_reader(&raw, width),
+        ReaderMessage::Skeleton(sk) => message::parse_skeleton_for_reader(&sk, width),
+    };
+    let known = store.known_domains(verdict::MAX_KNOWN)?;
+    view.warnings = verdict::assess(&view, &known);
+    Ok(view)
+}
+
 /// Run one store-side command against a store and return its answer. Synchronous: the runner
 /// calls it on the store's thread, and tests call it directly. None: not a store-side command
 /// (it is not run here: it needs an engine, a file, a timer or a program).
@@ -226,16 +242,10 @@ pub fn execute_on(store: &mut Store, cmd: Cmd) -> crate::store::Result<Option<Ms
             req,
             msg,
             partial: store.body_is_partial(msg)?,
-            view: store.message_for_reader(msg)?.map(|m| {
-                Box::new(match m {
-                    ReaderMessage::Whole(raw) => {
-                        message::parse_for_reader(&raw, usize::from(width))
-                    }
-                    ReaderMessage::Skeleton(sk) => {
-                        message::parse_skeleton_for_reader(&sk, usize::from(width))
-                    }
-                })
-            }),
+            view: match store.message_for_reader(msg)? {
+                Some(m) => Some(Box::new(reader_view(store, m, usize::from(width))?)),
+                None => None,
+            },
         },
         Cmd::FetchBody { .. }
         | Cmd::WatchMailbox { .. }
