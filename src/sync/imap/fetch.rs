@@ -2,6 +2,17 @@
 
 use super::*;
 
+/// A FETCH answer without the section that was asked for: the server telling of a flag change
+/// on its own (RFC 3501 7.4.2), e.g. another client's STORE while a body is fetched. Its flags
+/// by UID; (0, _) when it cannot be placed (no UID, or no flags: the mailbox is resynced).
+fn stray_of(f: &Fetch, stray: &mut Vec<(u32, Flags)>) {
+    let placed = f.uid.filter(|_| f.flags().next().is_some());
+    match placed {
+        Some(uid) => stray.push((uid, flags_of(f))),
+        None => stray.push((0, Flags::default())),
+    }
+}
+
 pub(super) fn flags_of(f: &Fetch) -> Flags {
     let mut flags = Flags::default();
     for flag in f.flags() {
@@ -59,10 +70,7 @@ impl Imap {
         let mut stray = Vec::new();
         let rows = collect(&wire, "FETCH", stream, |f| {
             let Some(header) = f.header() else {
-                match f.uid {
-                    Some(uid) => stray.push((uid, flags_of(f))),
-                    None => stray.push((0, Flags::default())),
-                }
+                stray_of(f, &mut stray);
                 return None;
             };
             Some(HeaderRow {
@@ -78,6 +86,13 @@ impl Imap {
         })
         .await?;
         self.drain();
+        self.keep_stray(stray);
+        Ok(rows)
+    }
+
+    /// Flag changes the server told of on its own during a FETCH (see [`stray_of`]): applied
+    /// by the engine with the other untagged news.
+    fn keep_stray(&mut self, stray: Vec<(u32, Flags)>) {
         for (uid, flags) in stray {
             if uid == 0 {
                 self.pending.unplaced = true;
@@ -85,7 +100,6 @@ impl Imap {
                 self.pending.flags.push((uid, flags));
             }
         }
-        Ok(rows)
     }
 
     /// Flags of every message, or (with CONDSTORE) of those changed since `modseq`; with
@@ -214,11 +228,17 @@ impl Imap {
             Ok::<_, SyncError>(self.session.uid_fetch(set, &query).await?)
         })
         .await?;
+        let mut stray = Vec::new();
         let firsts = collect(&wire, "FETCH BODY", stream, |f| {
-            Some((f.uid?, f.size, f.body().unwrap_or_default().to_vec()))
+            let Some(body) = f.body() else {
+                stray_of(f, &mut stray);
+                return None;
+            };
+            Some((f.uid?, f.size, body.to_vec()))
         })
         .await?;
         self.drain();
+        self.keep_stray(stray);
         let mut out = Vec::with_capacity(firsts.len());
         for (uid, size, first) in firsts {
             if first.len() < BODY_PIECE as usize {
@@ -248,11 +268,17 @@ impl Imap {
                 Ok::<_, SyncError>(self.session.uid_fetch(uid.to_string(), &query).await?)
             })
             .await?;
+            let mut stray = Vec::new();
             let pieces = collect(&wire, "FETCH BODY", stream, |f| {
-                (f.uid == Some(uid)).then(|| f.body().unwrap_or_default().to_vec())
+                let Some(body) = f.body() else {
+                    stray_of(f, &mut stray);
+                    return None;
+                };
+                (f.uid == Some(uid)).then(|| body.to_vec())
             })
             .await?;
             self.drain();
+            self.keep_stray(stray);
             let Some(piece) = pieces.into_iter().next() else {
                 return Ok(None);
             };
@@ -277,13 +303,23 @@ impl Imap {
             Ok::<_, SyncError>(self.session.uid_fetch(set, &query).await?)
         })
         .await?;
+        let mut stray = Vec::new();
         let texts = collect(&wire, "FETCH TEXT", stream, |f| {
-            let mut raw = f.header()?.to_vec();
+            let Some(header) = f.header() else {
+                stray_of(f, &mut stray);
+                return None;
+            };
+            let mut raw = header.to_vec();
             raw.extend_from_slice(f.text().unwrap_or_default());
             Some((f.uid?, raw))
         })
         .await?;
         self.drain();
+        self.keep_stray(stray);
         Ok(texts)
     }
 }
+
+#[cfg(test)]
+#[path = "fetch_tests.rs"]
+mod tests;
