@@ -13,6 +13,16 @@ fn stray_of(f: &Fetch, stray: &mut Vec<(u32, Flags)>) {
     }
 }
 
+/// FLAGS in the answer to a FETCH that did not ask for them: the server telling of a change
+/// in the same response (Cyrus does, when another client changed the message meanwhile).
+fn flags_alongside(f: &Fetch, stray: &mut Vec<(u32, Flags)>) {
+    if let Some(uid) = f.uid
+        && f.flags().next().is_some()
+    {
+        stray.push((uid, flags_of(f)));
+    }
+}
+
 pub(super) fn flags_of(f: &Fetch) -> Flags {
     let mut flags = Flags::default();
     for flag in f.flags() {
@@ -234,6 +244,7 @@ impl Imap {
                 stray_of(f, &mut stray);
                 return None;
             };
+            flags_alongside(f, &mut stray);
             Some((f.uid?, f.size, body.to_vec()))
         })
         .await?;
@@ -274,6 +285,7 @@ impl Imap {
                     stray_of(f, &mut stray);
                     return None;
                 };
+                flags_alongside(f, &mut stray);
                 (f.uid == Some(uid)).then(|| body.to_vec())
             })
             .await?;
@@ -309,6 +321,7 @@ impl Imap {
                 stray_of(f, &mut stray);
                 return None;
             };
+            flags_alongside(f, &mut stray);
             let mut raw = header.to_vec();
             raw.extend_from_slice(f.text().unwrap_or_default());
             Some((f.uid?, raw))

@@ -1,6 +1,7 @@
 //! A flag change the server tells of on its own in the middle of a body FETCH (another
-//! client's STORE: RFC 3501 7.4.2) is kept for the engine, and never taken for a body. Cyrus
-//! does this now and then; a scripted server makes it happen every time.
+//! client's STORE: RFC 3501 7.4.2), in a FETCH of its own or inside the body's, is kept for
+//! the engine and never taken for a body. Cyrus does this now and then; a scripted server
+//! makes it happen every time.
 
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader, DuplexStream};
 
@@ -24,6 +25,10 @@ async fn serve(far: DuplexStream) {
             "* 2 FETCH (UID 2 FLAGS (\\Seen \\Flagged))\r\n\
              * 2 FETCH (UID 2 RFC822.SIZE 5 BODY[]<0> {5}\r\nhello)\r\n\
              * 1 FETCH (MODSEQ (9))\r\n"
+                .to_string()
+        } else if cmd.starts_with("UID FETCH 3 ") && cmd.contains("BODY.PEEK[]") {
+            // The change told in the same response, as Cyrus does.
+            "* 3 FETCH (UID 3 FLAGS (\\Answered) RFC822.SIZE 5 BODY[]<0> {5}\r\nworld)\r\n"
                 .to_string()
         } else {
             String::new()
@@ -62,4 +67,15 @@ async fn a_flag_change_told_during_a_body_fetch_is_kept_not_taken_for_a_body() {
     assert!(flags[0].1.flagged && flags[0].1.seen);
     // A FETCH with no flags (only a MODSEQ) cannot be placed: the mailbox is resynced.
     assert!(imap.pending.unplaced);
+    // FLAGS in the body's own response: kept too.
+    let body = imap.fetch_body(3).await.unwrap();
+    assert_eq!(body.as_deref(), Some(&b"world"[..]));
+    assert!(
+        imap.pending
+            .flags
+            .iter()
+            .any(|(uid, f)| *uid == 3 && f.answered),
+        "{:?}",
+        imap.pending.flags
+    );
 }
