@@ -85,6 +85,38 @@ pub struct Options {
     pub setup: Option<firststart::SetupStart>,
 }
 
+impl Options {
+    /// Options with no account behind them (the demo, the first start's setup screen): the
+    /// default layout, keys and theme, nothing sent or announced, files under `dirs`.
+    pub fn standalone(banner: &str, dirs: effects::Dirs) -> Options {
+        Options {
+            layout: crate::config::Layout::Auto,
+            keys: Default::default(),
+            theme: crate::ui::theme::Theme::from_config(
+                &Default::default(),
+                crate::ui::theme::Theme::no_color_from_env(),
+            ),
+            banner: banner.into(),
+            engines: Default::default(),
+            engine_events: None,
+            dirs,
+            mouse: true,
+            sidebar: true,
+            mark_read_on_open: true,
+            mark_read_delay_ms: 0,
+            send_delay_secs: 0,
+            suspend: None,
+            editor: None,
+            builtin_editor: false,
+            senders: Vec::new(),
+            notify: None,
+            ring: None,
+            notice: None,
+            setup: None,
+        }
+    }
+}
+
 fn clock_msg() -> Msg {
     let now = chrono::Local::now();
     Msg::Ticked {

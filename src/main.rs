@@ -98,35 +98,18 @@ fn demo(rt: &tokio::runtime::Runtime) -> anyhow::Result<()> {
     let stats = demo::import(&mut store)?;
     tracing::info!(?stats, "demo mail imported");
     let senders = demo::senders(&store)?;
+    let dirs = app::effects::Dirs {
+        download: directories::UserDirs::new()
+            .and_then(|u| u.download_dir().map(Path::to_path_buf))
+            .unwrap_or_else(|| dir.path().join("downloads")),
+        scratch: dir.path().join("open"),
+        openers: Default::default(),
+        config: None,
+        history: None,
+    };
     let opts = Options {
-        layout: config::Layout::Auto,
-        keys: Default::default(),
-        theme: Theme::from_config(&Default::default(), Theme::no_color_from_env()),
-        banner: "demo".into(),
-        engines: Default::default(),
-        engine_events: None,
-        dirs: app::effects::Dirs {
-            download: directories::UserDirs::new()
-                .and_then(|u| u.download_dir().map(Path::to_path_buf))
-                .unwrap_or_else(|| dir.path().join("downloads")),
-            scratch: dir.path().join("open"),
-            openers: Default::default(),
-            config: None,
-            history: None,
-        },
-        mouse: true,
-        sidebar: true,
-        mark_read_on_open: true,
-        mark_read_delay_ms: 0,
-        send_delay_secs: 0,
-        suspend: None,
-        editor: None,
-        builtin_editor: false,
         senders,
-        notify: None,
-        ring: None,
-        notice: None,
-        setup: None,
+        ..Options::standalone("demo", dirs)
     };
     rt.block_on(run_tui(StoreHandle::spawn(store)?, opts, None))
 }

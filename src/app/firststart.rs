@@ -114,33 +114,15 @@ pub enum SetupCmd {
 /// The run loop's options for the setup screen: no account yet, nothing kept (`scratch` is a
 /// temporary dir of the caller's).
 pub fn options(start: SetupStart, scratch: &std::path::Path) -> super::Options {
-    use crate::ui::theme::Theme;
+    let dirs = super::effects::Dirs {
+        download: scratch.join("downloads"),
+        scratch: scratch.join("open"),
+        openers: Default::default(),
+        config: None,
+        history: None,
+    };
     super::Options {
-        layout: crate::config::Layout::Auto,
-        keys: Default::default(),
-        theme: Theme::from_config(&Default::default(), Theme::no_color_from_env()),
-        banner: "tern".into(),
-        engines: Default::default(),
-        engine_events: None,
-        dirs: super::effects::Dirs {
-            download: scratch.join("downloads"),
-            scratch: scratch.join("open"),
-            openers: Default::default(),
-            config: None,
-            history: None,
-        },
-        mouse: true,
-        sidebar: true,
-        mark_read_on_open: true,
-        mark_read_delay_ms: 0,
-        send_delay_secs: 0,
-        suspend: None,
-        editor: None,
-        builtin_editor: false,
-        senders: Vec::new(),
-        notify: None,
-        ring: None,
-        notice: None,
         setup: Some(start),
+        ..super::Options::standalone("tern", dirs)
     }
 }
