@@ -157,15 +157,7 @@ fn setup_shows_a_loopback_servers_fingerprint_and_trusts_it_when_told() {
         (servers.submission_port(), "STARTTLS"),
     ));
     let dir = tempfile::tempdir().unwrap();
-    let config = dir.path().join("config.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "data_dir = {:?}\n",
-            dir.path().join("data").display().to_string()
-        ),
-    )
-    .unwrap();
+    let config = harness::tern::config_with_data_dir(dir.path());
     let pw = format!("echo {}", ALICE.password);
     let mut args = vec![
         "setup",

@@ -63,15 +63,7 @@ fn setup_stores_the_password_in_the_keyring_and_the_account_reads_it_there() {
     );
     let url = autoconfig::served(&servers);
     let dir = tempfile::tempdir().unwrap();
-    let config = dir.path().join("config.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "data_dir = {:?}\n",
-            dir.path().join("data").display().to_string()
-        ),
-    )
-    .unwrap();
+    let config = harness::tern::config_with_data_dir(dir.path());
     let ca = servers.ca_pem_path().display().to_string();
     let stdin = format!("{}\n", ALICE.password);
     let out = tern(&ss, &config, &setup_args(&url, &ca), &stdin);
@@ -270,15 +262,7 @@ fn setup_in_a_terminal_asks_for_the_password_and_to_trust_a_loopback_certificate
         (servers.submission_port(), "STARTTLS"),
     ));
     let dir = tempfile::tempdir().unwrap();
-    let config = dir.path().join("config.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "data_dir = {:?}\n",
-            dir.path().join("data").display().to_string()
-        ),
-    )
-    .unwrap();
+    let config = harness::tern::config_with_data_dir(dir.path());
     let probe = ss.command("true");
     let env: Vec<String> = probe
         .get_envs()

@@ -179,13 +179,8 @@ fn set_up(servers: &MailServers, auth: &AuthServer) -> Setup {
 
 fn set_up_with(servers: &MailServers, auth: &AuthServer, keyring: Option<&SecretService>) -> Setup {
     let dir = tempfile::tempdir().unwrap();
-    let config = dir.path().join("config.toml");
+    let config = harness::tern::config_with_data_dir(dir.path());
     let data = dir.path().join("data");
-    std::fs::write(
-        &config,
-        format!("data_dir = {:?}\n", data.display().to_string()),
-    )
-    .unwrap();
     let url = serve(autoconfig(servers, auth));
     let ca = servers.ca_pem_path().display().to_string();
     let (status, said) = signing_in_with(

@@ -41,3 +41,14 @@ pub fn run_with_input(mut cmd: Command, config: &Path, args: &[&str], stdin: &st
 pub fn tern(config: &Path, args: &[&str]) -> Output {
     run_with_input(command(), config, args, "")
 }
+
+/// `DIR/config.toml` holding only `data_dir = "DIR/data"` (what `tern setup` appends to).
+pub fn config_with_data_dir(dir: &Path) -> std::path::PathBuf {
+    let config = dir.join("config.toml");
+    std::fs::write(
+        &config,
+        format!("data_dir = {:?}\n", dir.join("data").display().to_string()),
+    )
+    .unwrap();
+    config
+}
