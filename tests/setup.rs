@@ -367,3 +367,50 @@ fn stalled_sources_are_bounded_and_setup_goes_on() {
         started.elapsed()
     );
 }
+
+/// The live check and the account written work on Cyrus and Courier too (IMAP only: their
+/// autoconfig names no outgoing server, which setup takes as no SMTP).
+#[test]
+fn setup_checks_and_writes_an_account_on_cyrus_and_courier() {
+    use harness::{ImapKind, ImapServer};
+    let servers = ImapServer::start_many(&[ImapKind::Cyrus, ImapKind::Courier]);
+    for server in &servers {
+        let name = server.name();
+        server.deliver(
+            ALICE.email,
+            format!("From: bob@example.test\r\nSubject: hello {name}\r\n\r\nhi\r\n").as_bytes(),
+        );
+        let url = serve(format!(
+            r#"<?xml version="1.0"?>
+<clientConfig version="1.1">
+  <emailProvider id="example.test">
+    <domain>example.test</domain>
+    <incomingServer type="imap">
+      <hostname>{host}</hostname><port>{port}</port><socketType>SSL</socketType>
+      <username>%EMAILADDRESS%</username>
+      <authentication>password-cleartext</authentication>
+    </incomingServer>
+  </emailProvider>
+</clientConfig>"#,
+            host = server.host(),
+            port = server.imaps_port(),
+        ));
+        let dir = tempfile::tempdir().unwrap();
+        let config = harness::tern::config_with_data_dir(dir.path());
+        let ca = server.ca_pem_path().display().to_string();
+        let pw = format!("echo {}", ALICE.password);
+        let out = tern(&config, &setup_args(&url, &ca, &pw));
+        assert!(out.status.success(), "{name}");
+        let said = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            said.contains("example: imap") && said.contains(" ok"),
+            "{name}: {said}"
+        );
+        assert!(tern(&config, &["sync"]).status.success(), "{name}");
+        let list = tern(&config, &["list", "--account", "example"]);
+        assert!(
+            String::from_utf8_lossy(&list.stdout).contains(&format!("hello {name}")),
+            "{name}"
+        );
+    }
+}
